@@ -1,0 +1,1 @@
+"""pyiron_appmlip."""
