@@ -43,7 +43,7 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
 fi
 
 "$VPY" -m pip install -q --upgrade pip "setuptools<81" wheel
-"$VPY" -m pip install -q "numpy>=1.26,<2.5"
+"$VPY" -m pip install -q "numpy>=1.26,<2.5" pybind11
 
 # 3. GPAW from source (its PyPI sdist needs g++ as C compiler and no build isolation).
 if ! "$VPY" -c 'import gpaw, _gpaw' 2>/dev/null; then

@@ -1,0 +1,80 @@
+"""Structures: conversion to ASE and the stable configuration id.
+
+Descriptors (which depend on structures and 2Jmax) and DFT labels (which depend on structures and
+a convergence level) are computed independently and joined by :func:`configuration_id`, a content
+hash of the structure. It does not depend on where or when a structure was created, only on its
+chemical symbols, positions, cell and periodicity, rounded to 1e-8 Angstrom.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+__all__ = ["to_ase", "to_ase_list", "configuration_id", "configuration_ids"]
+
+_ROUND = 8  # decimals (Angstrom) kept in the configuration id
+
+
+def to_ase(structure):
+    """Return an :class:`ase.Atoms` copy of an ASE or pyiron structure (no calculator attached)."""
+    from ase import Atoms
+
+    if isinstance(structure, Atoms) and type(structure) is Atoms:
+        atoms = structure.copy()
+        atoms.calc = None
+        return atoms
+    # pyiron_atomistics Atoms is a subclass of ase.Atoms; pyiron_base-free duck typing otherwise.
+    for meth in ("to_ase", "get_ase"):
+        if hasattr(structure, meth):
+            try:
+                atoms = getattr(structure, meth)()
+                if isinstance(atoms, Atoms):
+                    atoms = Atoms(
+                        symbols=atoms.get_chemical_symbols(),
+                        positions=atoms.get_positions(),
+                        cell=np.asarray(atoms.get_cell()),
+                        pbc=atoms.get_pbc(),
+                    )
+                    return atoms
+            except Exception:  # pragma: no cover - fall through to the generic path
+                pass
+    if isinstance(structure, Atoms):
+        return Atoms(
+            symbols=structure.get_chemical_symbols(),
+            positions=structure.get_positions(),
+            cell=np.asarray(structure.get_cell()),
+            pbc=structure.get_pbc(),
+        )
+    raise TypeError(
+        f"structure must be an ase.Atoms or a pyiron Atoms object, got {type(structure).__name__}"
+    )
+
+
+def to_ase_list(structures: Iterable, name: str = "structures") -> list:
+    """Convert an iterable of structures to a list of ASE Atoms; raise on an empty set."""
+    if structures is None:
+        raise ValueError(f"{name} must be a non-empty list of structures, got None")
+    out = [to_ase(s) for s in structures]
+    if len(out) == 0:
+        raise ValueError(f"{name} must be a non-empty list of structures, got an empty list")
+    return out
+
+
+def configuration_id(structure) -> str:
+    """Stable content hash (16 hex digits) of a structure's symbols, positions, cell and pbc."""
+    atoms = to_ase(structure)
+    h = hashlib.sha256()
+    h.update("|".join(atoms.get_chemical_symbols()).encode())
+    for arr in (atoms.get_positions(), np.asarray(atoms.get_cell())):
+        rounded = np.round(np.asarray(arr, dtype=float), _ROUND) + 0.0  # +0.0 folds -0.0 into 0.0
+        h.update(np.ascontiguousarray(rounded).tobytes())
+    h.update(np.asarray(atoms.get_pbc(), dtype=bool).tobytes())
+    return h.hexdigest()[:16]
+
+
+def configuration_ids(structures: Sequence) -> list[str]:
+    """Configuration ids of a sequence of structures, in order."""
+    return [configuration_id(s) for s in structures]
