@@ -1,1 +1,51 @@
-"""pyiron_appmlip."""
+"""pyiron_appmlip: application-specific machine-learned interatomic potentials.
+
+DFT reference data at several convergence levels, qSNAP descriptors, leverage sampling, the
+energy/force-weighted linear fit, errors, sweeps, the Pareto front and a recommendation, as
+pyiron jobs in a Project. ``from pyiron_appmlip import Project`` gives a pyiron_atomistics
+Project in which this package's job classes are registered (``pr.create.job.Appmlip...``).
+"""
+
+from importlib import import_module
+
+try:
+    from ._version import __version__  # written by hatch-vcs on build
+except ImportError:  # pragma: no cover - editable install without a build hook
+    try:
+        from importlib.metadata import version as _version
+
+        __version__ = _version("pyiron_appmlip")
+    except Exception:
+        __version__ = "0.0.0"
+
+# Job classes, registered with pyiron following its plugin convention.
+JOB_CLASSES = {
+    "AppmlipSinglePoint": "pyiron_appmlip.jobs.labelling",
+    "AppmlipLabelling": "pyiron_appmlip.jobs.labelling",
+    "AppmlipDescriptors": "pyiron_appmlip.jobs.descriptors",
+    "AppmlipFit": "pyiron_appmlip.jobs.fit",
+}
+
+try:
+    from pyiron_base import JOB_CLASS_DICT
+
+    JOB_CLASS_DICT.update(JOB_CLASSES)
+except ImportError:  # pragma: no cover - the numerical core works without pyiron
+    pass
+
+# Public API: name -> module (imported on first use, so that the numerical core stays light).
+_LAZY = {
+    "Project": "pyiron_atomistics",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'pyiron_appmlip' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))

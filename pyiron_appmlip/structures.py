@@ -78,3 +78,48 @@ def configuration_id(structure) -> str:
 def configuration_ids(structures: Sequence) -> list[str]:
     """Configuration ids of a sequence of structures, in order."""
     return [configuration_id(s) for s in structures]
+
+
+def structures_to_arrays(structures: Sequence) -> dict:
+    """Flatten a list of structures into a dict of plain arrays (HDF5-friendly).
+
+    Keys: ``numbers`` (sum N,), ``positions`` (sum N, 3), ``n_atoms`` (M,), ``cells`` (M, 3, 3),
+    ``pbc`` (M, 3), ``ids`` (M,) configuration ids as fixed-width bytes.
+    """
+    atoms_list = [to_ase(s) for s in structures]
+    n_atoms = np.array([len(a) for a in atoms_list], dtype=np.int64)
+    if len(atoms_list) == 0:
+        numbers = np.zeros(0, dtype=np.int64)
+        positions = np.zeros((0, 3))
+    else:
+        numbers = np.concatenate([a.get_atomic_numbers() for a in atoms_list]).astype(np.int64)
+        positions = np.concatenate([a.get_positions() for a in atoms_list]).astype(float)
+    return {
+        "numbers": numbers,
+        "positions": positions,
+        "n_atoms": n_atoms,
+        "cells": np.array([np.asarray(a.get_cell()) for a in atoms_list], dtype=float).reshape(-1, 3, 3),
+        "pbc": np.array([a.get_pbc() for a in atoms_list], dtype=bool).reshape(-1, 3),
+        "ids": np.array([configuration_id(a) for a in atoms_list], dtype="S16"),
+    }
+
+
+def structures_from_arrays(arrays: dict) -> list:
+    """Inverse of :func:`structures_to_arrays`: a list of ASE Atoms."""
+    from ase import Atoms
+
+    n_atoms = np.asarray(arrays["n_atoms"], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(n_atoms)])
+    numbers = np.asarray(arrays["numbers"])
+    positions = np.asarray(arrays["positions"], dtype=float).reshape(-1, 3)
+    cells = np.asarray(arrays["cells"], dtype=float).reshape(-1, 3, 3)
+    pbc = np.asarray(arrays["pbc"], dtype=bool).reshape(-1, 3)
+    return [
+        Atoms(
+            numbers=numbers[offsets[m] : offsets[m + 1]],
+            positions=positions[offsets[m] : offsets[m + 1]],
+            cell=cells[m],
+            pbc=pbc[m],
+        )
+        for m in range(len(n_atoms))
+    ]
