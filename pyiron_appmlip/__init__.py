@@ -36,7 +36,23 @@ except ImportError:  # pragma: no cover - the numerical core works without pyiro
 # Public API: name -> module (imported on first use, so that the numerical core stays light).
 _LAZY = {
     "Project": "pyiron_atomistics",
+    # convergence levels
+    "ConvergenceLevel": "pyiron_appmlip.levels",
+    "PAPER_LEVELS": "pyiron_appmlip.levels",
+    "kmesh": "pyiron_appmlip.levels",
+    # numerical core
+    "fit_weighted": "pyiron_appmlip.core",
+    "leverage_scores": "pyiron_appmlip.core",
+    # descriptors and export
+    "compute_qsnap_blocks": "pyiron_appmlip.descriptors",
+    "write_snap_potential": "pyiron_appmlip.descriptors",
+    "QSnapSettings": "pyiron_appmlip.descriptors",
+    # structures
+    "configuration_id": "pyiron_appmlip.structures",
+    "rattled_strained_cells": "pyiron_appmlip.candidates",
+    "run_quickstart": "pyiron_appmlip.quickstart",
 }
+__all__ = list(_LAZY)
 
 
 def __getattr__(name):

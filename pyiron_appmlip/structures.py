@@ -98,7 +98,9 @@ def structures_to_arrays(structures: Sequence) -> dict:
         "numbers": numbers,
         "positions": positions,
         "n_atoms": n_atoms,
-        "cells": np.array([np.asarray(a.get_cell()) for a in atoms_list], dtype=float).reshape(-1, 3, 3),
+        "cells": np.array([np.asarray(a.get_cell()) for a in atoms_list], dtype=float).reshape(
+            -1, 3, 3
+        ),
         "pbc": np.array([a.get_pbc() for a in atoms_list], dtype=bool).reshape(-1, 3),
         "ids": np.array([configuration_id(a) for a in atoms_list], dtype="S16"),
     }

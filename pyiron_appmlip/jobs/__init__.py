@@ -1,0 +1,1 @@
+"""pyiron job classes: thin shells around the numerical core that store inputs and outputs in HDF5."""

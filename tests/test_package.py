@@ -1,0 +1,78 @@
+"""Package-level checks: public API, job registration, README/CI consistency, style."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _readme_commands():
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Set-up and the two commands", 1)[1].split("\n## ", 1)[0]
+    return [c.strip() for c in re.findall(r"```bash\n\s*(.+?)\n\s*```", section)]
+
+
+def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():
+    cmds = _readme_commands()
+    assert len(cmds) == 2, cmds
+    main_cmd, test_cmd = cmds
+    assert "pyiron_appmlip.quickstart" in main_cmd
+    assert "pytest" in test_cmd
+    ci_lines = [
+        ln.strip()
+        for ln in (ROOT / ".ci" / "run").read_text().splitlines()
+        if ln.strip() and not ln.strip().startswith("#")
+    ]
+    assert test_cmd.strip() in ci_lines, (test_cmd, ci_lines)
+
+
+def test_public_api_names():
+    import pyiron_appmlip
+
+    for name in pyiron_appmlip.__all__:
+        assert getattr(pyiron_appmlip, name) is not None, name
+    with pytest.raises(AttributeError):
+        pyiron_appmlip.not_a_name  # noqa: B018
+
+
+def test_job_classes_registered(project):
+    import pyiron_appmlip
+
+    for name in pyiron_appmlip.JOB_CLASSES:
+        job = getattr(project.create.job, name)(f"probe_{name.lower()}")
+        assert type(job).__name__ == name
+
+
+def test_pyproject_and_conda_environments_agree():
+    """Every pinned pyproject dependency appears in both conda environment files."""
+    try:
+        import tomllib
+    except ImportError:  # pragma: no cover
+        pytest.skip("tomllib needs Python 3.11")
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = [re.split(r"[<>=!~ ]", d, maxsplit=1)[0].lower().replace("_", "-") for d in deps]
+    for env in (ROOT / ".ci_support" / "environment.yml", ROOT / "binder" / "environment.yml"):
+        text = env.read_text().lower().replace("_", "-")
+        for n in names:
+            conda_name = {"matplotlib": "matplotlib-base"}.get(n, n)
+            assert re.search(rf"^\s*-\s*{re.escape(conda_name)}\b", text, re.M), (env.name, n)
+
+
+@pytest.mark.skipif(
+    shutil.which("ruff") is None and not (Path(sys.executable).parent / "ruff").exists(),
+    reason="ruff not installed",
+)
+def test_ruff_clean():
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    res = subprocess.run(
+        [ruff, "check", "pyiron_appmlip", "tests", "benchmarks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
