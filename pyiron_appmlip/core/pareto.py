@@ -1,0 +1,76 @@
+"""Pareto analysis: exact non-dominated sets over any number of objectives (all minimised).
+
+A row a dominates a row b when a <= b in every objective and a < b in at least one. Rows with
+identical objective values do not dominate each other, so duplicates on the front are all kept.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["pareto_mask", "pareto_front"]
+
+
+def pareto_mask(values, maximize=None) -> np.ndarray:
+    """Boolean mask of the non-dominated rows of ``values`` (n, k).
+
+    Parameters
+    ----------
+    values : array-like (n, k); each column an objective to minimise
+    maximize : optional sequence of k booleans; True flips that objective to be maximised
+        (e.g. MLIP throughput in atom-steps per second)
+
+    Rows containing NaN are never on the front. Cost is O(n log n + n * front size).
+    """
+    v = np.array(values, dtype=float, copy=True)
+    if v.ndim == 1:
+        v = v[:, None]
+    if v.ndim != 2:
+        raise ValueError(f"values must be a 2-D array (n rows, k objectives), got shape {v.shape}")
+    n, k = v.shape
+    if k == 0:
+        raise ValueError("values must have at least one objective column, got 0")
+    if maximize is not None:
+        maximize = np.asarray(maximize, dtype=bool)
+        if maximize.shape != (k,):
+            raise ValueError(
+                f"maximize must have one flag per objective ({k}), got {maximize.shape}"
+            )
+        v[:, maximize] *= -1.0
+    mask = np.zeros(n, dtype=bool)
+    valid = np.flatnonzero(~np.isnan(v).any(axis=1))
+    if valid.size == 0:
+        return mask
+    # Sorting lexicographically guarantees that no row is dominated by a row after it.
+    order = valid[np.lexsort(v[valid].T[::-1])]
+    front = np.empty((0, k))
+    kept = []
+    for i in order:
+        x = v[i]
+        if front.shape[0]:
+            le = np.all(front <= x, axis=1)
+            lt = np.any(front < x, axis=1)
+            if np.any(le & lt):
+                continue
+        front = np.vstack([front, x])
+        kept.append(i)
+    mask[np.asarray(kept, dtype=int)] = True
+    return mask
+
+
+def pareto_front(table, objectives, maximize=None):
+    """Rows of a pandas DataFrame that are Pareto-optimal in the named ``objectives`` columns.
+
+    ``objectives``: column names, e.g. ``["energy_rmse_test_truth", "force_rmse_test_truth"]``
+    (2-D) or with ``"dft_seconds"`` added (3-D). Returns the sub-table (original index kept),
+    sorted by the first objective.
+    """
+    missing = [c for c in objectives if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"objectives {missing} are not columns of the table; columns: {list(table.columns)}"
+        )
+    if len(objectives) == 0:
+        raise ValueError("objectives must name at least one column")
+    mask = pareto_mask(table[list(objectives)].to_numpy(dtype=float), maximize=maximize)
+    return table[mask].sort_values(list(objectives))

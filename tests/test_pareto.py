@@ -1,0 +1,71 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from pyiron_appmlip.core.pareto import pareto_front, pareto_mask
+
+
+def brute_force(v):
+    v = np.asarray(v, float)
+    keep = []
+    for i, x in enumerate(v):
+        if np.isnan(x).any():
+            keep.append(False)
+            continue
+        dominated = any(
+            np.all(y <= x) and np.any(y < x)
+            for j, y in enumerate(v)
+            if j != i and not np.isnan(y).any()
+        )
+        keep.append(not dominated)
+    return np.array(keep)
+
+
+def test_hand_made_2d_front():
+    # energy, force RMSE; the front is known by construction: rows 0, 1, 3, 6 (6 duplicates 3)
+    table = np.array(
+        [
+            [1.0, 10.0],  # 0 front (best energy)
+            [2.0, 5.0],  # 1 front
+            [2.5, 6.0],  # 2 dominated by 1
+            [4.0, 2.0],  # 3 front
+            [4.0, 3.0],  # 4 dominated by 3 (equal energy, worse force)
+            [5.0, 2.0],  # 5 dominated by 3
+            [4.0, 2.0],  # 6 duplicate of 3: kept
+            [np.nan, 0.0],  # 7 NaN never on the front
+        ]
+    )
+    assert np.flatnonzero(pareto_mask(table)).tolist() == [0, 1, 3, 6]
+
+
+def test_hand_made_3d_front_with_cost():
+    df = pd.DataFrame(
+        {
+            "e": [1, 1, 2, 3, 3],
+            "f": [5, 5, 4, 1, 2],
+            "cost": [100, 50, 10, 10, 10],
+        }
+    )
+    front = pareto_front(df, ["e", "f", "cost"])
+    # row 0 dominated by row 1 (same errors, cheaper); row 4 dominated by row 3
+    assert sorted(front.index) == [1, 2, 3]
+
+
+def test_maximize_flag():
+    v = np.array([[1.0, 100.0], [1.0, 200.0], [0.5, 50.0]])
+    # minimise error, maximise throughput
+    assert np.flatnonzero(pareto_mask(v, maximize=[False, True])).tolist() == [1, 2]
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+def test_random_against_brute_force(k):
+    rng = np.random.default_rng(k)
+    v = rng.integers(0, 6, size=(150, k)).astype(float)  # many ties
+    assert np.array_equal(pareto_mask(v), brute_force(v))
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="objectives"):
+        pareto_front(pd.DataFrame({"a": [1]}), ["b"])
+    with pytest.raises(ValueError, match="maximize"):
+        pareto_mask(np.zeros((3, 2)), maximize=[True])
