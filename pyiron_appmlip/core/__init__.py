@@ -1,0 +1,58 @@
+"""Numerical core (numpy/scipy only): streamed statistics, weighted fits, errors, leverage
+scores, sampling orders and DFT-vs-DFT comparisons for linear (q)SNAP models.
+
+Data model: configuration m has a descriptor block (1 + 3 N_m, p): the total-energy row (sum over
+atoms), then force rows x, y, z atom by atom (predicted forces = rows @ beta). Energies are total
+energies in eV, forces (N_m, 3) in eV/Angstrom. Coefficients have length p + 1, the per-atom
+reference energy first. Errors are reported in meV/atom and meV/Angstrom.
+"""
+
+from ._linalg import DEFAULT_RCOND
+from .comparison import LevelComparison, compare_levels, comparison_table
+from .errors import ErrorSummary, direct_errors, rmse_from_statistics, statistics_errors
+from .fit import (
+    LinearModel,
+    SweepRecord,
+    fit_statistics,
+    fit_statistics_levels,
+    fit_weighted,
+    subset_sweep,
+)
+from .leverage import LeverageProjector, leverage_scores, leverage_scores_streamed
+from .sampling import (
+    SAMPLERS,
+    random_order,
+    repeated_orders,
+    sample_subset,
+    sampling_order,
+    weighted_order,
+)
+from .statistics import SufficientStatistics, iter_checkpoints
+
+__all__ = [
+    "DEFAULT_RCOND",
+    "SufficientStatistics",
+    "iter_checkpoints",
+    "LinearModel",
+    "fit_weighted",
+    "fit_statistics",
+    "fit_statistics_levels",
+    "SweepRecord",
+    "subset_sweep",
+    "ErrorSummary",
+    "statistics_errors",
+    "rmse_from_statistics",
+    "direct_errors",
+    "LeverageProjector",
+    "leverage_scores",
+    "leverage_scores_streamed",
+    "SAMPLERS",
+    "weighted_order",
+    "random_order",
+    "sampling_order",
+    "sample_subset",
+    "repeated_orders",
+    "LevelComparison",
+    "compare_levels",
+    "comparison_table",
+]

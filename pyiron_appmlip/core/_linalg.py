@@ -1,0 +1,77 @@
+"""Dense kernels: streamed R factors and the rank-truncated least-squares solve."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+from scipy.linalg import lapack
+
+DEFAULT_RCOND = 1e-10
+"""Relative singular-value cutoff: singular values <= rcond * s_max are treated as zero."""
+
+
+def triangular_update(r: np.ndarray, rows: np.ndarray) -> None:
+    """Replace ``r`` by the R factor of ``[r; rows]``, in place.
+
+    ``r``: (n, n) upper triangular, float64, Fortran order. ``rows``: (m, n); it is used as
+    scratch space when it is already a Fortran-ordered float64 array. Uses LAPACK ``dtpqrt``
+    (Householder QR of a triangle stacked on a rectangle), which costs 2 m n^2 flops and is
+    backward stable column by column, so it needs no column scaling.
+    """
+    if rows.shape[0] == 0:
+        return
+    n = r.shape[1]
+    b = np.asfortranarray(rows, dtype=float)
+    out, _, _, info = lapack.dtpqrt(0, max(1, min(n, 64)), r, b, overwrite_a=1, overwrite_b=1)
+    if info != 0:  # pragma: no cover - only on invalid arguments
+        raise np.linalg.LinAlgError(f"dtpqrt failed with info={info}")
+    if out is not r:  # pragma: no cover - f2py copied despite overwrite_a
+        r[...] = out
+
+
+def r_factor(matrix: np.ndarray) -> np.ndarray:
+    """Square (n, n) R factor of an (m, n) matrix (zero rows appended when m < n)."""
+    m, n = matrix.shape
+    if m == 0:
+        return np.zeros((n, n))
+    r = scipy.linalg.qr(matrix, mode="r", check_finite=False)[0]
+    if r.shape[0] < n:
+        r = np.vstack([r, np.zeros((n - r.shape[0], n))])
+    return r[:n]
+
+
+def scaled_svd(r11: np.ndarray, rcond: float, scale_columns: bool = True):
+    """Truncated SVD of ``r11 @ diag(c)``.
+
+    ``c`` is 1 / column norm (1 for zero columns) when ``scale_columns``, else 1. Returns
+    ``(c (n,), u (n, k), s (k,), vt (k, n))`` keeping the ``k`` singular values
+    ``s > rcond * s_max`` (the convention of LAPACK ``gelsd`` / ``scipy.linalg.lstsq(cond=)``).
+    """
+    n = r11.shape[1]
+    if scale_columns:
+        norms = np.linalg.norm(r11, axis=0)
+        c = np.ones(n)
+        np.divide(1.0, norms, out=c, where=norms > 0)
+    else:
+        c = np.ones(n)
+    a = r11 * c
+    try:
+        u, s, vt = scipy.linalg.svd(a, full_matrices=False, check_finite=False)
+    except np.linalg.LinAlgError:  # pragma: no cover - gesdd convergence failure
+        u, s, vt = scipy.linalg.svd(
+            a, full_matrices=False, check_finite=False, lapack_driver="gesvd"
+        )
+    k = int(np.count_nonzero(s > rcond * s[0])) if s.size and s[0] > 0 else 0
+    return c, u[:, :k], s[:k], vt[:k]
+
+
+def truncated_solve(r11: np.ndarray, z: np.ndarray, rcond: float, scale_columns: bool = True):
+    """Minimum-norm (in scaled coordinates) solution of ``min ||r11 b - z||``.
+
+    ``r11``: (n, n); ``z``: (n, k). Returns ``(b (n, k), rank, singular values kept)``.
+    With ``scale_columns=False`` this is ``scipy.linalg.lstsq(r11, z, cond=rcond)``; with
+    ``True`` it is ``c * lstsq(r11 * c, z, cond=rcond)`` for c = 1 / column norms.
+    """
+    c, u, s, vt = scaled_svd(r11, rcond, scale_columns)
+    b = c[:, None] * (vt.T @ ((u.T @ z) / s[:, None]))
+    return b, s.size, s

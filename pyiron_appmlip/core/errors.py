@@ -1,0 +1,134 @@
+"""Energy and force RMSEs, from streamed statistics (no pass over the data) or directly.
+
+Energy errors are per atom, ``(E^_m - E_m) / N_m``, in meV/atom; the mean-shifted variant
+removes the mean per-atom error over the configurations (a constant offset) first. Force errors
+are per Cartesian component, in meV/Angstrom.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..units import MEV_PER_EV
+from .statistics import SufficientStatistics
+from .validation import check_block, check_labels, check_nonempty
+
+__all__ = ["ErrorSummary", "statistics_errors", "direct_errors", "rmse_from_statistics"]
+
+
+@dataclass(frozen=True)
+class ErrorSummary:
+    """Errors of one model on one set of labelled configurations (prediction minus label)."""
+
+    energy_rmse: float
+    """Per-atom energy RMSE, meV/atom."""
+    energy_rmse_shifted: float
+    """Per-atom energy RMSE after removing the mean per-atom error, meV/atom."""
+    force_rmse: float
+    """Force-component RMSE, meV/Angstrom."""
+    energy_mean_error: float
+    """Mean per-atom energy error, meV/atom."""
+    n_configs: int
+    n_force_components: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _summary(sse_e, sum_e, m, sse_f, nf, shifted_mse=None) -> ErrorSummary:
+    mse = sse_e / m
+    mean = sum_e / m
+    if shifted_mse is None:
+        shifted_mse = max(mse - mean * mean, 0.0)
+    return ErrorSummary(
+        energy_rmse=MEV_PER_EV * float(np.sqrt(mse)),
+        energy_rmse_shifted=MEV_PER_EV * float(np.sqrt(shifted_mse)),
+        force_rmse=MEV_PER_EV * float(np.sqrt(sse_f / nf)),
+        energy_mean_error=MEV_PER_EV * float(mean),
+        n_configs=int(m),
+        n_force_components=int(nf),
+    )
+
+
+def _coefficients(coefficients, n_descriptors: int) -> np.ndarray:
+    c = np.asarray(coefficients, dtype=float)
+    if c.shape != (n_descriptors + 1,):
+        raise ValueError(
+            f"coefficients must have shape (p + 1,) = ({n_descriptors + 1},) "
+            f"(reference energy first), got {c.shape}"
+        )
+    if not np.isfinite(c).all():
+        raise ValueError("coefficients contain NaN or inf entries")
+    return c
+
+
+def statistics_errors(
+    stats: SufficientStatistics, coefficients, level=None, partition: str = "test"
+) -> ErrorSummary:
+    """Errors of ``coefficients`` (p + 1,) on a partition's statistics against ``level``'s labels.
+
+    Uses ``||R [beta; -1]||^2`` for the sums of squared residuals and the stored column sums of
+    the per-atom energy rows for the mean error; costs O(n^2), independent of the data size.
+    ``level`` may be omitted when the statistics hold a single level.
+    """
+    p = stats.n_descriptors
+    c = _coefficients(coefficients, p)
+    level = stats._resolve_level(level)
+    sse_e = sum_e = sse_f = 0.0
+    m = nf = 0
+    for g in stats._groups_for(partition, level, require_level=True):
+        j = g.label_columns[level]
+        re = g.energy.used()
+        res = re[:, : p + 1] @ c - re[:, j]
+        sse_e += float(res @ res)
+        sum_e += float(g.energy_sum[: p + 1] @ c - g.energy_sum[j])
+        rf = g.force.used()
+        res = rf[:, : p + 1] @ c - rf[:, j]
+        sse_f += float(res @ res)
+        m += int(g.counts[0])
+        nf += int(g.counts[2])
+    return _summary(sse_e, sum_e, m, sse_f, nf)
+
+
+def rmse_from_statistics(
+    stats: SufficientStatistics,
+    coefficients,
+    level=None,
+    partition: str = "test",
+    shift: bool = False,
+) -> tuple[float, float]:
+    """``(energy RMSE meV/atom, force RMSE meV/Angstrom)``; ``shift`` removes the mean offset."""
+    s = statistics_errors(stats, coefficients, level, partition)
+    return (s.energy_rmse_shifted if shift else s.energy_rmse), s.force_rmse
+
+
+def direct_errors(
+    coefficients, blocks: Sequence, energies: Sequence, forces: Sequence
+) -> ErrorSummary:
+    """Errors computed configuration by configuration from the data (reference for tests).
+
+    blocks: list of (1 + 3 N_m, p); energies: total energies (eV); forces: list of (N_m, 3).
+    """
+    check_nonempty(blocks, "blocks")
+    if len(energies) != len(blocks) or len(forces) != len(blocks):
+        raise ValueError(
+            f"blocks, energies and forces must have the same length, got {len(blocks)}, "
+            f"{len(energies)} and {len(forces)}"
+        )
+    p = np.shape(blocks[0])[-1]
+    c = _coefficients(coefficients, p)
+    de = np.empty(len(blocks))
+    sse_f = 0.0
+    nf = 0
+    for i, (b, e, f) in enumerate(zip(blocks, energies, forces, strict=True)):
+        x, n = check_block(b, p, name=f"blocks[{i}]")
+        e, f = check_labels(e, f, n, name=f"configuration {i}")
+        de[i] = (n * c[0] + x[0] @ c[1:] - e) / n
+        r = x[1:] @ c[1:] - f.reshape(-1)
+        sse_f += float(r @ r)
+        nf += r.size
+    d = de - de.mean()
+    return _summary(float(de @ de), float(de.sum()), de.size, sse_f, nf, float(d @ d) / de.size)

@@ -1,0 +1,284 @@
+"""Weighted linear fits (paper eq. 1-3) from streamed statistics.
+
+The coefficient vector has length p + 1: ``coefficients[0]`` is the free per-atom reference
+energy (the constant column, N_m on energy rows), ``coefficients[1:]`` multiply the descriptor
+columns. This is the layout of a LAMMPS ``.snapcoeff`` element block.
+
+Solve: the weighted factors ``[w_E R_E; w_F R_F]`` (plus ``sqrt(ridge) I`` rows for the
+descriptor coefficients when ``ridge > 0``; the constant is never penalised) are reduced by one
+small QR to ``R11 beta = z``. Columns are scaled to unit norm (``scale_columns=True``), and the
+SVD of the scaled ``R11`` is truncated at ``s > rcond * s_max``. This equals
+``scipy.linalg.lstsq(W A D, W y, cond=rcond)`` with ``D`` = 1 / column norms of ``W A``, undone
+afterwards; with ``scale_columns=False`` it equals ``lstsq(W A, W y, cond=rcond)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._linalg import DEFAULT_RCOND, r_factor, truncated_solve
+from .errors import ErrorSummary, direct_errors, statistics_errors
+from .statistics import SufficientStatistics, iter_checkpoints
+from .validation import check_block, check_nonempty, check_rcond, check_ridge, check_weights
+
+__all__ = [
+    "LinearModel",
+    "fit_weighted",
+    "fit_statistics",
+    "fit_statistics_levels",
+    "SweepRecord",
+    "subset_sweep",
+    "DEFAULT_RCOND",
+]
+
+_LEVEL = "default"
+
+
+@dataclass
+class LinearModel:
+    """A fitted linear (q)SNAP model.
+
+    coefficients: (p + 1,), per-atom reference energy (eV) first, then one per descriptor column.
+    """
+
+    coefficients: np.ndarray
+    rank: int = -1
+    energy_weight: float = float("nan")
+    force_weight: float = float("nan")
+    ridge: float = 0.0
+    rcond: float = DEFAULT_RCOND
+    level: object = None
+    singular_values: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def n_descriptors(self) -> int:
+        return self.coefficients.shape[0] - 1
+
+    def predict(self, blocks: Sequence) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Total energies (M,) in eV and forces, a list of (N_m, 3) arrays in eV/Angstrom."""
+        check_nonempty(blocks, "blocks")
+        c = self.coefficients
+        energies = np.empty(len(blocks))
+        forces = []
+        for i, b in enumerate(blocks):
+            x, n = check_block(b, self.n_descriptors, name=f"blocks[{i}]")
+            energies[i] = n * c[0] + x[0] @ c[1:]
+            forces.append((x[1:] @ c[1:]).reshape(n, 3))
+        return energies, forces
+
+    def errors(self, blocks: Sequence, energies: Sequence, forces: Sequence) -> ErrorSummary:
+        """:class:`ErrorSummary` on in-memory data."""
+        return direct_errors(self.coefficients, blocks, energies, forces)
+
+    def rmse(
+        self, blocks: Sequence, energies: Sequence, forces: Sequence, shift: bool = False
+    ) -> tuple[float, float]:
+        """``(energy RMSE meV/atom, force-component RMSE meV/Angstrom)``.
+
+        ``shift=True`` subtracts the mean per-atom energy error before the energy RMSE.
+        """
+        s = self.errors(blocks, energies, forces)
+        return (s.energy_rmse_shifted if shift else s.energy_rmse), s.force_rmse
+
+    def statistics_errors(self, stats: SufficientStatistics, level=None, partition="test"):
+        """:class:`ErrorSummary` on a partition of streamed statistics."""
+        return statistics_errors(stats, self.coefficients, level, partition)
+
+
+def fit_statistics_levels(
+    stats: SufficientStatistics,
+    energy_weight: float,
+    force_weight: float,
+    levels: Iterable | None = None,
+    *,
+    partition: str = "train",
+    ridge: float = 0.0,
+    rcond: float = DEFAULT_RCOND,
+    scale_columns: bool = True,
+) -> dict:
+    """Fits for several label levels at one weight pair: ``{level: LinearModel}``.
+
+    Levels whose labels cover the same configurations share one QR and one SVD. ``levels``
+    defaults to all declared levels.
+    """
+    w_e, w_f = check_weights(energy_weight, force_weight)
+    ridge = check_ridge(ridge)
+    rcond = check_rcond(rcond)
+    levels = list(stats.levels) if levels is None else [stats._resolve_level(lv) for lv in levels]
+    if not levels:
+        raise ValueError("levels must name at least one label level (the statistics have none)")
+    p = stats.n_descriptors
+    shared: dict[tuple, list] = {}
+    for lv in levels:
+        groups = stats._groups_for(partition, lv, require_level=True)
+        shared.setdefault(tuple(id(g) for g in groups), [groups, []])[1].append(lv)
+    out = {}
+    for groups, lvs in shared.values():
+        k = len(lvs)
+        pieces = []
+        for g in groups:
+            cols = np.r_[np.arange(p + 1), [g.label_columns[lv] for lv in lvs]]
+            for part, w in ((g.energy, w_e), (g.force, w_f)):
+                r = part.used()
+                if r.shape[0]:
+                    pieces.append(w * r[:, cols])
+        if ridge > 0.0:
+            reg = np.zeros((p, p + 1 + k))
+            reg[np.arange(p), 1 + np.arange(p)] = np.sqrt(ridge)
+            pieces.append(reg)
+        rf = r_factor(np.vstack(pieces))
+        beta, rank, s = truncated_solve(rf[: p + 1, : p + 1], rf[: p + 1, p + 1 :], rcond, scale_columns)
+        for j, lv in enumerate(lvs):
+            out[lv] = LinearModel(
+                coefficients=beta[:, j].copy(),
+                rank=rank,
+                energy_weight=w_e,
+                force_weight=w_f,
+                ridge=ridge,
+                rcond=rcond,
+                level=lv,
+                singular_values=s,
+            )
+    return out
+
+
+def fit_statistics(
+    stats: SufficientStatistics,
+    energy_weight: float,
+    force_weight: float,
+    level=None,
+    *,
+    partition: str = "train",
+    ridge: float = 0.0,
+    rcond: float = DEFAULT_RCOND,
+    scale_columns: bool = True,
+) -> LinearModel:
+    """One weighted fit against ``level``'s labels (omit ``level`` if only one is declared)."""
+    level = stats._resolve_level(level)
+    return fit_statistics_levels(
+        stats,
+        energy_weight,
+        force_weight,
+        [level],
+        partition=partition,
+        ridge=ridge,
+        rcond=rcond,
+        scale_columns=scale_columns,
+    )[level]
+
+
+def fit_weighted(
+    blocks: Sequence,
+    energies: Sequence,
+    forces: Sequence,
+    energy_weight: float,
+    force_weight: float,
+    ridge: float = 0.0,
+    *,
+    rcond: float = DEFAULT_RCOND,
+) -> LinearModel:
+    """Weighted least-squares fit of eq. 1 on in-memory data.
+
+    blocks: list of (1 + 3 N_m, p) descriptor blocks; energies: total energies (eV); forces:
+    list of (N_m, 3) (eV/Angstrom). ``ridge`` adds ``ridge * ||beta[1:]||^2`` (the reference
+    energy is not penalised). Returns a :class:`LinearModel` with ``coefficients`` (p + 1,).
+    """
+    check_weights(energy_weight, force_weight)
+    check_ridge(ridge)
+    check_nonempty(blocks, "blocks")
+    if len(energies) != len(blocks) or len(forces) != len(blocks):
+        raise ValueError(
+            f"blocks, energies and forces must have the same length, got {len(blocks)}, "
+            f"{len(energies)} and {len(forces)}"
+        )
+    first, _ = check_block(blocks[0], name="blocks[0]")
+    stats = SufficientStatistics(first.shape[1], levels=(_LEVEL,))
+    for i, (b, e, f) in enumerate(zip(blocks, energies, forces, strict=True)):
+        try:
+            stats.add(b, {_LEVEL: (e, f)})
+        except ValueError as err:
+            raise ValueError(f"configuration {i}: {err}") from None
+    return fit_statistics(stats, energy_weight, force_weight, _LEVEL, ridge=ridge, rcond=rcond)
+
+
+@dataclass
+class SweepRecord:
+    """One fit of a subset sweep with its errors."""
+
+    subset_size: int
+    energy_weight: float
+    force_weight: float
+    level: object
+    model: LinearModel
+    train: ErrorSummary
+    test: dict = field(default_factory=dict)
+    """{test level: ErrorSummary} on the test statistics."""
+
+
+def subset_sweep(
+    configurations: Iterable,
+    checkpoints: Sequence[int],
+    weights: Sequence[tuple[float, float]],
+    levels: Sequence,
+    *,
+    test_statistics: SufficientStatistics | None = None,
+    test_levels: Sequence | None = None,
+    test_partition: str = "test",
+    ridge: float = 0.0,
+    rcond: float = DEFAULT_RCOND,
+    scale_columns: bool = True,
+    n_descriptors: int | None = None,
+) -> list[SweepRecord]:
+    """Fits for growing prefixes of one ordered stream, from a single pass.
+
+    configurations: iterable of ``(block, labels)`` (or ``(block, labels, config_id)``) in
+    sampling order, labels ``{level: (energy, forces)}``. checkpoints: subset sizes.
+    weights: ``(energy_weight, force_weight)`` pairs. levels: training levels to fit (all of
+    them are accumulated). For every checkpoint, weight pair and level one
+    :class:`SweepRecord` is returned with training errors (same level) and, if
+    ``test_statistics`` is given, test errors against each of ``test_levels`` (default: the
+    test statistics' levels). Memory: one accumulator, O(p^2 x levels).
+    """
+    levels = list(levels)
+    weights = [check_weights(we, wf) for we, wf in weights]
+    if not weights:
+        raise ValueError("weights must contain at least one (energy_weight, force_weight) pair")
+    if test_statistics is not None:
+        test_levels = list(test_statistics.levels if test_levels is None else test_levels)
+    records = []
+    for size, stats in iter_checkpoints(
+        configurations, checkpoints, levels, n_descriptors=n_descriptors
+    ):
+        for w_e, w_f in weights:
+            models = fit_statistics_levels(
+                stats,
+                w_e,
+                w_f,
+                levels,
+                ridge=ridge,
+                rcond=rcond,
+                scale_columns=scale_columns,
+            )
+            for lv in levels:
+                model = models[lv]
+                test = {}
+                if test_statistics is not None:
+                    for tl in test_levels:
+                        test[tl] = statistics_errors(
+                            test_statistics, model.coefficients, tl, test_partition
+                        )
+                records.append(
+                    SweepRecord(
+                        subset_size=size,
+                        energy_weight=w_e,
+                        force_weight=w_f,
+                        level=lv,
+                        model=model,
+                        train=statistics_errors(stats, model.coefficients, lv, "train"),
+                        test=test,
+                    )
+                )
+    return records

@@ -1,0 +1,144 @@
+"""Label-free leverage scores (paper sec. 2.3, eq. 4), streamed.
+
+For the weighted training matrix as the fit uses it, ``X_w = W [c | X]`` (constant column
+included, energy rows scaled by w_E / N_m, force rows by w_F), the leverage of row i is the
+hat-matrix diagonal ``h_i = (U U^T)_ii = ||U_i||^2`` with U from the thin SVD of ``X_w D``,
+truncated at ``s > rcond * s_max`` (D = 1 / column norms when ``scale_columns``; for a
+full-rank matrix the hat matrix does not depend on D).
+
+Pass 1 accumulates the R factors (label-free :class:`SufficientStatistics`); the SVD of the
+small weighted R, ``R D = U' S V^T``, gives ``U = X_w D V S^-1``. Pass 2 evaluates
+``h_i = ||x_{w,i}^T D V S^-1||^2`` row by row. Regular leverage of a configuration is the
+value of its energy row, block leverage the sum over all of its rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
+
+from ._linalg import DEFAULT_RCOND, r_factor, scaled_svd
+from .statistics import SufficientStatistics
+from .validation import check_block, check_nonempty, check_rcond, check_weights
+
+__all__ = ["LeverageProjector", "leverage_scores", "leverage_scores_streamed"]
+
+_BATCH_ROWS = 8192
+
+
+class LeverageProjector:
+    """Hat-matrix diagonal of new rows for the weighted training matrix held in ``stats``.
+
+    All configurations of ``partition`` count, whatever labels they carry.
+    Attributes: ``rank``, ``singular_values`` (of the column-scaled weighted matrix) and
+    ``projection`` (p + 1, rank) with ``h_i = ||x_{w,i} @ projection||^2``.
+    """
+
+    def __init__(
+        self,
+        stats: SufficientStatistics,
+        energy_weight: float,
+        force_weight: float,
+        *,
+        partition: str = "train",
+        rcond: float = DEFAULT_RCOND,
+        scale_columns: bool = True,
+    ):
+        self.energy_weight, self.force_weight = check_weights(energy_weight, force_weight)
+        rcond = check_rcond(rcond)
+        p = stats.n_descriptors
+        pieces = []
+        for g in stats._groups_for(partition):
+            for part, w in ((g.energy, self.energy_weight), (g.force, self.force_weight)):
+                r = part.used()
+                if r.shape[0]:
+                    pieces.append(w * r[:, : p + 1])
+        r = r_factor(np.vstack(pieces))
+        c, _, s, vt = scaled_svd(r, rcond, scale_columns)
+        self.n_descriptors = p
+        self.rank = s.size
+        self.singular_values = s
+        self.projection = c[:, None] * (vt.T / s)
+
+    def scores(self, blocks: Iterable) -> tuple[np.ndarray, np.ndarray]:
+        """``(regular (M,), block (M,))`` leverage of each configuration in ``blocks``."""
+        p = self.n_descriptors
+        proj_x = self.projection[1:]
+        regular: list[float] = []
+        block_sum: list[float] = []
+        pending: list[np.ndarray] = []
+        n_pending = 0
+
+        def flush():
+            nonlocal pending, n_pending
+            if not pending:
+                return
+            sizes = [x.shape[0] - 1 for x in pending]
+            forces = np.concatenate([x[1:] for x in pending]) @ proj_x
+            h_f = np.einsum("ij,ij->i", forces, forces) * self.force_weight**2
+            starts = np.cumsum([0] + sizes[:-1])
+            block_sum.extend(np.add.reduceat(h_f, starts) if h_f.size else [])
+            pending, n_pending = [], 0
+
+        for i, b in enumerate(blocks):
+            x, n = check_block(b, p, name=f"blocks[{i}]")
+            e = self.energy_weight * (self.projection[0] + (x[0] / n) @ proj_x)
+            h_e = float(e @ e)
+            regular.append(h_e)
+            pending.append(x)
+            n_pending += x.shape[0]
+            if n_pending >= _BATCH_ROWS:
+                flush()
+        flush()
+        regular_arr = np.asarray(regular)
+        return regular_arr, regular_arr + np.asarray(block_sum)
+
+
+def leverage_scores(
+    blocks: Sequence,
+    energy_weight: float,
+    force_weight: float,
+    *,
+    rcond: float = DEFAULT_RCOND,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Regular and block leverage of every configuration of an in-memory pool.
+
+    blocks: list of (1 + 3 N_m, p). Returns ``(regular (M,), block (M,))``: the hat-matrix
+    diagonal of each configuration's energy row, and its sum over the configuration's rows,
+    for the weighted matrix the fit with these weights uses (constant column included).
+    """
+    check_weights(energy_weight, force_weight)
+    check_nonempty(blocks, "blocks")
+    first, _ = check_block(blocks[0], name="blocks[0]")
+    stats = SufficientStatistics(first.shape[1])
+    for i, b in enumerate(blocks):
+        try:
+            stats.add(b)
+        except ValueError as err:
+            raise ValueError(f"blocks[{i}]: {err}") from None
+    return LeverageProjector(stats, energy_weight, force_weight, rcond=rcond).scores(blocks)
+
+
+def leverage_scores_streamed(
+    make_blocks: Callable[[], Iterable],
+    energy_weight: float,
+    force_weight: float,
+    *,
+    rcond: float = DEFAULT_RCOND,
+    chunk_rows: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`leverage_scores` for pools that do not fit in memory.
+
+    ``make_blocks()`` must return a fresh iterable over the same blocks each time; it is
+    called twice (factor pass, then scoring pass).
+    """
+    check_weights(energy_weight, force_weight)
+    stats = None
+    for b in make_blocks():
+        if stats is None:
+            stats = SufficientStatistics(np.shape(b)[-1], chunk_rows=chunk_rows)
+        stats.add(b)
+    if stats is None:
+        raise ValueError("make_blocks() must yield at least one configuration, got none")
+    return LeverageProjector(stats, energy_weight, force_weight, rcond=rcond).scores(make_blocks())

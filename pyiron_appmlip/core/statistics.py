@@ -1,0 +1,500 @@
+"""Streamed sufficient statistics for the weighted linear fit of paper eq. 1-3.
+
+For a configuration m with descriptor block ``X_m`` (shape (1 + 3 N_m, p): total-energy row, then
+force rows x, y, z atom by atom) the fit matrix gets a constant per-atom reference-energy column
+(N_m on the energy row, 0 on force rows). Written per atom, the energy row is
+``[1, X_m[0] / N_m]`` with label ``E_m / N_m`` and the force rows are ``[0, X_m[1:]]`` with labels
+``F_m.ravel()``. Eq. 1 is then
+
+    L(beta) = w_E^2 ||A_E beta - y_E||^2 + w_F^2 ||A_F beta - y_F||^2.
+
+:class:`SufficientStatistics` keeps, separately for energy rows and force rows, the R factor of
+the augmented matrix ``[A | y_level_1 | y_level_2 | ...]`` (n = p + 1 + n_levels columns): for
+any coefficient vector ``v = [beta, -1]`` restricted to the columns of one level,
+``||[A, y_l] v|| = ||R[:, cols] v||``. Stacking ``[w_E R_E; w_F R_F]`` therefore gives the
+weighted problem for any weights and any level in an (at most) 2n x n matrix, and the same
+factors give training/testing errors without another pass over the data.
+
+Rows are collected in a bounded buffer and folded into the (n, n) triangle by a Householder
+update (LAPACK ``dtpqrt``), so memory is O(n^2) per factor whatever the number of
+configurations; the Gram matrix (which squares the condition number) is never formed.
+
+Missing labels: configurations are grouped by partition and by their *label mask* (which of
+the declared levels they carry). Each group has its own factors with only its present label
+columns. A fit or error evaluation for level ``l`` stacks the factors of every group in the
+partition whose mask contains ``l``. With all levels present (the usual case) there is one group
+per partition; memory is O(n^2 x number of distinct masks).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from ._linalg import triangular_update
+from .validation import check_block, check_labels, check_subset_size
+
+__all__ = ["SufficientStatistics", "iter_checkpoints"]
+
+_FORMAT = "pyiron_appmlip.core.SufficientStatistics"
+_VERSION = 1
+_CHUNK_BYTES = 256 << 20
+
+
+def _default_chunk_rows(n_columns: int) -> int:
+    return int(max(1024, min(4 * n_columns, _CHUNK_BYTES // (8 * n_columns))))
+
+
+class _StreamedR:
+    """R factor (n, n) of all rows seen, plus a buffer of at most ``chunk_rows`` pending rows."""
+
+    __slots__ = ("r", "rows_seen", "chunk_rows", "_buf", "_filled")
+
+    def __init__(self, n_columns: int, chunk_rows: int):
+        self.r = np.zeros((n_columns, n_columns), order="F")
+        self.rows_seen = 0
+        self.chunk_rows = int(chunk_rows)
+        self._buf = None
+        self._filled = 0
+
+    def take(self, k: int) -> np.ndarray:
+        """Return a writable (k, n) view for k new rows (k <= chunk_rows); caller fills it."""
+        if self._filled + k > self.chunk_rows:
+            self.flush()
+        if self._buf is None:
+            self._buf = np.empty((self.chunk_rows, self.r.shape[1]), order="F")
+        view = self._buf[self._filled : self._filled + k]
+        self._filled += k
+        self.rows_seen += k
+        return view
+
+    def flush(self) -> None:
+        if self._filled == 0:
+            return
+        if self._filled == self.chunk_rows:
+            triangular_update(self.r, self._buf)  # the buffer is scratch space
+        else:
+            triangular_update(self.r, np.asfortranarray(self._buf[: self._filled]))
+        self._filled = 0
+
+    def used(self) -> np.ndarray:
+        """Non-trivial rows of R, (min(rows_seen, n), n); flushes pending rows first."""
+        self.flush()
+        return self.r[: min(self.rows_seen, self.r.shape[0])]
+
+    def absorb(self, other: _StreamedR) -> None:
+        """Add all rows of ``other`` (not modified) to this factor."""
+        self.flush()
+        triangular_update(self.r, np.array(other.used(), order="F"))
+        self.rows_seen += other.rows_seen
+
+    def copy(self) -> _StreamedR:
+        self.flush()
+        new = _StreamedR(self.r.shape[1], self.chunk_rows)
+        new.r[...] = self.r
+        new.rows_seen = self.rows_seen
+        return new
+
+
+class _Group:
+    """Factors and counts of the configurations of one partition sharing one label mask."""
+
+    __slots__ = ("mask", "label_columns", "energy", "force", "energy_sum", "counts")
+
+    def __init__(self, n_descriptors: int, levels: Sequence, mask: tuple, chunk_rows: int):
+        self.mask = mask
+        present = [lv for lv, m in zip(levels, mask, strict=True) if m]
+        self.label_columns = {lv: n_descriptors + 1 + j for j, lv in enumerate(present)}
+        n = n_descriptors + 1 + len(present)
+        self.energy = _StreamedR(n, min(chunk_rows, max(256, n // 2)))
+        self.force = _StreamedR(n, chunk_rows)
+        self.energy_sum = np.zeros(n)
+        self.counts = np.zeros(3, dtype=np.int64)  # configurations, atoms, force components
+
+    def copy(self) -> _Group:
+        new = object.__new__(_Group)
+        new.mask = self.mask
+        new.label_columns = dict(self.label_columns)
+        new.energy = self.energy.copy()
+        new.force = self.force.copy()
+        new.energy_sum = self.energy_sum.copy()
+        new.counts = self.counts.copy()
+        return new
+
+
+def _check_level_name(level) -> None:
+    if isinstance(level, bool) or not isinstance(level, int | str):
+        raise ValueError(f"levels must be ints or strings, got {level!r}")
+
+
+class SufficientStatistics:
+    """Streamed R factors, counts and sums for weighted fits and errors (see module docstring).
+
+    Parameters
+    ----------
+    n_descriptors:
+        p, the number of descriptor columns of every block (the constant column is added here).
+    levels:
+        Names (int or str) of the label sets, e.g. DFT convergence levels ``(1, ..., 6)``.
+        Empty for label-free statistics (leverage scores).
+    chunk_rows:
+        Maximum number of pending force rows held before they are folded into the factor.
+        Default: about 4 n, capped at 256 MiB of buffer.
+
+    Memory: per (partition, label mask) two (n, n) float64 triangles, n = p + 1 + n_levels,
+    plus the row buffers. Configuration ids (if given) are the only per-configuration state.
+    """
+
+    def __init__(self, n_descriptors: int, levels: Iterable = (), chunk_rows: int | None = None):
+        p = int(n_descriptors)
+        if p < 1:
+            raise ValueError(f"n_descriptors must be >= 1, got {n_descriptors!r}")
+        levels = tuple(levels)
+        for lv in levels:
+            _check_level_name(lv)
+        if len(set(levels)) != len(levels):
+            raise ValueError(f"levels must be unique, got {levels!r}")
+        self.n_descriptors = p
+        self.levels = levels
+        n_max = p + 1 + len(levels)
+        self.chunk_rows = int(chunk_rows) if chunk_rows is not None else _default_chunk_rows(n_max)
+        if self.chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows!r}")
+        self._groups: dict[tuple[str, tuple], _Group] = {}
+        self._ids: dict[str, list] = {}
+        self._id_sets: dict[str, set] = {}
+
+    # ------------------------------------------------------------------ adding data
+    def add(
+        self,
+        block,
+        labels: Mapping | None = None,
+        partition: str = "train",
+        config_id: Hashable | None = None,
+        n_atoms: int | None = None,
+    ) -> None:
+        """Add one configuration.
+
+        block: (1 + 3 N, p) descriptor rows. labels: ``{level: (energy_eV, forces (N, 3))}`` for
+        any subset of :attr:`levels` (None or {} for none). partition: e.g. "train" or "test".
+        config_id: optional int/str id, recorded per partition; adding an id twice is an error.
+        """
+        if not isinstance(partition, str) or not partition:
+            raise ValueError(f"partition must be a non-empty string, got {partition!r}")
+        x, n = check_block(block, self.n_descriptors, n_atoms)
+        labels = {} if labels is None else labels
+        unknown = [lv for lv in labels if lv not in self.levels]
+        if unknown:
+            raise ValueError(
+                f"labels has level(s) {unknown!r} that are not declared; allowed levels: "
+                f"{list(self.levels)!r}"
+            )
+        present = [lv for lv in self.levels if lv in labels]
+        values = []
+        for lv in present:
+            pair = labels[lv]
+            if len(pair) != 2:
+                raise ValueError(f"labels[{lv!r}] must be a pair (energy, forces)")
+            values.append(check_labels(pair[0], pair[1], n, name=f"labels[{lv!r}]"))
+        if config_id is not None:
+            if isinstance(config_id, np.integer):
+                config_id = int(config_id)
+            if not isinstance(config_id, int | str):
+                raise ValueError(f"config_id must be an int or str, got {config_id!r}")
+            if config_id in self._id_sets.get(partition, ()):
+                raise ValueError(
+                    f"config_id {config_id!r} was already added to partition {partition!r}"
+                )
+        mask = tuple(lv in labels for lv in self.levels)
+        key = (partition, mask)
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = _Group(self.n_descriptors, self.levels, mask, self.chunk_rows)
+        p = self.n_descriptors
+
+        row = group.energy.take(1)[0]
+        row[0] = 1.0
+        row[1 : p + 1] = x[0] / n
+        for j, (e, _) in enumerate(values):
+            row[p + 1 + j] = e / n
+        group.energy_sum += row
+
+        n_rows = 3 * n
+        start = 0
+        while start < n_rows:
+            k = min(n_rows - start, group.force.chunk_rows)
+            rows = group.force.take(k)
+            rows[:, 0] = 0.0
+            rows[:, 1 : p + 1] = x[1 + start : 1 + start + k]
+            for j, (_, f) in enumerate(values):
+                rows[:, p + 1 + j] = f.reshape(-1)[start : start + k]
+            start += k
+        group.counts += (1, n, n_rows)
+        if config_id is not None:
+            self._ids.setdefault(partition, []).append(config_id)
+            self._id_sets.setdefault(partition, set()).add(config_id)
+
+    def add_many(
+        self,
+        blocks: Sequence,
+        labels: Sequence[Mapping] | None = None,
+        partition: str = "train",
+        config_ids: Sequence | None = None,
+    ) -> None:
+        """Add configurations in order; ``labels`` / ``config_ids`` are per-configuration lists."""
+        if labels is not None and len(labels) != len(blocks):
+            raise ValueError(f"labels has {len(labels)} entries but blocks has {len(blocks)}")
+        if config_ids is not None and len(config_ids) != len(blocks):
+            raise ValueError(
+                f"config_ids has {len(config_ids)} entries but blocks has {len(blocks)}"
+            )
+        for i, block in enumerate(blocks):
+            self.add(
+                block,
+                None if labels is None else labels[i],
+                partition,
+                None if config_ids is None else config_ids[i],
+            )
+
+    def flush(self) -> None:
+        """Fold all pending rows into the factors (done automatically when needed)."""
+        for g in self._groups.values():
+            g.energy.flush()
+            g.force.flush()
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def partitions(self) -> list[str]:
+        """Names of the partitions that hold at least one configuration."""
+        return sorted({part for part, _ in self._groups})
+
+    def config_ids(self, partition: str = "train") -> list:
+        """Recorded configuration ids of a partition, in insertion order (merges append)."""
+        return list(self._ids.get(partition, []))
+
+    def _counts(self, partition: str | None, level) -> np.ndarray:
+        total = np.zeros(3, dtype=np.int64)
+        for (part, _), g in self._groups.items():
+            if partition is not None and part != partition:
+                continue
+            if level is not None and level not in g.label_columns:
+                continue
+            total += g.counts
+        return total
+
+    def n_configs(self, partition: str | None = None, level=None) -> int:
+        """Number of configurations (in a partition / with labels at a level; None = all)."""
+        return int(self._counts(partition, level)[0])
+
+    def n_atoms(self, partition: str | None = None, level=None) -> int:
+        """Number of atoms (same filters as :meth:`n_configs`)."""
+        return int(self._counts(partition, level)[1])
+
+    def n_force_components(self, partition: str | None = None, level=None) -> int:
+        """Number of force components, 3 x atoms (same filters as :meth:`n_configs`)."""
+        return int(self._counts(partition, level)[2])
+
+    def _resolve_level(self, level):
+        if level is None:
+            if len(self.levels) != 1:
+                raise ValueError(
+                    f"level must be given and one of {list(self.levels)!r} (statistics hold "
+                    f"{len(self.levels)} levels)"
+                )
+            return self.levels[0]
+        if level not in self.levels:
+            raise ValueError(f"level {level!r} is not one of the declared levels {list(self.levels)!r}")
+        return level
+
+    def _groups_for(self, partition: str, level=None, require_level: bool = False) -> list[_Group]:
+        """Flushed groups of ``partition`` (that carry ``level`` if ``require_level``)."""
+        if require_level:
+            level = self._resolve_level(level)
+        groups = [g for (part, _), g in self._groups.items() if part == partition]
+        if not groups:
+            raise ValueError(
+                f"partition {partition!r} has no configurations; partitions with data: "
+                f"{self.partitions!r}"
+            )
+        if require_level:
+            groups = [g for g in groups if level in g.label_columns]
+            if not groups:
+                raise ValueError(
+                    f"partition {partition!r} has no configurations with labels at level "
+                    f"{level!r}"
+                )
+        for g in groups:
+            g.energy.flush()
+            g.force.flush()
+        return groups
+
+    # ------------------------------------------------------------------ copy / merge / io
+    def _empty_like(self) -> SufficientStatistics:
+        return SufficientStatistics(self.n_descriptors, self.levels, self.chunk_rows)
+
+    def copy(self) -> SufficientStatistics:
+        """Independent deep copy (pending rows are folded in first)."""
+        new = self._empty_like()
+        new._groups = {k: g.copy() for k, g in self._groups.items()}
+        new._ids = {k: list(v) for k, v in self._ids.items()}
+        new._id_sets = {k: set(v) for k, v in self._id_sets.items()}
+        return new
+
+    def merge(self, other: SufficientStatistics) -> SufficientStatistics:
+        """New statistics equal to one accumulator fed with the data of both (any order)."""
+        if not isinstance(other, SufficientStatistics):
+            raise ValueError(f"other must be a SufficientStatistics, got {type(other).__name__}")
+        if other.n_descriptors != self.n_descriptors:
+            raise ValueError(
+                f"cannot merge statistics with n_descriptors {self.n_descriptors} and "
+                f"{other.n_descriptors}"
+            )
+        if other.levels != self.levels:
+            raise ValueError(
+                f"cannot merge statistics with levels {self.levels!r} and {other.levels!r}"
+            )
+        for part, ids in other._id_sets.items():
+            common = ids & self._id_sets.get(part, set())
+            if common:
+                raise ValueError(
+                    f"config ids {sorted(map(str, common))[:5]!r} are in both statistics "
+                    f"(partition {part!r}); merging would count them twice"
+                )
+        new = self.copy()
+        for key, g in other._groups.items():
+            mine = new._groups.get(key)
+            if mine is None:
+                new._groups[key] = g.copy()
+                continue
+            mine.energy.absorb(g.energy)
+            mine.force.absorb(g.force)
+            mine.energy_sum += g.energy_sum
+            mine.counts += g.counts
+        for part, ids in other._ids.items():
+            new._ids.setdefault(part, []).extend(ids)
+            new._id_sets.setdefault(part, set()).update(ids)
+        return new
+
+    def to_dict(self) -> dict[str, np.ndarray]:
+        """Plain dict of numpy arrays (HDF5-friendly); inverse of :meth:`from_dict`.
+
+        ``meta_json`` is a uint8 array holding UTF-8 JSON (levels, partitions, masks, counts,
+        ids); ``group_<i>_{energy_r,force_r,energy_sum}`` are float64 arrays (R factors trimmed
+        to their non-trivial rows).
+        """
+        self.flush()
+        groups_meta = []
+        out: dict[str, np.ndarray] = {}
+        for i, ((part, mask), g) in enumerate(sorted(self._groups.items(), key=lambda kv: kv[0])):
+            groups_meta.append(
+                {
+                    "partition": part,
+                    "mask": [bool(m) for m in mask],
+                    "counts": [int(c) for c in g.counts],
+                    "energy_rows": g.energy.rows_seen,
+                    "force_rows": g.force.rows_seen,
+                }
+            )
+            out[f"group_{i}_energy_r"] = np.ascontiguousarray(g.energy.used())
+            out[f"group_{i}_force_r"] = np.ascontiguousarray(g.force.used())
+            out[f"group_{i}_energy_sum"] = g.energy_sum.copy()
+        meta = {
+            "format": _FORMAT,
+            "version": _VERSION,
+            "n_descriptors": self.n_descriptors,
+            "levels": list(self.levels),
+            "chunk_rows": self.chunk_rows,
+            "groups": groups_meta,
+            "config_ids": self._ids,
+        }
+        out["meta_json"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8).copy()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> SufficientStatistics:
+        """Rebuild statistics saved with :meth:`to_dict`."""
+        if "meta_json" not in data:
+            raise ValueError("data must contain 'meta_json' (written by SufficientStatistics.to_dict)")
+        raw = data["meta_json"]
+        if isinstance(raw, str | bytes):
+            text = raw if isinstance(raw, str) else raw.decode()
+        else:
+            text = np.asarray(raw, dtype=np.uint8).tobytes().decode()
+        meta = json.loads(text)
+        if meta.get("format") != _FORMAT or meta.get("version") != _VERSION:
+            raise ValueError(
+                f"unsupported statistics format {meta.get('format')!r} version "
+                f"{meta.get('version')!r}; expected {_FORMAT!r} version {_VERSION}"
+            )
+        new = cls(meta["n_descriptors"], meta["levels"], meta["chunk_rows"])
+        for i, gm in enumerate(meta["groups"]):
+            mask = tuple(bool(m) for m in gm["mask"])
+            g = _Group(new.n_descriptors, new.levels, mask, new.chunk_rows)
+            for part, key, rows in (
+                (g.energy, "energy_r", gm["energy_rows"]),
+                (g.force, "force_r", gm["force_rows"]),
+            ):
+                r = np.asarray(data[f"group_{i}_{key}"], dtype=float)
+                part.r[: r.shape[0]] = r
+                part.rows_seen = int(rows)
+            g.energy_sum[:] = np.asarray(data[f"group_{i}_energy_sum"], dtype=float)
+            g.counts[:] = gm["counts"]
+            new._groups[(gm["partition"], mask)] = g
+        for part, ids in meta["config_ids"].items():
+            new._ids[part] = list(ids)
+            new._id_sets[part] = set(ids)
+        return new
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{p}: {self.n_configs(p)}" for p in self.partitions)
+        return (
+            f"SufficientStatistics(n_descriptors={self.n_descriptors}, levels={list(self.levels)!r}, "
+            f"configurations={{{parts}}})"
+        )
+
+
+def iter_checkpoints(
+    configurations: Iterable,
+    checkpoints: Sequence[int],
+    levels: Iterable = (),
+    *,
+    n_descriptors: int | None = None,
+    partition: str = "train",
+    chunk_rows: int | None = None,
+) -> Iterator[tuple[int, SufficientStatistics]]:
+    """One pass over an ordered stream, yielding the statistics of every prefix size asked for.
+
+    configurations: iterable of ``(block, labels)`` or ``(block, labels, config_id)`` in
+    sampling order. checkpoints: subset sizes (sorted and de-duplicated here). Yields
+    ``(size, statistics)`` where ``statistics`` is the live accumulator after ``size``
+    configurations: use it (fit, errors) before advancing, or keep ``statistics.copy()``.
+    The stream is not consumed beyond the largest checkpoint. Raises ``ValueError`` (naming
+    ``subset_size``) when the stream is shorter than a checkpoint.
+    """
+    sizes = sorted({int(s) for s in checkpoints})
+    if not sizes:
+        raise ValueError("checkpoints must contain at least one subset size")
+    if sizes[0] < 1:
+        raise ValueError(f"checkpoints must be positive subset sizes, got {sizes[0]}")
+    if hasattr(configurations, "__len__"):
+        check_subset_size(sizes[-1], len(configurations))
+    stats = None
+    count = 0
+    idx = 0
+    for item in configurations:
+        block, labels = item[0], item[1]
+        cid = item[2] if len(item) > 2 else None
+        if stats is None:
+            p = n_descriptors if n_descriptors is not None else np.shape(block)[-1]
+            stats = SufficientStatistics(p, levels, chunk_rows)
+        stats.add(block, labels, partition, cid)
+        count += 1
+        if count == sizes[idx]:
+            stats.flush()
+            yield count, stats
+            idx += 1
+            if idx == len(sizes):
+                return
+    check_subset_size(sizes[idx], count)
