@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["BE_LATTICE", "small_cells", "rattled_strained_cells", "minimum_distance"]
+__all__ = [
+    "BE_LATTICE",
+    "small_cells",
+    "rattled_strained_cells",
+    "vacancy_cells",
+    "slab_cells",
+    "random_packings",
+    "diverse_candidates",
+    "rescale_structures",
+    "minimum_distance",
+]
 
 # Lattice parameters in Angstrom for beryllium (PBE-like values; bcc/fcc at about the hcp volume).
 BE_LATTICE = {"hcp": {"a": 2.265, "c": 3.575}, "bcc": {"a": 2.55}, "fcc": {"a": 3.20}}
@@ -119,3 +129,239 @@ def small_cells(element: str = "Be", lattice: dict | None = None):
     """The unperturbed prototype cells (1..8 atoms) used by :func:`rattled_strained_cells`."""
     lattice = BE_LATTICE if lattice is None else lattice
     return [_bulk(element, p, c, lattice).repeat(r) for p, c, r in _SMALL_CELLS]
+
+
+def _check_count(n, name="n_structures"):
+    if not isinstance(n, int | np.integer) or n < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {n!r}")
+
+
+def _perturb(atoms, rng, strain, rattle, shear=0.0):
+    eps = rng.uniform(-strain, strain, size=(3, 3))
+    eps = 0.5 * (eps + eps.T)
+    if shear:
+        i, j = rng.choice(3, size=2, replace=False)
+        gamma = rng.uniform(-shear, shear)
+        eps[i, j] += gamma
+    atoms.set_cell(np.asarray(atoms.get_cell()) @ (np.eye(3) + eps), scale_atoms=True)
+    atoms.positions += rng.normal(0.0, rattle, size=atoms.positions.shape)
+    atoms.wrap()
+    return atoms
+
+
+def vacancy_cells(
+    n_structures: int,
+    element: str = "Be",
+    seed: int = 0,
+    max_atoms: int = 16,
+    strain: float = 0.03,
+    rattle: float = 0.05,
+    min_distance: float = 1.5,
+    lattice: dict | None = None,
+):
+    """Supercells of hcp/bcc/fcc with one atom removed, strained and rattled (3..max_atoms atoms)."""
+    _check_count(n_structures)
+    lattice = BE_LATTICE if lattice is None else lattice
+    supercells = [
+        _bulk(element, "hcp", False, lattice).repeat((2, 2, 2)),  # 16 -> 15
+        _bulk(element, "bcc", True, lattice).repeat((2, 2, 2)),  # 16 -> 15
+        _bulk(element, "fcc", True, lattice).repeat((2, 1, 1)),  # 8 -> 7
+        _bulk(element, "hcp", False, lattice).repeat((2, 2, 1)),  # 8 -> 7
+        _bulk(element, "fcc", True, lattice),  # 4 -> 3
+    ]
+    supercells = [c for c in supercells if len(c) - 1 <= max_atoms]
+    if n_structures and not supercells:
+        raise ValueError(
+            f"max_atoms={max_atoms} admits no vacancy supercell (smallest has 3 atoms)"
+        )
+    rng = np.random.default_rng(seed)
+    out, attempts = [], 0
+    while len(out) < n_structures:
+        attempts += 1
+        if attempts > 100 * n_structures:
+            raise RuntimeError(
+                "could not generate vacancy cells passing min_distance; lower rattle"
+            )
+        atoms = supercells[len(out) % len(supercells)].copy()
+        del atoms[int(rng.integers(len(atoms)))]
+        _perturb(atoms, rng, strain, rattle)
+        if minimum_distance(atoms) >= min_distance:
+            out.append(atoms)
+    return out
+
+
+def slab_cells(
+    n_structures: int,
+    element: str = "Be",
+    seed: int = 0,
+    vacuum: float = 6.0,
+    rattle: float = 0.08,
+    min_distance: float = 1.5,
+    lattice: dict | None = None,
+):
+    """Thin periodic slabs (hcp(0001), fcc(111), fcc(100), bcc(110); 4-12 atoms) with vacuum
+    along z, rattled. The slab is periodic in all three directions (vacuum separates images)."""
+    from ase.build import bcc110, fcc100, fcc111, hcp0001
+
+    _check_count(n_structures)
+    lattice = BE_LATTICE if lattice is None else lattice
+    a_h, c_h = lattice["hcp"]["a"], lattice["hcp"]["c"]
+    builders = [
+        lambda: hcp0001(element, size=(2, 2, 3), a=a_h, c=c_h, vacuum=vacuum / 2, orthogonal=False),
+        lambda: fcc111(element, size=(2, 2, 3), a=lattice["fcc"]["a"], vacuum=vacuum / 2),
+        lambda: fcc100(element, size=(2, 2, 2), a=lattice["fcc"]["a"], vacuum=vacuum / 2),
+        lambda: bcc110(element, size=(2, 2, 2), a=lattice["bcc"]["a"], vacuum=vacuum / 2),
+        lambda: hcp0001(element, size=(1, 1, 4), a=a_h, c=c_h, vacuum=vacuum / 2),
+    ]
+    rng = np.random.default_rng(seed)
+    out, attempts = [], 0
+    while len(out) < n_structures:
+        attempts += 1
+        if attempts > 100 * n_structures:
+            raise RuntimeError("could not generate slabs passing min_distance; lower rattle")
+        atoms = builders[len(out) % len(builders)]()
+        atoms.pbc = True
+        atoms.positions += rng.normal(0.0, rattle, size=atoms.positions.shape)
+        atoms.wrap()
+        if minimum_distance(atoms) >= min_distance:
+            out.append(atoms)
+    return out
+
+
+def random_packings(
+    n_structures: int,
+    element: str = "Be",
+    seed: int = 0,
+    n_atoms: tuple = (2, 12),
+    volume_per_atom: tuple = (6.5, 11.0),
+    min_distance: float = 1.6,
+):
+    """Random dense packings: atoms placed uniformly at random in a random triclinic cell, kept
+    only when no two atoms are closer than ``min_distance`` (Angstrom). ``n_atoms`` and
+    ``volume_per_atom`` (Angstrom^3) are (low, high) ranges; Be's equilibrium is about 8 A^3/atom."""
+    from ase import Atoms
+
+    _check_count(n_structures)
+    lo, hi = n_atoms
+    if not 1 <= lo <= hi:
+        raise ValueError(
+            f"n_atoms must be a (low, high) range with 1 <= low <= high, got {n_atoms!r}"
+        )
+    rng = np.random.default_rng(seed)
+    out, attempts = [], 0
+    while len(out) < n_structures:
+        attempts += 1
+        if attempts > 2000 * max(1, n_structures):
+            raise RuntimeError(
+                "could not generate random packings; lower min_distance or raise volume"
+            )
+        n = int(rng.integers(lo, hi + 1))
+        vol = n * rng.uniform(*volume_per_atom)
+        shape = np.eye(3) + rng.uniform(-0.25, 0.25, size=(3, 3))
+        cell = shape * (vol / abs(np.linalg.det(shape))) ** (1 / 3)
+        frac = rng.random((n, 3))
+        atoms = Atoms(
+            element * n if len(element) <= 2 else [element] * n,
+            scaled_positions=frac,
+            cell=cell,
+            pbc=True,
+        )
+        if minimum_distance(atoms) >= min_distance:
+            out.append(atoms)
+    return out
+
+
+def diverse_candidates(
+    n_structures: int,
+    element: str = "Be",
+    seed: int = 0,
+    fractions: dict | None = None,
+    max_atoms: int = 16,
+    min_distance: float = 1.5,
+):
+    """A diverse, seeded mix of rattled/strained/sheared crystals, vacancies, slabs and random
+    packings. ``fractions`` maps generator name ("crystal", "sheared", "vacancy", "slab",
+    "random") to its share (default 0.35, 0.15, 0.15, 0.15, 0.20)."""
+    _check_count(n_structures)
+    fractions = fractions or {
+        "crystal": 0.35,
+        "sheared": 0.15,
+        "vacancy": 0.15,
+        "slab": 0.15,
+        "random": 0.20,
+    }
+    allowed = {"crystal", "sheared", "vacancy", "slab", "random"}
+    unknown = set(fractions) - allowed
+    if unknown:
+        raise ValueError(
+            f"fractions has unknown generators {sorted(unknown)}; allowed: {sorted(allowed)}"
+        )
+    total = sum(fractions.values())
+    if total <= 0 or any(v < 0 for v in fractions.values()):
+        raise ValueError(f"fractions must be non-negative with a positive sum, got {fractions!r}")
+    names = list(fractions)
+    counts = [int(np.floor(n_structures * fractions[k] / total)) for k in names]
+    for i in range(n_structures - sum(counts)):
+        counts[i % len(counts)] += 1
+    seeds = np.random.SeedSequence(seed).spawn(len(names))
+    out = []
+    for name, count, ss in zip(names, counts, seeds, strict=True):
+        s = int(ss.generate_state(1)[0])
+        if count == 0:
+            continue
+        if name == "crystal":
+            new = rattled_strained_cells(
+                count, element, s, max_atoms=min(8, max_atoms), min_distance=min_distance
+            )
+        elif name == "sheared":
+            rng = np.random.default_rng(s)
+            base = rattled_strained_cells(
+                count,
+                element,
+                s + 1,
+                max_atoms=min(8, max_atoms),
+                rattle=0.0,
+                strain=0.0,
+                min_distance=min_distance,
+            )
+            new = [_perturb(a, rng, 0.03, 0.06, shear=0.15) for a in base]
+            new = [a for a in new if minimum_distance(a) >= min_distance]
+        elif name == "vacancy":
+            new = vacancy_cells(count, element, s, max_atoms=max_atoms, min_distance=min_distance)
+        elif name == "slab":
+            new = slab_cells(count, element, s, min_distance=min_distance)
+        else:
+            new = random_packings(
+                count,
+                element,
+                s,
+                n_atoms=(2, min(12, max_atoms)),
+                min_distance=max(min_distance, 1.6),
+            )
+        for a in new:
+            a.info["generator"] = name
+        out.extend(new)
+    return out
+
+
+def rescale_structures(structures, from_lattice: float, to_lattice: float):
+    """Uniformly rescale structures from one lattice constant to another (cells and positions
+    scaled by ``to_lattice / from_lattice``), as the paper rescaled W configurations to Be."""
+    from .structures import to_ase
+
+    if not (
+        np.isfinite(from_lattice)
+        and from_lattice > 0
+        and np.isfinite(to_lattice)
+        and to_lattice > 0
+    ):
+        raise ValueError(
+            f"from_lattice and to_lattice must be positive lengths in Angstrom, got {from_lattice!r}, {to_lattice!r}"
+        )
+    factor = to_lattice / from_lattice
+    out = []
+    for s in structures:
+        a = to_ase(s)
+        a.set_cell(np.asarray(a.get_cell()) * factor, scale_atoms=True)
+        out.append(a)
+    return out
