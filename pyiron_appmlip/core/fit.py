@@ -130,7 +130,9 @@ def fit_statistics_levels(
             reg[np.arange(p), 1 + np.arange(p)] = np.sqrt(ridge)
             pieces.append(reg)
         rf = r_factor(np.vstack(pieces))
-        beta, rank, s = truncated_solve(rf[: p + 1, : p + 1], rf[: p + 1, p + 1 :], rcond, scale_columns)
+        beta, rank, s = truncated_solve(
+            rf[: p + 1, : p + 1], rf[: p + 1, p + 1 :], rcond, scale_columns
+        )
         for j, lv in enumerate(lvs):
             out[lv] = LinearModel(
                 coefficients=beta[:, j].copy(),

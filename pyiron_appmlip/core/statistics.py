@@ -211,7 +211,9 @@ class SufficientStatistics:
         key = (partition, mask)
         group = self._groups.get(key)
         if group is None:
-            group = self._groups[key] = _Group(self.n_descriptors, self.levels, mask, self.chunk_rows)
+            group = self._groups[key] = _Group(
+                self.n_descriptors, self.levels, mask, self.chunk_rows
+            )
         p = self.n_descriptors
 
         row = group.energy.take(1)[0]
@@ -305,7 +307,9 @@ class SufficientStatistics:
                 )
             return self.levels[0]
         if level not in self.levels:
-            raise ValueError(f"level {level!r} is not one of the declared levels {list(self.levels)!r}")
+            raise ValueError(
+                f"level {level!r} is not one of the declared levels {list(self.levels)!r}"
+            )
         return level
 
     def _groups_for(self, partition: str, level=None, require_level: bool = False) -> list[_Group]:
@@ -322,8 +326,7 @@ class SufficientStatistics:
             groups = [g for g in groups if level in g.label_columns]
             if not groups:
                 raise ValueError(
-                    f"partition {partition!r} has no configurations with labels at level "
-                    f"{level!r}"
+                    f"partition {partition!r} has no configurations with labels at level {level!r}"
                 )
         for g in groups:
             g.energy.flush()
@@ -416,7 +419,9 @@ class SufficientStatistics:
     def from_dict(cls, data: Mapping) -> SufficientStatistics:
         """Rebuild statistics saved with :meth:`to_dict`."""
         if "meta_json" not in data:
-            raise ValueError("data must contain 'meta_json' (written by SufficientStatistics.to_dict)")
+            raise ValueError(
+                "data must contain 'meta_json' (written by SufficientStatistics.to_dict)"
+            )
         raw = data["meta_json"]
         if isinstance(raw, str | bytes):
             text = raw if isinstance(raw, str) else raw.decode()

@@ -109,7 +109,9 @@ def check_labels(energy, forces, n_atoms: int, name: str = "labels") -> tuple[fl
     try:
         e = float(energy)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: energy must be a number (total energy in eV), got {energy!r}")
+        raise ValueError(
+            f"{name}: energy must be a number (total energy in eV), got {energy!r}"
+        ) from None
     if not math.isfinite(e):
         raise ValueError(f"{name}: energy is NaN or inf")
     f = np.asarray(forces, dtype=float)
@@ -129,7 +131,5 @@ def check_subset_size(subset_size, pool_size: int) -> int:
     if k != subset_size or k < 1:
         raise ValueError(f"subset_size must be a positive integer, got {subset_size!r}")
     if k > pool_size:
-        raise ValueError(
-            f"subset_size={k} is larger than the pool of {pool_size} configurations"
-        )
+        raise ValueError(f"subset_size={k} is larger than the pool of {pool_size} configurations")
     return k
