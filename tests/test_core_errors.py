@@ -20,7 +20,7 @@ from pyiron_appmlip.core import (  # noqa: E402
 
 def _by_hand(coefficients, blocks, energies, forces):
     d, fd = [], []
-    for b, e, f in zip(blocks, energies, forces):
+    for b, e, f in zip(blocks, energies, forces, strict=True):
         n = (b.shape[0] - 1) // 3
         d.append((n * coefficients[0] + b[0] @ coefficients[1:] - e) / n)
         fd.append(b[1:] @ coefficients[1:] - f.ravel())
@@ -40,7 +40,7 @@ def split_data():
         e, f = lab[1]
         lab[1] = (e + 0.4 * (len(f)), f)
     stats = SufficientStatistics(9, levels=(1, 2, 6))
-    for i, (b, lab) in enumerate(zip(blocks, labels)):
+    for i, (b, lab) in enumerate(zip(blocks, labels, strict=True)):
         stats.add(b, lab, "train" if i < 30 else "test")
     return blocks, labels, stats
 
@@ -59,6 +59,7 @@ def test_streamed_errors_equal_direct_computation(split_data, train_level):
                 (got.energy_rmse, got.energy_rmse_shifted, got.force_rmse),
                 hand,
                 (direct.energy_rmse, direct.energy_rmse_shifted, direct.force_rmse),
+                strict=True,
             ):
                 assert abs(a - b) <= 1e-8 * b
                 assert abs(c - b) <= 1e-12 * b
@@ -74,7 +75,10 @@ def test_rmse_from_statistics_and_errors(split_data):
     _, _, stats = split_data
     model = fit_statistics(stats, 5.0, 1.0, 6)
     s = statistics_errors(stats, model.coefficients, 6, "test")
-    assert rmse_from_statistics(stats, model.coefficients, 6, "test") == (s.energy_rmse, s.force_rmse)
+    assert rmse_from_statistics(stats, model.coefficients, 6, "test") == (
+        s.energy_rmse,
+        s.force_rmse,
+    )
     assert rmse_from_statistics(stats, model.coefficients, 6, "test", shift=True)[0] == (
         s.energy_rmse_shifted
     )
@@ -114,7 +118,9 @@ def test_comparison_against_hand_computation():
     by_id = compare_levels(e_low, f_low, e_ref, f_ref, bulk_id="hcp", config_ids=["x", "hcp"])
     assert np.isclose(by_id.energy_bulk_shifted, 1000 * np.sqrt(0.2**2 / 2))
     assert np.isnan(compare_levels(e_low, f_low, e_ref, f_ref).energy_bulk_shifted)
-    table = comparison_table({1: (e_low, f_low), 6: (e_ref, f_ref)}, reference_level=6, bulk_index=0)
+    table = comparison_table(
+        {1: (e_low, f_low), 6: (e_ref, f_ref)}, reference_level=6, bulk_index=0
+    )
     assert list(table) == [1] and table[1] == c
 
 

@@ -82,7 +82,12 @@ def test_ridge_matches_augmented_lstsq_and_leaves_constant_free():
     assert_rel(model.coefficients, ref, 1e-10)
     # a constant shift of every energy by N * 1 eV moves only the reference energy
     shifted = fit_weighted(
-        blocks, [ei + (b.shape[0] - 1) // 3 for ei, b in zip(e, blocks)], f, 10.0, 1.0, ridge=ridge
+        blocks,
+        [ei + (b.shape[0] - 1) // 3 for ei, b in zip(e, blocks, strict=True)],
+        f,
+        10.0,
+        1.0,
+        ridge=ridge,
     )
     assert np.isclose(shifted.coefficients[0] - model.coefficients[0], 1.0)
     assert_rel(shifted.coefficients[1:], model.coefficients[1:], 1e-10)
@@ -123,11 +128,11 @@ def test_predict_and_rmse():
     assert [x.shape for x in forces] == [x.shape for x in f]
     n = np.array([(b.shape[0] - 1) // 3 for b in blocks])
     d = (energies - np.asarray(e)) / n
-    fd = np.concatenate([(a - b).ravel() for a, b in zip(forces, f)])
+    fd = np.concatenate([(a - b).ravel() for a, b in zip(forces, f, strict=True)])
     rmse_e, rmse_f = model.rmse(blocks, e, f)
     assert np.isclose(rmse_e, 1000 * np.sqrt(np.mean(d**2)))
     assert np.isclose(rmse_f, 1000 * np.sqrt(np.mean(fd**2)))
-    off = [ei + 0.5 * ni for ei, ni in zip(e, n)]
+    off = [ei + 0.5 * ni for ei, ni in zip(e, n, strict=True)]
     assert np.isclose(model.rmse(blocks, off, f, shift=True)[0], 1000 * np.std(d))
     assert model.rmse(blocks, off, f)[0] > 400
 

@@ -15,7 +15,7 @@ from pyiron_appmlip.core import (  # noqa: E402
 
 
 def _fill(stats, blocks, labels, ids=None, partition_of=lambda i: "train"):
-    for i, (b, lab) in enumerate(zip(blocks, labels)):
+    for i, (b, lab) in enumerate(zip(blocks, labels, strict=True)):
         stats.add(b, lab, partition_of(i), None if ids is None else ids[i])
 
 
@@ -38,7 +38,11 @@ def _assert_same(a, b):
     fits_b = fit_statistics_levels(b, 7.0, 1.0)
     for lv in a.levels:
         assert_rel(fits_a[lv].coefficients, fits_b[lv].coefficients, 1e-10)
-        for sa, sb in zip(_summaries(a, fits_a[lv].coefficients), _summaries(b, fits_a[lv].coefficients)):
+        for sa, sb in zip(
+            _summaries(a, fits_a[lv].coefficients),
+            _summaries(b, fits_a[lv].coefficients),
+            strict=True,
+        ):
             assert sa.n_configs == sb.n_configs
             assert np.isclose(sa.energy_rmse, sb.energy_rmse, rtol=1e-10)
             assert np.isclose(sa.energy_rmse_shifted, sb.energy_rmse_shifted, rtol=1e-8)

@@ -72,8 +72,10 @@ def naive_fit(blocks, energies, forces, energy_weight, force_weight, rcond, scal
     """scipy.linalg.lstsq on the explicit weighted (column-scaled) matrix."""
     a, y = weighted_system(blocks, energies, forces, energy_weight, force_weight)
     norms = np.linalg.norm(a, axis=0)
-    c = np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 1.0) if scale else np.ones(
-        a.shape[1]
+    c = (
+        np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 1.0)
+        if scale
+        else np.ones(a.shape[1])
     )
     z, _, rank, _ = scipy.linalg.lstsq(a * c, y, cond=rcond)
     return c * z, rank

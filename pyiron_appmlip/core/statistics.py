@@ -472,7 +472,8 @@ def iter_checkpoints(
     """One pass over an ordered stream, yielding the statistics of every prefix size asked for.
 
     configurations: iterable of ``(block, labels)`` or ``(block, labels, config_id)`` in
-    sampling order. checkpoints: subset sizes (sorted and de-duplicated here). Yields
+    sampling order; labels of levels not in ``levels`` are ignored. checkpoints: subset sizes
+    (sorted and de-duplicated here). Yields
     ``(size, statistics)`` where ``statistics`` is the live accumulator after ``size``
     configurations: use it (fit, errors) before advancing, or keep ``statistics.copy()``.
     The stream is not consumed beyond the largest checkpoint. Raises ``ValueError`` (naming
@@ -494,6 +495,8 @@ def iter_checkpoints(
         if stats is None:
             p = n_descriptors if n_descriptors is not None else np.shape(block)[-1]
             stats = SufficientStatistics(p, levels, chunk_rows)
+        if labels:
+            labels = {lv: labels[lv] for lv in stats.levels if lv in labels}
         stats.add(block, labels, partition, cid)
         count += 1
         if count == sizes[idx]:
