@@ -19,9 +19,11 @@ from test_core_synthetic import (  # noqa: E402
 from pyiron_appmlip.core import (  # noqa: E402
     DEFAULT_RCOND,
     SufficientStatistics,
+    direct_errors,
     fit_statistics,
     fit_statistics_levels,
     fit_weighted,
+    statistics_errors,
 )
 
 
@@ -190,3 +192,22 @@ def test_fit_on_empty_partition_or_unknown_level_is_an_error():
         fit_statistics(stats, 1.0, 1.0, 7)
     with pytest.raises(ValueError, match="level must be given"):
         fit_statistics(stats, 1.0, 1.0)
+
+
+@pytest.mark.parametrize("n_configs", [1, 3])
+def test_fewer_rows_than_columns(n_configs):
+    # force rows are zero in the constant column; with fewer rows than columns the R factor's
+    # non-zero rows are not the leading ones
+    blocks, labels = random_dataset(13, n_configs=n_configs, p=30, atoms=(2, 4))
+    e, f = level_lists(labels, 1)
+    stats = SufficientStatistics(30, levels=(1,))
+    stats.add_many(blocks, [{1: lab[1]} for lab in labels])
+    model = fit_statistics(stats, 12.25, 1.0)
+    ref, rank = naive_fit(blocks, e, f, 12.25, 1.0, rcond=DEFAULT_RCOND)
+    assert model.rank == rank < 31
+    assert_rel(model.coefficients, ref, 1e-10)
+    other = np.linspace(-0.3, 0.2, 31)
+    got = statistics_errors(stats, other, 1, "train")
+    want = direct_errors(other, blocks, e, f)
+    assert np.isclose(got.energy_rmse, want.energy_rmse, rtol=1e-10)
+    assert np.isclose(got.force_rmse, want.force_rmse, rtol=1e-10)

@@ -80,9 +80,14 @@ class _StreamedR:
         self._filled = 0
 
     def used(self) -> np.ndarray:
-        """Non-trivial rows of R, (min(rows_seen, n), n); flushes pending rows first."""
+        """The (n, n) R factor with all pending rows folded in.
+
+        All n rows are returned even when fewer rows were seen: the triangle-on-rectangle
+        update places the non-zero rows by column pivots (e.g. the constant column is zero on
+        force rows), not in the first ``rows_seen`` rows.
+        """
         self.flush()
-        return self.r[: min(self.rows_seen, self.r.shape[0])]
+        return self.r
 
     def absorb(self, other: _StreamedR) -> None:
         """Add all rows of ``other`` (not modified) to this factor."""
@@ -442,7 +447,7 @@ class SufficientStatistics:
                 (g.force, "force_r", gm["force_rows"]),
             ):
                 r = np.asarray(data[f"group_{i}_{key}"], dtype=float)
-                part.r[: r.shape[0]] = r
+                part.r[...] = r
                 part.rows_seen = int(rows)
             g.energy_sum[:] = np.asarray(data[f"group_{i}_energy_sum"], dtype=float)
             g.counts[:] = gm["counts"]
