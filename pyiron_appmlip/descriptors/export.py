@@ -1,0 +1,190 @@
+"""Export a fitted linear qSNAP model to LAMMPS ``pair_style snap`` files.
+
+Coefficient layout (as fitted to the blocks of :mod:`.lammps_snap`): ``coefficients[0]`` is the
+constant per-atom energy, then one coefficient per block column. In the ``.snapcoeff`` file each
+element gets ``1 + n_per_element`` numbers: its constant, then the coefficients of its own
+``compute snap`` columns in the same order (the per-atom energy in LAMMPS is
+``beta0 + beta.B + 1/2 B^T alpha B``; a coefficient of a ``B_k^2/2`` column is alpha_kk, of a
+``B_k B_l`` column alpha_kl, so the map is one to one).
+
+Several elements: with per-element count columns (``element_counts=True``), element 1's constant
+is ``coefficients[0]`` and element e's is ``coefficients[0]`` plus the coefficient of its count
+column; without them all elements share ``coefficients[0]``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from .settings import QSnapSettings
+
+__all__ = [
+    "write_snap_potential",
+    "snap_potential_dataframe",
+    "snap_element_coefficients",
+    "settings_for_coefficients",
+]
+
+
+def _coefficients(model) -> np.ndarray:
+    coefficients = getattr(model, "coefficients", model)
+    c = np.asarray(coefficients, dtype=float)
+    if c.ndim != 1 or c.size < 2:
+        raise ValueError(
+            f"coefficients must be a 1-d array (constant first), got shape {np.shape(c)}"
+        )
+    if not np.all(np.isfinite(c)):
+        raise ValueError("coefficients contain NaN or inf")
+    return c
+
+
+def settings_for_coefficients(n_coefficients: int, elements: Sequence[str]) -> QSnapSettings:
+    """Default (paper) settings whose block width matches ``n_coefficients - 1`` columns."""
+    elements = tuple(elements)
+    for element_counts in (True, False):
+        for twojmax in range(2, 31, 2):
+            s = QSnapSettings(twojmax=twojmax, elements=elements, element_counts=element_counts)
+            if s.n_columns() + 1 == n_coefficients:
+                return s
+            if s.n_columns() + 1 > n_coefficients:
+                break
+    raise ValueError(
+        f"{n_coefficients} coefficients match no 2Jmax for elements {list(elements)}: "
+        "pass settings=QSnapSettings(...)"
+    )
+
+
+def _resolve(model, elements, settings) -> tuple[np.ndarray, QSnapSettings]:
+    c = _coefficients(model)
+    if settings is None:
+        settings = getattr(model, "settings", None)
+    if isinstance(elements, str):
+        elements = (elements,)
+    if settings is None:
+        if elements is None:
+            raise ValueError("elements must be given when no settings are")
+        settings = settings_for_coefficients(c.size, elements)
+    elif not isinstance(settings, QSnapSettings):
+        settings = QSnapSettings.make(settings)
+    if elements is not None:
+        elements = tuple(elements)
+        if settings.elements is not None and tuple(settings.elements) != elements:
+            raise ValueError(
+                f"elements {list(elements)} differ from settings.elements "
+                f"{list(settings.elements)} (the column order of the fit)"
+            )
+        if settings.elements is None:
+            settings = QSnapSettings.make(settings, elements=elements)
+    elif settings.elements is None:
+        raise ValueError("elements must be given (settings.elements is not set)")
+    expected = settings.n_columns() + 1
+    if c.size != expected:
+        raise ValueError(
+            f"{c.size} coefficients do not match the settings: expected {expected} "
+            f"(1 constant + {settings.n_columns()} columns for 2Jmax {settings.twojmax}, "
+            f"elements {list(settings.elements)})"
+        )
+    return c, settings
+
+
+def snap_element_coefficients(model, elements=None, settings=None) -> dict[str, np.ndarray]:
+    """Per element, the ``1 + n_per_element`` numbers of its ``.snapcoeff`` block."""
+    c, settings = _resolve(model, elements, settings)
+    n_per = settings.n_per_element
+    elements = settings.elements
+    n_snap = len(elements) * n_per
+    counts = c[1 + n_snap :]
+    out = {}
+    for k, e in enumerate(elements):
+        const = c[0] + (counts[k - 1] if (k > 0 and counts.size) else 0.0)
+        out[e] = np.concatenate([[const], c[1 + k * n_per : 1 + (k + 1) * n_per]])
+    return out
+
+
+def _snapparam_lines(settings: QSnapSettings) -> list[str]:
+    return [
+        f"rcutfac {settings.rcutfac!r}",
+        f"twojmax {settings.twojmax}",
+        f"rfac0 {settings.rfac0!r}",
+        f"rmin0 {settings.rmin0!r}",
+        f"bzeroflag {settings.bzeroflag}",
+        f"quadraticflag {settings.quadraticflag}",
+        f"switchflag {settings.switchflag}",
+    ]
+
+
+def write_snap_potential(
+    model, elements=None, folder=".", settings: QSnapSettings | None = None, name: str = "appmlip"
+) -> tuple[str, str]:
+    """Write ``<name>.snapcoeff`` and ``<name>.snapparam`` into ``folder``; return their paths.
+
+    model: an object with ``.coefficients`` (and optionally ``.settings``), or the coefficient
+        array itself: constant per-atom energy first, then one per block column.
+    elements: element symbols in column order (default: ``settings.elements``).
+    settings: the :class:`QSnapSettings` of the blocks the model was fitted to; default: the
+        model's ``.settings``, else the paper's hyperparameters with 2Jmax inferred from the
+        number of coefficients.
+    """
+    c, settings = _resolve(model, elements, settings)
+    per_element = snap_element_coefficients(c, settings=settings)
+    os.makedirs(folder, exist_ok=True)
+    coeff_path = os.path.abspath(os.path.join(folder, f"{name}.snapcoeff"))
+    param_path = os.path.abspath(os.path.join(folder, f"{name}.snapparam"))
+    lines = [
+        "# qSNAP coefficients written by pyiron_appmlip",
+        f"# twojmax {settings.twojmax}, quadraticflag {settings.quadraticflag}, "
+        f"elements {' '.join(settings.elements)}",
+        "",
+        f"{len(settings.elements)} {settings.n_per_element + 1}",
+    ]
+    for e, values in per_element.items():
+        lines.append(f"{e} {settings.radius(e)!r} {settings.weight(e)!r}")
+        lines.extend(f"{v:.17g}" for v in values)
+    with open(coeff_path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    with open(param_path, "w") as f:
+        f.write("# qSNAP hyperparameters written by pyiron_appmlip\n\n")
+        f.write("\n".join(_snapparam_lines(settings)) + "\n")
+    return coeff_path, param_path
+
+
+def pair_commands(coeff_file: str, param_file: str, elements: Sequence[str]) -> list[str]:
+    """The two LAMMPS lines that use the files (atom types 1..n = ``elements``)."""
+    return ["pair_style snap", f"pair_coeff * * {coeff_file} {param_file} {' '.join(elements)}"]
+
+
+def snap_potential_dataframe(
+    model,
+    elements=None,
+    folder=".",
+    settings: QSnapSettings | None = None,
+    name: str = "appmlip",
+):
+    """Write the files (:func:`write_snap_potential`) and return a pyiron potential DataFrame.
+
+    One row with the columns pyiron_atomistics' Lammps job expects (``Name``, ``Filename``,
+    ``Model``, ``Species``, ``Config``); assign it with ``job.potential = df``. pyiron copies the
+    files into the job's working directory, so ``Config`` names them without a path.
+    """
+    import pandas as pd
+
+    _, settings = _resolve(model, elements, settings)
+    coeff_path, param_path = write_snap_potential(
+        model, folder=folder, settings=settings, name=name
+    )
+    species = list(settings.elements)
+    style, coeff = pair_commands(
+        os.path.basename(coeff_path), os.path.basename(param_path), species
+    )
+    return pd.DataFrame(
+        {
+            "Name": [f"{name}_qsnap_2J{settings.twojmax}_{'-'.join(species)}"],
+            "Filename": [[coeff_path, param_path]],
+            "Model": ["Custom"],
+            "Species": [species],
+            "Config": [[style + "\n", coeff + "\n"]],
+        }
+    )

@@ -1,0 +1,297 @@
+"""qSNAP hyperparameters and the column layout of the descriptor blocks.
+
+Defaults are the paper's (sec. 2.2): ``rcutfac`` 4.812302818, ``rfac0`` 0.99363, ``rmin0`` 0,
+radius 0.5 and weight 1 for every element, ``bzeroflag`` 1, ``quadraticflag`` 1. ``twojmax``
+(2Jmax) is the complexity knob (4, 6, 8, 10 in the paper; any even positive integer works).
+
+Column layout of a block (see :mod:`pyiron_appmlip.descriptors.lammps_snap`): for each element,
+in the order of :attr:`QSnapSettings.elements`, the ``compute snap`` columns of that element (K
+linear components B_k, then with ``quadraticflag`` the K(K+1)/2 products in LAMMPS' order
+``B_1^2/2, B_1 B_2, ..., B_1 B_K, B_2^2/2, ..., B_K^2/2``); then, for two or more elements and
+``element_counts=True``, one column per element after the first holding the number of atoms of
+that element on the energy row (0 on force and virial rows). The fit adds the constant column
+(N on the energy row), so element 1's reference energy is the constant and element e's is the
+constant plus the coefficient of its count column.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+__all__ = ["QSnapSettings", "bispectrum_indices", "n_bispectrum"]
+
+PAPER_RCUTFAC = 4.812302818
+PAPER_RFAC0 = 0.99363
+
+
+def bispectrum_indices(twojmax: int) -> list[tuple[int, int, int]]:
+    """The (2j1, 2j2, 2j) triples of the bispectrum components, in LAMMPS' column order."""
+    out = []
+    for j1 in range(twojmax + 1):
+        for j2 in range(j1 + 1):
+            for j in range(j1 - j2, min(twojmax, j1 + j2) + 1, 2):
+                if j >= j1:
+                    out.append((j1, j2, j))
+    return out
+
+
+def n_bispectrum(twojmax: int) -> int:
+    """Number K of linear bispectrum components (14, 30, 55, 91 for 2Jmax 4, 6, 8, 10)."""
+    return len(bispectrum_indices(twojmax))
+
+
+def _check_twojmax(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        raise ValueError(f"twojmax must be an even positive integer, got {value!r}")
+    value = int(value)
+    if value <= 0 or value % 2:
+        raise ValueError(
+            f"twojmax must be an even positive integer (4, 6, 8, 10, ...), got {value}"
+        )
+    return value
+
+
+def _check_symbol(symbol) -> str:
+    from ase.data import atomic_numbers
+
+    if not isinstance(symbol, str) or symbol not in atomic_numbers or symbol == "X":
+        raise ValueError(f"unknown element {symbol!r}: not a chemical symbol")
+    return symbol
+
+
+def _per_element(value, name: str, elements):
+    """Normalise a per-element parameter to a float or a sorted tuple of (symbol, float) pairs."""
+    if isinstance(value, Mapping):
+        pairs = []
+        for k, v in value.items():
+            v = float(v)
+            if not v > 0:
+                raise ValueError(f"{name}[{k!r}] must be positive, got {v}")
+            pairs.append((_check_symbol(k), v))
+        return tuple(sorted(pairs))
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        if value and all(isinstance(v, Sequence) and len(v) == 2 for v in value):
+            return _per_element(dict(value), name, elements)  # already (symbol, value) pairs
+        if elements is None or len(value) != len(elements):
+            raise ValueError(
+                f"{name} given as a list needs `elements` of the same length, got {len(value)} "
+                f"values for elements {elements}"
+            )
+        return _per_element(dict(zip(elements, value, strict=True)), name, elements)
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number or a mapping element -> number") from None
+    if not v > 0:
+        raise ValueError(f"{name} must be positive, got {v}")
+    return v
+
+
+@dataclass(frozen=True)
+class QSnapSettings:
+    """Hyperparameters of qSNAP descriptors (LAMMPS ``compute snap`` / ``pair_style snap``).
+
+    twojmax: 2Jmax, an even positive integer.
+    rcutfac, rfac0, rmin0: as in LAMMPS; the cutoff between elements i and j is
+        ``rcutfac * (radelem_i + radelem_j)``.
+    radelem, wj: one number for all elements, a mapping ``{symbol: value}``, or a list aligned
+        with ``elements``. A mapping must cover every element present.
+    bzeroflag, quadraticflag, switchflag: 0 or 1, as in LAMMPS.
+    elements: element order of the columns (and LAMMPS atom types). ``None``: inferred from the
+        structures (sorted by atomic number) by :meth:`for_structures`.
+    element_counts: with two or more elements, append per-element atom-count columns for
+        elements 2..n (see module docstring).
+    """
+
+    twojmax: int
+    rcutfac: float = PAPER_RCUTFAC
+    rfac0: float = PAPER_RFAC0
+    rmin0: float = 0.0
+    radelem: float | tuple = 0.5
+    wj: float | tuple = 1.0
+    bzeroflag: int = 1
+    quadraticflag: int = 1
+    switchflag: int = 1
+    elements: tuple[str, ...] | None = None
+    element_counts: bool = True
+
+    def __post_init__(self):
+        set_ = object.__setattr__
+        set_(self, "twojmax", _check_twojmax(self.twojmax))
+        elements = self.elements
+        if elements is not None:
+            if isinstance(elements, str):
+                elements = (elements,)
+            elements = tuple(_check_symbol(e) for e in elements)
+            if len(elements) == 0:
+                raise ValueError("elements must not be empty")
+            if len(set(elements)) != len(elements):
+                raise ValueError(f"elements must not repeat a symbol, got {elements}")
+            set_(self, "elements", elements)
+        for name in ("rcutfac", "rfac0"):
+            v = float(getattr(self, name))
+            if not v > 0:
+                raise ValueError(f"{name} must be positive, got {v}")
+            set_(self, name, v)
+        rmin0 = float(self.rmin0)
+        if rmin0 < 0:
+            raise ValueError(f"rmin0 must be >= 0, got {rmin0}")
+        set_(self, "rmin0", rmin0)
+        for name in ("bzeroflag", "quadraticflag", "switchflag"):
+            v = getattr(self, name)
+            if v not in (0, 1, True, False):
+                raise ValueError(f"{name} must be 0 or 1, got {v!r}")
+            set_(self, name, int(v))
+        set_(self, "element_counts", bool(self.element_counts))
+        set_(self, "radelem", _per_element(self.radelem, "radelem", elements))
+        set_(self, "wj", _per_element(self.wj, "wj", elements))
+        if elements is not None:
+            for e in elements:  # raise early for a mapping that misses an element
+                self.radius(e)
+                self.weight(e)
+
+    # -- per-element parameters ---------------------------------------------------------------
+    def _lookup(self, name: str, element: str) -> float:
+        value = getattr(self, name)
+        if isinstance(value, tuple):
+            d = dict(value)
+            if element not in d:
+                raise ValueError(
+                    f"unknown element {element!r}: no {name} given for it "
+                    f"({name} is set for {sorted(d)})"
+                )
+            return d[element]
+        return value
+
+    def radius(self, element: str) -> float:
+        """``radelem`` of ``element``."""
+        return self._lookup("radelem", element)
+
+    def weight(self, element: str) -> float:
+        """``wj`` of ``element``."""
+        return self._lookup("wj", element)
+
+    def cutoff(self) -> float:
+        """Largest pair cutoff ``rcutfac * (R_i + R_j)`` over :attr:`elements` (Angstrom)."""
+        elements = self._require_elements()
+        return self.rcutfac * 2.0 * max(self.radius(e) for e in elements)
+
+    # -- column layout ------------------------------------------------------------------------
+    @property
+    def n_linear(self) -> int:
+        """K, the number of linear bispectrum components."""
+        return n_bispectrum(self.twojmax)
+
+    @property
+    def n_per_element(self) -> int:
+        """``compute snap`` columns per element: K, plus K(K+1)/2 with ``quadraticflag``."""
+        k = self.n_linear
+        return k + k * (k + 1) // 2 if self.quadraticflag else k
+
+    def n_count_columns(self, n_elements: int | None = None) -> int:
+        """Number of per-element atom-count columns (elements 2..n)."""
+        n = len(self._require_elements()) if n_elements is None else int(n_elements)
+        return n - 1 if (self.element_counts and n > 1) else 0
+
+    def n_columns(self, n_elements: int | None = None) -> int:
+        """Width p of a block (no constant column), for ``n_elements`` (default: elements)."""
+        n = len(self._require_elements()) if n_elements is None else int(n_elements)
+        return n * self.n_per_element + self.n_count_columns(n)
+
+    def column_labels(self) -> list[str]:
+        """A label per block column, e.g. ``Be:B(2,2,2)``, ``Be:B(0,0,0)*B(2,2,2)``, ``n_W``."""
+        idx = bispectrum_indices(self.twojmax)
+        names = ["B({},{},{})".format(*t) for t in idx]
+        per = list(names)
+        if self.quadraticflag:
+            for a in range(len(names)):
+                for b in range(a, len(names)):
+                    per.append(f"{names[a]}^2/2" if a == b else f"{names[a]}*{names[b]}")
+        elements = self._require_elements()
+        labels = [f"{e}:{c}" for e in elements for c in per]
+        if self.n_count_columns():
+            labels += [f"n_{e}" for e in elements[1:]]
+        return labels
+
+    # -- elements -----------------------------------------------------------------------------
+    def _require_elements(self) -> tuple[str, ...]:
+        if self.elements is None:
+            raise ValueError(
+                "elements is not set: pass elements=(...) or use settings.for_structures(structures)"
+            )
+        return self.elements
+
+    def for_structures(self, structures: Iterable) -> QSnapSettings:
+        """These settings with :attr:`elements` inferred from (or checked against) ``structures``.
+
+        Inferred: the symbols present, sorted by atomic number. Given: every symbol present must
+        be in ``elements``. Either way each element needs a radius and a weight.
+        """
+        from ase.data import atomic_numbers
+
+        from ..structures import to_ase
+
+        present = set()
+        for s in structures:
+            present.update(to_ase(s).get_chemical_symbols())
+        if self.elements is None:
+            if not present:
+                raise ValueError("structures contain no atoms: cannot infer elements")
+            settings = dataclasses.replace(
+                self, elements=tuple(sorted(present, key=lambda e: atomic_numbers[e]))
+            )
+        else:
+            unknown = sorted(present - set(self.elements))
+            if unknown:
+                raise ValueError(
+                    f"unknown element(s) {unknown}: not in elements {list(self.elements)}"
+                )
+            settings = self
+        for e in settings.elements:
+            settings.radius(e)
+            settings.weight(e)
+        return settings
+
+    # -- serialisation ------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """Plain dict (JSON- and HDF5-friendly); inverse of :meth:`from_dict`."""
+        d = dataclasses.asdict(self)
+        for name in ("radelem", "wj"):
+            v = getattr(self, name)
+            d[name] = dict(v) if isinstance(v, tuple) else v
+        d["elements"] = list(self.elements) if self.elements is not None else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> QSnapSettings:
+        d = dict(d)
+        if d.get("elements") is not None:
+            d["elements"] = tuple(d["elements"])
+        return cls(**d)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> QSnapSettings:
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def make(cls, twojmax=None, **hyperparameters) -> QSnapSettings:
+        """Settings from a QSnapSettings (or its dict) or 2Jmax, plus keyword overrides."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(hyperparameters) - known)
+        if unknown:
+            raise ValueError(f"unknown qSNAP hyperparameter(s) {unknown}; known: {sorted(known)}")
+        if isinstance(twojmax, QSnapSettings):
+            return dataclasses.replace(twojmax, **hyperparameters) if hyperparameters else twojmax
+        if isinstance(twojmax, Mapping):
+            return cls.from_dict({**twojmax, **hyperparameters})
+        if twojmax is None:
+            if "twojmax" not in hyperparameters:
+                raise ValueError("twojmax must be given")
+            return cls(**hyperparameters)
+        return cls(twojmax=twojmax, **hyperparameters)
