@@ -1,0 +1,207 @@
+"""AppmlipDescriptors: qSNAP descriptor blocks of a set of structures as a pyiron job.
+
+The blocks (see :mod:`pyiron_appmlip.descriptors`) are computed in parallel over configurations
+(worker processes, one LAMMPS instance each) and written as they arrive into an HDF5 block store
+in the job's working directory, so that large sets never sit in memory. An interrupted job
+resumes with :meth:`AppmlipDescriptors.resume` (or ``job.run(repair=True)``), computing only the
+configurations not yet stored.
+
+Example::
+
+    job = pr.create.job.AppmlipDescriptors("desc_2j6")
+    job.structures = structures          # ASE or pyiron structures
+    job.input.twojmax = 6
+    job.run()
+    for block in job.iter_blocks(): ...
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from pyiron_base import PythonTemplateJob
+
+from ..descriptors.settings import QSnapSettings
+from ..descriptors.store import BlockStore, compute_to_store, default_n_processes
+from ..structures import structures_from_arrays, structures_to_arrays
+
+__all__ = ["AppmlipDescriptors"]
+
+BACKENDS = ("lammps", "fitsnap")
+
+
+class AppmlipDescriptors(PythonTemplateJob):
+    """qSNAP descriptor blocks of ``structures`` for one 2Jmax.
+
+    Input
+    -----
+    structures : the structures as arrays (set with :attr:`structures`)
+    twojmax : 2Jmax (even positive integer)
+    hyperparameters : further :class:`QSnapSettings` fields (rcutfac, radelem, wj, elements, ...)
+    backend : "lammps" (default) or "fitsnap"
+    n_processes : worker processes (None: all cores available)
+    chunk_size : configurations per task and per store commit
+    virial : also store the six virial rows
+    min_distance : reject structures with atoms closer than this (Angstrom)
+    store_file : name of the block store in the working directory
+    progress : show a progress bar
+
+    Output
+    ------
+    store_file, ids (configuration ids, unique, input order), n_atoms, p (block width),
+    settings (the resolved QSnapSettings as a dict, elements included)
+    """
+
+    def __init__(self, project, job_name):
+        super().__init__(project, job_name)
+        self.input.structures = None
+        self.input.twojmax = 6
+        self.input.hyperparameters = {}
+        self.input.backend = "lammps"
+        self.input.n_processes = None
+        self.input.chunk_size = 8
+        self.input.virial = False
+        self.input.min_distance = 0.5
+        self.input.store_file = "qsnap_blocks.h5"
+        self.input.progress = True
+
+    # -- input --------------------------------------------------------------------------------
+    @property
+    def structures(self) -> list:
+        """The input structures as ASE Atoms (set with a list of ASE/pyiron structures)."""
+        if self.input.structures is None:
+            return []
+        return structures_from_arrays(self._structure_arrays())
+
+    @structures.setter
+    def structures(self, structures):
+        from ..structures import to_ase_list
+
+        self.input.structures = structures_to_arrays(to_ase_list(structures))
+
+    def _structure_arrays(self) -> dict:
+        data = self.input.structures
+        return {k: np.asarray(data[k]) for k in data.keys()}
+
+    @property
+    def settings(self) -> QSnapSettings:
+        """The :class:`QSnapSettings` of this job (elements resolved after the run)."""
+        if self.output.get("settings") is not None:
+            return QSnapSettings.from_dict(_plain(self.output.settings))
+        hyper = _plain(self.input.hyperparameters or {})
+        return QSnapSettings.make(int(self.input.twojmax), **hyper)
+
+    def _validate_input(self):
+        if self.input.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.input.backend!r}")
+        if self.input.structures is None or len(self.input.structures["n_atoms"]) == 0:
+            raise ValueError("structures is empty: set job.structures = [...]")
+        n = self.input.n_processes
+        if n is not None and int(n) < 1:
+            raise ValueError(f"n_processes must be >= 1 or None, got {n}")
+        if int(self.input.chunk_size) < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {self.input.chunk_size}")
+        settings = self.settings  # validates twojmax and hyperparameters
+        if settings.elements is not None:
+            settings.for_structures(self.structures)
+
+    def validate_ready_to_run(self):
+        self._validate_input()
+        super().validate_ready_to_run()
+
+    # -- run ----------------------------------------------------------------------------------
+    def run_static(self):
+        self.status.running = True
+        self._validate_input()
+        arrays = self._structure_arrays()
+        settings = self.settings.for_structures(structures_from_arrays(arrays))
+        os.makedirs(self.working_directory, exist_ok=True)
+        n_processes = self.input.n_processes
+        n_processes = default_n_processes() if n_processes is None else int(n_processes)
+        store = compute_to_store(
+            arrays,
+            settings,
+            self.store_path,
+            backend=self.input.backend,
+            n_processes=n_processes,
+            chunk_size=int(self.input.chunk_size),
+            virial=bool(self.input.virial),
+            min_distance=self.input.min_distance,
+            progress=bool(self.input.progress),
+        )
+        ids = list(dict.fromkeys(_decode(i) for i in arrays["ids"]))
+        position = {cid: k for k, cid in enumerate(store.ids)}
+        n_atoms = store.n_atoms
+        self.output.store_file = str(self.input.store_file)
+        self.output.ids = np.array(ids, dtype="S64")
+        self.output.n_atoms = np.array([n_atoms[position[i]] for i in ids], dtype=np.int64)
+        self.output.p = int(store.n_columns)
+        self.output.settings = settings.to_dict()
+        self.status.finished = True
+        self.to_hdf()
+
+    def resume(self):
+        """Continue an interrupted (aborted) run; stored configurations are not recomputed."""
+        if self.status.finished:
+            return
+        self.run(repair=True)
+
+    # -- output -------------------------------------------------------------------------------
+    @property
+    def store_path(self) -> str:
+        return os.path.join(self.working_directory, str(self.input.store_file))
+
+    def get_store(self) -> BlockStore:
+        """The block store (readable also while or after a run was interrupted)."""
+        return BlockStore(self.store_path)
+
+    @property
+    def configuration_ids(self) -> list[str]:
+        """Configuration ids of the blocks (unique, input order)."""
+        ids = self.output.get("ids")
+        if ids is None:
+            return self.get_store().ids
+        return [_decode(i) for i in ids]
+
+    @property
+    def n_atoms(self) -> np.ndarray:
+        return np.asarray(self.output.n_atoms)
+
+    @property
+    def p(self) -> int:
+        """Block width (number of descriptor columns, no constant)."""
+        return int(self.output.p)
+
+    def iter_blocks(self, ids=None, chunk_size: int = 64):
+        """Yield blocks one at a time, in ``ids`` order (default: :attr:`configuration_ids`)."""
+        store = self.get_store()
+        yield from store.iter_blocks(self.configuration_ids if ids is None else ids, chunk_size)
+
+    def iter_chunks(self, chunk_size: int = 64, ids=None):
+        """Yield ``(ids, blocks)`` chunks (see :meth:`BlockStore.iter_chunks`)."""
+        store = self.get_store()
+        yield from store.iter_chunks(chunk_size, self.configuration_ids if ids is None else ids)
+
+    def get_blocks(self, ids=None) -> list[np.ndarray]:
+        """Blocks in memory (for small sets), in ``ids`` order (default: all)."""
+        return list(self.iter_blocks(ids))
+
+
+def _decode(value) -> str:
+    return value.decode() if isinstance(value, bytes | np.bytes_) else str(value)
+
+
+def _plain(value):
+    """DataContainer / nested mappings -> plain Python objects."""
+    if hasattr(value, "to_builtin"):
+        value = value.to_builtin()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
