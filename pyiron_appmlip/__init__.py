@@ -24,6 +24,7 @@ JOB_CLASSES = {
     "AppmlipLabelling": "pyiron_appmlip.jobs.labelling",
     "AppmlipDescriptors": "pyiron_appmlip.jobs.descriptors",
     "AppmlipFit": "pyiron_appmlip.jobs.fit",
+    "AppmlipSweep": "pyiron_appmlip.jobs.sweep",
 }
 
 try:

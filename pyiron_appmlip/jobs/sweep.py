@@ -1,0 +1,297 @@
+"""AppmlipSweep: the paper's factorial study as one pyiron job.
+
+Inputs are references to :class:`AppmlipDescriptors` jobs (one per 2Jmax) and
+:class:`AppmlipLabelling` jobs (one per convergence level) plus the grid. The job writes the rows
+of every finished unit (one 2Jmax x sampler x repetition) to its working directory as soon as the
+unit is done, atomically; a resumed or extended run (:meth:`AppmlipSweep.resume`) reads them back
+and computes only what is missing. The final table is stored in the job's HDF5 file together with
+the ids of every job used, so ``pr.job_table()`` and the table give the full provenance.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+
+import numpy as np
+import pandas as pd
+from pyiron_base import PythonTemplateJob
+
+from ..sweep import SWEEP_SAMPLERS, LabelSet, SweepGrid, row_key, run_sweep
+from ..training import split_by_configuration
+from .fit import _job_id
+
+__all__ = ["AppmlipSweep"]
+
+_UNIT_DIR = "sweep_units"
+
+
+def _plain(value):
+    if hasattr(value, "to_builtin"):
+        return value.to_builtin()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _write_unit(folder: str, unit: tuple, rows: list[dict]) -> str:
+    """Store one unit's rows atomically (temporary file, then rename)."""
+    os.makedirs(folder, exist_ok=True)
+    twojmax, sampler, rep = unit
+    tag = hashlib.sha1(repr(sorted(row_key(r) for r in rows)).encode()).hexdigest()[:10]
+    path = os.path.join(folder, f"unit_2j{twojmax}_{sampler}_r{rep}_{tag}.npz")
+    tmp = path + ".tmp.npz"
+    scalars = pd.DataFrame([{k: v for k, v in r.items() if k != "coefficients"} for r in rows])
+    arrays = {f"col__{c}": scalars[c].to_numpy() for c in scalars.columns}
+    for c in ("sampler", "train_level", "truth_level"):
+        if c in scalars:
+            arrays[f"col__{c}"] = scalars[c].astype(str).to_numpy().astype("U")
+    coefs = np.array([r["coefficients"] for r in rows]) if rows else np.zeros((0, 0))
+    np.savez(tmp, coefficients=coefs, **arrays)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def _read_units(folder: str) -> list[dict]:
+    rows = []
+    for path in sorted(glob.glob(os.path.join(folder, "unit_*.npz"))):
+        if path.endswith(".tmp.npz"):
+            continue
+        with np.load(path, allow_pickle=False) as data:
+            cols = {k[5:]: data[k] for k in data.files if k.startswith("col__")}
+            coefs = data["coefficients"]
+            n = len(coefs)
+            for i in range(n):
+                row = {k: (v[i].item() if hasattr(v[i], "item") else v[i]) for k, v in cols.items()}
+                row["coefficients"] = coefs[i]
+                rows.append(row)
+    return rows
+
+
+class AppmlipSweep(PythonTemplateJob):
+    """Factorial sweep over level x subset size x weight x 2Jmax x sampler x repetition.
+
+    Set up with :meth:`add_descriptors` (per 2Jmax) and :meth:`add_labels` (per level), then the
+    grid in ``job.input``: ``train_levels`` (default: all labelled levels), ``truth_level``
+    (default: the highest), ``subset_sizes``, ``weights`` (numbers w_E/w_F or pairs),
+    ``samplers`` ("leverage", "block_leverage", "random", "all"), ``repetitions``, ``seed``,
+    ``leverage_weights``, ``test_fraction``, ``split_seed``, ``ridge`` and optionally
+    ``atom_steps_per_second`` ({2Jmax: measured MD throughput}) or
+    ``measure_evaluation_cost = True`` to measure it with LAMMPS.
+
+    Output: :meth:`get_table` (one row per fit, see :func:`pyiron_appmlip.sweep.run_sweep`),
+    :meth:`get_coefficients`, the split (``train_ids``, ``test_ids``) and the provenance.
+    """
+
+    def __init__(self, project, job_name):
+        super().__init__(project, job_name)
+        self.input.descriptors_jobs = {}
+        self.input.labelling_jobs = {}
+        self.input.train_levels = None
+        self.input.truth_level = None
+        self.input.subset_sizes = [10, 20]
+        self.input.weights = [[150.0, 1.0], [12.0, 1.0]]
+        self.input.samplers = ["leverage", "block_leverage", "random"]
+        self.input.repetitions = 1
+        self.input.seed = 0
+        self.input.leverage_weights = None
+        self.input.test_fraction = 0.25
+        self.input.split_seed = 0
+        self.input.ridge = 0.0
+        self.input.atom_steps_per_second = {}
+        self.input.measure_evaluation_cost = False
+
+    # -- input helpers ------------------------------------------------------------------------
+    def add_descriptors(self, job, twojmax: int | None = None):
+        """Use descriptor ``job`` (object, id or name) for its 2Jmax."""
+        job_id = _job_id(job, self.project)
+        if twojmax is None:
+            twojmax = int(self.project.load(job_id).input.twojmax)
+        self.input.descriptors_jobs[str(int(twojmax))] = job_id
+
+    def add_labels(self, job, level=None):
+        """Use labelling ``job`` (object, id or name) for its level (or ``level``)."""
+        job_id = _job_id(job, self.project)
+        if level is None:
+            level = self.project.load(job_id).level_name
+        self.input.labelling_jobs[str(level)] = job_id
+
+    def _levels(self):
+        return sorted(
+            self.input.labelling_jobs,
+            key=lambda s: (not s.isdigit(), int(s) if s.isdigit() else 0, s),
+        )
+
+    def grid(self) -> SweepGrid:
+        """The validated :class:`SweepGrid` of the current input."""
+        if not self.input.labelling_jobs:
+            raise ValueError(
+                "labelling_jobs is empty: call job.add_labels(labelling_job) per level"
+            )
+        levels = self._levels()
+        train = self.input.train_levels
+        train = levels if train is None else [str(v) for v in train]
+        for lv in train:
+            if lv not in self.input.labelling_jobs:
+                raise ValueError(
+                    f"train level {lv!r} has no labelling job; levels with jobs: {levels}"
+                )
+        lw = self.input.leverage_weights
+        return SweepGrid(
+            train_levels=train,
+            subset_sizes=list(self.input.subset_sizes or []),
+            weights=[tuple(w) if not np.isscalar(w) else w for w in self.input.weights],
+            samplers=list(self.input.samplers),
+            repetitions=int(self.input.repetitions),
+            seed=int(self.input.seed),
+            leverage_weights=None if lw is None else tuple(lw),
+        )
+
+    def _truth(self):
+        levels = self._levels()
+        truth = self.input.truth_level
+        truth = levels[-1] if truth is None else str(truth)
+        if truth not in self.input.labelling_jobs:
+            raise ValueError(
+                f"truth_level {truth!r} has no labelling job; levels with jobs: {levels}"
+            )
+        return truth
+
+    def _validate_input(self):
+        if not self.input.descriptors_jobs:
+            raise ValueError(
+                "descriptors_jobs is empty: call job.add_descriptors(descriptor_job) per 2Jmax"
+            )
+        for s in self.input.samplers:
+            if s not in SWEEP_SAMPLERS:
+                raise ValueError(f"sampler must be one of {SWEEP_SAMPLERS}, got {s!r}")
+        self.grid()
+        self._truth()
+
+    def validate_ready_to_run(self):
+        self._validate_input()
+        super().validate_ready_to_run()
+
+    # -- run ----------------------------------------------------------------------------------
+    @property
+    def unit_folder(self) -> str:
+        return os.path.join(self.working_directory, _UNIT_DIR)
+
+    def run_static(self):
+        self.status.running = True
+        self._validate_input()
+        grid = self.grid()
+        truth = self._truth()
+        levels_needed = list(dict.fromkeys([*grid.train_levels, truth]))
+        labels = {}
+        for lv in levels_needed:
+            job_id = int(self.input.labelling_jobs[lv])
+            data = self.project.load(job_id).get_labels(only_finished=True)
+            labels[lv] = LabelSet.from_arrays(
+                data["ids"], data["energies"], data["forces"], data["wall_times"], job_id=job_id
+            )
+        sources, desc_ids = {}, {}
+        for t, job_id in self.input.descriptors_jobs.items():
+            sources[int(t)] = self.project.load(int(job_id)).get_store()
+            desc_ids[int(t)] = int(job_id)
+        all_ids = sorted(set().union(*(set(s.ids) for s in sources.values())))
+        train_ids, test_ids = split_by_configuration(
+            all_ids, float(self.input.test_fraction), int(self.input.split_seed)
+        )
+        aps = {int(k): float(v) for k, v in _plain(self.input.atom_steps_per_second or {}).items()}
+        if self.input.measure_evaluation_cost:
+            from ..descriptors.evaluation_cost import measure_evaluation_cost
+
+            for t in sources:
+                if t not in aps:
+                    aps[t] = float(measure_evaluation_cost(twojmax=t)["atom_steps_per_second"])
+            self.input.atom_steps_per_second = {str(k): v for k, v in aps.items()}
+
+        previous = _read_units(self.unit_folder)
+        wanted_twojmax = set(sources)
+        done = [row_key(r) for r in previous if int(r["twojmax"]) in wanted_twojmax]
+        folder = self.unit_folder
+        run_sweep(
+            sources,
+            labels,
+            train_ids,
+            test_ids,
+            grid,
+            truth,
+            done=done,
+            on_unit_done=lambda unit, rows: _write_unit(folder, unit, rows) if rows else None,
+            atom_steps_per_second=aps,
+            ridge=float(self.input.ridge),
+            progress=lambda msg: self._logger.info(msg),
+        )
+        rows = _read_units(folder)
+        self._store_table(rows, grid, desc_ids)
+        self.output.train_ids = np.array(train_ids, dtype="S16")
+        self.output.test_ids = np.array(test_ids, dtype="S16")
+        self.output.grid = grid.to_dict()
+        self.output.provenance = {
+            "descriptors_jobs": {str(k): v for k, v in desc_ids.items()},
+            "labelling_jobs": {k: int(v) for k, v in self.input.labelling_jobs.items()},
+        }
+        self.status.finished = True
+        self.to_hdf()
+
+    def _store_table(self, rows, grid, desc_ids):
+        # keep the rows of the current grid only (an earlier, larger grid's rows stay on disk)
+        wanted = {(t, s, r) for t, s, r in grid.units(desc_ids)}
+        rows = [
+            r
+            for r in rows
+            if (int(r["twojmax"]), str(r["sampler"]), int(r["repetition"])) in wanted
+            and str(r["train_level"]) in grid.train_levels
+            and (r["sampler"] == "all" or int(r["subset_size"]) in grid.subset_sizes)
+            and any(
+                abs(float(r["energy_weight"]) - w[0]) < 1e-12
+                and abs(float(r["force_weight"]) - w[1]) < 1e-12
+                for w in grid.weights
+            )
+        ]
+        rows.sort(key=row_key)
+        table = pd.DataFrame([{k: v for k, v in r.items() if k != "coefficients"} for r in rows])
+        if len(table):
+            table["descriptors_job"] = [desc_ids[int(t)] for t in table["twojmax"]]
+        self.output.table = {c: table[c].to_numpy() for c in table.columns}
+        # coefficients differ in length between 2Jmax values: one array per 2Jmax
+        self.output.coefficients = {
+            str(t): np.array([r["coefficients"] for r in rows if int(r["twojmax"]) == t])
+            for t in sorted({int(r["twojmax"]) for r in rows})
+        }
+
+    def resume(self, run_mode: str | None = None):
+        """Continue an interrupted sweep, or compute the cells added to the grid since the last
+        run (change ``job.input`` first). Finished units are read back, never recomputed."""
+        if self.job_id is None:
+            self.run(run_mode=run_mode)
+            return
+        self._validate_input()
+        if run_mode is not None:
+            self.server.run_mode = run_mode
+        self.to_hdf()
+        self.status.created = True
+        self.project_hdf5["status"] = self.status.string
+        self.run()
+
+    # -- output -------------------------------------------------------------------------------
+    def get_table(self) -> pd.DataFrame:
+        """The sweep table (one row per fit) as a DataFrame."""
+        table = self.output.table
+        df = pd.DataFrame({k: np.asarray(table[k]) for k in table.keys()})
+        for c in ("sampler", "train_level", "truth_level"):
+            if c in df:
+                df[c] = [v.decode() if isinstance(v, bytes) else str(v) for v in df[c]]
+        return df
+
+    def get_coefficients(self, index: int) -> np.ndarray:
+        """Coefficients (constant first) of row ``index`` of :meth:`get_table`."""
+        table = self.get_table()
+        t = int(table["twojmax"].iloc[index])
+        same = np.flatnonzero(table["twojmax"].to_numpy() == t)
+        return np.asarray(self.output.coefficients[str(t)])[int(np.searchsorted(same, index))]
