@@ -331,7 +331,7 @@ def run_sweep(
             order = orders[sampler][rep]
             ordered_ids = [pool[k] for k in order[: max(sizes)]]
 
-            def stream(ordered_ids=ordered_ids):
+            def stream(ordered_ids=ordered_ids, source=source):
                 for cid, block in zip(ordered_ids, source.iter_blocks(ordered_ids), strict=True):
                     yield (
                         block,
