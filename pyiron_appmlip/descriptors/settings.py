@@ -280,18 +280,20 @@ class QSnapSettings:
         return cls.from_dict(json.loads(text))
 
     @classmethod
-    def make(cls, twojmax=None, **hyperparameters) -> QSnapSettings:
-        """Settings from a QSnapSettings (or its dict) or 2Jmax, plus keyword overrides."""
+    def make(cls, base=None, /, **hyperparameters) -> QSnapSettings:
+        """Settings from ``base`` (a QSnapSettings, its dict, or 2Jmax) plus keyword overrides."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(hyperparameters) - known)
         if unknown:
             raise ValueError(f"unknown qSNAP hyperparameter(s) {unknown}; known: {sorted(known)}")
-        if isinstance(twojmax, QSnapSettings):
-            return dataclasses.replace(twojmax, **hyperparameters) if hyperparameters else twojmax
-        if isinstance(twojmax, Mapping):
-            return cls.from_dict({**twojmax, **hyperparameters})
-        if twojmax is None:
+        if isinstance(base, QSnapSettings):
+            return dataclasses.replace(base, **hyperparameters) if hyperparameters else base
+        if isinstance(base, Mapping):
+            return cls.from_dict({**base, **hyperparameters})
+        if base is None:
             if "twojmax" not in hyperparameters:
                 raise ValueError("twojmax must be given")
             return cls(**hyperparameters)
-        return cls(twojmax=twojmax, **hyperparameters)
+        if "twojmax" in hyperparameters:
+            raise ValueError(f"twojmax given twice: {base!r} and {hyperparameters['twojmax']!r}")
+        return cls(twojmax=base, **hyperparameters)
