@@ -116,8 +116,7 @@ def test_round_trip_one_element(tmp_path):
     text = open(param_file).read()
     for line in ("twojmax 4", "rcutfac 4.812302818", "quadraticflag 1", "bzeroflag 1"):
         assert line in text
-    for structure, block, (e_lmp, f_lmp) in zip(
-        tests,
+    for block, (e_lmp, f_lmp) in zip(
         compute_qsnap_blocks(tests, s),
         lammps_predictions(tests, coeff_file, param_file, ["Be"]),
         strict=True,
