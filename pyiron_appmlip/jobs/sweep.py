@@ -258,7 +258,14 @@ class AppmlipSweep(PythonTemplateJob):
         table = pd.DataFrame([{k: v for k, v in r.items() if k != "coefficients"} for r in rows])
         if len(table):
             table["descriptors_job"] = [desc_ids[int(t)] for t in table["twojmax"]]
-        self.output.table = {c: table[c].to_numpy() for c in table.columns}
+        self.output.table = {
+            c: (
+                np.array([str(v) for v in table[c]], dtype="S")
+                if table[c].dtype == object
+                else table[c].to_numpy()
+            )
+            for c in table.columns
+        }
         # coefficients differ in length between 2Jmax values: one array per 2Jmax
         self.output.coefficients = {
             str(t): np.array([r["coefficients"] for r in rows if int(r["twojmax"]) == t])
