@@ -151,7 +151,7 @@ def test_sweep_job_interrupted_resumed_extended(tiny_study, monkeypatch):
     written = []
 
     def write_then_die(folder, unit, rows):
-        path = real_write(folder, unit, rows)
+        real_write(folder, unit, rows)
         written.append(unit)
         raise KeyboardInterrupt("simulated interruption after the first unit")
 
