@@ -100,19 +100,21 @@ class BlockStore:
         return store
 
     # -- index --------------------------------------------------------------------------------
-    def _read_index(self):
+    def _read_index(self, f=None):
         import h5py
 
-        with h5py.File(self.path, "r") as f:
-            n, _ = (int(v) for v in f["committed"][:])
-            ids = [_as_id(v) for v in f["ids"][:n]]
-            self._index = {
-                "ids": ids,
-                "offsets": f["offsets"][:n],
-                "n_rows": f["n_rows"][:n],
-                "n_atoms": f["n_atoms"][:n],
-                "position": {cid: k for k, cid in enumerate(ids)},
-            }
+        if f is None:
+            with h5py.File(self.path, "r") as f:
+                return self._read_index(f)
+        n, _ = (int(v) for v in f["committed"][:])
+        ids = [_as_id(v) for v in f["ids"][:n]]
+        self._index = {
+            "ids": ids,
+            "offsets": f["offsets"][:n],
+            "n_rows": f["n_rows"][:n],
+            "n_atoms": f["n_atoms"][:n],
+            "position": {cid: k for k, cid in enumerate(ids)},
+        }
         return self._index
 
     @property
@@ -179,8 +181,10 @@ class BlockStore:
         n_rows = np.array([b.shape[0] for b in blocks], dtype=np.int64)
         with h5py.File(self.path, "a") as f:
             m, r = (int(v) for v in f["committed"][:])
-            stored = {_as_id(v) for v in f["ids"][:m]}
-            dup = [i for i in ids if i in stored]
+            index = self._index
+            if index is None or len(index["ids"]) != m:  # written by someone else meanwhile
+                index = self._read_index(f)
+            dup = [i for i in ids if i in index["position"]]
             if dup:
                 raise ValueError(f"configuration(s) already stored: {dup[:5]}")
             k = len(ids)
@@ -197,8 +201,15 @@ class BlockStore:
                 f[name].resize((m + k,))
                 f[name][m:] = values
             f.flush()
+            self._index = None
             self._commit(f, m + k, r + int(n_rows.sum()))
-        self._index = None
+        # extend the in-memory index instead of re-reading it
+        for j, cid in enumerate(ids):
+            index["position"][cid] = m + j
+        index["ids"].extend(ids)
+        for name, values in (("offsets", offsets), ("n_rows", n_rows), ("n_atoms", n_atoms)):
+            index[name] = np.concatenate([index[name], values])
+        self._index = index
 
     @staticmethod
     def _commit(f, n_configurations: int, n_rows: int) -> None:
