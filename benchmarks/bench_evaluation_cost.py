@@ -4,7 +4,7 @@
 
 The paper (Table 2, from Wood and Thompson 2018) quotes 4e5, 1e5, 4e4 and 2e4 atom-steps/s for
 2Jmax 4, 6, 8, 10 on other hardware. Random coefficients are used (the cost does not depend on
-their values).
+their values). 2Jmax 8 and 10 run 1/4 and 1/10 of ``--steps`` (at least 20) to keep the run short.
 """
 
 from __future__ import annotations

@@ -370,6 +370,10 @@ def compute_to_store(
     ``2 * n_processes`` chunks are in memory at a time. ``n_processes`` (default: all cores)
     worker processes each keep one LAMMPS instance; 1 computes in this process. ``executor``: an
     existing ``concurrent.futures`` executor to use instead of a new process pool.
+
+    Worker processes are started with ``forkserver`` (``spawn`` where that is unavailable), which
+    re-imports the main module: a script that calls this with ``n_processes > 1`` needs the usual
+    ``if __name__ == "__main__":`` guard. Notebooks and pyiron's own job runners need nothing.
     """
     from ..structures import structures_from_arrays, structures_to_arrays
     from .settings import QSnapSettings

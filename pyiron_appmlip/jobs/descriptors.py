@@ -13,6 +13,10 @@ Example::
     job.input.twojmax = 6
     job.run()
     for block in job.iter_blocks(): ...
+
+With ``n_processes > 1`` (the default on a multi-core machine) a Python script that runs the job
+needs an ``if __name__ == "__main__":`` guard, as for any ``multiprocessing`` code that starts
+workers by ``forkserver`` or ``spawn``.
 """
 
 from __future__ import annotations
