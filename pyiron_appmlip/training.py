@@ -79,20 +79,23 @@ def split_by_configuration(ids: Sequence[str], test_fraction: float = 0.25, seed
 def parse_weights(weights) -> list[tuple[float, float]]:
     """Normalise energy/force weights to a list of ``(energy_weight, force_weight)`` pairs.
 
-    Accepts a number r (meaning w_E/w_F = r, w_F = 1), a pair, or a list of either.
+    Accepts a number r (meaning w_E/w_F = r with w_F = 1), a tuple ``(w_E, w_F)``, or a list
+    whose items are numbers (ratios) or pairs: ``[150, 12]`` means the two ratios 150 and 12,
+    ``(150, 12)`` the single pair w_E = 150, w_F = 12.
     """
     if weights is None:
         raise ValueError("weights must be a positive number w_E/w_F or (w_E, w_F) pairs, got None")
     if np.isscalar(weights) or (
-        isinstance(weights, Sequence)
-        and len(weights) == 2
-        and all(np.isscalar(w) for w in weights)
-        and not isinstance(weights, str)
+        isinstance(weights, tuple) and all(np.isscalar(w) for w in weights)
     ):
         weights = [weights]
     out = []
     for w in weights:
-        pair = (float(w), 1.0) if np.isscalar(w) else tuple(float(x) for x in w)
+        pair = (w, 1.0) if np.isscalar(w) else tuple(w)
+        try:
+            pair = tuple(float(x) for x in pair)
+        except (TypeError, ValueError):
+            pair = ()
         if len(pair) != 2 or not all(np.isfinite(x) and x > 0 for x in pair):
             raise ValueError(
                 f"weights must be positive finite numbers w_E/w_F or (w_E, w_F) pairs, got {w!r}"

@@ -19,9 +19,9 @@ def test_rattled_strained_cells_seeded_and_filtered():
     c = rattled_strained_cells(15, seed=4)
     assert [len(x) for x in a] == [len(x) for x in b]
     assert all(
-        np.allclose(x.positions, y.positions) and np.allclose(x.cell, y.cell) for x, y in zip(a, b)
+        np.allclose(x.positions, y.positions) and np.allclose(x.cell, y.cell) for x, y in zip(a, b, strict=False)
     )
-    assert not all(np.allclose(x.positions, y.positions) for x, y in zip(a, c))
+    assert not all(np.allclose(x.positions, y.positions) for x, y in zip(a, c, strict=False))
     assert {len(x) for x in a} <= set(range(1, 9))
     assert min(minimum_distance(x) for x in a) >= 1.5
 
@@ -49,7 +49,7 @@ def test_diverse_candidates_mix_and_reproducible():
     b = diverse_candidates(20, seed=7)
     assert len(a) == 20
     assert {x.info["generator"] for x in a} == {"crystal", "sheared", "vacancy", "slab", "random"}
-    assert all(np.allclose(x.positions, y.positions) for x, y in zip(a, b))
+    assert all(np.allclose(x.positions, y.positions) for x, y in zip(a, b, strict=False))
     with pytest.raises(ValueError, match="fractions"):
         diverse_candidates(5, fractions={"liquid": 1.0})
 

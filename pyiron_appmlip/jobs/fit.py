@@ -18,6 +18,27 @@ from ..training import Labels, fit_table, parse_weights, split_by_configuration
 __all__ = ["AppmlipFit"]
 
 
+def table_to_hdf_dict(table: pd.DataFrame) -> dict:
+    """Columns of a DataFrame as HDF5-storable arrays (text columns as fixed-width bytes)."""
+    return {
+        c: (
+            np.array([str(v) for v in table[c]], dtype="S")
+            if table[c].dtype == object
+            else table[c].to_numpy()
+        )
+        for c in table.columns
+    }
+
+
+def table_from_hdf_dict(table) -> pd.DataFrame:
+    """Inverse of :func:`table_to_hdf_dict`."""
+    df = pd.DataFrame({k: np.asarray(table[k]) for k in table.keys()})
+    for c in df.columns:
+        if df[c].dtype.kind in "SO":
+            df[c] = [v.decode() if isinstance(v, bytes) else v for v in df[c]]
+    return df
+
+
 def _job_id(job_or_ref, project):
     """Database id of a job given as a job object, a job id or a job name."""
     if hasattr(job_or_ref, "job_id"):
@@ -139,7 +160,7 @@ class AppmlipFit(PythonTemplateJob):
             row["train_level"] = str(row["train_level"])
             row["truth_level"] = str(row["truth_level"])
         table = pd.DataFrame(rows)
-        self.output.table = {c: table[c].to_numpy() for c in table.columns}
+        self.output.table = table_to_hdf_dict(table)
         self.output.coefficients = np.asarray(coefficients)
         self.output.train_ids = np.array(train_ids, dtype="S16")
         self.output.test_ids = np.array(test_ids, dtype="S16")
@@ -147,14 +168,15 @@ class AppmlipFit(PythonTemplateJob):
             "descriptors_job": int(self.input.descriptors_job),
             "labelling_jobs": {k: int(v) for k, v in self.input.labelling_jobs.items()},
         }
-        self.status.finished = True
+        # output first, status last: a crash while writing never leaves a "finished" job
         self.to_hdf()
+        self.status.finished = True
+        self.project_hdf5["status"] = self.status.string
 
     # -- output -------------------------------------------------------------------------------
     def get_table(self) -> pd.DataFrame:
         """The error table (one row per fit) as a DataFrame."""
-        table = self.output.table
-        return pd.DataFrame({k: np.asarray(table[k]) for k in table.keys()})
+        return table_from_hdf_dict(self.output.table)
 
     def get_coefficients(self, index: int = 0) -> np.ndarray:
         """Coefficients of fit ``index`` (row of :meth:`get_table`), constant first."""

@@ -20,7 +20,7 @@ from pyiron_base import PythonTemplateJob
 
 from ..sweep import SWEEP_SAMPLERS, LabelSet, SweepGrid, row_key, run_sweep
 from ..training import split_by_configuration
-from .fit import _job_id
+from .fit import _job_id, table_from_hdf_dict, table_to_hdf_dict
 
 __all__ = ["AppmlipSweep"]
 
@@ -236,8 +236,10 @@ class AppmlipSweep(PythonTemplateJob):
             "descriptors_jobs": {str(k): v for k, v in desc_ids.items()},
             "labelling_jobs": {k: int(v) for k, v in self.input.labelling_jobs.items()},
         }
-        self.status.finished = True
+        # output first, status last: a crash while writing never leaves a "finished" job
         self.to_hdf()
+        self.status.finished = True
+        self.project_hdf5["status"] = self.status.string
 
     def _store_table(self, rows, grid, desc_ids):
         # keep the rows of the current grid only (an earlier, larger grid's rows stay on disk)
@@ -258,14 +260,7 @@ class AppmlipSweep(PythonTemplateJob):
         table = pd.DataFrame([{k: v for k, v in r.items() if k != "coefficients"} for r in rows])
         if len(table):
             table["descriptors_job"] = [desc_ids[int(t)] for t in table["twojmax"]]
-        self.output.table = {
-            c: (
-                np.array([str(v) for v in table[c]], dtype="S")
-                if table[c].dtype == object
-                else table[c].to_numpy()
-            )
-            for c in table.columns
-        }
+        self.output.table = table_to_hdf_dict(table)
         # coefficients differ in length between 2Jmax values: one array per 2Jmax
         self.output.coefficients = {
             str(t): np.array([r["coefficients"] for r in rows if int(r["twojmax"]) == t])
@@ -289,12 +284,7 @@ class AppmlipSweep(PythonTemplateJob):
     # -- output -------------------------------------------------------------------------------
     def get_table(self) -> pd.DataFrame:
         """The sweep table (one row per fit) as a DataFrame."""
-        table = self.output.table
-        df = pd.DataFrame({k: np.asarray(table[k]) for k in table.keys()})
-        for c in ("sampler", "train_level", "truth_level"):
-            if c in df:
-                df[c] = [v.decode() if isinstance(v, bytes) else str(v) for v in df[c]]
-        return df
+        return table_from_hdf_dict(self.output.table)
 
     def get_coefficients(self, index: int) -> np.ndarray:
         """Coefficients (constant first) of row ``index`` of :meth:`get_table`."""
