@@ -152,6 +152,7 @@ def run_vasp(
     cores: int | None = None,
     executable_version: str | None = None,
     delete_existing_job: bool = False,
+    master_id: int | None = None,
 ) -> SinglePointResult:
     """Run one VASP single point as a pyiron ``Vasp`` job (modal) and parse it.
 
@@ -162,6 +163,8 @@ def run_vasp(
         job_name: name of the Vasp job. An existing finished job of that name is parsed, not rerun.
         maxiter: NELM; ediff: EDIFF (eV).
         cores: ``job.server.cores``; executable_version: ``job.executable.version``.
+        master_id: job id recorded as the Vasp job's master (so that removing the master removes
+            the Vasp job too).
 
     Returns:
         SinglePointResult; ``status="failed"`` if VASP or pyiron failed, or the SCF did not reach
@@ -179,6 +182,8 @@ def run_vasp(
             job.server.cores = int(cores)
         if executable_version is not None:
             job.executable.version = executable_version
+        if master_id is not None:
+            job.master_id = int(master_id)
         job.server.run_mode.modal = True
         job.run()
     except Exception as exc:

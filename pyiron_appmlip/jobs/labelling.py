@@ -1,0 +1,666 @@
+"""pyiron jobs that label structures with DFT energies, forces and stresses at a convergence level.
+
+``AppmlipSinglePoint``
+    One structure, one level, one engine. Runs :func:`pyiron_appmlip.engines.run_gpaw` (or a
+    pyiron ``Vasp`` job through :func:`pyiron_appmlip.engines.vasp.run_vasp`) and stores the
+    :class:`~pyiron_appmlip.engines.base.SinglePointResult` in ``job.output``. A failed calculation
+    (SCF not converged, engine crash) ends with job status ``aborted`` - visible in
+    ``pr.job_table()`` - and ``job.output.status == "failed"``, ``job.output.error`` the reason.
+
+``AppmlipLabelling``
+    A set of structures at one level. ``run_static`` creates one ``AppmlipSinglePoint`` child per
+    structure in ``job.child_project`` (the sub-project ``<name>_hdf5``; child names
+    ``sp_<configuration id>``; ``master_id`` = this job), runs them one after the other in this
+    process (modal) and collects per configuration id: energy, forces, stress, wall time, status,
+    error and child job id. The job ends ``finished`` if every configuration is labelled and
+    ``not_converged`` if the run completed but some calculations failed (they are recorded, with
+    their reason, and excluded from :meth:`AppmlipLabelling.get_labels`).
+
+Example::
+
+    from pyiron_appmlip import Project
+    pr = Project("be_labels")
+    job = pr.create.job.AppmlipLabelling("level_2")
+    job.structures = structures          # ASE or pyiron structures
+    job.level = 2                        # paper level 1..6, a ConvergenceLevel or a dict
+    job.engine = "gpaw"                  # or "vasp"
+    job.input.engine_options = {"maxiter": 200}
+    job.run()
+    labels = job.get_labels()            # ids, energies, forces, n_atoms, stress, wall_times
+    job.rerun_failed()                   # retries only failed or missing calculations
+
+Resuming and retrying
+    A child that finished is never recomputed: it is reused as long as its level and engine match
+    the master's. :meth:`AppmlipLabelling.rerun_failed` runs the master again (any status:
+    ``not_converged``, ``aborted``, or ``running`` left by a killed process) and recomputes only the
+    children that failed, never ran, or were interrupted. Per-configuration engine options (e.g.
+    more SCF iterations for one difficult structure) go into ``job.input.engine_options_by_id``
+    ``{configuration id: {option: value}}`` before calling it. ``delete_existing_job=True``
+    removes the master *and* its children (a fresh start).
+
+Consistency of stored results
+    A child's output is written to its HDF5 file before its status becomes ``finished`` in the
+    database, and only children whose database status is ``finished`` are reused. A process killed
+    while writing leaves a child that is not ``finished``, and it is recomputed. The same holds
+    for the master: ``finished``/``not_converged`` are set after its output is complete.
+
+Running on a cluster (queue)
+    The master is submitted like any pyiron job; its children then run modal inside the master's
+    queue job (one allocation for the whole set)::
+
+        job.server.queue = "slurm"        # a queue name from queue.yaml
+        job.server.cores = 1              # cores of the allocation
+        job.server.run_time = 24 * 3600   # seconds
+        job.run()                         # submits; pr.wait_for_job(job) or check pr.job_table()
+
+    pyiron finds the queue configuration through its resource paths: ``<resource_path>/queues/``
+    holds ``queue.yaml`` (pysqa) and a submission template, e.g.::
+
+        # <resource_path>/queues/queue.yaml
+        queue_type: SLURM
+        queue_primary: slurm
+        queues:
+          slurm: {cores_max: 64, cores_min: 1, run_time_max: 172800, script: slurm.sh}
+
+        # <resource_path>/queues/slurm.sh
+        #!/bin/bash
+        #SBATCH --output=time.out
+        #SBATCH --job-name={{job_name}}
+        #SBATCH --chdir={{working_directory}}
+        #SBATCH --time={{ [1, run_time_max // 60]|max }}
+        #SBATCH --cpus-per-task={{cores}}
+        {{command}}
+
+    ``<resource_path>`` is set in ``~/.pyiron`` (``RESOURCE_PATHS``) or ``PYIRONRESOURCEPATHS``.
+    GPAW runs serially in the master's process (set ``OMP_NUM_THREADS`` to the cores in the
+    template); VASP children run the ``run_vasp_*`` script of ``<resource_path>/vasp/bin`` with
+    ``engine_options={"cores": n}``. ``job.run(run_mode="non_modal")`` runs the master in a
+    background process on the local machine the same way.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from pyiron_base import PythonTemplateJob
+
+from ..engines import ENGINES, check_engine
+from ..engines.base import SinglePointResult, failed_result, format_exception
+from ..engines.gpaw import check_setups, run_gpaw
+from ..levels import ConvergenceLevel, get_level
+from ..structures import structures_from_arrays, structures_to_arrays, to_ase, to_ase_list
+
+__all__ = ["AppmlipSinglePoint", "AppmlipLabelling", "compare_levels", "CHILD_PREFIX"]
+
+#: Child job names are ``CHILD_PREFIX + configuration id``.
+CHILD_PREFIX = "sp_"
+_GPAW_LOG = "gpaw.txt"
+
+
+def _level_to_input(level):
+    """Validate ``level`` and return what is stored in ``job.input.level`` (int or dict)."""
+    resolved = get_level(level)  # raises a ValueError naming `level` for unknown levels
+    if isinstance(level, int | np.integer) and not isinstance(level, bool):
+        return int(level)
+    return resolved.to_dict()
+
+
+def _level_name(stored) -> str:
+    level = get_level(stored)
+    if isinstance(stored, int | np.integer):
+        return str(int(stored))
+    if level.name:
+        return level.name
+    ks = "gamma" if level.kspacing is None else f"{level.kspacing:g}"
+    return f"kspacing={ks},encut={level.encut:g}"
+
+
+def _decode(values) -> list[str]:
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+
+
+def _builtin(container):
+    """Plain Python objects (dicts, lists, arrays) from a pyiron DataContainer or a dict."""
+    return container.to_builtin() if hasattr(container, "to_builtin") else container
+
+
+def _engine_options(options) -> dict:
+    if options is None:
+        return {}
+    options = _builtin(options)
+    if not isinstance(options, dict):
+        raise ValueError(
+            f"engine_options must be a dict of engine keyword arguments, got {options!r}"
+        )
+    return options
+
+
+class AppmlipSinglePoint(PythonTemplateJob):
+    """One DFT single point of one structure at one convergence level.
+
+    Input: ``structure`` (set with ``job.structure = atoms``; stored as arrays), ``level`` (int
+    1..6 or a ConvergenceLevel dict), ``engine`` ("gpaw" | "vasp"), ``engine_options`` (dict:
+    ``maxiter`` and further ``gpaw.calculator.GPAW`` keywords, or for VASP ``maxiter``, ``ediff``,
+    ``cores``, ``executable_version``).
+
+    Output: the fields of :class:`~pyiron_appmlip.engines.base.SinglePointResult` (``status``,
+    ``energy``, ``energy_zero``, ``forces``, ``stress``, ``wall_time``, ``n_kpoints``, ``kmesh``,
+    ``n_scf_iterations``, ``converged``, ``engine``, ``engine_version``, ``pseudopotentials``,
+    ``level``, ``error``); missing values of a failed calculation are NaN. ``job.result`` returns
+    the record. A failed calculation ends with job status ``aborted``.
+    """
+
+    def __init__(self, project, job_name):
+        super().__init__(project, job_name)
+        self.input.structure = None
+        self.input.level = 1
+        self.input.engine = "gpaw"
+        self.input.engine_options = {}
+
+    # -- input ---------------------------------------------------------------------------------
+    @property
+    def structure(self):
+        """The structure as ASE Atoms (None if not set)."""
+        if self.input.structure is None:
+            return None
+        return structures_from_arrays(_builtin(self.input.structure))[0]
+
+    @structure.setter
+    def structure(self, structure):
+        self.input.structure = structures_to_arrays([to_ase(structure)])
+
+    @property
+    def level(self) -> ConvergenceLevel:
+        return get_level(_builtin(self.input.level))
+
+    @level.setter
+    def level(self, level):
+        self.input.level = _level_to_input(level)
+
+    @property
+    def engine(self) -> str:
+        return self.input.engine
+
+    @engine.setter
+    def engine(self, engine):
+        self.input.engine = check_engine(engine)
+
+    @property
+    def configuration_id(self) -> str | None:
+        if self.input.structure is None:
+            return None
+        return _decode(_builtin(self.input.structure)["ids"])[0]
+
+    def validate_ready_to_run(self):
+        if self.input.structure is None:
+            raise ValueError("structure is not set: job.structure = atoms")
+        check_engine(self.input.engine)
+        level = get_level(_builtin(self.input.level))
+        _engine_options(self.input.engine_options)
+        if self.input.engine == "gpaw":
+            check_setups(self.structure.get_chemical_symbols(), level.xc)
+        super().validate_ready_to_run()
+
+    # -- run -----------------------------------------------------------------------------------
+    def _calculate(self) -> SinglePointResult:
+        atoms = self.structure
+        level = get_level(_builtin(self.input.level))
+        engine = check_engine(self.input.engine)
+        options = _engine_options(self.input.engine_options)
+        if engine == "gpaw":
+            os.makedirs(self.working_directory, exist_ok=True)
+            return run_gpaw(
+                atoms, level, txt=os.path.join(self.working_directory, _GPAW_LOG), **options
+            )
+        from ..engines.vasp import run_vasp
+
+        return run_vasp(
+            atoms,
+            level,
+            project=self.project.open(self.job_name + "_hdf5"),
+            job_name="vasp",
+            master_id=self.job_id,
+            **options,
+        )
+
+    def run_static(self):
+        self.status.running = True
+        try:
+            result = self._calculate()
+        except Exception as exc:
+            # set-up errors (unknown engine, missing setups, ...) are stored and raised
+            self.output.update(
+                failed_result(str(self.input.engine), format_exception(exc)).to_dict()
+            )
+            self.to_hdf()
+            self.status.aborted = True
+            self.project_hdf5["status"] = self.status.string
+            raise
+        self.output.update(result.to_dict())
+        # Output first, status second: only a completely written result is ever "finished".
+        self.to_hdf()
+        if result.ok:
+            self.status.finished = True
+        else:
+            self.status.aborted = True
+        self.project_hdf5["status"] = self.status.string
+
+    # -- output --------------------------------------------------------------------------------
+    @property
+    def result(self) -> SinglePointResult | None:
+        """The stored :class:`SinglePointResult` (None before the job ran)."""
+        data = _builtin(self.output)
+        if "status" not in data:
+            return None
+        return SinglePointResult.from_dict(data)
+
+
+class AppmlipLabelling(PythonTemplateJob):
+    """DFT labels (energy, forces, stress) of a set of structures at one convergence level.
+
+    Input (``job.input``):
+        structures: set with ``job.structures = [...]`` (stored as arrays with configuration ids;
+            duplicate structures are rejected).
+        level: paper level 1..6 (stored as int) or a ConvergenceLevel (stored as dict);
+            ``job.level = ...`` validates.
+        engine: ``"gpaw"`` (default) or ``"vasp"``; ``job.engine = ...`` validates.
+        engine_options: dict passed to every calculation (e.g. ``{"maxiter": 100}``).
+        engine_options_by_id: ``{configuration id: dict}`` updating ``engine_options`` for single
+            configurations (e.g. to retry a hard case with more iterations).
+
+    Output (``job.output``), one entry per configuration in input order: ``ids``, ``status``
+    ("finished" | "failed" | "missing"), ``error``, ``energy``, ``energy_zero`` (eV; NaN if
+    failed), ``n_atoms``, ``forces`` (all configurations' (N, 3) stacked: shape (sum N, 3),
+    eV/Angstrom), ``stress`` (M, 6) eV/Angstrom^3 ASE sign, ``wall_time`` (s), ``n_kpoints``,
+    ``kmesh`` (M, 3), ``n_scf_iterations``, ``child_id``, ``engine_version``; plus ``engine``,
+    ``level`` (dict), ``n_finished``, ``n_failed``, ``dft_seconds`` (sum of wall times).
+
+    See the module docstring for resuming, retrying and running on a queue.
+    """
+
+    def __init__(self, project, job_name):
+        super().__init__(project, job_name)
+        self.input.structures = None
+        self.input.level = 1
+        self.input.engine = "gpaw"
+        self.input.engine_options = {}
+        self.input.engine_options_by_id = {}
+
+    # -- input ---------------------------------------------------------------------------------
+    @property
+    def structures(self) -> list:
+        """The structures as a list of ASE Atoms (empty if not set)."""
+        if self.input.structures is None:
+            return []
+        return structures_from_arrays(_builtin(self.input.structures))
+
+    @structures.setter
+    def structures(self, structures):
+        atoms = to_ase_list(structures)
+        arrays = structures_to_arrays(atoms)
+        ids = _decode(arrays["ids"])
+        seen: dict[str, int] = {}
+        for index, cid in enumerate(ids):
+            if cid in seen:
+                raise ValueError(
+                    f"structures must be distinct: structures {seen[cid]} and {index} are "
+                    f"identical (configuration id {cid})"
+                )
+            seen[cid] = index
+        self.input.structures = arrays
+
+    @property
+    def configuration_ids(self) -> list[str]:
+        """Configuration ids of the input structures, in order."""
+        if self.input.structures is None:
+            return []
+        return _decode(_builtin(self.input.structures)["ids"])
+
+    @property
+    def level(self) -> ConvergenceLevel:
+        return get_level(_builtin(self.input.level))
+
+    @level.setter
+    def level(self, level):
+        self.input.level = _level_to_input(level)
+
+    @property
+    def level_name(self) -> str:
+        """ "3" for paper level 3, else the level's name or its parameters."""
+        return _level_name(_builtin(self.input.level))
+
+    @property
+    def engine(self) -> str:
+        return self.input.engine
+
+    @engine.setter
+    def engine(self, engine):
+        self.input.engine = check_engine(engine)
+
+    @property
+    def child_project(self):
+        """The sub-project holding the child single-point jobs (``<job name>_hdf5``)."""
+        return self.project.open(self.job_name + "_hdf5")
+
+    def child_name(self, configuration_id: str) -> str:
+        return CHILD_PREFIX + configuration_id
+
+    def _validate_input(self):
+        if self.input.structures is None or len(self.configuration_ids) == 0:
+            raise ValueError("structures is empty: set job.structures = [...] before running")
+        engine = self.input.engine
+        if not isinstance(engine, str) or engine.lower() not in ENGINES:
+            raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
+        level = get_level(_builtin(self.input.level))
+        _engine_options(self.input.engine_options)
+        by_id = _engine_options(self.input.engine_options_by_id)
+        unknown = sorted(set(by_id) - set(self.configuration_ids))
+        if unknown:
+            raise ValueError(
+                f"engine_options_by_id has configuration ids {unknown} that are not among the "
+                f"structures' ids"
+            )
+        if engine.lower() == "gpaw":
+            numbers = _builtin(self.input.structures)["numbers"]
+            from ase.data import chemical_symbols
+
+            check_setups([chemical_symbols[int(z)] for z in set(np.asarray(numbers))], level.xc)
+
+    def validate_ready_to_run(self):
+        self._validate_input()
+        super().validate_ready_to_run()
+
+    # -- run -----------------------------------------------------------------------------------
+    def run_static(self):
+        self.status.running = True
+        try:
+            self._validate_input()
+            records, child_ids = self._label_all()
+        except Exception as exc:
+            self.output.run_error = format_exception(exc)
+            self.to_hdf()
+            self.status.aborted = True
+            self.project_hdf5["status"] = self.status.string
+            raise
+        self._store_output(records, child_ids)
+        self.to_hdf()
+        if all(r.ok for r in records):
+            self.status.finished = True
+        else:
+            self.status.not_converged = True
+        self.project_hdf5["status"] = self.status.string
+
+    def _options_for(self, cid: str) -> dict:
+        options = dict(_engine_options(self.input.engine_options))
+        options.update(_engine_options(self.input.engine_options_by_id).get(cid, {}))
+        return options
+
+    def _reusable(self, child_pr, name: str, level: ConvergenceLevel, engine: str):
+        """Return the finished child ``name`` if it matches level and engine, else None.
+
+        A child that exists but is not reusable (failed, interrupted, other level) is removed.
+        """
+        if child_pr.get_job_id(name) is None:
+            return None
+        try:
+            child = child_pr.load(name)
+            if (
+                child.status.finished
+                and child.output["status"] == "finished"
+                and check_engine(child.input.engine) == engine
+                and get_level(_builtin(child.input.level)).same_parameters(level)
+            ):
+                return child
+            child.remove(_protect_childs=False)
+        except Exception:
+            # unreadable (e.g. half-written) child: drop the database entry and its files
+            self._discard(child_pr, name)
+        return None
+
+    @staticmethod
+    def _discard(child_pr, name: str):
+        try:
+            child_pr.remove_job(name, _unprotect=True)
+        except Exception:
+            job_id = child_pr.get_job_id(name)
+            if job_id is not None:
+                child_pr.db.delete_item(job_id)
+            for path in (
+                os.path.join(child_pr.path, name + ".h5"),
+                os.path.join(child_pr.path, name + "_hdf5"),
+            ):
+                if os.path.isfile(path):
+                    os.remove(path)
+
+    def _label_all(self):
+        level = get_level(_builtin(self.input.level))
+        engine = check_engine(self.input.engine)
+        child_pr = self.child_project
+        structures = self.structures
+        records, child_ids = [], []
+        for cid, atoms in zip(self.configuration_ids, structures, strict=True):
+            name = self.child_name(cid)
+            child = self._reusable(child_pr, name, level, engine)
+            if child is None:
+                child = child_pr.create_job(AppmlipSinglePoint, name)
+                child.structure = atoms
+                child.input.level = _builtin(self.input.level)
+                child.input.engine = engine
+                child.input.engine_options = self._options_for(cid)
+                child.master_id = self.job_id
+                child.server.run_mode.modal = True
+                try:
+                    child.run()
+                except Exception as exc:
+                    record = failed_result(
+                        engine, format_exception(exc), n_atoms=len(atoms), level=level.to_dict()
+                    )
+                    records.append(record)
+                    child_ids.append(-1 if child.job_id is None else int(child.job_id))
+                    continue
+            record = child.result or failed_result(
+                engine, "child job has no output", n_atoms=len(atoms), level=level.to_dict()
+            )
+            records.append(record)
+            child_ids.append(int(child.job_id))
+        return records, child_ids
+
+    def _store_output(self, records, child_ids):
+        n_atoms = np.asarray(_builtin(self.input.structures)["n_atoms"], dtype=np.int64)
+        forces = [
+            r.forces if r.forces is not None else np.full((n, 3), np.nan)
+            for r, n in zip(records, n_atoms, strict=True)
+        ]
+        out = self.output
+        out.ids = self.configuration_ids
+        out.status = [r.status for r in records]
+        out.error = [r.error for r in records]
+        out.energy = np.array([np.nan if r.energy is None else r.energy for r in records])
+        out.energy_zero = np.array(
+            [np.nan if r.energy_zero is None else r.energy_zero for r in records]
+        )
+        out.n_atoms = n_atoms
+        out.forces = np.concatenate(forces).reshape(-1, 3)
+        out.stress = np.array(
+            [np.full(6, np.nan) if r.stress is None else r.stress for r in records]
+        ).reshape(-1, 6)
+        out.wall_time = np.array([r.wall_time for r in records], dtype=float)
+        out.n_kpoints = np.array([r.n_kpoints for r in records], dtype=np.int64)
+        out.kmesh = np.array([r.kmesh for r in records], dtype=np.int64).reshape(-1, 3)
+        out.n_scf_iterations = np.array([r.n_scf_iterations for r in records], dtype=np.int64)
+        out.child_id = np.array(child_ids, dtype=np.int64)
+        out.engine_version = [r.engine_version for r in records]
+        out.pseudopotentials = [r.pseudopotentials for r in records]
+        out.engine = check_engine(self.input.engine)
+        out.level = get_level(_builtin(self.input.level)).to_dict()
+        out.n_finished = int(sum(r.ok for r in records))
+        out.n_failed = int(sum(not r.ok for r in records))
+        out.dft_seconds = float(np.nansum(out.wall_time))
+        out.run_error = ""
+
+    def rerun_failed(self, run_mode: str | None = None):
+        """Run again, recomputing only calculations that failed, never ran or were interrupted.
+
+        Works from any status (``not_converged``, ``aborted``, a ``running`` left by a killed
+        process, ``finished``). Finished children are reused, never recomputed. Input changes made
+        before the call (e.g. ``engine_options_by_id``) are saved first. ``run_mode`` as in
+        ``job.run`` (default: the job's current run mode).
+        """
+        if self.job_id is None:
+            self.run(run_mode=run_mode)
+            return
+        self._validate_input()
+        if run_mode is not None:
+            self.server.run_mode = run_mode
+        self.to_hdf()
+        self.status.created = True
+        self.project_hdf5["status"] = self.status.string
+        self.run()
+
+    # -- output --------------------------------------------------------------------------------
+    def _output_arrays(self) -> dict:
+        data = _builtin(self.output)
+        if "ids" not in data:
+            raise ValueError(
+                f"job {self.job_name!r} has no labels yet (status {self.status}); run it first"
+            )
+        return data
+
+    def get_records(self) -> dict[str, SinglePointResult]:
+        """``{configuration id: SinglePointResult}`` for every configuration (failed ones too)."""
+        data = self._output_arrays()
+        offsets = np.concatenate([[0], np.cumsum(data["n_atoms"])])
+        records = {}
+        for m, cid in enumerate(_decode(data["ids"])):
+            records[cid] = SinglePointResult.from_dict(
+                {
+                    "status": data["status"][m],
+                    "engine": data["engine"],
+                    "engine_version": data["engine_version"][m],
+                    "n_atoms": int(data["n_atoms"][m]),
+                    "energy": data["energy"][m],
+                    "energy_zero": data["energy_zero"][m],
+                    "forces": data["forces"][offsets[m] : offsets[m + 1]],
+                    "stress": data["stress"][m],
+                    "wall_time": data["wall_time"][m],
+                    "n_kpoints": data["n_kpoints"][m],
+                    "kmesh": tuple(data["kmesh"][m]),
+                    "n_scf_iterations": data["n_scf_iterations"][m],
+                    "converged": data["status"][m] == "finished",
+                    "pseudopotentials": data["pseudopotentials"][m],
+                    "level": data["level"],
+                    "error": data["error"][m],
+                }
+            )
+        return records
+
+    def get_labels(self, only_finished: bool = True) -> dict:
+        """The labels as plain arrays.
+
+        Returns a dict with ``ids`` (list of str), ``energies`` (M,) eV (free energy),
+        ``energies_zero`` (M,) eV (sigma->0), ``forces`` (list of (N_m, 3) eV/Angstrom),
+        ``n_atoms`` (M,), ``stress`` (M, 6) eV/Angstrom^3 (ASE sign), ``wall_times`` (M,) s,
+        ``n_kpoints`` (M,), ``kmesh`` (M, 3), ``status`` (list), ``child_ids`` (M,), and
+        ``level`` (dict), ``engine``. With ``only_finished`` (default) failed calculations are
+        left out.
+        """
+        data = self._output_arrays()
+        status = _decode(data["status"])
+        keep = np.array(
+            [s == "finished" for s in status] if only_finished else [True] * len(status)
+        )
+        n_atoms = np.asarray(data["n_atoms"], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(n_atoms)])
+        forces = np.asarray(data["forces"], dtype=float).reshape(-1, 3)
+        index = np.flatnonzero(keep)
+        return {
+            "ids": [_decode(data["ids"])[i] for i in index],
+            "energies": np.asarray(data["energy"], dtype=float)[index],
+            "energies_zero": np.asarray(data["energy_zero"], dtype=float)[index],
+            "forces": [forces[offsets[i] : offsets[i + 1]] for i in index],
+            "n_atoms": n_atoms[index],
+            "stress": np.asarray(data["stress"], dtype=float).reshape(-1, 6)[index],
+            "wall_times": np.asarray(data["wall_time"], dtype=float)[index],
+            "n_kpoints": np.asarray(data["n_kpoints"], dtype=np.int64)[index],
+            "kmesh": np.asarray(data["kmesh"], dtype=np.int64).reshape(-1, 3)[index],
+            "status": [status[i] for i in index],
+            "child_ids": np.asarray(data["child_id"], dtype=np.int64)[index],
+            "level": dict(data["level"]),
+            "engine": data["engine"],
+        }
+
+    @property
+    def failed(self) -> dict[str, str]:
+        """``{configuration id: error}`` of the calculations that failed."""
+        data = self._output_arrays()
+        return {
+            cid: err
+            for cid, st, err in zip(
+                _decode(data["ids"]), _decode(data["status"]), _decode(data["error"]), strict=True
+            )
+            if st != "finished"
+        }
+
+    def get_table(self):
+        """One row per configuration: id, status, energy, n_atoms, wall time, k-points, error."""
+        import pandas as pd
+
+        data = self._output_arrays()
+        return pd.DataFrame(
+            {
+                "id": _decode(data["ids"]),
+                "status": _decode(data["status"]),
+                "energy": np.asarray(data["energy"], dtype=float),
+                "n_atoms": np.asarray(data["n_atoms"], dtype=np.int64),
+                "wall_time": np.asarray(data["wall_time"], dtype=float),
+                "n_kpoints": np.asarray(data["n_kpoints"], dtype=np.int64),
+                "n_scf_iterations": np.asarray(data["n_scf_iterations"], dtype=np.int64),
+                "child_id": np.asarray(data["child_id"], dtype=np.int64),
+                "error": _decode(data["error"]),
+            }
+        )
+
+    def compare_to(self, reference, bulk_id=None):
+        """Paper Table 3 row: this job's labels against ``reference`` (see :func:`compare_levels`)."""
+        return compare_levels(self, reference, bulk_id=bulk_id)
+
+
+def compare_levels(job_a, job_b, bulk_id=None):
+    """RMS differences of labelling ``job_a`` relative to the reference labelling ``job_b``.
+
+    Uses the configurations finished in both jobs (in ``job_a``'s order) and
+    :func:`pyiron_appmlip.core.comparison.compare_levels`: energies in meV/atom (unshifted,
+    bulk-shifted by configuration ``bulk_id``, mean-shifted), forces in meV/Angstrom.
+
+    Raises:
+        ValueError: no configuration is finished in both jobs, atom counts differ, or
+            ``bulk_id`` is not among the common configurations.
+    """
+    from ..core.comparison import compare_levels as _compare
+
+    a = job_a.get_labels(only_finished=True)
+    b = job_b.get_labels(only_finished=True)
+    index_b = {cid: i for i, cid in enumerate(b["ids"])}
+    common = [(i, index_b[cid]) for i, cid in enumerate(a["ids"]) if cid in index_b]
+    if not common:
+        raise ValueError(
+            f"jobs {job_a.job_name!r} and {job_b.job_name!r} have no finished configuration in "
+            f"common"
+        )
+    ids = [a["ids"][i] for i, _ in common]
+    if bulk_id is not None and bulk_id not in ids:
+        raise ValueError(
+            f"bulk_id {bulk_id!r} is not among the {len(ids)} configurations finished in both jobs"
+        )
+    for i, j in common:
+        if a["n_atoms"][i] != b["n_atoms"][j]:
+            raise ValueError(f"configuration {a['ids'][i]} has different atom counts in the jobs")
+    return _compare(
+        [a["energies"][i] for i, _ in common],
+        [a["forces"][i] for i, _ in common],
+        [b["energies"][j] for _, j in common],
+        [b["forces"][j] for _, j in common],
+        bulk_id=bulk_id,
+        config_ids=ids if bulk_id is not None else None,
+    )
