@@ -205,3 +205,26 @@ def test_run_vasp_through_pyiron_with_a_fake_executable(vasp_resources):
     assert pr.load("c_fake").status.finished
     crashed = run_vasp(atoms, 2, pr, "c_crash", executable_version="0.0.1")
     assert crashed.status == "failed" and "c_crash" in crashed.error
+
+
+def test_labelling_job_with_the_vasp_engine(vasp_resources):
+    pr = vasp_resources
+    atoms = read(VASPRUN, index=0)
+    job = pr.create.job.AppmlipLabelling("c_labels")
+    job.structures = [atoms]
+    job.level = 2
+    job.engine = "vasp"
+    job.input.engine_options = {"executable_version": "6.3.0"}
+    job.run()
+    assert job.status.finished, job.failed
+    labels = job.get_labels()
+    assert labels["engine"] == "vasp"
+    assert labels["energies"][0] == pytest.approx(-20.24695937, abs=1e-7)
+    assert labels["forces"][0].shape == (2, 3)
+    table = pr.job_table()
+    vasp_job = table[table.hamilton == "Vasp"]
+    assert len(vasp_job) == 1 and vasp_job.status.iloc[0] == "finished"
+    # the Vasp job belongs to the single point, which belongs to the labelling job
+    single = table[table.hamilton == "AppmlipSinglePoint"]
+    assert int(vasp_job.masterid.iloc[0]) == int(single.id.iloc[0])
+    assert int(single.masterid.iloc[0]) == job.job_id

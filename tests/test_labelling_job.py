@@ -164,6 +164,9 @@ def test_interrupted_run_resumes_without_recomputing(project, monkeypatch):
     assert calls == ids[1:]
     assert resumed.status.finished
     assert resumed.get_labels()["child_ids"][0] == int(first_child.id.iloc[0])
+    # removing the master removes its children (a fresh start)
+    resumed.remove()
+    assert len(project.job_table()) == 0
 
 
 def test_single_point_job(project):
