@@ -98,6 +98,16 @@ CHILD_PREFIX = "sp_"
 _GPAW_LOG = "gpaw.txt"
 
 
+def _progress_bar(total: int, desc: str, enabled: bool):
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover
+        return None
+    return tqdm(total=total, desc=desc, unit="calc")
+
+
 def _level_to_input(level):
     """Validate ``level`` and return what is stored in ``job.input.level`` (int or dict)."""
     resolved = get_level(level)  # raises a ValueError naming `level` for unknown levels
@@ -286,6 +296,7 @@ class AppmlipLabelling(PythonTemplateJob):
         self.input.engine = "gpaw"
         self.input.engine_options = {}
         self.input.engine_options_by_id = {}
+        self.input.progress = True
 
     # -- input ---------------------------------------------------------------------------------
     @property
@@ -439,9 +450,18 @@ class AppmlipLabelling(PythonTemplateJob):
         child_pr = self.child_project
         structures = self.structures
         records, child_ids = [], []
+        bar = _progress_bar(
+            len(structures),
+            f"DFT {engine} level {self.level_name}",
+            bool(self.input.get("progress", True)),
+        )
         for cid, atoms in zip(self.configuration_ids, structures, strict=True):
             name = self.child_name(cid)
             child = self._reusable(child_pr, name, level, engine)
+            if bar is not None:
+                bar.set_postfix_str(
+                    f"{len(atoms)} atoms" + ("" if child is None else ", done earlier")
+                )
             if child is None:
                 child = child_pr.create_job(AppmlipSinglePoint, name)
                 child.structure = atoms
@@ -458,12 +478,18 @@ class AppmlipLabelling(PythonTemplateJob):
                     )
                     records.append(record)
                     child_ids.append(-1 if child.job_id is None else int(child.job_id))
+                    if bar is not None:
+                        bar.update(1)
                     continue
             record = child.result or failed_result(
                 engine, "child job has no output", n_atoms=len(atoms), level=level.to_dict()
             )
             records.append(record)
             child_ids.append(int(child.job_id))
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
         return records, child_ids
 
     def _store_output(self, records, child_ids):
