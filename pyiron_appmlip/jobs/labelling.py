@@ -80,6 +80,8 @@ Running on a cluster (queue)
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 
 import numpy as np
@@ -471,7 +473,11 @@ class AppmlipLabelling(PythonTemplateJob):
                 child.master_id = self.job_id
                 child.server.run_mode.modal = True
                 try:
-                    child.run()
+                    if bar is not None:  # the bar replaces pyiron's one line per saved child
+                        with contextlib.redirect_stdout(io.StringIO()):
+                            child.run()
+                    else:
+                        child.run()
                 except Exception as exc:
                     record = failed_result(
                         engine, format_exception(exc), n_atoms=len(atoms), level=level.to_dict()
