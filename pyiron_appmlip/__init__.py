@@ -52,6 +52,8 @@ _LAZY = {
     "configuration_id": "pyiron_appmlip.structures",
     "rattled_strained_cells": "pyiron_appmlip.candidates",
     "run_quickstart": "pyiron_appmlip.quickstart",
+    "install_lammps_executable": "pyiron_appmlip.lammps_executable",
+    "snap_potential_dataframe": "pyiron_appmlip.descriptors",
 }
 __all__ = list(_LAZY)
 
