@@ -92,6 +92,7 @@ from ..engines.base import SinglePointResult, failed_result, format_exception
 from ..engines.gpaw import check_setups, run_gpaw
 from ..levels import ConvergenceLevel, get_level
 from ..structures import structures_from_arrays, structures_to_arrays, to_ase, to_ase_list
+from ._rerun import rerun_in_place
 
 __all__ = ["AppmlipSinglePoint", "AppmlipLabelling", "compare_levels", "CHILD_PREFIX"]
 
@@ -539,16 +540,7 @@ class AppmlipLabelling(PythonTemplateJob):
         before the call (e.g. ``engine_options_by_id``) are saved first. ``run_mode`` as in
         ``job.run`` (default: the job's current run mode).
         """
-        if self.job_id is None:
-            self.run(run_mode=run_mode)
-            return
-        self._validate_input()
-        if run_mode is not None:
-            self.server.run_mode = run_mode
-        self.to_hdf()
-        self.status.created = True
-        self.project_hdf5["status"] = self.status.string
-        self.run()
+        rerun_in_place(self, run_mode)
 
     # -- output --------------------------------------------------------------------------------
     def _output_arrays(self) -> dict:

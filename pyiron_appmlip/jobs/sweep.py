@@ -20,6 +20,7 @@ from pyiron_base import PythonTemplateJob
 
 from ..sweep import SWEEP_SAMPLERS, LabelSet, SweepGrid, row_key, run_sweep
 from ..training import split_by_configuration
+from ._rerun import rerun_in_place
 from .fit import _job_id, table_from_hdf_dict, table_to_hdf_dict
 
 __all__ = ["AppmlipSweep"]
@@ -270,16 +271,7 @@ class AppmlipSweep(PythonTemplateJob):
     def resume(self, run_mode: str | None = None):
         """Continue an interrupted sweep, or compute the cells added to the grid since the last
         run (change ``job.input`` first). Finished units are read back, never recomputed."""
-        if self.job_id is None:
-            self.run(run_mode=run_mode)
-            return
-        self._validate_input()
-        if run_mode is not None:
-            self.server.run_mode = run_mode
-        self.to_hdf()
-        self.status.created = True
-        self.project_hdf5["status"] = self.status.string
-        self.run()
+        rerun_in_place(self, run_mode)
 
     # -- output -------------------------------------------------------------------------------
     def get_table(self) -> pd.DataFrame:
