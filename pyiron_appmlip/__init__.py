@@ -25,6 +25,7 @@ JOB_CLASSES = {
     "AppmlipDescriptors": "pyiron_appmlip.jobs.descriptors",
     "AppmlipFit": "pyiron_appmlip.jobs.fit",
     "AppmlipSweep": "pyiron_appmlip.jobs.sweep",
+    "AppmlipEvaluationCost": "pyiron_appmlip.jobs.evaluation_cost",
 }
 
 try:

@@ -1,0 +1,91 @@
+"""AppmlipEvaluationCost: MLIP evaluation cost (LAMMPS MD throughput) per 2Jmax as a pyiron job.
+
+The cost of ``pair_style snap`` per step depends on 2Jmax, the cutoff and the neighbour density,
+not on the coefficient values, so one measurement per 2Jmax serves every model of a sweep
+(``AppmlipSweep.input.atom_steps_per_second``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pyiron_base import PythonTemplateJob
+
+from .fit import table_from_hdf_dict, table_to_hdf_dict
+
+__all__ = ["AppmlipEvaluationCost"]
+
+
+class AppmlipEvaluationCost(PythonTemplateJob):
+    """Measure atom-steps per second of LAMMPS MD with qSNAP potentials.
+
+    Input: ``twojmax`` (list), ``repeat`` (hcp Be supercell, default (4, 4, 4) = 128 atoms),
+    ``n_steps``, ``ensemble`` ("nve" | "nvt"), ``repetitions`` (the best of several timings is
+    kept). Output: :meth:`get_table` with ``twojmax``, ``n_coefficients``, ``n_atoms``,
+    ``atom_steps_per_second``; :meth:`atom_steps_per_second` as a {2Jmax: value} dict.
+    """
+
+    def __init__(self, project, job_name):
+        super().__init__(project, job_name)
+        self.input.twojmax = [4, 6, 8, 10]
+        self.input.repeat = [4, 4, 4]
+        self.input.n_steps = 200
+        self.input.ensemble = "nve"
+        self.input.repetitions = 1
+
+    def _validate_input(self):
+        from ..descriptors.settings import QSnapSettings
+
+        values = list(np.atleast_1d(self.input.twojmax))
+        if not values:
+            raise ValueError("twojmax must list at least one even positive integer")
+        for t in values:
+            QSnapSettings(int(t)) if isinstance(t, int | np.integer) else QSnapSettings(t)
+        if self.input.ensemble not in ("nve", "nvt"):
+            raise ValueError(f"ensemble must be 'nve' or 'nvt', got {self.input.ensemble!r}")
+        if int(self.input.n_steps) < 1 or int(self.input.repetitions) < 1:
+            raise ValueError("n_steps and repetitions must be positive integers")
+
+    def validate_ready_to_run(self):
+        self._validate_input()
+        super().validate_ready_to_run()
+
+    def run_static(self):
+        from ..descriptors.evaluation_cost import measure_evaluation_cost
+
+        self.status.running = True
+        self._validate_input()
+        rows = []
+        for t in np.atleast_1d(self.input.twojmax):
+            best = None
+            for _ in range(int(self.input.repetitions)):
+                res = measure_evaluation_cost(
+                    twojmax=int(t),
+                    repeat=tuple(int(r) for r in self.input.repeat),
+                    n_steps=int(self.input.n_steps),
+                    ensemble=str(self.input.ensemble),
+                )
+                if best is None or res["atom_steps_per_second"] > best["atom_steps_per_second"]:
+                    best = res
+            rows.append(
+                {
+                    "twojmax": int(t),
+                    "n_coefficients": int(best["n_coefficients"]),
+                    "n_atoms": int(best["n_atoms"]),
+                    "n_steps": int(best["n_steps"]),
+                    "atom_steps_per_second": float(best["atom_steps_per_second"]),
+                }
+            )
+        self.output.table = table_to_hdf_dict(pd.DataFrame(rows))
+        self.to_hdf()
+        self.status.finished = True
+        self.project_hdf5["status"] = self.status.string
+
+    def get_table(self) -> pd.DataFrame:
+        return table_from_hdf_dict(self.output.table)
+
+    def atom_steps_per_second(self) -> dict:
+        t = self.get_table()
+        return dict(
+            zip(t["twojmax"].astype(int), t["atom_steps_per_second"].astype(float), strict=True)
+        )
