@@ -1,0 +1,48 @@
+"""The quickstart's public functions reject bad input before any DFT runs."""
+
+import pytest
+from ase.build import bulk
+
+from pyiron_appmlip.quickstart import run_quickstart, validate_quickstart_input
+
+
+@pytest.mark.parametrize("twojmax", [5, -4, 0, [4, 7], 4.0])
+def test_bad_twojmax(twojmax):
+    with pytest.raises(ValueError, match="twojmax"):
+        validate_quickstart_input(twojmax=twojmax)
+
+
+@pytest.mark.parametrize("weights", [0, -1, [150, 0], [float("nan")], []])
+def test_bad_weights(weights):
+    with pytest.raises(ValueError, match="weight_ratios"):
+        validate_quickstart_input(weight_ratios=weights)
+
+
+@pytest.mark.parametrize("levels", [[7], [0, 1], ["high"], []])
+def test_unknown_level(levels):
+    with pytest.raises(ValueError, match="level"):
+        validate_quickstart_input(levels=levels)
+
+
+def test_empty_structures_and_counts(tmp_path):
+    with pytest.raises(ValueError, match="structures"):
+        validate_quickstart_input(structures=[])
+    with pytest.raises(ValueError, match="n_structures"):
+        validate_quickstart_input(n_structures=1)
+
+
+def test_run_quickstart_validates_before_creating_jobs(project):
+    be = bulk("Be", "hcp", a=2.27, c=3.58)
+    with pytest.raises(ValueError, match="twojmax"):
+        run_quickstart(project, structures=[be, be.copy()], twojmax=[3], verbose=False)
+    with pytest.raises(ValueError, match="structures"):
+        run_quickstart(project, structures=[], verbose=False)
+    assert len(project.job_table()) == 0
+
+
+def test_valid_input_is_normalised():
+    levels, resolved, twojmax, weights = validate_quickstart_input(
+        levels=(1, 3), twojmax=6, weight_ratios=150
+    )
+    assert levels == [1, 3] and twojmax == [6] and weights == [150.0]
+    assert resolved[0].kspacing is None and resolved[1].encut == 400
