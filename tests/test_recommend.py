@@ -212,8 +212,8 @@ def test_recommend_averages_repetitions():
     assert recommend(df, aggregate=None).model_index == 0
     result = recommend(df)
     assert result.settings["sampler"] == "leverage" and result.model_index == 2
-    random_row = result.candidates  # leverage dominates the random mean (5, 60) at equal cost
-    assert len(random_row) == 1
+    # leverage (4, 55) dominates the random mean (5, 60) at equal cost
+    assert len(result.candidates) == 1
     df.loc[2, "dft_seconds"] = 1000.0
     result = recommend(df, preference=0.0)
     front = result.candidates.set_index("sampler")
@@ -303,10 +303,10 @@ def test_acquisition_plan_reproducible_and_proportional():
     assert "cfg5" not in acquisition_plan(ids, lev, 5, level=3, seed=1)["configuration_id"].tolist()
     # first draw proportional to leverage: P(cfg0) = 8 / 16
     firsts = [
-        acquisition_plan(ids, lev, 1, level=1, seed=s)["pool_index"].iloc[0] for s in range(4000)
+        acquisition_plan(ids, lev, 1, level=1, seed=s)["pool_index"].iloc[0] for s in range(600)
     ]
     freq = np.bincount(firsts, minlength=6) / len(firsts)
-    assert np.allclose(freq, lev / lev.sum(), atol=0.04)
+    assert np.allclose(freq, lev / lev.sum(), atol=0.06)
 
 
 def test_acquisition_plan_block_random_and_costs():
@@ -347,3 +347,49 @@ def test_synthetic_table_has_the_sweep_columns_and_a_front():
     front = pareto_front(table, ["energy_rmse_test_truth", "force_rmse_test_truth", "dft_seconds"])
     assert 0 < len(front) < len(table)
     assert set(table["sampler"]) == {"leverage", "block_leverage", "random", "all"}
+
+
+def test_recommend_and_plots_accept_a_table_from_run_sweep(tmp_path):
+    from pyiron_appmlip.study import plot_pareto
+    from pyiron_appmlip.sweep import InMemoryBlocks, LabelSet, SweepGrid, run_sweep
+
+    rng = np.random.default_rng(0)
+    ids = [f"c{i}" for i in range(30)]
+    n_atoms = rng.integers(1, 4, size=len(ids))
+    blocks = {i: rng.normal(size=(1 + 3 * n, 6)) for i, n in zip(ids, n_atoms, strict=True)}
+    beta = rng.normal(size=6)
+    labels = {}
+    for level, noise in (("1", 0.3), ("2", 0.05), ("3", 0.01)):
+        energies = [blocks[i][0] @ beta + noise * rng.normal() for i in ids]
+        forces = [
+            (blocks[i][1:] @ beta + noise * rng.normal(size=3 * n))
+            for i, n in zip(ids, n_atoms, strict=True)
+        ]
+        labels[level] = LabelSet.from_arrays(
+            ids, energies, forces, wall_times=float(level) * n_atoms, job_id=int(level)
+        )
+    grid = SweepGrid(
+        train_levels=["1", "2", "3"],
+        subset_sizes=[8, 16],
+        weights=[1, 100],
+        samplers=["leverage", "random", "all"],
+        repetitions=2,
+    )
+    sources = {
+        2: InMemoryBlocks(blocks),
+        4: InMemoryBlocks({i: b[:, :4] for i, b in blocks.items()}),
+    }
+    table = pd.DataFrame(
+        run_sweep(sources, labels, ids[:22], ids[22:], grid, "3", atom_steps_per_second={2: 1e6})
+    )
+    result = recommend(table, preference=0.5)
+    assert result.model_index in table.index
+    chosen = table.loc[result.model_index]
+    for key in ("twojmax", "sampler", "subset_size", "train_level"):
+        assert chosen[key] == result.settings[key]
+    assert "truth level 3" in result.summary()
+    with pytest.raises(ValueError, match="min_atom_steps_per_second=1e\\+07"):
+        recommend(table, min_atom_steps_per_second=1e7)
+    assert recommend(table, min_atom_steps_per_second=1e5).settings["twojmax"] == 2
+    plot_pareto(table, path=tmp_path / "pareto.png")
+    assert (tmp_path / "pareto.png").stat().st_size > 5000

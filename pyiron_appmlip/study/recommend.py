@@ -215,10 +215,10 @@ def _scores(energy, force, preference, e_ref, f_ref) -> np.ndarray:
 
 
 def _reference(values: np.ndarray) -> float:
-    lo = float(np.min(values))
-    if lo > 0:
+    lo, hi = float(np.min(values)), float(np.max(values))
+    if lo > 1e-6 * hi:
         return lo
-    span = float(np.max(values) - lo)
+    span = hi - lo
     return span if span > 0 else 1.0
 
 
