@@ -54,6 +54,10 @@ _LAZY = {
     "rattled_strained_cells": "pyiron_appmlip.candidates",
     "run_quickstart": "pyiron_appmlip.quickstart",
     "install_lammps_executable": "pyiron_appmlip.lammps_executable",
+    # study: Pareto front, recommendation, acquisition plan
+    "pareto_front": "pyiron_appmlip.core.pareto",
+    "recommend": "pyiron_appmlip.study",
+    "acquisition_plan": "pyiron_appmlip.study",
     "snap_potential_dataframe": "pyiron_appmlip.descriptors",
 }
 __all__ = list(_LAZY)
