@@ -13,7 +13,14 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["to_ase", "to_ase_list", "configuration_id", "configuration_ids"]
+__all__ = [
+    "to_ase",
+    "to_ase_list",
+    "configuration_id",
+    "configuration_ids",
+    "structures_to_arrays",
+    "structures_from_arrays",
+]
 
 _ROUND = 8  # decimals (Angstrom) kept in the configuration id
 
