@@ -13,7 +13,7 @@ Pure numpy (no pyiron); :class:`~pyiron_appmlip.jobs.sweep.AppmlipSweep` is the 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,7 +28,6 @@ from .core.validation import check_weights
 
 __all__ = [
     "SweepGrid",
-    "LabelSet",
     "BlockSource",
     "InMemoryBlocks",
     "run_sweep",
@@ -51,40 +50,6 @@ ROW_KEY_COLUMNS = (
 
 def _level_name(level) -> str:
     return str(level)
-
-
-@dataclass
-class LabelSet:
-    """DFT labels of one level: configuration id -> total energy (eV), forces (N, 3) eV/Angstrom
-    and the recorded wall time (s) of the calculation. Only finished calculations belong here."""
-
-    energies: dict
-    forces: dict
-    wall_times: dict = field(default_factory=dict)
-    job_id: int | None = None
-
-    @classmethod
-    def from_arrays(cls, ids, energies, forces, wall_times=None, job_id=None):
-        ids = [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
-        if not (len(ids) == len(energies) == len(forces)):
-            raise ValueError(
-                f"ids, energies and forces must have equal lengths, got {len(ids)}, "
-                f"{len(energies)}, {len(forces)}"
-            )
-        wt = np.zeros(len(ids)) if wall_times is None else np.asarray(wall_times, dtype=float)
-        return cls(
-            energies={i: float(e) for i, e in zip(ids, energies, strict=True)},
-            forces={
-                i: np.asarray(f, dtype=float).reshape(-1, 3)
-                for i, f in zip(ids, forces, strict=True)
-            },
-            wall_times={i: float(t) for i, t in zip(ids, wt, strict=True)},
-            job_id=job_id,
-        )
-
-    @property
-    def ids(self) -> set:
-        return set(self.energies)
 
 
 @dataclass
@@ -218,7 +183,7 @@ def run_sweep(
     """Run every unit of ``grid`` whose rows are not all in ``done``; return the new rows.
 
     sources : 2Jmax -> :class:`BlockSource` (e.g. a descriptor job's block store)
-    labels : level -> :class:`LabelSet`
+    labels : level -> :class:`~pyiron_appmlip.training.Labels`
     train_ids, test_ids : the split by configuration id; the training pool is the training ids
         that have descriptors and finished labels at every training level
     truth_level : the level test errors are also measured against (the "6th" of the paper)

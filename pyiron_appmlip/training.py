@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,27 +20,33 @@ __all__ = ["Labels", "split_by_configuration", "fit_table", "parse_weights"]
 class Labels:
     """DFT labels of one convergence level, keyed by configuration id.
 
-    energies: total energies in eV; forces: (N, 3) arrays in eV/Angstrom. Only finished
-    calculations belong here: failed ones are excluded before a ``Labels`` is built.
+    energies: total energies in eV; forces: (N, 3) arrays in eV/Angstrom; wall_times: recorded
+    wall time (s) of each calculation (the DFT cost); job_id: the labelling job they came from.
+    Only finished calculations belong here: failed ones are excluded before a ``Labels`` is built.
     """
 
     energies: dict
     forces: dict
+    wall_times: dict = field(default_factory=dict)
+    job_id: int | None = None
 
     @classmethod
-    def from_arrays(cls, ids, energies, forces):
+    def from_arrays(cls, ids, energies, forces, wall_times=None, job_id=None):
         ids = [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
         if not (len(ids) == len(energies) == len(forces)):
             raise ValueError(
                 f"ids, energies and forces must have equal lengths, got {len(ids)}, "
                 f"{len(energies)}, {len(forces)}"
             )
+        wt = np.zeros(len(ids)) if wall_times is None else np.asarray(wall_times, dtype=float)
         return cls(
             energies={i: float(e) for i, e in zip(ids, energies, strict=True)},
             forces={
                 i: np.asarray(f, dtype=float).reshape(-1, 3)
                 for i, f in zip(ids, forces, strict=True)
             },
+            wall_times={i: float(t) for i, t in zip(ids, wt, strict=True)},
+            job_id=job_id,
         )
 
     @property

@@ -351,7 +351,8 @@ def test_synthetic_table_has_the_sweep_columns_and_a_front():
 
 def test_recommend_and_plots_accept_a_table_from_run_sweep(tmp_path):
     from pyiron_appmlip.study import plot_pareto
-    from pyiron_appmlip.sweep import InMemoryBlocks, LabelSet, SweepGrid, run_sweep
+    from pyiron_appmlip.sweep import InMemoryBlocks, SweepGrid, run_sweep
+    from pyiron_appmlip.training import Labels
 
     rng = np.random.default_rng(0)
     ids = [f"c{i}" for i in range(30)]
@@ -365,7 +366,7 @@ def test_recommend_and_plots_accept_a_table_from_run_sweep(tmp_path):
             (blocks[i][1:] @ beta + noise * rng.normal(size=3 * n))
             for i, n in zip(ids, n_atoms, strict=True)
         ]
-        labels[level] = LabelSet.from_arrays(
+        labels[level] = Labels.from_arrays(
             ids, energies, forces, wall_times=float(level) * n_atoms, job_id=int(level)
         )
     grid = SweepGrid(

@@ -7,7 +7,8 @@ import pytest
 import pyiron_appmlip.jobs.sweep as sweep_job_module
 import pyiron_appmlip.sweep as sweep_module
 from pyiron_appmlip.core import fit_weighted
-from pyiron_appmlip.sweep import InMemoryBlocks, LabelSet, SweepGrid, row_key, run_sweep
+from pyiron_appmlip.sweep import InMemoryBlocks, SweepGrid, row_key, run_sweep
+from pyiron_appmlip.training import Labels
 
 
 def _synthetic(m=40, p=6, seed=0):
@@ -24,7 +25,7 @@ def _synthetic(m=40, p=6, seed=0):
         for lv, noise in (("1", 0.1), ("2", 0.01)):
             raw[lv][cid] = (e + noise * rng.normal(), f + noise * rng.normal(size=f.shape), 2.0 * n)
     labels = {
-        lv: LabelSet.from_arrays(
+        lv: Labels.from_arrays(
             list(d),
             [v[0] for v in d.values()],
             [v[1] for v in d.values()],

@@ -18,22 +18,14 @@ import numpy as np
 import pandas as pd
 from pyiron_base import PythonTemplateJob
 
-from ..sweep import SWEEP_SAMPLERS, LabelSet, SweepGrid, row_key, run_sweep
-from ..training import split_by_configuration
-from ._rerun import rerun_in_place
+from ..sweep import SWEEP_SAMPLERS, SweepGrid, row_key, run_sweep
+from ..training import Labels, split_by_configuration
+from ._common import plain, rerun_in_place
 from .fit import _job_id, table_from_hdf_dict, table_to_hdf_dict
 
 __all__ = ["AppmlipSweep"]
 
 _UNIT_DIR = "sweep_units"
-
-
-def _plain(value):
-    if hasattr(value, "to_builtin"):
-        return value.to_builtin()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
 
 
 def _write_unit(folder: str, unit: tuple, rows: list[dict]) -> str:
@@ -191,7 +183,7 @@ class AppmlipSweep(PythonTemplateJob):
         for lv in levels_needed:
             job_id = int(self.input.labelling_jobs[lv])
             data = self.project.load(job_id).get_labels(only_finished=True)
-            labels[lv] = LabelSet.from_arrays(
+            labels[lv] = Labels.from_arrays(
                 data["ids"], data["energies"], data["forces"], data["wall_times"], job_id=job_id
             )
         sources, desc_ids = {}, {}
@@ -202,7 +194,7 @@ class AppmlipSweep(PythonTemplateJob):
         train_ids, test_ids = split_by_configuration(
             all_ids, float(self.input.test_fraction), int(self.input.split_seed)
         )
-        aps = {int(k): float(v) for k, v in _plain(self.input.atom_steps_per_second or {}).items()}
+        aps = {int(k): float(v) for k, v in plain(self.input.atom_steps_per_second or {}).items()}
         if self.input.measure_evaluation_cost:
             from ..descriptors.evaluation_cost import measure_evaluation_cost
 
