@@ -29,6 +29,7 @@ from pyiron_base import PythonTemplateJob
 from ..descriptors.settings import QSnapSettings
 from ..descriptors.store import BlockStore, compute_to_store, default_n_processes
 from ..structures import structures_from_arrays, structures_to_arrays
+from ._common import plain
 
 __all__ = ["AppmlipDescriptors"]
 
@@ -92,8 +93,8 @@ class AppmlipDescriptors(PythonTemplateJob):
     def settings(self) -> QSnapSettings:
         """The :class:`QSnapSettings` of this job (elements resolved after the run)."""
         if self.output.get("settings") is not None:
-            return QSnapSettings.from_dict(_plain(self.output.settings))
-        hyper = _plain(self.input.hyperparameters or {})
+            return QSnapSettings.from_dict(plain(self.output.settings))
+        hyper = plain(self.input.hyperparameters or {})
         return QSnapSettings.make(int(self.input.twojmax), **hyper)
 
     def _validate_input(self):
@@ -194,18 +195,3 @@ class AppmlipDescriptors(PythonTemplateJob):
 
 def _decode(value) -> str:
     return value.decode() if isinstance(value, bytes | np.bytes_) else str(value)
-
-
-def _plain(value):
-    """DataContainer / nested mappings -> plain Python objects."""
-    if hasattr(value, "to_builtin"):
-        value = value.to_builtin()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

@@ -92,7 +92,7 @@ from ..engines.base import SinglePointResult, failed_result, format_exception
 from ..engines.gpaw import check_setups, run_gpaw
 from ..levels import ConvergenceLevel, get_level
 from ..structures import structures_from_arrays, structures_to_arrays, to_ase, to_ase_list
-from ._rerun import rerun_in_place
+from ._common import rerun_in_place
 
 __all__ = ["AppmlipSinglePoint", "AppmlipLabelling", "compare_levels", "CHILD_PREFIX"]
 

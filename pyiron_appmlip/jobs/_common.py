@@ -1,6 +1,23 @@
-"""Re-running a job in place: the shared resume logic of the job classes."""
+"""Shared pieces of the job classes: plain values from pyiron containers, in-place re-runs."""
 
 from __future__ import annotations
+
+import numpy as np
+
+
+def plain(value):
+    """DataContainer / nested mappings -> plain Python objects (dicts, lists, numbers)."""
+    if hasattr(value, "to_builtin"):
+        value = value.to_builtin()
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def rerun_in_place(job, run_mode: str | None = None) -> None:
