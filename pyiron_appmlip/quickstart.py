@@ -31,11 +31,10 @@ DEFAULTS = {
 def validate_quickstart_input(
     structures=None, levels=(1, 3), twojmax=(4, 6), weight_ratios=(150.0, 12.0), n_structures=None
 ):
-    """Check every argument before anything expensive runs; raise ValueError naming the parameter."""
-    return _validate(structures, levels, twojmax, weight_ratios, n_structures)
+    """Check every argument before anything expensive runs; raise ValueError naming the parameter.
 
-
-def _validate(structures, levels, twojmax, weight_ratios, n_structures):
+    Returns ``(levels, resolved ConvergenceLevels, twojmax list, weight ratios list)``.
+    """
     from .levels import get_level
 
     if structures is not None and len(list(structures)) == 0:
@@ -79,10 +78,7 @@ def _level_label(level):
 
 def _get_or_run(pr, job_type, name, configure, log):
     """Load a finished job of that name, or (re)create and run it; returns the job."""
-    existing = (
-        pr.inspect(name) if name in pr.list_nodes() or name in list(pr.job_table()["job"]) else None
-    )
-    if existing is not None:
+    if pr.get_job_id(name) is not None:
         job = pr.load(name)
         if job.status.finished:
             log(f"  {name}: finished earlier, reused")
@@ -130,7 +126,7 @@ def run_quickstart(
     from .candidates import rattled_strained_cells
     from .structures import to_ase_list
 
-    levels, resolved, twojmax, weight_ratios = _validate(
+    levels, resolved, twojmax, weight_ratios = validate_quickstart_input(
         structures, levels, twojmax, weight_ratios, n_structures if structures is None else None
     )
     log = print if verbose else (lambda *a, **k: None)
