@@ -129,8 +129,9 @@ def run_gpaw(
         maxiter: maximum number of SCF iterations (default :data:`DEFAULT_MAXITER`).
         blas_threads: BLAS/OpenMP threads during the calculation (default 1; None leaves the
             process setting). Serial GPAW on small cells is many times slower with threaded BLAS
-            when other processes share the cores (measured: 166 s instead of 17 s for an 8-atom
-            cell at level 3 on 2 busy cores); parallelise over calculations instead.
+            when another BLAS user shares the cores (130 s instead of 27 s for an 8-atom cell
+            at level 3 on 2 cores: benchmarks/bench_gpaw_threads.py --load); parallelise over
+            calculations instead.
         **overrides: further ``gpaw.calculator.GPAW`` keyword arguments, replacing the defaults.
 
     Returns:
