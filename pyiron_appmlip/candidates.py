@@ -102,33 +102,40 @@ def rattled_strained_cells(
     if not choices:
         raise ValueError(f"max_atoms={max_atoms} admits no built-in cell (smallest has 1 atom)")
     rng = np.random.default_rng(seed)
-    out = []
-    attempts = 0
-    while len(out) < n_structures:
-        attempts += 1
-        if attempts > 100 * n_structures:
-            raise RuntimeError(
-                f"could not generate {n_structures} structures with min_distance={min_distance} "
-                f"Angstrom; lower rattle or strain"
-            )
-        base = choices[len(out) % len(choices)].copy()
-        eps = rng.uniform(-strain, strain, size=(3, 3))
-        eps = 0.5 * (eps + eps.T)
-        deform = np.eye(3) + eps
-        base.set_cell(np.asarray(base.get_cell()) @ deform, scale_atoms=True)
-        base.positions += rng.normal(0.0, rattle, size=base.positions.shape)
-        base.wrap()
-        if minimum_distance(base) < min_distance:
-            continue
-        base.info["prototype"] = base.get_chemical_formula()
-        out.append(base)
-    return out
+
+    def make(k):
+        atoms = _perturb(choices[k % len(choices)].copy(), rng, strain, rattle)
+        atoms.info["prototype"] = atoms.get_chemical_formula()
+        return atoms
+
+    return _draw(
+        n_structures,
+        make,
+        min_distance,
+        100 * n_structures,
+        f"could not generate {n_structures} structures with min_distance={min_distance} "
+        "Angstrom; lower rattle or strain",
+    )
 
 
 def small_cells(element: str = "Be", lattice: dict | None = None):
     """The unperturbed prototype cells (1..8 atoms) used by :func:`rattled_strained_cells`."""
     lattice = BE_LATTICE if lattice is None else lattice
     return [_bulk(element, p, c, lattice).repeat(r) for p, c, r in _SMALL_CELLS]
+
+
+def _draw(n_structures: int, make, min_distance: float, max_tries: int, failure: str) -> list:
+    """Call ``make(k)`` for the k-th structure until ``n_structures`` of them have no two atoms
+    closer than ``min_distance``; raise RuntimeError(``failure``) after ``max_tries`` draws."""
+    out, attempts = [], 0
+    while len(out) < n_structures:
+        attempts += 1
+        if attempts > max_tries:
+            raise RuntimeError(failure)
+        atoms = make(len(out))
+        if minimum_distance(atoms) >= min_distance:
+            out.append(atoms)
+    return out
 
 
 def _check_count(n, name="n_structures"):
@@ -175,19 +182,19 @@ def vacancy_cells(
             f"max_atoms={max_atoms} admits no vacancy supercell (smallest has 3 atoms)"
         )
     rng = np.random.default_rng(seed)
-    out, attempts = [], 0
-    while len(out) < n_structures:
-        attempts += 1
-        if attempts > 100 * n_structures:
-            raise RuntimeError(
-                "could not generate vacancy cells passing min_distance; lower rattle"
-            )
-        atoms = supercells[len(out) % len(supercells)].copy()
+
+    def make(k):
+        atoms = supercells[k % len(supercells)].copy()
         del atoms[int(rng.integers(len(atoms)))]
-        _perturb(atoms, rng, strain, rattle)
-        if minimum_distance(atoms) >= min_distance:
-            out.append(atoms)
-    return out
+        return _perturb(atoms, rng, strain, rattle)
+
+    return _draw(
+        n_structures,
+        make,
+        min_distance,
+        100 * n_structures,
+        "could not generate vacancy cells passing min_distance; lower rattle",
+    )
 
 
 def slab_cells(
@@ -214,18 +221,21 @@ def slab_cells(
         lambda: hcp0001(element, size=(1, 1, 4), a=a_h, c=c_h, vacuum=vacuum / 2),
     ]
     rng = np.random.default_rng(seed)
-    out, attempts = [], 0
-    while len(out) < n_structures:
-        attempts += 1
-        if attempts > 100 * n_structures:
-            raise RuntimeError("could not generate slabs passing min_distance; lower rattle")
-        atoms = builders[len(out) % len(builders)]()
+
+    def make(k):
+        atoms = builders[k % len(builders)]()
         atoms.pbc = True
         atoms.positions += rng.normal(0.0, rattle, size=atoms.positions.shape)
         atoms.wrap()
-        if minimum_distance(atoms) >= min_distance:
-            out.append(atoms)
-    return out
+        return atoms
+
+    return _draw(
+        n_structures,
+        make,
+        min_distance,
+        100 * n_structures,
+        "could not generate slabs passing min_distance; lower rattle",
+    )
 
 
 def random_packings(
@@ -248,27 +258,21 @@ def random_packings(
             f"n_atoms must be a (low, high) range with 1 <= low <= high, got {n_atoms!r}"
         )
     rng = np.random.default_rng(seed)
-    out, attempts = [], 0
-    while len(out) < n_structures:
-        attempts += 1
-        if attempts > 2000 * max(1, n_structures):
-            raise RuntimeError(
-                "could not generate random packings; lower min_distance or raise volume"
-            )
+
+    def make(k):
         n = int(rng.integers(lo, hi + 1))
         vol = n * rng.uniform(*volume_per_atom)
         shape = np.eye(3) + rng.uniform(-0.25, 0.25, size=(3, 3))
         cell = shape * (vol / abs(np.linalg.det(shape))) ** (1 / 3)
-        frac = rng.random((n, 3))
-        atoms = Atoms(
-            element * n if len(element) <= 2 else [element] * n,
-            scaled_positions=frac,
-            cell=cell,
-            pbc=True,
-        )
-        if minimum_distance(atoms) >= min_distance:
-            out.append(atoms)
-    return out
+        return Atoms([element] * n, scaled_positions=rng.random((n, 3)), cell=cell, pbc=True)
+
+    return _draw(
+        n_structures,
+        make,
+        min_distance,
+        2000 * max(1, n_structures),
+        "could not generate random packings; lower min_distance or raise volume",
+    )
 
 
 def diverse_candidates(
