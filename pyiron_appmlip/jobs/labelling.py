@@ -149,7 +149,27 @@ def _engine_options(options) -> dict:
     return options
 
 
-class AppmlipSinglePoint(PythonTemplateJob):
+class _LevelAndEngine:
+    """``level`` and ``engine`` of a DFT job's input, validated when set."""
+
+    @property
+    def level(self) -> ConvergenceLevel:
+        return get_level(_builtin(self.input.level))
+
+    @level.setter
+    def level(self, level):
+        self.input.level = _level_to_input(level)
+
+    @property
+    def engine(self) -> str:
+        return self.input.engine
+
+    @engine.setter
+    def engine(self, engine):
+        self.input.engine = check_engine(engine)
+
+
+class AppmlipSinglePoint(_LevelAndEngine, PythonTemplateJob):
     """One DFT single point of one structure at one convergence level.
 
     Input: ``structure`` (set with ``job.structure = atoms``; stored as arrays), ``level`` (int
@@ -182,22 +202,6 @@ class AppmlipSinglePoint(PythonTemplateJob):
     @structure.setter
     def structure(self, structure):
         self.input.structure = structures_to_arrays([to_ase(structure)])
-
-    @property
-    def level(self) -> ConvergenceLevel:
-        return get_level(_builtin(self.input.level))
-
-    @level.setter
-    def level(self, level):
-        self.input.level = _level_to_input(level)
-
-    @property
-    def engine(self) -> str:
-        return self.input.engine
-
-    @engine.setter
-    def engine(self, engine):
-        self.input.engine = check_engine(engine)
 
     @property
     def configuration_id(self) -> str | None:
@@ -269,7 +273,7 @@ class AppmlipSinglePoint(PythonTemplateJob):
         return SinglePointResult.from_dict(data)
 
 
-class AppmlipLabelling(PythonTemplateJob):
+class AppmlipLabelling(_LevelAndEngine, PythonTemplateJob):
     """DFT labels (energy, forces, stress) of a set of structures at one convergence level.
 
     Input (``job.input``):
@@ -332,25 +336,9 @@ class AppmlipLabelling(PythonTemplateJob):
         return _decode(_builtin(self.input.structures)["ids"])
 
     @property
-    def level(self) -> ConvergenceLevel:
-        return get_level(_builtin(self.input.level))
-
-    @level.setter
-    def level(self, level):
-        self.input.level = _level_to_input(level)
-
-    @property
     def level_name(self) -> str:
         """ "3" for paper level 3, else the level's name or its parameters."""
         return _level_name(_builtin(self.input.level))
-
-    @property
-    def engine(self) -> str:
-        return self.input.engine
-
-    @engine.setter
-    def engine(self, engine):
-        self.input.engine = check_engine(engine)
 
     @property
     def child_project(self):
