@@ -1,0 +1,1 @@
+"""Reference datasets labelled by this package's own DFT jobs (see :mod:`.be`)."""
