@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
@@ -28,6 +29,10 @@ import time
 import numpy as np
 
 __all__ = [
+    "DATASET_FILE",
+    "load_be_dataset",
+    "export_campaign",
+    "bulk_reference",
     "CAMPAIGN",
     "campaign_structures",
     "campaign_split",
@@ -50,6 +55,24 @@ CAMPAIGN = {
 }
 
 JOB_PREFIX = "be_L"
+#: The shipped dataset (see the module docstring and :mod:`pyiron_appmlip.datasets.store`).
+DATASET_FILE = os.path.join(os.path.dirname(__file__), "data", "be_gpaw_levels.h5")
+REGENERATE = (
+    "python -m pyiron_appmlip.datasets.be generate --project be_campaign --parts 2 && "
+    "python -m pyiron_appmlip.datasets.be export --project be_campaign --out be_gpaw_levels.h5"
+)
+_JOB_NAME = re.compile(r"^be_L(?P<level>\d+)_(?:(?P<subset>train|test)_p\d+|bulk)$")
+
+
+def load_be_dataset(path: str | None = None):
+    """The Be dataset as a :class:`~pyiron_appmlip.datasets.store.LabelledDataset`.
+
+    Level names are the paper's level numbers as strings ("1" .. "5"). ``metadata["bulk_id"]``
+    names the ideal hcp cell (the bulk reference of bulk-shifted energy errors).
+    """
+    from .store import load_dataset
+
+    return load_dataset(DATASET_FILE if path is None else path)
 
 
 def campaign_structures(n_structures: int | None = None, seed: int | None = None):
@@ -62,6 +85,13 @@ def campaign_structures(n_structures: int | None = None, seed: int | None = None
         seed=CAMPAIGN["seed"] if seed is None else seed,
         max_atoms=CAMPAIGN["max_atoms"],
     )
+
+
+def bulk_reference():
+    """The ideal hcp Be primitive cell (2 atoms): the bulk reference of the bulk-shifted errors."""
+    from ..candidates import BE_LATTICE, _bulk
+
+    return _bulk("Be", "hcp", False, BE_LATTICE)
 
 
 def campaign_split(ids, test_fraction: float | None = None, seed: int | None = None):
@@ -169,6 +199,90 @@ def run_campaign(
         )
 
 
+def run_bulk_reference(project_path: str, levels=None, log=print):
+    """Label :func:`bulk_reference` at every campaign level (jobs ``be_L<level>_bulk``)."""
+    from .. import Project
+
+    levels = CAMPAIGN["levels"] + CAMPAIGN["test_levels"] if levels is None else tuple(levels)
+    pr = Project(project_path)
+    for level in levels:
+        name = f"{JOB_PREFIX}{level}_bulk"
+        if pr.get_job_id(name) is None:
+            job = pr.create.job.AppmlipLabelling(name)
+            job.structures = [bulk_reference()]
+            job.level = level
+            job.input.engine_options = dict(CAMPAIGN["engine_options"])
+            job.input.progress = False
+            job.run()
+        else:
+            job = pr.load(name)
+            if not job.status.finished:
+                job.rerun_failed()
+        log(f"{name} {job.status}")
+
+
+def export_campaign(project_path: str, out: str, log=print):
+    """Collect the finished labels of the campaign's jobs in ``project_path`` into ``out``.
+
+    Unfinished jobs are reported and left out (their finished calculations are in the project
+    and are reused when ``generate`` runs again). Returns the dataset.
+    """
+    import datetime
+
+    from .. import Project
+    from ..structures import configuration_id
+    from .store import dataset_from_labelling_jobs, write_dataset
+
+    pr = Project(project_path)
+    table = pr.job_table(recursive=False)
+    jobs: dict[str, list] = {}
+    for name in sorted(table["job"]):
+        match = _JOB_NAME.match(name)
+        if match is None:
+            continue
+        job = pr.load(name)
+        if not job.status.finished:
+            log(f"{name}: status {job.status}, left out (run generate again to finish it)")
+            continue
+        jobs.setdefault(match["level"], []).append(job)
+    if not jobs:
+        raise ValueError(f"no finished campaign jobs (be_L<level>_...) in project {project_path!r}")
+    structures = campaign_structures()
+    ids = [configuration_id(a) for a in structures]
+    _, test_ids = campaign_split(ids)
+    bulk = bulk_reference()
+    bulk_id = configuration_id(bulk)
+    generator = {i: str(a.info.get("generator", "")) for i, a in zip(ids, structures, strict=True)}
+    generator[bulk_id] = "bulk_reference"
+    first = jobs[min(jobs, key=int)][0]
+    records = first.get_records()
+    metadata = {
+        "element": "Be",
+        "campaign": {k: list(v) if isinstance(v, tuple) else v for k, v in CAMPAIGN.items()},
+        "bulk_id": bulk_id,
+        "engine": "gpaw",
+        "pseudopotentials": sorted({r.pseudopotentials for r in records.values()}),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "regenerate": REGENERATE,
+        "jobs": {lv: [[j.job_name, int(j.job_id)] for j in js] for lv, js in jobs.items()},
+    }
+    dataset = dataset_from_labelling_jobs(
+        jobs, test_ids=list(test_ids) + [bulk_id], generator=generator, metadata=metadata
+    )
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    write_dataset(
+        out,
+        dataset,
+        description=(
+            "Beryllium configurations (1-16 atoms) labelled with GPAW (PBE, plane waves, "
+            "Methfessel-Paxton 0.2 eV) at the paper's convergence levels by pyiron_appmlip."
+        ),
+    )
+    counts = ", ".join(f"level {k}: {len(v.ids)}" for k, v in sorted(dataset.levels.items()))
+    log(f"wrote {out}: {len(dataset.ids)} configurations ({counts})")
+    return dataset
+
+
 def job_name(subset: str, level: int, part: int) -> str:
     """Name of the campaign's labelling job for ``subset`` ("train"/"test"), level and part."""
     return f"{JOB_PREFIX}{level}_{subset}_p{part}"
@@ -184,10 +298,19 @@ def main(argv=None):
     gen.add_argument("--parts", type=int, default=1, help="number of processes (one per core)")
     gen.add_argument("--part", type=int, default=None, help=argparse.SUPPRESS)
     gen.add_argument("--n-structures", type=int, default=None)
+    exp = sub.add_parser("export", help="write the finished labels to one HDF5 file")
+    exp.add_argument("--project", required=True, help="pyiron project folder of generate")
+    exp.add_argument("--out", required=True, help="output HDF5 file")
     args = parser.parse_args(argv)
+    if args.command == "export":
+        export_campaign(args.project, args.out)
+        return 0
     if args.command == "generate":
         if args.parts < 1:
             raise SystemExit(f"--parts must be a positive integer, got {args.parts}")
+        if args.part == -1:
+            run_bulk_reference(args.project)
+            return 0
         if args.part is not None or args.parts == 1:
             run_campaign(args.project, args.part or 0, args.parts, args.n_structures)
             return 0
@@ -209,6 +332,7 @@ def main(argv=None):
                 cmd += ["--n-structures", str(args.n_structures)]
             procs.append(subprocess.Popen(cmd, env=dict(os.environ)))
             time.sleep(10.0)  # the first process creates the project and its database rows
+        run_bulk_reference(args.project)
         codes = [p.wait() for p in procs]
         return max(codes)
     return 0

@@ -1,0 +1,363 @@
+"""A labelled dataset in one compact HDF5 file: structures plus DFT labels at several levels.
+
+File layout (all arrays; energies in eV, forces in eV/Angstrom, stresses in eV/Angstrom^3 with
+ASE's sign convention, wall times in seconds of one core)::
+
+    /                       attrs: format, description, units, metadata (JSON)
+    /structures/ids         (M,) configuration ids (16 hex characters)
+    /structures/numbers     (sum N,) atomic numbers
+    /structures/positions   (sum N, 3) Angstrom
+    /structures/n_atoms     (M,)
+    /structures/cells       (M, 3, 3) Angstrom
+    /structures/pbc         (M, 3)
+    /structures/subset      (M,) "train" or "test"
+    /structures/generator   (M,) how the structure was made (e.g. "crystal", "slab")
+    /levels/<name>/         attrs: level (JSON of the ConvergenceLevel), engine, engine_version
+        ids (K,)            configurations labelled at this level (a subset of /structures/ids)
+        energy (K,)         free energy (force-consistent), eV
+        energy_zero (K,)    sigma -> 0 extrapolated energy, eV
+        forces (sum N, 3)   in the order of ids
+        stress (K, 6)       Voigt order xx yy zz yz xz xy
+        wall_time (K,)      seconds
+        n_kpoints, n_scf_iterations (K,), kmesh (K, 3)
+        job_id (K,)         id of the labelling job in the generating pyiron project
+        child_id (K,)       id of the single-point child job that ran the calculation
+
+Only finished calculations are stored: a failed one is never data. :func:`write_dataset` writes
+to a temporary file and renames it, so a crash never leaves a half-written dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["LabelledDataset", "LevelData", "write_dataset", "load_dataset"]
+
+FORMAT = "pyiron_appmlip.labelled_dataset/1"
+UNITS = {
+    "energy": "eV",
+    "forces": "eV/Angstrom",
+    "stress": "eV/Angstrom^3 (ASE sign: positive = tensile)",
+    "positions": "Angstrom",
+    "wall_time": "s (one core)",
+}
+_LEVEL_ARRAYS = (
+    "energy",
+    "energy_zero",
+    "stress",
+    "wall_time",
+    "n_kpoints",
+    "n_scf_iterations",
+    "kmesh",
+    "job_id",
+    "child_id",
+)
+
+
+@dataclass
+class LevelData:
+    """The labels of one convergence level (finished calculations only)."""
+
+    name: str
+    level: dict
+    engine: str
+    engine_version: str
+    ids: list[str]
+    energy: np.ndarray
+    energy_zero: np.ndarray
+    forces: list[np.ndarray]
+    stress: np.ndarray
+    wall_time: np.ndarray
+    n_kpoints: np.ndarray
+    n_scf_iterations: np.ndarray
+    kmesh: np.ndarray
+    job_id: np.ndarray
+    child_id: np.ndarray
+
+    def __post_init__(self):
+        k = len(self.ids)
+        if len(set(self.ids)) != k:
+            raise ValueError(f"level {self.name!r}: configuration ids must be unique")
+        for key in _LEVEL_ARRAYS + ("forces",):
+            if len(getattr(self, key)) != k:
+                raise ValueError(
+                    f"level {self.name!r}: {key} has {len(getattr(self, key))} entries for "
+                    f"{k} configuration ids"
+                )
+        self._index = {cid: i for i, cid in enumerate(self.ids)}
+
+    def index(self, configuration_id: str) -> int:
+        return self._index[configuration_id]
+
+    def labels(self, ids: Sequence[str] | None = None):
+        """A :class:`~pyiron_appmlip.training.Labels` of these (or all) configurations."""
+        from ..training import Labels
+
+        ids = self.ids if ids is None else [i for i in ids if i in self._index]
+        rows = [self._index[i] for i in ids]
+        job_ids = sorted(set(int(j) for j in self.job_id[rows]))
+        return Labels.from_arrays(
+            ids,
+            self.energy[rows],
+            [self.forces[r] for r in rows],
+            wall_times=self.wall_time[rows],
+            job_id=job_ids[0] if len(job_ids) == 1 else None,
+        )
+
+
+@dataclass
+class LabelledDataset:
+    """Structures with DFT labels at several convergence levels, joined by configuration id."""
+
+    ids: list[str]
+    structures: list
+    subset: list[str]
+    generator: list[str]
+    levels: dict[str, LevelData]
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        m = len(self.ids)
+        for key in ("structures", "subset", "generator"):
+            if len(getattr(self, key)) != m:
+                raise ValueError(f"{key} has {len(getattr(self, key))} entries for {m} ids")
+        bad = sorted(set(self.subset) - {"train", "test"})
+        if bad:
+            raise ValueError(f"subset entries must be 'train' or 'test', got {bad}")
+        known = set(self.ids)
+        for name, data in self.levels.items():
+            unknown = sorted(set(data.ids) - known)
+            if unknown:
+                raise ValueError(f"level {name!r} labels unknown configurations {unknown[:3]}")
+
+    @property
+    def train_ids(self) -> list[str]:
+        return [i for i, s in zip(self.ids, self.subset, strict=True) if s == "train"]
+
+    @property
+    def test_ids(self) -> list[str]:
+        return [i for i, s in zip(self.ids, self.subset, strict=True) if s == "test"]
+
+    @property
+    def level_names(self) -> list[str]:
+        """Level names, lowest (paper) level first."""
+        return sorted(self.levels, key=_level_key)
+
+    @property
+    def n_atoms(self) -> np.ndarray:
+        return np.array([len(a) for a in self.structures], dtype=np.int64)
+
+    def structure(self, configuration_id: str):
+        return self.structures[self.ids.index(configuration_id)]
+
+    def labels(self, level, ids: Sequence[str] | None = None):
+        """:class:`~pyiron_appmlip.training.Labels` of ``level`` (name or paper level number)."""
+        return self.level(level).labels(ids)
+
+    def level(self, level) -> LevelData:
+        key = str(level)
+        if key not in self.levels:
+            raise ValueError(f"level must be one of {self.level_names}, got {level!r}")
+        return self.levels[key]
+
+    def common_ids(self, levels, ids: Sequence[str] | None = None) -> list[str]:
+        """Configurations (in dataset order) labelled at every one of ``levels``."""
+        sets = [set(self.level(lv).ids) for lv in levels]
+        pool = self.ids if ids is None else list(ids)
+        return [i for i in pool if all(i in s for s in sets)]
+
+    def table(self):
+        """One row per (configuration, level): energy per atom, wall time, k-points, job ids."""
+        import pandas as pd
+
+        n_atoms = dict(zip(self.ids, self.n_atoms, strict=True))
+        subset = dict(zip(self.ids, self.subset, strict=True))
+        generator = dict(zip(self.ids, self.generator, strict=True))
+        rows = []
+        for name in self.level_names:
+            data = self.levels[name]
+            for k, cid in enumerate(data.ids):
+                rows.append(
+                    {
+                        "id": cid,
+                        "level": name,
+                        "subset": subset[cid],
+                        "generator": generator[cid],
+                        "n_atoms": int(n_atoms[cid]),
+                        "energy_per_atom": float(data.energy[k] / n_atoms[cid]),
+                        "wall_time": float(data.wall_time[k]),
+                        "n_kpoints": int(data.n_kpoints[k]),
+                        "job_id": int(data.job_id[k]),
+                        "child_id": int(data.child_id[k]),
+                    }
+                )
+        return pd.DataFrame(rows)
+
+
+def _level_key(name: str):
+    return (0, int(name), "") if str(name).isdigit() else (1, 0, str(name))
+
+
+def _strings(values) -> list[str]:
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+
+
+def write_dataset(path: str, dataset: LabelledDataset, description: str = "") -> str:
+    """Write ``dataset`` to ``path`` (HDF5) atomically; returns the path."""
+    import h5py
+
+    from ..structures import structures_to_arrays
+
+    arrays = structures_to_arrays(dataset.structures)
+    stored_ids = _strings(arrays["ids"])
+    if stored_ids != list(dataset.ids):
+        bad = [i for i, (a, b) in enumerate(zip(stored_ids, dataset.ids, strict=True)) if a != b]
+        raise ValueError(
+            f"dataset ids do not match their structures' configuration ids at positions {bad[:5]}"
+        )
+    tmp = f"{path}.tmp-{os.getpid()}"
+    string = h5py.string_dtype()
+    with h5py.File(tmp, "w") as f:
+        f.attrs["format"] = FORMAT
+        f.attrs["description"] = description
+        f.attrs["units"] = json.dumps(UNITS)
+        f.attrs["metadata"] = json.dumps(dataset.metadata, sort_keys=True, default=str)
+        g = f.create_group("structures")
+        for key, value in arrays.items():
+            g.create_dataset(key, data=value, compression="gzip")
+        g.create_dataset("subset", data=np.array(dataset.subset, dtype=object), dtype=string)
+        g.create_dataset("generator", data=np.array(dataset.generator, dtype=object), dtype=string)
+        levels = f.create_group("levels")
+        for name in dataset.level_names:
+            data = dataset.levels[name]
+            h = levels.create_group(name)
+            h.attrs["level"] = json.dumps(data.level, sort_keys=True)
+            h.attrs["engine"] = data.engine
+            h.attrs["engine_version"] = data.engine_version
+            h.create_dataset("ids", data=np.array(data.ids, dtype="S16"))
+            for key in _LEVEL_ARRAYS:
+                h.create_dataset(key, data=np.asarray(getattr(data, key)), compression="gzip")
+            forces = np.concatenate(data.forces).reshape(-1, 3) if data.forces else np.zeros((0, 3))
+            h.create_dataset("forces", data=forces, compression="gzip")
+    os.replace(tmp, path)
+    return path
+
+
+def load_dataset(path: str) -> LabelledDataset:
+    """Read a dataset written by :func:`write_dataset`."""
+    import h5py
+
+    from ..structures import structures_from_arrays
+
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no dataset file at {path!r}")
+    with h5py.File(path, "r") as f:
+        if f.attrs.get("format") != FORMAT:
+            raise ValueError(
+                f"{path!r} is not a labelled dataset of format {FORMAT!r} "
+                f"(format attribute {f.attrs.get('format')!r})"
+            )
+        g = f["structures"]
+        arrays = {key: g[key][()] for key in ("numbers", "positions", "n_atoms", "cells", "pbc")}
+        ids = _strings(g["ids"][()])
+        structures = structures_from_arrays(arrays)
+        n_atoms = dict(zip(ids, arrays["n_atoms"], strict=True))
+        levels = {}
+        for name, h in f["levels"].items():
+            lid = _strings(h["ids"][()])
+            counts = np.array([n_atoms[i] for i in lid], dtype=np.int64)
+            offsets = np.concatenate([[0], np.cumsum(counts)])
+            forces = h["forces"][()]
+            levels[name] = LevelData(
+                name=name,
+                level=json.loads(h.attrs["level"]),
+                engine=str(h.attrs["engine"]),
+                engine_version=str(h.attrs["engine_version"]),
+                ids=lid,
+                forces=[forces[offsets[k] : offsets[k + 1]] for k in range(len(lid))],
+                **{key: h[key][()] for key in _LEVEL_ARRAYS},
+            )
+        return LabelledDataset(
+            ids=ids,
+            structures=structures,
+            subset=_strings(g["subset"][()]),
+            generator=_strings(g["generator"][()]),
+            levels=levels,
+            metadata=json.loads(f.attrs["metadata"]),
+        )
+
+
+def dataset_from_labelling_jobs(
+    jobs: Mapping[str, Sequence],
+    test_ids: Sequence[str],
+    generator: Mapping[str, str] | None = None,
+    metadata: Mapping | None = None,
+) -> LabelledDataset:
+    """Collect finished labels from pyiron ``AppmlipLabelling`` jobs into a dataset.
+
+    ``jobs`` maps a level name (e.g. ``"3"``) to the labelling jobs of that level. Structures come
+    from the jobs' inputs (joined by configuration id); failed calculations are left out; a
+    configuration labelled twice at one level keeps its first finished label. ``generator`` maps
+    configuration ids to how they were made (default: empty strings).
+    """
+    structures: dict[str, object] = {}
+    generator = dict(generator or {})
+    levels = {}
+    engines = set()
+    for name, job_list in jobs.items():
+        acc = {key: [] for key in _LEVEL_ARRAYS + ("ids", "forces")}
+        level_dict, engine, versions = None, None, set()
+        for job in job_list:
+            lab = job.get_labels(only_finished=True)
+            for atoms, cid in zip(job.structures, job.configuration_ids, strict=True):
+                structures.setdefault(cid, atoms)
+            records = job.get_records()
+            level_dict, engine = lab["level"], lab["engine"]
+            for k, cid in enumerate(lab["ids"]):
+                if cid in acc["ids"]:
+                    continue
+                acc["ids"].append(cid)
+                acc["energy"].append(lab["energies"][k])
+                acc["energy_zero"].append(lab["energies_zero"][k])
+                acc["forces"].append(np.asarray(lab["forces"][k], dtype=float))
+                acc["stress"].append(lab["stress"][k])
+                acc["wall_time"].append(lab["wall_times"][k])
+                acc["n_kpoints"].append(lab["n_kpoints"][k])
+                acc["n_scf_iterations"].append(records[cid].n_scf_iterations)
+                acc["kmesh"].append(lab["kmesh"][k])
+                acc["job_id"].append(int(job.job_id))
+                acc["child_id"].append(int(lab["child_ids"][k]))
+                versions.add(records[cid].engine_version)
+        engines.add(engine)
+        levels[name] = LevelData(
+            name=name,
+            level=dict(level_dict),
+            engine=str(engine),
+            engine_version=",".join(sorted(versions)),
+            ids=acc["ids"],
+            energy=np.asarray(acc["energy"], dtype=float),
+            energy_zero=np.asarray(acc["energy_zero"], dtype=float),
+            forces=acc["forces"],
+            stress=np.asarray(acc["stress"], dtype=float).reshape(-1, 6),
+            wall_time=np.asarray(acc["wall_time"], dtype=float),
+            n_kpoints=np.asarray(acc["n_kpoints"], dtype=np.int64),
+            n_scf_iterations=np.asarray(acc["n_scf_iterations"], dtype=np.int64),
+            kmesh=np.asarray(acc["kmesh"], dtype=np.int64).reshape(-1, 3),
+            job_id=np.asarray(acc["job_id"], dtype=np.int64),
+            child_id=np.asarray(acc["child_id"], dtype=np.int64),
+        )
+    test = set(test_ids)
+    ids = sorted(structures)
+    return LabelledDataset(
+        ids=ids,
+        structures=[structures[i] for i in ids],
+        subset=["test" if i in test else "train" for i in ids],
+        generator=[str(generator.get(i, "")) for i in ids],
+        levels=levels,
+        metadata=dict(metadata or {}),
+    )
