@@ -685,7 +685,7 @@ def _fig7_verdict(findings) -> str:
     paper_absent = {str(v) for v in pv.FIG_7["levels_absent_from_front"]}
     on = sorted(ours, key=int)
     agree = not (ours & paper_absent)
-    return f"Measured: levels {', '.join(on)} are on the front. " + (
+    return f"Measured: on the front: level(s) {', '.join(on)}. " + (
         "As in the paper, levels 1 and 2 are not."
         if agree
         else "Unlike the paper, level(s) "
