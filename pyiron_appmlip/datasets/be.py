@@ -221,7 +221,7 @@ def run_bulk_reference(project_path: str, levels=None, log=print):
         log(f"{name} {job.status}")
 
 
-def export_campaign(project_path: str, out: str, log=print):
+def export_campaign(project_path: str, out: str, n_structures: int | None = None, log=print):
     """Collect the finished labels of the campaign's jobs in ``project_path`` into ``out``.
 
     Unfinished jobs are reported and left out (their finished calculations are in the project
@@ -247,7 +247,7 @@ def export_campaign(project_path: str, out: str, log=print):
         jobs.setdefault(match["level"], []).append(job)
     if not jobs:
         raise ValueError(f"no finished campaign jobs (be_L<level>_...) in project {project_path!r}")
-    structures = campaign_structures()
+    structures = campaign_structures(n_structures)
     ids = [configuration_id(a) for a in structures]
     _, test_ids = campaign_split(ids)
     bulk = bulk_reference()
@@ -258,7 +258,10 @@ def export_campaign(project_path: str, out: str, log=print):
     records = first.get_records()
     metadata = {
         "element": "Be",
-        "campaign": {k: list(v) if isinstance(v, tuple) else v for k, v in CAMPAIGN.items()},
+        "campaign": {
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in CAMPAIGN.items()},
+            "n_structures": len(structures),
+        },
         "bulk_id": bulk_id,
         "engine": "gpaw",
         "pseudopotentials": sorted({r.pseudopotentials for r in records.values()}),
@@ -301,9 +304,10 @@ def main(argv=None):
     exp = sub.add_parser("export", help="write the finished labels to one HDF5 file")
     exp.add_argument("--project", required=True, help="pyiron project folder of generate")
     exp.add_argument("--out", required=True, help="output HDF5 file")
+    exp.add_argument("--n-structures", type=int, default=None)
     args = parser.parse_args(argv)
     if args.command == "export":
-        export_campaign(args.project, args.out)
+        export_campaign(args.project, args.out, args.n_structures)
         return 0
     if args.command == "generate":
         if args.parts < 1:

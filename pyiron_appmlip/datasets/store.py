@@ -209,7 +209,6 @@ def _strings(values) -> list[str]:
 
 def write_dataset(path: str, dataset: LabelledDataset, description: str = "") -> str:
     """Write ``dataset`` to ``path`` (HDF5) atomically; returns the path."""
-    import h5py
 
     from ..structures import structures_to_arrays
 
@@ -221,6 +220,19 @@ def write_dataset(path: str, dataset: LabelledDataset, description: str = "") ->
             f"dataset ids do not match their structures' configuration ids at positions {bad[:5]}"
         )
     tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        _write(tmp, arrays, dataset, description)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    os.replace(tmp, path)
+    return path
+
+
+def _write(tmp, arrays, dataset, description):
+    import h5py
+
     string = h5py.string_dtype()
     with h5py.File(tmp, "w") as f:
         f.attrs["format"] = FORMAT
@@ -244,8 +256,6 @@ def write_dataset(path: str, dataset: LabelledDataset, description: str = "") ->
                 h.create_dataset(key, data=np.asarray(getattr(data, key)), compression="gzip")
             forces = np.concatenate(data.forces).reshape(-1, 3) if data.forces else np.zeros((0, 3))
             h.create_dataset("forces", data=forces, compression="gzip")
-    os.replace(tmp, path)
-    return path
 
 
 def load_dataset(path: str) -> LabelledDataset:
