@@ -3,18 +3,20 @@
 The dataset shipped with the package (:data:`DATASET_FILE`, read with :func:`load_be_dataset`) was
 made by one command::
 
-    python -m pyiron_appmlip.datasets.be generate --project be_campaign --parts 2
-    python -m pyiron_appmlip.datasets.be export --project be_campaign --out be_dataset.h5
+    python -m pyiron_appmlip.datasets.be generate --project be_campaign --parts 2 \\
+        --out be_gpaw_levels.h5
 
 ``generate`` builds :func:`campaign_structures` (seeded :func:`~pyiron_appmlip.candidates.
 diverse_candidates`), splits them into a training pool and a test subset by configuration id
 (:func:`~pyiron_appmlip.training.split_by_configuration`), and labels every structure at the
 ``levels`` and the test subset also at the ``test_levels`` with
-:class:`~pyiron_appmlip.jobs.labelling.AppmlipLabelling` jobs named ``be_L<level>_<train|test>_p<part>``.
-With ``--parts n`` it starts ``n`` processes, each labelling a cost-balanced share of the
+:class:`~pyiron_appmlip.jobs.labelling.AppmlipLabelling` jobs named
+``be_L<level>_<train|test>_p<part>``, and the ideal hcp cell (:func:`bulk_reference`) at every
+level. With ``--parts n`` it runs ``n`` processes, each labelling a cost-balanced share of the
 structures (one process per core). Interrupted runs resume: finished calculations are reused.
-``export`` collects the finished labels of all those jobs into one HDF5 file (written to a
-temporary name and renamed, so a crash never leaves a half-written file).
+``--out`` (or the ``export`` command later) collects the finished labels of all those jobs into
+one HDF5 file (written to a temporary name and renamed, so a crash never leaves a half-written
+file).
 """
 
 from __future__ import annotations
@@ -58,8 +60,8 @@ JOB_PREFIX = "be_L"
 #: The shipped dataset (see the module docstring and :mod:`pyiron_appmlip.datasets.store`).
 DATASET_FILE = os.path.join(os.path.dirname(__file__), "data", "be_gpaw_levels.h5")
 REGENERATE = (
-    "python -m pyiron_appmlip.datasets.be generate --project be_campaign --parts 2 && "
-    "python -m pyiron_appmlip.datasets.be export --project be_campaign --out be_gpaw_levels.h5"
+    "python -m pyiron_appmlip.datasets.be generate --project be_campaign --parts 2 "
+    "--out be_gpaw_levels.h5"
 )
 _JOB_NAME = re.compile(r"^be_L(?P<level>\d+)_(?:(?P<subset>train|test)_p\d+|bulk)$")
 
@@ -301,6 +303,9 @@ def main(argv=None):
     gen.add_argument("--parts", type=int, default=1, help="number of processes (one per core)")
     gen.add_argument("--part", type=int, default=None, help=argparse.SUPPRESS)
     gen.add_argument("--n-structures", type=int, default=None)
+    gen.add_argument(
+        "--out", default=None, help="write the dataset file when every part has finished"
+    )
     exp = sub.add_parser("export", help="write the finished labels to one HDF5 file")
     exp.add_argument("--project", required=True, help="pyiron project folder of generate")
     exp.add_argument("--out", required=True, help="output HDF5 file")
@@ -315,30 +320,27 @@ def main(argv=None):
         if args.part == -1:
             run_bulk_reference(args.project)
             return 0
-        if args.part is not None or args.parts == 1:
-            run_campaign(args.project, args.part or 0, args.parts, args.n_structures)
+        if args.part is not None:
+            run_campaign(args.project, args.part, args.parts, args.n_structures)
             return 0
+        from .. import Project
+
+        Project(args.project)  # create the project (and database tables) before the processes
         procs = []
-        for k in range(args.parts):
-            cmd = [
-                sys.executable,
-                "-m",
-                "pyiron_appmlip.datasets.be",
-                "generate",
-                "--project",
-                args.project,
-                "--parts",
-                str(args.parts),
-                "--part",
-                str(k),
-            ]
+        for k in range(1, args.parts):
+            cmd = [sys.executable, "-m", "pyiron_appmlip.datasets.be", "generate"]
+            cmd += ["--project", args.project, "--parts", str(args.parts), "--part", str(k)]
             if args.n_structures is not None:
                 cmd += ["--n-structures", str(args.n_structures)]
             procs.append(subprocess.Popen(cmd, env=dict(os.environ)))
-            time.sleep(10.0)  # the first process creates the project and its database rows
+        run_campaign(args.project, 0, args.parts, args.n_structures)
         run_bulk_reference(args.project)
         codes = [p.wait() for p in procs]
-        return max(codes)
+        if max(codes, default=0) != 0:
+            return max(codes)
+        if args.out is not None:
+            export_campaign(args.project, args.out, args.n_structures)
+        return 0
     return 0
 
 
