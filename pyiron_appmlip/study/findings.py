@@ -193,7 +193,7 @@ def measure_findings(dataset, settings: FindingsSettings | None = None, progress
     curve_level = str(settings.curve_level or train_levels[-1])
     curve_weight = float(settings.curve_weight or settings.high_energy_weight)
     say("Table 3")
-    t3 = table3(dataset, truth_level=truth, levels=train_levels)
+    t3 = table3(dataset, truth_level=truth, levels=[lv for lv in names if lv != truth])
 
     train_pool = dataset.common_ids(train_levels, dataset.train_ids)
     test_ids = dataset.common_ids([truth], dataset.test_ids)
