@@ -77,16 +77,24 @@ def _level_label(level):
 
 
 def _get_or_run(pr, job_type, name, configure, log):
-    """Load a finished job of that name, or (re)create and run it; returns the job."""
+    """Load a finished job of that name, continue an unfinished one (an interrupted, aborted or
+    partly failed run keeps what it finished), or create and run it; returns the job."""
+    t0 = time.time()
     if pr.get_job_id(name) is not None:
         job = pr.load(name)
         if job.status.finished:
             log(f"  {name}: finished earlier, reused")
             return job
-    else:
-        job = getattr(pr.create.job, job_type)(name)
-        configure(job)
-    t0 = time.time()
+        restart = getattr(job, "rerun_failed", None) or getattr(job, "resume", None)
+        if restart is not None:
+            log(f"  {name}: {job.status} earlier, continued")
+            restart()
+            job = pr.load(name)
+            log(f"  {name}: {job.status} in {time.time() - t0:.1f} s")
+            return job
+        job.remove()
+    job = getattr(pr.create.job, job_type)(name)
+    configure(job)
     job.run()
     job = pr.load(name)
     log(f"  {name}: {job.status} in {time.time() - t0:.1f} s")

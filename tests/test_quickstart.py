@@ -46,3 +46,28 @@ def test_valid_input_is_normalised():
     )
     assert levels == [1, 3] and twojmax == [6] and weights == [150.0]
     assert resolved[0].kspacing is None and resolved[1].encut == 400
+
+
+def test_an_aborted_job_is_continued_without_recomputing_finished_work(project):
+    from ase.build import bulk
+
+    from pyiron_appmlip.quickstart import _get_or_run
+
+    structures = [bulk("Be", "bcc", a=2.55), bulk("Be", "fcc", a=3.2)]
+
+    def configure(job):
+        job.structures = structures
+        job.input.level = 1
+        job.input.progress = False
+
+    messages = []
+    job = _get_or_run(project, "AppmlipLabelling", "lab", configure, messages.append)
+    assert job.status.finished
+    children = dict(zip(job.get_labels()["ids"], job.get_labels()["child_ids"], strict=True))
+    job.status.aborted = True  # e.g. a killed process or a failed run left it aborted
+    assert project.load("lab").status.aborted
+    job = _get_or_run(project, "AppmlipLabelling", "lab", configure, messages.append)
+    assert job.status.finished
+    assert any("aborted earlier, continued" in m for m in messages)
+    again = dict(zip(job.get_labels()["ids"], job.get_labels()["child_ids"], strict=True))
+    assert again == children  # the finished calculations were reused, not recomputed
