@@ -26,6 +26,7 @@ JOB_CLASSES = {
     "AppmlipFit": "pyiron_appmlip.jobs.fit",
     "AppmlipSweep": "pyiron_appmlip.jobs.sweep",
     "AppmlipEvaluationCost": "pyiron_appmlip.jobs.evaluation_cost",
+    "AppmlipCandidates": "pyiron_appmlip.jobs.candidates",
 }
 
 try:
