@@ -158,5 +158,18 @@ def test_export_of_a_real_tiny_gpaw_campaign(project, tmp_path):
             assert level.child_id[i] == lab["child_ids"][k]
             assert level.wall_time[i] > 0 and level.n_kpoints[i] == 1
     assert back.generator[back.ids.index(back.metadata["bulk_id"])] == "bulk_reference"
+    # an interrupted job: left out by default, its finished calculations kept with partial=True
+    train_job = pr.load("be_L1_train_p0")
+    expected = {cid: child for cid, _, child in train_job.finished_calculations()}
+    train_job.status.aborted = True
+    from_children = {c: k for c, _, k in pr.load("be_L1_train_p0").finished_calculations()}
+    assert from_children == expected and len(expected) == len(train_job.configuration_ids)
+    skipped = be.export_campaign(path, str(tmp_path / "a.h5"), n_structures=3, log=lambda m: None)
+    assert set(skipped.level(1).ids) == set(back.level(1).ids) - set(expected)
+    kept = be.export_campaign(
+        path, str(tmp_path / "b.h5"), n_structures=3, partial=True, log=lambda m: None
+    )
+    assert kept.level(1).ids == back.level(1).ids
+    np.testing.assert_array_equal(kept.level(1).energy, back.level(1).energy)
     with pytest.raises(ValueError, match="no finished campaign jobs"):
         be.export_campaign(str(tmp_path / "empty_project"), str(tmp_path / "x.h5"))

@@ -223,11 +223,18 @@ def run_bulk_reference(project_path: str, levels=None, log=print):
         log(f"{name} {job.status}")
 
 
-def export_campaign(project_path: str, out: str, n_structures: int | None = None, log=print):
+def export_campaign(
+    project_path: str,
+    out: str,
+    n_structures: int | None = None,
+    partial: bool = False,
+    log=print,
+):
     """Collect the finished labels of the campaign's jobs in ``project_path`` into ``out``.
 
-    Unfinished jobs are reported and left out (their finished calculations are in the project
-    and are reused when ``generate`` runs again). Returns the dataset.
+    Unfinished jobs are reported and left out, or with ``partial=True`` contribute the
+    calculations they finished so far (a running campaign can be exported; ``generate`` reuses
+    every finished calculation when it runs again). Returns the dataset.
     """
     import datetime
 
@@ -244,8 +251,10 @@ def export_campaign(project_path: str, out: str, n_structures: int | None = None
             continue
         job = pr.load(name)
         if not job.status.finished:
-            log(f"{name}: status {job.status}, left out (run generate again to finish it)")
-            continue
+            if not partial:
+                log(f"{name}: status {job.status}, left out (run generate again to finish it)")
+                continue
+            log(f"{name}: status {job.status}, its finished calculations are included")
         jobs.setdefault(match["level"], []).append(job)
     if not jobs:
         raise ValueError(f"no finished campaign jobs (be_L<level>_...) in project {project_path!r}")
@@ -310,9 +319,14 @@ def main(argv=None):
     exp.add_argument("--project", required=True, help="pyiron project folder of generate")
     exp.add_argument("--out", required=True, help="output HDF5 file")
     exp.add_argument("--n-structures", type=int, default=None)
+    exp.add_argument(
+        "--partial",
+        action="store_true",
+        help="include the finished calculations of jobs that have not finished",
+    )
     args = parser.parse_args(argv)
     if args.command == "export":
-        export_campaign(args.project, args.out, args.n_structures)
+        export_campaign(args.project, args.out, args.n_structures, partial=args.partial)
         return 0
     if args.command == "generate":
         if args.parts < 1:

@@ -311,7 +311,9 @@ def dataset_from_labelling_jobs(
     """Collect finished labels from pyiron ``AppmlipLabelling`` jobs into a dataset.
 
     ``jobs`` maps a level name (e.g. ``"3"``) to the labelling jobs of that level. Structures come
-    from the jobs' inputs (joined by configuration id); failed calculations are left out; a
+    from the jobs' inputs (joined by configuration id); failed calculations are left out, and a
+    job that has not finished contributes the calculations it finished
+    (:meth:`~pyiron_appmlip.jobs.labelling.AppmlipLabelling.finished_calculations`); a
     configuration labelled twice at one level keeps its first finished label. ``generator`` maps
     configuration ids to how they were made (default: empty strings).
     """
@@ -323,26 +325,26 @@ def dataset_from_labelling_jobs(
         acc = {key: [] for key in _LEVEL_ARRAYS + ("ids", "forces")}
         level_dict, engine, versions = None, None, set()
         for job in job_list:
-            lab = job.get_labels(only_finished=True)
             for atoms, cid in zip(job.structures, job.configuration_ids, strict=True):
                 structures.setdefault(cid, atoms)
-            records = job.get_records()
-            level_dict, engine = lab["level"], lab["engine"]
-            for k, cid in enumerate(lab["ids"]):
+            for cid, record, child_id in job.finished_calculations():
                 if cid in acc["ids"]:
                     continue
+                level_dict, engine = record.level, record.engine
                 acc["ids"].append(cid)
-                acc["energy"].append(lab["energies"][k])
-                acc["energy_zero"].append(lab["energies_zero"][k])
-                acc["forces"].append(np.asarray(lab["forces"][k], dtype=float))
-                acc["stress"].append(lab["stress"][k])
-                acc["wall_time"].append(lab["wall_times"][k])
-                acc["n_kpoints"].append(lab["n_kpoints"][k])
-                acc["n_scf_iterations"].append(records[cid].n_scf_iterations)
-                acc["kmesh"].append(lab["kmesh"][k])
+                acc["energy"].append(record.energy)
+                acc["energy_zero"].append(record.energy_zero)
+                acc["forces"].append(np.asarray(record.forces, dtype=float).reshape(-1, 3))
+                acc["stress"].append(np.asarray(record.stress, dtype=float).reshape(6))
+                acc["wall_time"].append(record.wall_time)
+                acc["n_kpoints"].append(record.n_kpoints)
+                acc["n_scf_iterations"].append(record.n_scf_iterations)
+                acc["kmesh"].append(record.kmesh)
                 acc["job_id"].append(int(job.job_id))
-                acc["child_id"].append(int(lab["child_ids"][k]))
-                versions.add(records[cid].engine_version)
+                acc["child_id"].append(int(child_id))
+                versions.add(record.engine_version)
+        if level_dict is None:
+            continue
         engines.add(engine)
         levels[name] = LevelData(
             name=name,

@@ -602,6 +602,33 @@ class AppmlipLabelling(_LevelAndEngine, PythonTemplateJob):
             "engine": data["engine"],
         }
 
+    def finished_calculations(self) -> list[tuple[str, SinglePointResult, int]]:
+        """``(configuration id, record, child job id)`` of every finished calculation, in input
+        order, also while the job is still running or after it was interrupted (then read from
+        the finished child jobs). Failed or missing calculations are left out."""
+        if self.status.finished or self.status.not_converged:
+            records = self.get_records()
+            child_ids = np.asarray(_builtin(self.output)["child_id"], dtype=np.int64)
+            return [
+                (cid, records[cid], int(child_ids[m]))
+                for m, cid in enumerate(_decode(_builtin(self.output)["ids"]))
+                if records[cid].ok
+            ]
+        out = []
+        child_pr = self.child_project
+        for cid in self.configuration_ids:
+            name = self.child_name(cid)
+            if child_pr.get_job_id(name) is None:
+                continue
+            try:
+                child = child_pr.load(name)
+                record = child.result if child.status.finished else None
+            except Exception:  # a half-written child is not data
+                record = None
+            if record is not None and record.ok:
+                out.append((cid, record, int(child.job_id)))
+        return out
+
     @property
     def failed(self) -> dict[str, str]:
         """``{configuration id: error}`` of the calculations that failed."""
