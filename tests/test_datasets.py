@@ -173,3 +173,12 @@ def test_export_of_a_real_tiny_gpaw_campaign(project, tmp_path):
     np.testing.assert_array_equal(kept.level(1).energy, back.level(1).energy)
     with pytest.raises(ValueError, match="no finished campaign jobs"):
         be.export_campaign(str(tmp_path / "empty_project"), str(tmp_path / "x.h5"))
+
+
+def test_generate_rejects_a_bad_number_of_parts(tmp_path):
+    from pyiron_appmlip.datasets import be
+
+    with pytest.raises(SystemExit, match="--parts must be a positive integer, got 0"):
+        be.main(["generate", "--project", str(tmp_path / "p"), "--parts", "0"])
+    with pytest.raises(ValueError, match="part must be in 0..1 for n_parts=2, got 2"):
+        be.run_campaign(str(tmp_path / "p"), part=2, n_parts=2, n_structures=3)
