@@ -146,9 +146,7 @@ def table3(dataset, truth_level=None, levels=None, bulk_id=None):
 def _blocks(dataset, ids, twojmax):
     from ..descriptors import compute_qsnap_blocks
 
-    structures = [dataset.structure(i) for i in ids]
-    elements = sorted(set(s for a in structures for s in a.get_chemical_symbols()))
-    blocks = compute_qsnap_blocks(structures, twojmax, elements=elements)
+    blocks = compute_qsnap_blocks([dataset.structure(i) for i in ids], twojmax)
     return dict(zip(ids, blocks, strict=True))
 
 
@@ -188,24 +186,18 @@ def _subsets_needed(curves, full, tolerance, relative_tolerance):
     return pd.DataFrame(rows)
 
 
-def _errors_by_generator(dataset, blocks, labels, train_ids, test_ids, level, truth, ratios):
-    """Test energy/force RMSE against ``truth`` per kind of structure, for models trained on the
-    whole pool at ``level`` with each weight ratio."""
+def _errors_by_generator(dataset, blocks, labels, test_ids, truth, full_pool_rows):
+    """Test energy/force RMSE against ``truth`` per kind of structure, for the whole-pool models
+    of ``full_pool_rows`` (sweep rows with their coefficients)."""
     import pandas as pd
 
-    from ..core import fit_weighted
+    from ..core import LinearModel
 
     kind = dict(zip(dataset.ids, dataset.generator, strict=True))
-    lab, ref = labels[level], labels[truth]
+    ref = labels[truth]
     rows = []
-    for ratio in ratios:
-        model = fit_weighted(
-            [blocks[i] for i in train_ids],
-            [lab.energies[i] for i in train_ids],
-            [lab.forces[i] for i in train_ids],
-            float(ratio),
-            1.0,
-        )
+    for row in full_pool_rows:
+        model = LinearModel(coefficients=row["coefficients"])
         for g in sorted({kind[i] for i in test_ids}):
             ids = [i for i in test_ids if kind[i] == g]
             e, f = model.rmse(
@@ -217,8 +209,8 @@ def _errors_by_generator(dataset, blocks, labels, train_ids, test_ids, level, tr
                 {
                     "generator": g,
                     "n_test": len(ids),
-                    "train_level": level,
-                    "weight_ratio": ratio,
+                    "train_level": row["train_level"],
+                    "weight_ratio": row["weight_ratio"],
                     "energy_rmse_test_truth": e,
                     "force_rmse_test_truth": f,
                 }
@@ -282,15 +274,16 @@ def measure_findings(dataset, settings: FindingsSettings | None = None, progress
             say(f"learning curves 2Jmax={t}")
             done = {row_key(r) for r in new}
             new += run_sweep(source, labels, train_pool, test_ids, curves_grid, truth, done=done)
+            ratios = (settings.high_energy_weight, settings.high_force_weight)
+            full_pool_rows = [
+                r
+                for r in new
+                if r["sampler"] == "all"
+                and r["train_level"] == train_levels[-1]
+                and any(np.isclose(r["weight_ratio"], w) for w in ratios)
+            ]
             by_generator = _errors_by_generator(
-                dataset,
-                blocks,
-                labels,
-                train_pool,
-                test_ids,
-                train_levels[-1],
-                truth,
-                (settings.high_energy_weight, settings.high_force_weight),
+                dataset, blocks, labels, test_ids, truth, full_pool_rows
             )
         rows += new
     sweep = pd.DataFrame(rows).drop(columns=["coefficients"])
@@ -431,7 +424,6 @@ def _yes(value) -> str:
 
 def write_report(findings: Findings, path: str | None = None, command: str = "") -> str:
     """The Markdown report (paper values beside measured ones); written atomically to ``path``."""
-    from ..units import MEV_PER_EV  # noqa: F401  (units of the tables: meV/atom, meV/Angstrom)
     from . import paper_values as pv
 
     s, d = findings.settings, findings.dataset_summary
