@@ -118,13 +118,10 @@ def estimated_seconds(atoms, level) -> float:
     return 1.0 + work * (0.016 if n <= 4 else 0.007)
 
 
-def _parts(structures, test_ids, n_parts, levels, test_levels):
+def _parts(structures, ids, test_ids, n_parts, levels, test_levels):
     """Assign structures to ``n_parts`` processes, balancing the estimated total run time."""
-    from ..structures import configuration_id
-
     costs = []
-    for atoms in structures:
-        cid = configuration_id(atoms)
+    for atoms, cid in zip(structures, ids, strict=True):
         cost = sum(estimated_seconds(atoms, lv) for lv in levels)
         if cid in test_ids:
             cost += sum(estimated_seconds(atoms, lv) for lv in test_levels)
@@ -136,6 +133,26 @@ def _parts(structures, test_ids, n_parts, levels, test_levels):
         owner[i] = k
         load[k] += costs[i]
     return owner, load
+
+
+def _label(pr, name: str, structures, level):
+    """Run (or continue) the campaign's labelling job ``name``; failed calculations are retried
+    once. Finished jobs and finished calculations are reused."""
+    if pr.get_job_id(name) is None:
+        job = pr.create.job.AppmlipLabelling(name)
+        job.structures = structures
+        job.level = level
+        job.input.engine_options = dict(CAMPAIGN["engine_options"])
+        job.input.progress = False
+        job.run()
+    else:
+        job = pr.load(name)
+        if not job.status.finished:
+            job.rerun_failed()
+    if not job.status.finished:
+        job = pr.load(name)
+        job.rerun_failed()
+    return job
 
 
 def run_campaign(
@@ -150,7 +167,8 @@ def run_campaign(
     """Label this process's share of the campaign in the pyiron project at ``project_path``.
 
     Runs one :class:`AppmlipLabelling` job per subset and level (:func:`job_name`): first the
-    test subset at ``levels`` and ``test_levels``, then the training pool at ``levels``. Finished jobs and finished calculations are reused; failed calculations are retried once.
+    test subset at ``levels`` and ``test_levels``, then the training pool at ``levels``.
+    Finished jobs and finished calculations are reused; failed calculations are retried once.
     """
     from .. import Project
     from ..structures import configuration_id
@@ -161,20 +179,16 @@ def run_campaign(
         raise ValueError(f"part must be in 0..{n_parts - 1} for n_parts={n_parts}, got {part!r}")
     structures = campaign_structures(n_structures)
     ids = [configuration_id(a) for a in structures]
-    _, test_ids = campaign_split(ids)
-    test_ids = set(test_ids)
-    owner, load = _parts(structures, test_ids, n_parts, levels, test_levels)
-    mine = [a for a, k in zip(structures, owner, strict=True) if k == part]
-    mine_ids = [configuration_id(a) for a in mine]
-    order = sorted(range(len(mine)), key=lambda i: (mine_ids[i] not in test_ids, i))
-    mine = [mine[i] for i in order]
-    mine_test = [a for a in mine if configuration_id(a) in test_ids]
+    test_ids = set(campaign_split(ids)[1])
+    owner, load = _parts(structures, ids, test_ids, n_parts, levels, test_levels)
+    mine = [(a, cid) for a, cid, k in zip(structures, ids, owner, strict=True) if k == part]
+    mine_test = [a for a, cid in mine if cid in test_ids]
+    mine_train = [a for a, cid in mine if cid not in test_ids]
     log(
         f"part {part}/{n_parts}: {len(mine)} structures ({len(mine_test)} test), "
         f"estimated {load[part] / 3600:.2f} core-hours"
     )
     pr = Project(project_path)
-    mine_train = [a for a in mine if configuration_id(a) not in test_ids]
     # the test subset first (all levels, so the reference level exists early), then the pool
     plan = [("test", lv, mine_test) for lv in levels + test_levels]
     plan += [("train", lv, mine_train) for lv in levels]
@@ -183,19 +197,7 @@ def run_campaign(
             continue
         name = job_name(subset, level, part)
         t0 = time.time()
-        job = pr.load(name) if pr.get_job_id(name) is not None else None
-        if job is None:
-            job = pr.create.job.AppmlipLabelling(name)
-            job.structures = todo
-            job.level = level
-            job.input.engine_options = dict(CAMPAIGN["engine_options"])
-            job.input.progress = False
-            job.run()
-        elif not job.status.finished:
-            job.rerun_failed()
-        if not job.status.finished:
-            job = pr.load(name)
-            job.rerun_failed()
+        job = _label(pr, name, todo, level)
         log(
             f"part {part}: {name} {job.status} ({len(todo)} structures, {time.time() - t0:.0f} s)",
         )
@@ -209,18 +211,7 @@ def run_bulk_reference(project_path: str, levels=None, log=print):
     pr = Project(project_path)
     for level in levels:
         name = f"{JOB_PREFIX}{level}_bulk"
-        if pr.get_job_id(name) is None:
-            job = pr.create.job.AppmlipLabelling(name)
-            job.structures = [bulk_reference()]
-            job.level = level
-            job.input.engine_options = dict(CAMPAIGN["engine_options"])
-            job.input.progress = False
-            job.run()
-        else:
-            job = pr.load(name)
-            if not job.status.finished:
-                job.rerun_failed()
-        log(f"{name} {job.status}")
+        log(f"{name} {_label(pr, name, [bulk_reference()], level).status}")
 
 
 def export_campaign(

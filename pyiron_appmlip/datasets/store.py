@@ -320,7 +320,6 @@ def dataset_from_labelling_jobs(
     structures: dict[str, object] = {}
     generator = dict(generator or {})
     levels = {}
-    engines = set()
     for name, job_list in jobs.items():
         acc = {key: [] for key in _LEVEL_ARRAYS + ("ids", "forces")}
         level_dict, engine, versions = None, None, set()
@@ -345,7 +344,6 @@ def dataset_from_labelling_jobs(
                 versions.add(record.engine_version)
         if level_dict is None:
             continue
-        engines.add(engine)
         levels[name] = LevelData(
             name=name,
             level=dict(level_dict),
