@@ -541,7 +541,10 @@ class AppmlipLabelling(_LevelAndEngine, PythonTemplateJob):
 
     def get_records(self) -> dict[str, SinglePointResult]:
         """``{configuration id: SinglePointResult}`` for every configuration (failed ones too)."""
-        data = self._output_arrays()
+        return self._records(self._output_arrays())
+
+    @staticmethod
+    def _records(data: dict) -> dict[str, SinglePointResult]:
         offsets = np.concatenate([[0], np.cumsum(data["n_atoms"])])
         records = {}
         for m, cid in enumerate(_decode(data["ids"])):
@@ -607,12 +610,12 @@ class AppmlipLabelling(_LevelAndEngine, PythonTemplateJob):
         order, also while the job is still running or after it was interrupted (then read from
         the finished child jobs). Failed or missing calculations are left out."""
         if self.status.finished or self.status.not_converged:
-            records = self.get_records()
-            child_ids = np.asarray(_builtin(self.output)["child_id"], dtype=np.int64)
+            data = self._output_arrays()
+            records = self._records(data)  # in input order, as the child ids
             return [
-                (cid, records[cid], int(child_ids[m]))
-                for m, cid in enumerate(_decode(_builtin(self.output)["ids"]))
-                if records[cid].ok
+                (cid, record, int(child_id))
+                for (cid, record), child_id in zip(records.items(), data["child_id"], strict=True)
+                if record.ok
             ]
         out = []
         child_pr = self.child_project
