@@ -392,6 +392,18 @@ def _pareto_panels(table, by, front_columns, extra, what):
     return fronts
 
 
+def _finish_level_panels(fig, axes, mappable, color_label, styles, levels, path) -> Figure:
+    """Colour bar (if anything was drawn), one legend of the level markers below, save."""
+    if mappable is not None:
+        fig.colorbar(mappable, ax=axes, label=color_label, shrink=0.8)
+    handles = [
+        Line2D([], [], ls="", marker=styles[lv]["marker"], color="0.4", label=f"level {lv}")
+        for lv in levels
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6), fontsize=8)
+    return _save(fig, path)
+
+
 def _by_title(by: str, value) -> str:
     return f"2Jmax = {value}" if by == "twojmax" else f"{by} = {value}"
 
@@ -454,14 +466,7 @@ def plot_pareto(
         if log:
             _log_axes(ax)
         ax.grid(True, which="major", alpha=0.3)
-    if mappable is not None:
-        fig.colorbar(mappable, ax=axes, label=_label(color), shrink=0.8)
-    handles = [
-        Line2D([], [], ls="", marker=styles[lv]["marker"], color="0.4", label=f"level {lv}")
-        for lv in all_levels
-    ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6), fontsize=8)
-    return _save(fig, path)
+    return _finish_level_panels(fig, axes, mappable, _label(color), styles, all_levels, path)
 
 
 def plot_pareto_cost(
@@ -517,11 +522,4 @@ def plot_pareto_cost(
         if log:
             _log_axes(ax)
         ax.grid(True, which="major", alpha=0.3)
-    if mappable is not None:
-        fig.colorbar(mappable, ax=axes, label=_label(energy), shrink=0.8)
-    handles = [
-        Line2D([], [], ls="", marker=styles[lv]["marker"], color="0.4", label=f"level {lv}")
-        for lv in all_levels
-    ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6), fontsize=8)
-    return _save(fig, path)
+    return _finish_level_panels(fig, axes, mappable, _label(energy), styles, all_levels, path)
