@@ -20,6 +20,7 @@ __all__ = [
     "configuration_ids",
     "structures_to_arrays",
     "structures_from_arrays",
+    "as_strings",
 ]
 
 _ROUND = 8  # decimals (Angstrom) kept in the configuration id
@@ -132,3 +133,8 @@ def structures_from_arrays(arrays: dict) -> list:
         )
         for m in range(len(n_atoms))
     ]
+
+
+def as_strings(values) -> list[str]:
+    """Strings from stored values (HDF5 returns ids and names as bytes)."""
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..structures import as_strings
+
 __all__ = ["LabelledDataset", "LevelData", "write_dataset", "load_dataset"]
 
 FORMAT = "pyiron_appmlip.labelled_dataset/1"
@@ -203,17 +205,13 @@ def _level_key(name: str):
     return (0, int(name), "") if str(name).isdigit() else (1, 0, str(name))
 
 
-def _strings(values) -> list[str]:
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
-
-
 def write_dataset(path: str, dataset: LabelledDataset, description: str = "") -> str:
     """Write ``dataset`` to ``path`` (HDF5) atomically; returns the path."""
 
     from ..structures import structures_to_arrays
 
     arrays = structures_to_arrays(dataset.structures)
-    stored_ids = _strings(arrays["ids"])
+    stored_ids = as_strings(arrays["ids"])
     if stored_ids != list(dataset.ids):
         bad = [i for i, (a, b) in enumerate(zip(stored_ids, dataset.ids, strict=True)) if a != b]
         raise ValueError(
@@ -274,12 +272,12 @@ def load_dataset(path: str) -> LabelledDataset:
             )
         g = f["structures"]
         arrays = {key: g[key][()] for key in ("numbers", "positions", "n_atoms", "cells", "pbc")}
-        ids = _strings(g["ids"][()])
+        ids = as_strings(g["ids"][()])
         structures = structures_from_arrays(arrays)
         n_atoms = dict(zip(ids, arrays["n_atoms"], strict=True))
         levels = {}
         for name, h in f["levels"].items():
-            lid = _strings(h["ids"][()])
+            lid = as_strings(h["ids"][()])
             counts = np.array([n_atoms[i] for i in lid], dtype=np.int64)
             offsets = np.concatenate([[0], np.cumsum(counts)])
             forces = h["forces"][()]
@@ -295,8 +293,8 @@ def load_dataset(path: str) -> LabelledDataset:
         return LabelledDataset(
             ids=ids,
             structures=structures,
-            subset=_strings(g["subset"][()]),
-            generator=_strings(g["generator"][()]),
+            subset=as_strings(g["subset"][()]),
+            generator=as_strings(g["generator"][()]),
             levels=levels,
             metadata=json.loads(f.attrs["metadata"]),
         )

@@ -30,7 +30,7 @@ import pandas as pd
 from pyiron_base import PythonTemplateJob
 
 from .. import candidates
-from ..structures import structures_from_arrays, structures_to_arrays
+from ..structures import as_strings, structures_from_arrays, structures_to_arrays
 from ._common import plain
 
 __all__ = ["AppmlipCandidates", "GENERATORS"]
@@ -78,10 +78,6 @@ def _reorder(value, template):
     if isinstance(value, dict) and isinstance(template, dict) and set(value) == set(template):
         return {k: _reorder(value[k], template[k]) for k in template}
     return value
-
-
-def _decode(values) -> list[str]:
-    return [v.decode() if isinstance(v, bytes | np.bytes_) else str(v) for v in values]
 
 
 class AppmlipCandidates(PythonTemplateJob):
@@ -235,7 +231,7 @@ class AppmlipCandidates(PythonTemplateJob):
         if arrays is None:
             return []
         structures = structures_from_arrays(arrays)
-        for atoms, info in zip(structures, _decode(self.output.info), strict=True):
+        for atoms, info in zip(structures, as_strings(self.output.info), strict=True):
             atoms.info.update(json.loads(info))
         return structures
 
@@ -243,7 +239,7 @@ class AppmlipCandidates(PythonTemplateJob):
     def configuration_ids(self) -> list[str]:
         """Configuration ids of the structures, in order (empty before the run)."""
         arrays = self._output_arrays()
-        return [] if arrays is None else _decode(arrays["ids"])
+        return [] if arrays is None else as_strings(arrays["ids"])
 
     def get_table(self) -> pd.DataFrame:
         """One row per structure: id, n_atoms, generator, min_distance, volume_per_atom."""
@@ -252,9 +248,9 @@ class AppmlipCandidates(PythonTemplateJob):
             raise ValueError(f"job {self.job_name!r} has no output yet: run it first")
         return pd.DataFrame(
             {
-                "id": _decode(arrays["ids"]),
+                "id": as_strings(arrays["ids"]),
                 "n_atoms": np.asarray(arrays["n_atoms"], dtype=np.int64),
-                "generator": _decode(self.output.generator),
+                "generator": as_strings(self.output.generator),
                 "min_distance": np.asarray(self.output.min_distance, dtype=float),
                 "volume_per_atom": np.asarray(self.output.volume_per_atom, dtype=float),
             }

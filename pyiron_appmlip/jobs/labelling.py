@@ -91,7 +91,13 @@ from ..engines import ENGINES, check_engine
 from ..engines.base import SinglePointResult, failed_result, format_exception
 from ..engines.gpaw import check_setups, run_gpaw
 from ..levels import ConvergenceLevel, get_level
-from ..structures import structures_from_arrays, structures_to_arrays, to_ase, to_ase_list
+from ..structures import (
+    as_strings,
+    structures_from_arrays,
+    structures_to_arrays,
+    to_ase,
+    to_ase_list,
+)
 from ._common import rerun_in_place
 
 __all__ = ["AppmlipSinglePoint", "AppmlipLabelling", "compare_levels", "CHILD_PREFIX"]
@@ -127,10 +133,6 @@ def _level_name(stored) -> str:
         return level.name
     ks = "gamma" if level.kspacing is None else f"{level.kspacing:g}"
     return f"kspacing={ks},encut={level.encut:g}"
-
-
-def _decode(values) -> list[str]:
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
 
 
 def _builtin(container):
@@ -207,7 +209,7 @@ class AppmlipSinglePoint(_LevelAndEngine, PythonTemplateJob):
     def configuration_id(self) -> str | None:
         if self.input.structure is None:
             return None
-        return _decode(_builtin(self.input.structure)["ids"])[0]
+        return as_strings(_builtin(self.input.structure)["ids"])[0]
 
     def validate_ready_to_run(self):
         if self.input.structure is None:
@@ -317,7 +319,7 @@ class AppmlipLabelling(_LevelAndEngine, PythonTemplateJob):
     def structures(self, structures):
         atoms = to_ase_list(structures)
         arrays = structures_to_arrays(atoms)
-        ids = _decode(arrays["ids"])
+        ids = as_strings(arrays["ids"])
         seen: dict[str, int] = {}
         for index, cid in enumerate(ids):
             if cid in seen:
@@ -333,7 +335,7 @@ class AppmlipLabelling(_LevelAndEngine, PythonTemplateJob):
         """Configuration ids of the input structures, in order."""
         if self.input.structures is None:
             return []
-        return _decode(_builtin(self.input.structures)["ids"])
+        return as_strings(_builtin(self.input.structures)["ids"])
 
     @property
     def level_name(self) -> str:
@@ -547,7 +549,7 @@ class AppmlipLabelling(_LevelAndEngine, PythonTemplateJob):
     def _records(data: dict) -> dict[str, SinglePointResult]:
         offsets = np.concatenate([[0], np.cumsum(data["n_atoms"])])
         records = {}
-        for m, cid in enumerate(_decode(data["ids"])):
+        for m, cid in enumerate(as_strings(data["ids"])):
             records[cid] = SinglePointResult.from_dict(
                 {
                     "status": data["status"][m],
@@ -581,7 +583,7 @@ class AppmlipLabelling(_LevelAndEngine, PythonTemplateJob):
         left out.
         """
         data = self._output_arrays()
-        status = _decode(data["status"])
+        status = as_strings(data["status"])
         keep = np.array(
             [s == "finished" for s in status] if only_finished else [True] * len(status)
         )
@@ -590,7 +592,7 @@ class AppmlipLabelling(_LevelAndEngine, PythonTemplateJob):
         forces = np.asarray(data["forces"], dtype=float).reshape(-1, 3)
         index = np.flatnonzero(keep)
         return {
-            "ids": [_decode(data["ids"])[i] for i in index],
+            "ids": [as_strings(data["ids"])[i] for i in index],
             "energies": np.asarray(data["energy"], dtype=float)[index],
             "energies_zero": np.asarray(data["energy_zero"], dtype=float)[index],
             "forces": [forces[offsets[i] : offsets[i + 1]] for i in index],
@@ -639,7 +641,10 @@ class AppmlipLabelling(_LevelAndEngine, PythonTemplateJob):
         return {
             cid: err
             for cid, st, err in zip(
-                _decode(data["ids"]), _decode(data["status"]), _decode(data["error"]), strict=True
+                as_strings(data["ids"]),
+                as_strings(data["status"]),
+                as_strings(data["error"]),
+                strict=True,
             )
             if st != "finished"
         }
@@ -651,15 +656,15 @@ class AppmlipLabelling(_LevelAndEngine, PythonTemplateJob):
         data = self._output_arrays()
         return pd.DataFrame(
             {
-                "id": _decode(data["ids"]),
-                "status": _decode(data["status"]),
+                "id": as_strings(data["ids"]),
+                "status": as_strings(data["status"]),
                 "energy": np.asarray(data["energy"], dtype=float),
                 "n_atoms": np.asarray(data["n_atoms"], dtype=np.int64),
                 "wall_time": np.asarray(data["wall_time"], dtype=float),
                 "n_kpoints": np.asarray(data["n_kpoints"], dtype=np.int64),
                 "n_scf_iterations": np.asarray(data["n_scf_iterations"], dtype=np.int64),
                 "child_id": np.asarray(data["child_id"], dtype=np.int64),
-                "error": _decode(data["error"]),
+                "error": as_strings(data["error"]),
             }
         )
 
