@@ -38,8 +38,8 @@ def main():
                 f"note: {var}={os.environ[var]} is set; the default-threads variant is limited too"
             )
 
-    from pyiron_appmlip.candidates import rattled_strained_cells
-    from pyiron_appmlip.engines.gpaw import run_gpaw
+    from pyiron_appmlip.dft.engines.gpaw import run_gpaw
+    from pyiron_appmlip.structures.candidates import rattled_strained_cells
 
     atoms = rattled_strained_cells(12, seed=0)[9]  # an 8-atom cell
     stop = mp.Event()

@@ -40,9 +40,9 @@ except ImportError:  # pragma: no cover - the numerical core works without pyiro
 _LAZY = {
     "Project": "pyiron_atomistics",
     # convergence levels
-    "ConvergenceLevel": "pyiron_appmlip.levels",
-    "PAPER_LEVELS": "pyiron_appmlip.levels",
-    "kmesh": "pyiron_appmlip.levels",
+    "ConvergenceLevel": "pyiron_appmlip.dft.levels",
+    "PAPER_LEVELS": "pyiron_appmlip.dft.levels",
+    "kmesh": "pyiron_appmlip.dft.levels",
     # numerical core
     "fit_weighted": "pyiron_appmlip.core",
     "leverage_scores": "pyiron_appmlip.core",
@@ -51,8 +51,8 @@ _LAZY = {
     "write_snap_potential": "pyiron_appmlip.descriptors",
     "QSnapSettings": "pyiron_appmlip.descriptors",
     # structures
-    "configuration_id": "pyiron_appmlip.structures",
-    "rattled_strained_cells": "pyiron_appmlip.candidates",
+    "configuration_id": "pyiron_appmlip.structures.conversion",
+    "rattled_strained_cells": "pyiron_appmlip.structures.candidates",
     "run_quickstart": "pyiron_appmlip.quickstart",
     "install_lammps_executable": "pyiron_appmlip.lammps_executable",
     # study: Pareto front, recommendation, acquisition plan

@@ -35,7 +35,7 @@ def validate_quickstart_input(
 
     Returns ``(levels, resolved ConvergenceLevels, twojmax list, weight ratios list)``.
     """
-    from .levels import get_level
+    from .dft.levels import get_level
 
     if structures is not None and len(list(structures)) == 0:
         raise ValueError("structures must be a non-empty list of structures, got an empty list")
@@ -131,8 +131,8 @@ def run_quickstart(
     import pandas as pd
 
     from . import Project
-    from .candidates import rattled_strained_cells
-    from .structures import to_ase_list
+    from .structures.candidates import rattled_strained_cells
+    from .structures.conversion import to_ase_list
 
     levels, resolved, twojmax, weight_ratios = validate_quickstart_input(
         structures, levels, twojmax, weight_ratios, n_structures if structures is None else None

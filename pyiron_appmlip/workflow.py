@@ -11,7 +11,7 @@ already have. Run either with ``pyiron_workflow.run`` or :func:`run_pipeline`::
     out = run_pipeline(n_structures=4, level=1, twojmax=4, n_train=3, folder="potential")
     out["test_errors"]["energy_rmse"], out["coeff_file"]
 
-DFT runs in-process with GPAW (:func:`pyiron_appmlip.engines.gpaw.run_gpaw`) and descriptors
+DFT runs in-process with GPAW (:func:`pyiron_appmlip.dft.engines.gpaw.run_gpaw`) and descriptors
 with LAMMPS (:func:`pyiron_appmlip.descriptors.compute_qsnap_blocks`); the pipeline is meant for
 small cases and for trying settings. Large studies use the pyiron jobs (``AppmlipLabelling``,
 ``AppmlipDescriptors``, ``AppmlipSweep``), which store, resume and parallelise.
@@ -68,8 +68,8 @@ def _labels(results, indices):
 @flowrep.atomic("structures")
 def generate_candidates(n_structures, element="Be", seed=0, max_atoms=2, strain=0.05, rattle=0.08):
     """Rattled and strained hcp/bcc/fcc cells of 1..``max_atoms`` atoms (ASE Atoms list);
-    see :func:`pyiron_appmlip.candidates.rattled_strained_cells`."""
-    from .candidates import rattled_strained_cells
+    see :func:`pyiron_appmlip.structures.candidates.rattled_strained_cells`."""
+    from .structures.candidates import rattled_strained_cells
 
     return rattled_strained_cells(
         n_structures, element=element, seed=seed, max_atoms=max_atoms, strain=strain, rattle=rattle
@@ -80,11 +80,11 @@ def generate_candidates(n_structures, element="Be", seed=0, max_atoms=2, strain=
 def dft_labels(structures, level=1, maxiter=None, blas_threads=1):
     """One GPAW single point per structure at convergence ``level``, in this process.
 
-    Returns the list of :class:`~pyiron_appmlip.engines.base.SinglePointResult` (``energy``
+    Returns the list of :class:`~pyiron_appmlip.dft.engines.base.SinglePointResult` (``energy``
     eV, ``forces`` eV/Angstrom, ``wall_time`` s, ``status``); failed calculations are kept with
     ``status="failed"`` and are left out of the training and test sets.
     """
-    from .engines.gpaw import run_gpaw
+    from .dft.engines.gpaw import run_gpaw
 
     return [run_gpaw(s, level, maxiter=maxiter, blas_threads=blas_threads) for s in structures]
 

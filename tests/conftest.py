@@ -29,3 +29,12 @@ def project(tmp_path_factory):
     path = tmp_path_factory.mktemp("project", numbered=True)
     pr = Project(str(path / "pr"))
     yield pr
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test under tests/integration runs a real engine: mark it so ``-m "not integration"``
+    selects the fast unit tests."""
+    integration = os.path.join(os.path.dirname(__file__), "integration") + os.sep
+    for item in items:
+        if str(item.fspath).startswith(integration):
+            item.add_marker(pytest.mark.integration)

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..units import MEV_PER_EV
+from .units import MEV_PER_EV
 from .validation import check_labels, check_nonempty
 
 __all__ = ["LevelComparison", "compare_levels", "comparison_table"]

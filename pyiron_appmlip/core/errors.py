@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..units import MEV_PER_EV
 from .statistics import SufficientStatistics
+from .units import MEV_PER_EV
 from .validation import check_block, check_labels, check_nonempty
 
 __all__ = ["ErrorSummary", "statistics_errors", "direct_errors", "rmse_from_statistics"]

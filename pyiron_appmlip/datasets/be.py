@@ -6,9 +6,9 @@ made by one command::
     python -m pyiron_appmlip.datasets.be generate --project be_campaign --parts 2 \\
         --out be_gpaw_levels.h5
 
-``generate`` builds :func:`campaign_structures` (seeded :func:`~pyiron_appmlip.candidates.
+``generate`` builds :func:`campaign_structures` (seeded :func:`~pyiron_appmlip.structures.candidates.
 diverse_candidates`), splits them into a training pool and a test subset by configuration id
-(:func:`~pyiron_appmlip.training.split_by_configuration`), and labels every structure at the
+(:func:`~pyiron_appmlip.training.labels.split_by_configuration`), and labels every structure at the
 ``levels`` and the test subset also at the ``test_levels`` with
 :class:`~pyiron_appmlip.jobs.labelling.AppmlipLabelling` jobs named
 ``be_L<level>_<train|test>_p<part>``, and the ideal hcp cell (:func:`bulk_reference`) at every
@@ -79,7 +79,7 @@ def load_be_dataset(path: str | None = None):
 
 def campaign_structures(n_structures: int | None = None, seed: int | None = None):
     """The campaign's candidate structures (seeded, so identical on every machine)."""
-    from ..candidates import diverse_candidates
+    from ..structures.candidates import diverse_candidates
 
     return diverse_candidates(
         CAMPAIGN["n_structures"] if n_structures is None else n_structures,
@@ -91,14 +91,14 @@ def campaign_structures(n_structures: int | None = None, seed: int | None = None
 
 def bulk_reference():
     """The ideal hcp Be primitive cell (2 atoms): the bulk reference of the bulk-shifted errors."""
-    from ..candidates import BE_LATTICE, _bulk
+    from ..structures.candidates import BE_LATTICE, _bulk
 
     return _bulk("Be", "hcp", False, BE_LATTICE)
 
 
 def campaign_split(ids, test_fraction: float | None = None, seed: int | None = None):
     """``(train_ids, test_ids)`` of the campaign (hash-stable split by configuration id)."""
-    from ..training import split_by_configuration
+    from ..training.labels import split_by_configuration
 
     return split_by_configuration(
         ids,
@@ -109,7 +109,7 @@ def campaign_split(ids, test_fraction: float | None = None, seed: int | None = N
 
 def estimated_seconds(atoms, level) -> float:
     """Rough GPAW run time of one single point on one core (for balancing processes only)."""
-    from ..levels import get_level, kmesh
+    from ..dft.levels import get_level, kmesh
 
     level = get_level(level)
     n = len(atoms)
@@ -171,7 +171,7 @@ def run_campaign(
     Finished jobs and finished calculations are reused; failed calculations are retried once.
     """
     from .. import Project
-    from ..structures import configuration_id
+    from ..structures.conversion import configuration_id
 
     levels = tuple(CAMPAIGN["levels"] if levels is None else levels)
     test_levels = tuple(CAMPAIGN["test_levels"] if test_levels is None else test_levels)
@@ -230,7 +230,7 @@ def export_campaign(
     import datetime
 
     from .. import Project
-    from ..structures import configuration_id
+    from ..structures.conversion import configuration_id
     from .store import dataset_from_labelling_jobs, write_dataset
 
     pr = Project(project_path)

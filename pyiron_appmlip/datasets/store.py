@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..structures import as_strings
+from ..structures.conversion import as_strings
 
 __all__ = ["LabelledDataset", "LevelData", "write_dataset", "load_dataset"]
 
@@ -97,8 +97,8 @@ class LevelData:
         return self._index[configuration_id]
 
     def labels(self, ids: Sequence[str] | None = None):
-        """A :class:`~pyiron_appmlip.training.Labels` of these (or all) configurations."""
-        from ..training import Labels
+        """A :class:`~pyiron_appmlip.training.labels.Labels` of these (or all) configurations."""
+        from ..training.labels import Labels
 
         ids = self.ids if ids is None else [i for i in ids if i in self._index]
         rows = [self._index[i] for i in ids]
@@ -158,7 +158,7 @@ class LabelledDataset:
         return self.structures[self.ids.index(configuration_id)]
 
     def labels(self, level, ids: Sequence[str] | None = None):
-        """:class:`~pyiron_appmlip.training.Labels` of ``level`` (name or paper level number)."""
+        """:class:`~pyiron_appmlip.training.labels.Labels` of ``level`` (name or paper level number)."""
         return self.level(level).labels(ids)
 
     def level(self, level) -> LevelData:
@@ -208,7 +208,7 @@ def _level_key(name: str):
 def write_dataset(path: str, dataset: LabelledDataset, description: str = "") -> str:
     """Write ``dataset`` to ``path`` (HDF5) atomically; returns the path."""
 
-    from ..structures import structures_to_arrays
+    from ..structures.conversion import structures_to_arrays
 
     arrays = structures_to_arrays(dataset.structures)
     stored_ids = as_strings(arrays["ids"])
@@ -260,7 +260,7 @@ def load_dataset(path: str) -> LabelledDataset:
     """Read a dataset written by :func:`write_dataset`."""
     import h5py
 
-    from ..structures import structures_from_arrays
+    from ..structures.conversion import structures_from_arrays
 
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no dataset file at {path!r}")

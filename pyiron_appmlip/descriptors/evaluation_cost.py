@@ -57,7 +57,7 @@ def measure_evaluation_cost(
     """
     from lammps import lammps
 
-    from ..structures import to_ase
+    from ..structures.conversion import to_ase
 
     if ensemble not in ("nve", "nvt"):
         raise ValueError(f"ensemble must be 'nve' or 'nvt', got {ensemble!r}")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..structures import configuration_id, to_ase
+from ..structures.conversion import configuration_id, to_ase
 from .frames import derivative_rows_from_lammps, min_distance, to_lammps, virial_rows_from_lammps
 from .settings import QSnapSettings
 
@@ -220,7 +220,7 @@ def compute_block(
 def _resolve(structures, twojmax, hyperparameters):
     from ase import Atoms
 
-    from ..structures import to_ase_list
+    from ..structures.conversion import to_ase_list
 
     if isinstance(structures, Atoms):
         raise TypeError("structures must be a list of structures, got a single Atoms object")

@@ -232,7 +232,7 @@ class QSnapSettings:
         """
         from ase.data import atomic_numbers
 
-        from ..structures import to_ase
+        from ..structures.conversion import to_ase
 
         present = set()
         for s in structures:

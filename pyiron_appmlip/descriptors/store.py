@@ -300,7 +300,7 @@ def default_n_processes() -> int:
 
 def _compute_chunk(arrays: dict, settings_json: str, backend: str, virial: bool, min_dist):
     """Worker: blocks of a chunk of structures (given as structure arrays)."""
-    from ..structures import structures_from_arrays
+    from ..structures.conversion import structures_from_arrays
     from .settings import QSnapSettings
 
     settings = QSnapSettings.from_json(settings_json)
@@ -362,7 +362,7 @@ def compute_to_store(
     """Compute the blocks of ``structures`` into the store at ``path``; return the store.
 
     structures: a list of ASE/pyiron structures or a dict from
-        :func:`pyiron_appmlip.structures.structures_to_arrays`.
+        :func:`pyiron_appmlip.structures.conversion.structures_to_arrays`.
     settings: :class:`QSnapSettings` (``elements`` inferred from all structures when unset).
     Configurations already in the store (by configuration id) are skipped, so calling this again
     after an interruption resumes; duplicate structures are computed once. Blocks are committed
@@ -375,7 +375,7 @@ def compute_to_store(
     re-imports the main module: a script that calls this with ``n_processes > 1`` needs the usual
     ``if __name__ == "__main__":`` guard. Notebooks and pyiron's own job runners need nothing.
     """
-    from ..structures import structures_from_arrays, structures_to_arrays
+    from ..structures.conversion import structures_from_arrays, structures_to_arrays
     from .settings import QSnapSettings
 
     if backend not in ("lammps", "fitsnap"):
@@ -383,7 +383,7 @@ def compute_to_store(
     if isinstance(structures, dict):
         arrays = structures
     else:
-        from ..structures import to_ase_list
+        from ..structures.conversion import to_ase_list
 
         arrays = structures_to_arrays(to_ase_list(structures))
     n_configs = len(np.asarray(arrays["n_atoms"]))

@@ -1,6 +1,6 @@
-"""AppmlipCandidates: seeded candidate structures (:mod:`pyiron_appmlip.candidates`) as a pyiron job.
+"""AppmlipCandidates: seeded candidate structures (:mod:`pyiron_appmlip.structures.candidates`) as a pyiron job.
 
-The job calls one generator of :mod:`pyiron_appmlip.candidates` with the job's input, optionally
+The job calls one generator of :mod:`pyiron_appmlip.structures.candidates` with the job's input, optionally
 rescales the structures to another lattice constant, and stores them in HDF5 with their
 configuration ids and per-structure metadata (``atoms.info``, e.g. ``generator`` and
 ``prototype``). The structures are exactly those of the direct function call, and the same input
@@ -29,13 +29,13 @@ import numpy as np
 import pandas as pd
 from pyiron_base import PythonTemplateJob
 
-from .. import candidates
-from ..structures import as_strings, structures_from_arrays, structures_to_arrays
+from ..structures import candidates
+from ..structures.conversion import as_strings, structures_from_arrays, structures_to_arrays
 from ._common import plain
 
 __all__ = ["AppmlipCandidates", "GENERATORS"]
 
-#: ``input.generator`` -> function of :mod:`pyiron_appmlip.candidates`.
+#: ``input.generator`` -> function of :mod:`pyiron_appmlip.structures.candidates`.
 GENERATORS = {
     "diverse": "diverse_candidates",
     "rattled_strained": "rattled_strained_cells",
@@ -81,12 +81,12 @@ def _reorder(value, template):
 
 
 class AppmlipCandidates(PythonTemplateJob):
-    """Seeded candidate structures from one generator of :mod:`pyiron_appmlip.candidates`.
+    """Seeded candidate structures from one generator of :mod:`pyiron_appmlip.structures.candidates`.
 
     Input
     -----
     generator : "diverse" (default), "rattled_strained", "vacancy", "slab" or "random"
-        (:func:`~pyiron_appmlip.candidates.diverse_candidates`, ``rattled_strained_cells``,
+        (:func:`~pyiron_appmlip.structures.candidates.diverse_candidates`, ``rattled_strained_cells``,
         ``vacancy_cells``, ``slab_cells``, ``random_packings``)
     n_structures : number of structures (positive integer)
     element : chemical symbol (default "Be")
@@ -95,12 +95,12 @@ class AppmlipCandidates(PythonTemplateJob):
         ``min_distance``, ``fractions``); :func:`allowed_options` lists them
     rescale_from, rescale_to : lattice constants (Angstrom, both or neither); if set, the
         structures are rescaled by ``rescale_to / rescale_from``
-        (:func:`~pyiron_appmlip.candidates.rescale_structures`)
+        (:func:`~pyiron_appmlip.structures.candidates.rescale_structures`)
 
     Output
     ------
     structures (arrays with configuration ids, see
-    :func:`~pyiron_appmlip.structures.structures_to_arrays`), generator (per structure: its
+    :func:`~pyiron_appmlip.structures.conversion.structures_to_arrays`), generator (per structure: its
     ``atoms.info["generator"]``, else ``input.generator``), info (per structure: ``atoms.info`` as
     JSON; arrays become lists, values that are not plain data are left out), min_distance (Angstrom, periodic images included), volume_per_atom (Angstrom^3).
     Read them with :attr:`structures`, :attr:`configuration_ids` and :meth:`get_table`.

@@ -28,7 +28,7 @@ from pyiron_base import PythonTemplateJob
 
 from ..descriptors.settings import QSnapSettings
 from ..descriptors.store import BlockStore, compute_to_store, default_n_processes
-from ..structures import structures_from_arrays, structures_to_arrays
+from ..structures.conversion import structures_from_arrays, structures_to_arrays
 from ._common import plain
 
 __all__ = ["AppmlipDescriptors"]
@@ -81,7 +81,7 @@ class AppmlipDescriptors(PythonTemplateJob):
 
     @structures.setter
     def structures(self, structures):
-        from ..structures import to_ase_list
+        from ..structures.conversion import to_ase_list
 
         self.input.structures = structures_to_arrays(to_ase_list(structures))
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from pyiron_base import PythonTemplateJob
 
-from ..training import Labels, fit_table, parse_weights, split_by_configuration
+from ..training.labels import Labels, fit_table, parse_weights, split_by_configuration
 
 __all__ = ["AppmlipFit"]
 
@@ -68,7 +68,7 @@ class AppmlipFit(PythonTemplateJob):
 
     Output
     ------
-    table : one row per fit (see :func:`pyiron_appmlip.training.fit_table`), also as
+    table : one row per fit (see :func:`pyiron_appmlip.training.labels.fit_table`), also as
         :meth:`get_table` (a DataFrame)
     coefficients : (n_fits, p + 1), constant per-atom energy first
     train_ids, test_ids : the configuration ids of the split

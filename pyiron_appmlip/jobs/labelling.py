@@ -1,9 +1,9 @@
 """pyiron jobs that label structures with DFT energies, forces and stresses at a convergence level.
 
 ``AppmlipSinglePoint``
-    One structure, one level, one engine. Runs :func:`pyiron_appmlip.engines.run_gpaw` (or a
-    pyiron ``Vasp`` job through :func:`pyiron_appmlip.engines.vasp.run_vasp`) and stores the
-    :class:`~pyiron_appmlip.engines.base.SinglePointResult` in ``job.output``. A failed calculation
+    One structure, one level, one engine. Runs :func:`pyiron_appmlip.dft.engines.run_gpaw` (or a
+    pyiron ``Vasp`` job through :func:`pyiron_appmlip.dft.engines.vasp.run_vasp`) and stores the
+    :class:`~pyiron_appmlip.dft.engines.base.SinglePointResult` in ``job.output``. A failed calculation
     (SCF not converged, engine crash) ends with job status ``aborted`` - visible in
     ``pr.job_table()`` - and ``job.output.status == "failed"``, ``job.output.error`` the reason.
 
@@ -87,11 +87,11 @@ import os
 import numpy as np
 from pyiron_base import PythonTemplateJob
 
-from ..engines import ENGINES, check_engine
-from ..engines.base import SinglePointResult, failed_result, format_exception
-from ..engines.gpaw import check_setups, run_gpaw
-from ..levels import ConvergenceLevel, get_level
-from ..structures import (
+from ..dft.engines import ENGINES, check_engine
+from ..dft.engines.base import SinglePointResult, failed_result, format_exception
+from ..dft.engines.gpaw import check_setups, run_gpaw
+from ..dft.levels import ConvergenceLevel, get_level
+from ..structures.conversion import (
     as_strings,
     structures_from_arrays,
     structures_to_arrays,
@@ -179,7 +179,7 @@ class AppmlipSinglePoint(_LevelAndEngine, PythonTemplateJob):
     ``maxiter`` and further ``gpaw.calculator.GPAW`` keywords, or for VASP ``maxiter``, ``ediff``,
     ``cores``, ``executable_version``).
 
-    Output: the fields of :class:`~pyiron_appmlip.engines.base.SinglePointResult` (``status``,
+    Output: the fields of :class:`~pyiron_appmlip.dft.engines.base.SinglePointResult` (``status``,
     ``energy``, ``energy_zero``, ``forces``, ``stress``, ``wall_time``, ``n_kpoints``, ``kmesh``,
     ``n_scf_iterations``, ``converged``, ``engine``, ``engine_version``, ``pseudopotentials``,
     ``level``, ``error``); missing values of a failed calculation are NaN. ``job.result`` returns
@@ -232,7 +232,7 @@ class AppmlipSinglePoint(_LevelAndEngine, PythonTemplateJob):
             return run_gpaw(
                 atoms, level, txt=os.path.join(self.working_directory, _GPAW_LOG), **options
             )
-        from ..engines.vasp import run_vasp
+        from ..dft.engines.vasp import run_vasp
 
         return run_vasp(
             atoms,

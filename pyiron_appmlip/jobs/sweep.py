@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 from pyiron_base import PythonTemplateJob
 
-from ..sweep import SWEEP_SAMPLERS, SweepGrid, row_key, run_sweep
-from ..training import Labels, split_by_configuration
+from ..training.labels import Labels, split_by_configuration
+from ..training.sweep import SWEEP_SAMPLERS, SweepGrid, row_key, run_sweep
 from ._common import plain, rerun_in_place
 from .fit import _job_id, table_from_hdf_dict, table_to_hdf_dict
 
@@ -75,7 +75,7 @@ class AppmlipSweep(PythonTemplateJob):
     ``atom_steps_per_second`` ({2Jmax: measured MD throughput}) or
     ``measure_evaluation_cost = True`` to measure it with LAMMPS.
 
-    Output: :meth:`get_table` (one row per fit, see :func:`pyiron_appmlip.sweep.run_sweep`),
+    Output: :meth:`get_table` (one row per fit, see :func:`pyiron_appmlip.training.sweep.run_sweep`),
     :meth:`get_coefficients`, the split (``train_ids``, ``test_ids``) and the provenance.
     """
 

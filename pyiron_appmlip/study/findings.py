@@ -15,7 +15,7 @@ Run on the shipped Be dataset (a few minutes on one core)::
    (1 meV/atom) of the full-pool error;
 4. **Fig. 7**: the training levels on the Pareto front of DFT cost vs test energy and force errors,
 
-all from the streamed sweep (:func:`pyiron_appmlip.sweep.run_sweep`) on qSNAP descriptors computed
+all from the streamed sweep (:func:`pyiron_appmlip.training.sweep.run_sweep`) on qSNAP descriptors computed
 with LAMMPS. :func:`write_report` writes the Markdown report with the paper's values
 (:mod:`pyiron_appmlip.study.paper_values`) beside the measured ones.
 """
@@ -224,7 +224,7 @@ def measure_findings(dataset, settings: FindingsSettings | None = None, progress
     import pandas as pd
 
     from ..core.pareto import pareto_front
-    from ..sweep import InMemoryBlocks, SweepGrid, row_key, run_sweep
+    from ..training.sweep import InMemoryBlocks, SweepGrid, row_key, run_sweep
 
     settings = FindingsSettings() if settings is None else settings
     say = progress or (lambda msg: None)

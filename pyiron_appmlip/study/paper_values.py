@@ -19,7 +19,7 @@ Pure data. Conventions:
 
 Table 1 (levels: k-point spacing, cut-off, average run time per configuration) is not repeated here:
 it has nothing beyond ``kspacing``, ``encut`` and ``paper_seconds``, which
-:data:`pyiron_appmlip.levels.PAPER_LEVELS` already holds (the smearing, MP order 1 with
+:data:`pyiron_appmlip.dft.levels.PAPER_LEVELS` already holds (the smearing, MP order 1 with
 SIGMA = 0.2 eV, PBE and PAW are stated in the text of Sec. 2.1, see :data:`SETUP`).
 """
 

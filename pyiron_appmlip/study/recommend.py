@@ -506,7 +506,7 @@ def budget_scan(table: pd.DataFrame, budgets_core_hours: Sequence[float], **kwar
 
 
 def _level_label(level) -> str:
-    from ..levels import ConvergenceLevel
+    from ..dft.levels import ConvergenceLevel
 
     if isinstance(level, ConvergenceLevel):
         if level.name:
@@ -545,7 +545,7 @@ def acquisition_plan(
         sampler: one of ``"leverage"``, ``"block_leverage"``, ``"random"``.
         block_leverage: (M,) block leverage scores (needed for ``sampler="block_leverage"``).
         dft_seconds: optional (M,) estimated DFT wall seconds per configuration at ``level``
-            (e.g. from :mod:`pyiron_appmlip.cost`); adds ``estimated_dft_seconds`` and its
+            (e.g. from :mod:`pyiron_appmlip.dft.cost`); adds ``estimated_dft_seconds`` and its
             running sum ``cumulative_dft_seconds``.
 
     Returns:

@@ -1,0 +1,268 @@
+"""DFT cost of labelling: recorded wall times per level and a fitted cost model.
+
+The cost model of one convergence level is a power law in the number of atoms ``N`` and the number
+of k-points ``K`` of the mesh (``K = prod(kmesh)``, before any symmetry reduction, so that GPAW and
+VASP records count the same way):
+
+    t = a * N**alpha * K**beta        (seconds per configuration)
+
+fitted by least squares on ``log t = log a + alpha log N + beta log K``. Plane-wave DFT scales
+roughly as N^2..N^3 at fixed K (alpha between 1 and 3 for small cells, where the FFTs and the
+subspace diagonalisation compete) and linearly in K (beta close to 1). The cut-off energy of a level
+enters through ``a``, which is why a model belongs to one level. If ``N`` (or ``K``) does not vary in
+the data, for example Gamma-only level 1 where ``K = 1`` always, its exponent cannot be determined:
+it is fixed at 0 and listed in ``CostModel.fixed``.
+
+Inputs are either plain arrays (``wall_times``, ``n_atoms``, ``n_kpoints``, ``levels``) or
+:class:`~pyiron_appmlip.jobs.labelling.AppmlipLabelling` jobs, whose finished records are used.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .levels import get_level, kmesh
+
+__all__ = [
+    "CostModel",
+    "fit_cost_model",
+    "fit_cost_models",
+    "cost_summary",
+    "records_from_jobs",
+    "predict_labelling_cost",
+]
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """``t = prefactor * n_atoms**atom_exponent * n_kpoints**kpoint_exponent`` (seconds)."""
+
+    prefactor: float
+    atom_exponent: float
+    kpoint_exponent: float
+    n_samples: int
+    rms_log_residual: float
+    """Root-mean-square residual of ``log t``; exp of it is a typical multiplicative error."""
+    fixed: tuple[str, ...] = ()
+    """Exponents fixed at 0 because their variable did not vary in the data."""
+    level: dict | None = field(default=None, compare=False)
+
+    def predict(self, n_atoms, n_kpoints=1) -> np.ndarray:
+        """Predicted seconds per configuration (array broadcast over the inputs)."""
+        n_atoms = np.asarray(n_atoms, dtype=float)
+        n_kpoints = np.asarray(n_kpoints, dtype=float)
+        if np.any(n_atoms < 1) or np.any(n_kpoints < 1):
+            raise ValueError("n_atoms and n_kpoints must be >= 1")
+        return self.prefactor * n_atoms**self.atom_exponent * n_kpoints**self.kpoint_exponent
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["fixed"] = list(self.fixed)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> CostModel:
+        data = dict(data)
+        data["fixed"] = tuple(data.get("fixed", ()))
+        return cls(**data)
+
+
+def _clean(wall_times, n_atoms, n_kpoints):
+    t = np.asarray(wall_times, dtype=float).reshape(-1)
+    n = np.asarray(n_atoms, dtype=float).reshape(-1)
+    k = np.broadcast_to(np.asarray(n_kpoints, dtype=float), t.shape).reshape(-1)
+    if not (t.shape == n.shape == k.shape):
+        raise ValueError(
+            f"wall_times, n_atoms and n_kpoints must have the same length, got {t.size}, "
+            f"{n.size}, {k.size}"
+        )
+    keep = np.isfinite(t)  # failed calculations carry NaN: left out
+    t, n, k = t[keep], n[keep], k[keep]
+    if np.any(t <= 0):
+        raise ValueError("wall_times must be positive (seconds); NaN marks a missing time")
+    if np.any(n < 1) or np.any(k < 1):
+        raise ValueError("n_atoms and n_kpoints must be >= 1")
+    return t, n, k
+
+
+def fit_cost_model(wall_times, n_atoms, n_kpoints=1, level=None) -> CostModel:
+    """Fit ``t = a N^alpha K^beta`` in log space (one level's records).
+
+    Args:
+        wall_times: seconds per configuration; NaN entries (failed calculations) are ignored.
+        n_atoms: atoms per configuration.
+        n_kpoints: k-points of the mesh per configuration (``prod(kmesh)``), or a scalar.
+        level: the level the times belong to (stored in the model, optional).
+
+    Raises:
+        ValueError: mismatched lengths, non-positive times, or fewer samples than free parameters.
+    """
+    t, n, k = _clean(wall_times, n_atoms, n_kpoints)
+    columns, names, fixed = [np.ones_like(t)], ["prefactor"], []
+    for values, name in ((n, "atom_exponent"), (k, "kpoint_exponent")):
+        logs = np.log(values)
+        if logs.size and np.ptp(logs) > 1e-12:
+            columns.append(logs)
+            names.append(name)
+        else:
+            fixed.append(name)
+    if t.size < len(names):
+        raise ValueError(
+            f"need at least {len(names)} finished calculations to fit {names}, got {t.size}"
+        )
+    design = np.column_stack(columns)
+    coef, *_ = np.linalg.lstsq(design, np.log(t), rcond=None)
+    residual = np.log(t) - design @ coef
+    values = dict(zip(names, coef, strict=True))
+    level_dict = None if level is None else get_level(level).to_dict()
+    return CostModel(
+        prefactor=float(math.exp(values["prefactor"])),
+        atom_exponent=float(values.get("atom_exponent", 0.0)),
+        kpoint_exponent=float(values.get("kpoint_exponent", 0.0)),
+        n_samples=int(t.size),
+        rms_log_residual=float(np.sqrt(np.mean(residual**2))) if t.size else float("nan"),
+        fixed=tuple(fixed),
+        level=level_dict,
+    )
+
+
+def records_from_jobs(jobs) -> dict:
+    """Finished records of labelling jobs as flat arrays.
+
+    Args:
+        jobs: one ``AppmlipLabelling`` job or an iterable of them.
+
+    Returns:
+        dict with ``level`` (level name per record, e.g. ``"2"``), ``ids``, ``wall_times`` (s),
+        ``n_atoms``, ``n_kpoints`` (``prod(kmesh)``), ``job`` (job name per record), and ``levels``
+        ``{level name: level dict}``.
+    """
+    if hasattr(jobs, "get_labels"):
+        jobs = [jobs]
+    out = {k: [] for k in ("level", "ids", "wall_times", "n_atoms", "n_kpoints", "job")}
+    levels = {}
+    for job in jobs:
+        data = job.get_labels(only_finished=True)
+        name = str(job.level_name)
+        levels[name] = dict(data["level"])
+        m = len(data["ids"])
+        out["level"] += [name] * m
+        out["ids"] += list(data["ids"])
+        out["wall_times"] += list(np.asarray(data["wall_times"], dtype=float))
+        out["n_atoms"] += list(np.asarray(data["n_atoms"], dtype=int))
+        out["n_kpoints"] += list(np.prod(np.asarray(data["kmesh"]).reshape(-1, 3), axis=1))
+        out["job"] += [job.job_name] * m
+    result = {
+        "level": out["level"],
+        "ids": out["ids"],
+        "job": out["job"],
+        "wall_times": np.asarray(out["wall_times"], dtype=float),
+        "n_atoms": np.asarray(out["n_atoms"], dtype=np.int64),
+        "n_kpoints": np.asarray(out["n_kpoints"], dtype=np.int64),
+        "levels": levels,
+    }
+    return result
+
+
+def cost_summary(wall_times=None, n_atoms=None, levels=None, jobs=None):
+    """Wall-time statistics per level: a pandas DataFrame indexed by level.
+
+    Columns: ``n_configurations``, ``n_atoms_total``, ``total_seconds``, ``mean_seconds``,
+    ``median_seconds`` (per configuration), ``mean_seconds_per_atom``,
+    ``median_seconds_per_atom``, and ``paper_seconds`` (Table 1, per ~50-atom configuration on one
+    A100 GPU; NaN for levels that are not paper levels).
+
+    Give either ``jobs`` (labelling jobs) or the arrays ``wall_times``, ``n_atoms`` and
+    ``levels`` (one level label per configuration). NaN wall times (failed) are ignored.
+    """
+    import pandas as pd
+
+    level_dicts = {}
+    if jobs is not None:
+        records = records_from_jobs(jobs)
+        wall_times, n_atoms, levels = records["wall_times"], records["n_atoms"], records["level"]
+        level_dicts = records["levels"]
+    if wall_times is None or n_atoms is None or levels is None:
+        raise ValueError("give jobs, or all of wall_times, n_atoms and levels")
+    t = np.asarray(wall_times, dtype=float).reshape(-1)
+    n = np.asarray(n_atoms, dtype=float).reshape(-1)
+    labels = [str(v) for v in levels]
+    if not (t.size == n.size == len(labels)):
+        raise ValueError(
+            f"wall_times, n_atoms and levels must have the same length, got {t.size}, {n.size}, "
+            f"{len(labels)}"
+        )
+    rows = {}
+    for label in dict.fromkeys(labels):
+        mask = np.array([lv == label for lv in labels]) & np.isfinite(t)
+        tt, nn = t[mask], n[mask]
+        paper = float("nan")
+        if label in level_dicts and level_dicts[label].get("paper_seconds") is not None:
+            paper = float(level_dicts[label]["paper_seconds"])
+        elif label.isdigit():
+            try:
+                paper = get_level(int(label)).paper_seconds or float("nan")
+            except ValueError:
+                pass
+        rows[label] = {
+            "n_configurations": int(mask.sum()),
+            "n_atoms_total": int(nn.sum()),
+            "total_seconds": float(tt.sum()),
+            "mean_seconds": float(tt.mean()) if tt.size else float("nan"),
+            "median_seconds": float(np.median(tt)) if tt.size else float("nan"),
+            "mean_seconds_per_atom": float((tt / nn).mean()) if tt.size else float("nan"),
+            "median_seconds_per_atom": float(np.median(tt / nn)) if tt.size else float("nan"),
+            "paper_seconds": paper,
+        }
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "level"
+    return frame
+
+
+def fit_cost_models(jobs) -> dict[str, CostModel]:
+    """``{level name: CostModel}`` fitted on the finished records of labelling jobs."""
+    records = records_from_jobs(jobs)
+    models = {}
+    labels = records["level"]
+    for label in dict.fromkeys(labels):
+        mask = np.array([lv == label for lv in labels])
+        models[label] = fit_cost_model(
+            records["wall_times"][mask],
+            records["n_atoms"][mask],
+            records["n_kpoints"][mask],
+            level=records["levels"][label],
+        )
+    return models
+
+
+def predict_labelling_cost(structures: Sequence | Iterable, level, model: CostModel) -> dict:
+    """Predicted DFT cost of labelling ``structures`` at ``level`` with a fitted ``model``.
+
+    The k-point mesh of each structure comes from :func:`pyiron_appmlip.dft.levels.kmesh`, as in the
+    engines. Returns a dict with ``seconds`` (per structure), ``total_seconds``, ``n_atoms`` and
+    ``n_kpoints``.
+    """
+    from ..structures.conversion import to_ase_list
+
+    level = get_level(level)
+    if model.level is not None and not get_level(model.level).same_parameters(level):
+        raise ValueError(
+            f"model was fitted for level {model.level} but level is {level.to_dict()}; "
+            f"fit one model per level"
+        )
+    atoms_list = to_ase_list(structures)
+    n_atoms = np.array([len(a) for a in atoms_list], dtype=np.int64)
+    n_kpoints = np.array(
+        [int(np.prod(kmesh(a.get_cell(), level.kspacing))) for a in atoms_list], dtype=np.int64
+    )
+    seconds = model.predict(n_atoms, n_kpoints)
+    return {
+        "seconds": seconds,
+        "total_seconds": float(seconds.sum()),
+        "n_atoms": n_atoms,
+        "n_kpoints": n_kpoints,
+    }

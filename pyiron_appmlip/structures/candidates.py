@@ -1,0 +1,371 @@
+"""Candidate structures for users who have none: rattled and strained crystal cells.
+
+All generators are seeded and reproducible, and every structure passes a minimum-distance filter
+(periodic images included), so that no DFT or descriptor calculation is wasted on overlapping atoms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "BE_LATTICE",
+    "small_cells",
+    "rattled_strained_cells",
+    "vacancy_cells",
+    "slab_cells",
+    "random_packings",
+    "diverse_candidates",
+    "rescale_structures",
+    "minimum_distance",
+]
+
+# Lattice parameters in Angstrom for beryllium (PBE-like values; bcc/fcc at about the hcp volume).
+BE_LATTICE = {"hcp": {"a": 2.265, "c": 3.575}, "bcc": {"a": 2.55}, "fcc": {"a": 3.20}}
+
+_PROTOTYPES = ("hcp", "bcc", "fcc")
+# (prototype, cubic, repeat) choices giving 1..8 atoms
+_SMALL_CELLS = (
+    ("bcc", False, (1, 1, 1)),  # 1 atom
+    ("fcc", False, (1, 1, 1)),  # 1
+    ("hcp", False, (1, 1, 1)),  # 2
+    ("bcc", True, (1, 1, 1)),  # 2
+    ("fcc", False, (2, 1, 1)),  # 2
+    ("fcc", True, (1, 1, 1)),  # 4
+    ("hcp", False, (2, 1, 1)),  # 4
+    ("bcc", True, (2, 1, 1)),  # 4
+    ("hcp", False, (1, 1, 2)),  # 4
+    ("hcp", False, (2, 2, 1)),  # 8
+    ("bcc", True, (2, 2, 1)),  # 8
+    ("fcc", True, (2, 1, 1)),  # 8
+)
+
+
+def _bulk(element: str, prototype: str, cubic: bool, lattice: dict):
+    from ase.build import bulk
+
+    if prototype == "hcp":
+        return bulk(element, "hcp", a=lattice["hcp"]["a"], c=lattice["hcp"]["c"])
+    return bulk(element, prototype, a=lattice[prototype]["a"], cubic=cubic)
+
+
+def minimum_distance(atoms) -> float:
+    """Smallest interatomic distance in Angstrom, periodic images included (inf for one atom
+    in a large non-periodic box)."""
+    from ase.neighborlist import neighbor_list
+
+    if len(atoms) == 0:
+        return float("inf")
+    cutoff = 3.0
+    while True:
+        d = neighbor_list("d", atoms, cutoff, self_interaction=False)
+        if len(d) > 0 or cutoff > 20.0:
+            return float(d.min()) if len(d) else float("inf")
+        cutoff *= 2.0
+
+
+def rattled_strained_cells(
+    n_structures: int,
+    element: str = "Be",
+    seed: int = 0,
+    max_atoms: int = 8,
+    strain: float = 0.05,
+    rattle: float = 0.08,
+    min_distance: float = 1.5,
+    lattice: dict | None = None,
+):
+    """Rattled and strained hcp/bcc/fcc cells of 1..``max_atoms`` atoms.
+
+    Parameters
+    ----------
+    n_structures : number of structures (>= 1)
+    element : chemical symbol placed on every site
+    seed : seed of the random generator; the same arguments always give the same structures
+    max_atoms : largest cell (1..8 available from the built-in prototypes)
+    strain : largest magnitude of each component of the random symmetric strain (0.05 = 5 %)
+    rattle : standard deviation of the Gaussian displacement of every atom, Angstrom
+    min_distance : structures with two atoms closer than this (Angstrom) are redrawn
+    lattice : lattice parameters per prototype; defaults to :data:`BE_LATTICE`
+    """
+    if not isinstance(n_structures, int | np.integer) or n_structures < 1:
+        raise ValueError(f"n_structures must be a positive integer, got {n_structures!r}")
+    if not 1 <= max_atoms:
+        raise ValueError(f"max_atoms must be >= 1, got {max_atoms!r}")
+    if strain < 0 or rattle < 0:
+        raise ValueError(f"strain and rattle must be >= 0, got strain={strain}, rattle={rattle}")
+    lattice = BE_LATTICE if lattice is None else lattice
+    choices = []
+    for proto, cubic, rep in _SMALL_CELLS:
+        cell = _bulk(element, proto, cubic, lattice).repeat(rep)
+        if len(cell) <= max_atoms:
+            choices.append(cell)
+    if not choices:
+        raise ValueError(f"max_atoms={max_atoms} admits no built-in cell (smallest has 1 atom)")
+    rng = np.random.default_rng(seed)
+
+    def make(k):
+        atoms = _perturb(choices[k % len(choices)].copy(), rng, strain, rattle)
+        atoms.info["prototype"] = atoms.get_chemical_formula()
+        return atoms
+
+    return _draw(
+        n_structures,
+        make,
+        min_distance,
+        100 * n_structures,
+        f"could not generate {n_structures} structures with min_distance={min_distance} "
+        "Angstrom; lower rattle or strain",
+    )
+
+
+def small_cells(element: str = "Be", lattice: dict | None = None):
+    """The unperturbed prototype cells (1..8 atoms) used by :func:`rattled_strained_cells`."""
+    lattice = BE_LATTICE if lattice is None else lattice
+    return [_bulk(element, p, c, lattice).repeat(r) for p, c, r in _SMALL_CELLS]
+
+
+def _draw(n_structures: int, make, min_distance: float, max_tries: int, failure: str) -> list:
+    """Call ``make(k)`` for the k-th structure until ``n_structures`` of them have no two atoms
+    closer than ``min_distance``; raise RuntimeError(``failure``) after ``max_tries`` draws."""
+    out, attempts = [], 0
+    while len(out) < n_structures:
+        attempts += 1
+        if attempts > max_tries:
+            raise RuntimeError(failure)
+        atoms = make(len(out))
+        if minimum_distance(atoms) >= min_distance:
+            out.append(atoms)
+    return out
+
+
+def _check_count(n, name="n_structures"):
+    if not isinstance(n, int | np.integer) or n < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {n!r}")
+
+
+def _perturb(atoms, rng, strain, rattle, shear=0.0):
+    eps = rng.uniform(-strain, strain, size=(3, 3))
+    eps = 0.5 * (eps + eps.T)
+    if shear:
+        i, j = rng.choice(3, size=2, replace=False)
+        gamma = rng.uniform(-shear, shear)
+        eps[i, j] += gamma
+    atoms.set_cell(np.asarray(atoms.get_cell()) @ (np.eye(3) + eps), scale_atoms=True)
+    atoms.positions += rng.normal(0.0, rattle, size=atoms.positions.shape)
+    atoms.wrap()
+    return atoms
+
+
+def vacancy_cells(
+    n_structures: int,
+    element: str = "Be",
+    seed: int = 0,
+    max_atoms: int = 16,
+    strain: float = 0.03,
+    rattle: float = 0.05,
+    min_distance: float = 1.5,
+    lattice: dict | None = None,
+):
+    """Supercells of hcp/bcc/fcc with one atom removed, strained and rattled (3..max_atoms atoms)."""
+    _check_count(n_structures)
+    lattice = BE_LATTICE if lattice is None else lattice
+    supercells = [
+        _bulk(element, "hcp", False, lattice).repeat((2, 2, 2)),  # 16 -> 15
+        _bulk(element, "bcc", True, lattice).repeat((2, 2, 2)),  # 16 -> 15
+        _bulk(element, "fcc", True, lattice).repeat((2, 1, 1)),  # 8 -> 7
+        _bulk(element, "hcp", False, lattice).repeat((2, 2, 1)),  # 8 -> 7
+        _bulk(element, "fcc", True, lattice),  # 4 -> 3
+    ]
+    supercells = [c for c in supercells if len(c) - 1 <= max_atoms]
+    if n_structures and not supercells:
+        raise ValueError(
+            f"max_atoms={max_atoms} admits no vacancy supercell (smallest has 3 atoms)"
+        )
+    rng = np.random.default_rng(seed)
+
+    def make(k):
+        atoms = supercells[k % len(supercells)].copy()
+        del atoms[int(rng.integers(len(atoms)))]
+        return _perturb(atoms, rng, strain, rattle)
+
+    return _draw(
+        n_structures,
+        make,
+        min_distance,
+        100 * n_structures,
+        "could not generate vacancy cells passing min_distance; lower rattle",
+    )
+
+
+def slab_cells(
+    n_structures: int,
+    element: str = "Be",
+    seed: int = 0,
+    vacuum: float = 6.0,
+    rattle: float = 0.08,
+    min_distance: float = 1.5,
+    lattice: dict | None = None,
+):
+    """Thin periodic slabs (hcp(0001), fcc(111), fcc(100), bcc(110); 4-12 atoms) with vacuum
+    along z, rattled. The slab is periodic in all three directions (vacuum separates images)."""
+    from ase.build import bcc110, fcc100, fcc111, hcp0001
+
+    _check_count(n_structures)
+    lattice = BE_LATTICE if lattice is None else lattice
+    a_h, c_h = lattice["hcp"]["a"], lattice["hcp"]["c"]
+    builders = [
+        lambda: hcp0001(element, size=(2, 2, 3), a=a_h, c=c_h, vacuum=vacuum / 2, orthogonal=False),
+        lambda: fcc111(element, size=(2, 2, 3), a=lattice["fcc"]["a"], vacuum=vacuum / 2),
+        lambda: fcc100(element, size=(2, 2, 2), a=lattice["fcc"]["a"], vacuum=vacuum / 2),
+        lambda: bcc110(element, size=(2, 2, 2), a=lattice["bcc"]["a"], vacuum=vacuum / 2),
+        lambda: hcp0001(element, size=(1, 1, 4), a=a_h, c=c_h, vacuum=vacuum / 2),
+    ]
+    rng = np.random.default_rng(seed)
+
+    def make(k):
+        atoms = builders[k % len(builders)]()
+        atoms.pbc = True
+        atoms.positions += rng.normal(0.0, rattle, size=atoms.positions.shape)
+        atoms.wrap()
+        return atoms
+
+    return _draw(
+        n_structures,
+        make,
+        min_distance,
+        100 * n_structures,
+        "could not generate slabs passing min_distance; lower rattle",
+    )
+
+
+def random_packings(
+    n_structures: int,
+    element: str = "Be",
+    seed: int = 0,
+    n_atoms: tuple = (2, 12),
+    volume_per_atom: tuple = (6.5, 11.0),
+    min_distance: float = 1.6,
+):
+    """Random dense packings: atoms placed uniformly at random in a random triclinic cell, kept
+    only when no two atoms are closer than ``min_distance`` (Angstrom). ``n_atoms`` and
+    ``volume_per_atom`` (Angstrom^3) are (low, high) ranges; Be's equilibrium is about 8 A^3/atom."""
+    from ase import Atoms
+
+    _check_count(n_structures)
+    lo, hi = n_atoms
+    if not 1 <= lo <= hi:
+        raise ValueError(
+            f"n_atoms must be a (low, high) range with 1 <= low <= high, got {n_atoms!r}"
+        )
+    rng = np.random.default_rng(seed)
+
+    def make(k):
+        n = int(rng.integers(lo, hi + 1))
+        vol = n * rng.uniform(*volume_per_atom)
+        shape = np.eye(3) + rng.uniform(-0.25, 0.25, size=(3, 3))
+        cell = shape * (vol / abs(np.linalg.det(shape))) ** (1 / 3)
+        return Atoms([element] * n, scaled_positions=rng.random((n, 3)), cell=cell, pbc=True)
+
+    return _draw(
+        n_structures,
+        make,
+        min_distance,
+        2000 * max(1, n_structures),
+        "could not generate random packings; lower min_distance or raise volume",
+    )
+
+
+def diverse_candidates(
+    n_structures: int,
+    element: str = "Be",
+    seed: int = 0,
+    fractions: dict | None = None,
+    max_atoms: int = 16,
+    min_distance: float = 1.5,
+):
+    """A diverse, seeded mix of rattled/strained/sheared crystals, vacancies, slabs and random
+    packings. ``fractions`` maps generator name ("crystal", "sheared", "vacancy", "slab",
+    "random") to its share (default 0.35, 0.15, 0.15, 0.15, 0.20)."""
+    _check_count(n_structures)
+    fractions = fractions or {
+        "crystal": 0.35,
+        "sheared": 0.15,
+        "vacancy": 0.15,
+        "slab": 0.15,
+        "random": 0.20,
+    }
+    allowed = {"crystal", "sheared", "vacancy", "slab", "random"}
+    unknown = set(fractions) - allowed
+    if unknown:
+        raise ValueError(
+            f"fractions has unknown generators {sorted(unknown)}; allowed: {sorted(allowed)}"
+        )
+    total = sum(fractions.values())
+    if total <= 0 or any(v < 0 for v in fractions.values()):
+        raise ValueError(f"fractions must be non-negative with a positive sum, got {fractions!r}")
+    names = list(fractions)
+    counts = [int(np.floor(n_structures * fractions[k] / total)) for k in names]
+    for i in range(n_structures - sum(counts)):
+        counts[i % len(counts)] += 1
+    seeds = np.random.SeedSequence(seed).spawn(len(names))
+    out = []
+    for name, count, ss in zip(names, counts, seeds, strict=True):
+        s = int(ss.generate_state(1)[0])
+        if count == 0:
+            continue
+        if name == "crystal":
+            new = rattled_strained_cells(
+                count, element, s, max_atoms=min(8, max_atoms), min_distance=min_distance
+            )
+        elif name == "sheared":
+            rng = np.random.default_rng(s)
+            base = rattled_strained_cells(
+                count,
+                element,
+                s + 1,
+                max_atoms=min(8, max_atoms),
+                rattle=0.0,
+                strain=0.0,
+                min_distance=min_distance,
+            )
+            new = [_perturb(a, rng, 0.03, 0.06, shear=0.15) for a in base]
+            new = [a for a in new if minimum_distance(a) >= min_distance]
+        elif name == "vacancy":
+            new = vacancy_cells(count, element, s, max_atoms=max_atoms, min_distance=min_distance)
+        elif name == "slab":
+            new = slab_cells(count, element, s, min_distance=min_distance)
+        else:
+            new = random_packings(
+                count,
+                element,
+                s,
+                n_atoms=(2, min(12, max_atoms)),
+                min_distance=max(min_distance, 1.6),
+            )
+        for a in new:
+            a.info["generator"] = name
+        out.extend(new)
+    return out
+
+
+def rescale_structures(structures, from_lattice: float, to_lattice: float):
+    """Uniformly rescale structures from one lattice constant to another (cells and positions
+    scaled by ``to_lattice / from_lattice``), as the paper rescaled W configurations to Be."""
+    from .conversion import to_ase
+
+    if not (
+        np.isfinite(from_lattice)
+        and from_lattice > 0
+        and np.isfinite(to_lattice)
+        and to_lattice > 0
+    ):
+        raise ValueError(
+            f"from_lattice and to_lattice must be positive lengths in Angstrom, got {from_lattice!r}, {to_lattice!r}"
+        )
+    factor = to_lattice / from_lattice
+    out = []
+    for s in structures:
+        a = to_ase(s)
+        a.set_cell(np.asarray(a.get_cell()) * factor, scale_atoms=True)
+        out.append(a)
+    return out

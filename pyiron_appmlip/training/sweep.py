@@ -1,0 +1,375 @@
+"""Sweep: the paper's full factorial study (level x subset size x weight x 2Jmax x sampler x
+repetition) from descriptor blocks and DFT labels, with the streaming core.
+
+Work is organised in *units*: one (2Jmax, sampler, repetition) triple is one sampling order of
+the training pool and one pass over its blocks, from which the fits of every subset size, weight
+pair and training level follow as small p x p problems (:func:`pyiron_appmlip.core.subset_sweep`).
+Rows already computed (same unit, size, weights and level) are never computed again, so an
+interrupted sweep resumes where it stopped and a larger grid computes only the new cells.
+
+Pure numpy (no pyiron); :class:`~pyiron_appmlip.jobs.sweep.AppmlipSweep` is the job shell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core import (
+    SAMPLERS,
+    SufficientStatistics,
+    leverage_scores_streamed,
+    repeated_orders,
+    subset_sweep,
+)
+from ..core.validation import check_weights
+
+__all__ = [
+    "SweepGrid",
+    "BlockSource",
+    "InMemoryBlocks",
+    "run_sweep",
+    "row_key",
+    "ROW_KEY_COLUMNS",
+    "SWEEP_SAMPLERS",
+]
+
+SWEEP_SAMPLERS = (*SAMPLERS, "all")
+ROW_KEY_COLUMNS = (
+    "twojmax",
+    "sampler",
+    "repetition",
+    "subset_size",
+    "energy_weight",
+    "force_weight",
+    "train_level",
+)
+
+
+def _level_name(level) -> str:
+    return str(level)
+
+
+@dataclass
+class SweepGrid:
+    """The factorial design.
+
+    train_levels : levels to train on (names as in the labels mapping)
+    subset_sizes : training subset sizes (positive ints, each at most the pool size)
+    weights : (energy_weight, force_weight) pairs; a number r means (r, 1)
+    samplers : "leverage" (regular), "block_leverage", "random" and/or "all" (the whole pool,
+        one unit regardless of repetitions and sizes)
+    repetitions : independent sampling orders per sampler (leverage and random)
+    seed : root seed; repetition r of a sampler uses the r-th child of SeedSequence(seed), so
+        results do not depend on how many repetitions are asked for
+    leverage_weights : (w_E, w_F) of the weighted matrix whose leverage drives the samplers
+        (default: the first weight pair)
+    """
+
+    train_levels: Sequence
+    subset_sizes: Sequence[int]
+    weights: Sequence
+    samplers: Sequence[str] = ("leverage", "block_leverage", "random")
+    repetitions: int = 1
+    seed: int = 0
+    leverage_weights: tuple | None = None
+
+    def __post_init__(self):
+        self.train_levels = [_level_name(lv) for lv in self.train_levels]
+        if not self.train_levels:
+            raise ValueError("train_levels must name at least one level; the grid is empty")
+        sizes = [int(s) for s in self.subset_sizes]
+        if not sizes and any(s != "all" for s in self.samplers):
+            raise ValueError("subset_sizes must contain at least one size; the grid is empty")
+        if any(s < 1 for s in sizes):
+            raise ValueError(
+                f"subset_sizes must be positive integers, got {list(self.subset_sizes)!r}"
+            )
+        self.subset_sizes = sorted(set(sizes))
+        pairs = []
+        for w in self.weights:
+            pair = (float(w), 1.0) if np.isscalar(w) else tuple(float(x) for x in w)
+            if len(pair) != 2:
+                raise ValueError(f"weights must be numbers w_E/w_F or (w_E, w_F) pairs, got {w!r}")
+            pairs.append(check_weights(*pair))
+        if not pairs:
+            raise ValueError("weights must contain at least one (w_E, w_F) pair; the grid is empty")
+        self.weights = list(dict.fromkeys(pairs))
+        self.samplers = list(dict.fromkeys(self.samplers))
+        if not self.samplers:
+            raise ValueError(
+                f"samplers must name at least one of {SWEEP_SAMPLERS}; the grid is empty"
+            )
+        for s in self.samplers:
+            if s not in SWEEP_SAMPLERS:
+                raise ValueError(f"sampler must be one of {SWEEP_SAMPLERS}, got {s!r}")
+        if not isinstance(self.repetitions, int | np.integer) or self.repetitions < 1:
+            raise ValueError(f"repetitions must be a positive integer, got {self.repetitions!r}")
+        self.repetitions = int(self.repetitions)
+        self.seed = int(self.seed)
+        lw = self.weights[0] if self.leverage_weights is None else self.leverage_weights
+        self.leverage_weights = check_weights(*lw)
+
+    def units(self, twojmax_values) -> list[tuple[int, str, int]]:
+        out = []
+        for t in twojmax_values:
+            for s in self.samplers:
+                reps = [0] if s == "all" else range(self.repetitions)
+                out.extend((int(t), s, int(r)) for r in reps)
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "train_levels": list(self.train_levels),
+            "subset_sizes": list(self.subset_sizes),
+            "weights": [list(w) for w in self.weights],
+            "samplers": list(self.samplers),
+            "repetitions": self.repetitions,
+            "seed": self.seed,
+            "leverage_weights": list(self.leverage_weights),
+        }
+
+
+def row_key(row: Mapping) -> tuple:
+    """The identity of one fit in a sweep table (see :data:`ROW_KEY_COLUMNS`)."""
+    return (
+        int(row["twojmax"]),
+        str(row["sampler"]),
+        int(row["repetition"]),
+        int(row["subset_size"]),
+        round(float(row["energy_weight"]), 12),
+        round(float(row["force_weight"]), 12),
+        str(row["train_level"]),
+    )
+
+
+class BlockSource:
+    """What the sweep needs of a descriptor set: ``ids`` and ``iter_blocks(ids)``."""
+
+    ids: Sequence[str]
+
+    def iter_blocks(self, ids: Iterable[str]) -> Iterable[np.ndarray]:  # pragma: no cover
+        raise NotImplementedError
+
+
+class InMemoryBlocks(BlockSource):
+    """A :class:`BlockSource` over a dict ``{configuration id: block}`` (tests, small sets)."""
+
+    def __init__(self, blocks: Mapping[str, np.ndarray]):
+        self._blocks = {str(k): v for k, v in blocks.items()}
+        self.ids = list(self._blocks)
+
+    def iter_blocks(self, ids):
+        for i in ids:
+            yield self._blocks[i]
+
+
+def run_sweep(
+    sources: Mapping[int, BlockSource],
+    labels: Mapping,
+    train_ids: Sequence[str],
+    test_ids: Sequence[str],
+    grid: SweepGrid,
+    truth_level,
+    *,
+    done: Iterable[tuple] = (),
+    on_unit_done: Callable[[tuple, list[dict]], None] | None = None,
+    atom_steps_per_second: Mapping[int, float] | None = None,
+    ridge: float = 0.0,
+    progress: Callable[[str], None] | None = None,
+) -> list[dict]:
+    """Run every unit of ``grid`` whose rows are not all in ``done``; return the new rows.
+
+    sources : 2Jmax -> :class:`BlockSource` (e.g. a descriptor job's block store)
+    labels : level -> :class:`~pyiron_appmlip.training.labels.Labels`
+    train_ids, test_ids : the split by configuration id; the training pool is the training ids
+        that have descriptors and finished labels at every training level
+    truth_level : the level test errors are also measured against (the "6th" of the paper)
+    done : row keys (:func:`row_key`) already computed
+    on_unit_done : called with (unit, rows) after each unit, e.g. to store rows atomically
+    atom_steps_per_second : 2Jmax -> measured MLIP MD throughput, copied into the rows
+
+    Memory: the labels (small) plus one p x p accumulator per level at a time; blocks are
+    streamed from the sources in sampling order.
+    """
+    labels = {_level_name(k): v for k, v in labels.items()}
+    truth = _level_name(truth_level)
+    if truth not in labels:
+        raise ValueError(
+            f"truth_level {truth!r} has no labelling job; levels with labels: {sorted(labels)}"
+        )
+    for lv in grid.train_levels:
+        if lv not in labels:
+            raise ValueError(
+                f"train level {lv!r} has no labelling job; levels with labels: {sorted(labels)}"
+            )
+    if not sources:
+        raise ValueError("sources must map at least one 2Jmax to its descriptors; got none")
+    done = set(done)
+    aps = dict(atom_steps_per_second or {})
+    log = progress or (lambda msg: None)
+    all_levels = list(dict.fromkeys([*grid.train_levels, truth]))
+    rows_out: list[dict] = []
+    for twojmax in sorted(sources):
+        source = sources[twojmax]
+        source_ids = set(source.ids)
+        pool = [
+            i
+            for i in train_ids
+            if i in source_ids and all(i in labels[lv].ids for lv in grid.train_levels)
+        ]
+        test = [i for i in test_ids if i in source_ids and i in labels[truth].ids]
+        if not pool:
+            raise ValueError(
+                f"2Jmax {twojmax}: no training configuration has descriptors and finished labels "
+                f"at every training level {grid.train_levels}"
+            )
+        if not test:
+            raise ValueError(
+                f"2Jmax {twojmax}: no test configuration has labels at truth level {truth!r}"
+            )
+        too_big = [s for s in grid.subset_sizes if s > len(pool)]
+        if too_big and any(s != "all" for s in grid.samplers):
+            raise ValueError(
+                f"subset_size {too_big} larger than the training pool ({len(pool)} configurations "
+                f"for 2Jmax {twojmax}); allowed: 1..{len(pool)}"
+            )
+        units = grid.units([twojmax])
+        todo = {}
+        for unit in units:
+            _, sampler, rep = unit
+            sizes = [len(pool)] if sampler == "all" else grid.subset_sizes
+            missing = [
+                (size, w)
+                for size in sizes
+                for w in grid.weights
+                for lv in grid.train_levels
+                if (twojmax, sampler, rep, size, round(w[0], 12), round(w[1], 12), lv) not in done
+            ]
+            if missing:
+                todo[unit] = sorted({m[0] for m in missing})
+        if not todo:
+            log(f"2Jmax {twojmax}: all {len(units)} units done earlier")
+            continue
+
+        p = None
+        test_stats = None
+        for cid, block in zip(test, source.iter_blocks(test), strict=True):
+            if test_stats is None:
+                p = block.shape[1]
+                test_stats = SufficientStatistics(p, levels=all_levels)
+            lab = {
+                lv: (labels[lv].energies[cid], labels[lv].forces[cid])
+                for lv in all_levels
+                if cid in labels[lv].ids
+            }
+            test_stats.add(block, lab, "test", cid)
+        test_stats.flush()
+
+        lev = blev = None
+        if any(u[1] in ("leverage", "block_leverage") for u in todo):
+            log(f"2Jmax {twojmax}: leverage scores of {len(pool)} pool configurations")
+            lev, blev = leverage_scores_streamed(
+                lambda pool=pool, source=source: source.iter_blocks(pool), *grid.leverage_weights
+            )
+        orders = {}
+        for sampler in {u[1] for u in todo}:
+            if sampler == "all":
+                orders[sampler] = np.arange(len(pool))[None, :]
+            else:
+                orders[sampler] = repeated_orders(
+                    sampler,
+                    grid.repetitions,
+                    len(pool),
+                    leverage=lev,
+                    block_leverage=blev,
+                    seed=grid.seed,
+                )
+        wall = {
+            lv: np.array([labels[lv].wall_times.get(i, np.nan) for i in pool])
+            for lv in grid.train_levels
+        }
+        for unit, sizes in todo.items():
+            _, sampler, rep = unit
+            order = orders[sampler][rep]
+            ordered_ids = [pool[k] for k in order[: max(sizes)]]
+
+            def stream(ordered_ids=ordered_ids, source=source):
+                for cid, block in zip(ordered_ids, source.iter_blocks(ordered_ids), strict=True):
+                    yield (
+                        block,
+                        {
+                            lv: (labels[lv].energies[cid], labels[lv].forces[cid])
+                            for lv in grid.train_levels
+                        },
+                        cid,
+                    )
+
+            log(f"2Jmax {twojmax}: {sampler} repetition {rep}, sizes {sizes}")
+            records = subset_sweep(
+                stream(),
+                sizes,
+                grid.weights,
+                grid.train_levels,
+                test_statistics=test_stats,
+                test_levels=all_levels,
+                ridge=ridge,
+                n_descriptors=p,
+            )
+            unit_rows = []
+            for rec in records:
+                lv = rec.level
+                key = (
+                    twojmax,
+                    sampler,
+                    rep,
+                    rec.subset_size,
+                    round(rec.energy_weight, 12),
+                    round(rec.force_weight, 12),
+                    lv,
+                )
+                if key in done:
+                    continue
+                chosen = order[: rec.subset_size]
+                own = rec.test.get(lv)
+                tt = rec.test[truth]
+                unit_rows.append(
+                    {
+                        "twojmax": int(twojmax),
+                        "n_descriptors": int(p),
+                        "sampler": sampler,
+                        "repetition": int(rep),
+                        "seed": grid.seed,
+                        "subset_size": int(rec.subset_size),
+                        "energy_weight": rec.energy_weight,
+                        "force_weight": rec.force_weight,
+                        "weight_ratio": rec.energy_weight / rec.force_weight,
+                        "train_level": lv,
+                        "truth_level": truth,
+                        "n_test": int(tt.n_configs),
+                        "rank": int(rec.model.rank),
+                        "energy_rmse_train": rec.train.energy_rmse,
+                        "force_rmse_train": rec.train.force_rmse,
+                        "energy_rmse_test": own.energy_rmse if own else np.nan,
+                        "energy_rmse_test_shifted": own.energy_rmse_shifted if own else np.nan,
+                        "force_rmse_test": own.force_rmse if own else np.nan,
+                        "energy_rmse_test_truth": tt.energy_rmse,
+                        "energy_rmse_test_truth_shifted": tt.energy_rmse_shifted,
+                        "force_rmse_test_truth": tt.force_rmse,
+                        "dft_seconds": float(np.nansum(wall[lv][chosen])),
+                        "n_train_atoms": int(sum(len(labels[lv].forces[pool[k]]) for k in chosen)),
+                        "atom_steps_per_second": float(aps.get(int(twojmax), np.nan)),
+                        "labelling_job": labels[lv].job_id if labels[lv].job_id is not None else -1,
+                        "truth_labelling_job": labels[truth].job_id
+                        if labels[truth].job_id is not None
+                        else -1,
+                        "coefficients": np.asarray(rec.model.coefficients, dtype=float),
+                    }
+                )
+            done.update(row_key(r) for r in unit_rows)
+            if on_unit_done is not None:
+                on_unit_done(unit, unit_rows)
+            rows_out.extend(unit_rows)
+    return rows_out

@@ -1,0 +1,108 @@
+"""AppmlipDescriptors job: run (2 processes), reload, accessors, validation, resume."""
+
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from pyiron_appmlip.descriptors import compute_qsnap_blocks
+from pyiron_appmlip.descriptors import store as store_module
+from pyiron_appmlip.structures.conversion import configuration_id
+
+
+def structures(n=6):
+    out = []
+    for i in range(n):
+        a = bulk("Be", "hcp", a=2.2858, c=3.5843).repeat((2, 1, 1))
+        a.rattle(0.08, seed=i)
+        out.append(a)
+    return out
+
+
+def test_run_reload_and_blocks(project):
+    structs = structures(6)
+    job = project.create.job.AppmlipDescriptors("desc4")
+    job.structures = structs
+    job.input.twojmax = 4
+    job.input.n_processes = 2
+    job.input.chunk_size = 2
+    job.input.progress = False
+    job.run()
+    assert job.status.finished
+    ids = [configuration_id(s) for s in structs]
+    assert job.configuration_ids == ids
+    assert job.p == 119
+    np.testing.assert_array_equal(job.n_atoms, [4] * 6)
+    ref = compute_qsnap_blocks(structs, 4)
+
+    from pyiron_appmlip import Project
+
+    reloaded = Project(project.path).load("desc4")
+    assert reloaded.configuration_ids == ids
+    assert reloaded.settings.elements == ("Be",) and reloaded.settings.twojmax == 4
+    blocks = reloaded.get_blocks()
+    for got, want in zip(blocks, ref, strict=True):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
+    picked = reloaded.get_blocks(ids=[ids[4], ids[1]])
+    np.testing.assert_array_equal(picked[0], blocks[4])
+    np.testing.assert_array_equal(picked[1], blocks[1])
+    assert sum(1 for _ in reloaded.iter_blocks()) == 6
+    assert [c[0] for c in reloaded.iter_chunks(4)] == [ids[:4], ids[4:]]
+    assert [s.get_chemical_symbols() for s in reloaded.structures] == [
+        s.get_chemical_symbols() for s in structs
+    ]
+
+
+def test_invalid_input(project):
+    job = project.create.job.AppmlipDescriptors("bad")
+    job.structures = structures(1)
+    job.input.backend = "gpu"
+    with pytest.raises(ValueError, match="backend"):
+        job.run()
+    job2 = project.create.job.AppmlipDescriptors("bad2")
+    job2.structures = structures(1)
+    job2.input.twojmax = 3
+    with pytest.raises(ValueError, match="twojmax"):
+        job2.run()
+    job3 = project.create.job.AppmlipDescriptors("bad3")
+    with pytest.raises(ValueError, match="structures"):
+        job3.run()
+    job4 = project.create.job.AppmlipDescriptors("bad4")
+    job4.structures = structures(1)
+    job4.input.hyperparameters = {"elements": ["W"]}
+    with pytest.raises(ValueError, match="unknown element"):
+        job4.run()
+
+
+def test_resume_after_interruption(project, monkeypatch):
+    structs = structures(5)
+    calls = []
+    fail = [True]
+    real = store_module._compute_chunk
+
+    def flaky(arrays, *args):
+        calls.append(len(arrays["n_atoms"]))
+        if len(calls) == 2 and fail[0]:
+            raise RuntimeError("interrupted")
+        return real(arrays, *args)
+
+    monkeypatch.setattr(store_module, "_compute_chunk", flaky)
+    job = project.create.job.AppmlipDescriptors("resumable")
+    job.structures = structs
+    job.input.twojmax = 4
+    job.input.n_processes = 1
+    job.input.chunk_size = 2
+    job.input.progress = False
+    with pytest.raises(RuntimeError, match="interrupted"):
+        job.run()
+    assert job.status.aborted
+    assert len(job.get_store()) == 2  # the first chunk was committed
+
+    calls.clear()
+    fail[0] = False
+    job = project.load("resumable")
+    job.resume()
+    assert job.status.finished
+    assert calls == [2, 1]  # only the three missing configurations
+    ref = compute_qsnap_blocks(structs, 4)
+    for got, want in zip(job.get_blocks(), ref, strict=True):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
