@@ -36,7 +36,7 @@ from pyiron_appmlip.core import (
     SufficientStatistics,
     direct_errors,
     sampling_order,
-    subset_sweep,
+    subset_fits,
 )
 
 K_OF_TWOJMAX = {4: 14, 6: 30, 8: 55, 10: 91}
@@ -235,7 +235,7 @@ def main():
         leverage[w] = LeverageProjector(pool_stats, *w).scores(train_blocks)
     t_lev = time.perf_counter() - t0
     t0 = time.perf_counter()
-    records = {}  # (sampler, rep, w, size, level) -> SweepRecord
+    records = {}  # (sampler, rep, w, size, level) -> SubsetFit
     orders = {}
     n_passes = 0
     for sampler in SAMPLERS:
@@ -256,7 +256,7 @@ def main():
                     orders[(sampler, rep, w)] = order
                 stream = ((train[i][0], train[i][1]) for i in order)
                 n_passes += 1
-                for rec in subset_sweep(
+                for rec in subset_fits(
                     stream, sizes, fit_weights, LEVELS, test_statistics=test_stats
                 ):
                     key = (sampler, rep, (rec.energy_weight, rec.force_weight))

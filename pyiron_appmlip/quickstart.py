@@ -16,6 +16,8 @@ import time
 
 import numpy as np
 
+from .dft.levels import level_label
+
 __all__ = ["run_quickstart", "validate_quickstart_input", "format_table", "main"]
 
 DEFAULTS = {
@@ -66,14 +68,6 @@ def validate_quickstart_input(
         if not np.isscalar(w) or not np.isfinite(w) or w <= 0:
             raise ValueError(f"weight_ratios must be positive finite numbers w_E/w_F, got {w!r}")
     return levels, resolved, twojmax, [float(w) for w in weight_ratios]
-
-
-def _level_label(level):
-    return (
-        str(level)
-        if isinstance(level, int | np.integer)
-        else getattr(level, "name", None) or "custom"
-    )
 
 
 def _get_or_run(pr, job_type, name, configure, log):
@@ -144,14 +138,14 @@ def run_quickstart(
     structures = to_ase_list(structures)
     log(
         f"pyiron_appmlip quickstart in {pr.path}: {len(structures)} structures "
-        f"({sum(len(s) for s in structures)} atoms), levels {[_level_label(lv) for lv in levels]}, "
+        f"({sum(len(s) for s in structures)} atoms), levels {[level_label(lv) for lv in levels]}, "
         f"2Jmax {twojmax}, w_E/w_F {weight_ratios}"
     )
 
     label_jobs = {}
     for level in levels:
-        name = f"labels_level_{_level_label(level)}"
-        log(f"DFT ({engine}) at level {_level_label(level)}:")
+        name = f"labels_level_{level_label(level)}"
+        log(f"DFT ({engine}) at level {level_label(level)}:")
 
         def configure(job, level=level):
             job.structures = structures
@@ -179,9 +173,9 @@ def run_quickstart(
         def configure(job, t=t):
             job.set_descriptors(desc_jobs[t])
             for level, lj in label_jobs.items():
-                job.add_labels(lj, level=_level_label(level))
+                job.add_labels(lj, level=level_label(level))
             job.weights = weight_ratios
-            job.input.truth_level = _level_label(levels[-1])
+            job.input.truth_level = level_label(levels[-1])
             job.input.test_fraction = float(test_fraction)
             job.input.split_seed = int(seed)
 
@@ -201,7 +195,7 @@ def format_table(table) -> str:
         "twojmax": "2Jmax",
         "train_level": "level",
         "weight_ratio": "wE/wF",
-        "n_train": "n_train",
+        "subset_size": "n_train",
         "n_test": "n_test",
         "energy_rmse_test": "E test own",
         "force_rmse_test": "F test own",

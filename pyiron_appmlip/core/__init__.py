@@ -12,11 +12,11 @@ from .comparison import LevelComparison, compare_levels, comparison_table
 from .errors import ErrorSummary, direct_errors, rmse_from_statistics, statistics_errors
 from .fit import (
     LinearModel,
-    SweepRecord,
+    SubsetFit,
     fit_statistics,
     fit_statistics_levels,
     fit_weighted,
-    subset_sweep,
+    subset_fits,
 )
 from .leverage import LeverageProjector, leverage_scores, leverage_scores_streamed
 from .sampling import (
@@ -37,8 +37,8 @@ __all__ = [
     "fit_weighted",
     "fit_statistics",
     "fit_statistics_levels",
-    "SweepRecord",
-    "subset_sweep",
+    "SubsetFit",
+    "subset_fits",
     "ErrorSummary",
     "statistics_errors",
     "rmse_from_statistics",

@@ -29,8 +29,8 @@ __all__ = [
     "fit_weighted",
     "fit_statistics",
     "fit_statistics_levels",
-    "SweepRecord",
-    "subset_sweep",
+    "SubsetFit",
+    "subset_fits",
     "DEFAULT_RCOND",
 ]
 
@@ -207,7 +207,7 @@ def fit_weighted(
 
 
 @dataclass
-class SweepRecord:
+class SubsetFit:
     """One fit of a subset sweep with its errors."""
 
     subset_size: int
@@ -220,7 +220,7 @@ class SweepRecord:
     """{test level: ErrorSummary} on the test statistics."""
 
 
-def subset_sweep(
+def subset_fits(
     configurations: Iterable,
     checkpoints: Sequence[int],
     weights: Sequence[tuple[float, float]],
@@ -233,14 +233,14 @@ def subset_sweep(
     rcond: float = DEFAULT_RCOND,
     scale_columns: bool = True,
     n_descriptors: int | None = None,
-) -> list[SweepRecord]:
+) -> list[SubsetFit]:
     """Fits for growing prefixes of one ordered stream, from a single pass.
 
     configurations: iterable of ``(block, labels)`` (or ``(block, labels, config_id)``) in
     sampling order, labels ``{level: (energy, forces)}``. checkpoints: subset sizes.
     weights: ``(energy_weight, force_weight)`` pairs. levels: training levels to fit (all of
     them are accumulated). For every checkpoint, weight pair and level one
-    :class:`SweepRecord` is returned with training errors (same level) and, if
+    :class:`SubsetFit` is returned with training errors (same level) and, if
     ``test_statistics`` is given, test errors against each of ``test_levels`` (default: the
     test statistics' levels). Memory: one accumulator, O(p^2 x levels).
     """
@@ -273,7 +273,7 @@ def subset_sweep(
                             test_statistics, model.coefficients, tl, test_partition
                         )
                 records.append(
-                    SweepRecord(
+                    SubsetFit(
                         subset_size=size,
                         energy_weight=w_e,
                         force_weight=w_f,

@@ -2,7 +2,7 @@
 
 A *sampling order* is a permutation of the pool whose first k entries are the subset of size k,
 so all subset sizes of one repetition are nested and can be fitted from one pass
-(:func:`pyiron_appmlip.core.fit.subset_sweep`). Weighted sampling without replacement uses
+(:func:`pyiron_appmlip.core.fit.subset_fits`). Weighted sampling without replacement uses
 the Efraimidis-Spirakis keys ``u^(1/w)`` (u uniform on (0, 1]) sorted in decreasing order:
 every prefix is distributed as successive draws with probability proportional to ``w`` among
 the items not yet drawn. Items with score 0 come last, in random order.

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..dft.levels import level_order
 from ..structures.conversion import as_strings
 
 __all__ = ["LabelledDataset", "LevelData", "write_dataset", "load_dataset"]
@@ -148,7 +149,7 @@ class LabelledDataset:
     @property
     def level_names(self) -> list[str]:
         """Level names, lowest (paper) level first."""
-        return sorted(self.levels, key=_level_key)
+        return sorted(self.levels, key=level_order)
 
     @property
     def n_atoms(self) -> np.ndarray:
@@ -199,10 +200,6 @@ class LabelledDataset:
                     }
                 )
         return pd.DataFrame(rows)
-
-
-def _level_key(name: str):
-    return (0, int(name), "") if str(name).isdigit() else (1, 0, str(name))
 
 
 def write_dataset(path: str, dataset: LabelledDataset, description: str = "") -> str:

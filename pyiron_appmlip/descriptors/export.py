@@ -25,7 +25,6 @@ __all__ = [
     "write_snap_potential",
     "snap_potential_dataframe",
     "snap_element_coefficients",
-    "settings_for_coefficients",
 ]
 
 
@@ -41,22 +40,6 @@ def _coefficients(model) -> np.ndarray:
     return c
 
 
-def settings_for_coefficients(n_coefficients: int, elements: Sequence[str]) -> QSnapSettings:
-    """Default (paper) settings whose block width matches ``n_coefficients - 1`` columns."""
-    elements = tuple(elements)
-    for element_counts in (True, False):
-        for twojmax in range(2, 31, 2):
-            s = QSnapSettings(twojmax=twojmax, elements=elements, element_counts=element_counts)
-            if s.n_columns() + 1 == n_coefficients:
-                return s
-            if s.n_columns() + 1 > n_coefficients:
-                break
-    raise ValueError(
-        f"{n_coefficients} coefficients match no 2Jmax for elements {list(elements)}: "
-        "pass settings=QSnapSettings(...)"
-    )
-
-
 def _resolve(model, elements, settings) -> tuple[np.ndarray, QSnapSettings]:
     c = _coefficients(model)
     if settings is None:
@@ -64,10 +47,12 @@ def _resolve(model, elements, settings) -> tuple[np.ndarray, QSnapSettings]:
     if isinstance(elements, str):
         elements = (elements,)
     if settings is None:
-        if elements is None:
-            raise ValueError("elements must be given when no settings are")
-        settings = settings_for_coefficients(c.size, elements)
-    elif not isinstance(settings, QSnapSettings):
+        raise ValueError(
+            "the model carries no descriptor settings: pass settings=QSnapSettings(...), the "
+            "settings of the descriptors it was fitted to (e.g. descriptors_job.settings), or "
+            "export a SnapModel (job.get_model(row)), which carries them"
+        )
+    if not isinstance(settings, QSnapSettings):
         settings = QSnapSettings.make(settings)
     if elements is not None:
         elements = tuple(elements)
@@ -125,8 +110,9 @@ def write_snap_potential(
         array itself: constant per-atom energy first, then one per block column.
     elements: element symbols in column order (default: ``settings.elements``).
     settings: the :class:`QSnapSettings` of the blocks the model was fitted to; default: the
-        model's ``.settings``, else the paper's hyperparameters with 2Jmax inferred from the
-        number of coefficients.
+        model's ``.settings`` (a :class:`~pyiron_appmlip.training.model.SnapModel` has them).
+        A bare coefficient array without ``settings`` raises a ValueError: the settings are
+        never guessed.
     """
     c, settings = _resolve(model, elements, settings)
     per_element = snap_element_coefficients(c, settings=settings)

@@ -18,7 +18,15 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-__all__ = ["ConvergenceLevel", "PAPER_LEVELS", "get_level", "kmesh", "SUPPORTED_XC"]
+__all__ = [
+    "ConvergenceLevel",
+    "PAPER_LEVELS",
+    "get_level",
+    "kmesh",
+    "level_label",
+    "level_order",
+    "SUPPORTED_XC",
+]
 
 SUPPORTED_XC = ("PBE",)
 _FIELDS = ("kspacing", "encut", "sigma", "xc", "name", "paper_seconds")
@@ -165,6 +173,64 @@ def get_level(level) -> ConvergenceLevel:
         f"level must be one of the paper levels {sorted(PAPER_LEVELS)}, a ConvergenceLevel or a "
         f"dict with 'kspacing' and 'encut', got {level!r}"
     )
+
+
+def level_label(level) -> str:
+    """The one name of a convergence level, used in job names, tables, datasets and plots.
+
+    A paper level is named by its number: ``3``, ``"3"``, ``PAPER_LEVELS[3]``, a level with the
+    same parameters as ``PAPER_LEVELS[3]`` (whatever its name) and the preset's name
+    ``"level 3"`` all give ``"3"``. Any other :class:`ConvergenceLevel` (or its dict) is named by
+    its ``name``, or by its parameters when it has none. Any other string is taken as a label
+    already (e.g. a level of an imported dataset).
+
+    Args:
+        level: a level number, a :class:`ConvergenceLevel`, a level dict or a label string.
+
+    Returns:
+        The label, a non-empty string.
+
+    Raises:
+        ValueError: for anything else (booleans, floats, empty strings, unknown numbers).
+    """
+    if isinstance(level, bytes):
+        level = level.decode()
+    if isinstance(level, str):
+        text = level.strip()
+        if not text:
+            raise ValueError("level must be a level number, a ConvergenceLevel or a name, got ''")
+        for number, preset in PAPER_LEVELS.items():
+            if text == preset.name:
+                return str(number)
+        return text
+    if isinstance(level, int | np.integer) and not isinstance(level, bool):
+        get_level(level)  # unknown numbers raise, naming the allowed ones
+        return str(int(level))
+    if isinstance(level, ConvergenceLevel | Mapping):
+        resolved = get_level(level)
+        for number, preset in PAPER_LEVELS.items():
+            if resolved.same_parameters(preset):
+                return str(number)
+        if resolved.name:
+            return resolved.name
+        ks = "gamma" if resolved.kspacing is None else f"{resolved.kspacing:g}"
+        return f"kspacing={ks},encut={resolved.encut:g}"
+    raise ValueError(
+        f"level must be a level number {sorted(PAPER_LEVELS)}, a ConvergenceLevel, a level dict "
+        f"or a name, got {level!r}"
+    )
+
+
+def level_order(level) -> tuple:
+    """Sort key of a level: numbered levels by number ("2" before "10"), then named ones by name.
+
+    Accepts anything :func:`level_label` accepts, so ``sorted(levels, key=level_order)`` works on
+    a mix of numbers, presets and labels.
+    """
+    label = level_label(level)
+    if label.isdigit():
+        return (0, int(label), "")
+    return (1, 0, label)
 
 
 def kmesh(cell, kspacing: float | None) -> tuple[int, int, int]:

@@ -31,7 +31,7 @@ from pyiron_base import PythonTemplateJob
 
 from ..structures import candidates
 from ..structures.conversion import as_strings, structures_from_arrays, structures_to_arrays
-from ._common import plain
+from ._common import plain, save_then_set_status
 
 __all__ = ["AppmlipCandidates", "GENERATORS"]
 
@@ -198,9 +198,7 @@ class AppmlipCandidates(PythonTemplateJob):
         self.output.volume_per_atom = np.array(
             [a.get_volume() / len(a) for a in structures], dtype=float
         )
-        self.to_hdf()
-        self.status.finished = True
-        self.project_hdf5["status"] = self.status.string
+        save_then_set_status(self)
 
     # -- HDF5: keep the key order of input.options --------------------------------------------
     def to_hdf(self, hdf=None, group_name=None):

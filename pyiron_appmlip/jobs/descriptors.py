@@ -29,7 +29,7 @@ from pyiron_base import PythonTemplateJob
 from ..descriptors.settings import QSnapSettings
 from ..descriptors.store import BlockStore, compute_to_store, default_n_processes
 from ..structures.conversion import structures_from_arrays, structures_to_arrays
-from ._common import plain
+from ._common import plain, save_then_set_status
 
 __all__ = ["AppmlipDescriptors"]
 
@@ -143,8 +143,7 @@ class AppmlipDescriptors(PythonTemplateJob):
         self.output.n_atoms = np.array([n_atoms[position[i]] for i in ids], dtype=np.int64)
         self.output.p = int(store.n_columns)
         self.output.settings = settings.to_dict()
-        self.status.finished = True
-        self.to_hdf()
+        save_then_set_status(self)
 
     def resume(self):
         """Continue an interrupted (aborted) run; stored configurations are not recomputed."""

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from pyiron_base import PythonTemplateJob
 
-from .fit import table_from_hdf_dict, table_to_hdf_dict
+from ._common import save_then_set_status, table_from_hdf_dict, table_to_hdf_dict
 
 __all__ = ["AppmlipEvaluationCost"]
 
@@ -77,9 +77,7 @@ class AppmlipEvaluationCost(PythonTemplateJob):
                 }
             )
         self.output.table = table_to_hdf_dict(pd.DataFrame(rows))
-        self.to_hdf()
-        self.status.finished = True
-        self.project_hdf5["status"] = self.status.string
+        save_then_set_status(self)
 
     def get_table(self) -> pd.DataFrame:
         return table_from_hdf_dict(self.output.table)

@@ -90,7 +90,7 @@ from pyiron_base import PythonTemplateJob
 from ..dft.engines import ENGINES, check_engine
 from ..dft.engines.base import SinglePointResult, failed_result, format_exception
 from ..dft.engines.gpaw import check_setups, run_gpaw
-from ..dft.levels import ConvergenceLevel, get_level
+from ..dft.levels import ConvergenceLevel, get_level, level_label
 from ..structures.conversion import (
     as_strings,
     structures_from_arrays,
@@ -98,7 +98,7 @@ from ..structures.conversion import (
     to_ase,
     to_ase_list,
 )
-from ._common import rerun_in_place
+from ._common import rerun_in_place, save_then_set_status
 
 __all__ = ["AppmlipSinglePoint", "AppmlipLabelling", "compare_levels", "CHILD_PREFIX"]
 
@@ -123,16 +123,6 @@ def _level_to_input(level):
     if isinstance(level, int | np.integer) and not isinstance(level, bool):
         return int(level)
     return resolved.to_dict()
-
-
-def _level_name(stored) -> str:
-    level = get_level(stored)
-    if isinstance(stored, int | np.integer):
-        return str(int(stored))
-    if level.name:
-        return level.name
-    ks = "gamma" if level.kspacing is None else f"{level.kspacing:g}"
-    return f"kspacing={ks},encut={level.encut:g}"
 
 
 def _builtin(container):
@@ -252,18 +242,10 @@ class AppmlipSinglePoint(_LevelAndEngine, PythonTemplateJob):
             self.output.update(
                 failed_result(str(self.input.engine), format_exception(exc)).to_dict()
             )
-            self.to_hdf()
-            self.status.aborted = True
-            self.project_hdf5["status"] = self.status.string
+            save_then_set_status(self, "aborted")
             raise
         self.output.update(result.to_dict())
-        # Output first, status second: only a completely written result is ever "finished".
-        self.to_hdf()
-        if result.ok:
-            self.status.finished = True
-        else:
-            self.status.aborted = True
-        self.project_hdf5["status"] = self.status.string
+        save_then_set_status(self, "finished" if result.ok else "aborted")
 
     # -- output --------------------------------------------------------------------------------
     @property
@@ -340,7 +322,7 @@ class AppmlipLabelling(_LevelAndEngine, PythonTemplateJob):
     @property
     def level_name(self) -> str:
         """ "3" for paper level 3, else the level's name or its parameters."""
-        return _level_name(_builtin(self.input.level))
+        return level_label(_builtin(self.input.level))
 
     @property
     def child_project(self):
@@ -383,17 +365,10 @@ class AppmlipLabelling(_LevelAndEngine, PythonTemplateJob):
             records, child_ids = self._label_all()
         except Exception as exc:
             self.output.run_error = format_exception(exc)
-            self.to_hdf()
-            self.status.aborted = True
-            self.project_hdf5["status"] = self.status.string
+            save_then_set_status(self, "aborted")
             raise
         self._store_output(records, child_ids)
-        self.to_hdf()
-        if all(r.ok for r in records):
-            self.status.finished = True
-        else:
-            self.status.not_converged = True
-        self.project_hdf5["status"] = self.status.string
+        save_then_set_status(self, "finished" if all(r.ok for r in records) else "not_converged")
 
     def _options_for(self, cid: str) -> dict:
         options = dict(_engine_options(self.input.engine_options))

@@ -18,10 +18,20 @@ import numpy as np
 import pandas as pd
 from pyiron_base import PythonTemplateJob
 
-from ..training.labels import Labels, split_by_configuration
-from ..training.sweep import SWEEP_SAMPLERS, SweepGrid, row_key, run_sweep
-from ._common import plain, rerun_in_place
-from .fit import _job_id, table_from_hdf_dict, table_to_hdf_dict
+from ..descriptors.settings import QSnapSettings
+from ..dft.levels import level_label, level_order
+from ..training.labels import Labels, parse_weights, split_by_configuration
+from ..training.model import SnapModel
+from ..training.sweep import SWEEP_SAMPLERS, SweepGrid, run_sweep
+from ..training.table import COLUMN_NAMES, KEY_COLUMNS, row_key
+from ._common import (
+    job_id_of,
+    plain,
+    rerun_in_place,
+    save_then_set_status,
+    table_from_hdf_dict,
+    table_to_hdf_dict,
+)
 
 __all__ = ["AppmlipSweep"]
 
@@ -35,13 +45,16 @@ def _write_unit(folder: str, unit: tuple, rows: list[dict]) -> str:
     tag = hashlib.sha1(repr(sorted(row_key(r) for r in rows)).encode()).hexdigest()[:10]
     path = os.path.join(folder, f"unit_2j{twojmax}_{sampler}_r{rep}_{tag}.npz")
     tmp = path + ".tmp.npz"
-    scalars = pd.DataFrame([{k: v for k, v in r.items() if k != "coefficients"} for r in rows])
+    scalars = pd.DataFrame([{c: r[c] for c in COLUMN_NAMES if c in r} for r in rows])
     arrays = {f"col__{c}": scalars[c].to_numpy() for c in scalars.columns}
     for c in ("sampler", "train_level", "truth_level"):
         if c in scalars:
             arrays[f"col__{c}"] = scalars[c].astype(str).to_numpy().astype("U")
     coefs = np.array([r["coefficients"] for r in rows]) if rows else np.zeros((0, 0))
-    np.savez(tmp, coefficients=coefs, **arrays)
+    # the subsets of one unit are prefixes of one sampling order: store the longest one
+    longest = max((r["training_ids"] for r in rows), key=len, default=())
+    order = np.array(list(longest), dtype="U")
+    np.savez(tmp, coefficients=coefs, training_order=order, **arrays)
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
@@ -56,10 +69,11 @@ def _read_units(folder: str) -> list[dict]:
         with np.load(path, allow_pickle=False) as data:
             cols = {k[5:]: data[k] for k in data.files if k.startswith("col__")}
             coefs = data["coefficients"]
-            n = len(coefs)
-            for i in range(n):
+            order = [str(i) for i in data["training_order"]] if "training_order" in data else []
+            for i in range(len(coefs)):
                 row = {k: (v[i].item() if hasattr(v[i], "item") else v[i]) for k, v in cols.items()}
                 row["coefficients"] = coefs[i]
+                row["training_ids"] = tuple(order[: int(row["subset_size"])])
                 rows.append(row)
     return rows
 
@@ -75,8 +89,11 @@ class AppmlipSweep(PythonTemplateJob):
     ``atom_steps_per_second`` ({2Jmax: measured MD throughput}) or
     ``measure_evaluation_cost = True`` to measure it with LAMMPS.
 
-    Output: :meth:`get_table` (one row per fit, see :func:`pyiron_appmlip.training.sweep.run_sweep`),
-    :meth:`get_coefficients`, the split (``train_ids``, ``test_ids``) and the provenance.
+    Output: :meth:`get_table` (one row per fit, columns
+    :data:`pyiron_appmlip.training.table.COLUMNS`), :meth:`get_model` (a
+    :class:`~pyiron_appmlip.training.model.SnapModel` of any row, with its descriptor settings,
+    ready for export), :meth:`get_coefficients`, the split (``train_ids``, ``test_ids``), the
+    descriptor settings per 2Jmax and the provenance.
     """
 
     def __init__(self, project, job_name):
@@ -99,24 +116,37 @@ class AppmlipSweep(PythonTemplateJob):
 
     # -- input helpers ------------------------------------------------------------------------
     def add_descriptors(self, job, twojmax: int | None = None):
-        """Use descriptor ``job`` (object, id or name) for its 2Jmax."""
-        job_id = _job_id(job, self.project)
-        if twojmax is None:
-            twojmax = int(self.project.load(job_id).input.twojmax)
-        self.input.descriptors_jobs[str(int(twojmax))] = job_id
+        """Use descriptor ``job`` (object, id or name) for its 2Jmax.
+
+        ``twojmax``, if given, must be the job's own 2Jmax (a check, not an override).
+        """
+        job_id = job_id_of(job, self.project)
+        own = int(self.project.load(job_id).input.twojmax)
+        if twojmax is not None and int(twojmax) != own:
+            raise ValueError(
+                f"twojmax={twojmax!r} differs from the descriptors job's own 2Jmax {own}; "
+                "omit twojmax or pass the job of that 2Jmax"
+            )
+        self.input.descriptors_jobs[str(own)] = job_id
 
     def add_labels(self, job, level=None):
-        """Use labelling ``job`` (object, id or name) for its level (or ``level``)."""
-        job_id = _job_id(job, self.project)
-        if level is None:
-            level = self.project.load(job_id).level_name
-        self.input.labelling_jobs[str(level)] = job_id
+        """Use labelling ``job`` (object, id or name) for its level.
+
+        ``level``, if given, must name the job's own level (any spelling of it: ``3``,
+        ``PAPER_LEVELS[3]``, ``"3"``); the labels are stored under
+        :func:`~pyiron_appmlip.dft.levels.level_label` of it.
+        """
+        job_id = job_id_of(job, self.project)
+        own = level_label(self.project.load(job_id).level_name)
+        if level is not None and level_label(level) != own:
+            raise ValueError(
+                f"level={level!r} (label {level_label(level)!r}) differs from the labelling "
+                f"job's own level {own!r}; omit level or pass the job of that level"
+            )
+        self.input.labelling_jobs[own] = job_id
 
     def _levels(self):
-        return sorted(
-            self.input.labelling_jobs,
-            key=lambda s: (not s.isdigit(), int(s) if s.isdigit() else 0, s),
-        )
+        return sorted(self.input.labelling_jobs, key=level_order)
 
     def grid(self) -> SweepGrid:
         """The validated :class:`SweepGrid` of the current input."""
@@ -126,7 +156,7 @@ class AppmlipSweep(PythonTemplateJob):
             )
         levels = self._levels()
         train = self.input.train_levels
-        train = levels if train is None else [str(v) for v in train]
+        train = levels if train is None else [level_label(v) for v in train]
         for lv in train:
             if lv not in self.input.labelling_jobs:
                 raise ValueError(
@@ -136,7 +166,7 @@ class AppmlipSweep(PythonTemplateJob):
         return SweepGrid(
             train_levels=train,
             subset_sizes=list(self.input.subset_sizes or []),
-            weights=[tuple(w) if not np.isscalar(w) else w for w in self.input.weights],
+            weights=parse_weights([w if np.isscalar(w) else tuple(w) for w in self.input.weights]),
             samplers=list(self.input.samplers),
             repetitions=int(self.input.repetitions),
             seed=int(self.input.seed),
@@ -146,7 +176,7 @@ class AppmlipSweep(PythonTemplateJob):
     def _truth(self):
         levels = self._levels()
         truth = self.input.truth_level
-        truth = levels[-1] if truth is None else str(truth)
+        truth = levels[-1] if truth is None else level_label(truth)
         if truth not in self.input.labelling_jobs:
             raise ValueError(
                 f"truth_level {truth!r} has no labelling job; levels with jobs: {levels}"
@@ -186,10 +216,12 @@ class AppmlipSweep(PythonTemplateJob):
             labels[lv] = Labels.from_arrays(
                 data["ids"], data["energies"], data["forces"], data["wall_times"], job_id=job_id
             )
-        sources, desc_ids = {}, {}
+        sources, desc_ids, settings = {}, {}, {}
         for t, job_id in self.input.descriptors_jobs.items():
-            sources[int(t)] = self.project.load(int(job_id)).get_store()
+            desc_job = self.project.load(int(job_id))
+            sources[int(t)] = desc_job.get_store()
             desc_ids[int(t)] = int(job_id)
+            settings[str(int(t))] = desc_job.settings.to_json()
         all_ids = sorted(set().union(*(set(s.ids) for s in sources.values())))
         train_ids, test_ids = split_by_configuration(
             all_ids, float(self.input.test_fraction), int(self.input.split_seed)
@@ -225,14 +257,12 @@ class AppmlipSweep(PythonTemplateJob):
         self.output.train_ids = np.array(train_ids, dtype="S16")
         self.output.test_ids = np.array(test_ids, dtype="S16")
         self.output.grid = grid.to_dict()
+        self.output.descriptor_settings = settings
         self.output.provenance = {
             "descriptors_jobs": {str(k): v for k, v in desc_ids.items()},
             "labelling_jobs": {k: int(v) for k, v in self.input.labelling_jobs.items()},
         }
-        # output first, status last: a crash while writing never leaves a "finished" job
-        self.to_hdf()
-        self.status.finished = True
-        self.project_hdf5["status"] = self.status.string
+        save_then_set_status(self)
 
     def _store_table(self, rows, grid, desc_ids):
         # keep the rows of the current grid only (an earlier, larger grid's rows stay on disk)
@@ -250,15 +280,22 @@ class AppmlipSweep(PythonTemplateJob):
             )
         ]
         rows.sort(key=row_key)
-        table = pd.DataFrame([{k: v for k, v in r.items() if k != "coefficients"} for r in rows])
-        if len(table):
-            table["descriptors_job"] = [desc_ids[int(t)] for t in table["twojmax"]]
+        for r in rows:
+            r["descriptors_job"] = desc_ids[int(r["twojmax"])]
+        table = pd.DataFrame([{c: r[c] for c in COLUMN_NAMES} for r in rows], columns=COLUMN_NAMES)
         self.output.table = table_to_hdf_dict(table)
         # coefficients differ in length between 2Jmax values: one array per 2Jmax
         self.output.coefficients = {
             str(t): np.array([r["coefficients"] for r in rows if int(r["twojmax"]) == t])
             for t in sorted({int(r["twojmax"]) for r in rows})
         }
+        # the training subsets: per unit its longest sampling-order prefix (subsets are prefixes)
+        orders = {}
+        for r in rows:
+            key = _unit_key(r)
+            if len(r["training_ids"]) > len(orders.get(key, ())):
+                orders[key] = r["training_ids"]
+        self.output.training_orders = {k: np.array(v, dtype="S64") for k, v in orders.items()}
 
     def resume(self, run_mode: str | None = None):
         """Continue an interrupted sweep, or compute the cells added to the grid since the last
@@ -270,9 +307,75 @@ class AppmlipSweep(PythonTemplateJob):
         """The sweep table (one row per fit) as a DataFrame."""
         return table_from_hdf_dict(self.output.table)
 
-    def get_coefficients(self, index: int) -> np.ndarray:
-        """Coefficients (constant first) of row ``index`` of :meth:`get_table`."""
+    def get_coefficients(self, index=0) -> np.ndarray:
+        """Coefficients (constant first) of row ``index`` of :meth:`get_table` (or of a row)."""
         table = self.get_table()
+        index = self._row_index(table, index)
         t = int(table["twojmax"].iloc[index])
         same = np.flatnonzero(table["twojmax"].to_numpy() == t)
         return np.asarray(self.output.coefficients[str(t)])[int(np.searchsorted(same, index))]
+
+    def get_model(self, row=0) -> SnapModel:
+        """The fitted model of one table row, with the descriptor settings it was fitted on.
+
+        Args:
+            row: a row index of :meth:`get_table`, or a row itself (a pandas Series or a dict
+                with the key columns, e.g. ``table.loc[i]`` or a row of ``recommend``'s output).
+
+        Returns:
+            A :class:`~pyiron_appmlip.training.model.SnapModel`; ``model.write_lammps(folder)``
+            and ``model.potential_dataframe(folder)`` export it for LAMMPS and pyiron.
+        """
+        table = self.get_table()
+        index = self._row_index(table, row)
+        r = table.iloc[index]
+        t = str(int(r["twojmax"]))
+        stored = self.output.get("descriptor_settings")
+        if stored is not None and t in stored:
+            settings = QSnapSettings.from_json(_text(stored[t]))
+        else:  # a job written before the settings were stored: ask its descriptors job
+            settings = self.project.load(int(r["descriptors_job"])).settings
+        orders = self.output.get("training_orders") or {}
+        order = orders.get(_unit_key(r))
+        ids = [] if order is None else [_text(i) for i in np.asarray(order)]
+        return SnapModel(
+            coefficients=self.get_coefficients(index),
+            settings=settings,
+            energy_weight=float(r["energy_weight"]),
+            force_weight=float(r["force_weight"]),
+            train_level=str(r["train_level"]),
+            training_ids=tuple(ids[: int(r["subset_size"])]),
+            ridge=float(self.input.ridge),
+            rank=int(r["rank"]),
+            sampler=str(r["sampler"]),
+            job_id=self.job_id,
+        )
+
+    @staticmethod
+    def _row_index(table: pd.DataFrame, row) -> int:
+        if isinstance(row, int | np.integer) and not isinstance(row, bool):
+            if not -len(table) <= int(row) < len(table):
+                raise ValueError(f"row must be an index in [0, {len(table)}), got {row!r}")
+            return int(row) % len(table)
+        if hasattr(row, "to_dict"):
+            row = row.to_dict()
+        if not isinstance(row, dict):
+            raise ValueError(f"row must be a row index or a table row, got {type(row).__name__}")
+        missing = [c for c in KEY_COLUMNS if c not in row]
+        if missing:
+            raise ValueError(f"row lacks the key columns {missing} (needed: {list(KEY_COLUMNS)})")
+        keys = [row_key(r) for r in table[list(KEY_COLUMNS)].to_dict("records")]
+        try:
+            return keys.index(row_key(row))
+        except ValueError:
+            raise ValueError(f"no row of this job has the key {row_key(row)}") from None
+
+
+def _unit_key(row) -> str:
+    return f"2j{int(row['twojmax'])}_{row['sampler']}_r{int(row['repetition'])}"
+
+
+def _text(value) -> str:
+    if isinstance(value, np.ndarray):
+        value = value.item() if value.shape == () else value
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -32,6 +32,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ..core.pareto import pareto_mask
+from ..dft.levels import level_order
 from .recommend import _check_table
 
 __all__ = [
@@ -73,16 +74,15 @@ def _choice(value, name: str, allowed: Sequence) -> None:
         raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
 
 
-def _level_key(level):
-    """Sort levels numerically when they are numbers ("2" < "10"), else by name."""
-    try:
-        return (0, float(level), "")
-    except (TypeError, ValueError):
-        return (1, 0.0, str(level))
-
-
 def _sorted_levels(values) -> list:
-    return sorted(pd.unique(values), key=_level_key)
+    return sorted(pd.unique(values), key=lambda v: level_order(str(v)))
+
+
+def _sorted_values(values, column: str) -> list:
+    """Distinct values of a table column, levels in level order, anything else sorted."""
+    if column in ("train_level", "truth_level"):
+        return _sorted_levels(values)
+    return sorted(pd.unique(values), key=lambda v: (isinstance(v, str), v))
 
 
 def _panels(n: int, ncols: int | None = None, size=(4.2, 3.6)):
@@ -134,7 +134,7 @@ def _select(table: pd.DataFrame, column: str, value, name: str) -> pd.DataFrame:
         keep = np.isclose(col.astype(float), float(value), rtol=1e-9, atol=0.0)
     out = table[keep]
     if len(out) == 0:
-        available = sorted(pd.unique(col), key=_level_key)
+        available = _sorted_values(col, column)
         raise ValueError(f"no rows with {name}={value!r}; available: {available}")
     return out
 
@@ -381,7 +381,7 @@ def _norm(values: np.ndarray, log: bool | None):
 
 def _pareto_panels(table, by, front_columns, extra, what):
     _check_table(table, [by, "train_level", *front_columns, *extra], what)
-    values = sorted(pd.unique(table[by]), key=_level_key)
+    values = _sorted_values(table[by], by)
     fronts = []
     for v in values:
         panel = table[table[by] == v]

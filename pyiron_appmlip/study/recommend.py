@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..core.pareto import pareto_mask
 from ..core.sampling import SAMPLERS, sampling_order
+from ..dft.levels import level_label
 
 __all__ = [
     "Recommendation",
@@ -505,20 +506,6 @@ def budget_scan(table: pd.DataFrame, budgets_core_hours: Sequence[float], **kwar
     return pd.DataFrame(rows)
 
 
-def _level_label(level) -> str:
-    from ..dft.levels import ConvergenceLevel
-
-    if isinstance(level, ConvergenceLevel):
-        if level.name:
-            return level.name
-        return f"kspacing={level.kspacing}, encut={level.encut:g}"
-    if isinstance(level, bool) or not isinstance(level, int | np.integer | str):
-        raise ValueError(
-            f"level must be a level number, a level name or a ConvergenceLevel, got {level!r}"
-        )
-    return str(level)
-
-
 def acquisition_plan(
     configuration_ids: Sequence,
     leverage,
@@ -573,7 +560,7 @@ def acquisition_plan(
         arrays[name] = a
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 1 <= int(n) <= m:
         raise ValueError(f"n must be an integer in [1, {m}] (the number of candidates), got {n!r}")
-    label = _level_label(level)
+    label = level_label(level)
     order = sampling_order(
         sampler,
         m,

@@ -1,19 +1,19 @@
-"""Training: join descriptors and DFT labels by configuration id, split by configuration, fit
-the energy/force-weighted linear model for each training level and weight, and measure errors.
+"""DFT labels keyed by configuration id, the seeded split by configuration, and the one parser
+of energy/force weights.
 
-Pure functions of arrays (no pyiron): the :class:`~pyiron_appmlip.jobs.fit.AppmlipFit` job is a
-thin shell around :func:`fit_table`.
+Pure functions of arrays (no pyiron). Labels and descriptors meet only in the fit
+(:mod:`pyiron_appmlip.training.sweep`), joined by configuration id.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Labels", "split_by_configuration", "fit_table", "parse_weights"]
+__all__ = ["Labels", "split_by_configuration", "parse_weights"]
 
 
 @dataclass
@@ -110,103 +110,3 @@ def parse_weights(weights) -> list[tuple[float, float]]:
     if not out:
         raise ValueError("weights must contain at least one (w_E, w_F) pair, got an empty list")
     return out
-
-
-def fit_table(
-    blocks: Mapping[str, np.ndarray],
-    labels: Mapping,
-    train_ids: Sequence[str],
-    test_ids: Sequence[str],
-    weights,
-    train_levels: Sequence | None = None,
-    truth_level=None,
-    ridge: float = 0.0,
-):
-    """Fit every (training level, weight) pair and measure errors.
-
-    Parameters
-    ----------
-    blocks : configuration id -> descriptor block (1 + 3N, p)
-    labels : level -> :class:`Labels`
-    train_ids, test_ids : configuration ids of the two partitions
-    weights : see :func:`parse_weights`
-    train_levels : levels to train on (default: all levels in ``labels``)
-    truth_level : level the test errors are also measured against (default: highest level)
-    ridge : optional ridge term of the fit
-
-    Returns
-    -------
-    rows : list of dicts (one per fit) with the settings and RMSEs (meV/atom, meV/Angstrom):
-        ``energy_rmse_train``, ``force_rmse_train`` (against the training level),
-        ``energy_rmse_test``, ``force_rmse_test`` (test set, training level),
-        ``energy_rmse_test_truth``, ``energy_rmse_test_truth_shifted``, ``force_rmse_test_truth``
-        (test set against ``truth_level``; shifted = mean energy error removed).
-    coefficients : array (n_fits, p + 1), constant per-atom energy first.
-    """
-    from ..core import fit_weighted
-
-    if not labels:
-        raise ValueError("labels must map at least one level to its Labels, got none")
-    levels = sorted(labels, key=_level_sort_key)
-    train_levels = levels if train_levels is None else list(train_levels)
-    for lv in train_levels:
-        if lv not in labels:
-            raise ValueError(f"train level {lv!r} has no labels; available levels: {levels}")
-    truth_level = levels[-1] if truth_level is None else truth_level
-    if truth_level not in labels:
-        raise ValueError(f"truth_level {truth_level!r} has no labels; available levels: {levels}")
-    pairs = parse_weights(weights)
-    rows, coefs = [], []
-    truth = labels[truth_level]
-    test_truth = [i for i in test_ids if i in truth.ids and i in blocks]
-    if not test_truth:
-        raise ValueError(f"no test configuration has labels at truth level {truth_level!r}")
-    for lv in train_levels:
-        lab = labels[lv]
-        train = [i for i in train_ids if i in lab.ids and i in blocks]
-        test = [i for i in test_ids if i in lab.ids and i in blocks]
-        if not train:
-            raise ValueError(f"no training configuration has labels at level {lv!r}")
-
-        def data(ids, lab=lab):
-            return (
-                [blocks[i] for i in ids],
-                [lab.energies[i] for i in ids],
-                [lab.forces[i] for i in ids],
-            )
-
-        tr_b, tr_e, tr_f = data(train)
-        te_b, te_e, te_f = data(test) if test else ([], [], [])
-        tt_b, tt_e, tt_f = data(test_truth, truth)
-        for w_e, w_f in pairs:
-            model = fit_weighted(tr_b, tr_e, tr_f, w_e, w_f, ridge=ridge)
-            e_tr, f_tr = model.rmse(tr_b, tr_e, tr_f)
-            e_te, f_te = model.rmse(te_b, te_e, te_f) if test else (np.nan, np.nan)
-            e_tt, f_tt = model.rmse(tt_b, tt_e, tt_f)
-            e_tt_s, _ = model.rmse(tt_b, tt_e, tt_f, shift=True)
-            rows.append(
-                {
-                    "train_level": lv,
-                    "truth_level": truth_level,
-                    "energy_weight": w_e,
-                    "force_weight": w_f,
-                    "weight_ratio": w_e / w_f,
-                    "n_train": len(train),
-                    "n_test": len(test),
-                    "energy_rmse_train": e_tr,
-                    "force_rmse_train": f_tr,
-                    "energy_rmse_test": e_te,
-                    "force_rmse_test": f_te,
-                    "energy_rmse_test_truth": e_tt,
-                    "energy_rmse_test_truth_shifted": e_tt_s,
-                    "force_rmse_test_truth": f_tt,
-                }
-            )
-            coefs.append(np.asarray(model.coefficients, dtype=float))
-    return rows, np.array(coefs)
-
-
-def _level_sort_key(level):
-    if isinstance(level, int | np.integer):
-        return (0, int(level), "")
-    return (1, 0, str(level))

@@ -1,9 +1,10 @@
-"""Sweep: the paper's full factorial study (level x subset size x weight x 2Jmax x sampler x
-repetition) from descriptor blocks and DFT labels, with the streaming core.
+"""Sweep: the factorial study (level x subset size x weight x 2Jmax x sampler x repetition)
+from descriptor blocks and DFT labels, with the streaming core, and the plain fit of the whole
+training pool as its simplest case (:func:`fit_table`).
 
 Work is organised in *units*: one (2Jmax, sampler, repetition) triple is one sampling order of
 the training pool and one pass over its blocks, from which the fits of every subset size, weight
-pair and training level follow as small p x p problems (:func:`pyiron_appmlip.core.subset_sweep`).
+pair and training level follow as small p x p problems (:func:`pyiron_appmlip.core.subset_fits`).
 Rows already computed (same unit, size, weights and level) are never computed again, so an
 interrupted sweep resumes where it stopped and a larger grid computes only the new cells.
 
@@ -22,34 +23,25 @@ from ..core import (
     SufficientStatistics,
     leverage_scores_streamed,
     repeated_orders,
-    subset_sweep,
+    subset_fits,
 )
 from ..core.validation import check_weights
+from ..dft.levels import level_label, level_order
+from .labels import parse_weights
+from .table import KEY_COLUMNS, make_row, row_key
 
 __all__ = [
     "SweepGrid",
     "BlockSource",
     "InMemoryBlocks",
     "run_sweep",
+    "fit_table",
     "row_key",
-    "ROW_KEY_COLUMNS",
+    "KEY_COLUMNS",
     "SWEEP_SAMPLERS",
 ]
 
 SWEEP_SAMPLERS = (*SAMPLERS, "all")
-ROW_KEY_COLUMNS = (
-    "twojmax",
-    "sampler",
-    "repetition",
-    "subset_size",
-    "energy_weight",
-    "force_weight",
-    "train_level",
-)
-
-
-def _level_name(level) -> str:
-    return str(level)
 
 
 @dataclass
@@ -77,7 +69,7 @@ class SweepGrid:
     leverage_weights: tuple | None = None
 
     def __post_init__(self):
-        self.train_levels = [_level_name(lv) for lv in self.train_levels]
+        self.train_levels = list(dict.fromkeys(level_label(lv) for lv in self.train_levels))
         if not self.train_levels:
             raise ValueError("train_levels must name at least one level; the grid is empty")
         sizes = [int(s) for s in self.subset_sizes]
@@ -88,15 +80,7 @@ class SweepGrid:
                 f"subset_sizes must be positive integers, got {list(self.subset_sizes)!r}"
             )
         self.subset_sizes = sorted(set(sizes))
-        pairs = []
-        for w in self.weights:
-            pair = (float(w), 1.0) if np.isscalar(w) else tuple(float(x) for x in w)
-            if len(pair) != 2:
-                raise ValueError(f"weights must be numbers w_E/w_F or (w_E, w_F) pairs, got {w!r}")
-            pairs.append(check_weights(*pair))
-        if not pairs:
-            raise ValueError("weights must contain at least one (w_E, w_F) pair; the grid is empty")
-        self.weights = list(dict.fromkeys(pairs))
+        self.weights = list(dict.fromkeys(parse_weights(list(self.weights))))
         self.samplers = list(dict.fromkeys(self.samplers))
         if not self.samplers:
             raise ValueError(
@@ -130,19 +114,6 @@ class SweepGrid:
             "seed": self.seed,
             "leverage_weights": list(self.leverage_weights),
         }
-
-
-def row_key(row: Mapping) -> tuple:
-    """The identity of one fit in a sweep table (see :data:`ROW_KEY_COLUMNS`)."""
-    return (
-        int(row["twojmax"]),
-        str(row["sampler"]),
-        int(row["repetition"]),
-        int(row["subset_size"]),
-        round(float(row["energy_weight"]), 12),
-        round(float(row["force_weight"]), 12),
-        str(row["train_level"]),
-    )
 
 
 class BlockSource:
@@ -182,20 +153,33 @@ def run_sweep(
 ) -> list[dict]:
     """Run every unit of ``grid`` whose rows are not all in ``done``; return the new rows.
 
-    sources : 2Jmax -> :class:`BlockSource` (e.g. a descriptor job's block store)
-    labels : level -> :class:`~pyiron_appmlip.training.labels.Labels`
-    train_ids, test_ids : the split by configuration id; the training pool is the training ids
-        that have descriptors and finished labels at every training level
-    truth_level : the level test errors are also measured against (the "6th" of the paper)
-    done : row keys (:func:`row_key`) already computed
-    on_unit_done : called with (unit, rows) after each unit, e.g. to store rows atomically
-    atom_steps_per_second : 2Jmax -> measured MLIP MD throughput, copied into the rows
+    Args:
+        sources: 2Jmax -> :class:`BlockSource` (e.g. a descriptor job's block store). A source
+            with a ``job_id`` attribute has it recorded in the ``descriptors_job`` column.
+        labels: level -> :class:`~pyiron_appmlip.training.labels.Labels`; levels are named by
+            :func:`~pyiron_appmlip.dft.levels.level_label`.
+        train_ids: training partition; the training pool is the training ids that have
+            descriptors and finished labels at every training level.
+        test_ids: test partition.
+        grid: the :class:`SweepGrid`.
+        truth_level: the level test errors are also measured against (the reference level).
+        done: row keys (:func:`~pyiron_appmlip.training.table.row_key`) already computed.
+        on_unit_done: called with ``(unit, rows)`` after each unit, e.g. to store rows
+            atomically.
+        atom_steps_per_second: 2Jmax -> measured MLIP MD throughput, copied into the rows.
+        ridge: ridge term of every fit.
+        progress: called with a message per unit.
+
+    Returns:
+        One dict per fit with the columns of :data:`~pyiron_appmlip.training.table.COLUMNS`
+        plus ``coefficients`` (constant first) and ``training_ids`` (the subset, in sampling
+        order).
 
     Memory: the labels (small) plus one p x p accumulator per level at a time; blocks are
     streamed from the sources in sampling order.
     """
-    labels = {_level_name(k): v for k, v in labels.items()}
-    truth = _level_name(truth_level)
+    labels = {level_label(k): v for k, v in labels.items()}
+    truth = level_label(truth_level)
     if truth not in labels:
         raise ValueError(
             f"truth_level {truth!r} has no labelling job; levels with labels: {sorted(labels)}"
@@ -308,7 +292,7 @@ def run_sweep(
                     )
 
             log(f"2Jmax {twojmax}: {sampler} repetition {rep}, sizes {sizes}")
-            records = subset_sweep(
+            records = subset_fits(
                 stream(),
                 sizes,
                 grid.weights,
@@ -335,21 +319,21 @@ def run_sweep(
                 chosen = order[: rec.subset_size]
                 own = rec.test.get(lv)
                 tt = rec.test[truth]
-                unit_rows.append(
+                row = make_row(
                     {
-                        "twojmax": int(twojmax),
-                        "n_descriptors": int(p),
+                        "twojmax": twojmax,
+                        "n_descriptors": p,
                         "sampler": sampler,
-                        "repetition": int(rep),
+                        "repetition": rep,
                         "seed": grid.seed,
-                        "subset_size": int(rec.subset_size),
+                        "subset_size": rec.subset_size,
                         "energy_weight": rec.energy_weight,
                         "force_weight": rec.force_weight,
                         "weight_ratio": rec.energy_weight / rec.force_weight,
                         "train_level": lv,
                         "truth_level": truth,
-                        "n_test": int(tt.n_configs),
-                        "rank": int(rec.model.rank),
+                        "n_test": tt.n_configs,
+                        "rank": rec.model.rank,
                         "energy_rmse_train": rec.train.energy_rmse,
                         "force_rmse_train": rec.train.force_rmse,
                         "energy_rmse_test": own.energy_rmse if own else np.nan,
@@ -358,18 +342,73 @@ def run_sweep(
                         "energy_rmse_test_truth": tt.energy_rmse,
                         "energy_rmse_test_truth_shifted": tt.energy_rmse_shifted,
                         "force_rmse_test_truth": tt.force_rmse,
-                        "dft_seconds": float(np.nansum(wall[lv][chosen])),
-                        "n_train_atoms": int(sum(len(labels[lv].forces[pool[k]]) for k in chosen)),
-                        "atom_steps_per_second": float(aps.get(int(twojmax), np.nan)),
-                        "labelling_job": labels[lv].job_id if labels[lv].job_id is not None else -1,
-                        "truth_labelling_job": labels[truth].job_id
-                        if labels[truth].job_id is not None
-                        else -1,
-                        "coefficients": np.asarray(rec.model.coefficients, dtype=float),
+                        "dft_seconds": np.nansum(wall[lv][chosen]),
+                        "n_train_atoms": sum(len(labels[lv].forces[pool[k]]) for k in chosen),
+                        "atom_steps_per_second": aps.get(int(twojmax), np.nan),
+                        "descriptors_job": _job(getattr(source, "job_id", None)),
+                        "labelling_job": _job(labels[lv].job_id),
+                        "truth_labelling_job": _job(labels[truth].job_id),
                     }
                 )
+                row["coefficients"] = np.asarray(rec.model.coefficients, dtype=float)
+                row["training_ids"] = tuple(pool[k] for k in chosen)
+                unit_rows.append(row)
             done.update(row_key(r) for r in unit_rows)
             if on_unit_done is not None:
                 on_unit_done(unit, unit_rows)
             rows_out.extend(unit_rows)
     return rows_out
+
+
+def _job(job_id) -> int:
+    return -1 if job_id is None else int(job_id)
+
+
+def fit_table(
+    blocks: Mapping[str, np.ndarray],
+    labels: Mapping,
+    train_ids: Sequence[str],
+    test_ids: Sequence[str],
+    weights,
+    train_levels: Sequence | None = None,
+    truth_level=None,
+    ridge: float = 0.0,
+    twojmax: int = 0,
+) -> list[dict]:
+    """Fit the whole training pool for every (training level, weight) pair: the sweep's
+    simplest case (sampler ``"all"``), with the same table columns.
+
+    Args:
+        blocks: configuration id -> descriptor block (1 + 3N, p).
+        labels: level -> :class:`~pyiron_appmlip.training.labels.Labels`.
+        train_ids: configuration ids of the training partition.
+        test_ids: configuration ids of the test partition.
+        weights: see :func:`~pyiron_appmlip.training.labels.parse_weights`.
+        train_levels: levels to train on (default: every level in ``labels``).
+        truth_level: level the ``*_truth`` test errors are measured against (default: the
+            highest level).
+        ridge: optional ridge term of the fit.
+        twojmax: 2Jmax recorded in the rows (the blocks do not know it).
+
+    Returns:
+        The rows (:data:`~pyiron_appmlip.training.table.COLUMNS`, plus ``coefficients`` and
+        ``training_ids``), sorted by :func:`~pyiron_appmlip.training.table.row_key`. The
+        training pool is the training ids with labels at every training level.
+    """
+    if not labels:
+        raise ValueError("labels must map at least one level to its Labels, got none")
+    labels = {level_label(k): v for k, v in labels.items()}
+    levels = sorted(labels, key=level_order)
+    train_levels = levels if train_levels is None else [level_label(v) for v in train_levels]
+    truth = levels[-1] if truth_level is None else level_label(truth_level)
+    grid = SweepGrid(train_levels=train_levels, subset_sizes=[], weights=weights, samplers=["all"])
+    rows = run_sweep(
+        {int(twojmax): InMemoryBlocks(blocks)},
+        labels,
+        train_ids,
+        test_ids,
+        grid,
+        truth,
+        ridge=ridge,
+    )
+    return sorted(rows, key=row_key)

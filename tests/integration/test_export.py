@@ -111,7 +111,7 @@ def test_round_trip_one_element(tmp_path):
     blocks = compute_qsnap_blocks(train, s)
     coef = fit(blocks, *labels(train))
     tests = evaluation_structures()
-    coeff_file, param_file = write_snap_potential(coef, ["Be"], tmp_path)
+    coeff_file, param_file = write_snap_potential(coef, ["Be"], tmp_path, settings=s)
     assert os.path.basename(coeff_file) == "appmlip.snapcoeff"
     text = open(param_file).read()
     for line in ("twojmax 4", "rcutfac 4.812302818", "quadraticflag 1", "bzeroflag 1"):
@@ -155,12 +155,18 @@ def test_round_trip_two_elements_with_reference_energies(tmp_path):
         np.testing.assert_allclose(f_lmp, f, rtol=0, atol=1e-6)
 
 
-def test_settings_inferred_from_coefficient_count_and_checked(tmp_path):
+def test_settings_are_never_guessed_and_are_checked(tmp_path):
     coef = np.r_[-3.7, np.zeros(495)]
-    coeff_file, param_file = write_snap_potential(coef, ["Be"], tmp_path)
+    # a bare coefficient array has no settings: the export says what to pass instead of guessing
+    with pytest.raises(ValueError, match=r"no descriptor settings: pass settings=QSnapSettings"):
+        write_snap_potential(coef, ["Be"], tmp_path)
+    with pytest.raises(ValueError, match="no descriptor settings"):
+        snap_potential_dataframe(coef, ["Be"], tmp_path)
+    assert not os.listdir(tmp_path)
+    coeff_file, param_file = write_snap_potential(coef, ["Be"], tmp_path, settings=QSnapSettings(6))
     assert "twojmax 6" in open(param_file).read()
-    with pytest.raises(ValueError, match="match no 2Jmax"):
-        write_snap_potential(np.zeros(100), ["Be"], tmp_path)
+    with pytest.raises(ValueError, match="do not match"):
+        write_snap_potential(np.zeros(100), ["Be"], tmp_path, settings=QSnapSettings(6))
     with pytest.raises(ValueError, match="do not match"):
         write_snap_potential(coef, ["Be"], tmp_path, settings=QSnapSettings(4))
     with pytest.raises(ValueError, match="differ"):
@@ -189,7 +195,7 @@ def test_pyiron_lammps_job_runs_exported_potential(project, tmp_path):
     structure.rattle(0.05, seed=3)
     rng = np.random.default_rng(4)
     coef = np.r_[-3.7, 1e-3 * rng.standard_normal(119)]
-    df = snap_potential_dataframe(coef, ["Be"], tmp_path / "pot")
+    df = snap_potential_dataframe(coef, ["Be"], tmp_path / "pot", settings=QSnapSettings(4))
     assert list(df.columns) == ["Name", "Filename", "Model", "Species", "Config"]
     assert df.Config[0][0] == "pair_style snap\n"
     assert df.Config[0][1] == "pair_coeff * * appmlip.snapcoeff appmlip.snapparam Be\n"

@@ -141,13 +141,13 @@ def _new_sweep(pr, name, labels, desc, sizes):
 def test_sweep_job_interrupted_resumed_extended(tiny_study, monkeypatch):
     pr, labels, desc = tiny_study
     calls = []
-    real_subset_sweep = sweep_module.subset_sweep
+    real_subset_fits = sweep_module.subset_fits
 
     def counting(*args, **kwargs):
         calls.append(list(args[1]))
-        return real_subset_sweep(*args, **kwargs)
+        return real_subset_fits(*args, **kwargs)
 
-    monkeypatch.setattr(sweep_module, "subset_sweep", counting)
+    monkeypatch.setattr(sweep_module, "subset_fits", counting)
     real_write = sweep_job_module._write_unit
     written = []
 

@@ -106,3 +106,28 @@ def test_level_is_frozen_and_comparable():
     assert level.same_parameters(PAPER_LEVELS[2])
     assert level != PAPER_LEVELS[2]  # different name
     assert not level.same_parameters(PAPER_LEVELS[3])
+
+
+def test_one_label_and_one_order_per_level():
+    from pyiron_appmlip.dft.levels import level_label, level_order
+
+    for n, preset in PAPER_LEVELS.items():
+        same = [n, np.int64(n), str(n), preset, preset.to_dict(), preset.name]
+        same.append(ConvergenceLevel(preset.kspacing, preset.encut, name="my copy"))
+        assert {level_label(v) for v in same} == {str(n)}, n
+    custom = ConvergenceLevel(kspacing=0.3, encut=450.0)
+    assert level_label(custom) == "kspacing=0.3,encut=450"
+    assert level_label(ConvergenceLevel(kspacing=None, encut=250.0, name="cheap")) == "cheap"
+    assert level_label("imported: wbe vasp") == "imported: wbe vasp"
+    mixed = ["10", PAPER_LEVELS[2], "b", 1, "a", "level 3"]
+    assert [level_label(v) for v in sorted(mixed, key=level_order)] == [
+        "1",
+        "2",
+        "3",
+        "10",
+        "a",
+        "b",
+    ]
+    for bad in (True, 2.5, "", None, 7, [1]):
+        with pytest.raises(ValueError, match="level"):
+            level_label(bad)

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
-from pyiron_appmlip.training.labels import Labels, fit_table, parse_weights, split_by_configuration
+from pyiron_appmlip.training.labels import Labels, parse_weights, split_by_configuration
+from pyiron_appmlip.training.sweep import fit_table
+from pyiron_appmlip.training.table import COLUMN_NAMES
 
 
 def test_parse_weights():
@@ -44,8 +46,14 @@ def test_fit_table_rows_and_independent_lstsq():
     lab = Labels(e1, f1)
     ids = sorted(blocks)
     train, test = ids[:15], ids[15:]
-    rows, coefs = fit_table(blocks, {1: lab}, train, test, [150, 12])
-    assert [r["weight_ratio"] for r in rows] == [150.0, 12.0]
+    rows = fit_table(blocks, {1: lab}, train, test, [150, 12])
+    coefs = [r["coefficients"] for r in rows]
+    assert sorted(r["weight_ratio"] for r in rows) == [12.0, 150.0]
+    assert all(list(r)[: len(COLUMN_NAMES)] == list(COLUMN_NAMES) for r in rows)
+    assert all(r["subset_size"] == 15 and r["sampler"] == "all" for r in rows)
+    assert all(set(r["training_ids"]) == set(train) for r in rows)
+    rows = sorted(rows, key=lambda r: -r["weight_ratio"])
+    coefs = [r["coefficients"] for r in rows]
     # independent weighted lstsq on the explicit matrix (eq. 2-3)
     w_e, w_f = 12.0, 1.0
     a, y = [], []

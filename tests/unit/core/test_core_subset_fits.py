@@ -14,7 +14,7 @@ from pyiron_appmlip.core import (  # noqa: E402
     iter_checkpoints,
     leverage_scores,
     sampling_order,
-    subset_sweep,
+    subset_fits,
 )
 
 
@@ -33,7 +33,7 @@ def test_nested_subsets_from_one_pass_equal_separate_fits(pool):
     sizes = [5, 20, 45]
     weights = [(10.0, 1.0), (150.0, 1.0)]
     stream = [(blocks[i], labels[i], int(i)) for i in order]
-    records = subset_sweep(
+    records = subset_fits(
         stream, sizes, weights, levels=(1, 2, 3), test_statistics=test_stats, test_levels=(3,)
     )
     assert len(records) == len(sizes) * len(weights) * 3
@@ -74,12 +74,12 @@ def test_subset_larger_than_pool(pool):
     blocks, labels, _, _ = pool
     stream = list(zip(blocks, labels, strict=True))
     with pytest.raises(ValueError, match="subset_size=46 is larger than the pool of 45"):
-        subset_sweep(stream, [10, 46], [(1.0, 1.0)], levels=(1,))
+        subset_fits(stream, [10, 46], [(1.0, 1.0)], levels=(1,))
     with pytest.raises(ValueError, match="subset_size=46 is larger than the pool of 45"):
         list(iter_checkpoints(iter(stream), [46], levels=(1, 2, 3)))
     with pytest.raises(ValueError, match="energy_weight"):
-        subset_sweep(stream, [10], [(0.0, 1.0)], levels=(1,))
-    only_two = subset_sweep(stream, [45], [(1.0, 1.0)], levels=(2,))  # other levels ignored
+        subset_fits(stream, [10], [(0.0, 1.0)], levels=(1,))
+    only_two = subset_fits(stream, [45], [(1.0, 1.0)], levels=(2,))  # other levels ignored
     e, f = level_lists(labels, 2)
     assert_rel(
         only_two[0].model.coefficients, fit_weighted(blocks, e, f, 1.0, 1.0).coefficients, 1e-10

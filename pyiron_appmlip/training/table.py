@@ -1,0 +1,174 @@
+"""The fit table: one row per fitted model, its columns declared once.
+
+Every table of fits in the package (the :class:`~pyiron_appmlip.jobs.sweep.AppmlipSweep` and
+:class:`~pyiron_appmlip.jobs.fit.AppmlipFit` jobs, :func:`~pyiron_appmlip.training.sweep.run_sweep`,
+:func:`~pyiron_appmlip.training.sweep.fit_table`) has exactly the columns of :data:`COLUMNS`, in
+that order. The study layer (recommendation, Pareto fronts, plots, the findings report) reads
+tables through these names. Energies are RMSEs in meV/atom, forces in meV/Angstrom (force
+components), DFT cost in wall seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+__all__ = [
+    "Column",
+    "COLUMNS",
+    "COLUMN_NAMES",
+    "LEVEL_COLUMNS",
+    "KEY_COLUMNS",
+    "make_row",
+    "row_key",
+    "check_columns",
+    "describe_columns",
+]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the fit table.
+
+    Args:
+        name: the column name.
+        kind: ``"int"``, ``"float"`` or ``"str"``.
+        unit: physical unit ("" for counts, ids and names).
+        description: what the value means.
+    """
+
+    name: str
+    kind: str
+    unit: str
+    description: str
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("twojmax", "int", "", "2Jmax of the qSNAP descriptors"),
+    Column("n_descriptors", "int", "", "descriptor columns p (the fit has p + 1 coefficients)"),
+    Column(
+        "sampler",
+        "str",
+        "",
+        "how the training subset was drawn: leverage, block_leverage, "
+        "random, or all (the whole training pool)",
+    ),
+    Column("repetition", "int", "", "index of the independent sampling order"),
+    Column("seed", "int", "", "root seed of the sampling orders"),
+    Column("subset_size", "int", "", "number of training configurations"),
+    Column("energy_weight", "float", "", "energy weight w_E"),
+    Column("force_weight", "float", "", "force weight w_F"),
+    Column("weight_ratio", "float", "", "w_E / w_F"),
+    Column("train_level", "str", "", "label of the DFT level the model was trained on"),
+    Column("truth_level", "str", "", "label of the reference level of the *_truth errors"),
+    Column("n_test", "int", "", "test configurations with labels at the truth level"),
+    Column("rank", "int", "", "numerical rank of the weighted least-squares problem"),
+    Column("energy_rmse_train", "float", "meV/atom", "training error against the training level"),
+    Column(
+        "force_rmse_train", "float", "meV/Angstrom", "training error against the training level"
+    ),
+    Column("energy_rmse_test", "float", "meV/atom", "test error against the training level"),
+    Column(
+        "energy_rmse_test_shifted",
+        "float",
+        "meV/atom",
+        "test error against the training level, mean energy error removed",
+    ),
+    Column("force_rmse_test", "float", "meV/Angstrom", "test error against the training level"),
+    Column("energy_rmse_test_truth", "float", "meV/atom", "test error against the truth level"),
+    Column(
+        "energy_rmse_test_truth_shifted",
+        "float",
+        "meV/atom",
+        "test error against the truth level, mean energy error removed",
+    ),
+    Column("force_rmse_test_truth", "float", "meV/Angstrom", "test error against the truth level"),
+    Column("dft_seconds", "float", "s", "recorded DFT wall time of the training subset"),
+    Column("n_train_atoms", "int", "", "atoms in the training subset"),
+    Column(
+        "atom_steps_per_second",
+        "float",
+        "atom-steps/s",
+        "measured LAMMPS MD throughput of the model's 2Jmax (NaN if not measured)",
+    ),
+    Column("descriptors_job", "int", "", "id of the descriptors job (-1 outside pyiron)"),
+    Column(
+        "labelling_job", "int", "", "id of the labelling job of the training level (-1 if none)"
+    ),
+    Column(
+        "truth_labelling_job", "int", "", "id of the labelling job of the truth level (-1 if none)"
+    ),
+)
+
+COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+#: Columns that hold level labels (:func:`pyiron_appmlip.dft.levels.level_label`).
+LEVEL_COLUMNS = ("train_level", "truth_level")
+#: The columns that identify one fit of a sweep (with the sweep's inputs).
+KEY_COLUMNS = (
+    "twojmax",
+    "sampler",
+    "repetition",
+    "subset_size",
+    "energy_weight",
+    "force_weight",
+    "train_level",
+)
+_KINDS = {c.name: c.kind for c in COLUMNS}
+_CAST = {"int": int, "float": float, "str": str}
+
+
+def make_row(values: Mapping) -> dict:
+    """A table row with exactly the declared columns, each cast to its kind.
+
+    Raises:
+        ValueError: naming missing or undeclared columns.
+    """
+    missing = [c for c in COLUMN_NAMES if c not in values]
+    extra = [c for c in values if c not in _KINDS]
+    if missing or extra:
+        raise ValueError(
+            f"a fit-table row needs exactly the declared columns; missing {missing}, "
+            f"undeclared {extra}"
+        )
+    return {c: _CAST[_KINDS[c]](values[c]) for c in COLUMN_NAMES}
+
+
+def check_columns(columns: Iterable[str], needed: Iterable[str], what: str = "table") -> None:
+    """Raise a ValueError naming the declared columns a table lacks.
+
+    Args:
+        columns: the table's columns.
+        needed: the columns the caller reads (each must be declared in :data:`COLUMNS`).
+        what: how the table is named in the message.
+    """
+    have = set(columns)
+    needed = list(needed)
+    undeclared = [c for c in needed if c not in _KINDS]
+    if undeclared:
+        raise ValueError(f"columns {undeclared} are not fit-table columns; see COLUMN_NAMES")
+    missing = [c for c in needed if c not in have]
+    if missing:
+        raise ValueError(
+            f"{what} lacks the columns {missing}; a fit table from AppmlipSweep, AppmlipFit or "
+            f"run_sweep has all of {list(COLUMN_NAMES)}"
+        )
+
+
+def describe_columns():
+    """The schema as a DataFrame (name, kind, unit, description), e.g. for documentation."""
+    import pandas as pd
+
+    return pd.DataFrame([c.__dict__ for c in COLUMNS])
+
+
+def row_key(row: Mapping) -> tuple:
+    """The identity of one fit within a sweep (the values of :data:`KEY_COLUMNS`)."""
+    return (
+        int(row["twojmax"]),
+        str(row["sampler"]),
+        int(row["repetition"]),
+        int(row["subset_size"]),
+        round(float(row["energy_weight"]), 12),
+        round(float(row["force_weight"]), 12),
+        str(row["train_level"]),
+    )
