@@ -43,6 +43,15 @@ _LAZY = {
     "ConvergenceLevel": "pyiron_appmlip.dft.levels",
     "PAPER_LEVELS": "pyiron_appmlip.dft.levels",
     "kmesh": "pyiron_appmlip.dft.levels",
+    "level_label": "pyiron_appmlip.dft.levels",
+    "level_order": "pyiron_appmlip.dft.levels",
+    # training: the model with its settings, the fit table's columns, the sweep
+    "SnapModel": "pyiron_appmlip.training.model",
+    "COLUMNS": "pyiron_appmlip.training.table",
+    "describe_columns": "pyiron_appmlip.training.table",
+    "SweepGrid": "pyiron_appmlip.training.sweep",
+    "run_sweep": "pyiron_appmlip.training.sweep",
+    "fit_table": "pyiron_appmlip.training.sweep",
     # numerical core
     "fit_weighted": "pyiron_appmlip.core",
     "leverage_scores": "pyiron_appmlip.core",

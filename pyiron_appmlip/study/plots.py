@@ -33,7 +33,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ..core.pareto import pareto_mask
 from ..dft.levels import level_order
-from .recommend import _check_table
+from ..training.table import check_table
 
 __all__ = [
     "plot_weight_sweep",
@@ -208,7 +208,7 @@ def plot_weight_sweep(
     needed = ["twojmax", "train_level", "weight_ratio", "subset_size", "sampler"]
     for k in kinds:
         needed += list(columns[k][:2])
-    _check_table(table, needed, "plot_weight_sweep")
+    check_table(table, needed, "plot_weight_sweep")
     sampler = _sampler_choice(table, sampler)
     data = _select(table, "sampler", sampler, "sampler")
     if levels is not None:
@@ -312,7 +312,7 @@ def plot_learning_curves(
     _choice(vs, "vs", ("truth", "own"))
     _choice(spread, "spread", _SPREADS)
     column = f"{quantity}_rmse_test" + ("_truth" if vs == "truth" else "")
-    _check_table(
+    check_table(
         table,
         ["twojmax", "train_level", "weight_ratio", "sampler", "subset_size", column],
         "plot_learning_curves",
@@ -380,7 +380,7 @@ def _norm(values: np.ndarray, log: bool | None):
 
 
 def _pareto_panels(table, by, front_columns, extra, what):
-    _check_table(table, [by, "train_level", *front_columns, *extra], what)
+    check_table(table, [by, "train_level", *front_columns, *extra], what)
     values = _sorted_values(table[by], by)
     fronts = []
     for v in values:

@@ -28,6 +28,7 @@ import pandas as pd
 from ..core.pareto import pareto_mask
 from ..core.sampling import SAMPLERS, sampling_order
 from ..dft.levels import level_label
+from ..training.table import SETTING_COLUMNS, check_table
 
 __all__ = [
     "Recommendation",
@@ -38,16 +39,6 @@ __all__ = [
     "AGGREGATES",
 ]
 
-#: Columns that define one choice of settings; repetitions of the same settings differ only in
-#: the random sampling of the training subset.
-SETTING_COLUMNS = (
-    "twojmax",
-    "train_level",
-    "energy_weight",
-    "force_weight",
-    "sampler",
-    "subset_size",
-)
 _OPTIONAL_SETTING_COLUMNS = ("truth_level", "n_descriptors", "weight_ratio")
 #: Ways of combining the repetitions of one setting: ``"mean"`` (expected errors and cost over
 #: repetitions) or ``None`` (every row on its own).
@@ -55,20 +46,6 @@ AGGREGATES = ("mean", None)
 _COST = "dft_seconds"
 _THROUGHPUT = "atom_steps_per_second"
 _SECONDS_PER_HOUR = 3600.0
-
-
-def _check_table(table, columns: Sequence[str], what: str) -> None:
-    """Raise a ValueError unless ``table`` is a non-empty DataFrame holding ``columns``."""
-    if not isinstance(table, pd.DataFrame):
-        raise ValueError(f"table must be a pandas DataFrame (the sweep table), got {type(table)}")
-    if len(table) == 0:
-        raise ValueError(f"table is empty; {what} needs at least one row (one fit)")
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise ValueError(
-            f"{what} needs the column(s) {missing}, which the table does not have; "
-            f"its columns are {list(table.columns)}"
-        )
 
 
 def _optional_positive(value, name: str, unit: str) -> float | None:
@@ -312,7 +289,7 @@ def recommend(
     required = [*SETTING_COLUMNS, energy_column, force_column, _COST]
     if min_aps is not None:
         required.append(_THROUGHPUT)
-    _check_table(table, required, "recommend")
+    check_table(table, required, "recommend")
 
     notes: list[str] = []
     t = table

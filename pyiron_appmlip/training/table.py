@@ -19,9 +19,10 @@ __all__ = [
     "COLUMN_NAMES",
     "LEVEL_COLUMNS",
     "KEY_COLUMNS",
+    "SETTING_COLUMNS",
     "make_row",
     "row_key",
-    "check_columns",
+    "check_table",
     "describe_columns",
 ]
 
@@ -113,6 +114,16 @@ KEY_COLUMNS = (
     "force_weight",
     "train_level",
 )
+#: The columns that define one choice of settings; repetitions of the same settings differ only
+#: in the sampling of the training subset.
+SETTING_COLUMNS = (
+    "twojmax",
+    "train_level",
+    "energy_weight",
+    "force_weight",
+    "sampler",
+    "subset_size",
+)
 _KINDS = {c.name: c.kind for c in COLUMNS}
 _CAST = {"int": int, "float": float, "str": str}
 
@@ -133,24 +144,28 @@ def make_row(values: Mapping) -> dict:
     return {c: _CAST[_KINDS[c]](values[c]) for c in COLUMN_NAMES}
 
 
-def check_columns(columns: Iterable[str], needed: Iterable[str], what: str = "table") -> None:
-    """Raise a ValueError naming the declared columns a table lacks.
+def check_table(table, needed: Iterable[str], what: str) -> None:
+    """Raise a ValueError unless ``table`` is a non-empty DataFrame holding ``needed``.
+
+    A fit table from AppmlipSweep, AppmlipFit or run_sweep has every column of
+    :data:`COLUMNS`; callers may also need columns a user added (e.g. a derived cost).
 
     Args:
-        columns: the table's columns.
-        needed: the columns the caller reads (each must be declared in :data:`COLUMNS`).
-        what: how the table is named in the message.
+        table: the table to check.
+        needed: the columns the caller reads.
+        what: the caller's name, used in the message.
     """
-    have = set(columns)
-    needed = list(needed)
-    undeclared = [c for c in needed if c not in _KINDS]
-    if undeclared:
-        raise ValueError(f"columns {undeclared} are not fit-table columns; see COLUMN_NAMES")
-    missing = [c for c in needed if c not in have]
+    import pandas as pd
+
+    if not isinstance(table, pd.DataFrame):
+        raise ValueError(f"table must be a pandas DataFrame (a fit table), got {type(table)}")
+    if len(table) == 0:
+        raise ValueError(f"table is empty; {what} needs at least one row (one fit)")
+    missing = [c for c in needed if c not in table.columns]
     if missing:
         raise ValueError(
-            f"{what} lacks the columns {missing}; a fit table from AppmlipSweep, AppmlipFit or "
-            f"run_sweep has all of {list(COLUMN_NAMES)}"
+            f"{what} needs the column(s) {missing}, which the table does not have; "
+            f"its columns are {list(table.columns)}"
         )
 
 

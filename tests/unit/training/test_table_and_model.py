@@ -5,7 +5,7 @@ import pytest
 
 from pyiron_appmlip.descriptors.settings import QSnapSettings
 from pyiron_appmlip.training.model import SnapModel
-from pyiron_appmlip.training.table import COLUMN_NAMES, COLUMNS, check_columns, make_row
+from pyiron_appmlip.training.table import COLUMN_NAMES, COLUMNS, check_table, make_row
 
 
 def _values():
@@ -29,10 +29,16 @@ def test_rows_have_exactly_the_declared_columns_in_order():
         make_row(values)
     with pytest.raises(ValueError, match=r"undeclared \['typo'\]"):
         make_row({**_values(), "typo": 1})
-    with pytest.raises(ValueError, match=r"lacks the columns \['dft_seconds'\]"):
-        check_columns(["twojmax"], ["twojmax", "dft_seconds"], "my table")
-    with pytest.raises(ValueError, match="not fit-table columns"):
-        check_columns(COLUMN_NAMES, ["no_such_column"])
+    import pandas as pd
+
+    table = pd.DataFrame([make_row(_values())])
+    check_table(table, COLUMN_NAMES, "test")
+    with pytest.raises(ValueError, match=r"mine needs the column\(s\) \['cost'\]"):
+        check_table(table, ["twojmax", "cost"], "mine")
+    with pytest.raises(ValueError, match="table is empty"):
+        check_table(table.iloc[:0], ["twojmax"], "mine")
+    with pytest.raises(ValueError, match="must be a pandas DataFrame"):
+        check_table(table.to_dict(), ["twojmax"], "mine")
 
 
 def test_model_checks_its_coefficients_against_its_settings_and_round_trips():
