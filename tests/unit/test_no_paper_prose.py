@@ -29,10 +29,11 @@ DEFAULT_PAPER = os.path.join(
     REPO_ROOT, os.pardir, "shared", "paper", "application-specific-mlip-paper.txt"
 )
 
-# Text that may be cited word for word: the title, the authors and the reference.
+# Text that may be cited word for word: the title with the authors as the paper prints them
+# (so a title followed by the author names is allowed too), the author list, the reference.
 CITABLE = (
     "Application-specific machine-learned interatomic potentials: exploring the trade-off "
-    "between DFT convergence, MLIP expressivity, and computational cost",
+    "between DFT convergence, MLIP expressivity, and computational cost. "
     "Ilgar Baghishov, Jan Janssen, Graeme Henkelman and Danny Perez",
     "Ilgar Baghishov, Jan Janssen, Graeme Henkelman, Danny Perez",
     "Digital Discovery 2025, DOI: 10.1039/d5dd00294j",
@@ -202,9 +203,10 @@ def test_detector_finds_eight_shared_words_and_ignores_seven():
     assert shared_runs(seven, forbidden) == []
     # two separate runs each shorter than eight words do not add up
     assert shared_runs("juliet kilo lima mike and november oscar papa quebec", forbidden) == []
-    # the citable title is allowed
+    # the citable title and authors are allowed
     title = CITABLE[0]
     assert shared_runs(title, paper_ngrams_without_allowed(paper + " " + title)) == []
+    assert shared_runs(title, ngrams(paper + " " + title)) != []
     # notebooks: sources and text outputs are scanned
     nb = json.dumps(
         {
