@@ -18,10 +18,13 @@ def _block_size(n: int) -> int:
 def triangular_update(r: np.ndarray, rows: np.ndarray) -> None:
     """Replace ``r`` by the R factor of ``[r; rows]``, in place.
 
-    ``r``: (n, n) upper triangular, float64, Fortran order. ``rows``: (m, n); it is used as
-    scratch space when it is already a Fortran-ordered float64 array. Uses LAPACK ``dtpqrt``
-    (Householder QR of a triangle stacked on a rectangle), which costs 2 m n^2 flops and is
-    backward stable column by column, so it needs no column scaling.
+    Uses LAPACK ``dtpqrt`` (Householder QR of a triangle stacked on a rectangle), which costs
+    2 m n^2 flops and is backward stable column by column, so it needs no column scaling.
+
+    Args:
+        r: (n, n) upper triangular, float64, Fortran order.
+        rows: (m, n); it is used as scratch space when it is already a Fortran-ordered float64
+            array.
     """
     if rows.shape[0] == 0:
         return
@@ -48,9 +51,14 @@ def r_factor(matrix: np.ndarray) -> np.ndarray:
 def scaled_svd(r11: np.ndarray, rcond: float, scale_columns: bool = True):
     """Truncated SVD of ``r11 @ diag(c)``.
 
-    ``c`` is 1 / column norm (1 for zero columns) when ``scale_columns``, else 1. Returns
-    ``(c (n,), u (n, k), s (k,), vt (k, n))`` keeping the ``k`` singular values
-    ``s > rcond * s_max`` (the convention of LAPACK ``gelsd`` / ``scipy.linalg.lstsq(cond=)``).
+    Args:
+        r11: the matrix, n columns.
+        rcond: relative singular-value cutoff.
+        scale_columns: if True, ``c`` is 1 / column norm (1 for zero columns), else 1.
+
+    Returns:
+        ``(c (n,), u (n, k), s (k,), vt (k, n))`` keeping the ``k`` singular values
+        ``s > rcond * s_max`` (the convention of LAPACK ``gelsd`` / ``scipy.linalg.lstsq(cond=)``).
     """
     n = r11.shape[1]
     if scale_columns:
@@ -73,9 +81,17 @@ def scaled_svd(r11: np.ndarray, rcond: float, scale_columns: bool = True):
 def truncated_solve(r11: np.ndarray, z: np.ndarray, rcond: float, scale_columns: bool = True):
     """Minimum-norm (in scaled coordinates) solution of ``min ||r11 b - z||``.
 
-    ``r11``: (n, n); ``z``: (n, k). Returns ``(b (n, k), rank, singular values kept)``.
     With ``scale_columns=False`` this is ``scipy.linalg.lstsq(r11, z, cond=rcond)``; with
     ``True`` it is ``c * lstsq(r11 * c, z, cond=rcond)`` for c = 1 / column norms.
+
+    Args:
+        r11: (n, n).
+        z: (n, k).
+        rcond: relative singular-value cutoff.
+        scale_columns: scale the columns of ``r11`` to unit norm before the SVD.
+
+    Returns:
+        ``(b (n, k), rank, singular values kept)``.
     """
     c, u, s, vt = scaled_svd(r11, rcond, scale_columns)
     b = c[:, None] * (vt.T @ ((u.T @ z) / s[:, None]))

@@ -27,18 +27,23 @@ __all__ = ["LevelComparison", "compare_levels", "comparison_table"]
 
 @dataclass(frozen=True)
 class LevelComparison:
-    """RMS differences of one level relative to a reference level."""
+    """RMS differences of one level relative to a reference level.
+
+    Attributes:
+        energy_unshifted: meV/atom.
+        energy_bulk_shifted: meV/atom; NaN when no bulk configuration was named.
+        energy_mean_shifted: meV/atom.
+        force: meV/Angstrom.
+        energy_mean_difference: mean per-atom energy difference, meV/atom.
+        n_configs: number of configurations compared.
+        n_force_components: number of force components compared.
+    """
 
     energy_unshifted: float
-    """meV/atom."""
     energy_bulk_shifted: float
-    """meV/atom; NaN when no bulk configuration was named."""
     energy_mean_shifted: float
-    """meV/atom."""
     force: float
-    """meV/Angstrom."""
     energy_mean_difference: float
-    """Mean per-atom energy difference, meV/atom."""
     n_configs: int
     n_force_components: int
 
@@ -78,9 +83,20 @@ def compare_levels(
 ) -> LevelComparison:
     """RMS differences of (energies, forces) relative to (reference_energies, reference_forces).
 
-    energies / reference_energies: (M,) total energies in eV; forces / reference_forces: lists
-    of (N_m, 3) in eV/Angstrom (N_m is taken from these). The bulk reference is named by its
-    position ``bulk_index`` or by ``bulk_id`` looked up in ``config_ids``.
+    The bulk reference is named by its position ``bulk_index`` or by ``bulk_id`` looked up in
+    ``config_ids``.
+
+    Args:
+        energies: (M,) total energies in eV.
+        forces: list of (N_m, 3) in eV/Angstrom (N_m is taken from these).
+        reference_energies: (M,) total energies in eV.
+        reference_forces: list of (N_m, 3) in eV/Angstrom.
+        bulk_index: position of the bulk reference configuration.
+        bulk_id: id of the bulk reference configuration, looked up in ``config_ids``.
+        config_ids: one id per configuration (needed with ``bulk_id``).
+
+    Returns:
+        The :class:`LevelComparison`.
     """
     check_nonempty(energies, "energies")
     m = len(energies)
@@ -131,7 +147,12 @@ def comparison_table(
 ) -> dict:
     """``{level: LevelComparison}`` of every level against ``reference_level`` (Table 3).
 
-    labels: ``{level: (energies (M,), forces [ (N_m, 3) ])}`` over the same configurations.
+    Args:
+        labels: ``{level: (energies (M,), forces [ (N_m, 3) ])}`` over the same configurations.
+        reference_level: the level the others are compared with; a key of ``labels``.
+        bulk_index: as in :func:`compare_levels`.
+        bulk_id: as in :func:`compare_levels`.
+        config_ids: as in :func:`compare_levels`.
     """
     if reference_level not in labels:
         raise ValueError(

@@ -21,16 +21,22 @@ __all__ = ["ErrorSummary", "statistics_errors", "direct_errors", "rmse_from_stat
 
 @dataclass(frozen=True)
 class ErrorSummary:
-    """Errors of one model on one set of labelled configurations (prediction minus label)."""
+    """Errors of one model on one set of labelled configurations (prediction minus label).
+
+    Attributes:
+        energy_rmse: per-atom energy RMSE, meV/atom.
+        energy_rmse_shifted: per-atom energy RMSE after removing the mean per-atom error,
+            meV/atom.
+        force_rmse: force-component RMSE, meV/Angstrom.
+        energy_mean_error: mean per-atom energy error, meV/atom.
+        n_configs: number of configurations.
+        n_force_components: number of force components.
+    """
 
     energy_rmse: float
-    """Per-atom energy RMSE, meV/atom."""
     energy_rmse_shifted: float
-    """Per-atom energy RMSE after removing the mean per-atom error, meV/atom."""
     force_rmse: float
-    """Force-component RMSE, meV/Angstrom."""
     energy_mean_error: float
-    """Mean per-atom energy error, meV/atom."""
     n_configs: int
     n_force_components: int
 
@@ -72,7 +78,15 @@ def statistics_errors(
 
     Uses ``||R [beta; -1]||^2`` for the sums of squared residuals and the stored column sums of
     the per-atom energy rows for the mean error; costs O(n^2), independent of the data size.
-    ``level`` may be omitted when the statistics hold a single level.
+
+    Args:
+        stats: the streamed statistics.
+        coefficients: (p + 1,), per-atom reference energy first.
+        level: the label level; may be omitted when the statistics hold a single level.
+        partition: the partition of ``stats`` to evaluate.
+
+    Returns:
+        The :class:`ErrorSummary`.
     """
     p = stats.n_descriptors
     c = _coefficients(coefficients, p)
@@ -100,7 +114,15 @@ def rmse_from_statistics(
     partition: str = "test",
     shift: bool = False,
 ) -> tuple[float, float]:
-    """``(energy RMSE meV/atom, force RMSE meV/Angstrom)``; ``shift`` removes the mean offset."""
+    """``(energy RMSE meV/atom, force RMSE meV/Angstrom)`` on a partition's statistics.
+
+    Args:
+        stats: the streamed statistics.
+        coefficients: (p + 1,), per-atom reference energy first.
+        level: the label level; may be omitted when the statistics hold a single level.
+        partition: the partition of ``stats`` to evaluate.
+        shift: remove the mean offset from the energy errors.
+    """
     s = statistics_errors(stats, coefficients, level, partition)
     return (s.energy_rmse_shifted if shift else s.energy_rmse), s.force_rmse
 
@@ -110,7 +132,14 @@ def direct_errors(
 ) -> ErrorSummary:
     """Errors computed configuration by configuration from the data (reference for tests).
 
-    blocks: list of (1 + 3 N_m, p); energies: total energies (eV); forces: list of (N_m, 3).
+    Args:
+        coefficients: (p + 1,), per-atom reference energy first.
+        blocks: list of (1 + 3 N_m, p).
+        energies: total energies (eV).
+        forces: list of (N_m, 3).
+
+    Returns:
+        The :class:`ErrorSummary`.
     """
     check_nonempty(blocks, "blocks")
     if len(energies) != len(blocks) or len(forces) != len(blocks):

@@ -41,7 +41,16 @@ _LEVEL = "default"
 class LinearModel:
     """A fitted linear (q)SNAP model.
 
-    coefficients: (p + 1,), per-atom reference energy (eV) first, then one per descriptor column.
+    Attributes:
+        coefficients: (p + 1,), per-atom reference energy (eV) first, then one per descriptor
+            column.
+        rank: numerical rank of the truncated solve (-1 when not set).
+        energy_weight: energy weight of the fit (NaN when not set).
+        force_weight: force weight of the fit (NaN when not set).
+        ridge: ridge penalty on the descriptor coefficients.
+        rcond: relative singular-value cutoff of the solve.
+        level: the label level the model was fitted to.
+        singular_values: singular values kept in the solve.
     """
 
     coefficients: np.ndarray
@@ -58,7 +67,14 @@ class LinearModel:
         return self.coefficients.shape[0] - 1
 
     def predict(self, blocks: Sequence) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Total energies (M,) in eV and forces, a list of (N_m, 3) arrays in eV/Angstrom."""
+        """Predicted energies and forces of configurations.
+
+        Args:
+            blocks: list of (1 + 3 N_m, p) descriptor blocks.
+
+        Returns:
+            Total energies (M,) in eV and forces, a list of (N_m, 3) arrays in eV/Angstrom.
+        """
         check_nonempty(blocks, "blocks")
         c = self.coefficients
         energies = np.empty(len(blocks))
@@ -70,7 +86,13 @@ class LinearModel:
         return energies, forces
 
     def errors(self, blocks: Sequence, energies: Sequence, forces: Sequence) -> ErrorSummary:
-        """:class:`ErrorSummary` on in-memory data."""
+        """:class:`ErrorSummary` on in-memory data.
+
+        Args:
+            blocks: list of (1 + 3 N_m, p) descriptor blocks.
+            energies: total energies (eV).
+            forces: list of (N_m, 3) (eV/Angstrom).
+        """
         return direct_errors(self.coefficients, blocks, energies, forces)
 
     def rmse(
@@ -78,13 +100,23 @@ class LinearModel:
     ) -> tuple[float, float]:
         """``(energy RMSE meV/atom, force-component RMSE meV/Angstrom)``.
 
-        ``shift=True`` subtracts the mean per-atom energy error before the energy RMSE.
+        Args:
+            blocks: list of (1 + 3 N_m, p) descriptor blocks.
+            energies: total energies (eV).
+            forces: list of (N_m, 3) (eV/Angstrom).
+            shift: if True, subtract the mean per-atom energy error before the energy RMSE.
         """
         s = self.errors(blocks, energies, forces)
         return (s.energy_rmse_shifted if shift else s.energy_rmse), s.force_rmse
 
     def statistics_errors(self, stats: SufficientStatistics, level=None, partition="test"):
-        """:class:`ErrorSummary` on a partition of streamed statistics."""
+        """:class:`ErrorSummary` on a partition of streamed statistics.
+
+        Args:
+            stats: the streamed statistics.
+            level: the label level; may be omitted when the statistics hold a single level.
+            partition: the partition of ``stats`` to evaluate.
+        """
         return statistics_errors(stats, self.coefficients, level, partition)
 
 
@@ -101,8 +133,17 @@ def fit_statistics_levels(
 ) -> dict:
     """Fits for several label levels at one weight pair: ``{level: LinearModel}``.
 
-    Levels whose labels cover the same configurations share one QR and one SVD. ``levels``
-    defaults to all declared levels.
+    Levels whose labels cover the same configurations share one QR and one SVD.
+
+    Args:
+        stats: the streamed statistics.
+        energy_weight: weight w_E of the energy rows.
+        force_weight: weight w_F of the force rows.
+        levels: the label levels to fit; defaults to all declared levels.
+        partition: the partition of ``stats`` to fit.
+        ridge: adds ``ridge * ||beta[1:]||^2`` (the reference energy is not penalised).
+        rcond: relative singular-value cutoff; singular values ``s > rcond * s_max`` are kept.
+        scale_columns: scale the columns to unit norm before the truncated SVD.
     """
     w_e, w_f = check_weights(energy_weight, force_weight)
     ridge = check_ridge(ridge)
@@ -158,7 +199,18 @@ def fit_statistics(
     rcond: float = DEFAULT_RCOND,
     scale_columns: bool = True,
 ) -> LinearModel:
-    """One weighted fit against ``level``'s labels (omit ``level`` if only one is declared)."""
+    """One weighted fit against ``level``'s labels.
+
+    Args:
+        stats: the streamed statistics.
+        energy_weight: weight w_E of the energy rows.
+        force_weight: weight w_F of the force rows.
+        level: the label level; omit it if only one is declared.
+        partition: the partition of ``stats`` to fit.
+        ridge: as in :func:`fit_statistics_levels`.
+        rcond: as in :func:`fit_statistics_levels`.
+        scale_columns: as in :func:`fit_statistics_levels`.
+    """
     level = stats._resolve_level(level)
     return fit_statistics_levels(
         stats,
@@ -184,9 +236,17 @@ def fit_weighted(
 ) -> LinearModel:
     """Weighted least-squares fit of eq. 1 on in-memory data.
 
-    blocks: list of (1 + 3 N_m, p) descriptor blocks; energies: total energies (eV); forces:
-    list of (N_m, 3) (eV/Angstrom). ``ridge`` adds ``ridge * ||beta[1:]||^2`` (the reference
-    energy is not penalised). Returns a :class:`LinearModel` with ``coefficients`` (p + 1,).
+    Args:
+        blocks: list of (1 + 3 N_m, p) descriptor blocks.
+        energies: total energies (eV).
+        forces: list of (N_m, 3) (eV/Angstrom).
+        energy_weight: weight w_E of the energy rows.
+        force_weight: weight w_F of the force rows.
+        ridge: adds ``ridge * ||beta[1:]||^2`` (the reference energy is not penalised).
+        rcond: relative singular-value cutoff.
+
+    Returns:
+        A :class:`LinearModel` with ``coefficients`` (p + 1,).
     """
     check_weights(energy_weight, force_weight)
     check_ridge(ridge)
@@ -208,7 +268,17 @@ def fit_weighted(
 
 @dataclass
 class SubsetFit:
-    """One fit of a subset sweep with its errors."""
+    """One fit of a subset sweep with its errors.
+
+    Attributes:
+        subset_size: number of training configurations.
+        energy_weight: energy weight of the fit.
+        force_weight: force weight of the fit.
+        level: the training level.
+        model: the fitted model.
+        train: training errors (same level).
+        test: {test level: ErrorSummary} on the test statistics.
+    """
 
     subset_size: int
     energy_weight: float
@@ -217,7 +287,6 @@ class SubsetFit:
     model: LinearModel
     train: ErrorSummary
     test: dict = field(default_factory=dict)
-    """{test level: ErrorSummary} on the test statistics."""
 
 
 def subset_fits(
@@ -236,13 +305,27 @@ def subset_fits(
 ) -> list[SubsetFit]:
     """Fits for growing prefixes of one ordered stream, from a single pass.
 
-    configurations: iterable of ``(block, labels)`` (or ``(block, labels, config_id)``) in
-    sampling order, labels ``{level: (energy, forces)}``. checkpoints: subset sizes.
-    weights: ``(energy_weight, force_weight)`` pairs. levels: training levels to fit (all of
-    them are accumulated). For every checkpoint, weight pair and level one
-    :class:`SubsetFit` is returned with training errors (same level) and, if
-    ``test_statistics`` is given, test errors against each of ``test_levels`` (default: the
-    test statistics' levels). Memory: one accumulator, O(p^2 x levels).
+    Memory: one accumulator, O(p^2 x levels).
+
+    Args:
+        configurations: iterable of ``(block, labels)`` (or ``(block, labels, config_id)``) in
+            sampling order, labels ``{level: (energy, forces)}``.
+        checkpoints: subset sizes.
+        weights: ``(energy_weight, force_weight)`` pairs.
+        levels: training levels to fit (all of them are accumulated).
+        test_statistics: statistics of the test configurations; when given, test errors are
+            evaluated.
+        test_levels: levels of the test errors (default: the test statistics' levels).
+        test_partition: the partition of ``test_statistics`` to evaluate.
+        ridge: as in :func:`fit_statistics_levels`.
+        rcond: as in :func:`fit_statistics_levels`.
+        scale_columns: as in :func:`fit_statistics_levels`.
+        n_descriptors: p (default: taken from the first block).
+
+    Returns:
+        For every checkpoint, weight pair and level one :class:`SubsetFit` with training errors
+        (same level) and, if ``test_statistics`` is given, test errors against each of
+        ``test_levels``.
     """
     levels = list(levels)
     weights = [check_weights(we, wf) for we, wf in weights]

@@ -31,8 +31,19 @@ class LeverageProjector:
     """Hat-matrix diagonal of new rows for the weighted training matrix held in ``stats``.
 
     All configurations of ``partition`` count, whatever labels they carry.
-    Attributes: ``rank``, ``singular_values`` (of the column-scaled weighted matrix) and
-    ``projection`` (p + 1, rank) with ``h_i = ||x_{w,i} @ projection||^2``.
+
+    Args:
+        stats: streamed statistics of the weighted training matrix.
+        energy_weight: weight w_E of the energy rows.
+        force_weight: weight w_F of the force rows.
+        partition: the partition of ``stats`` that forms the training matrix.
+        rcond: relative singular-value cutoff; singular values ``s > rcond * s_max`` are kept.
+        scale_columns: scale the columns to unit norm before the SVD.
+
+    Attributes:
+        rank: the number of singular values kept.
+        singular_values: singular values of the column-scaled weighted matrix.
+        projection: (p + 1, rank) with ``h_i = ||x_{w,i} @ projection||^2``.
     """
 
     def __init__(
@@ -62,7 +73,14 @@ class LeverageProjector:
         self.projection = c[:, None] * (vt.T / s)
 
     def scores(self, blocks: Iterable) -> tuple[np.ndarray, np.ndarray]:
-        """``(regular (M,), block (M,))`` leverage of each configuration in ``blocks``."""
+        """Leverage of each configuration in ``blocks``.
+
+        Args:
+            blocks: iterable of (1 + 3 N_m, p) descriptor blocks.
+
+        Returns:
+            ``(regular (M,), block (M,))``.
+        """
         p = self.n_descriptors
         proj_x = self.projection[1:]
         regular: list[float] = []
@@ -104,9 +122,16 @@ def leverage_scores(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Regular and block leverage of every configuration of an in-memory pool.
 
-    blocks: list of (1 + 3 N_m, p). Returns ``(regular (M,), block (M,))``: the hat-matrix
-    diagonal of each configuration's energy row, and its sum over the configuration's rows,
-    for the weighted matrix the fit with these weights uses (constant column included).
+    Args:
+        blocks: list of (1 + 3 N_m, p).
+        energy_weight: weight w_E of the energy rows.
+        force_weight: weight w_F of the force rows.
+        rcond: relative singular-value cutoff.
+
+    Returns:
+        ``(regular (M,), block (M,))``: the hat-matrix diagonal of each configuration's energy
+        row, and its sum over the configuration's rows, for the weighted matrix the fit with
+        these weights uses (constant column included).
     """
     check_weights(energy_weight, force_weight)
     check_nonempty(blocks, "blocks")
@@ -130,8 +155,16 @@ def leverage_scores_streamed(
 ) -> tuple[np.ndarray, np.ndarray]:
     """As :func:`leverage_scores` for pools that do not fit in memory.
 
-    ``make_blocks()`` must return a fresh iterable over the same blocks each time; it is
-    called twice (factor pass, then scoring pass).
+    Args:
+        make_blocks: ``make_blocks()`` must return a fresh iterable over the same blocks each
+            time; it is called twice (factor pass, then scoring pass).
+        energy_weight: weight w_E of the energy rows.
+        force_weight: weight w_F of the force rows.
+        rcond: relative singular-value cutoff.
+        chunk_rows: row buffer size of the statistics (see :class:`SufficientStatistics`).
+
+    Returns:
+        ``(regular (M,), block (M,))``, as :func:`leverage_scores`.
     """
     check_weights(energy_weight, force_weight)
     stats = None

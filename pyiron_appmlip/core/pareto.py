@@ -14,13 +14,12 @@ __all__ = ["pareto_mask", "pareto_front"]
 def pareto_mask(values, maximize=None) -> np.ndarray:
     """Boolean mask of the non-dominated rows of ``values`` (n, k).
 
-    Parameters
-    ----------
-    values : array-like (n, k); each column an objective to minimise
-    maximize : optional sequence of k booleans; True flips that objective to be maximised
-        (e.g. MLIP throughput in atom-steps per second)
-
     Rows containing NaN are never on the front. Cost is O(n log n + n * front size).
+
+    Args:
+        values: array-like (n, k); each column an objective to minimise.
+        maximize: optional sequence of k booleans; True flips that objective to be maximised
+            (e.g. MLIP throughput in atom-steps per second).
     """
     v = np.array(values, dtype=float, copy=True)
     if v.ndim == 1:
@@ -61,9 +60,14 @@ def pareto_mask(values, maximize=None) -> np.ndarray:
 def pareto_front(table, objectives, maximize=None):
     """Rows of a pandas DataFrame that are Pareto-optimal in the named ``objectives`` columns.
 
-    ``objectives``: column names, e.g. ``["energy_rmse_test_truth", "force_rmse_test_truth"]``
-    (2-D) or with ``"dft_seconds"`` added (3-D). Returns the sub-table (original index kept),
-    sorted by the first objective.
+    Args:
+        table: the pandas DataFrame.
+        objectives: column names, e.g. ``["energy_rmse_test_truth", "force_rmse_test_truth"]``
+            (2-D) or with ``"dft_seconds"`` added (3-D).
+        maximize: as in :func:`pareto_mask`.
+
+    Returns:
+        The sub-table (original index kept), sorted by the first objective.
     """
     missing = [c for c in objectives if c not in table.columns]
     if missing:

@@ -42,7 +42,9 @@ def _scores(scores, name: str = "scores") -> np.ndarray:
 def weighted_order(scores, seed=None) -> np.ndarray:
     """Permutation (M,) such that every prefix is a weighted sample without replacement.
 
-    scores: (M,) non-negative selection weights (e.g. leverage scores).
+    Args:
+        scores: (M,) non-negative selection weights (e.g. leverage scores).
+        seed: anything ``numpy.random.default_rng`` accepts.
     """
     w = _scores(scores)
     rng = np.random.default_rng(seed)
@@ -72,8 +74,12 @@ def sampling_order(
 ) -> np.ndarray:
     """Sampling order (permutation of the pool) for ``sampler`` in :data:`SAMPLERS`.
 
-    ``"leverage"`` needs ``leverage`` (M,), ``"block_leverage"`` needs ``block_leverage`` (M,),
-    ``"random"`` needs ``n_pool`` (or either score array, for its length).
+    Args:
+        sampler: ``"leverage"``, ``"block_leverage"`` or ``"random"``.
+        n_pool: the pool size; ``"random"`` needs it (or either score array, for its length).
+        leverage: (M,) regular leverage scores; ``"leverage"`` needs them.
+        block_leverage: (M,) block leverage scores; ``"block_leverage"`` needs them.
+        seed: anything ``numpy.random.default_rng`` accepts.
     """
     if sampler == "leverage":
         if leverage is None:
@@ -137,7 +143,15 @@ def repeated_orders(
     """``(n_repetitions, M)`` independent sampling orders.
 
     Repetition r uses the r-th child of ``numpy.random.SeedSequence(seed)``, so results do not
-    depend on how many repetitions are requested. ``seed`` must be an int or a SeedSequence.
+    depend on how many repetitions are requested.
+
+    Args:
+        sampler: one of :data:`SAMPLERS`.
+        n_repetitions: number of orders (>= 1).
+        n_pool: as in :func:`sampling_order`.
+        leverage: as in :func:`sampling_order`.
+        block_leverage: as in :func:`sampling_order`.
+        seed: an int or a SeedSequence.
     """
     reps = int(n_repetitions)
     if reps < 1:

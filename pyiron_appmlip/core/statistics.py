@@ -137,19 +137,16 @@ def _check_level_name(level) -> None:
 class SufficientStatistics:
     """Streamed R factors, counts and sums for weighted fits and errors (see module docstring).
 
-    Parameters
-    ----------
-    n_descriptors:
-        p, the number of descriptor columns of every block (the constant column is added here).
-    levels:
-        Names (int or str) of the label sets, e.g. DFT convergence levels ``(1, ..., 6)``.
-        Empty for label-free statistics (leverage scores).
-    chunk_rows:
-        Maximum number of pending force rows held before they are folded into the factor.
-        Default: about 4 n, capped at 256 MiB of buffer.
-
     Memory: per (partition, label mask) two (n, n) float64 triangles, n = p + 1 + n_levels,
     plus the row buffers. Configuration ids (if given) are the only per-configuration state.
+
+    Args:
+        n_descriptors: p, the number of descriptor columns of every block (the constant column
+            is added here).
+        levels: names (int or str) of the label sets, e.g. DFT convergence levels
+            ``(1, ..., 6)``. Empty for label-free statistics (leverage scores).
+        chunk_rows: maximum number of pending force rows held before they are folded into the
+            factor. Default: about 4 n, capped at 256 MiB of buffer.
     """
 
     def __init__(self, n_descriptors: int, levels: Iterable = (), chunk_rows: int | None = None):
@@ -182,9 +179,15 @@ class SufficientStatistics:
     ) -> None:
         """Add one configuration.
 
-        block: (1 + 3 N, p) descriptor rows. labels: ``{level: (energy_eV, forces (N, 3))}`` for
-        any subset of :attr:`levels` (None or {} for none). partition: e.g. "train" or "test".
-        config_id: optional int/str id, recorded per partition; adding an id twice is an error.
+        Args:
+            block: (1 + 3 N, p) descriptor rows.
+            labels: ``{level: (energy_eV, forces (N, 3))}`` for any subset of :attr:`levels`
+                (None or {} for none).
+            partition: e.g. "train" or "test".
+            config_id: optional int/str id, recorded per partition; adding an id twice is an
+                error.
+            n_atoms: N, checked against the number of rows of ``block`` (default: taken from
+                them).
         """
         if not isinstance(partition, str) or not partition:
             raise ValueError(f"partition must be a non-empty string, got {partition!r}")
@@ -250,7 +253,14 @@ class SufficientStatistics:
         partition: str = "train",
         config_ids: Sequence | None = None,
     ) -> None:
-        """Add configurations in order; ``labels`` / ``config_ids`` are per-configuration lists."""
+        """Add configurations in order.
+
+        Args:
+            blocks: descriptor blocks, as in :meth:`add`.
+            labels: per-configuration list of labels, as in :meth:`add`.
+            partition: e.g. "train" or "test".
+            config_ids: per-configuration list of ids.
+        """
         if labels is not None and len(labels) != len(blocks):
             raise ValueError(f"labels has {len(labels)} entries but blocks has {len(blocks)}")
         if config_ids is not None and len(config_ids) != len(blocks):
@@ -388,9 +398,10 @@ class SufficientStatistics:
     def to_dict(self) -> dict[str, np.ndarray]:
         """Plain dict of numpy arrays (HDF5-friendly); inverse of :meth:`from_dict`.
 
-        ``meta_json`` is a uint8 array holding UTF-8 JSON (levels, partitions, masks, counts,
-        ids); ``group_<i>_{energy_r,force_r,energy_sum}`` are float64 arrays (R factors trimmed
-        to their non-trivial rows).
+        Returns:
+            ``meta_json``, a uint8 array holding UTF-8 JSON (levels, partitions, masks, counts,
+            ids), and ``group_<i>_{energy_r,force_r,energy_sum}``, float64 arrays (R factors
+            trimmed to their non-trivial rows).
         """
         self.flush()
         groups_meta = []
@@ -476,13 +487,23 @@ def iter_checkpoints(
 ) -> Iterator[tuple[int, SufficientStatistics]]:
     """One pass over an ordered stream, yielding the statistics of every prefix size asked for.
 
-    configurations: iterable of ``(block, labels)`` or ``(block, labels, config_id)`` in
-    sampling order; labels of levels not in ``levels`` are ignored. checkpoints: subset sizes
-    (sorted and de-duplicated here). Yields
-    ``(size, statistics)`` where ``statistics`` is the live accumulator after ``size``
-    configurations: use it (fit, errors) before advancing, or keep ``statistics.copy()``.
-    The stream is not consumed beyond the largest checkpoint. Raises ``ValueError`` (naming
-    ``subset_size``) when the stream is shorter than a checkpoint.
+    The stream is not consumed beyond the largest checkpoint.
+
+    Args:
+        configurations: iterable of ``(block, labels)`` or ``(block, labels, config_id)`` in
+            sampling order; labels of levels not in ``levels`` are ignored.
+        checkpoints: subset sizes (sorted and de-duplicated here).
+        levels: the label levels to accumulate.
+        n_descriptors: p (default: taken from the first block).
+        partition: the partition the configurations are added to.
+        chunk_rows: row buffer size (see :class:`SufficientStatistics`).
+
+    Yields:
+        ``(size, statistics)`` where ``statistics`` is the live accumulator after ``size``
+        configurations: use it (fit, errors) before advancing, or keep ``statistics.copy()``.
+
+    Raises:
+        ValueError: (naming ``subset_size``) when the stream is shorter than a checkpoint.
     """
     sizes = sorted({int(s) for s in checkpoints})
     if not sizes:

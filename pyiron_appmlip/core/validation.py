@@ -73,6 +73,12 @@ def check_block(
 
     The block must be 2-D with ``1 + 3 N`` rows (energy row, then x, y, z rows per atom; no
     virial rows), ``p == n_descriptors`` columns when given, and only finite entries.
+
+    Args:
+        block: the descriptor block.
+        n_descriptors: the expected number of columns p (not checked when None).
+        n_atoms: the expected N (default: taken from the number of rows).
+        name: how the block is called in error messages.
     """
     arr = np.asarray(block, dtype=float)
     if arr.ndim != 2:
@@ -105,7 +111,17 @@ def check_block(
 
 
 def check_labels(energy, forces, n_atoms: int, name: str = "labels") -> tuple[float, np.ndarray]:
-    """Validate one configuration's total energy (eV) and forces ``(N, 3)`` (eV/Angstrom)."""
+    """Validate one configuration's total energy (eV) and forces ``(N, 3)`` (eV/Angstrom).
+
+    Args:
+        energy: total energy in eV.
+        forces: (N, 3) in eV/Angstrom.
+        n_atoms: N, the number of atoms of the configuration's block.
+        name: how the configuration is called in error messages.
+
+    Returns:
+        ``(energy as float, forces as float64 (N, 3))``.
+    """
     try:
         e = float(energy)
     except (TypeError, ValueError):

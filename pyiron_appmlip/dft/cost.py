@@ -39,20 +39,34 @@ __all__ = [
 
 @dataclass(frozen=True)
 class CostModel:
-    """``t = prefactor * n_atoms**atom_exponent * n_kpoints**kpoint_exponent`` (seconds)."""
+    """``t = prefactor * n_atoms**atom_exponent * n_kpoints**kpoint_exponent`` (seconds).
+
+    Attributes:
+        prefactor: ``a``, in seconds.
+        atom_exponent: ``alpha``, the exponent of the number of atoms.
+        kpoint_exponent: ``beta``, the exponent of the number of k-points.
+        n_samples: number of finished calculations the model was fitted on.
+        rms_log_residual: root-mean-square residual of ``log t``; exp of it is a typical
+            multiplicative error.
+        fixed: exponents fixed at 0 because their variable did not vary in the data.
+        level: the level dict the times belong to (optional; not compared).
+    """
 
     prefactor: float
     atom_exponent: float
     kpoint_exponent: float
     n_samples: int
     rms_log_residual: float
-    """Root-mean-square residual of ``log t``; exp of it is a typical multiplicative error."""
     fixed: tuple[str, ...] = ()
-    """Exponents fixed at 0 because their variable did not vary in the data."""
     level: dict | None = field(default=None, compare=False)
 
     def predict(self, n_atoms, n_kpoints=1) -> np.ndarray:
-        """Predicted seconds per configuration (array broadcast over the inputs)."""
+        """Predicted seconds per configuration (array broadcast over the inputs).
+
+        Args:
+            n_atoms: atoms per configuration (>= 1).
+            n_kpoints: k-points of the mesh per configuration (``prod(kmesh)``, >= 1).
+        """
         n_atoms = np.asarray(n_atoms, dtype=float)
         n_kpoints = np.asarray(n_kpoints, dtype=float)
         if np.any(n_atoms < 1) or np.any(n_kpoints < 1):
@@ -171,13 +185,20 @@ def records_from_jobs(jobs) -> dict:
 def cost_summary(wall_times=None, n_atoms=None, levels=None, jobs=None):
     """Wall-time statistics per level: a pandas DataFrame indexed by level.
 
-    Columns: ``n_configurations``, ``n_atoms_total``, ``total_seconds``, ``mean_seconds``,
-    ``median_seconds`` (per configuration), ``mean_seconds_per_atom``,
-    ``median_seconds_per_atom``, and ``paper_seconds`` (Table 1, per ~50-atom configuration on one
-    A100 GPU; NaN for levels that are not paper levels).
+    Give either ``jobs`` or the arrays ``wall_times``, ``n_atoms`` and ``levels``. NaN wall times
+    (failed) are ignored.
 
-    Give either ``jobs`` (labelling jobs) or the arrays ``wall_times``, ``n_atoms`` and
-    ``levels`` (one level label per configuration). NaN wall times (failed) are ignored.
+    Args:
+        wall_times: seconds per configuration.
+        n_atoms: atoms per configuration.
+        levels: one level label per configuration.
+        jobs: labelling jobs (instead of the arrays).
+
+    Returns:
+        DataFrame with the columns ``n_configurations``, ``n_atoms_total``, ``total_seconds``,
+        ``mean_seconds``, ``median_seconds`` (per configuration), ``mean_seconds_per_atom``,
+        ``median_seconds_per_atom``, and ``paper_seconds`` (Table 1, per ~50-atom configuration
+        on one A100 GPU; NaN for levels that are not paper levels).
     """
     import pandas as pd
 
@@ -243,8 +264,16 @@ def predict_labelling_cost(structures: Sequence | Iterable, level, model: CostMo
     """Predicted DFT cost of labelling ``structures`` at ``level`` with a fitted ``model``.
 
     The k-point mesh of each structure comes from :func:`pyiron_appmlip.dft.levels.kmesh`, as in the
-    engines. Returns a dict with ``seconds`` (per structure), ``total_seconds``, ``n_atoms`` and
-    ``n_kpoints``.
+    engines.
+
+    Args:
+        structures: ASE or pyiron structures.
+        level: the convergence level (anything :func:`~pyiron_appmlip.dft.levels.get_level`
+            accepts).
+        model: the :class:`CostModel` of that level.
+
+    Returns:
+        dict with ``seconds`` (per structure), ``total_seconds``, ``n_atoms`` and ``n_kpoints``.
     """
     from ..structures.conversion import to_ase_list
 

@@ -36,7 +36,7 @@ _FIELDS = ("kspacing", "encut", "sigma", "xc", "name", "paper_seconds")
 class ConvergenceLevel:
     """Parameters of one DFT convergence level.
 
-    Args:
+    Attributes:
         kspacing: k-point spacing in 1/Angstrom, 2*pi included (as VASP's KSPACING); ``None`` means
             the Gamma point only.
         encut: plane-wave cut-off energy in eV.

@@ -96,7 +96,12 @@ def gpaw_calculator_parameters(
 ) -> dict:
     """Keyword arguments of ``gpaw.calculator.GPAW`` for ``atoms`` at ``level``.
 
-    ``overrides`` replace single entries (e.g. ``convergence={...}``, ``parallel={...}``).
+    Args:
+        atoms: ASE structure.
+        level: paper level number 1..6, :class:`~pyiron_appmlip.dft.levels.ConvergenceLevel` or dict.
+        txt: GPAW log file (path or ``"-"`` for stdout); None writes no log.
+        maxiter: maximum number of SCF iterations (default :data:`DEFAULT_MAXITER`).
+        **overrides: replace single entries (e.g. ``convergence={...}``, ``parallel={...}``).
     """
     from gpaw import PW
 

@@ -90,7 +90,16 @@ def _incar_text(tags: dict) -> str:
 def write_vasp_input(atoms, level, directory, maxiter: int | None = None) -> dict:
     """Write POSCAR, INCAR and KPOINTS for ``atoms`` at ``level`` into ``directory`` (ASE only).
 
-    No POTCAR is written (it needs licensed VASP potentials). Returns ``{file name: path}``.
+    No POTCAR is written (it needs licensed VASP potentials).
+
+    Args:
+        atoms: ASE or pyiron structure.
+        level: level number, ConvergenceLevel or dict.
+        directory: folder for the files (created if missing).
+        maxiter: NELM (default :data:`DEFAULT_NELM`).
+
+    Returns:
+        ``{file name: path}``.
     """
     from ase.io import write
 
@@ -117,7 +126,17 @@ def configure_vasp_job(job, structure, level, maxiter: int | None = None, ediff=
 
     Sets the structure, a static calculation, the INCAR tags of :func:`vasp_incar` and an explicit
     Gamma-centred k-point mesh from :func:`~pyiron_appmlip.dft.levels.kmesh` (KPOINTS file, not
-    KSPACING). Returns the job.
+    KSPACING).
+
+    Args:
+        job: the pyiron ``Vasp`` job.
+        structure: ASE or pyiron structure.
+        level: level number, ConvergenceLevel or dict.
+        maxiter: NELM (default :data:`DEFAULT_NELM`).
+        ediff: EDIFF (eV).
+
+    Returns:
+        The job.
     """
     from ...structures.conversion import to_ase
 
@@ -159,8 +178,11 @@ def run_vasp(
         level: level number, ConvergenceLevel or dict.
         project: pyiron Project in which the Vasp job is created.
         job_name: name of the Vasp job. An existing finished job of that name is parsed, not rerun.
-        maxiter: NELM; ediff: EDIFF (eV).
-        cores: ``job.server.cores``; executable_version: ``job.executable.version``.
+        maxiter: NELM.
+        ediff: EDIFF (eV).
+        cores: ``job.server.cores``.
+        executable_version: ``job.executable.version``.
+        delete_existing_job: passed to ``project.create.job.Vasp``.
         master_id: job id recorded as the Vasp job's master (so that removing the master removes
             the Vasp job too).
 
@@ -218,13 +240,13 @@ def _output_directory(job) -> str:
 def parse_vasp_output(path, level=None) -> SinglePointResult:
     """Parse a finished VASP single point into a :class:`SinglePointResult`.
 
-    Args:
-        path: a directory with ``vasprun.xml`` and/or ``OUTCAR``, or the path of one of them.
-        level: the level of the calculation, stored in the record (optional).
-
     The last ionic step is used. The SCF counts as converged if VASP did not report
     ``EDIFF was not reached`` and used fewer than NELM electronic steps. ``wall_time`` is the OUTCAR
     ``Elapsed time``, else the sum of vasprun.xml's SCF times, else NaN.
+
+    Args:
+        path: a directory with ``vasprun.xml`` and/or ``OUTCAR``, or the path of one of them.
+        level: the level of the calculation, stored in the record (optional).
     """
     level_dict = get_level(level).to_dict() if level is not None else {}
     try:
