@@ -21,6 +21,7 @@ __all__ = [
     "dataset_summary",
     "falls_monotonically",
     "levels_raised_by_bulk_shift",
+    "weight_rows",
     "observe",
 ]
 
