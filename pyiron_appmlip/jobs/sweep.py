@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import json
 import os
 
 import numpy as np
@@ -38,44 +39,118 @@ __all__ = ["AppmlipSweep"]
 _UNIT_DIR = "sweep_units"
 
 
-def _write_unit(folder: str, unit: tuple, rows: list[dict]) -> str:
-    """Store one unit's rows atomically (temporary file, then rename)."""
+def _array_digest(arrays: dict) -> str:
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(name.encode())
+        h.update(str(a.dtype).encode())
+        h.update(repr(a.shape).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _write_unit(folder: str, unit: tuple, rows: list[dict], context: str = "") -> str:
+    """Store one unit's rows atomically (temporary file, then rename).
+
+    The file records the unit's ``context`` (the hash of everything its rows depend on, see
+    :meth:`AppmlipSweep._contexts`) and a SHA-256 checksum of its arrays, both checked when the
+    file is read back.
+    """
     os.makedirs(folder, exist_ok=True)
     twojmax, sampler, rep = unit
     tag = hashlib.sha1(repr(sorted(row_key(r) for r in rows)).encode()).hexdigest()[:10]
-    path = os.path.join(folder, f"unit_2j{twojmax}_{sampler}_r{rep}_{tag}.npz")
+    path = os.path.join(folder, f"unit_2j{twojmax}_{sampler}_r{rep}_{context[:12]}_{tag}.npz")
     tmp = path + ".tmp.npz"
     scalars = pd.DataFrame([{c: r[c] for c in COLUMN_NAMES if c in r} for r in rows])
     arrays = {f"col__{c}": scalars[c].to_numpy() for c in scalars.columns}
     for c in ("sampler", "train_level", "truth_level"):
         if c in scalars:
             arrays[f"col__{c}"] = scalars[c].astype(str).to_numpy().astype("U")
-    coefs = np.array([r["coefficients"] for r in rows]) if rows else np.zeros((0, 0))
+    arrays["coefficients"] = (
+        np.array([r["coefficients"] for r in rows]) if rows else np.zeros((0, 0))
+    )
     # the subsets of one unit are prefixes of one sampling order: store the longest one
     longest = max((r["training_ids"] for r in rows), key=len, default=())
-    order = np.array(list(longest), dtype="U")
-    np.savez(tmp, coefficients=coefs, training_order=order, **arrays)
+    arrays["training_order"] = np.array(list(longest), dtype="U")
+    arrays["context"] = np.array(context, dtype="U")
+    checksum = _array_digest(arrays)
+    np.savez(tmp, checksum=np.array(checksum, dtype="U"), **arrays)
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     return path
 
 
-def _read_units(folder: str) -> list[dict]:
+def _read_unit(path: str) -> tuple[str, list[dict]]:
+    """``(context, rows)`` of one unit file; a ValueError naming the file if it is damaged."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except Exception as err:  # BadZipFile, EOFError, OSError, ValueError, zlib.error ...
+        raise ValueError(
+            f"sweep unit file {path} is unreadable ({type(err).__name__}: {err})"
+        ) from None
+    stored = str(arrays.pop("checksum", ""))
+    if not stored or stored != _array_digest(arrays):
+        raise ValueError(f"sweep unit file {path} fails its checksum (damaged or edited)")
+    context = str(arrays["context"])
+    cols = {k[5:]: v for k, v in arrays.items() if k.startswith("col__")}
+    missing = [c for c in COLUMN_NAMES if c not in cols and c != "descriptors_job"]
+    if missing:
+        raise ValueError(f"sweep unit file {path} lacks the columns {missing}")
+    order = [str(i) for i in arrays["training_order"]]
     rows = []
+    for i in range(len(arrays["coefficients"])):
+        row = {k: (v[i].item() if hasattr(v[i], "item") else v[i]) for k, v in cols.items()}
+        row["coefficients"] = arrays["coefficients"][i]
+        row["training_ids"] = tuple(order[: int(row["subset_size"])])
+        rows.append(row)
+    return context, rows
+
+
+def _read_units(folder: str, contexts: dict[int, str], log=None) -> tuple[list[dict], dict]:
+    """Rows of the unit files in ``folder`` whose context matches ``contexts[2Jmax]``.
+
+    Damaged files are renamed to ``<name>.damaged`` (never used, recomputed by the caller);
+    files of another context (other seeds, split, labels, descriptors ...) are left in place
+    and ignored. Returns the rows and a report of what was reused, ignored and set aside.
+    """
+    log = log or (lambda msg: None)
+    rows, report = [], {"reused_files": 0, "reused_rows": 0, "other_context_files": 0}
+    report["damaged_files"] = []
     for path in sorted(glob.glob(os.path.join(folder, "unit_*.npz"))):
         if path.endswith(".tmp.npz"):
             continue
-        with np.load(path, allow_pickle=False) as data:
-            cols = {k[5:]: data[k] for k in data.files if k.startswith("col__")}
-            coefs = data["coefficients"]
-            order = [str(i) for i in data["training_order"]] if "training_order" in data else []
-            for i in range(len(coefs)):
-                row = {k: (v[i].item() if hasattr(v[i], "item") else v[i]) for k, v in cols.items()}
-                row["coefficients"] = coefs[i]
-                row["training_ids"] = tuple(order[: int(row["subset_size"])])
-                rows.append(row)
-    return rows
+        try:
+            context, unit_rows = _read_unit(path)
+        except ValueError as err:
+            log(f"{err}; set aside as {os.path.basename(path)}.damaged and recomputed")
+            os.replace(path, path + ".damaged")
+            report["damaged_files"].append(os.path.basename(path))
+            continue
+        twojmax = int(os.path.basename(path).split("_")[1][2:])
+        if contexts.get(twojmax) != context:
+            report["other_context_files"] += 1
+            continue
+        rows.extend(unit_rows)
+        report["reused_files"] += 1
+        report["reused_rows"] += len(unit_rows)
+    return rows, report
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+
+
+def _labels_digest(labels: Labels) -> str:
+    h = hashlib.sha256()
+    for cid in sorted(labels.energies):
+        h.update(cid.encode())
+        h.update(np.float64(labels.energies[cid]).tobytes())
+        h.update(np.ascontiguousarray(labels.forces[cid], dtype=np.float64).tobytes())
+        h.update(np.float64(labels.wall_times.get(cid, np.nan)).tobytes())
+    return h.hexdigest()
 
 
 class AppmlipSweep(PythonTemplateJob):
@@ -235,11 +310,12 @@ class AppmlipSweep(PythonTemplateJob):
                     aps[t] = float(measure_evaluation_cost(twojmax=t)["atom_steps_per_second"])
             self.input.atom_steps_per_second = {str(k): v for k, v in aps.items()}
 
-        previous = _read_units(self.unit_folder)
-        wanted_twojmax = set(sources)
-        done = [row_key(r) for r in previous if int(r["twojmax"]) in wanted_twojmax]
+        contexts = self._contexts(grid, truth, labels, desc_ids, settings, aps, train_ids, test_ids)
         folder = self.unit_folder
-        run_sweep(
+        log = self._logger.info
+        previous, report = _read_units(folder, contexts, log=log)
+        done = [row_key(r) for r in previous]
+        new_rows = run_sweep(
             sources,
             labels,
             train_ids,
@@ -247,13 +323,21 @@ class AppmlipSweep(PythonTemplateJob):
             grid,
             truth,
             done=done,
-            on_unit_done=lambda unit, rows: _write_unit(folder, unit, rows) if rows else None,
+            on_unit_done=lambda unit, rows: (
+                _write_unit(folder, unit, rows, contexts[int(unit[0])]) if rows else None
+            ),
             atom_steps_per_second=aps,
             ridge=float(self.input.ridge),
-            progress=lambda msg: self._logger.info(msg),
+            progress=log,
         )
-        rows = _read_units(folder)
-        self._store_table(rows, grid, desc_ids)
+        report["computed_rows"] = len(new_rows)
+        log(
+            f"sweep rows: {report['reused_rows']} reused from {report['reused_files']} unit "
+            f"files, {len(new_rows)} computed; {report['other_context_files']} unit files of "
+            f"other inputs ignored, {len(report['damaged_files'])} damaged set aside"
+        )
+        self._store_table(previous + new_rows, grid, desc_ids)
+        self.output.resume_report = report
         self.output.train_ids = np.array(train_ids, dtype="S16")
         self.output.test_ids = np.array(test_ids, dtype="S16")
         self.output.grid = grid.to_dict()
@@ -263,6 +347,39 @@ class AppmlipSweep(PythonTemplateJob):
             "labelling_jobs": {k: int(v) for k, v in self.input.labelling_jobs.items()},
         }
         save_then_set_status(self)
+
+    def _contexts(self, grid, truth, labels, desc_ids, settings, aps, train_ids, test_ids):
+        """Per 2Jmax, the hash of everything a unit's rows depend on.
+
+        A stored unit is reused only if its context is the current one: the descriptors job and
+        its settings, the content of every label set used, the split, the training levels and
+        truth level, the seed, the leverage weights, the ridge term and the MD throughput. The
+        subset sizes, weights and repetitions are not part of it: each row is identified within
+        the context by its key (:func:`~pyiron_appmlip.training.table.row_key`).
+        """
+        common = {
+            "format": 2,
+            "train_levels": list(grid.train_levels),
+            "truth_level": truth,
+            "labels": {lv: _labels_digest(lab) for lv, lab in sorted(labels.items())},
+            "labelling_jobs": {lv: labels[lv].job_id for lv in sorted(labels)},
+            "split": _digest([list(train_ids), list(test_ids)]),
+            "seed": int(grid.seed),
+            "leverage_weights": [float(w) for w in grid.leverage_weights],
+            "ridge": float(self.input.ridge),
+        }
+        return {
+            int(t): _digest(
+                {
+                    **common,
+                    "twojmax": int(t),
+                    "descriptors_job": int(desc_ids[t]),
+                    "settings": settings[str(int(t))],
+                    "atom_steps_per_second": aps.get(int(t)),
+                }
+            )
+            for t in desc_ids
+        }
 
     def _store_table(self, rows, grid, desc_ids):
         # keep the rows of the current grid only (an earlier, larger grid's rows stay on disk)

@@ -151,8 +151,8 @@ def test_sweep_job_interrupted_resumed_extended(tiny_study, monkeypatch):
     real_write = sweep_job_module._write_unit
     written = []
 
-    def write_then_die(folder, unit, rows):
-        real_write(folder, unit, rows)
+    def write_then_die(folder, unit, rows, *context):
+        real_write(folder, unit, rows, *context)
         written.append(unit)
         raise KeyboardInterrupt("simulated interruption after the first unit")
 
@@ -203,3 +203,67 @@ def test_sweep_job_interrupted_resumed_extended(tiny_study, monkeypatch):
     assert len(pr.load("sweep").get_table()) == 2 * 3 * 2 * 2
     new_calls = calls[n_before:]
     assert new_calls == [[6], [6]]
+
+
+_ERRORS = ["energy_rmse_test_truth", "force_rmse_test_truth", "energy_rmse_train"]
+
+
+@pytest.mark.slow
+def test_resume_reuses_only_rows_of_the_same_inputs(tiny_study):
+    pr, labels, desc = tiny_study
+    job = _new_sweep(pr, "sweep_ctx", labels, desc, [2, 4])
+    job.run()
+    first = pr.load("sweep_ctx").get_table()
+    assert pr.load("sweep_ctx").output.resume_report["computed_rows"] == len(first)
+    for key, value in (("split_seed", 1), ("ridge", 1e-3), ("seed", 7)):
+        job = pr.load("sweep_ctx")
+        setattr(job.input, key, value)
+        job.resume()
+        job = pr.load("sweep_ctx")
+        changed = job.get_table()
+        report = job.output.resume_report
+        assert report["reused_rows"] == 0 and report["computed_rows"] == len(first), key
+        fresh = _new_sweep(pr, f"sweep_fresh_{key}", labels, desc, [2, 4])
+        setattr(fresh.input, key, value)
+        fresh.run()
+        expected = pr.load(f"sweep_fresh_{key}").get_table()
+        np.testing.assert_array_equal(changed[_ERRORS].to_numpy(), expected[_ERRORS].to_numpy())
+        assert not np.array_equal(changed[_ERRORS].to_numpy(), first[_ERRORS].to_numpy()), key
+        job.input.split_seed, job.input.ridge, job.input.seed = 0, 0.0, 0
+        job.resume()
+        job = pr.load("sweep_ctx")
+        assert job.output.resume_report["computed_rows"] == 0  # the first inputs' units reused
+        np.testing.assert_array_equal(
+            job.get_table()[_ERRORS].to_numpy(), first[_ERRORS].to_numpy()
+        )
+
+
+@pytest.mark.slow
+def test_damaged_or_edited_unit_files_are_named_set_aside_and_recomputed(tiny_study):
+    import glob
+    import os
+
+    pr, labels, desc = tiny_study
+    job = _new_sweep(pr, "sweep_damage", labels, desc, [2, 4])
+    job.run()
+    clean = pr.load("sweep_damage").get_table()
+    files = sorted(glob.glob(os.path.join(job.unit_folder, "unit_*.npz")))
+    assert len(files) == 2
+    # 64 random bytes into the first file
+    rng = np.random.default_rng(0)
+    with open(files[0], "r+b") as fh:
+        fh.seek(os.path.getsize(files[0]) // 2)
+        fh.write(rng.bytes(64))
+    # an edited value in the second, written back as a valid archive with the old checksum
+    with np.load(files[1]) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["col__energy_rmse_train"] = arrays["col__energy_rmse_train"] * 0.5
+    np.savez(files[1], **arrays)
+    job = pr.load("sweep_damage")
+    job.resume()
+    job = pr.load("sweep_damage")
+    report = job.output.resume_report
+    assert sorted(report["damaged_files"]) == [os.path.basename(f) for f in files]
+    assert report["computed_rows"] == len(clean) and report["reused_rows"] == 0
+    assert all(os.path.exists(f + ".damaged") for f in files)
+    np.testing.assert_array_equal(job.get_table()[_ERRORS].to_numpy(), clean[_ERRORS].to_numpy())
