@@ -100,8 +100,11 @@ def _plain(value, _pos=None) -> str:
 
 
 def _log_axes(ax, x: bool = True, y: bool = True) -> None:
-    """Logarithmic axes with plain-number tick labels; intermediate ticks (2, 3, 5 x 10^n) are
-    labelled only when an axis spans less than about one and a half decades."""
+    """Logarithmic axes with plain-number tick labels.
+
+    Intermediate ticks (2, 3, 5 x 10^n) are labelled only when an axis spans less than about one
+    and a half decades.
+    """
     if x:
         ax.set_xscale("log")
     if y:
@@ -197,6 +200,9 @@ def plot_weight_sweep(
         shifted: use the mean-shifted energy RMSE.
         log: logarithmic axes.
         path: file to save the figure to.
+
+    Returns:
+        The figure (also saved to ``path`` if given).
     """
     _choice(vs, "vs", _VS)
     e_suffix = "_shifted" if shifted else ""
@@ -300,13 +306,18 @@ def plot_learning_curves(
 
     Args:
         table: the sweep table.
-        twojmax, level, weight_ratio: the 2Jmax, training level and w_E/w_F to show.
+        twojmax: the 2Jmax to show.
+        level: the training level to show.
+        weight_ratio: the w_E/w_F to show.
         quantity: ``"energy"`` (meV/atom) or ``"force"`` (meV/Angstrom).
         vs: ``"truth"`` or ``"own"`` (errors against the training level).
         spread: ``"minmax"``, ``"std"`` or None.
         samplers: samplers to show (default: all in the table).
         log: logarithmic axes.
         path: file to save the figure to.
+
+    Returns:
+        The figure (also saved to ``path`` if given).
     """
     _choice(quantity, "quantity", _QUANTITIES)
     _choice(vs, "vs", ("truth", "own"))
@@ -434,6 +445,9 @@ def plot_pareto(
         log_color: logarithmic colour scale (needs positive values).
         log: logarithmic axes.
         path: file to save the figure to.
+
+    Returns:
+        The figure (also saved to ``path`` if given).
     """
     objectives = list(objectives)
     if len(objectives) != 2:
@@ -487,11 +501,16 @@ def plot_pareto_cost(
 
     Args:
         table: the sweep table.
-        force, energy, cost: column names (meV/Angstrom, meV/atom, seconds).
+        force: force error column (meV/Angstrom).
+        energy: energy error column (meV/atom).
+        cost: DFT cost column (seconds).
         by: column with one panel per value.
         time_unit: unit of the time axis, ``"s"``, ``"min"`` or ``"h"``.
         log: logarithmic axes.
         path: file to save the figure to.
+
+    Returns:
+        The figure (also saved to ``path`` if given).
     """
     _choice(time_unit, "time_unit", list(_TIME_UNITS))
     fronts = _pareto_panels(table, by, [energy, force, cost], [], "plot_pareto_cost")

@@ -73,20 +73,31 @@ class Recommendation:
     settings (``n_repetitions``). DFT cost is the sum of the recorded wall times of the
     training subset (``dft_seconds``) and core-hours = ``dft_seconds / 3600 *
     cores_per_calculation``.
+
+    Attributes:
+        best: the chosen row (aggregated over repetitions for ``aggregate="mean"``).
+        model_index: index in the input table of one fitted model with the chosen settings:
+            the repetition with the best preference score (e.g. for
+            ``AppmlipSweep.get_coefficients``).
+        candidates: the Pareto set (energy, force, DFT cost) under the constraints, with
+            ``score`` (lower is better for the given preference) and ``meets_targets``, sorted
+            by score.
+        constraints: the constraints of :func:`recommend` (None where not given).
+        preference: in [0, 1]; 0 optimises forces only, 1 energies only.
+        targets_met: False if no model met ``energy_target``/``force_target`` and the closest
+            was chosen.
+        notes: remarks on the choice (e.g. ignored rows, missed targets).
+        energy_column: the energy error column that was optimised.
+        force_column: the force error column that was optimised.
+        cores_per_calculation: cores each DFT calculation ran on (for the core-hours).
     """
 
     best: pd.Series
-    """The chosen row (aggregated over repetitions for ``aggregate="mean"``)."""
     model_index: object
-    """Index in the input table of one fitted model with the chosen settings: the repetition
-    with the best preference score (e.g. for ``AppmlipSweep.get_coefficients``)."""
     candidates: pd.DataFrame
-    """The Pareto set (energy, force, DFT cost) under the constraints, with ``score`` (lower is
-    better for the given preference) and ``meets_targets``, sorted by score."""
     constraints: dict
     preference: float
     targets_met: bool
-    """False if no model met ``energy_target``/``force_target`` and the closest was chosen."""
     notes: list[str] = field(default_factory=list)
     energy_column: str = "energy_rmse_test_truth"
     force_column: str = "force_rmse_test_truth"
@@ -247,7 +258,8 @@ def recommend(
             cores for its whole wall time.
         aggregate: ``"mean"`` (default; expected errors over repetitions) or None (single rows).
         truth_level: the truth level to use if the table holds several.
-        energy_column, force_column: error columns to optimise (default: test vs truth).
+        energy_column: energy error column to optimise (default: test vs truth).
+        force_column: force error column to optimise (default: test vs truth).
 
     Returns:
         :class:`Recommendation`.
@@ -446,12 +458,19 @@ def recommend(
 
 
 def budget_scan(table: pd.DataFrame, budgets_core_hours: Sequence[float], **kwargs) -> pd.DataFrame:
-    """The recommendation for each DFT budget (core-hours): which level, 2Jmax, weights and
-    subset size are optimal as the budget grows.
+    """The recommendation for each DFT budget (core-hours).
 
-    ``kwargs`` go to :func:`recommend` (constraints other than the budget, ``preference``,
-    ``cores_per_calculation``, ...). Budgets below the cheapest training set give a row with
-    ``train_level`` None. Errors in meV/atom and meV/Angstrom.
+    Shows which level, 2Jmax, weights and subset size are optimal as the budget grows.
+
+    Args:
+        table: the sweep table (one row per fit).
+        budgets_core_hours: the DFT budgets in core-hours (numbers > 0).
+        **kwargs: go to :func:`recommend` (constraints other than the budget, ``preference``,
+            ``cores_per_calculation``, ...).
+
+    Returns:
+        DataFrame with one row per budget. Budgets below the cheapest training set give a row
+        with ``train_level`` None. Errors in meV/atom and meV/Angstrom.
     """
     if "dft_budget_core_hours" in kwargs:
         raise ValueError("pass the budgets as budgets_core_hours, not dft_budget_core_hours")

@@ -20,9 +20,13 @@ __all__ = ["Labels", "split_by_configuration", "parse_weights"]
 class Labels:
     """DFT labels of one convergence level, keyed by configuration id.
 
-    energies: total energies in eV; forces: (N, 3) arrays in eV/Angstrom; wall_times: recorded
-    wall time (s) of each calculation (the DFT cost); job_id: the labelling job they came from.
     Only finished calculations belong here: failed ones are excluded before a ``Labels`` is built.
+
+    Attributes:
+        energies: total energies in eV.
+        forces: (N, 3) arrays in eV/Angstrom.
+        wall_times: recorded wall time (s) of each calculation (the DFT cost).
+        job_id: the labelling job they came from.
     """
 
     energies: dict
@@ -59,7 +63,15 @@ def split_by_configuration(ids: Sequence[str], test_fraction: float = 0.25, seed
 
     A configuration's side depends only on its id and ``seed`` (a hash), not on the other
     configurations, so adding structures to a study never moves existing ones between train and
-    test. Returns ``(train_ids, test_ids)`` as sorted lists; both are non-empty when len(ids) >= 2.
+    test.
+
+    Args:
+        ids: configuration ids.
+        test_fraction: fraction of configurations held out for testing.
+        seed: seed of the hash that decides each configuration's side.
+
+    Returns:
+        ``(train_ids, test_ids)`` as sorted lists; both are non-empty when len(ids) >= 2.
     """
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(
@@ -85,9 +97,13 @@ def split_by_configuration(ids: Sequence[str], test_fraction: float = 0.25, seed
 def parse_weights(weights) -> list[tuple[float, float]]:
     """Normalise energy/force weights to a list of ``(energy_weight, force_weight)`` pairs.
 
-    Accepts a number r (meaning w_E/w_F = r with w_F = 1), a tuple ``(w_E, w_F)``, or a list
-    whose items are numbers (ratios) or pairs: ``[150, 12]`` means the two ratios 150 and 12,
-    ``(150, 12)`` the single pair w_E = 150, w_F = 12.
+    Args:
+        weights: a number r (meaning w_E/w_F = r with w_F = 1), a tuple ``(w_E, w_F)``, or a
+            list whose items are numbers (ratios) or pairs: ``[150, 12]`` means the two ratios
+            150 and 12, ``(150, 12)`` the single pair w_E = 150, w_F = 12.
+
+    Returns:
+        The ``(energy_weight, force_weight)`` pairs as floats.
     """
     if weights is None:
         raise ValueError("weights must be a positive number w_E/w_F or (w_E, w_F) pairs, got None")

@@ -25,7 +25,7 @@ __all__ = ["SnapModel"]
 class SnapModel:
     """A fitted linear/quadratic SNAP model with its provenance.
 
-    Args:
+    Attributes:
         coefficients: (p + 1,) per-atom reference energy (eV) first, then one coefficient per
             descriptor column of ``settings``.
         settings: the :class:`QSnapSettings` of the descriptors the model was fitted to, with
@@ -106,8 +106,10 @@ class SnapModel:
         return write_snap_potential(self, folder=folder, name=name)
 
     def potential_dataframe(self, folder: str = ".", name: str = "appmlip"):
-        """The files of :meth:`write_lammps` as a pyiron potential DataFrame
-        (``lammps_job.potential = model.potential_dataframe(...)``)."""
+        """The files of :meth:`write_lammps` as a pyiron potential DataFrame.
+
+        Usage: ``lammps_job.potential = model.potential_dataframe(...)``.
+        """
         from ..descriptors.export import snap_potential_dataframe
 
         return snap_potential_dataframe(self, folder=folder, name=name)

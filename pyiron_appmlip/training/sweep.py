@@ -48,16 +48,17 @@ SWEEP_SAMPLERS = (*SAMPLERS, "all")
 class SweepGrid:
     """The factorial design.
 
-    train_levels : levels to train on (names as in the labels mapping)
-    subset_sizes : training subset sizes (positive ints, each at most the pool size)
-    weights : (energy_weight, force_weight) pairs; a number r means (r, 1)
-    samplers : "leverage" (regular), "block_leverage", "random" and/or "all" (the whole pool,
-        one unit regardless of repetitions and sizes)
-    repetitions : independent sampling orders per sampler (leverage and random)
-    seed : root seed; repetition r of a sampler uses the r-th child of SeedSequence(seed), so
-        results do not depend on how many repetitions are asked for
-    leverage_weights : (w_E, w_F) of the weighted matrix whose leverage drives the samplers
-        (default: the first weight pair)
+    Attributes:
+        train_levels: levels to train on (names as in the labels mapping).
+        subset_sizes: training subset sizes (positive ints, each at most the pool size).
+        weights: (energy_weight, force_weight) pairs; a number r means (r, 1).
+        samplers: "leverage" (regular), "block_leverage", "random" and/or "all" (the whole
+            pool, one unit regardless of repetitions and sizes).
+        repetitions: independent sampling orders per sampler (leverage and random).
+        seed: root seed; repetition r of a sampler uses the r-th child of SeedSequence(seed),
+            so results do not depend on how many repetitions are asked for.
+        leverage_weights: (w_E, w_F) of the weighted matrix whose leverage drives the samplers
+            (default: the first weight pair).
     """
 
     train_levels: Sequence
@@ -153,6 +154,9 @@ def run_sweep(
 ) -> list[dict]:
     """Run every unit of ``grid`` whose rows are not all in ``done``; return the new rows.
 
+    Memory: the labels (small) plus one p x p accumulator per level at a time; blocks are
+    streamed from the sources in sampling order.
+
     Args:
         sources: 2Jmax -> :class:`BlockSource` (e.g. a descriptor job's block store). A source
             with a ``job_id`` attribute has it recorded in the ``descriptors_job`` column.
@@ -174,9 +178,6 @@ def run_sweep(
         One dict per fit with the columns of :data:`~pyiron_appmlip.training.table.COLUMNS`
         plus ``coefficients`` (constant first) and ``training_ids`` (the subset, in sampling
         order).
-
-    Memory: the labels (small) plus one p x p accumulator per level at a time; blocks are
-    streamed from the sources in sampling order.
     """
     labels = {level_label(k): v for k, v in labels.items()}
     truth = level_label(truth_level)
@@ -375,8 +376,9 @@ def fit_table(
     ridge: float = 0.0,
     twojmax: int = 0,
 ) -> list[dict]:
-    """Fit the whole training pool for every (training level, weight) pair: the sweep's
-    simplest case (sampler ``"all"``), with the same table columns.
+    """Fit the whole training pool for every (training level, weight) pair.
+
+    The sweep's simplest case (sampler ``"all"``), with the same table columns.
 
     Args:
         blocks: configuration id -> descriptor block (1 + 3N, p).

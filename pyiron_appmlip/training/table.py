@@ -31,7 +31,7 @@ __all__ = [
 class Column:
     """One column of the fit table.
 
-    Args:
+    Attributes:
         name: the column name.
         kind: ``"int"``, ``"float"`` or ``"str"``.
         unit: physical unit ("" for counts, ids and names).
@@ -131,6 +131,12 @@ _CAST = {"int": int, "float": float, "str": str}
 def make_row(values: Mapping) -> dict:
     """A table row with exactly the declared columns, each cast to its kind.
 
+    Args:
+        values: column name -> value, for exactly the declared columns.
+
+    Returns:
+        The row as a dict in the order of :data:`COLUMN_NAMES`.
+
     Raises:
         ValueError: naming missing or undeclared columns.
     """
@@ -154,6 +160,9 @@ def check_table(table, needed: Iterable[str], what: str) -> None:
         table: the table to check.
         needed: the columns the caller reads.
         what: the caller's name, used in the message.
+
+    Raises:
+        ValueError: if ``table`` is not a DataFrame, is empty or lacks a column of ``needed``.
     """
     import pandas as pd
 
