@@ -33,9 +33,20 @@ DEFAULTS = {
 def validate_quickstart_input(
     structures=None, levels=(1, 3), twojmax=(4, 6), weight_ratios=(150.0, 12.0), n_structures=None
 ):
-    """Check every argument before anything expensive runs; raise ValueError naming the parameter.
+    """Check every argument before anything expensive runs.
 
-    Returns ``(levels, resolved ConvergenceLevels, twojmax list, weight ratios list)``.
+    Args:
+        structures: the structures given to :func:`run_quickstart`, or None.
+        levels: convergence levels (paper presets 1..6 or ConvergenceLevel objects).
+        twojmax: qSNAP 2Jmax value(s) (even positive integers).
+        weight_ratios: energy/force weight ratio(s) w_E/w_F.
+        n_structures: number of structures to generate (integer >= 2), or None.
+
+    Returns:
+        ``(levels, resolved ConvergenceLevels, twojmax list, weight ratios list)``.
+
+    Raises:
+        ValueError: naming the parameter.
     """
     from .dft.levels import get_level
 
@@ -71,8 +82,10 @@ def validate_quickstart_input(
 
 
 def _get_or_run(pr, job_type, name, configure, log):
-    """Load a finished job of that name, continue an unfinished one (an interrupted, aborted or
-    partly failed run keeps what it finished), or create and run it; returns the job."""
+    """Load a finished job of that name, continue an unfinished one, or create and run it.
+
+    An interrupted, aborted or partly failed run keeps what it finished. Returns the job.
+    """
     t0 = time.time()
     if pr.get_job_id(name) is not None:
         job = pr.load(name)
@@ -109,18 +122,23 @@ def run_quickstart(
 ):
     """Run the quickstart study and return the table of errors as a pandas DataFrame.
 
-    Parameters
-    ----------
-    project : a pyiron Project or a path for one
-    structures : list of ASE/pyiron structures; default: ``n_structures`` rattled and strained
-        Be cells of 1-8 atoms generated with ``seed``
-    levels : convergence levels to label at (paper presets 1..6 or ConvergenceLevel objects);
-        the last one is the reference ("truth") the test errors are also measured against
-    twojmax : qSNAP 2Jmax values (even positive integers)
-    weight_ratios : energy/force weight ratios w_E/w_F (force weight 1)
-    seed : seed of the structure generator and the train/test split
-    test_fraction : fraction of configurations held out for testing
-    engine : DFT engine, "gpaw" (runs anywhere) or "vasp" (needs a configured VASP)
+    Args:
+        project: a pyiron Project or a path for one.
+        structures: list of ASE/pyiron structures; default: ``n_structures`` rattled and
+            strained Be cells of 1-8 atoms generated with ``seed``.
+        n_structures: number of structures to generate when ``structures`` is None.
+        levels: convergence levels to label at (paper presets 1..6 or ConvergenceLevel
+            objects); the last one is the reference ("truth") the test errors are also measured
+            against.
+        twojmax: qSNAP 2Jmax values (even positive integers).
+        weight_ratios: energy/force weight ratios w_E/w_F (force weight 1).
+        seed: seed of the structure generator and the train/test split.
+        test_fraction: fraction of configurations held out for testing.
+        engine: DFT engine, "gpaw" (runs anywhere) or "vasp" (needs a configured VASP).
+        verbose: print progress and the table.
+
+    Returns:
+        The table of errors (pandas DataFrame), one row per fit.
     """
     import pandas as pd
 

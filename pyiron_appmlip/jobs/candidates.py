@@ -83,27 +83,31 @@ def _reorder(value, template):
 class AppmlipCandidates(PythonTemplateJob):
     """Seeded candidate structures from one generator of :mod:`pyiron_appmlip.structures.candidates`.
 
-    Input
-    -----
-    generator : "diverse" (default), "rattled_strained", "vacancy", "slab" or "random"
-        (:func:`~pyiron_appmlip.structures.candidates.diverse_candidates`, ``rattled_strained_cells``,
-        ``vacancy_cells``, ``slab_cells``, ``random_packings``)
-    n_structures : number of structures (positive integer)
-    element : chemical symbol (default "Be")
-    seed : non-negative integer; the same input always gives the same structures
-    options : dict of further keyword arguments of the generator (e.g. ``max_atoms``,
-        ``min_distance``, ``fractions``); :func:`allowed_options` lists them
-    rescale_from, rescale_to : lattice constants (Angstrom, both or neither); if set, the
-        structures are rescaled by ``rescale_to / rescale_from``
-        (:func:`~pyiron_appmlip.structures.candidates.rescale_structures`)
+    Read the output with :attr:`structures`, :attr:`configuration_ids` and :meth:`get_table`.
 
-    Output
-    ------
-    structures (arrays with configuration ids, see
-    :func:`~pyiron_appmlip.structures.conversion.structures_to_arrays`), generator (per structure: its
-    ``atoms.info["generator"]``, else ``input.generator``), info (per structure: ``atoms.info`` as
-    JSON; arrays become lists, values that are not plain data are left out), min_distance (Angstrom, periodic images included), volume_per_atom (Angstrom^3).
-    Read them with :attr:`structures`, :attr:`configuration_ids` and :meth:`get_table`.
+    Input (``job.input``):
+        generator: "diverse" (default), "rattled_strained", "vacancy", "slab" or "random"
+            (:func:`~pyiron_appmlip.structures.candidates.diverse_candidates`,
+            ``rattled_strained_cells``, ``vacancy_cells``, ``slab_cells``, ``random_packings``).
+        n_structures: number of structures (positive integer).
+        element: chemical symbol (default "Be").
+        seed: non-negative integer; the same input always gives the same structures.
+        options: dict of further keyword arguments of the generator (e.g. ``max_atoms``,
+            ``min_distance``, ``fractions``); :func:`allowed_options` lists them.
+        rescale_from: lattice constant (Angstrom) to rescale from; set both ``rescale_from``
+            and ``rescale_to`` or neither. If set, the structures are rescaled by
+            ``rescale_to / rescale_from``
+            (:func:`~pyiron_appmlip.structures.candidates.rescale_structures`).
+        rescale_to: lattice constant (Angstrom) to rescale to (see ``rescale_from``).
+
+    Output (``job.output``):
+        structures: arrays with configuration ids, see
+            :func:`~pyiron_appmlip.structures.conversion.structures_to_arrays`.
+        generator: per structure: its ``atoms.info["generator"]``, else ``input.generator``.
+        info: per structure: ``atoms.info`` as JSON; arrays become lists, values that are not
+            plain data are left out.
+        min_distance: Angstrom, periodic images included.
+        volume_per_atom: Angstrom^3.
     """
 
     def __init__(self, project, job_name):

@@ -39,23 +39,25 @@ BACKENDS = ("lammps", "fitsnap")
 class AppmlipDescriptors(PythonTemplateJob):
     """qSNAP descriptor blocks of ``structures`` for one 2Jmax.
 
-    Input
-    -----
-    structures : the structures as arrays (set with :attr:`structures`)
-    twojmax : 2Jmax (even positive integer)
-    hyperparameters : further :class:`QSnapSettings` fields (rcutfac, radelem, wj, elements, ...)
-    backend : "lammps" (default) or "fitsnap"
-    n_processes : worker processes (None: all cores available)
-    chunk_size : configurations per task and per store commit
-    virial : also store the six virial rows
-    min_distance : reject structures with atoms closer than this (Angstrom)
-    store_file : name of the block store in the working directory
-    progress : show a progress bar
+    Input (``job.input``):
+        structures: the structures as arrays (set with :attr:`structures`).
+        twojmax: 2Jmax (even positive integer).
+        hyperparameters: further :class:`QSnapSettings` fields (rcutfac, radelem, wj,
+            elements, ...).
+        backend: "lammps" (default) or "fitsnap".
+        n_processes: worker processes (None: all cores available).
+        chunk_size: configurations per task and per store commit.
+        virial: also store the six virial rows.
+        min_distance: reject structures with atoms closer than this (Angstrom).
+        store_file: name of the block store in the working directory.
+        progress: show a progress bar.
 
-    Output
-    ------
-    store_file, ids (configuration ids, unique, input order), n_atoms, p (block width),
-    settings (the resolved QSnapSettings as a dict, elements included)
+    Output (``job.output``):
+        store_file: name of the block store in the working directory.
+        ids: configuration ids, unique, input order.
+        n_atoms: number of atoms of each configuration.
+        p: block width.
+        settings: the resolved QSnapSettings as a dict, elements included.
     """
 
     def __init__(self, project, job_name):

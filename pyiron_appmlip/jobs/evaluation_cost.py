@@ -19,9 +19,14 @@ __all__ = ["AppmlipEvaluationCost"]
 class AppmlipEvaluationCost(PythonTemplateJob):
     """Measure atom-steps per second of LAMMPS MD with qSNAP potentials.
 
-    Input: ``twojmax`` (list), ``repeat`` (hcp Be supercell, default (4, 4, 4) = 128 atoms),
-    ``n_steps``, ``ensemble`` ("nve" | "nvt"), ``repetitions`` (the best of several timings is
-    kept). Output: :meth:`get_table` with ``twojmax``, ``n_coefficients``, ``n_atoms``,
+    Input (``job.input``):
+        twojmax: 2Jmax values (list).
+        repeat: hcp Be supercell, default (4, 4, 4) = 128 atoms.
+        n_steps: MD steps per timing.
+        ensemble: "nve" | "nvt".
+        repetitions: number of timings; the best of several timings is kept.
+
+    Output: :meth:`get_table` with ``twojmax``, ``n_coefficients``, ``n_atoms``,
     ``atom_steps_per_second``; :meth:`atom_steps_per_second` as a {2Jmax: value} dict.
     """
 
