@@ -204,12 +204,21 @@ class AppmlipSweep(PythonTemplateJob):
             )
         self.input.descriptors_jobs[str(own)] = job_id
 
-    def add_labels(self, job, level=None):
+    def add_labels(self, job, level=None, merge: bool = False):
         """Use labelling ``job`` (object, id or name) for its level.
 
-        ``level``, if given, must name the job's own level (any spelling of it: ``3``,
-        ``PAPER_LEVELS[3]``, ``"3"``); the labels are stored under
-        :func:`~pyiron_appmlip.dft.levels.level_label` of it.
+        Args:
+            job: the labelling job.
+            level: if given, must name the job's own level (any spelling of it: ``3``,
+                ``PAPER_LEVELS[3]``, ``"3"``); the labels are stored under
+                :func:`~pyiron_appmlip.dft.levels.level_label` of it.
+            merge: a level has one labelling job; with ``merge=True`` a further job of the same
+                level is added to it, and their labels are merged by configuration id (a
+                configuration labelled differently by two jobs is refused when the sweep runs).
+
+        Raises:
+            ValueError: if ``level`` is not the job's level, or the level already has another
+                job and ``merge`` is False.
         """
         job_id = job_id_of(job, self.project)
         own = level_label(self.project.load(job_id).level_name)
@@ -218,7 +227,14 @@ class AppmlipSweep(PythonTemplateJob):
                 f"level={level!r} (label {level_label(level)!r}) differs from the labelling "
                 f"job's own level {own!r}; omit level or pass the job of that level"
             )
-        self.input.labelling_jobs[own] = job_id
+        present = _job_list(self.input.labelling_jobs.get(own))
+        if present and job_id not in present and not merge:
+            raise ValueError(
+                f"level {own!r} already has the labelling job(s) {present}; pass merge=True to "
+                "merge the labels of both jobs by configuration id"
+            )
+        jobs = present + [job_id] if job_id not in present else present
+        self.input.labelling_jobs[own] = jobs[0] if len(jobs) == 1 else jobs
 
     def _levels(self):
         return sorted(self.input.labelling_jobs, key=level_order)
@@ -286,11 +302,7 @@ class AppmlipSweep(PythonTemplateJob):
         levels_needed = list(dict.fromkeys([*grid.train_levels, truth]))
         labels = {}
         for lv in levels_needed:
-            job_id = int(self.input.labelling_jobs[lv])
-            data = self.project.load(job_id).get_labels(only_finished=True)
-            labels[lv] = Labels.from_arrays(
-                data["ids"], data["energies"], data["forces"], data["wall_times"], job_id=job_id
-            )
+            labels[lv] = self._load_labels(lv)
         sources, desc_ids, settings = {}, {}, {}
         for t, job_id in self.input.descriptors_jobs.items():
             desc_job = self.project.load(int(job_id))
@@ -344,9 +356,34 @@ class AppmlipSweep(PythonTemplateJob):
         self.output.descriptor_settings = settings
         self.output.provenance = {
             "descriptors_jobs": {str(k): v for k, v in desc_ids.items()},
-            "labelling_jobs": {k: int(v) for k, v in self.input.labelling_jobs.items()},
+            "labelling_jobs": {k: _job_list(v) for k, v in self.input.labelling_jobs.items()},
         }
         save_then_set_status(self)
+
+    def _load_labels(self, level: str) -> Labels:
+        """The labels of ``level``: one job's, or several jobs' merged by configuration id."""
+        job_ids = _job_list(self.input.labelling_jobs[level])
+        energies, forces, wall, source = {}, {}, {}, {}
+        for job_id in job_ids:
+            data = self.project.load(job_id).get_labels(only_finished=True)
+            lab = Labels.from_arrays(
+                data["ids"], data["energies"], data["forces"], data["wall_times"], job_id=job_id
+            )
+            for cid, e in lab.energies.items():
+                if cid in energies:
+                    same = abs(energies[cid] - e) <= 1e-8 * max(1.0, abs(e)) and np.allclose(
+                        forces[cid], lab.forces[cid], rtol=0, atol=1e-8
+                    )
+                    if not same:
+                        raise ValueError(
+                            f"level {level!r}: configuration {cid} is labelled differently by "
+                            f"labelling jobs {source[cid]} and {job_id} "
+                            f"({energies[cid]!r} vs {e!r} eV); remove one of them"
+                        )
+                    continue
+                energies[cid], forces[cid] = e, lab.forces[cid]
+                wall[cid], source[cid] = lab.wall_times.get(cid, np.nan), job_id
+        return Labels(energies, forces, wall, job_id=job_ids[0] if len(job_ids) == 1 else None)
 
     def _contexts(self, grid, truth, labels, desc_ids, settings, aps, train_ids, test_ids):
         """Per 2Jmax, the hash of everything a unit's rows depend on.
@@ -362,7 +399,9 @@ class AppmlipSweep(PythonTemplateJob):
             "train_levels": list(grid.train_levels),
             "truth_level": truth,
             "labels": {lv: _labels_digest(lab) for lv, lab in sorted(labels.items())},
-            "labelling_jobs": {lv: labels[lv].job_id for lv in sorted(labels)},
+            "labelling_jobs": {
+                lv: _job_list(self.input.labelling_jobs[lv]) for lv in sorted(labels)
+            },
             "split": _digest([list(train_ids), list(test_ids)]),
             "seed": int(grid.seed),
             "leverage_weights": [float(w) for w in grid.leverage_weights],
@@ -486,6 +525,14 @@ class AppmlipSweep(PythonTemplateJob):
             return keys.index(row_key(row))
         except ValueError:
             raise ValueError(f"no row of this job has the key {row_key(row)}") from None
+
+
+def _job_list(value) -> list[int]:
+    """A level's labelling job id(s) as a list (one id, or several merged ones)."""
+    if value is None:
+        return []
+    value = plain(value)
+    return [int(v) for v in value] if isinstance(value, list) else [int(value)]
 
 
 def _unit_key(row) -> str:

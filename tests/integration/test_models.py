@@ -167,3 +167,39 @@ def test_claims_that_contradict_the_jobs_are_refused(study):
         job.add_descriptors(desc, twojmax=6)
     job.add_labels(lab, level="level 1")  # the preset's name is the same level
     assert list(job.input.labelling_jobs) == ["1"]
+
+
+def test_one_labelling_job_per_level_unless_merged_by_configuration_id(study, monkeypatch):
+    from pyiron_appmlip.jobs.labelling import AppmlipLabelling
+
+    pr, lab, desc = study
+    structures = lab.structures[:3]
+    extra = pr.create.job.AppmlipLabelling("labels_1_again")
+    extra.structures = structures  # the same configurations at the same level
+    extra.input.level = 1
+    extra.run()
+    job = pr.create.job.AppmlipSweep("merge")
+    job.add_descriptors(desc)
+    job.add_labels(lab)
+    with pytest.raises(ValueError, match=r"level '1' already has the labelling job\(s\)"):
+        job.add_labels(extra)
+    job.add_labels(extra, merge=True)
+    assert job.input.labelling_jobs["1"] == [lab.job_id, extra.job_id]
+    merged = job._load_labels("1")
+    single = pr.create.job.AppmlipSweep("single")
+    single.add_labels(lab)
+    assert merged.energies == single._load_labels("1").energies  # same labels, merged by id
+
+    # a configuration labelled differently by the two jobs is refused (labels perturbed by a
+    # fake get_labels of the second job)
+    real = AppmlipLabelling.get_labels
+
+    def fake_perturbed_get_labels(self, *args, **kwargs):
+        data = real(self, *args, **kwargs)
+        if self.job_id == extra.job_id:
+            data["energies"] = np.asarray(data["energies"]) + 1e-3
+        return data
+
+    monkeypatch.setattr(AppmlipLabelling, "get_labels", fake_perturbed_get_labels)
+    with pytest.raises(ValueError, match="is labelled differently by labelling jobs"):
+        job._load_labels("1")
