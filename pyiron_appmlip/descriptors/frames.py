@@ -128,8 +128,15 @@ def virial_rows_from_lammps(rows, q) -> np.ndarray:
 def min_distance(positions_lammps, cell_lammps, threshold: float):
     """Closest pair closer than ``threshold`` (periodic images included), or None.
 
-    Returns ``(distance, i, j)``. Works on wrapped positions in a fully periodic cell (as from
-    :func:`to_lammps`).
+    Works on wrapped positions in a fully periodic cell (as from :func:`to_lammps`).
+
+    Args:
+        positions_lammps: (N, 3) wrapped positions in the LAMMPS frame.
+        cell_lammps: (3, 3) the LAMMPS cell (rows a, b, c).
+        threshold: distance in Angstrom.
+
+    Returns:
+        ``(distance, i, j)``, or None when no pair is closer than ``threshold``.
     """
     from scipy.spatial import cKDTree
 

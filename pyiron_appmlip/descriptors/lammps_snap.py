@@ -68,13 +68,21 @@ def close_lammps() -> None:
 
 @dataclass
 class PreparedStructure:
-    """A structure in the LAMMPS frame, ready for ``compute snap``."""
+    """A structure in the LAMMPS frame, ready for ``compute snap``.
 
-    positions: np.ndarray  # (N, 3) wrapped, LAMMPS frame
-    cell: np.ndarray  # (3, 3) lower-triangular rows a, b, c
-    rotation: np.ndarray  # Q: structure frame -> LAMMPS frame is ``x @ Q``
-    types: np.ndarray  # (N,) 1-based LAMMPS types (index in settings.elements + 1)
-    counts: np.ndarray  # (n_elements,) atoms per element
+    Attributes:
+        positions: (N, 3) wrapped, LAMMPS frame.
+        cell: (3, 3) lower-triangular rows a, b, c.
+        rotation: Q: structure frame -> LAMMPS frame is ``x @ Q``.
+        types: (N,) 1-based LAMMPS types (index in settings.elements + 1).
+        counts: (n_elements,) atoms per element.
+    """
+
+    positions: np.ndarray
+    cell: np.ndarray
+    rotation: np.ndarray
+    types: np.ndarray
+    counts: np.ndarray
 
     @property
     def n_atoms(self) -> int:
@@ -86,8 +94,15 @@ def prepare_structure(
 ) -> PreparedStructure:
     """Validate a structure and bring it into the LAMMPS frame.
 
-    Raises ValueError for an empty structure, an element not in ``settings.elements``, or two
-    atoms (periodic images included) closer than ``min_dist`` Angstrom.
+    Args:
+        structure: ASE or pyiron structure.
+        settings: :class:`QSnapSettings` with ``elements`` set.
+        min_dist: smallest allowed interatomic distance, Angstrom; None or 0 disables the check.
+        label: how the structure is named in error messages.
+
+    Raises:
+        ValueError: for an empty structure, an element not in ``settings.elements``, or two
+            atoms (periodic images included) closer than ``min_dist`` Angstrom.
     """
     atoms = to_ase(structure)
     where = f"structure {label}" if label != "" else "structure"
@@ -253,13 +268,16 @@ def compute_qsnap_blocks(
 ) -> list[np.ndarray]:
     """qSNAP descriptor blocks, one ``(1 + 3N, p)`` array per structure (see module docstring).
 
-    structures: ASE or pyiron structures (a non-empty list).
-    twojmax: 2Jmax (even positive int), or a :class:`QSnapSettings`.
-    virial: append the six virial rows.
-    min_distance: reject structures with two atoms closer than this (Angstrom); None disables.
-    hyperparameters: overrides of :class:`QSnapSettings` fields (rcutfac, radelem, wj, elements,
-        ...). Without ``elements`` the element order is inferred from all structures (sorted by
-        atomic number); pass it explicitly to keep columns identical across calls.
+    Args:
+        structures: ASE or pyiron structures (a non-empty list).
+        twojmax: 2Jmax (even positive int), or a :class:`QSnapSettings`.
+        virial: append the six virial rows.
+        min_distance: reject structures with two atoms closer than this (Angstrom); None
+            disables.
+        **hyperparameters: overrides of :class:`QSnapSettings` fields (rcutfac, radelem, wj,
+            elements, ...). Without ``elements`` the element order is inferred from all
+            structures (sorted by atomic number); pass it explicitly to keep columns identical
+            across calls.
     """
     return list(
         iter_qsnap_blocks(

@@ -94,16 +94,24 @@ def _per_element(value, name: str, elements):
 class QSnapSettings:
     """Hyperparameters of qSNAP descriptors (LAMMPS ``compute snap`` / ``pair_style snap``).
 
-    twojmax: 2Jmax, an even positive integer.
-    rcutfac, rfac0, rmin0: as in LAMMPS; the cutoff between elements i and j is
-        ``rcutfac * (radelem_i + radelem_j)``.
-    radelem, wj: one number for all elements, a mapping ``{symbol: value}``, or a list aligned
-        with ``elements``. A mapping must cover every element present.
-    bzeroflag, quadraticflag, switchflag: 0 or 1, as in LAMMPS.
-    elements: element order of the columns (and LAMMPS atom types). ``None``: inferred from the
-        structures (sorted by atomic number) by :meth:`for_structures`.
-    element_counts: with two or more elements, append per-element atom-count columns for
-        elements 2..n (see module docstring).
+    Attributes:
+        twojmax: 2Jmax, an even positive integer.
+        rcutfac: as in LAMMPS; the cutoff between elements i and j is
+            ``rcutfac * (radelem_i + radelem_j)``.
+        rfac0: as in LAMMPS.
+        rmin0: as in LAMMPS.
+        radelem: one number for all elements, a mapping ``{symbol: value}``, or a list aligned
+            with ``elements``. A mapping must cover every element present.
+        wj: given like ``radelem``: one number for all elements, a mapping
+            ``{symbol: value}``, or a list aligned with ``elements``. A mapping must cover
+            every element present.
+        bzeroflag: 0 or 1, as in LAMMPS.
+        quadraticflag: 0 or 1, as in LAMMPS.
+        switchflag: 0 or 1, as in LAMMPS.
+        elements: element order of the columns (and LAMMPS atom types). ``None``: inferred from
+            the structures (sorted by atomic number) by :meth:`for_structures`.
+        element_counts: with two or more elements, append per-element atom-count columns for
+            elements 2..n (see module docstring).
     """
 
     twojmax: int

@@ -156,7 +156,13 @@ class BlockStore:
     def append_many(
         self, ids: Sequence, blocks: Sequence, n_atoms: Sequence[int] | None = None
     ) -> None:
-        """Append several blocks in one commit. ``n_atoms`` default: ``(rows - 1) // 3``."""
+        """Append several blocks in one commit.
+
+        Args:
+            ids: configuration ids, unique and not yet stored.
+            blocks: one (1 + 3N [+ 6], n_columns) block per id.
+            n_atoms: atoms per configuration; default: ``(rows - 1) // 3``.
+        """
         import h5py
 
         ids = [_as_id(i) for i in ids]
@@ -249,8 +255,15 @@ class BlockStore:
     ) -> Iterator[tuple[list[str], list[np.ndarray]]]:
         """Yield ``(ids, blocks)`` for up to ``chunk_size`` configurations at a time.
 
-        ``ids``: which configurations, in that order (default: all, in store order). Each chunk
-        is read with one contiguous read when its configurations are adjacent in the file.
+        Each chunk is read with one contiguous read when its configurations are adjacent in the
+        file.
+
+        Args:
+            chunk_size: configurations per chunk (>= 1).
+            ids: which configurations, in that order (default: all, in store order).
+
+        Yields:
+            ``(ids, blocks)`` of one chunk.
         """
         import h5py
 
@@ -361,19 +374,30 @@ def compute_to_store(
 ) -> BlockStore:
     """Compute the blocks of ``structures`` into the store at ``path``; return the store.
 
-    structures: a list of ASE/pyiron structures or a dict from
-        :func:`pyiron_appmlip.structures.conversion.structures_to_arrays`.
-    settings: :class:`QSnapSettings` (``elements`` inferred from all structures when unset).
     Configurations already in the store (by configuration id) are skipped, so calling this again
     after an interruption resumes; duplicate structures are computed once. Blocks are committed
     in input order as chunks of ``chunk_size`` configurations complete; at most about
-    ``2 * n_processes`` chunks are in memory at a time. ``n_processes`` (default: all cores)
-    worker processes each keep one LAMMPS instance; 1 computes in this process. ``executor``: an
-    existing ``concurrent.futures`` executor to use instead of a new process pool.
+    ``2 * n_processes`` chunks are in memory at a time.
 
     Worker processes are started with ``forkserver`` (``spawn`` where that is unavailable), which
     re-imports the main module: a script that calls this with ``n_processes > 1`` needs the usual
     ``if __name__ == "__main__":`` guard. Notebooks and pyiron's own job runners need nothing.
+
+    Args:
+        structures: a list of ASE/pyiron structures or a dict from
+            :func:`pyiron_appmlip.structures.conversion.structures_to_arrays`.
+        settings: :class:`QSnapSettings` (``elements`` inferred from all structures when unset).
+        path: the HDF5 file of the :class:`BlockStore` (opened or created).
+        backend: ``"lammps"`` or ``"fitsnap"``.
+        n_processes: worker processes (default: all cores), each keeping one LAMMPS instance;
+            1 computes in this process.
+        chunk_size: configurations per chunk.
+        virial: append the six virial rows.
+        min_distance: reject structures with two atoms closer than this (Angstrom); None
+            disables.
+        progress: show a progress bar.
+        executor: an existing ``concurrent.futures`` executor to use instead of a new process
+            pool.
     """
     from ..structures.conversion import structures_from_arrays, structures_to_arrays
     from .settings import QSnapSettings

@@ -50,8 +50,10 @@ def _bulk(element: str, prototype: str, cubic: bool, lattice: dict):
 
 
 def minimum_distance(atoms) -> float:
-    """Smallest interatomic distance in Angstrom, periodic images included (inf for one atom
-    in a large non-periodic box)."""
+    """Smallest interatomic distance in Angstrom, periodic images included.
+
+    Returns inf for one atom in a large non-periodic box.
+    """
     from ase.neighborlist import neighbor_list
 
     if len(atoms) == 0:
@@ -76,16 +78,16 @@ def rattled_strained_cells(
 ):
     """Rattled and strained hcp/bcc/fcc cells of 1..``max_atoms`` atoms.
 
-    Parameters
-    ----------
-    n_structures : number of structures (>= 1)
-    element : chemical symbol placed on every site
-    seed : seed of the random generator; the same arguments always give the same structures
-    max_atoms : largest cell (1..8 available from the built-in prototypes)
-    strain : largest magnitude of each component of the random symmetric strain (0.05 = 5 %)
-    rattle : standard deviation of the Gaussian displacement of every atom, Angstrom
-    min_distance : structures with two atoms closer than this (Angstrom) are redrawn
-    lattice : lattice parameters per prototype; defaults to :data:`BE_LATTICE`
+    Args:
+        n_structures: number of structures (>= 1).
+        element: chemical symbol placed on every site.
+        seed: seed of the random generator; the same arguments always give the same structures.
+        max_atoms: largest cell (1..8 available from the built-in prototypes).
+        strain: largest magnitude of each component of the random symmetric strain
+            (0.05 = 5 %).
+        rattle: standard deviation of the Gaussian displacement of every atom, Angstrom.
+        min_distance: structures with two atoms closer than this (Angstrom) are redrawn.
+        lattice: lattice parameters per prototype; defaults to :data:`BE_LATTICE`.
     """
     if not isinstance(n_structures, int | np.integer) or n_structures < 1:
         raise ValueError(f"n_structures must be a positive integer, got {n_structures!r}")
@@ -125,8 +127,14 @@ def small_cells(element: str = "Be", lattice: dict | None = None):
 
 
 def _draw(n_structures: int, make, min_distance: float, max_tries: int, failure: str) -> list:
-    """Call ``make(k)`` for the k-th structure until ``n_structures`` of them have no two atoms
-    closer than ``min_distance``; raise RuntimeError(``failure``) after ``max_tries`` draws."""
+    """Draw ``n_structures`` structures that pass the distance filter.
+
+    Calls ``make(k)`` for the k-th structure until ``n_structures`` of them have no two atoms
+    closer than ``min_distance``.
+
+    Raises:
+        RuntimeError: (``failure``) after ``max_tries`` draws.
+    """
     out, attempts = [], 0
     while len(out) < n_structures:
         attempts += 1
@@ -206,8 +214,10 @@ def slab_cells(
     min_distance: float = 1.5,
     lattice: dict | None = None,
 ):
-    """Thin periodic slabs (hcp(0001), fcc(111), fcc(100), bcc(110); 4-12 atoms) with vacuum
-    along z, rattled. The slab is periodic in all three directions (vacuum separates images)."""
+    """Thin periodic slabs (hcp(0001), fcc(111), fcc(100), bcc(110); 4-12 atoms), rattled.
+
+    Vacuum along z. The slab is periodic in all three directions (vacuum separates images).
+    """
     from ase.build import bcc110, fcc100, fcc111, hcp0001
 
     _check_count(n_structures)
@@ -246,9 +256,18 @@ def random_packings(
     volume_per_atom: tuple = (6.5, 11.0),
     min_distance: float = 1.6,
 ):
-    """Random dense packings: atoms placed uniformly at random in a random triclinic cell, kept
-    only when no two atoms are closer than ``min_distance`` (Angstrom). ``n_atoms`` and
-    ``volume_per_atom`` (Angstrom^3) are (low, high) ranges; Be's equilibrium is about 8 A^3/atom."""
+    """Random dense packings: atoms placed uniformly at random in a random triclinic cell.
+
+    A packing is kept only when no two atoms are closer than ``min_distance`` (Angstrom).
+
+    Args:
+        n_structures: number of structures.
+        element: chemical symbol of every atom.
+        seed: seed of the random generator.
+        n_atoms: (low, high) range of the number of atoms.
+        volume_per_atom: (low, high) range, Angstrom^3; Be's equilibrium is about 8 A^3/atom.
+        min_distance: smallest allowed interatomic distance, Angstrom.
+    """
     from ase import Atoms
 
     _check_count(n_structures)
@@ -283,9 +302,19 @@ def diverse_candidates(
     max_atoms: int = 16,
     min_distance: float = 1.5,
 ):
-    """A diverse, seeded mix of rattled/strained/sheared crystals, vacancies, slabs and random
-    packings. ``fractions`` maps generator name ("crystal", "sheared", "vacancy", "slab",
-    "random") to its share (default 0.35, 0.15, 0.15, 0.15, 0.20)."""
+    """A diverse, seeded mix of candidate structures.
+
+    Rattled/strained/sheared crystals, vacancies, slabs and random packings.
+
+    Args:
+        n_structures: number of structures.
+        element: chemical symbol of every atom.
+        seed: seed of the random generators.
+        fractions: maps generator name ("crystal", "sheared", "vacancy", "slab", "random") to
+            its share (default 0.35, 0.15, 0.15, 0.15, 0.20).
+        max_atoms: largest number of atoms per structure.
+        min_distance: smallest allowed interatomic distance, Angstrom.
+    """
     _check_count(n_structures)
     fractions = fractions or {
         "crystal": 0.35,
@@ -349,8 +378,11 @@ def diverse_candidates(
 
 
 def rescale_structures(structures, from_lattice: float, to_lattice: float):
-    """Uniformly rescale structures from one lattice constant to another (cells and positions
-    scaled by ``to_lattice / from_lattice``), as the paper rescaled W configurations to Be."""
+    """Uniformly rescale structures from one lattice constant to another.
+
+    Cells and positions are scaled by ``to_lattice / from_lattice``, as the paper rescaled W
+    configurations to Be.
+    """
     from .conversion import to_ase
 
     if not (

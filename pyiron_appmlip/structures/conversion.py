@@ -91,8 +91,10 @@ def configuration_ids(structures: Sequence) -> list[str]:
 def structures_to_arrays(structures: Sequence) -> dict:
     """Flatten a list of structures into a dict of plain arrays (HDF5-friendly).
 
-    Keys: ``numbers`` (sum N,), ``positions`` (sum N, 3), ``n_atoms`` (M,), ``cells`` (M, 3, 3),
-    ``pbc`` (M, 3), ``ids`` (M,) configuration ids as fixed-width bytes.
+    Returns:
+        dict with the keys ``numbers`` (sum N,), ``positions`` (sum N, 3), ``n_atoms`` (M,),
+        ``cells`` (M, 3, 3), ``pbc`` (M, 3), ``ids`` (M,) configuration ids as fixed-width
+        bytes.
     """
     atoms_list = [to_ase(s) for s in structures]
     n_atoms = np.array([len(a) for a in atoms_list], dtype=np.int64)
