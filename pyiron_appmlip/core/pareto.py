@@ -14,7 +14,9 @@ __all__ = ["pareto_mask", "pareto_front"]
 def pareto_mask(values, maximize=None) -> np.ndarray:
     """Boolean mask of the non-dominated rows of ``values`` (n, k).
 
-    Rows containing NaN are never on the front. Cost is O(n log n + n * front size).
+    Rows containing NaN (a missing value) are never on the front; an infinite value is refused
+    (an infinite error would dominate nothing, a minus-infinite one everything). Cost is
+    O(n log n + n * front size).
 
     Args:
         values: array-like (n, k); each column an objective to minimise.
@@ -36,6 +38,12 @@ def pareto_mask(values, maximize=None) -> np.ndarray:
                 f"maximize must have one flag per objective ({k}), got {maximize.shape}"
             )
         v[:, maximize] *= -1.0
+    infinite = np.flatnonzero(np.isinf(v).any(axis=1))
+    if infinite.size:
+        raise ValueError(
+            f"values must be finite or NaN (missing); rows {infinite[:10].tolist()} hold +-inf "
+            "(an error or cost cannot be infinite: drop or fix those rows)"
+        )
     mask = np.zeros(n, dtype=bool)
     valid = np.flatnonzero(~np.isnan(v).any(axis=1))
     if valid.size == 0:
@@ -69,6 +77,11 @@ def pareto_front(table, objectives, maximize=None):
     Returns:
         The sub-table (original index kept), sorted by the first objective.
     """
+    if isinstance(objectives, str) or not all(isinstance(c, str) for c in objectives):
+        raise ValueError(
+            f"objectives must be a list of column names, e.g. [{objectives!r}], got {objectives!r}"
+        )
+    objectives = list(objectives)
     missing = [c for c in objectives if c not in table.columns]
     if missing:
         raise ValueError(

@@ -326,6 +326,7 @@ class AppmlipSweep(PythonTemplateJob):
         folder = self.unit_folder
         log = self._logger.info
         previous, report = _read_units(folder, contexts, log=log)
+        join: dict = {}
         done = [row_key(r) for r in previous]
         new_rows = run_sweep(
             sources,
@@ -341,6 +342,7 @@ class AppmlipSweep(PythonTemplateJob):
             atom_steps_per_second=aps,
             ridge=float(self.input.ridge),
             progress=log,
+            join_report=join,
         )
         report["computed_rows"] = len(new_rows)
         log(
@@ -350,6 +352,12 @@ class AppmlipSweep(PythonTemplateJob):
         )
         self._store_table(previous + new_rows, grid, desc_ids)
         self.output.resume_report = report
+        self.output.join_report = {
+            str(t): {
+                k: (np.array(v, dtype="S64") if isinstance(v, list) else v) for k, v in r.items()
+            }
+            for t, r in join.items()
+        }
         self.output.train_ids = np.array(train_ids, dtype="S16")
         self.output.test_ids = np.array(test_ids, dtype="S16")
         self.output.grid = grid.to_dict()

@@ -323,6 +323,12 @@ def recommend(
 
     objectives = [energy_column, force_column, _COST]
     values = t[objectives].apply(pd.to_numeric, errors="coerce")
+    infinite = np.isinf(values.to_numpy(dtype=float)).any(axis=1)
+    if infinite.any():
+        raise ValueError(
+            f"the table holds +-inf in {objectives} at rows {list(t.index[infinite][:10])}: an "
+            "error or cost cannot be infinite (a failed fit?); drop or fix those rows"
+        )
     valid = values.notna().all(axis=1).to_numpy()
     if not valid.any():
         raise ValueError(f"no row has finite values of {objectives}; the table holds no usable fit")

@@ -73,7 +73,13 @@ class SweepGrid:
         self.train_levels = list(dict.fromkeys(level_label(lv) for lv in self.train_levels))
         if not self.train_levels:
             raise ValueError("train_levels must name at least one level; the grid is empty")
-        sizes = [int(s) for s in self.subset_sizes]
+        sizes = []
+        for s in self.subset_sizes:
+            if isinstance(s, bool) or not isinstance(s, int | float | np.number) or s != int(s):
+                raise ValueError(
+                    f"subset_sizes must be positive integers, got {list(self.subset_sizes)!r}"
+                )
+            sizes.append(int(s))
         if not sizes and any(s != "all" for s in self.samplers):
             raise ValueError("subset_sizes must contain at least one size; the grid is empty")
         if any(s < 1 for s in sizes):
@@ -151,6 +157,7 @@ def run_sweep(
     atom_steps_per_second: Mapping[int, float] | None = None,
     ridge: float = 0.0,
     progress: Callable[[str], None] | None = None,
+    join_report: dict | None = None,
 ) -> list[dict]:
     """Run every unit of ``grid`` whose rows are not all in ``done``; return the new rows.
 
@@ -173,6 +180,11 @@ def run_sweep(
         atom_steps_per_second: 2Jmax -> measured MLIP MD throughput, copied into the rows.
         ridge: ridge term of every fit.
         progress: called with a message per unit.
+        join_report: if given, filled per 2Jmax with how descriptors and labels were joined:
+            ``descriptors``, ``pool``, ``test`` (counts), ``without_labels`` (descriptor
+            configurations left out because a needed level has no finished label, or a test
+            configuration none at the truth level) and ``without_descriptors`` (labelled
+            configurations the descriptors lack).
 
     Returns:
         One dict per fit with the columns of :data:`~pyiron_appmlip.training.table.COLUMNS`
@@ -206,6 +218,32 @@ def run_sweep(
             if i in source_ids and all(i in labels[lv].ids for lv in grid.train_levels)
         ]
         test = [i for i in test_ids if i in source_ids and i in labels[truth].ids]
+        labelled = set().union(*(labels[lv].ids for lv in all_levels))
+        if not source_ids & labelled:
+            raise ValueError(
+                f"2Jmax {twojmax}: the descriptors ({len(source_ids)} configurations) and the "
+                f"labels (levels {all_levels}, {len(labelled)} configurations) share no "
+                "configuration id; ids are content hashes of the structures, so the two were "
+                "computed for different structures"
+            )
+        in_split = set(train_ids) | set(test_ids)
+        used = set(pool) | set(test)
+        without_labels = sorted(i for i in source_ids & in_split if i not in used)
+        without_descriptors = sorted(labelled - source_ids)
+        if join_report is not None:
+            join_report[int(twojmax)] = {
+                "descriptors": len(source_ids),
+                "pool": len(pool),
+                "test": len(test),
+                "without_labels": without_labels,
+                "without_descriptors": without_descriptors,
+            }
+        if without_labels or without_descriptors:
+            log(
+                f"2Jmax {twojmax}: {len(without_labels)} configurations with descriptors left "
+                f"out (no finished label at a needed level), {len(without_descriptors)} "
+                "labelled configurations have no descriptors"
+            )
         if not pool:
             raise ValueError(
                 f"2Jmax {twojmax}: no training configuration has descriptors and finished labels "

@@ -69,3 +69,18 @@ def test_errors():
         pareto_front(pd.DataFrame({"a": [1]}), ["b"])
     with pytest.raises(ValueError, match="maximize"):
         pareto_mask(np.zeros((3, 2)), maximize=[True])
+
+
+def test_infinite_values_and_a_string_of_objectives_are_refused():
+    import pandas as pd
+
+    from pyiron_appmlip.core.pareto import pareto_front
+
+    v = np.array([[1.0, 2.0], [2.0, 1.0], [np.inf, 0.5], [0.1, -np.inf]])
+    with pytest.raises(ValueError, match=r"rows \[2, 3\] hold \+-inf"):
+        pareto_mask(v)
+    assert pareto_mask(np.array([[1.0, np.nan], [2.0, 1.0]])).tolist() == [False, True]
+    table = pd.DataFrame({"e": [1.0, 2.0], "f": [2.0, 1.0]})
+    with pytest.raises(ValueError, match=r"list of column names, e.g. \['ef'\]"):
+        pareto_front(table, "ef")
+    assert len(pareto_front(table, ["e", "f"])) == 2

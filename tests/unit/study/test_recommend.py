@@ -281,6 +281,14 @@ def test_recommend_ignores_nan_rows_and_says_so():
     assert any("1 row(s)" in n for n in result.notes)
 
 
+def test_recommend_refuses_infinite_errors_and_costs():
+    for column, value in (("energy_rmse_test_truth", np.inf), ("dft_seconds", -np.inf)):
+        table = hand_table()
+        table.loc["D", column] = value
+        with pytest.raises(ValueError, match=r"\+-inf in .* at rows \['D'\]"):
+            recommend(table)
+
+
 def test_acquisition_plan_reproducible_and_proportional():
     ids = [f"cfg{i}" for i in range(6)]
     lev = np.array([8.0, 4.0, 2.0, 1.0, 1.0, 0.0])
