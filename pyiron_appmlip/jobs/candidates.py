@@ -131,8 +131,13 @@ class AppmlipCandidates(PythonTemplateJob):
         n = self.input.n_structures
         if not _is_int(n) or n < 1:
             raise ValueError(f"n_structures must be a positive integer, got {n!r}")
-        if not isinstance(self.input.element, str) or not self.input.element:
-            raise ValueError(f"element must be a chemical symbol, got {self.input.element!r}")
+        from ase.data import chemical_symbols
+
+        element = self.input.element
+        if not isinstance(element, str) or element not in chemical_symbols[1:]:
+            raise ValueError(
+                f"element must be a chemical symbol such as 'Be' or 'W', got {element!r}"
+            )
         seed = self.input.seed
         if not _is_int(seed) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from pyiron_base import PythonTemplateJob
 
-from ._common import save_then_set_status, table_from_hdf_dict, table_to_hdf_dict
+from ._common import plain, save_then_set_status, table_from_hdf_dict, table_to_hdf_dict
 
 __all__ = ["AppmlipEvaluationCost"]
 
@@ -50,6 +50,14 @@ class AppmlipEvaluationCost(PythonTemplateJob):
             raise ValueError(f"ensemble must be 'nve' or 'nvt', got {self.input.ensemble!r}")
         if int(self.input.n_steps) < 1 or int(self.input.repetitions) < 1:
             raise ValueError("n_steps and repetitions must be positive integers")
+        repeat = list(np.atleast_1d(self.input.repeat))
+        if len(repeat) != 3 or not all(
+            isinstance(r, int | np.integer) and not isinstance(r, bool) and r >= 1 for r in repeat
+        ):
+            raise ValueError(
+                "repeat must be three positive integers (the supercell of the hcp Be cell along "
+                f"a, b, c), got {plain(self.input.repeat)!r}"
+            )
 
     def validate_ready_to_run(self):
         self._validate_input()

@@ -163,6 +163,8 @@ def test_no_output_before_run(project):
         ("n_structures", 2.5, "n_structures must be a positive integer"),
         ("seed", -1, "seed must be a non-negative integer"),
         ("element", "", "element must be a chemical symbol"),
+        ("element", "Xx", r"element must be a chemical symbol such as 'Be' or 'W', got 'Xx'"),
+        ("element", "X", "element must be a chemical symbol"),
         ("options", [1, 2], "options must be a dict"),
         ("rescale_from", 2.0, "rescale_from and rescale_to must be set together"),
         ("rescale_to", 3.0, "rescale_from and rescale_to must be set together"),

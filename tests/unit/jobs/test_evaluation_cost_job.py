@@ -22,3 +22,11 @@ def test_evaluation_cost_job_rejects_bad_input(project):
     job.input.twojmax = [5]
     with pytest.raises(ValueError, match="twojmax"):
         job.run()
+
+
+@pytest.mark.parametrize("repeat", [[1, 1], [2, 0, 1], [1.5, 1, 1], 4])
+def test_evaluation_cost_job_rejects_a_bad_supercell(project, repeat):
+    job = project.create.job.AppmlipEvaluationCost("bad_repeat")
+    job.input.repeat = repeat
+    with pytest.raises(ValueError, match=r"repeat must be three positive integers .* got"):
+        job.run()
