@@ -11,8 +11,11 @@ STAMP="$VENV/.appmlip-setup-stamp"
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 # 1. System packages (GPAW needs libxc, BLAS and FFTW headers; a compiler and venv support).
+#    slurm-wlm, munge and postgresql are the real services the tests marked `slurm` / `postgres`
+#    start themselves (tests/services.py); installing them does not start or enable anything.
 need_apt=()
-for pkg in libxc-dev libopenblas-dev libfftw3-dev g++ python3-dev python3-venv; do
+for pkg in libxc-dev libopenblas-dev libfftw3-dev g++ python3-dev python3-venv \
+    slurm-wlm munge postgresql; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 # python3-dev / python3-venv are only needed when the interpreter comes from Debian.
