@@ -21,6 +21,7 @@ from pyiron_base import PythonTemplateJob
 
 from ..descriptors.settings import QSnapSettings
 from ..dft.levels import level_label, level_order
+from ..executors import check_executor
 from ..training.labels import Labels, parse_weights, split_by_configuration
 from ..training.model import SnapModel
 from ..training.sweep import SWEEP_SAMPLERS, SweepGrid, run_sweep
@@ -33,6 +34,7 @@ from ._common import (
     table_from_hdf_dict,
     table_to_hdf_dict,
 )
+from ._execution import ExecutorMixin
 
 __all__ = ["AppmlipSweep"]
 
@@ -153,7 +155,7 @@ def _labels_digest(labels: Labels) -> str:
     return h.hexdigest()
 
 
-class AppmlipSweep(PythonTemplateJob):
+class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
     """Factorial sweep over level x subset size x weight x 2Jmax x sampler x repetition.
 
     Set up with :meth:`add_descriptors` (per 2Jmax) and :meth:`add_labels` (per level), then the
@@ -162,7 +164,9 @@ class AppmlipSweep(PythonTemplateJob):
     ``samplers`` ("leverage", "block_leverage", "random", "all"), ``repetitions``, ``seed``,
     ``leverage_weights``, ``test_fraction``, ``split_seed``, ``ridge`` and optionally
     ``atom_steps_per_second`` ({2Jmax: measured MD throughput}) or
-    ``measure_evaluation_cost = True`` to measure it with LAMMPS.
+    ``measure_evaluation_cost = True`` to measure it with LAMMPS, and ``executor``: where the
+    units run (:mod:`pyiron_appmlip.executors`; default ``None``, all local cores), or assign
+    a running executor to ``job.executor``.
 
     Output: :meth:`get_table` (one row per fit, columns
     :data:`pyiron_appmlip.training.table.COLUMNS`), :meth:`get_model` (a
@@ -188,6 +192,7 @@ class AppmlipSweep(PythonTemplateJob):
         self.input.ridge = 0.0
         self.input.atom_steps_per_second = {}
         self.input.measure_evaluation_cost = False
+        self.input.executor = None
 
     # -- input helpers ------------------------------------------------------------------------
     def add_descriptors(self, job, twojmax: int | None = None):
@@ -284,6 +289,10 @@ class AppmlipSweep(PythonTemplateJob):
                 raise ValueError(f"sampler must be one of {SWEEP_SAMPLERS}, got {s!r}")
         self.grid()
         self._truth()
+        self._check_executor()
+
+    def _check_executor(self):
+        check_executor(self.executor)
 
     def validate_ready_to_run(self):
         self._validate_input()
@@ -343,6 +352,7 @@ class AppmlipSweep(PythonTemplateJob):
             ridge=float(self.input.ridge),
             progress=log,
             join_report=join,
+            executor=self.executor,
         )
         report["computed_rows"] = len(new_rows)
         log(

@@ -27,6 +27,7 @@ from ..core import (
 )
 from ..core.validation import check_weights
 from ..dft.levels import level_label, level_order
+from ..executors import describe_executor, run_tasks
 from .labels import parse_weights
 from .table import KEY_COLUMNS, make_row, row_key
 
@@ -158,6 +159,7 @@ def run_sweep(
     ridge: float = 0.0,
     progress: Callable[[str], None] | None = None,
     join_report: dict | None = None,
+    executor="serial",
 ) -> list[dict]:
     """Run every unit of ``grid`` whose rows are not all in ``done``; return the new rows.
 
@@ -185,6 +187,9 @@ def run_sweep(
             configurations left out because a needed level has no finished label, or a test
             configuration none at the truth level) and ``without_descriptors`` (labelled
             configurations the descriptors lack).
+        executor: where the units run, an executor spec (:mod:`pyiron_appmlip.executors`);
+            ``"serial"`` (default) runs them here one after the other, ``"local"`` on all
+            local cores. Rows do not depend on it.
 
     Returns:
         One dict per fit with the columns of :data:`~pyiron_appmlip.training.table.COLUMNS`
@@ -314,33 +319,12 @@ def run_sweep(
             lv: np.array([labels[lv].wall_times.get(i, np.nan) for i in pool])
             for lv in grid.train_levels
         }
-        for unit, sizes in todo.items():
+
+        def rows_of(
+            unit, records, twojmax=twojmax, p=p, pool=pool, wall=wall, source=source, orders=orders
+        ):
             _, sampler, rep = unit
             order = orders[sampler][rep]
-            ordered_ids = [pool[k] for k in order[: max(sizes)]]
-
-            def stream(ordered_ids=ordered_ids, source=source):
-                for cid, block in zip(ordered_ids, source.iter_blocks(ordered_ids), strict=True):
-                    yield (
-                        block,
-                        {
-                            lv: (labels[lv].energies[cid], labels[lv].forces[cid])
-                            for lv in grid.train_levels
-                        },
-                        cid,
-                    )
-
-            log(f"2Jmax {twojmax}: {sampler} repetition {rep}, sizes {sizes}")
-            records = subset_fits(
-                stream(),
-                sizes,
-                grid.weights,
-                grid.train_levels,
-                test_statistics=test_stats,
-                test_levels=all_levels,
-                ridge=ridge,
-                n_descriptors=p,
-            )
             unit_rows = []
             for rec in records:
                 lv = rec.level
@@ -392,11 +376,93 @@ def run_sweep(
                 row["coefficients"] = np.asarray(rec.model.coefficients, dtype=float)
                 row["training_ids"] = tuple(pool[k] for k in chosen)
                 unit_rows.append(row)
+            return unit_rows
+
+        tasks = {}
+        for unit, sizes in todo.items():
+            _, sampler, rep = unit
+            ordered_ids = [pool[k] for k in orders[sampler][rep][: max(sizes)]]
+            unit_labels = {
+                cid: {
+                    lv: (labels[lv].energies[cid], labels[lv].forces[cid])
+                    for lv in grid.train_levels
+                }
+                for cid in ordered_ids
+            }
+            tasks[unit] = (
+                source,
+                ordered_ids,
+                unit_labels,
+                sizes,
+                grid.weights,
+                grid.train_levels,
+                test_stats,
+                all_levels,
+                ridge,
+                p,
+            )
+        log(f"2Jmax {twojmax}: {len(tasks)} units ({describe_executor(executor, len(tasks))})")
+        finished = {}
+        for unit, records in run_tasks(executor, unit_fits, tasks):
+            unit_rows = rows_of(unit, records)
             done.update(row_key(r) for r in unit_rows)
+            log(f"2Jmax {twojmax}: {unit[1]} repetition {unit[2]} done, sizes {todo[unit]}")
             if on_unit_done is not None:
                 on_unit_done(unit, unit_rows)
-            rows_out.extend(unit_rows)
+            finished[unit] = unit_rows
+        for unit in tasks:
+            rows_out.extend(finished[unit])
     return rows_out
+
+
+def unit_fits(
+    source,
+    ordered_ids,
+    unit_labels,
+    sizes,
+    weights,
+    train_levels,
+    test_stats,
+    test_levels,
+    ridge,
+    p,
+):
+    """One sweep unit as a plain function (the task an executor runs).
+
+    Streams the blocks of ``ordered_ids`` (one sampling order) from ``source`` and returns the
+    :class:`~pyiron_appmlip.core.fit.SubsetFit` records of every subset size in ``sizes``,
+    weight pair and training level.
+
+    Args:
+        source: a :class:`BlockSource` (picklable: a block store is opened by path).
+        ordered_ids: configuration ids in sampling order, as many as the largest size.
+        unit_labels: ``{configuration id: {level: (energy, forces)}}`` of those ids.
+        sizes: subset sizes (prefix lengths of ``ordered_ids``).
+        weights: ``(w_E, w_F)`` pairs.
+        train_levels: training levels.
+        test_stats: streamed statistics of the test configurations.
+        test_levels: levels the test errors are measured against.
+        ridge: ridge term.
+        p: number of descriptor columns.
+
+    Returns:
+        The list of records.
+    """
+
+    def stream():
+        for cid, block in zip(ordered_ids, source.iter_blocks(ordered_ids), strict=True):
+            yield block, unit_labels[cid], cid
+
+    return subset_fits(
+        stream(),
+        sizes,
+        weights,
+        train_levels,
+        test_statistics=test_stats,
+        test_levels=test_levels,
+        ridge=ridge,
+        n_descriptors=p,
+    )
 
 
 def _job(job_id) -> int:

@@ -157,6 +157,7 @@ def test_sweep_job_interrupted_resumed_extended(tiny_study, monkeypatch):
         raise KeyboardInterrupt("simulated interruption after the first unit")
 
     job = _new_sweep(pr, "sweep", labels, desc, [2, 4])
+    job.input.executor = "serial"  # the counting and the interruption live in this process
     monkeypatch.setattr(sweep_job_module, "_write_unit", write_then_die)
     with pytest.raises(KeyboardInterrupt):
         job.run()
@@ -267,3 +268,22 @@ def test_damaged_or_edited_unit_files_are_named_set_aside_and_recomputed(tiny_st
     assert report["computed_rows"] == len(clean) and report["reused_rows"] == 0
     assert all(os.path.exists(f + ".damaged") for f in files)
     np.testing.assert_array_equal(job.get_table()[_ERRORS].to_numpy(), clean[_ERRORS].to_numpy())
+
+
+@pytest.mark.slow
+def test_sweep_units_on_two_local_workers_give_the_serial_table(tiny_study):
+    pr, labels, desc = tiny_study
+    tables = {}
+    for executor in ("serial", 2):
+        job = _new_sweep(pr, f"sweep_exec_{executor}", labels, desc, [2, 4])
+        job.input.samplers = ["leverage", "block_leverage", "random"]
+        job.input.repetitions = 2
+        job.input.executor = executor
+        job.run()
+        tables[executor] = pr.load(job.job_name)
+    a, b = tables["serial"], tables[2]
+    pd_testing = pytest.importorskip("pandas.testing")
+    cols = [c for c in a.get_table().columns if not c.endswith("_job")]
+    pd_testing.assert_frame_equal(a.get_table()[cols], b.get_table()[cols], check_exact=True)
+    for k in range(len(a.get_table())):
+        assert a.get_coefficients(k).tobytes() == b.get_coefficients(k).tobytes()
