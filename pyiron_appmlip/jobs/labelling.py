@@ -44,6 +44,22 @@ Consistency of stored results
     while writing leaves a child that is not ``finished``, and it is recomputed. The same holds
     for the master: ``finished``/``not_converged`` are set after its output is complete.
 
+Processes that were killed
+    pyiron writes a new job's HDF5 file before the job gets its database entry; ``kill -9`` in
+    between leaves a file (truncated, or flagged "already open for write") that h5py refuses to
+    open again. Saving a child or a master removes such a file first when no database entry owns
+    it, and a child whose database entry has no readable file is removed with its files; both
+    are named in a :class:`~pyiron_appmlip.jobs._common.LeftoverWarning`, and the child is
+    computed again. A master whose database entry exists but whose own file is damaged cannot be
+    loaded by pyiron and is not repaired.
+
+    While a job runs, its process holds the run lock ``appmlip_run.lock`` in the job's working
+    directory (process id, host, start time; see :mod:`pyiron_appmlip.jobs._common` for the
+    rule). ``job.run()`` on a job with status ``running`` whose lock no live process holds sets
+    the status to ``aborted`` and raises a ``RuntimeError`` saying the process is gone and how to
+    continue (``job.rerun_failed()`` for a labelling job, ``job.run(delete_existing_job=True)``
+    for a single point).
+
 Running on a cluster (queue)
     The master is submitted like any pyiron job; its children then run modal inside the master's
     queue job (one allocation for the whole set)::
@@ -98,7 +114,15 @@ from ..structures.conversion import (
     to_ase,
     to_ase_list,
 )
-from ._common import rerun_in_place, save_then_set_status
+from ._common import (
+    process_gone_message,
+    remove_job_files,
+    remove_leftover_hdf5,
+    rerun_in_place,
+    run_lock,
+    run_lock_holder,
+    save_then_set_status,
+)
 
 __all__ = ["AppmlipSinglePoint", "AppmlipLabelling", "compare_levels", "CHILD_PREFIX"]
 
@@ -161,7 +185,33 @@ class _LevelAndEngine:
         self.input.engine = check_engine(engine)
 
 
-class AppmlipSinglePoint(_LevelAndEngine, PythonTemplateJob):
+#: Seconds ``run_static`` waits for the run lock (the hand-off from a caller that submitted the
+#: job to a background process).
+_LOCK_WAIT = 30.0
+
+
+class _RunGuards:
+    """Saving over files of killed processes, and ``run`` of a job whose process is gone."""
+
+    def save(self):
+        """Save the job (see pyiron's ``save``), first removing an HDF5 file of the same name
+        that no database entry owns (left by a process killed during a first save)."""
+        remove_leftover_hdf5(self)
+        return super().save()
+
+    def _how_to_continue(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _run_if_running(self):
+        """``run`` of a job with status ``running``: refuse clearly if its process is gone."""
+        if run_lock_holder(self) is None:
+            self.status.aborted = True
+            self.project_hdf5["status"] = self.status.string
+            raise RuntimeError(process_gone_message(self, self._how_to_continue()))
+        super()._run_if_running()
+
+
+class AppmlipSinglePoint(_RunGuards, _LevelAndEngine, PythonTemplateJob):
     """One DFT single point of one structure at one convergence level.
 
     Input: ``structure`` (set with ``job.structure = atoms``; stored as arrays), ``level`` (int
@@ -233,7 +283,20 @@ class AppmlipSinglePoint(_LevelAndEngine, PythonTemplateJob):
             **options,
         )
 
+    def _how_to_continue(self) -> str:
+        again = "job.run(delete_existing_job=True) runs it again"
+        if self.master_id is None:
+            return again[0].upper() + again[1:] + "."
+        return (
+            f"Its labelling job (id {self.master_id}) continues it: "
+            f"pr.load({self.master_id}).rerun_failed(); or {again} alone."
+        )
+
     def run_static(self):
+        with run_lock(self, wait=_LOCK_WAIT):
+            self._run_locked()
+
+    def _run_locked(self):
         self.status.running = True
         try:
             result = self._calculate()
@@ -257,7 +320,7 @@ class AppmlipSinglePoint(_LevelAndEngine, PythonTemplateJob):
         return SinglePointResult.from_dict(data)
 
 
-class AppmlipLabelling(_LevelAndEngine, PythonTemplateJob):
+class AppmlipLabelling(_RunGuards, _LevelAndEngine, PythonTemplateJob):
     """DFT labels (energy, forces, stress) of a set of structures at one convergence level.
 
     Input (``job.input``):
@@ -358,7 +421,17 @@ class AppmlipLabelling(_LevelAndEngine, PythonTemplateJob):
         super().validate_ready_to_run()
 
     # -- run -----------------------------------------------------------------------------------
+    def _how_to_continue(self) -> str:
+        return (
+            "job.rerun_failed() continues it: finished calculations are reused, the others are "
+            "computed."
+        )
+
     def run_static(self):
+        with run_lock(self, wait=_LOCK_WAIT):
+            self._run_locked()
+
+    def _run_locked(self):
         self.status.running = True
         try:
             self._validate_input()
@@ -392,25 +465,13 @@ class AppmlipLabelling(_LevelAndEngine, PythonTemplateJob):
             ):
                 return child
             child.remove(_protect_childs=False)
-        except Exception:
-            # unreadable (e.g. half-written) child: drop the database entry and its files
-            self._discard(child_pr, name)
+        except Exception as exc:
+            # unreadable child (HDF5 file missing, truncated or left open by a killed process):
+            # drop its database entry and files by hand
+            remove_job_files(
+                child_pr, name, f"its stored data cannot be read ({format_exception(exc)})"
+            )
         return None
-
-    @staticmethod
-    def _discard(child_pr, name: str):
-        try:
-            child_pr.remove_job(name, _unprotect=True)
-        except Exception:
-            job_id = child_pr.get_job_id(name)
-            if job_id is not None:
-                child_pr.db.delete_item(job_id)
-            for path in (
-                os.path.join(child_pr.path, name + ".h5"),
-                os.path.join(child_pr.path, name + "_hdf5"),
-            ):
-                if os.path.isfile(path):
-                    os.remove(path)
 
     def _label_all(self):
         level = get_level(_builtin(self.input.level))
@@ -502,8 +563,14 @@ class AppmlipLabelling(_LevelAndEngine, PythonTemplateJob):
 
         Works from any status (``not_converged``, ``aborted``, a ``running`` left by a killed
         process, ``finished``). Finished children are reused, never recomputed. Input changes made
-        before the call (e.g. ``engine_options_by_id``) are saved first. ``run_mode`` as in
-        ``job.run`` (default: the job's current run mode).
+        before the call (e.g. ``engine_options_by_id``) are saved first.
+
+        Args:
+            run_mode: as in ``job.run`` (default: the job's current run mode).
+
+        Raises:
+            JobRunningError: another live process runs this job (a ``RuntimeError`` naming its
+                process id and host); nothing is changed.
         """
         rerun_in_place(self, run_mode)
 
