@@ -1,12 +1,30 @@
-"""A chunked HDF5 store of descriptor blocks, written as they are computed.
+"""A chunked HDF5 store of descriptor blocks, written as they are computed, every block checksummed.
 
-File layout (h5py):
+File layout (h5py), format 2:
 
 * ``rows`` (R, p) float64, chunked and extendable: the blocks' rows, concatenated;
 * ``offsets``, ``n_rows``, ``n_atoms`` (M,) int64 and ``ids`` (M,) fixed-width bytes: per
   configuration, its first row, row count, atom count and configuration id;
+* ``sha256`` (M,) 64-character hex: per configuration, the SHA-256 of its id, atom count, block
+  shape and block values (:func:`block_digest`);
 * ``committed`` (2,) int64: the number of complete configurations and of their rows;
-* attributes: ``n_columns``, ``metadata`` (JSON, e.g. the qSNAP settings).
+* attributes: ``format_version`` (2), ``n_columns``, ``metadata`` (JSON, e.g. the qSNAP settings).
+
+Integrity: every block is checked against its SHA-256 whenever it is read (:meth:`BlockStore.
+iter_chunks` and everything built on it), so random bytes written into the file, or one value
+changed through h5py, are detected; a damaged block is never returned. The error
+(:class:`DamagedStoreError`) names the file, the read chunk and the damaged configuration ids.
+The checksum is kept per configuration (not per HDF5 chunk), so that a damaged file costs the
+recomputation of exactly the configurations whose bytes were hit; it lives in a dataset rather
+than in attributes because an HDF5 object header holds at most 64 KiB of attributes.
+:meth:`BlockStore.verify` checks every block; :meth:`BlockStore.repair` sets a damaged file aside
+(renamed to ``<name>.damaged``) and writes a new store holding only the verified blocks.
+:func:`compute_to_store` does both before computing what is missing, so running it again (or
+``AppmlipDescriptors.resume()``) repairs a store.
+
+Stores written before checksums existed (format 1, no ``sha256`` dataset) stay readable: opening
+one logs a warning that its blocks are unverified. :func:`compute_to_store` never reuses their
+blocks: it sets such a file aside as ``<name>.unverified`` and recomputes it in format 2.
 
 Appending writes rows and per-configuration entries, flushes, then raises ``committed`` and
 flushes again. Only the first ``committed`` configurations exist for readers; anything after them
@@ -14,24 +32,86 @@ flushes again. Only the first ``committed`` configurations exist for readers; an
 file is open only inside each operation, so a killed process leaves it closed.
 
 :func:`compute_to_store` fills a store from structures in parallel (processes, one LAMMPS instance
-each), in input order, skipping configurations already stored (resume after an interruption).
+each), in input order, skipping configurations already stored and verified (resume after an
+interruption or a repair).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
-__all__ = ["BlockStore", "compute_to_store", "default_n_processes"]
+__all__ = [
+    "BlockStore",
+    "DamagedStoreError",
+    "block_digest",
+    "compute_to_store",
+    "default_n_processes",
+]
 
+FORMAT_VERSION = 2
 _ID_DTYPE = "S64"
+_SHA_DTYPE = "S64"
+_INDEX = ("offsets", "n_rows", "n_atoms", "ids")
+
+logger = logging.getLogger(__name__)
+_warned_unverified: set[str] = set()
 
 
 def _as_id(value) -> str:
     return value.decode() if isinstance(value, bytes | np.bytes_) else str(value)
+
+
+def _stored_id(value) -> str:
+    """An id as read from the file; bytes that are not UTF-8 (damage) are kept, escaped."""
+    return bytes(value).decode("utf-8", "surrogateescape")
+
+
+def block_digest(config_id, n_atoms: int, block: np.ndarray) -> str:
+    """SHA-256 (hex) of one stored configuration: its id, atom count, block shape and values.
+
+    Args:
+        config_id: the configuration id.
+        n_atoms: its number of atoms.
+        block: its (rows, n_columns) block; hashed as little-endian float64.
+
+    Returns:
+        The 64-character hex digest stored in the ``sha256`` dataset.
+    """
+    b = np.ascontiguousarray(block, dtype="<f8")
+    h = hashlib.sha256()
+    h.update(_as_id(config_id).encode("utf-8", "surrogateescape"))
+    h.update(b"\0")
+    h.update(np.array([int(n_atoms), *b.shape], dtype="<i8").tobytes())
+    h.update(b.tobytes())
+    return h.hexdigest()
+
+
+class DamagedStoreError(ValueError):
+    """A block store whose bytes fail their checks (checksums, index, HDF5 structure).
+
+    Attributes:
+        path: the store file.
+        ids: the damaged configuration ids (empty when the index itself is unreadable).
+        positions: their entries (0-based) in the store.
+    """
+
+    def __init__(self, message: str, path: str, ids=(), positions=()):
+        super().__init__(message)
+        self.path = path
+        self.ids = list(ids)
+        self.positions = [int(k) for k in positions]
+
+
+_REPAIR_HINT = (
+    "Damaged blocks are never returned. AppmlipDescriptors.resume() (or compute_to_store on the "
+    "same file) sets the file aside and recomputes them; BlockStore.verify() lists all of them."
+)
 
 
 class BlockStore:
@@ -39,6 +119,17 @@ class BlockStore:
 
     ``BlockStore(path)`` opens an existing store; :meth:`create` makes a new one and
     :meth:`open_or_create` does either (checking ``n_columns`` and ``metadata`` match).
+
+    Attributes:
+        path: absolute path of the file.
+        n_columns: block width p.
+        metadata: the JSON metadata given at creation (e.g. qSNAP settings and ``virial``).
+        format_version: 2 for stores with checksums, 1 for older ones (unverified).
+
+    Raises:
+        FileNotFoundError: if there is no file at ``path``.
+        DamagedStoreError: if the file cannot be read as HDF5 (e.g. its header was overwritten).
+        ValueError: if it is an HDF5 file but not a block store.
     """
 
     def __init__(self, path):
@@ -47,19 +138,53 @@ class BlockStore:
         self.path = os.path.abspath(os.fspath(path))
         if not os.path.exists(self.path):
             raise FileNotFoundError(f"no block store at {self.path}")
-        with h5py.File(self.path, "r") as f:
+        if not os.path.isfile(self.path):
+            raise ValueError(f"{self.path} is not a block store (not a regular file)")
+        try:
+            f = h5py.File(self.path, "r")
+        except OSError as err:
+            raise DamagedStoreError(
+                f"the block store {self.path} is damaged: it cannot be opened as an HDF5 file "
+                f"({err}). {_REPAIR_HINT}",
+                self.path,
+            ) from err
+        with f:
             if "committed" not in f or "rows" not in f:
                 raise ValueError(f"{self.path} is not a block store")
-            self.n_columns = int(f.attrs["n_columns"])
-            self.metadata = json.loads(f.attrs.get("metadata", "{}"))
+            try:
+                self.n_columns = int(f.attrs["n_columns"])
+                self.metadata = json.loads(f.attrs.get("metadata", "{}"))
+                self.has_checksums = "sha256" in f
+            except (OSError, KeyError, ValueError) as err:
+                raise DamagedStoreError(
+                    f"the block store {self.path} is damaged: its attributes cannot be read "
+                    f"({err}). {_REPAIR_HINT}",
+                    self.path,
+                ) from err
+            self.format_version = int(f.attrs.get("format_version", 1 + self.has_checksums))
         self._index = None
+        if not self.has_checksums and self.path not in _warned_unverified:
+            _warned_unverified.add(self.path)
+            logger.warning(
+                "block store %s has no checksums (written by an older pyiron_appmlip): its "
+                "blocks are read unverified. Run AppmlipDescriptors.resume() (or "
+                "compute_to_store on it) to recompute it in the checksummed format.",
+                self.path,
+            )
 
     # -- creation -----------------------------------------------------------------------------
     @classmethod
     def create(
         cls, path, n_columns: int, metadata: dict | None = None, chunk_rows: int | None = None
     ) -> BlockStore:
-        """A new, empty store (an existing file at ``path`` is replaced)."""
+        """A new, empty store (an existing file at ``path`` is replaced).
+
+        Args:
+            path: the HDF5 file.
+            n_columns: block width p (> 0).
+            metadata: JSON-serialisable description (compared by :meth:`open_or_create`).
+            chunk_rows: rows per HDF5 chunk of ``rows`` (default: about 1 MiB chunks).
+        """
         import h5py
 
         n_columns = int(n_columns)
@@ -78,7 +203,11 @@ class BlockStore:
             for name in ("offsets", "n_rows", "n_atoms"):
                 f.create_dataset(name, shape=(0,), maxshape=(None,), dtype="i8", chunks=(1024,))
             f.create_dataset("ids", shape=(0,), maxshape=(None,), dtype=_ID_DTYPE, chunks=(1024,))
+            f.create_dataset(
+                "sha256", shape=(0,), maxshape=(None,), dtype=_SHA_DTYPE, chunks=(1024,)
+            )
             f.create_dataset("committed", data=np.zeros(2, dtype=np.int64))
+            f.attrs["format_version"] = FORMAT_VERSION
             f.attrs["n_columns"] = n_columns
             f.attrs["metadata"] = json.dumps(metadata or {}, sort_keys=True)
         os.replace(tmp, path)  # the store appears complete or not at all
@@ -106,16 +235,40 @@ class BlockStore:
         if f is None:
             with h5py.File(self.path, "r") as f:
                 return self._read_index(f)
-        n, _ = (int(v) for v in f["committed"][:])
-        ids = [_as_id(v) for v in f["ids"][:n]]
-        self._index = {
-            "ids": ids,
-            "offsets": f["offsets"][:n],
-            "n_rows": f["n_rows"][:n],
-            "n_atoms": f["n_atoms"][:n],
-            "position": {cid: k for k, cid in enumerate(ids)},
-        }
-        return self._index
+        try:
+            n, r = (int(v) for v in f["committed"][:])
+            sizes = {name: f[name].shape[0] for name in _INDEX}
+            if self.has_checksums:
+                sizes["sha256"] = f["sha256"].shape[0]
+            if not (0 <= n <= min(sizes.values()) and 0 <= r <= f["rows"].shape[0]):
+                raise DamagedStoreError(
+                    f"the block store {self.path} is damaged: its commit record says {n} "
+                    f"configurations in {r} rows, but the file holds {min(sizes.values())} "
+                    f"index entries and {f['rows'].shape[0]} rows. {_REPAIR_HINT}",
+                    self.path,
+                )
+            ids = [_stored_id(v) for v in f["ids"][:n]]
+            index = {
+                "ids": ids,
+                "offsets": f["offsets"][:n],
+                "n_rows": f["n_rows"][:n],
+                "n_atoms": f["n_atoms"][:n],
+                "sha256": (
+                    [bytes(v).decode("ascii", "replace") for v in f["sha256"][:n]]
+                    if self.has_checksums
+                    else None
+                ),
+                "n_committed_rows": r,
+                "position": {cid: k for k, cid in enumerate(ids)},
+            }
+        except OSError as err:
+            raise DamagedStoreError(
+                f"the block store {self.path} is damaged: its index cannot be read ({err}). "
+                f"{_REPAIR_HINT}",
+                self.path,
+            ) from err
+        self._index = index
+        return index
 
     @property
     def _idx(self):
@@ -138,14 +291,16 @@ class BlockStore:
 
     @property
     def n_atoms(self) -> np.ndarray:
+        """Atoms per configuration, store order."""
         return np.array(self._idx["n_atoms"])
 
     @property
     def n_rows(self) -> np.ndarray:
+        """Rows per block, store order."""
         return np.array(self._idx["n_rows"])
 
     def done_ids(self) -> set[str]:
-        """Ids already stored (for resuming)."""
+        """Ids already stored (for resuming; :meth:`verify` tells whether they are intact)."""
         return set(self._idx["ids"])
 
     # -- writing ------------------------------------------------------------------------------
@@ -156,15 +311,24 @@ class BlockStore:
     def append_many(
         self, ids: Sequence, blocks: Sequence, n_atoms: Sequence[int] | None = None
     ) -> None:
-        """Append several blocks in one commit.
+        """Append several blocks in one commit, each with its checksum.
 
         Args:
             ids: configuration ids, unique and not yet stored.
             blocks: one (1 + 3N [+ 6], n_columns) block per id.
             n_atoms: atoms per configuration; default: ``(rows - 1) // 3``.
+
+        Raises:
+            ValueError: for bad shapes, repeated or already stored ids, or a store written
+                without checksums (format 1), which is never extended.
         """
         import h5py
 
+        if not self.has_checksums:
+            raise ValueError(
+                f"the block store {self.path} has no checksums (older format) and is not "
+                "extended; recompute it (compute_to_store sets it aside and starts anew)"
+            )
         ids = [_as_id(i) for i in ids]
         if len(ids) != len(blocks):
             raise ValueError(f"got {len(ids)} ids for {len(blocks)} blocks")
@@ -185,6 +349,9 @@ class BlockStore:
             n_atoms = [(b.shape[0] - 1) // 3 for b in blocks]
         n_atoms = np.asarray(n_atoms, dtype=np.int64)
         n_rows = np.array([b.shape[0] for b in blocks], dtype=np.int64)
+        digests = [
+            block_digest(cid, n, b).encode() for cid, n, b in zip(ids, n_atoms, blocks, strict=True)
+        ]
         with h5py.File(self.path, "a") as f:
             m, r = (int(v) for v in f["committed"][:])
             index = self._index
@@ -203,6 +370,7 @@ class BlockStore:
                 ("n_rows", n_rows),
                 ("n_atoms", n_atoms),
                 ("ids", np.array([i.encode() for i in ids], dtype=_ID_DTYPE)),
+                ("sha256", np.array(digests, dtype=_SHA_DTYPE)),
             ):
                 f[name].resize((m + k,))
                 f[name][m:] = values
@@ -213,6 +381,8 @@ class BlockStore:
         for j, cid in enumerate(ids):
             index["position"][cid] = m + j
         index["ids"].extend(ids)
+        index["sha256"].extend(d.decode() for d in digests)
+        index["n_committed_rows"] = r + int(n_rows.sum())
         for name, values in (("offsets", offsets), ("n_rows", n_rows), ("n_atoms", n_atoms)):
             index[name] = np.concatenate([index[name], values])
         self._index = index
@@ -230,8 +400,8 @@ class BlockStore:
             m, r = (int(v) for v in f["committed"][:])
             if f["rows"].shape[0] != r:
                 f["rows"].resize((r, self.n_columns))
-            for name in ("offsets", "n_rows", "n_atoms", "ids"):
-                if f[name].shape[0] != m:
+            for name in (*_INDEX, "sha256"):
+                if name in f and f[name].shape[0] != m:
                     f[name].resize((m,))
         self._index = None
 
@@ -250,13 +420,68 @@ class BlockStore:
             out.append(idx["position"][key])
         return out
 
+    def _read_entries(self, rows, chunk: list[int]) -> tuple[dict, dict]:
+        """Blocks of the entries ``chunk`` (positions) that pass their checks.
+
+        Returns:
+            ``(blocks, damaged)``: position -> block for the intact entries, position -> reason
+            for the others.
+        """
+        idx = self._idx
+        offsets, n_rows, r = idx["offsets"], idx["n_rows"], idx["n_committed_rows"]
+        damaged, bounds = {}, {}
+        for k in chunk:
+            lo, n = int(offsets[k]), int(n_rows[k])
+            if lo < 0 or n < 4 or lo + n > r:
+                damaged[k] = "its index entry points outside the stored rows"
+            else:
+                bounds[k] = (lo, lo + n)
+        blocks = {}
+        todo = list(dict.fromkeys(bounds))
+        if todo:
+            lo = min(bounds[k][0] for k in todo)
+            hi = max(bounds[k][1] for k in todo)
+            try:
+                if hi - lo == sum(bounds[k][1] - bounds[k][0] for k in todo):  # adjacent
+                    slab = rows[lo:hi]
+                    for k in todo:
+                        blocks[k] = slab[bounds[k][0] - lo : bounds[k][1] - lo].copy()
+                else:
+                    for k in todo:
+                        blocks[k] = rows[bounds[k][0] : bounds[k][1]]
+            except OSError:  # an unreadable HDF5 chunk: find the entries it affects
+                blocks = {}
+                for k in todo:
+                    try:
+                        blocks[k] = rows[bounds[k][0] : bounds[k][1]]
+                    except OSError as err:
+                        damaged[k] = f"its rows cannot be read ({err})"
+        digests = idx["sha256"]
+        if digests is not None:
+            for k, block in list(blocks.items()):
+                if block_digest(idx["ids"][k], idx["n_atoms"][k], block) != digests[k]:
+                    damaged[k] = "its SHA-256 checksum does not match"
+                    del blocks[k]
+        return blocks, damaged
+
+    def _damage_message(self, damaged: dict, where: str) -> str:
+        idx = self._idx
+        parts = []
+        for k in sorted(damaged):
+            lo, n = int(idx["offsets"][k]), int(idx["n_rows"][k])
+            parts.append(f"{idx['ids'][k]!r} (entry {k}, rows {lo}..{lo + n - 1}): {damaged[k]}")
+        return (
+            f"the block store {self.path} is damaged: {where} holds {len(damaged)} damaged "
+            f"configuration(s): " + "; ".join(parts) + f". {_REPAIR_HINT}"
+        )
+
     def iter_chunks(
         self, chunk_size: int = 64, ids: Iterable | None = None
     ) -> Iterator[tuple[list[str], list[np.ndarray]]]:
         """Yield ``(ids, blocks)`` for up to ``chunk_size`` configurations at a time.
 
         Each chunk is read with one contiguous read when its configurations are adjacent in the
-        file.
+        file, and every block is checked against its checksum before the chunk is yielded.
 
         Args:
             chunk_size: configurations per chunk (>= 1).
@@ -264,42 +489,144 @@ class BlockStore:
 
         Yields:
             ``(ids, blocks)`` of one chunk.
+
+        Raises:
+            DamagedStoreError: for a chunk with a damaged block, naming the file, the chunk
+                (its number in this read) and the damaged configuration ids; the chunks
+                before it were intact.
         """
         import h5py
 
         if int(chunk_size) < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
         positions = self._positions(None if ids is None else list(ids))
-        idx = self._idx
-        offsets, n_rows, all_ids = idx["offsets"], idx["n_rows"], idx["ids"]
+        all_ids = self._idx["ids"]
         with h5py.File(self.path, "r") as f:
             rows = f["rows"]
-            for start in range(0, len(positions), int(chunk_size)):
+            for c, start in enumerate(range(0, len(positions), int(chunk_size))):
                 chunk = positions[start : start + int(chunk_size)]
-                lo = int(min(offsets[k] for k in chunk))
-                hi = int(max(offsets[k] + n_rows[k] for k in chunk))
-                if hi - lo == int(sum(n_rows[k] for k in chunk)):
-                    slab = rows[lo:hi]
-                    blocks = [
-                        slab[offsets[k] - lo : offsets[k] - lo + n_rows[k]].copy() for k in chunk
-                    ]
-                else:
-                    blocks = [rows[offsets[k] : offsets[k] + n_rows[k]] for k in chunk]
-                yield [all_ids[k] for k in chunk], blocks
+                blocks, damaged = self._read_entries(rows, chunk)
+                if damaged:
+                    where = (
+                        f"chunk {c} of this read (configurations {start}..{start + len(chunk) - 1}"
+                        f" of {len(positions)} requested)"
+                    )
+                    raise DamagedStoreError(
+                        self._damage_message(damaged, where),
+                        self.path,
+                        [all_ids[k] for k in sorted(damaged)],
+                        sorted(damaged),
+                    )
+                yield [all_ids[k] for k in chunk], [blocks[k] for k in chunk]
 
     def iter_blocks(
         self, ids: Iterable | None = None, chunk_size: int = 64
     ) -> Iterator[np.ndarray]:
-        """Yield blocks one at a time (``ids`` order, default store order)."""
+        """Yield blocks one at a time (``ids`` order, default store order), each verified."""
         for _, blocks in self.iter_chunks(chunk_size, ids):
             yield from blocks
 
     def get_blocks(self, ids: Iterable | None = None) -> list[np.ndarray]:
-        """All requested blocks in memory (for small sets)."""
+        """All requested blocks in memory (for small sets), each verified."""
         return list(self.iter_blocks(ids))
 
     def get_block(self, config_id) -> np.ndarray:
+        """The verified block of one configuration."""
         return self.get_blocks([config_id])[0]
+
+    # -- integrity ----------------------------------------------------------------------------
+    def verify(self, chunk_size: int = 256) -> dict:
+        """Check every committed block against its checksum and index entry.
+
+        Args:
+            chunk_size: configurations read at a time.
+
+        Returns:
+            A dict with ``path``, ``n_configurations``, ``n_verified`` (blocks that pass),
+            ``n_unverified`` (blocks of a store without checksums, which cannot be checked),
+            ``damaged`` (ids of the blocks that fail, store order), ``damaged_positions`` and
+            ``reasons`` (one per damaged block).
+
+        Raises:
+            DamagedStoreError: if the index itself cannot be read.
+        """
+        import h5py
+
+        idx = self._read_index()
+        n = len(idx["ids"])
+        damaged = {}
+        with h5py.File(self.path, "r") as f:
+            rows = f["rows"]
+            for start in range(0, n, max(1, int(chunk_size))):
+                _, bad = self._read_entries(rows, list(range(start, min(n, start + chunk_size))))
+                damaged.update(bad)
+        keys = sorted(damaged)
+        checked = self.has_checksums
+        return {
+            "path": self.path,
+            "n_configurations": n,
+            "n_verified": n - len(keys) if checked else 0,
+            "n_unverified": 0 if checked else n - len(keys),
+            "damaged": [idx["ids"][k] for k in keys],
+            "damaged_positions": keys,
+            "reasons": [damaged[k] for k in keys],
+        }
+
+    def repair(self) -> dict:
+        """Verify the store; set a damaged or unverified file aside and keep the intact blocks.
+
+        When a block fails its check, the file is renamed to ``<name>.damaged`` and a new store
+        holding the verified blocks (same order, same settings) takes its place; the damaged
+        configurations are then simply missing and are recomputed by :func:`compute_to_store`.
+        A store without checksums (older format) is renamed to ``<name>.unverified`` and
+        replaced by an empty store. An intact store is left untouched.
+
+        Returns:
+            The :meth:`verify` report plus ``set_aside``: the path the old file was moved to,
+            or None.
+        """
+        import h5py
+
+        report = self.verify()
+        report["set_aside"] = None
+        if self.has_checksums and not report["damaged"]:
+            return report
+        aside = self.path + (".damaged" if self.has_checksums else ".unverified")
+        keep = (
+            [
+                k
+                for k in range(report["n_configurations"])
+                if k not in set(report["damaged_positions"])
+            ]
+            if self.has_checksums
+            else []
+        )
+        with h5py.File(self.path, "r") as f:
+            chunk_rows = f["rows"].chunks[0]
+            attrs = {k: v for k, v in f.attrs.items()}
+        tmp = self.path + ".repairing"
+        new = BlockStore.create(tmp, self.n_columns, self.metadata, chunk_rows=chunk_rows)
+        with h5py.File(tmp, "a") as f:
+            for k, v in attrs.items():
+                if k not in f.attrs:
+                    f.attrs[k] = v
+        idx = self._idx
+        with h5py.File(self.path, "r") as f:
+            rows = f["rows"]
+            for start in range(0, len(keep), 256):
+                part = keep[start : start + 256]
+                blocks, bad = self._read_entries(rows, part)
+                part = [k for k in part if k not in bad]  # (changed since verify: skip too)
+                new.append_many(
+                    [idx["ids"][k] for k in part],
+                    [blocks[k] for k in part],
+                    [int(idx["n_atoms"][k]) for k in part],
+                )
+        os.replace(self.path, aside)
+        os.replace(tmp, self.path)
+        self.__init__(self.path)
+        report["set_aside"] = aside
+        return report
 
 
 # -- parallel filling ---------------------------------------------------------------------------
@@ -371,12 +698,17 @@ def compute_to_store(
     min_distance: float | None = 0.5,
     progress: bool = True,
     executor=None,
+    report: dict | None = None,
 ) -> BlockStore:
     """Compute the blocks of ``structures`` into the store at ``path``; return the store.
 
     Configurations already in the store (by configuration id) are skipped, so calling this again
-    after an interruption resumes; duplicate structures are computed once. Blocks are committed
-    in input order as chunks of ``chunk_size`` configurations complete; at most about
+    after an interruption resumes; duplicate structures are computed once. An existing store is
+    first verified (:meth:`BlockStore.repair`): blocks that fail their checksum are set aside
+    with the file (``<name>.damaged``) and recomputed, a store without checksums is recomputed
+    entirely (``<name>.unverified``), and a file that cannot be read as a block store at all
+    is set aside and recomputed. A store written with other settings is refused. Blocks are
+    committed in input order as chunks of ``chunk_size`` configurations complete; at most about
     ``2 * n_processes`` chunks are in memory at a time.
 
     Worker processes are started with ``forkserver`` (``spawn`` where that is unavailable), which
@@ -398,6 +730,14 @@ def compute_to_store(
         progress: show a progress bar.
         executor: an existing ``concurrent.futures`` executor to use instead of a new process
             pool.
+        report: a dict to fill with what happened: ``n_reused`` (input configurations found
+            intact in the store), ``n_computed``, ``computed_ids``, ``damaged_ids`` (set aside
+            and recomputed), ``n_unverified`` (blocks of an older store, recomputed),
+            ``set_aside`` (where the old file went, or None).
+
+    Raises:
+        ValueError: for invalid arguments, or an existing store written with other settings
+            (delete it or use another path).
     """
     from ..structures.conversion import structures_from_arrays, structures_to_arrays
     from .settings import QSnapSettings
@@ -434,8 +774,42 @@ def compute_to_store(
         raise ValueError(f"n_processes must be >= 1, got {n_processes}")
 
     metadata = {"settings": settings.to_dict(), "virial": bool(virial)}
-    store = BlockStore.open_or_create(path, settings.n_columns(), metadata)
-    store.trim()
+    report = {} if report is None else report
+    report.update(damaged_ids=[], n_unverified=0, set_aside=None)
+    path = os.path.abspath(os.fspath(path))
+    existed = os.path.exists(path)
+    try:
+        store = BlockStore.open_or_create(path, settings.n_columns(), metadata)
+        store.trim()
+        if existed:
+            check = store.repair()
+            report.update(
+                damaged_ids=check["damaged"],
+                n_unverified=check["n_unverified"],
+                set_aside=check["set_aside"],
+            )
+    except DamagedStoreError as err:  # the index or the HDF5 structure itself is damaged
+        aside = path + ".damaged"
+        os.replace(path, aside)
+        report.update(set_aside=aside)
+        logger.warning("%s; set aside as %s, every configuration is recomputed", err, aside)
+        store = BlockStore.create(path, settings.n_columns(), metadata)
+    if report["damaged_ids"]:
+        logger.warning(
+            "block store %s: %d damaged configuration(s) %s set aside (old file: %s) and "
+            "recomputed",
+            path,
+            len(report["damaged_ids"]),
+            report["damaged_ids"][:10],
+            report["set_aside"],
+        )
+    if report["n_unverified"]:
+        logger.warning(
+            "block store %s had no checksums: its %d blocks are recomputed (old file: %s)",
+            path,
+            report["n_unverified"],
+            report["set_aside"],
+        )
     done = store.done_ids()
     ids = [_as_id(i) for i in arrays["ids"]]
     todo, seen = [], set(done)
@@ -443,6 +817,11 @@ def compute_to_store(
         if cid not in seen:
             seen.add(cid)
             todo.append(k)
+    report.update(
+        n_reused=len(set(ids) & done),
+        n_computed=len(todo),
+        computed_ids=[ids[k] for k in todo],
+    )
     chunks = [todo[i : i + chunk_size] for i in range(0, len(todo), chunk_size)]
     args = (settings.to_json(), backend, bool(virial), min_distance)
 

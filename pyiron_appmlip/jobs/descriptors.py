@@ -3,8 +3,13 @@
 The blocks (see :mod:`pyiron_appmlip.descriptors`) are computed in parallel over configurations
 (worker processes, one LAMMPS instance each) and written as they arrive into an HDF5 block store
 in the job's working directory, so that large sets never sit in memory. An interrupted job
-resumes with :meth:`AppmlipDescriptors.resume` (or ``job.run(repair=True)``), computing only the
-configurations not yet stored.
+resumes with :meth:`AppmlipDescriptors.resume`, computing only the configurations not yet stored.
+
+Every stored block carries a SHA-256 checksum that is checked whenever it is read; a damaged block
+is never returned (see :mod:`pyiron_appmlip.descriptors.store`). ``resume()`` on a job of any
+status, finished included, verifies the whole store, sets a damaged file aside
+(``<store_file>.damaged``) keeping its intact blocks, recomputes exactly the configurations that
+are missing or damaged, and reports how many were reused and recomputed (log and ``job.output``).
 
 Example::
 
@@ -29,7 +34,7 @@ from pyiron_base import PythonTemplateJob
 from ..descriptors.settings import QSnapSettings
 from ..descriptors.store import BlockStore, compute_to_store, default_n_processes
 from ..structures.conversion import structures_from_arrays, structures_to_arrays
-from ._common import plain, save_then_set_status
+from ._common import plain, rerun_in_place, save_then_set_status
 
 __all__ = ["AppmlipDescriptors"]
 
@@ -58,6 +63,10 @@ class AppmlipDescriptors(PythonTemplateJob):
         n_atoms: number of atoms of each configuration.
         p: block width.
         settings: the resolved QSnapSettings as a dict, elements included.
+        n_reused: configurations of the last run (or resume) found intact in the store.
+        n_recomputed: configurations computed by the last run (missing or damaged before).
+        recomputed_ids: their ids.
+        damaged_ids: ids whose stored blocks failed their checksum and were recomputed.
     """
 
     def __init__(self, project, job_name):
@@ -126,6 +135,7 @@ class AppmlipDescriptors(PythonTemplateJob):
         os.makedirs(self.working_directory, exist_ok=True)
         n_processes = self.input.n_processes
         n_processes = default_n_processes() if n_processes is None else int(n_processes)
+        report = {}
         store = compute_to_store(
             arrays,
             settings,
@@ -136,8 +146,12 @@ class AppmlipDescriptors(PythonTemplateJob):
             virial=bool(self.input.virial),
             min_distance=self.input.min_distance,
             progress=bool(self.input.progress),
+            report=report,
         )
         ids = list(dict.fromkeys(_decode(i) for i in arrays["ids"]))
+        missing = [i for i in ids if i not in store]
+        if missing:  # compute_to_store guarantees this; never finish on an incomplete store
+            raise RuntimeError(f"block store {store.path} lacks {len(missing)} configurations")
         position = {cid: k for k, cid in enumerate(store.ids)}
         n_atoms = store.n_atoms
         self.output.store_file = str(self.input.store_file)
@@ -145,13 +159,41 @@ class AppmlipDescriptors(PythonTemplateJob):
         self.output.n_atoms = np.array([n_atoms[position[i]] for i in ids], dtype=np.int64)
         self.output.p = int(store.n_columns)
         self.output.settings = settings.to_dict()
+        self.output.n_reused = int(report["n_reused"])
+        self.output.n_recomputed = int(report["n_computed"])
+        self.output.recomputed_ids = np.array(report["computed_ids"], dtype="S64")
+        self.output.damaged_ids = np.array(report["damaged_ids"], dtype="S64")
+        message = (
+            f"descriptor store {store.path}: {report['n_reused']} reused, "
+            f"{report['n_computed']} recomputed"
+        )
+        if report["damaged_ids"]:
+            message += (
+                f" ({len(report['damaged_ids'])} damaged, old file set aside as "
+                f"{report['set_aside']})"
+            )
+        if report["n_unverified"]:
+            message += (
+                f" ({report['n_unverified']} stored without checksums were not reused, old file "
+                f"set aside as {report['set_aside']})"
+            )
+        self._logger.info(message)
         save_then_set_status(self)
 
-    def resume(self):
-        """Continue an interrupted (aborted) run; stored configurations are not recomputed."""
-        if self.status.finished:
-            return
-        self.run(repair=True)
+    def resume(self, run_mode: str | None = None):
+        """Verify the store and compute what is missing or damaged, whatever the job's status.
+
+        An interrupted (aborted) job continues where it stopped; a finished job has its store
+        checked too. Every stored block is verified against its checksum: damaged ones are set
+        aside with the old file (``<store_file>.damaged``) and recomputed, blocks of a store
+        written without checksums are recomputed, intact ones are reused. The counts are logged
+        and stored in ``job.output`` (``n_reused``, ``n_recomputed``, ``recomputed_ids``,
+        ``damaged_ids``).
+
+        Args:
+            run_mode: as in ``job.run`` (default: the job's current run mode).
+        """
+        rerun_in_place(self, run_mode)
 
     # -- output -------------------------------------------------------------------------------
     @property

@@ -1,0 +1,224 @@
+"""Nothing wrong is ever used as data: damaged or edited descriptor stores are named, never read,
+and repaired by ``resume()`` to blocks bitwise equal to a clean run (real LAMMPS, 2Jmax 4)."""
+
+import logging
+import os
+
+import h5py
+import numpy as np
+import pytest
+
+from pyiron_appmlip.descriptors.store import BlockStore
+from pyiron_appmlip.structures.candidates import rattled_strained_cells
+
+
+def _structures(n=8, seed=3):
+    return rattled_strained_cells(n, seed=seed, max_atoms=4)
+
+
+def _job(project, name, structs, twojmax=4, run=True, **inputs):
+    job = project.create.job.AppmlipDescriptors(name)
+    job.structures = structs
+    job.input.twojmax = twojmax
+    job.input.n_processes = 1
+    job.input.chunk_size = 2
+    job.input.progress = False
+    for key, value in inputs.items():
+        setattr(job.input, key, value)
+    if run:
+        job.run()
+    return job
+
+
+def _entry(path, k):
+    """(first row, row count) of the k-th configuration in the store file."""
+    with h5py.File(path, "r") as f:
+        return int(f["offsets"][k]), int(f["n_rows"][k])
+
+
+def _file_offset_of_row(path, row):
+    """Byte offset in the file of the first value of ``row`` of the ``rows`` dataset."""
+    with h5py.File(path, "r") as f:
+        rows = f["rows"]
+        chunk_rows, p = rows.chunks
+        info = rows.id.get_chunk_info_by_coord((row // chunk_rows * chunk_rows, 0))
+        return info.byte_offset + (row % chunk_rows) * p * rows.dtype.itemsize
+
+
+def _assert_bitwise_equal(job, clean):
+    assert job.configuration_ids == clean.configuration_ids
+    for got, want in zip(job.get_blocks(), clean.get_blocks(), strict=True):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert got.tobytes() == want.tobytes()
+
+
+# -- case 1: damaged chunks --------------------------------------------------------------------
+def test_random_bytes_in_the_data_are_named_never_returned_and_recomputed(project):
+    structs = _structures()
+    clean = _job(project, "clean", structs)
+    job = _job(project, "hit", structs)
+    path = job.store_path
+    ids = job.get_store().ids
+    k = 5  # a 4-atom cell in the middle of the data
+    assert _entry(path, k)[1] == 13
+    _damage_one_block(path, k)
+
+    with pytest.raises(ValueError, match="damaged") as err:
+        job.get_blocks()
+    message = str(err.value)
+    assert path in message and ids[k] in message
+    for i in ids[:k] + ids[k + 1 :]:  # the damaged configuration is the only one named
+        assert i not in message
+    with pytest.raises(ValueError, match=ids[k]):
+        list(job.iter_blocks(ids=[ids[k]]))
+    with pytest.raises(ValueError, match=ids[k]):
+        job.get_store().get_block(ids[k])
+    # the undamaged configurations stay readable and exact
+    others = [i for i in ids if i != ids[k]]
+    for got, want in zip(job.get_blocks(others), clean.get_blocks(others), strict=True):
+        assert got.tobytes() == want.tobytes()
+    report = job.get_store().verify()
+    assert report["damaged"] == [ids[k]] and report["n_verified"] == len(ids) - 1
+
+    job = project.load("hit")
+    job.resume()
+    assert job.status.finished
+    assert job.output.n_reused == len(ids) - 1 and job.output.n_recomputed == 1
+    assert [i.decode() for i in job.output.recomputed_ids] == [ids[k]]
+    assert os.path.exists(path + ".damaged")
+    _assert_bitwise_equal(job, clean)
+    assert job.get_store().verify()["damaged"] == []
+
+
+def _damage_one_block(path, k, seed=0):
+    first, _ = _entry(path, k)
+    with open(path, "r+b") as fh:
+        fh.seek(_file_offset_of_row(path, first + 2) + 40)
+        fh.write(np.random.default_rng(seed).bytes(64))
+
+
+def test_a_sweep_over_a_damaged_store_stops_with_the_error(project):
+    from pyiron_appmlip.training.labels import Labels
+    from pyiron_appmlip.training.sweep import SweepGrid, run_sweep
+
+    structs = _structures()
+    job = _job(project, "swept", structs)
+    ids = job.configuration_ids
+    rng = np.random.default_rng(4)
+    labels = {
+        "1": Labels.from_arrays(
+            ids,
+            [-3.7 * len(s) + 0.01 * rng.normal() for s in structs],
+            [0.1 * rng.normal(size=(len(s), 3)) for s in structs],
+            [1.0] * len(structs),
+        )
+    }
+    grid = SweepGrid(["1"], [3], [150], samplers=["all"])
+    _damage_one_block(job.store_path, 5)
+    with pytest.raises(ValueError, match="damaged") as err:
+        run_sweep({4: job.get_store()}, labels, ids[:6], ids[6:], grid, "1")
+    assert ids[5] in str(err.value)
+
+
+def test_one_rewritten_value_is_caught_by_the_checksum_and_recomputed(project):
+    structs = _structures()
+    clean = _job(project, "clean", structs)
+    job = _job(project, "edited", structs)
+    path = job.store_path
+    ids = job.get_store().ids
+    k = 2
+    first, n_rows = _entry(path, k)
+    with h5py.File(path, "r+") as f:  # a valid HDF5 file with one number changed by one ulp
+        value = f["rows"][first + 1, 3]
+        assert value != 0
+        f["rows"][first + 1, 3] = np.nextafter(value, np.inf)
+
+    with pytest.raises(ValueError, match="damaged") as err:
+        list(job.iter_chunks(chunk_size=4))
+    message = str(err.value)
+    assert path in message and ids[k] in message and "chunk" in message
+
+    job = project.load("edited")
+    job.resume()
+    assert job.output.n_reused == len(ids) - 1 and job.output.n_recomputed == 1
+    assert [i.decode() for i in job.output.recomputed_ids] == [ids[k]]
+    _assert_bitwise_equal(job, clean)
+
+
+def test_store_level_checks_name_file_chunk_and_ids(tmp_path):
+    rng = np.random.default_rng(1)
+    ids = [f"c{i}" for i in range(10)]
+    blocks = [rng.standard_normal((1 + 3 * (1 + i % 3), 5)) for i in range(10)]
+    store = BlockStore.create(tmp_path / "s.h5", 5, chunk_rows=8)
+    store.append_many(ids[:4], blocks[:4])
+    store.append_many(ids[4:], blocks[4:])
+    assert BlockStore(tmp_path / "s.h5").verify()["damaged"] == []
+    first, _ = _entry(tmp_path / "s.h5", 6)
+    with h5py.File(tmp_path / "s.h5", "r+") as f:
+        f["rows"][first, 0] = 0.0
+    store = BlockStore(tmp_path / "s.h5")
+    chunks = store.iter_chunks(chunk_size=3)
+    for want in (ids[0:3], ids[3:6]):
+        assert next(chunks)[0] == want
+    with pytest.raises(ValueError, match="damaged") as err:
+        next(chunks)
+    message = str(err.value)
+    assert str(tmp_path / "s.h5") in message and "c6" in message
+    assert "chunk 2" in message and "c7" not in message
+    assert store.verify()["damaged"] == ["c6"]
+
+
+def test_an_unreadable_file_is_named_set_aside_and_recomputed(project):
+    structs = _structures(4)
+    clean = _job(project, "clean", structs)
+    job = _job(project, "header", structs)
+    with open(job.store_path, "r+b") as fh:  # the HDF5 superblock
+        fh.write(np.random.default_rng(2).bytes(64))
+    with pytest.raises(ValueError, match="damaged") as err:
+        job.get_blocks()
+    assert job.store_path in str(err.value)
+    job = project.load("header")
+    job.resume()
+    assert job.output.n_reused == 0 and job.output.n_recomputed == 4
+    assert os.path.exists(job.store_path + ".damaged")
+    _assert_bitwise_equal(job, clean)
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def log_records():
+    """Messages logged by pyiron jobs and by this package (pytest's own capture is off)."""
+    handler = _Records()
+    loggers = [logging.getLogger("pyiron_log"), logging.getLogger("pyiron_appmlip")]
+    for lg in loggers:
+        lg.addHandler(handler)
+    yield handler.messages
+    for lg in loggers:
+        lg.removeHandler(handler)
+
+
+def test_store_without_checksums_is_read_with_a_warning_and_recomputed_on_resume(
+    project, log_records
+):
+    structs = _structures(4)
+    clean = _job(project, "clean", structs)
+    job = _job(project, "old", structs)
+    with h5py.File(job.store_path, "r+") as f:  # as written before checksums existed
+        f.pop("sha256", None)
+        f.attrs.pop("format_version", None)
+    _assert_bitwise_equal(job, clean)
+    assert any("unverified" in m and job.store_path in m for m in log_records)
+    job = project.load("old")
+    job.resume()
+    assert job.output.n_reused == 0 and job.output.n_recomputed == 4
+    assert os.path.exists(job.store_path + ".unverified")
+    _assert_bitwise_equal(job, clean)
+    assert job.get_store().verify()["damaged"] == []
