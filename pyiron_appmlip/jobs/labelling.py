@@ -60,6 +60,14 @@ Processes that were killed
     continue (``job.rerun_failed()`` for a labelling job, ``job.run(delete_existing_job=True)``
     for a single point).
 
+Running a job twice at once
+    ``rerun_failed()`` takes the run lock before it changes anything and holds it through a modal
+    run (a background or queue run takes it over in ``run_static``). A second
+    ``rerun_failed()`` of the same job while a live process holds the lock, from any process,
+    raises :class:`~pyiron_appmlip.jobs._common.JobRunningError` naming that process, instead of
+    computing the same calculations again. A lock left by a process that is gone is taken over,
+    with a warning.
+
 Running on a cluster (queue)
     The master is submitted like any pyiron job; its children then run modal inside the master's
     queue job (one allocation for the whole set)::
@@ -115,6 +123,8 @@ from ..structures.conversion import (
     to_ase_list,
 )
 from ._common import (
+    RUN_LOCK_NAME,
+    JobRunningError,
     process_gone_message,
     remove_job_files,
     remove_leftover_hdf5,
@@ -124,7 +134,14 @@ from ._common import (
     save_then_set_status,
 )
 
-__all__ = ["AppmlipSinglePoint", "AppmlipLabelling", "compare_levels", "CHILD_PREFIX"]
+__all__ = [
+    "AppmlipSinglePoint",
+    "AppmlipLabelling",
+    "compare_levels",
+    "CHILD_PREFIX",
+    "JobRunningError",
+    "RUN_LOCK_NAME",
+]
 
 #: Child job names are ``CHILD_PREFIX + configuration id``.
 CHILD_PREFIX = "sp_"
@@ -570,9 +587,13 @@ class AppmlipLabelling(_RunGuards, _LevelAndEngine, PythonTemplateJob):
 
         Raises:
             JobRunningError: another live process runs this job (a ``RuntimeError`` naming its
-                process id and host); nothing is changed.
+                process id and host); nothing is changed and nothing is computed twice.
         """
-        rerun_in_place(self, run_mode)
+        if self.job_id is None:
+            rerun_in_place(self, run_mode)
+            return
+        with run_lock(self):  # held through a modal run; a background run takes it over
+            rerun_in_place(self, run_mode)
 
     # -- output --------------------------------------------------------------------------------
     def _output_arrays(self) -> dict:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 from ase import Atoms
@@ -181,3 +182,106 @@ def test_run_of_a_killed_single_point_says_how_to_continue(project):
         job.run()
     job.run(delete_existing_job=True)
     assert job.status.finished
+
+
+# ------------------------------------------------------------------ case 2: concurrent reruns
+# ``rerun_failed()`` of the labelling job 'lab' in a subprocess. Every DFT calculation is logged
+# to argv[2] with the process id; with argv[3] = a gate file, each calculation waits for it.
+_RERUN = textwrap.dedent(
+    """
+    import os, sys, time
+    import pyiron_appmlip.jobs.labelling as labelling
+    from pyiron_appmlip import Project
+
+    path, log, gate = sys.argv[1], sys.argv[2], sys.argv[3]
+    original = labelling.run_gpaw
+
+    def logged(atoms, *args, **kwargs):
+        with open(log, "a") as handle:
+            handle.write(f"{os.getpid()}\\n")
+        deadline = time.monotonic() + 120
+        while gate != "-" and not os.path.exists(gate) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return original(atoms, *args, **kwargs)
+
+    labelling.run_gpaw = logged
+    job = Project(path).load("lab")
+    job.input.engine_options_by_id = {}
+    try:
+        job.rerun_failed()
+    except RuntimeError as exc:
+        print("REFUSED", exc)
+    else:
+        print("DONE", job.status)
+    """
+)
+
+
+def start_rerun(project, log, gate):
+    return subprocess.Popen(
+        [sys.executable, "-c", _RERUN, project.path, str(log), str(gate)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_lines(path, n, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(path) and len(open(path).read().split()) >= n:
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{path} did not get {n} lines")
+
+
+def test_second_concurrent_rerun_is_refused(project, tmp_path):
+    job = make_job(project, "lab")
+    job.input.engine_options_by_id = {cid: {"maxiter": 2} for cid in job.configuration_ids}
+    job.run()  # both calculations fail: something for rerun_failed to do
+    assert job.status.not_converged
+    log, gate = tmp_path / "calls.txt", tmp_path / "gate"
+
+    first = start_rerun(project, log, gate)
+    wait_for_lines(log, 1)  # the first process is inside its first calculation
+    second = start_rerun(project, log, "-")
+    out_second, err_second = second.communicate(timeout=300)
+    status_meanwhile = project.job_table().set_index("job").loc["lab", "status"]
+    project.load("lab").run()  # a live run is not taken for a dead one: pyiron's message only
+    status_after_run = project.job_table().set_index("job").loc["lab", "status"]
+    gate.write_text("go")
+    out_first, err_first = first.communicate(timeout=300)
+
+    assert out_first.splitlines()[-1] == "DONE finished", err_first[-2000:]
+    assert out_second.splitlines()[-1].startswith("REFUSED"), (out_second, err_second[-2000:])
+    assert f"process {first.pid}" in out_second and "lab" in out_second
+    assert status_meanwhile == status_after_run == "running"  # the refused call changed nothing
+    assert log.read_text().split() == [str(first.pid)] * 2  # every calculation ran once
+    job = project.load("lab")
+    assert job.status.finished and job.get_labels()["ids"] == job.configuration_ids
+
+
+def test_stale_run_lock_of_a_dead_process_is_taken_over(project):
+    import json
+    import socket
+
+    job = make_job(project, "lab", be_cells()[:1])
+    job.run()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], stdout=-1)
+    lock = os.path.join(job.working_directory, labelling.RUN_LOCK_NAME)
+    with open(lock, "w") as handle:  # what a killed run leaves behind
+        json.dump({"pid": int(dead.stdout), "host": socket.gethostname(), "job": "lab"}, handle)
+    with pytest.warns(UserWarning, match=f"left by process {int(dead.stdout)} .* taken over"):
+        job.rerun_failed()
+    assert job.status.finished and not os.path.exists(lock)
+
+
+def test_rerun_failed_in_a_background_process(project):
+    job = make_job(project, "lab", be_cells()[:1], maxiter=2)
+    job.run()
+    assert job.status.not_converged
+    job.input.engine_options = {}
+    job.rerun_failed(run_mode="non_modal")  # the background process takes over the run lock
+    project.wait_for_job(job, interval_in_s=0.5, max_iterations=240)
+    loaded = project.load("lab")
+    assert loaded.status.finished, loaded.output.get("run_error")
