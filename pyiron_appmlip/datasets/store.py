@@ -12,6 +12,7 @@ ASE's sign convention, wall times in seconds of one core)::
     /structures/pbc         (M, 3)
     /structures/subset      (M,) "train" or "test"
     /structures/generator   (M,) how the structure was made (e.g. "crystal", "slab")
+    /structures/group       (M,) group in the source the structure came from ("" if none)
     /levels/<name>/         attrs: level (JSON of the ConvergenceLevel), engine, engine_version
         ids (K,)            configurations labelled at this level (a subset of /structures/ids)
         energy (K,)         free energy (force-consistent), eV
@@ -22,6 +23,10 @@ ASE's sign convention, wall times in seconds of one core)::
         n_kpoints, n_scf_iterations (K,), kmesh (K, 3)
         job_id (K,)         id of the labelling job in the generating pyiron project
         child_id (K,)       id of the single-point child job that ran the calculation
+        source              JSON: where imported labels came from (source units, files and
+                            their SHA-256); "{}" for labels computed by this package
+
+Files written before ``group`` and ``source`` existed load with empty groups and sources.
 
 Only finished calculations are stored: a failed one is never data. :func:`write_dataset` writes
 to a temporary file and renames it, so a crash never leaves a half-written dataset.
@@ -64,7 +69,12 @@ _LEVEL_ARRAYS = (
 
 @dataclass
 class LevelData:
-    """The labels of one convergence level (finished calculations only)."""
+    """The labels of one convergence level (finished calculations only).
+
+    ``source`` describes imported labels (format, source units and their conversion, files and
+    their SHA-256, see :mod:`pyiron_appmlip.datasets.importers`); it is empty for labels this
+    package computed.
+    """
 
     name: str
     level: dict
@@ -81,6 +91,7 @@ class LevelData:
     kmesh: np.ndarray
     job_id: np.ndarray
     child_id: np.ndarray
+    source: dict = field(default_factory=dict)
 
     def __post_init__(self):
         k = len(self.ids)
@@ -115,7 +126,11 @@ class LevelData:
 
 @dataclass
 class LabelledDataset:
-    """Structures with DFT labels at several convergence levels, joined by configuration id."""
+    """Structures with DFT labels at several convergence levels, joined by configuration id.
+
+    ``group`` names, per configuration, the group of the source it was imported from (e.g. a
+    FitSNAP group folder); it defaults to empty strings.
+    """
 
     ids: list[str]
     structures: list
@@ -123,10 +138,13 @@ class LabelledDataset:
     generator: list[str]
     levels: dict[str, LevelData]
     metadata: dict = field(default_factory=dict)
+    group: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         m = len(self.ids)
-        for key in ("structures", "subset", "generator"):
+        if len(self.group) == 0:
+            self.group = [""] * m
+        for key in ("structures", "subset", "generator", "group"):
             if len(getattr(self, key)) != m:
                 raise ValueError(f"{key} has {len(getattr(self, key))} entries for {m} ids")
         bad = sorted(set(self.subset) - {"train", "test"})
@@ -239,6 +257,7 @@ def _write(tmp, arrays, dataset, description):
             g.create_dataset(key, data=value, compression="gzip")
         g.create_dataset("subset", data=np.array(dataset.subset, dtype=object), dtype=string)
         g.create_dataset("generator", data=np.array(dataset.generator, dtype=object), dtype=string)
+        g.create_dataset("group", data=np.array(dataset.group, dtype=object), dtype=string)
         levels = f.create_group("levels")
         for name in dataset.level_names:
             data = dataset.levels[name]
@@ -251,6 +270,8 @@ def _write(tmp, arrays, dataset, description):
                 h.create_dataset(key, data=np.asarray(getattr(data, key)), compression="gzip")
             forces = np.concatenate(data.forces).reshape(-1, 3) if data.forces else np.zeros((0, 3))
             h.create_dataset("forces", data=forces, compression="gzip")
+            # a dataset, not an attribute: a list of many source files outgrows HDF5's 64 KiB
+            h.create_dataset("source", data=json.dumps(data.source, sort_keys=True), dtype=string)
 
 
 def load_dataset(path: str) -> LabelledDataset:
@@ -286,6 +307,7 @@ def load_dataset(path: str) -> LabelledDataset:
                 ids=lid,
                 forces=[forces[offsets[k] : offsets[k + 1]] for k in range(len(lid))],
                 **{key: h[key][()] for key in _LEVEL_ARRAYS},
+                source=json.loads(h["source"].asstr()[()]) if "source" in h else {},
             )
         return LabelledDataset(
             ids=ids,
@@ -294,6 +316,7 @@ def load_dataset(path: str) -> LabelledDataset:
             generator=as_strings(g["generator"][()]),
             levels=levels,
             metadata=json.loads(f.attrs["metadata"]),
+            group=as_strings(g["group"][()]) if "group" in g else [],
         )
 
 
