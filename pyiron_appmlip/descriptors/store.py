@@ -8,7 +8,14 @@ File layout (h5py), format 2:
 * ``sha256`` (M,) 64-character hex: per configuration, the SHA-256 of its id, atom count, block
   shape and block values (:func:`block_digest`);
 * ``committed`` (2,) int64: the number of complete configurations and of their rows;
-* attributes: ``format_version`` (2), ``n_columns``, ``metadata`` (JSON, e.g. the qSNAP settings).
+* attributes: ``format_version`` (2), ``n_columns``, ``metadata`` (JSON: the qSNAP settings
+  as a dict and ``virial``) and ``qsnap_settings`` (``QSnapSettings.to_json()``).
+
+Settings: :meth:`BlockStore.check_settings` compares the stored descriptor settings, column count
+and virial flag with expected ones and raises :class:`StoreSettingsError` (naming both) on any
+difference; ``AppmlipDescriptors`` calls it whenever its store is opened for reading or resuming,
+so blocks of another 2Jmax (a store file copied from another job, or settings changed after the
+run) are never read as this job's.
 
 Integrity: every block is checked against its SHA-256 whenever it is read (:meth:`BlockStore.
 iter_chunks` and everything built on it), so random bytes written into the file, or one value
@@ -49,6 +56,7 @@ import numpy as np
 __all__ = [
     "BlockStore",
     "DamagedStoreError",
+    "StoreSettingsError",
     "block_digest",
     "compute_to_store",
     "default_n_processes",
@@ -108,6 +116,10 @@ class DamagedStoreError(ValueError):
         self.positions = [int(k) for k in positions]
 
 
+class StoreSettingsError(ValueError):
+    """A block store computed with other descriptor settings than the ones expected."""
+
+
 _REPAIR_HINT = (
     "Damaged blocks are never returned. AppmlipDescriptors.resume() (or compute_to_store on the "
     "same file) sets the file aside and recomputes them; BlockStore.verify() lists all of them."
@@ -124,6 +136,7 @@ class BlockStore:
         path: absolute path of the file.
         n_columns: block width p.
         metadata: the JSON metadata given at creation (e.g. qSNAP settings and ``virial``).
+        settings_json: the stored ``QSnapSettings.to_json()``, or None if the store has none.
         format_version: 2 for stores with checksums, 1 for older ones (unverified).
 
     Raises:
@@ -155,6 +168,7 @@ class BlockStore:
                 self.n_columns = int(f.attrs["n_columns"])
                 self.metadata = json.loads(f.attrs.get("metadata", "{}"))
                 self.has_checksums = "sha256" in f
+                stored = f.attrs.get("qsnap_settings")
             except (OSError, KeyError, ValueError) as err:
                 raise DamagedStoreError(
                     f"the block store {self.path} is damaged: its attributes cannot be read "
@@ -162,6 +176,9 @@ class BlockStore:
                     self.path,
                 ) from err
             self.format_version = int(f.attrs.get("format_version", 1 + self.has_checksums))
+        if stored is None and isinstance(self.metadata.get("settings"), dict):
+            stored = json.dumps(self.metadata["settings"], sort_keys=True)  # older stores
+        self.settings_json = None if stored is None else str(stored)
         self._index = None
         if not self.has_checksums and self.path not in _warned_unverified:
             _warned_unverified.add(self.path)
@@ -175,7 +192,12 @@ class BlockStore:
     # -- creation -----------------------------------------------------------------------------
     @classmethod
     def create(
-        cls, path, n_columns: int, metadata: dict | None = None, chunk_rows: int | None = None
+        cls,
+        path,
+        n_columns: int,
+        metadata: dict | None = None,
+        chunk_rows: int | None = None,
+        settings=None,
     ) -> BlockStore:
         """A new, empty store (an existing file at ``path`` is replaced).
 
@@ -184,12 +206,22 @@ class BlockStore:
             n_columns: block width p (> 0).
             metadata: JSON-serialisable description (compared by :meth:`open_or_create`).
             chunk_rows: rows per HDF5 chunk of ``rows`` (default: about 1 MiB chunks).
+            settings: the :class:`~pyiron_appmlip.descriptors.settings.QSnapSettings` of the
+                blocks (or their JSON), stored for :meth:`check_settings`; its column count must
+                be ``n_columns``.
         """
         import h5py
 
         n_columns = int(n_columns)
         if n_columns <= 0:
             raise ValueError(f"n_columns must be positive, got {n_columns}")
+        settings_json = None if settings is None else _settings_json(settings)
+        if settings_json is not None:
+            from .settings import QSnapSettings
+
+            width = QSnapSettings.from_json(settings_json).n_columns()
+            if width != n_columns:
+                raise ValueError(f"settings give {width} columns, not n_columns {n_columns}")
         if chunk_rows is None:  # ~1 MiB chunks
             chunk_rows = max(1, min(4096, (1 << 20) // (8 * n_columns)))
         path = os.path.abspath(os.fspath(path))
@@ -210,15 +242,37 @@ class BlockStore:
             f.attrs["format_version"] = FORMAT_VERSION
             f.attrs["n_columns"] = n_columns
             f.attrs["metadata"] = json.dumps(metadata or {}, sort_keys=True)
+            if settings_json is not None:
+                f.attrs["qsnap_settings"] = settings_json
         os.replace(tmp, path)  # the store appears complete or not at all
         return cls(path)
 
     @classmethod
-    def open_or_create(cls, path, n_columns: int, metadata: dict | None = None) -> BlockStore:
-        """Open the store at ``path`` if it exists (it must match), else create it."""
+    def open_or_create(
+        cls, path, n_columns: int, metadata: dict | None = None, settings=None
+    ) -> BlockStore:
+        """Open the store at ``path`` if it exists (it must match), else create it.
+
+        Args:
+            path: the HDF5 file.
+            n_columns: block width p.
+            metadata: as in :meth:`create`; an existing store's must be equal.
+            settings: as in :meth:`create`; an existing store's must be equal
+                (:meth:`check_settings`).
+
+        Raises:
+            StoreSettingsError: if the existing store was written with other settings.
+            ValueError: if its ``n_columns`` or ``metadata`` differ.
+        """
         if not os.path.exists(path):
-            return cls.create(path, n_columns, metadata)
+            return cls.create(path, n_columns, metadata, settings=settings)
         store = cls(path)
+        if settings is not None:
+            store.check_settings(
+                settings,
+                virial=(metadata or {}).get("virial"),
+                hint="Use another path, or delete the file to recompute it.",
+            )
         metadata = json.loads(json.dumps(metadata or {}, sort_keys=True))
         if store.n_columns != int(n_columns) or store.metadata != metadata:
             raise ValueError(
@@ -227,6 +281,46 @@ class BlockStore:
                 f"n_columns {n_columns}, metadata {metadata}. Use another path or delete it."
             )
         return store
+
+    def check_settings(self, settings, virial: bool | None = None, hint: str = "") -> None:
+        """Raise unless the blocks were computed with ``settings`` (and the ``virial`` flag).
+
+        Compared: the stored ``QSnapSettings.to_json()`` (elements included), the column count
+        and, if given, whether the six virial rows are stored.
+
+        Args:
+            settings: the expected :class:`~pyiron_appmlip.descriptors.settings.QSnapSettings`
+                (or its JSON), with elements resolved.
+            virial: the expected virial flag, or None to skip that comparison.
+            hint: what to do about a mismatch (appended to the message).
+
+        Raises:
+            StoreSettingsError: naming the store's and the expected settings.
+        """
+        from .settings import QSnapSettings
+
+        want = _settings_json(settings)
+        want_columns = QSnapSettings.from_json(want).n_columns()
+        try:
+            have = None if self.settings_json is None else _settings_json(self.settings_json)
+        except (TypeError, ValueError):  # not parseable as settings: reported as they are
+            have = self.settings_json
+        have_virial = self.metadata.get("virial")
+        if (
+            have == want
+            and self.n_columns == want_columns
+            and (virial is None or have_virial is None or bool(have_virial) == bool(virial))
+        ):
+            return
+        store = f"settings {have}, n_columns {self.n_columns}, virial {have_virial}"
+        expected = f"settings {want}, n_columns {want_columns}"
+        if virial is not None:
+            expected += f", virial {bool(virial)}"
+        raise StoreSettingsError(
+            f"the block store {self.path} was written with other settings than expected, so "
+            f"its blocks are not used. Store: {store}. Expected: {expected}."
+            + (f" {hint}" if hint else "")
+        )
 
     # -- index --------------------------------------------------------------------------------
     def _read_index(self, f=None):
@@ -605,7 +699,9 @@ class BlockStore:
             chunk_rows = f["rows"].chunks[0]
             attrs = {k: v for k, v in f.attrs.items()}
         tmp = self.path + ".repairing"
-        new = BlockStore.create(tmp, self.n_columns, self.metadata, chunk_rows=chunk_rows)
+        new = BlockStore.create(
+            tmp, self.n_columns, self.metadata, chunk_rows=chunk_rows, settings=self.settings_json
+        )
         with h5py.File(tmp, "a") as f:
             for k, v in attrs.items():
                 if k not in f.attrs:
@@ -627,6 +723,17 @@ class BlockStore:
         self.__init__(self.path)
         report["set_aside"] = aside
         return report
+
+
+def _settings_json(settings) -> str:
+    """Canonical ``QSnapSettings.to_json()`` of settings given as an object, dict or JSON."""
+    from .settings import QSnapSettings
+
+    if isinstance(settings, str):
+        settings = QSnapSettings.from_json(settings)
+    elif not isinstance(settings, QSnapSettings):
+        settings = QSnapSettings.make(settings)
+    return settings.to_json()
 
 
 # -- parallel filling ---------------------------------------------------------------------------
@@ -779,7 +886,7 @@ def compute_to_store(
     path = os.path.abspath(os.fspath(path))
     existed = os.path.exists(path)
     try:
-        store = BlockStore.open_or_create(path, settings.n_columns(), metadata)
+        store = BlockStore.open_or_create(path, settings.n_columns(), metadata, settings)
         store.trim()
         if existed:
             check = store.repair()
@@ -793,7 +900,7 @@ def compute_to_store(
         os.replace(path, aside)
         report.update(set_aside=aside)
         logger.warning("%s; set aside as %s, every configuration is recomputed", err, aside)
-        store = BlockStore.create(path, settings.n_columns(), metadata)
+        store = BlockStore.create(path, settings.n_columns(), metadata, settings=settings)
     if report["damaged_ids"]:
         logger.warning(
             "block store %s: %d damaged configuration(s) %s set aside (old file: %s) and "

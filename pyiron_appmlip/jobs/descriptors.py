@@ -11,6 +11,12 @@ status, finished included, verifies the whole store, sets a damaged file aside
 (``<store_file>.damaged``) keeping its intact blocks, recomputes exactly the configurations that
 are missing or damaged, and reports how many were reused and recomputed (log and ``job.output``).
 
+The store records the descriptor settings it was computed with. Reading it (:meth:`get_store`
+and everything built on it) checks them against the job's settings (those of its last run); a
+resume checks them against the job's input. A mismatch -- a store file copied from another job,
+or input changed after the run -- raises an error naming both, and nothing is deleted: remove the
+store file and resume to recompute it with the input settings.
+
 Example::
 
     job = pr.create.job.AppmlipDescriptors("desc_2j6")
@@ -32,7 +38,12 @@ import numpy as np
 from pyiron_base import PythonTemplateJob
 
 from ..descriptors.settings import QSnapSettings
-from ..descriptors.store import BlockStore, compute_to_store, default_n_processes
+from ..descriptors.store import (
+    BlockStore,
+    DamagedStoreError,
+    compute_to_store,
+    default_n_processes,
+)
 from ..structures.conversion import structures_from_arrays, structures_to_arrays
 from ._common import plain, rerun_in_place, save_then_set_status
 
@@ -63,6 +74,7 @@ class AppmlipDescriptors(PythonTemplateJob):
         n_atoms: number of atoms of each configuration.
         p: block width.
         settings: the resolved QSnapSettings as a dict, elements included.
+        virial: whether the six virial rows are stored.
         n_reused: configurations of the last run (or resume) found intact in the store.
         n_recomputed: configurations computed by the last run (missing or damaged before).
         recomputed_ids: their ids.
@@ -102,11 +114,48 @@ class AppmlipDescriptors(PythonTemplateJob):
 
     @property
     def settings(self) -> QSnapSettings:
-        """The :class:`QSnapSettings` of this job (elements resolved after the run)."""
+        """The :class:`QSnapSettings` of this job's blocks (of the last run, elements resolved;
+        before a run: of the input, elements unresolved unless given)."""
         if self.output.get("settings") is not None:
             return QSnapSettings.from_dict(plain(self.output.settings))
+        return self._unresolved_input_settings()
+
+    def _unresolved_input_settings(self) -> QSnapSettings:
         hyper = plain(self.input.hyperparameters or {})
         return QSnapSettings.make(int(self.input.twojmax), **hyper)
+
+    def _input_settings(self) -> QSnapSettings:
+        """The input's settings with elements resolved from the structures."""
+        from ase import Atoms
+
+        settings = self._unresolved_input_settings()
+        numbers = np.unique(np.asarray(self.input.structures["numbers"]))
+        return settings.for_structures([Atoms(numbers=numbers)])  # one atom per element present
+
+    def _stored_settings(self) -> tuple[QSnapSettings, bool]:
+        """Settings and virial flag the store must have when it is read."""
+        if self.output.get("settings") is not None:
+            virial = self.output.get("virial")
+            return self.settings, bool(self.input.virial if virial is None else virial)
+        return self._input_settings(), bool(self.input.virial)
+
+    def _check_store_for_resume(self) -> None:
+        """Refuse to resume onto a store computed with other settings than the input's."""
+        if not os.path.isfile(self.store_path):
+            return
+        try:
+            store = BlockStore(self.store_path)
+        except DamagedStoreError:
+            return  # unreadable: set aside and recomputed by the run
+        store.check_settings(
+            self._input_settings(),
+            virial=bool(self.input.virial),
+            hint=(
+                f"Nothing was changed. To recompute the store with the input's settings, delete "
+                f"{store.path} and call resume() again; or set the input back to the store's "
+                f"settings."
+            ),
+        )
 
     def _validate_input(self):
         if self.input.backend not in BACKENDS:
@@ -118,7 +167,7 @@ class AppmlipDescriptors(PythonTemplateJob):
             raise ValueError(f"n_processes must be >= 1 or None, got {n}")
         if int(self.input.chunk_size) < 1:
             raise ValueError(f"chunk_size must be >= 1, got {self.input.chunk_size}")
-        settings = self.settings  # validates twojmax and hyperparameters
+        settings = self._unresolved_input_settings()  # validates twojmax and hyperparameters
         if settings.elements is not None:
             settings.for_structures(self.structures)
 
@@ -131,7 +180,7 @@ class AppmlipDescriptors(PythonTemplateJob):
         self.status.running = True
         self._validate_input()
         arrays = self._structure_arrays()
-        settings = self.settings.for_structures(structures_from_arrays(arrays))
+        settings = self._input_settings()
         os.makedirs(self.working_directory, exist_ok=True)
         n_processes = self.input.n_processes
         n_processes = default_n_processes() if n_processes is None else int(n_processes)
@@ -159,6 +208,7 @@ class AppmlipDescriptors(PythonTemplateJob):
         self.output.n_atoms = np.array([n_atoms[position[i]] for i in ids], dtype=np.int64)
         self.output.p = int(store.n_columns)
         self.output.settings = settings.to_dict()
+        self.output.virial = bool(self.input.virial)
         self.output.n_reused = int(report["n_reused"])
         self.output.n_recomputed = int(report["n_computed"])
         self.output.recomputed_ids = np.array(report["computed_ids"], dtype="S64")
@@ -190,9 +240,18 @@ class AppmlipDescriptors(PythonTemplateJob):
         and stored in ``job.output`` (``n_reused``, ``n_recomputed``, ``recomputed_ids``,
         ``damaged_ids``).
 
+        The store's settings are checked against the input first: a store computed with other
+        settings (e.g. copied from another job, or the input changed after the run) is refused
+        and left as it is; delete the file to recompute it from scratch.
+
         Args:
             run_mode: as in ``job.run`` (default: the job's current run mode).
+
+        Raises:
+            StoreSettingsError: if the store was computed with other settings than the input's.
         """
+        if self.input.structures is not None and len(self.input.structures["n_atoms"]):
+            self._check_store_for_resume()
         rerun_in_place(self, run_mode)
 
     # -- output -------------------------------------------------------------------------------
@@ -201,8 +260,26 @@ class AppmlipDescriptors(PythonTemplateJob):
         return os.path.join(self.working_directory, str(self.input.store_file))
 
     def get_store(self) -> BlockStore:
-        """The block store (readable also while or after a run was interrupted)."""
-        return BlockStore(self.store_path)
+        """The block store (readable also while or after a run was interrupted).
+
+        Its blocks are verified against their checksums as they are read.
+
+        Raises:
+            StoreSettingsError: if the store holds blocks of other settings than this job's
+                (e.g. a store file of another job copied over this one's).
+            DamagedStoreError: if the file cannot be read as a block store at all.
+        """
+        store = BlockStore(self.store_path)
+        settings, virial = self._stored_settings()
+        store.check_settings(
+            settings,
+            virial=virial,
+            hint=(
+                f"Delete {store.path} and call job.resume() to recompute it with this job's "
+                f"settings."
+            ),
+        )
+        return store
 
     @property
     def configuration_ids(self) -> list[str]:

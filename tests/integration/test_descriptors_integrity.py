@@ -3,6 +3,7 @@ and repaired by ``resume()`` to blocks bitwise equal to a clean run (real LAMMPS
 
 import logging
 import os
+import shutil
 
 import h5py
 import numpy as np
@@ -222,3 +223,40 @@ def test_store_without_checksums_is_read_with_a_warning_and_recomputed_on_resume
     assert os.path.exists(job.store_path + ".unverified")
     _assert_bitwise_equal(job, clean)
     assert job.get_store().verify()["damaged"] == []
+
+
+# -- case 2: blocks of other settings ----------------------------------------------------------
+def test_store_of_other_settings_is_refused_on_read_and_resume(project):
+    structs = _structures(3)
+    _job(project, "desc6", structs, twojmax=6)
+    _job(project, "desc4v", structs, twojmax=4, virial=True)
+    j4 = _job(project, "desc4", structs, twojmax=4)
+    clean = j4.get_blocks()
+    shutil.copyfile(project.load("desc6").store_path, j4.store_path)  # another job's store
+    j4 = project.load("desc4")
+    for read in (j4.get_store, j4.get_blocks, lambda: list(j4.iter_chunks())):
+        with pytest.raises(ValueError, match="other settings") as err:
+            read()
+        message = str(err.value)
+        assert j4.store_path in message
+        assert '"twojmax": 6' in message and '"twojmax": 4' in message
+        assert "n_columns 495" in message and "n_columns 119" in message
+    with pytest.raises(ValueError, match="delete"):
+        j4.resume()
+    j4 = project.load("desc4")
+    assert j4.status.finished and os.path.exists(j4.store_path)  # nothing changed
+    # the store of a job with the virial rows
+    shutil.copyfile(project.load("desc4v").store_path, j4.store_path)
+    with pytest.raises(ValueError, match="virial True"):
+        j4.get_blocks()
+    # input changed after the run: resume refuses; deleting the store recomputes it
+    j6 = project.load("desc6")
+    j6.input.twojmax = 4
+    with pytest.raises(ValueError, match='"twojmax": 6'):
+        j6.resume()
+    os.remove(j6.store_path)
+    j6.resume()
+    j6 = project.load("desc6")
+    assert j6.settings.twojmax == 4 and j6.p == 119
+    for got, want in zip(j6.get_blocks(), clean, strict=True):
+        assert got.tobytes() == want.tobytes()
