@@ -111,6 +111,9 @@ import os
 import numpy as np
 from pyiron_base import PythonTemplateJob
 
+from ..descriptors.frames import min_distance as closest_pair
+from ..descriptors.frames import to_lammps
+from ..descriptors.lammps_snap import DEFAULT_MIN_DISTANCE
 from ..dft.engines import ENGINES, check_engine
 from ..dft.engines.base import SinglePointResult, failed_result, format_exception
 from ..dft.engines.gpaw import check_setups, run_gpaw
@@ -141,6 +144,7 @@ __all__ = [
     "CHILD_PREFIX",
     "JobRunningError",
     "RUN_LOCK_NAME",
+    "check_structure",
 ]
 
 #: Child job names are ``CHILD_PREFIX + configuration id``.
@@ -180,6 +184,73 @@ def _engine_options(options) -> dict:
             f"engine_options must be a dict of engine keyword arguments, got {options!r}"
         )
     return options
+
+
+def _check_min_distance(value):
+    """``min_distance`` as a float (0.0 = no check), or a ValueError naming the parameter."""
+    if value is None:
+        return 0.0
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, bool) or not np.isfinite(number) or number < 0:
+        raise ValueError(
+            f"min_distance must be a non-negative distance in Angstrom or None (no check), "
+            f"got {value!r}"
+        )
+    return number
+
+
+def check_structure(atoms, min_distance=DEFAULT_MIN_DISTANCE, label: str = "structure") -> None:
+    """Refuse a structure the DFT engines cannot label meaningfully.
+
+    The checks, before any calculation runs:
+
+    - periodic in all directions: GPAW's plane-wave mode and VASP treat every cell as periodic
+      (GPAW with ``pbc=False`` computes the periodic system and only drops the stress), so a slab
+      or a cluster must be given as a periodic cell with vacuum;
+    - a cell of non-zero volume (three independent cell vectors);
+    - no two atoms, periodic images included, closer than ``min_distance`` (Angstrom): the rule
+      of the descriptors job (:func:`pyiron_appmlip.descriptors.frames.min_distance`, default
+      :data:`~pyiron_appmlip.descriptors.lammps_snap.DEFAULT_MIN_DISTANCE`). Overlapping atoms
+      give energies of tens of eV that would pass as labels.
+
+    Args:
+        atoms: ASE structure.
+        min_distance: smallest allowed interatomic distance in Angstrom; None or 0 switches the
+            distance check off.
+        label: how the structure is named in error messages.
+
+    Raises:
+        ValueError: naming ``label`` and the problem.
+    """
+    threshold = _check_min_distance(min_distance)
+    pbc = [bool(p) for p in atoms.get_pbc()]
+    if not all(pbc):
+        raise ValueError(
+            f"{label} is not periodic in all directions (pbc={pbc}): the plane-wave engines "
+            f"(GPAW PW mode, VASP) compute every cell as periodic; give slabs and clusters as "
+            f"periodic cells with vacuum (pbc=True)"
+        )
+    cell = np.asarray(atoms.get_cell(), dtype=float)
+    volume = abs(float(np.linalg.det(cell)))
+    if volume < 1e-10 * max(float(np.abs(cell).max()), 1.0) ** 3:
+        raise ValueError(
+            f"{label}: cell has zero volume ({volume:.3g} Angstrom^3, cell {cell.tolist()}); "
+            f"the engines need three linearly independent cell vectors"
+        )
+    if threshold > 0 and len(atoms) > 0:
+        positions, lower, _ = to_lammps(atoms.get_positions(), cell, pbc)
+        close = closest_pair(positions, lower, threshold)
+        if close is not None:
+            d, i, j = close[0], *sorted(close[1:])
+            what = f"atoms {i} and {j} are" if i != j else f"atom {i} and its periodic image are"
+            raise ValueError(
+                f"{label}: {what} {d:.4f} Angstrom apart, below min_distance={min_distance} "
+                f"(overlapping atoms give meaningless labels; job.input.min_distance = None "
+                f"switches the check off)"
+            )
 
 
 class _LevelAndEngine:
@@ -234,7 +305,8 @@ class AppmlipSinglePoint(_RunGuards, _LevelAndEngine, PythonTemplateJob):
     Input: ``structure`` (set with ``job.structure = atoms``; stored as arrays), ``level`` (int
     1..6 or a ConvergenceLevel dict), ``engine`` ("gpaw" | "vasp"), ``engine_options`` (dict:
     ``maxiter`` and further ``gpaw.calculator.GPAW`` keywords, or for VASP ``maxiter``, ``ediff``,
-    ``cores``, ``executable_version``).
+    ``cores``, ``executable_version``), ``min_distance`` (Angstrom, default 0.5, None: no
+    check; see :func:`check_structure`, which is applied before the calculation).
 
     Output: the fields of :class:`~pyiron_appmlip.dft.engines.base.SinglePointResult` (``status``,
     ``energy``, ``energy_zero``, ``forces``, ``stress``, ``wall_time``, ``n_kpoints``, ``kmesh``,
@@ -249,6 +321,7 @@ class AppmlipSinglePoint(_RunGuards, _LevelAndEngine, PythonTemplateJob):
         self.input.level = 1
         self.input.engine = "gpaw"
         self.input.engine_options = {}
+        self.input.min_distance = DEFAULT_MIN_DISTANCE
 
     # -- input ---------------------------------------------------------------------------------
     @property
@@ -271,6 +344,11 @@ class AppmlipSinglePoint(_RunGuards, _LevelAndEngine, PythonTemplateJob):
     def validate_ready_to_run(self):
         if self.input.structure is None:
             raise ValueError("structure is not set: job.structure = atoms")
+        check_structure(
+            self.structure,
+            self.input.get("min_distance", DEFAULT_MIN_DISTANCE),
+            f"structure (id {self.configuration_id})",
+        )
         check_engine(self.input.engine)
         level = get_level(_builtin(self.input.level))
         _engine_options(self.input.engine_options)
@@ -349,6 +427,11 @@ class AppmlipLabelling(_RunGuards, _LevelAndEngine, PythonTemplateJob):
         engine_options: dict passed to every calculation (e.g. ``{"maxiter": 100}``).
         engine_options_by_id: ``{configuration id: dict}`` updating ``engine_options`` for single
             configurations (e.g. to retry a hard case with more iterations).
+        min_distance: structures with two atoms (periodic images included) closer than this
+            (Angstrom) are refused before anything runs; default
+            :data:`~pyiron_appmlip.descriptors.lammps_snap.DEFAULT_MIN_DISTANCE` (0.5), the rule
+            of the descriptors job; None switches the check off. Cells that are not periodic in
+            all directions or have zero volume are refused as well (see :func:`check_structure`).
 
     Output (``job.output``), one entry per configuration in input order: ``ids``, ``status``
     ("finished" | "failed" | "missing"), ``error``, ``energy``, ``energy_zero`` (eV; NaN if
@@ -367,6 +450,7 @@ class AppmlipLabelling(_RunGuards, _LevelAndEngine, PythonTemplateJob):
         self.input.engine = "gpaw"
         self.input.engine_options = {}
         self.input.engine_options_by_id = {}
+        self.input.min_distance = DEFAULT_MIN_DISTANCE
         self.input.progress = True
 
     # -- input ---------------------------------------------------------------------------------
@@ -432,6 +516,11 @@ class AppmlipLabelling(_RunGuards, _LevelAndEngine, PythonTemplateJob):
             from ase.data import chemical_symbols
 
             check_setups([chemical_symbols[int(z)] for z in set(np.asarray(numbers))], level.xc)
+        min_distance = self.input.get("min_distance", DEFAULT_MIN_DISTANCE)
+        for index, (cid, atoms) in enumerate(
+            zip(self.configuration_ids, self.structures, strict=True)
+        ):
+            check_structure(atoms, min_distance, f"configuration {index} (id {cid})")
 
     def validate_ready_to_run(self):
         self._validate_input()
@@ -514,6 +603,7 @@ class AppmlipLabelling(_RunGuards, _LevelAndEngine, PythonTemplateJob):
                 child.input.level = _builtin(self.input.level)
                 child.input.engine = engine
                 child.input.engine_options = self._options_for(cid)
+                child.input.min_distance = self.input.get("min_distance", DEFAULT_MIN_DISTANCE)
                 child.master_id = self.job_id
                 child.server.run_mode.modal = True
                 try:

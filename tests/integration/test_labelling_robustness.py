@@ -285,3 +285,65 @@ def test_rerun_failed_in_a_background_process(project):
     project.wait_for_job(job, interval_in_s=0.5, max_iterations=240)
     loaded = project.load("lab")
     assert loaded.status.finished, loaded.output.get("run_error")
+
+
+# ---------------------------------------------------------- case 3: physical checks before DFT
+def close_pair(distance=0.1):
+    return Atoms("Be2", positions=[[0, 0, 0], [distance, 0, 0]], cell=[3.0, 3.1, 3.2], pbc=True)
+
+
+def test_overlapping_atoms_are_refused_before_any_calculation(project, monkeypatch):
+    structures = be_cells()[:1] + [close_pair(0.1)]
+    cid = configuration_id(structures[1])
+    job = make_job(project, "close", structures)
+    assert job.input.min_distance == 0.5  # the descriptors' rule and default
+    calls = count_gpaw_calls(monkeypatch)
+    with pytest.raises(
+        ValueError,
+        match=rf"configuration 1 \(id {cid}\).*atoms 0 and 1 are 0\.1000 Angstrom apart, below "
+        r"min_distance=0\.5",
+    ):
+        job.run()
+    assert calls == [] and len(project.job_table()) == 0
+
+    # an atom close to a periodic image of another one counts too
+    job = make_job(project, "image", [close_pair(2.95)])
+    with pytest.raises(ValueError, match=r"configuration 0 .* 0\.0500 Angstrom apart"):
+        job.run()
+
+    job = make_job(project, "negative", be_cells()[:1])
+    job.input.min_distance = -1.0
+    with pytest.raises(ValueError, match=r"min_distance must be a non-negative .* got -1\.0"):
+        job.run()
+
+    # None switches the check off (the calculation then runs as asked)
+    job = make_job(project, "unchecked", [close_pair(0.1)])
+    job.input.min_distance = None
+    job.run()
+    assert calls == [cid]
+
+
+def test_cells_the_engines_cannot_handle_are_refused(project, monkeypatch):
+    calls = count_gpaw_calls(monkeypatch)
+    no_cell = Atoms("Be", positions=[[0, 0, 0]], pbc=True)
+    flat = Atoms("Be", positions=[[0, 0, 0]], cell=[[3, 0, 0], [0, 3, 0], [3, 3, 0]], pbc=True)
+    cluster = Atoms("Be", positions=[[1.5, 1.5, 1.5]], cell=[3, 3, 3], pbc=False)
+    slab = Atoms("Be", positions=[[1.5, 1.5, 1.5]], cell=[3, 3, 8], pbc=[True, True, False])
+    for index, (atoms, message) in enumerate(
+        [
+            (no_cell, "cell has zero volume"),
+            (flat, "cell has zero volume"),
+            (cluster, r"not periodic in all directions \(pbc=\[False, False, False\]\)"),
+            (slab, r"not periodic in all directions \(pbc=\[True, True, False\]\)"),
+        ]
+    ):
+        job = make_job(project, f"bad_{index}", be_cells()[:1] + [atoms])
+        cid = configuration_id(atoms)
+        with pytest.raises(ValueError, match=rf"configuration 1 \(id {cid}\).*{message}"):
+            job.run()
+    assert calls == [] and len(project.job_table()) == 0
+
+    single = project.create.job.AppmlipSinglePoint("single")
+    single.structure = cluster
+    with pytest.raises(ValueError, match="not periodic in all directions"):
+        single.run()
