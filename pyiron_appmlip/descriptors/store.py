@@ -490,11 +490,19 @@ class BlockStore:
         """Cut off anything after the committed configurations (left by an interrupted append)."""
         import h5py
 
+        names = (*_INDEX, "sha256")
+        with h5py.File(self.path, "r") as f:  # an intact file is not opened for writing
+            m, r = (int(v) for v in f["committed"][:])
+            if f["rows"].shape[0] == r and all(
+                f[name].shape[0] == m for name in names if name in f
+            ):
+                self._index = None
+                return
         with h5py.File(self.path, "a") as f:
             m, r = (int(v) for v in f["committed"][:])
             if f["rows"].shape[0] != r:
                 f["rows"].resize((r, self.n_columns))
-            for name in (*_INDEX, "sha256"):
+            for name in names:
                 if name in f and f[name].shape[0] != m:
                     f[name].resize((m,))
         self._index = None

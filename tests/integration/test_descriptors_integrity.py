@@ -260,3 +260,28 @@ def test_store_of_other_settings_is_refused_on_read_and_resume(project):
     assert j6.settings.twojmax == 4 and j6.p == 119
     for got, want in zip(j6.get_blocks(), clean, strict=True):
         assert got.tobytes() == want.tobytes()
+
+
+# -- case 3: resume of a finished job ----------------------------------------------------------
+def test_resume_of_a_finished_job_verifies_its_store_and_reports(project, log_records):
+    structs = _structures(6)
+    clean = _job(project, "clean", structs)
+    _job(project, "fin", structs)
+    job = project.load("fin")
+    assert job.output.n_reused == 0 and job.output.n_recomputed == 6  # the first run
+    mtime = os.path.getmtime(job.store_path)
+    job.resume()
+    job = project.load("fin")
+    assert job.status.finished
+    assert job.output.n_reused == 6 and job.output.n_recomputed == 0
+    assert os.path.getmtime(job.store_path) == mtime  # an intact store is only read
+    assert any("6 reused, 0 recomputed" in m for m in log_records)
+    # two configurations missing (as if their commit never happened)
+    with h5py.File(job.store_path, "r+") as f:
+        f["committed"][:] = [4, int(f["offsets"][4])]
+    job.resume()
+    job = project.load("fin")
+    assert job.output.n_reused == 4 and job.output.n_recomputed == 2
+    assert [i.decode() for i in job.output.recomputed_ids] == clean.configuration_ids[4:]
+    assert any("4 reused, 2 recomputed" in m for m in log_records)
+    _assert_bitwise_equal(job, clean)
