@@ -58,6 +58,7 @@ __all__ = [
     "DamagedStoreError",
     "StoreSettingsError",
     "block_digest",
+    "check_min_distance",
     "compute_to_store",
     "default_n_processes",
 ]
@@ -733,6 +734,24 @@ class BlockStore:
         return report
 
 
+def check_min_distance(value) -> float | None:
+    """``min_distance`` as a float, or None; anything but a positive finite number is refused.
+
+    Raises:
+        ValueError: naming the parameter and the allowed values.
+    """
+    if value is None:
+        return None
+    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
+    if not ok or not (np.isfinite(value) and value > 0):
+        raise ValueError(
+            f"min_distance must be a positive number of Angstrom or None (no check), got {value!r}"
+        )
+    return float(value)
+
+
 def _settings_json(settings) -> str:
     """Canonical ``QSnapSettings.to_json()`` of settings given as an object, dict or JSON."""
     from .settings import QSnapSettings
@@ -840,8 +859,8 @@ def compute_to_store(
             1 computes in this process.
         chunk_size: configurations per chunk.
         virial: append the six virial rows.
-        min_distance: reject structures with two atoms closer than this (Angstrom); None
-            disables.
+        min_distance: reject structures with two atoms closer than this (Angstrom, a positive
+            number); None disables the check.
         progress: show a progress bar.
         executor: an existing ``concurrent.futures`` executor to use instead of a new process
             pool.
@@ -884,6 +903,7 @@ def compute_to_store(
     chunk_size = int(chunk_size)
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    min_distance = check_min_distance(min_distance)
     n_processes = default_n_processes() if n_processes is None else int(n_processes)
     if n_processes < 1:
         raise ValueError(f"n_processes must be >= 1, got {n_processes}")

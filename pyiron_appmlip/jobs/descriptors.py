@@ -41,6 +41,7 @@ from ..descriptors.settings import QSnapSettings
 from ..descriptors.store import (
     BlockStore,
     DamagedStoreError,
+    check_min_distance,
     compute_to_store,
     default_n_processes,
 )
@@ -64,8 +65,10 @@ class AppmlipDescriptors(PythonTemplateJob):
         n_processes: worker processes (None: all cores available).
         chunk_size: configurations per task and per store commit.
         virial: also store the six virial rows.
-        min_distance: reject structures with atoms closer than this (Angstrom).
-        store_file: name of the block store in the working directory.
+        min_distance: reject structures with atoms closer than this (a positive number of
+            Angstrom), or None for no check.
+        store_file: name of the block store, a plain file name (no folder, no ``..``, not
+            absolute): the store always lives in the job's working directory.
         progress: show a progress bar.
 
     Output (``job.output``):
@@ -167,6 +170,8 @@ class AppmlipDescriptors(PythonTemplateJob):
             raise ValueError(f"n_processes must be >= 1 or None, got {n}")
         if int(self.input.chunk_size) < 1:
             raise ValueError(f"chunk_size must be >= 1, got {self.input.chunk_size}")
+        check_min_distance(self.input.min_distance)
+        _check_store_file(self.input.store_file)
         settings = self._unresolved_input_settings()  # validates twojmax and hyperparameters
         if settings.elements is not None:
             settings.for_structures(self.structures)
@@ -193,7 +198,7 @@ class AppmlipDescriptors(PythonTemplateJob):
             n_processes=n_processes,
             chunk_size=int(self.input.chunk_size),
             virial=bool(self.input.virial),
-            min_distance=self.input.min_distance,
+            min_distance=check_min_distance(self.input.min_distance),
             progress=bool(self.input.progress),
             report=report,
         )
@@ -257,7 +262,8 @@ class AppmlipDescriptors(PythonTemplateJob):
     # -- output -------------------------------------------------------------------------------
     @property
     def store_path(self) -> str:
-        return os.path.join(self.working_directory, str(self.input.store_file))
+        """Absolute path of the block store, inside the job's working directory."""
+        return os.path.join(self.working_directory, _check_store_file(self.input.store_file))
 
     def get_store(self) -> BlockStore:
         """The block store (readable also while or after a run was interrupted).
@@ -311,6 +317,25 @@ class AppmlipDescriptors(PythonTemplateJob):
     def get_blocks(self, ids=None) -> list[np.ndarray]:
         """Blocks in memory (for small sets), in ``ids`` order (default: all)."""
         return list(self.iter_blocks(ids))
+
+
+def _check_store_file(name) -> str:
+    """``store_file`` if it is a plain file name, else a ValueError naming the allowed values."""
+    ok = (
+        isinstance(name, str)
+        and name.strip() == name
+        and name not in ("", ".", "..")
+        and "/" not in name
+        and "\\" not in name
+        and "\0" not in name
+        and not os.path.isabs(name)
+    )
+    if not ok:
+        raise ValueError(
+            f"store_file must be a plain file name inside the job's working directory, such as "
+            f"'qsnap_blocks.h5' (no folder, no '..', not an absolute path), got {name!r}"
+        )
+    return name
 
 
 def _decode(value) -> str:

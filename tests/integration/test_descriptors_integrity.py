@@ -9,6 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
+from pyiron_appmlip.descriptors import QSnapSettings, compute_to_store
 from pyiron_appmlip.descriptors.store import BlockStore
 from pyiron_appmlip.structures.candidates import rattled_strained_cells
 
@@ -285,3 +286,33 @@ def test_resume_of_a_finished_job_verifies_its_store_and_reports(project, log_re
     assert [i.decode() for i in job.output.recomputed_ids] == clean.configuration_ids[4:]
     assert any("4 reused, 2 recomputed" in m for m in log_records)
     _assert_bitwise_equal(job, clean)
+
+
+# -- case 4: input checks ----------------------------------------------------------------------
+@pytest.mark.parametrize("value", [-1, 0, -0.5, float("nan"), float("inf"), "0.5", True])
+def test_min_distance_must_be_a_positive_number_or_none(project, value, tmp_path):
+    job = _job(project, "md", _structures(1), run=False, min_distance=value)
+    with pytest.raises(ValueError, match="min_distance must be a positive number of Angstrom or "):
+        job.run()
+    with pytest.raises(ValueError, match="min_distance must be a positive number"):
+        compute_to_store(_structures(1), QSnapSettings(4), tmp_path / "x.h5", min_distance=value)
+    assert not os.path.exists(tmp_path / "x.h5")
+
+
+def test_min_distance_none_and_positive_are_accepted(project):
+    for name, value in (("md_none", None), ("md_int", 1)):
+        job = _job(project, name, _structures(2), min_distance=value)
+        assert job.status.finished and len(job.get_blocks()) == 2
+
+
+@pytest.mark.parametrize(
+    "name", ["ABSOLUTE", "../x.h5", "sub/x.h5", "a/../../x.h5", "", ".", "..", " x.h5", 3]
+)
+def test_store_file_must_be_a_plain_file_name_in_the_job_folder(project, name, tmp_path):
+    outside = str(tmp_path / "elsewhere.h5")
+    name = outside if name == "ABSOLUTE" else name
+    job = _job(project, "sf", _structures(1), run=False, store_file=name)
+    with pytest.raises(ValueError, match="store_file must be a plain file name inside the job"):
+        job.run()
+    assert not os.path.exists(outside)
+    assert not os.path.exists(os.path.join(project.path, "x.h5"))
