@@ -114,7 +114,7 @@ from pyiron_base import PythonTemplateJob
 from ..descriptors.frames import min_distance as closest_pair
 from ..descriptors.frames import to_lammps
 from ..descriptors.lammps_snap import DEFAULT_MIN_DISTANCE
-from ..dft.engines import ENGINES, check_engine
+from ..dft.engines import ENGINES, check_engine, check_engine_options
 from ..dft.engines.base import SinglePointResult, failed_result, format_exception
 from ..dft.engines.gpaw import check_setups, run_gpaw
 from ..dft.levels import ConvergenceLevel, get_level, level_label
@@ -349,10 +349,10 @@ class AppmlipSinglePoint(_RunGuards, _LevelAndEngine, PythonTemplateJob):
             self.input.get("min_distance", DEFAULT_MIN_DISTANCE),
             f"structure (id {self.configuration_id})",
         )
-        check_engine(self.input.engine)
+        engine = check_engine(self.input.engine)
         level = get_level(_builtin(self.input.level))
-        _engine_options(self.input.engine_options)
-        if self.input.engine == "gpaw":
+        check_engine_options(engine, self.input.engine_options, "engine_options")
+        if engine == "gpaw":
             check_setups(self.structure.get_chemical_symbols(), level.xc)
         super().validate_ready_to_run()
 
@@ -424,9 +424,13 @@ class AppmlipLabelling(_RunGuards, _LevelAndEngine, PythonTemplateJob):
         level: paper level 1..6 (stored as int) or a ConvergenceLevel (stored as dict);
             ``job.level = ...`` validates.
         engine: ``"gpaw"`` (default) or ``"vasp"``; ``job.engine = ...`` validates.
-        engine_options: dict passed to every calculation (e.g. ``{"maxiter": 100}``).
+        engine_options: dict passed to every calculation (e.g. ``{"maxiter": 100}``); its keys
+            are checked against the engine before anything runs
+            (:func:`pyiron_appmlip.dft.engines.allowed_engine_options`: the keywords of
+            ``gpaw.calculator.GPAW`` but ``txt``, plus ``blas_threads``; for VASP ``maxiter``,
+            ``ediff``, ``cores``, ``executable_version``).
         engine_options_by_id: ``{configuration id: dict}`` updating ``engine_options`` for single
-            configurations (e.g. to retry a hard case with more iterations).
+            configurations (e.g. to retry a hard case with more iterations); checked likewise.
         min_distance: structures with two atoms (periodic images included) closer than this
             (Angstrom) are refused before anything runs; default
             :data:`~pyiron_appmlip.descriptors.lammps_snap.DEFAULT_MIN_DISTANCE` (0.5), the rule
@@ -503,7 +507,7 @@ class AppmlipLabelling(_RunGuards, _LevelAndEngine, PythonTemplateJob):
         if not isinstance(engine, str) or engine.lower() not in ENGINES:
             raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
         level = get_level(_builtin(self.input.level))
-        _engine_options(self.input.engine_options)
+        check_engine_options(engine, self.input.engine_options, "engine_options")
         by_id = _engine_options(self.input.engine_options_by_id)
         unknown = sorted(set(by_id) - set(self.configuration_ids))
         if unknown:
@@ -511,6 +515,8 @@ class AppmlipLabelling(_RunGuards, _LevelAndEngine, PythonTemplateJob):
                 f"engine_options_by_id has configuration ids {unknown} that are not among the "
                 f"structures' ids"
             )
+        for cid, options in by_id.items():
+            check_engine_options(engine, options, f"engine_options_by_id[{cid!r}]")
         if engine.lower() == "gpaw":
             numbers = _builtin(self.input.structures)["numbers"]
             from ase.data import chemical_symbols

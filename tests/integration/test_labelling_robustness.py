@@ -347,3 +347,33 @@ def test_cells_the_engines_cannot_handle_are_refused(project, monkeypatch):
     single.structure = cluster
     with pytest.raises(ValueError, match="not periodic in all directions"):
         single.run()
+
+
+# ------------------------------------------------------- case 4: engine options checked first
+def test_unknown_engine_options_are_refused_before_any_calculation(project, monkeypatch):
+    calls = count_gpaw_calls(monkeypatch)
+    job = make_job(project, "typo", maxiterr=100)
+    with pytest.raises(
+        ValueError, match=r"engine_options: unknown gpaw option 'maxiterr'.*'maxiter'"
+    ):
+        job.run()
+    cid = job.configuration_ids[1]
+    job = make_job(project, "typo_by_id")
+    job.input.engine_options_by_id = {cid: {"mixerr": {}}}
+    with pytest.raises(ValueError, match=rf"engine_options_by_id\['{cid}'\]: unknown gpaw option"):
+        job.run()
+    single = project.create.job.AppmlipSinglePoint("single")
+    single.structure = be_cells()[0]
+    single.input.engine_options = {"maxiterr": 100}
+    with pytest.raises(ValueError, match="unknown gpaw option 'maxiterr'"):
+        single.run()
+    assert calls == [] and len(project.job_table()) == 0
+
+    # a retry with a misspelt option changes nothing
+    job = make_job(project, "retry")
+    job.run()
+    calls.clear()
+    job.input.engine_options_by_id = {cid: {"maxiterr": 300}}
+    with pytest.raises(ValueError, match="unknown gpaw option 'maxiterr'"):
+        job.rerun_failed()
+    assert calls == [] and project.load("retry").status.finished

@@ -30,6 +30,7 @@ from .base import SinglePointResult, failed_result, format_exception
 
 __all__ = [
     "run_gpaw",
+    "gpaw_option_names",
     "check_setups",
     "gpaw_calculator_parameters",
     "MissingSetupError",
@@ -42,6 +43,49 @@ ENGINE = "gpaw"
 #: iterations, density in electrons per valence electron, eigenstates in eV^2 per electron).
 DEFAULT_CONVERGENCE = {"energy": 1.0e-6, "density": 1.0e-5, "eigenstates": 1.0e-8}
 DEFAULT_MAXITER = 200
+
+
+#: ``gpaw.calculator.GPAW`` keywords that are no engine options: the engine sets ``txt`` (the job
+#: writes its log into the working directory), and restart files, labels, timers and MPI
+#: communicators are objects or files that a single point from a structure does not take.
+_NOT_OPTIONS = frozenset(
+    {
+        "txt",
+        "restart",
+        "ignore_bad_restart_file",
+        "label",
+        "atoms",
+        "directory",
+        "timer",
+        "communicator",
+    }
+)
+
+
+def gpaw_option_names() -> list[str]:
+    """Names a labelling or single-point job accepts in ``engine_options`` for GPAW, sorted.
+
+    The keyword arguments of the classic calculator ``gpaw.calculator.GPAW`` - its
+    ``default_parameters`` plus the named arguments of its ``__init__`` (``parallel``) - except
+    the ones listed in ``_NOT_OPTIONS``, plus :func:`run_gpaw`'s own ``blas_threads``.
+    """
+    import inspect
+
+    from ase.calculators.calculator import Calculator
+    from gpaw.calculator import GPAW
+
+    names = set(GPAW.default_parameters)
+    # GPAW.__init__ passes its other keywords to ase's Calculator.__init__ (which does not call
+    # its own base class' constructor): their named arguments are the extra keywords
+    for cls in (GPAW, Calculator):
+        for name, parameter in inspect.signature(cls.__init__).parameters.items():
+            if name != "self" and parameter.kind not in (
+                inspect.Parameter.VAR_KEYWORD,
+                inspect.Parameter.VAR_POSITIONAL,
+            ):
+                names.add(name)
+    names.add("blas_threads")
+    return sorted(names - _NOT_OPTIONS)
 
 
 class MissingSetupError(ValueError):

@@ -39,6 +39,7 @@ __all__ = [
     "write_vasp_input",
     "parse_vasp_output",
     "run_vasp",
+    "vasp_option_names",
     "DEFAULT_EDIFF",
     "DEFAULT_NELM",
 ]
@@ -225,6 +226,24 @@ def run_vasp(
     if not np.isfinite(result.wall_time):
         result.wall_time = time.perf_counter() - start
     return result
+
+
+#: Arguments of :func:`run_vasp` that the calling job sets itself (no engine options).
+_SET_BY_THE_JOB = frozenset(
+    {"structure", "level", "project", "job_name", "delete_existing_job", "master_id"}
+)
+
+
+def vasp_option_names() -> list[str]:
+    """Names a labelling or single-point job accepts in ``engine_options`` for VASP, sorted.
+
+    The keyword arguments of :func:`run_vasp` that the job does not set itself: ``maxiter``
+    (INCAR ``NELM``), ``ediff`` (``EDIFF``), ``cores`` and ``executable_version``. The other
+    INCAR tags are fixed by the level (:func:`vasp_incar`).
+    """
+    import inspect
+
+    return sorted(set(inspect.signature(run_vasp).parameters) - _SET_BY_THE_JOB)
 
 
 def _output_directory(job) -> str:
