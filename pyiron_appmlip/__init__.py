@@ -61,6 +61,7 @@ _LAZY = {
     "QSnapSettings": "pyiron_appmlip.descriptors",
     # structures
     "configuration_id": "pyiron_appmlip.structures.conversion",
+    "read_dataset": "pyiron_appmlip.datasets.importers",
     "rattled_strained_cells": "pyiron_appmlip.structures.candidates",
     "run_quickstart": "pyiron_appmlip.quickstart",
     "install_lammps_executable": "pyiron_appmlip.lammps_executable",
