@@ -51,24 +51,34 @@ def count_gpaw_calls(monkeypatch):
 # ``save`` writes the job's HDF5 file, opened for write, before the job gets a database row).
 # Depending on what HDF5 had written when the process died, the file left behind is truncated
 # ("truncated file: eof = 48") or complete but flagged as open ("file is already open for
-# write/SWMR write"); with argv[3] == "flush" the second happens.
+# write/SWMR write"); with argv[3] == "flush" the second happens. With argv[4] == "after-dft" the
+# kill waits for the first DFT calculation to end: it then hits the child storing its result.
 _KILLED_IN_FIRST_SAVE = textwrap.dedent(
     """
     import os, signal, sys
     import h5py
+    import pyiron_appmlip.jobs.labelling as labelling
 
     path, target, flush = sys.argv[1], sys.argv[2], sys.argv[3] == "flush"
+    armed = [sys.argv[4] != "after-dft"]
     _create = h5py.Group.create_dataset
+    _run_gpaw = labelling.run_gpaw
 
     def create_then_die(self, *args, **kwargs):
         out = _create(self, *args, **kwargs)
-        if os.path.basename(self.file.filename) == target:
+        if armed[0] and os.path.basename(self.file.filename) == target:
             if flush:  # as when HDF5 had written its metadata before the kill
                 self.file.flush()
             os.kill(os.getpid(), signal.SIGKILL)
         return out
 
+    def run_gpaw_then_arm(*args, **kwargs):
+        result = _run_gpaw(*args, **kwargs)
+        armed[0] = True
+        return result
+
     h5py.Group.create_dataset = create_then_die
+    labelling.run_gpaw = run_gpaw_then_arm
     from ase import Atoms
     from pyiron_appmlip import Project
 
@@ -81,10 +91,12 @@ _KILLED_IN_FIRST_SAVE = textwrap.dedent(
 )
 
 
-def run_killed(project, target, flush=True):
-    """Run the labelling job 'lab' of ``project`` in a subprocess killed in ``target``'s first save."""
+def run_killed(project, target, flush=True, after_dft=False):
+    """Run the labelling job 'lab' of ``project`` in a subprocess killed in ``target``'s first save
+    (or, with ``after_dft``, in the first write to ``target`` after the DFT calculation)."""
+    args = [project.path, target, str(flush and "flush"), "after-dft" if after_dft else "-"]
     proc = subprocess.run(
-        [sys.executable, "-c", _KILLED_IN_FIRST_SAVE, project.path, target, str(flush and "flush")],
+        [sys.executable, "-c", _KILLED_IN_FIRST_SAVE, *args],
         capture_output=True,
         text=True,
         timeout=300,
@@ -119,6 +131,15 @@ def test_child_killed_in_its_first_save_is_recreated_by_rerun_failed(project, fl
     assert job.status.finished
 
 
+def test_fresh_start_after_a_child_was_killed_in_its_first_save(project):
+    cid = configuration_id(be_cells()[0])
+    run_killed(project, labelling.CHILD_PREFIX + cid + ".h5")
+    job = make_job(project, "lab", be_cells()[:1])
+    with pytest.warns(UserWarning, match=labelling.CHILD_PREFIX + cid + ".h5"):
+        job.run(delete_existing_job=True)
+    assert job.status.finished, job.failed
+
+
 @pytest.mark.parametrize("flush", [True, False], ids=["flagged-open", "truncated"])
 def test_master_killed_in_its_first_save_can_be_created_again(project, flush):
     run_killed(project, "lab.h5", flush=flush)
@@ -142,6 +163,18 @@ def test_child_with_database_row_but_no_file_is_recomputed(project, monkeypatch)
         job.rerun_failed()
     assert calls == [ids[1]]
     assert job.status.finished and job.get_labels()["ids"] == ids
+
+
+@pytest.mark.parametrize("flush", [True, False], ids=["flagged-open", "truncated"])
+def test_child_killed_while_storing_its_result_is_recomputed(project, flush):
+    cid = configuration_id(be_cells()[0])
+    run_killed(project, labelling.CHILD_PREFIX + cid + ".h5", flush=flush, after_dft=True)
+    table = project.job_table().set_index("job")
+    assert table.loc[labelling.CHILD_PREFIX + cid, "status"] == "running"  # a row, a bad file
+    job = project.load("lab")
+    with pytest.warns(UserWarning, match=rf"removed job '{labelling.CHILD_PREFIX}{cid}'"):
+        job.rerun_failed()
+    assert job.status.finished and job.get_labels()["ids"] == [cid]
 
 
 def test_run_of_a_job_whose_process_was_killed_says_how_to_continue(project):
