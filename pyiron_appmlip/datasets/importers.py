@@ -86,7 +86,10 @@ Units are converted with this module's own table (CODATA 2014 via ASE), not FitS
 name it does not know is an error. ``stress_unit=`` overrides the declared stress unit of every
 file (e.g. files that say ``bar`` but hold kbar) and ``stress_sign=`` the sign convention
 (``"pressure"``: positive under compression; ``"ase"``: positive under tension); both are
-recorded.
+recorded. FitSNAP's W-Be example set (``examples/WBe_PRB2019/JSON``) declares ``bar``, but its
+equation-of-state stresses match -dE/dV of its energies only when read as kbar (the ratio is
+~1e-3 as bar, ~1 as kbar; ``benchmarks/check_import_wbe.py`` prints it): the default follows
+the declaration, as FitSNAP does; ``stress_unit="kbar"`` reads them as kbar.
 
 Duplicates: configurations are keyed by :func:`~pyiron_appmlip.structures.conversion.
 configuration_id` (symbols, positions, cell, pbc). Copies of one structure whose labels agree
