@@ -488,7 +488,25 @@ class BlockStore:
         f.flush()
 
     def trim(self) -> None:
-        """Cut off anything after the committed configurations (left by an interrupted append)."""
+        """Cut off anything after the committed configurations (left by an interrupted append).
+
+        Raises:
+            DamagedStoreError: if the commit record or the file structure is damaged (nothing is
+                written then).
+        """
+        self._read_index()  # checks the commit record against the datasets' sizes
+        try:
+            self._trim()
+        except OSError as err:
+            raise DamagedStoreError(
+                f"the block store {self.path} is damaged: it cannot be trimmed ({err}). "
+                f"{_REPAIR_HINT}",
+                self.path,
+            ) from err
+        self._index = None
+
+    def _trim(self) -> None:
+        """:meth:`trim` without the checks."""
         import h5py
 
         names = (*_INDEX, "sha256")
@@ -497,7 +515,6 @@ class BlockStore:
             if f["rows"].shape[0] == r and all(
                 f[name].shape[0] == m for name in names if name in f
             ):
-                self._index = None
                 return
         with h5py.File(self.path, "a") as f:
             m, r = (int(v) for v in f["committed"][:])
@@ -519,7 +536,11 @@ class BlockStore:
         for cid in ids:
             key = _as_id(cid)
             if key not in idx["position"]:
-                raise KeyError(f"configuration {key!r} is not in the store {self.path}")
+                raise KeyError(
+                    f"configuration {key!r} is not in the store {self.path} (if it should be, "
+                    "the store is incomplete or damaged: AppmlipDescriptors.resume() or "
+                    "compute_to_store computes what is missing)"
+                )
             out.append(idx["position"][key])
         return out
 
@@ -620,7 +641,12 @@ class BlockStore:
                         [all_ids[k] for k in sorted(damaged)],
                         sorted(damaged),
                     )
-                yield [all_ids[k] for k in chunk], [blocks[k] for k in chunk]
+                seen: set[int] = set()
+                out = []
+                for k in chunk:  # an id asked for twice gets its own copy
+                    out.append(blocks[k].copy() if k in seen else blocks[k])
+                    seen.add(k)
+                yield [all_ids[k] for k in chunk], out
 
     def iter_blocks(
         self, ids: Iterable | None = None, chunk_size: int = 64
@@ -638,7 +664,7 @@ class BlockStore:
         return self.get_blocks([config_id])[0]
 
     # -- integrity ----------------------------------------------------------------------------
-    def verify(self, chunk_size: int = 256) -> dict:
+    def verify(self, chunk_size: int = 64) -> dict:
         """Check every committed block against its checksum and index entry.
 
         Args:
@@ -695,12 +721,9 @@ class BlockStore:
         if self.has_checksums and not report["damaged"]:
             return report
         aside = self.path + (".damaged" if self.has_checksums else ".unverified")
+        bad = set(report["damaged_positions"])
         keep = (
-            [
-                k
-                for k in range(report["n_configurations"])
-                if k not in set(report["damaged_positions"])
-            ]
+            [k for k in range(report["n_configurations"]) if k not in bad]
             if self.has_checksums
             else []
         )

@@ -217,7 +217,9 @@ class AppmlipDescriptors(PythonTemplateJob):
         self.output.n_reused = int(report["n_reused"])
         self.output.n_recomputed = int(report["n_computed"])
         self.output.recomputed_ids = np.array(report["computed_ids"], dtype="S64")
-        self.output.damaged_ids = np.array(report["damaged_ids"], dtype="S64")
+        self.output.damaged_ids = np.array(  # as stored: a damaged id may not be UTF-8
+            [i.encode("utf-8", "surrogateescape") for i in report["damaged_ids"]], dtype="S64"
+        )
         message = (
             f"descriptor store {store.path}: {report['n_reused']} reused, "
             f"{report['n_computed']} recomputed"

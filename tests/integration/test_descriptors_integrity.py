@@ -316,3 +316,51 @@ def test_store_file_must_be_a_plain_file_name_in_the_job_folder(project, name, t
         job.run()
     assert not os.path.exists(outside)
     assert not os.path.exists(os.path.join(project.path, "x.h5"))
+
+
+def _entry_byte_offset(path, name, k):
+    """File offset of entry ``k`` of the one-chunk index dataset ``name``."""
+    with h5py.File(path, "r") as f:
+        ds = f[name]
+        return ds.id.get_chunk_info(0).byte_offset + k * ds.dtype.itemsize, ds.dtype.itemsize
+
+
+@pytest.mark.parametrize("dataset", ["ids", "sha256", "offsets", "n_rows", "n_atoms"])
+def test_random_bytes_in_an_index_entry_damage_only_that_configuration(project, dataset):
+    structs = _structures(6)
+    clean = _job(project, "clean", structs)
+    job = _job(project, "index", structs)
+    ids = job.get_store().ids
+    k = 3
+    offset, size = _entry_byte_offset(job.store_path, dataset, k)
+    with open(job.store_path, "r+b") as fh:
+        fh.seek(offset)
+        fh.write(np.random.default_rng(5).bytes(size))
+    # a damaged id leaves the configuration missing, any other field fails its checksum
+    with pytest.raises(KeyError if dataset == "ids" else ValueError, match="damaged"):
+        job.get_blocks()
+    assert len(job.get_store().verify()["damaged"]) == 1
+    job = project.load("index")
+    job.resume()
+    assert job.output.n_reused == 5 and job.output.n_recomputed == 1
+    assert [i.decode() for i in job.output.recomputed_ids] == [ids[k]]
+    _assert_bitwise_equal(job, clean)
+
+
+def test_a_damaged_commit_record_is_named_and_everything_recomputed(project):
+    structs = _structures(4)
+    clean = _job(project, "clean", structs)
+    job = _job(project, "commit", structs)
+    size = os.path.getsize(job.store_path)
+    with h5py.File(job.store_path, "r") as f:
+        offset = f["committed"].id.get_offset()
+    with open(job.store_path, "r+b") as fh:
+        fh.seek(offset)
+        fh.write(np.array([10**12, 7], dtype="<i8").tobytes())
+    with pytest.raises(ValueError, match="commit record"):
+        job.get_blocks()
+    job = project.load("commit")
+    job.resume()
+    assert job.output.n_reused == 0 and job.output.n_recomputed == 4
+    assert os.path.getsize(job.store_path + ".damaged") == size  # set aside as it was
+    _assert_bitwise_equal(job, clean)
