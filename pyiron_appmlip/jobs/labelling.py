@@ -114,6 +114,7 @@ from pyiron_base import PythonTemplateJob
 from ..descriptors.frames import min_distance as closest_pair
 from ..descriptors.frames import to_lammps
 from ..descriptors.lammps_snap import DEFAULT_MIN_DISTANCE
+from ..descriptors.store import check_min_distance
 from ..dft.engines import ENGINES, check_engine, check_engine_options
 from ..dft.engines.base import SinglePointResult, failed_result, format_exception
 from ..dft.engines.gpaw import check_setups, run_gpaw
@@ -186,22 +187,6 @@ def _engine_options(options) -> dict:
     return options
 
 
-def _check_min_distance(value):
-    """``min_distance`` as a float (0.0 = no check), or a ValueError naming the parameter."""
-    if value is None:
-        return 0.0
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if isinstance(value, bool) or not np.isfinite(number) or number < 0:
-        raise ValueError(
-            f"min_distance must be a non-negative distance in Angstrom or None (no check), "
-            f"got {value!r}"
-        )
-    return number
-
-
 def check_structure(atoms, min_distance=DEFAULT_MIN_DISTANCE, label: str = "structure") -> None:
     """Refuse a structure the DFT engines cannot label meaningfully.
 
@@ -218,14 +203,14 @@ def check_structure(atoms, min_distance=DEFAULT_MIN_DISTANCE, label: str = "stru
 
     Args:
         atoms: ASE structure.
-        min_distance: smallest allowed interatomic distance in Angstrom; None or 0 switches the
-            distance check off.
+        min_distance: smallest allowed interatomic distance, a positive number of Angstrom;
+            None switches the distance check off (as for the descriptors job).
         label: how the structure is named in error messages.
 
     Raises:
         ValueError: naming ``label`` and the problem.
     """
-    threshold = _check_min_distance(min_distance)
+    threshold = check_min_distance(min_distance)
     pbc = [bool(p) for p in atoms.get_pbc()]
     if not all(pbc):
         raise ValueError(
@@ -240,7 +225,7 @@ def check_structure(atoms, min_distance=DEFAULT_MIN_DISTANCE, label: str = "stru
             f"{label}: cell has zero volume ({volume:.3g} Angstrom^3, cell {cell.tolist()}); "
             f"the engines need three linearly independent cell vectors"
         )
-    if threshold > 0 and len(atoms) > 0:
+    if threshold is not None and len(atoms) > 0:
         positions, lower, _ = to_lammps(atoms.get_positions(), cell, pbc)
         close = closest_pair(positions, lower, threshold)
         if close is not None:

@@ -346,7 +346,7 @@ def test_overlapping_atoms_are_refused_before_any_calculation(project, monkeypat
 
     job = make_job(project, "negative", be_cells()[:1])
     job.input.min_distance = -1.0
-    with pytest.raises(ValueError, match=r"min_distance must be a non-negative .* got -1\.0"):
+    with pytest.raises(ValueError, match=r"min_distance must be a positive number .* got -1\.0"):
         job.run()
 
     # None switches the check off (the calculation then runs as asked)
