@@ -394,6 +394,25 @@ class BlockStore:
         """Rows per block, store order."""
         return np.array(self._idx["n_rows"])
 
+    def content_digest(self) -> str:
+        """SHA-256 over the stored ids and their per-configuration checksums, in store order.
+
+        It changes whenever any stored block, id or the order changes, so it identifies the
+        content a fit used. A store without checksums (format 1) is identified by its ids, size
+        and modification time instead.
+        """
+        h = hashlib.sha256()
+        idx = self._idx
+        for cid in idx["ids"]:
+            h.update(str(cid).encode())
+        if idx.get("sha256"):
+            for digest in idx["sha256"]:
+                h.update(str(digest).encode())
+        else:
+            stat = os.stat(self.path)
+            h.update(f"unverified:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        return h.hexdigest()
+
     def done_ids(self) -> set[str]:
         """Ids already stored (for resuming; :meth:`verify` tells whether they are intact)."""
         return set(self._idx["ids"])

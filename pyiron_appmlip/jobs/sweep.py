@@ -24,7 +24,7 @@ from ..dft.levels import level_label, level_order
 from ..executors import check_executor
 from ..training.labels import Labels, parse_weights, split_by_configuration
 from ..training.model import SnapModel
-from ..training.sweep import SWEEP_SAMPLERS, SweepGrid, run_sweep
+from ..training.sweep import SWEEP_SAMPLERS, BlockSource, SweepGrid, run_sweep
 from ..training.table import COLUMN_NAMES, KEY_COLUMNS, row_key
 from ._common import (
     job_id_of,
@@ -312,12 +312,15 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
         labels = {}
         for lv in levels_needed:
             labels[lv] = self._load_labels(lv)
-        sources, desc_ids, settings = {}, {}, {}
+        sources, desc_ids, settings, content = {}, {}, {}, {}
         for t, job_id in self.input.descriptors_jobs.items():
             desc_job = self.project.load(int(job_id))
-            sources[int(t)] = desc_job.get_store()
+            store = desc_job.get_store()
+            # only the job's own configurations, whatever else the store file may hold
+            sources[int(t)] = JobBlocks(store, desc_job.configuration_ids)
             desc_ids[int(t)] = int(job_id)
             settings[str(int(t))] = desc_job.settings.to_json()
+            content[int(t)] = store.content_digest()
         all_ids = sorted(set().union(*(set(s.ids) for s in sources.values())))
         train_ids, test_ids = split_by_configuration(
             all_ids, float(self.input.test_fraction), int(self.input.split_seed)
@@ -331,7 +334,9 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
                     aps[t] = float(measure_evaluation_cost(twojmax=t)["atom_steps_per_second"])
             self.input.atom_steps_per_second = {str(k): v for k, v in aps.items()}
 
-        contexts = self._contexts(grid, truth, labels, desc_ids, settings, aps, train_ids, test_ids)
+        contexts = self._contexts(
+            grid, truth, labels, desc_ids, settings, aps, train_ids, test_ids, content
+        )
         folder = self.unit_folder
         log = self._logger.info
         previous, report = _read_units(folder, contexts, log=log)
@@ -403,7 +408,9 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
                 wall[cid], source[cid] = lab.wall_times.get(cid, np.nan), job_id
         return Labels(energies, forces, wall, job_id=job_ids[0] if len(job_ids) == 1 else None)
 
-    def _contexts(self, grid, truth, labels, desc_ids, settings, aps, train_ids, test_ids):
+    def _contexts(
+        self, grid, truth, labels, desc_ids, settings, aps, train_ids, test_ids, content=None
+    ):
         """Per 2Jmax, the hash of everything a unit's rows depend on.
 
         A stored unit is reused only if its context is the current one: the descriptors job and
@@ -432,6 +439,7 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
                     "twojmax": int(t),
                     "descriptors_job": int(desc_ids[t]),
                     "settings": settings[str(int(t))],
+                    "descriptors_content": (content or {}).get(int(t)),
                     "atom_steps_per_second": aps.get(int(t)),
                 }
             )
@@ -543,6 +551,18 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
             return keys.index(row_key(row))
         except ValueError:
             raise ValueError(f"no row of this job has the key {row_key(row)}") from None
+
+
+class JobBlocks(BlockSource):
+    """The blocks of a descriptors job's own configurations in its store (picklable)."""
+
+    def __init__(self, store, configuration_ids):
+        allowed = set(configuration_ids)
+        self.store = store
+        self.ids = [i for i in store.ids if i in allowed]
+
+    def iter_blocks(self, ids):
+        return self.store.iter_blocks(ids)
 
 
 def _job_list(value) -> list[int]:
