@@ -200,7 +200,7 @@ def open_executor(spec, n_tasks: int | None = None) -> Iterator[Executor]:
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-def run_tasks(spec, fn, tasks: Mapping) -> Iterator[tuple]:
+def run_tasks(spec, fn, tasks: Mapping, return_exceptions: bool = False) -> Iterator[tuple]:
     """Run ``fn(*args)`` for every ``key: args`` of ``tasks``; yield ``(key, result)`` as each
     task completes.
 
@@ -213,6 +213,8 @@ def run_tasks(spec, fn, tasks: Mapping) -> Iterator[tuple]:
         spec: an executor spec (see the module docstring).
         fn: a plain, picklable function.
         tasks: ``{key: tuple of arguments}``.
+        return_exceptions: yield a task's exception as its result (e.g. a calculation cancelled
+            on the cluster) instead of raising it.
 
     Yields:
         ``(key, result)`` pairs in order of completion (submission order when serial).
@@ -220,8 +222,20 @@ def run_tasks(spec, fn, tasks: Mapping) -> Iterator[tuple]:
     with open_executor(spec, n_tasks=len(tasks)) as executor:
         if isinstance(executor, SerialExecutor):
             for key, args in tasks.items():
-                yield key, fn(*args)
+                try:
+                    result = fn(*args)
+                except Exception as err:
+                    if not return_exceptions:
+                        raise
+                    result = err
+                yield key, result
             return
         futures = {executor.submit(fn, *args): key for key, args in tasks.items()}
         for future in concurrent.futures.as_completed(futures):
-            yield futures[future], future.result()
+            try:
+                result = future.result()
+            except Exception as err:
+                if not return_exceptions:
+                    raise
+                result = err
+            yield futures[future], result

@@ -171,6 +171,8 @@ def run_quickstart(
             job.input.engine = engine
 
         label_jobs[level] = _get_or_run(pr, "AppmlipLabelling", name, configure, log)
+        workers = label_jobs[level].output.get("workers")
+        log(f"  ran on {workers}" if workers else "  every calculation was done earlier")
 
     desc_jobs = {}
     for t in twojmax:

@@ -10,9 +10,11 @@
 ``AppmlipLabelling``
     A set of structures at one level. ``run_static`` creates one ``AppmlipSinglePoint`` child per
     structure in ``job.child_project`` (the sub-project ``<name>_hdf5``; child names
-    ``sp_<configuration id>``; ``master_id`` = this job), runs them one after the other in this
-    process (modal) and collects per configuration id: energy, forces, stress, wall time, status,
-    error and child job id. The job ends ``finished`` if every configuration is labelled and
+    ``sp_<configuration id>``; ``master_id`` = this job), hands the calculations to an executor
+    (``job.input.executor``: by default a local process pool with one worker per core; any spec
+    of :mod:`pyiron_appmlip.executors`, e.g. executorlib's SLURM executors), stores each result in
+    its child as it completes (only the master writes the database) and collects per
+    configuration id: energy, forces, stress, wall time, status, error and child job id. The job ends ``finished`` if every configuration is labelled and
     ``not_converged`` if the run completed but some calculations failed (they are recorded, with
     their reason, and excluded from :meth:`AppmlipLabelling.get_labels`).
 
@@ -119,6 +121,7 @@ from ..dft.engines import ENGINES, check_engine, check_engine_options
 from ..dft.engines.base import SinglePointResult, failed_result, format_exception
 from ..dft.engines.gpaw import check_setups, run_gpaw
 from ..dft.levels import ConvergenceLevel, get_level, level_label
+from ..executors import check_executor, describe_executor, run_tasks
 from ..structures.conversion import (
     as_strings,
     structures_from_arrays,
@@ -137,6 +140,7 @@ from ._common import (
     run_lock_holder,
     save_then_set_status,
 )
+from ._execution import ExecutorMixin
 
 __all__ = [
     "AppmlipSinglePoint",
@@ -400,7 +404,31 @@ class AppmlipSinglePoint(_RunGuards, _LevelAndEngine, PythonTemplateJob):
         return SinglePointResult.from_dict(data)
 
 
-class AppmlipLabelling(_RunGuards, _LevelAndEngine, PythonTemplateJob):
+def single_point_task(engine, arrays, level, options, txt) -> dict:
+    """One DFT single point as a plain function: the task a labelling job's executor runs.
+
+    Args:
+        engine: ``"gpaw"``.
+        arrays: one structure as :func:`~pyiron_appmlip.structures.conversion.structures_to_arrays`.
+        level: the level as a dict (:meth:`ConvergenceLevel.to_dict`).
+        options: engine options (checked by the job before submission).
+        txt: path of the engine's log file.
+
+    Returns:
+        :meth:`SinglePointResult.to_dict` of the result; a calculation that raises gives a
+        failed record with the reason, never an exception.
+    """
+    atoms = structures_from_arrays(arrays)[0]
+    try:
+        if engine != "gpaw":
+            raise ValueError(f"single_point_task runs the gpaw engine only, got {engine!r}")
+        result = run_gpaw(atoms, level, txt=txt, **options)
+    except Exception as exc:  # a record of the failure, like a failed SCF
+        result = failed_result(engine, format_exception(exc), n_atoms=len(atoms), level=level)
+    return result.to_dict()
+
+
+class AppmlipLabelling(ExecutorMixin, _RunGuards, _LevelAndEngine, PythonTemplateJob):
     """DFT labels (energy, forces, stress) of a set of structures at one convergence level.
 
     Input (``job.input``):
@@ -441,6 +469,7 @@ class AppmlipLabelling(_RunGuards, _LevelAndEngine, PythonTemplateJob):
         self.input.engine_options_by_id = {}
         self.input.min_distance = DEFAULT_MIN_DISTANCE
         self.input.progress = True
+        self.input.executor = None
 
     # -- input ---------------------------------------------------------------------------------
     @property
@@ -512,6 +541,7 @@ class AppmlipLabelling(_RunGuards, _LevelAndEngine, PythonTemplateJob):
             zip(self.configuration_ids, self.structures, strict=True)
         ):
             check_structure(atoms, min_distance, f"configuration {index} (id {cid})")
+        check_executor(self.executor)
 
     def validate_ready_to_run(self):
         self._validate_input()
@@ -570,58 +600,112 @@ class AppmlipLabelling(_RunGuards, _LevelAndEngine, PythonTemplateJob):
             )
         return None
 
+    def _new_child(self, child_pr, name, cid, atoms, engine):
+        child = child_pr.create_job(AppmlipSinglePoint, name)
+        child.structure = atoms
+        child.input.level = _builtin(self.input.level)
+        child.input.engine = engine
+        child.input.engine_options = self._options_for(cid)
+        child.input.min_distance = self.input.get("min_distance", DEFAULT_MIN_DISTANCE)
+        child.master_id = self.job_id
+        child.server.run_mode.modal = True
+        return child
+
     def _label_all(self):
+        """Label every configuration: reuse finished children, compute the others as tasks.
+
+        The master alone writes the database: it saves each new child, submits the plain
+        function :func:`single_point_task` to the executor, and stores each result in its child
+        as it completes. VASP calculations run through pyiron's ``Vasp`` job, which writes the
+        database itself, so they run here one after the other (their own run mode decides where
+        VASP runs).
+        """
         level = get_level(_builtin(self.input.level))
         engine = check_engine(self.input.engine)
         child_pr = self.child_project
         structures = self.structures
-        records, child_ids = [], []
+        ids = self.configuration_ids
+        records: list = [None] * len(ids)
+        child_ids = [-1] * len(ids)
         bar = _progress_bar(
             len(structures),
             f"DFT {engine} level {self.level_name}",
             bool(self.input.get("progress", True)),
         )
-        for cid, atoms in zip(self.configuration_ids, structures, strict=True):
+        quiet = contextlib.redirect_stdout(io.StringIO()) if bar is not None else None
+        tasks, children = {}, {}
+        for k, (cid, atoms) in enumerate(zip(ids, structures, strict=True)):
             name = self.child_name(cid)
             child = self._reusable(child_pr, name, level, engine)
-            if bar is not None:
-                bar.set_postfix_str(
-                    f"{len(atoms)} atoms" + ("" if child is None else ", done earlier")
+            if child is not None:
+                records[k] = child.result or failed_result(
+                    engine, "child job has no output", n_atoms=len(atoms), level=level.to_dict()
                 )
-            if child is None:
-                child = child_pr.create_job(AppmlipSinglePoint, name)
-                child.structure = atoms
-                child.input.level = _builtin(self.input.level)
-                child.input.engine = engine
-                child.input.engine_options = self._options_for(cid)
-                child.input.min_distance = self.input.get("min_distance", DEFAULT_MIN_DISTANCE)
-                child.master_id = self.job_id
-                child.server.run_mode.modal = True
-                try:
-                    if bar is not None:  # the bar replaces pyiron's one line per saved child
-                        with contextlib.redirect_stdout(io.StringIO()):
-                            child.run()
-                    else:
-                        child.run()
-                except Exception as exc:
-                    record = failed_result(
-                        engine, format_exception(exc), n_atoms=len(atoms), level=level.to_dict()
-                    )
-                    records.append(record)
-                    child_ids.append(-1 if child.job_id is None else int(child.job_id))
-                    if bar is not None:
-                        bar.update(1)
-                    continue
-            record = child.result or failed_result(
-                engine, "child job has no output", n_atoms=len(atoms), level=level.to_dict()
+                child_ids[k] = int(child.job_id)
+                if bar is not None:
+                    bar.update(1)
+                continue
+            child = self._new_child(child_pr, name, cid, atoms, engine)
+            if engine != "gpaw":
+                records[k], child_ids[k] = self._run_child(child, atoms, level, engine, quiet)
+                if bar is not None:
+                    bar.update(1)
+                continue
+            with quiet if quiet is not None else contextlib.nullcontext():
+                child.save()
+            child.status.submitted = True  # handed to the executor; the master stores its result
+            child.project_hdf5["status"] = child.status.string
+            os.makedirs(child.working_directory, exist_ok=True)
+            children[k] = child
+            child_ids[k] = int(child.job_id)
+            tasks[k] = (
+                engine,
+                structures_to_arrays([atoms]),
+                level.to_dict(),
+                self._options_for(cid),
+                os.path.join(child.working_directory, _GPAW_LOG),
             )
-            records.append(record)
-            child_ids.append(int(child.job_id))
-            if bar is not None:
-                bar.update(1)
+        if tasks:
+            executor = self.executor
+            self._logger.info(
+                f"{len(tasks)} {engine} calculations on {describe_executor(executor, len(tasks))}"
+            )
+            self.output.workers = describe_executor(executor, len(tasks))
+            for k, outcome in run_tasks(executor, single_point_task, tasks, return_exceptions=True):
+                if isinstance(outcome, BaseException):
+                    record = failed_result(
+                        engine,
+                        f"the calculation task did not return: {format_exception(outcome)}",
+                        n_atoms=len(structures[k]),
+                        level=level.to_dict(),
+                    )
+                else:
+                    record = SinglePointResult.from_dict(outcome)
+                child = children[k]
+                child.output.update(record.to_dict())
+                save_then_set_status(child, "finished" if record.ok else "aborted")
+                records[k] = record
+                if bar is not None:
+                    bar.set_postfix_str(f"{len(structures[k])} atoms")
+                    bar.update(1)
         if bar is not None:
             bar.close()
         return records, child_ids
+
+    def _run_child(self, child, atoms, level, engine, quiet):
+        """Run one child in this process (the VASP path); a record and the child's id."""
+        try:
+            with quiet if quiet is not None else contextlib.nullcontext():
+                child.run()
+        except Exception as exc:
+            record = failed_result(
+                engine, format_exception(exc), n_atoms=len(atoms), level=level.to_dict()
+            )
+            return record, -1 if child.job_id is None else int(child.job_id)
+        record = child.result or failed_result(
+            engine, "child job has no output", n_atoms=len(atoms), level=level.to_dict()
+        )
+        return record, int(child.job_id)
 
     def _store_output(self, records, child_ids):
         n_atoms = np.asarray(_builtin(self.input.structures)["n_atoms"], dtype=np.int64)

@@ -37,6 +37,7 @@ def make_job(pr, name, structures, level, **options):
     job.level = level
     job.engine = "gpaw"
     job.input.engine_options = options
+    job.input.executor = "serial"  # these tests count and interrupt calculations here
     return job
 
 
@@ -239,3 +240,32 @@ def test_non_modal_master(project):
     assert len(loaded.get_labels()["ids"]) == 1
     table = project.job_table()
     assert (table.masterid == loaded.job_id).sum() == 1
+
+
+def test_two_local_workers_give_the_serial_labels_and_children(project):
+    structures = tiny_be()
+    results = {}
+    for executor in ("serial", 2):
+        job = make_job(project, f"workers_{executor}", structures, 1)
+        job.input.executor = executor
+        job.run()
+        assert job.status.finished
+        results[executor] = job.get_labels(only_finished=False)
+        assert job.output.workers == (
+            "1 worker (serial, in this process)" if executor == "serial" else "2 local workers"
+        )
+        table = project.job_table()
+        children = table[table.job.str.startswith(labelling.CHILD_PREFIX)]
+        own = children[children.masterid == job.job_id]
+        assert len(own) == len(structures) and set(own.status) == {"finished"}
+        for cid in job.configuration_ids:  # every child holds its own result
+            child = job.child_project.load(job.child_name(cid))
+            k = job.configuration_ids.index(cid)
+            assert child.result.energy == results[executor]["energies"][k]
+    a, b = results["serial"], results[2]
+    assert a["ids"] == b["ids"] and a["status"] == b["status"]
+    # The same function with the same arguments; GPAW in this test process (which has loaded
+    # LAMMPS and other BLAS users before) and in a fresh worker may differ in the last digits.
+    np.testing.assert_allclose(a["energies"], b["energies"], rtol=0, atol=1e-10)
+    for fa, fb in zip(a["forces"], b["forces"], strict=True):
+        np.testing.assert_allclose(fa, fb, rtol=0, atol=1e-10)
