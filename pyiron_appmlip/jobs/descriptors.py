@@ -32,6 +32,7 @@ workers by ``forkserver`` or ``spawn``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -45,15 +46,17 @@ from ..descriptors.store import (
     compute_to_store,
     default_n_processes,
 )
+from ..executors import check_executor, describe_executor, open_executor
 from ..structures.conversion import structures_from_arrays, structures_to_arrays
 from ._common import plain, rerun_in_place, save_then_set_status
+from ._execution import ExecutorMixin
 
 __all__ = ["AppmlipDescriptors"]
 
 BACKENDS = ("lammps", "fitsnap")
 
 
-class AppmlipDescriptors(PythonTemplateJob):
+class AppmlipDescriptors(ExecutorMixin, PythonTemplateJob):
     """qSNAP descriptor blocks of ``structures`` for one 2Jmax.
 
     Input (``job.input``):
@@ -62,7 +65,10 @@ class AppmlipDescriptors(PythonTemplateJob):
         hyperparameters: further :class:`QSnapSettings` fields (rcutfac, radelem, wj,
             elements, ...).
         backend: "lammps" (default) or "fitsnap".
-        n_processes: worker processes (None: all cores available).
+        executor: where the chunks are computed (:mod:`pyiron_appmlip.executors`; default None:
+            all local cores), or assign a running executor to ``job.executor``.
+        n_processes: local worker processes when ``executor`` is None (None: all cores); the
+            older way of saying ``executor = n``.
         chunk_size: configurations per task and per store commit.
         virial: also store the six virial rows.
         min_distance: reject structures with atoms closer than this (a positive number of
@@ -91,6 +97,7 @@ class AppmlipDescriptors(PythonTemplateJob):
         self.input.hyperparameters = {}
         self.input.backend = "lammps"
         self.input.n_processes = None
+        self.input.executor = None
         self.input.chunk_size = 8
         self.input.virial = False
         self.input.min_distance = 0.5
@@ -168,6 +175,7 @@ class AppmlipDescriptors(PythonTemplateJob):
         n = self.input.n_processes
         if n is not None and int(n) < 1:
             raise ValueError(f"n_processes must be >= 1 or None, got {n}")
+        check_executor(self.executor)
         if int(self.input.chunk_size) < 1:
             raise ValueError(f"chunk_size must be >= 1, got {self.input.chunk_size}")
         check_min_distance(self.input.min_distance)
@@ -180,6 +188,24 @@ class AppmlipDescriptors(PythonTemplateJob):
         self._validate_input()
         super().validate_ready_to_run()
 
+    def _where(self) -> tuple[int, object]:
+        """``(n_processes, executor spec or None)`` of the run.
+
+        The local cases (``executor`` None, ``"local"``, a number, ``"serial"``) use the
+        descriptor code's own process pool (workers forked from a server that has imported
+        LAMMPS once); any other spec or a running executor is used as given. The older input
+        ``n_processes`` still counts when ``executor`` is None.
+        """
+        spec = self.executor
+        if spec is None or spec == "local":
+            n = self.input.n_processes
+            return (default_n_processes() if n is None else int(n)), None
+        if spec == "serial":
+            return 1, None
+        if isinstance(spec, int) and not isinstance(spec, bool):
+            return int(spec), None
+        return default_n_processes(), spec
+
     # -- run ----------------------------------------------------------------------------------
     def run_static(self):
         self.status.running = True
@@ -187,21 +213,26 @@ class AppmlipDescriptors(PythonTemplateJob):
         arrays = self._structure_arrays()
         settings = self._input_settings()
         os.makedirs(self.working_directory, exist_ok=True)
-        n_processes = self.input.n_processes
-        n_processes = default_n_processes() if n_processes is None else int(n_processes)
         report = {}
-        store = compute_to_store(
-            arrays,
-            settings,
-            self.store_path,
-            backend=self.input.backend,
-            n_processes=n_processes,
-            chunk_size=int(self.input.chunk_size),
-            virial=bool(self.input.virial),
-            min_distance=check_min_distance(self.input.min_distance),
-            progress=bool(self.input.progress),
-            report=report,
-        )
+        n_processes, spec = self._where()
+        with contextlib.ExitStack() as stack:
+            executor = None if spec is None else stack.enter_context(open_executor(spec))
+            self.output.workers = (
+                describe_executor(spec) if spec is not None else f"{n_processes} local workers"
+            )
+            store = compute_to_store(
+                arrays,
+                settings,
+                self.store_path,
+                backend=self.input.backend,
+                n_processes=n_processes,
+                chunk_size=int(self.input.chunk_size),
+                virial=bool(self.input.virial),
+                min_distance=check_min_distance(self.input.min_distance),
+                progress=bool(self.input.progress),
+                report=report,
+                executor=executor,
+            )
         ids = list(dict.fromkeys(_decode(i) for i in arrays["ids"]))
         missing = [i for i in ids if i not in store]
         if missing:  # compute_to_store guarantees this; never finish on an incomplete store

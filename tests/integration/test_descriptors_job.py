@@ -106,3 +106,25 @@ def test_resume_after_interruption(project, monkeypatch):
     ref = compute_qsnap_blocks(structs, 4)
     for got, want in zip(job.get_blocks(), ref, strict=True):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
+
+
+def test_descriptor_chunks_on_an_executorlib_executor_equal_the_serial_blocks(project):
+    from pyiron_appmlip.structures.candidates import rattled_strained_cells
+
+    structures = list(rattled_strained_cells(6, seed=21, max_atoms=4))
+    blocks = {}
+    for name, executor in (
+        ("serial", "serial"),
+        ("single_node", {"kind": "single_node", "max_workers": 2}),
+    ):
+        job = project.create.job.AppmlipDescriptors(f"desc_{name}")
+        job.structures = structures
+        job.input.twojmax = 4
+        job.input.chunk_size = 2
+        job.input.executor = executor
+        job.run()
+        assert job.status.finished
+        blocks[name] = job.get_blocks()
+    assert job.output.workers.startswith("executorlib SingleNodeExecutor")
+    for a, b in zip(blocks["serial"], blocks["single_node"], strict=True):
+        assert a.tobytes() == b.tobytes()  # the same arithmetic: bitwise equal
