@@ -9,6 +9,11 @@ Rules kept here:
   session fixtures in ``tests/integration/conftest.py`` turn it into a skip (or a failure on CI).
 * A daemon that already runs is used as it is and left alone. Only the processes started here are
   stopped, by their pid, at the end of the session.
+* Several test sessions on one machine (two engineers, or a CI job next to a local run) share
+  the services: each session holds a lease (a file named after its pid in :data:`STATE_DIR`),
+  and a service the fixtures started is stopped by the last session that leaves, by the pids
+  recorded when it was started (checked against the process start time, so a reused pid is
+  never hit). Start and stop happen under a file lock.
 * ``/etc/slurm/slurm.conf`` is written only when there is none or when it is ours (its first line is
   :data:`SLURM_CONF_MARKER`); a foreign one is never touched: ours then goes to a private folder and
   ``SLURM_CONF`` points the daemons and all clients (sbatch, squeue, pysqa, executorlib) to it.
@@ -17,6 +22,8 @@ Rules kept here:
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import json
 import os
 import re
 import shutil
@@ -36,6 +43,8 @@ PG_USER = "pyiron"
 PG_PASSWORD = "pyiron"
 PG_DATABASE = "pyiron"
 PG_HOST = "127.0.0.1"
+# where the sessions that share a service record what the fixtures started and who uses it
+STATE_DIR = Path(os.environ.get("APPMLIP_TEST_SERVICES_STATE", "/run/pyiron_appmlip-tests"))
 
 
 class ServiceUnavailable(RuntimeError):
@@ -98,6 +107,102 @@ def stop_process(proc: subprocess.Popen, timeout: float = 15.0) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=5)
+
+
+def _start_time(pid: int) -> int | None:
+    """The process' start time (clock ticks since boot) and None if it is gone or a zombie."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] in ("Z", "X") else int(fields[19])
+
+
+def _identity(pid: int) -> dict:
+    return {"pid": pid, "start": _start_time(pid)}
+
+
+def _same_process(ident: dict) -> bool:
+    return ident.get("start") is not None and _start_time(ident["pid"]) == ident["start"]
+
+
+def stop_recorded(ident: dict, timeout: float = 15.0) -> None:
+    """Stop a daemon started by a fixture of another (finished) session: SIGTERM the recorded
+    pid if it is still that very process, wait, SIGKILL if needed."""
+    if not _same_process(ident):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(ident["pid"], signal.SIGTERM)
+    if not _wait_for(lambda: not _same_process(ident), timeout, 0.2):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(ident["pid"], signal.SIGKILL)
+        _wait_for(lambda: not _same_process(ident), 5, 0.2)
+
+
+class _Registry:
+    """Per service: a lock, the record of what the fixtures started (json) and the leases of the
+    sessions using it (one file per session pid)."""
+
+    def __init__(self, service: str):
+        self.service = service
+        self.usable = True
+        try:
+            STATE_DIR.mkdir(parents=True, exist_ok=True)
+            (STATE_DIR / f"{service}.users").mkdir(exist_ok=True)
+        except OSError:
+            self.usable = False  # not root: nothing of ours to stop anyway
+        self.record_file = STATE_DIR / f"{service}.json"
+        self.users = STATE_DIR / f"{service}.users"
+
+    @contextlib.contextmanager
+    def lock(self):
+        if not self.usable:
+            yield
+            return
+        with open(STATE_DIR / f"{self.service}.lock", "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def read(self) -> dict | None:
+        try:
+            return json.loads(self.record_file.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def write(self, record: dict | None) -> None:
+        if not self.usable:
+            return
+        if record is None:
+            with contextlib.suppress(OSError):
+                self.record_file.unlink()
+        else:
+            self.record_file.write_text(json.dumps(record))
+
+    def join(self) -> None:
+        if self.usable:
+            (self.users / str(os.getpid())).write_text(json.dumps(_identity(os.getpid())))
+
+    def leave(self) -> int:
+        """Drop this session's lease and those of dead sessions; return how many remain."""
+        if not self.usable:
+            return 0
+        with contextlib.suppress(OSError):
+            (self.users / str(os.getpid())).unlink()
+        left = 0
+        for lease in self.users.iterdir():
+            try:
+                alive = _same_process(json.loads(lease.read_text()))
+            except (OSError, ValueError):
+                alive = False
+            if alive:
+                left += 1
+            else:
+                with contextlib.suppress(OSError):
+                    lease.unlink()
+        return left
 
 
 def _run(cmd, timeout=30, **kwargs) -> subprocess.CompletedProcess:
@@ -179,16 +284,13 @@ class SlurmCluster:
     env_set: dict[str, str | None] = field(default_factory=dict)
     log_dir: str = "/var/log/slurm"
     private_dir: str | None = None
+    registry: _Registry | None = None
 
     def sinfo(self) -> str:
         return _run(["sinfo", "-N", "-h", "-o", "%N %P %t"]).stdout
 
-    def stop(self) -> None:
-        """Stop what was started here, by pid, in reverse order (slurmd, slurmctld, munged)."""
-        if "slurmctld" in self.started and self.started["slurmctld"].poll() is None:
-            # all jobs on a cluster this session started are the tests' own
-            with contextlib.suppress(Exception):
-                _run(["scancel", "--full", "--user", "root"], timeout=10)
+    def _abort(self) -> None:
+        """Undo a start that failed half-way (under the lock: nobody else uses these yet)."""
         for name in ("slurmd", "slurmctld", "munged"):
             proc = self.started.pop(name, None)
             if proc is not None:
@@ -196,12 +298,44 @@ class SlurmCluster:
         if self.private_dir is not None:
             shutil.rmtree(self.private_dir, ignore_errors=True)
             self.private_dir = None
+        self._restore_env()
+
+    def _restore_env(self) -> None:
         for key, old in self.env_set.items():
             if old is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = old
         self.env_set.clear()
+
+    def stop(self) -> None:
+        """Leave the cluster. The last session to leave stops the daemons the fixtures started,
+        by pid, in reverse order (slurmd, slurmctld, munged); daemons that ran before any fixture
+        are never touched."""
+        reg = self.registry
+        if reg is None:
+            return self._abort()
+        with reg.lock():
+            if reg.leave() == 0:
+                record = reg.read() or {"daemons": {}}
+                daemons = record.get("daemons", {})
+                if "slurmctld" in daemons and _same_process(daemons["slurmctld"]):
+                    # all jobs on a cluster the fixtures started are the tests' own
+                    with contextlib.suppress(Exception):
+                        _run(["scancel", "--full", "--user", "root"], timeout=10)
+                for name in ("slurmd", "slurmctld", "munged"):
+                    proc = self.started.get(name)
+                    ident = daemons.get(name)
+                    if proc is not None and ident and ident["pid"] == proc.pid:
+                        stop_process(proc)  # our own child: stop and reap it
+                    elif ident:
+                        stop_recorded(ident)
+                if record.get("private_dir"):
+                    shutil.rmtree(record["private_dir"], ignore_errors=True)
+                reg.write(None)
+        self.started.clear()
+        self.registry = None
+        self._restore_env()
 
 
 def _munge_works() -> bool:
@@ -291,7 +425,41 @@ def _node_state(hostname: str) -> str | None:
 
 
 def start_slurm(timeout: float = 60.0) -> SlurmCluster:
-    """Bring up (or find) a single-node SLURM with partition ``debug`` whose node is idle."""
+    """Bring up (or join) a single-node SLURM with partition ``debug`` whose node is idle, and
+    take a lease on it for this session (:meth:`SlurmCluster.stop` gives it back)."""
+    reg = _Registry("slurm")
+    with reg.lock():
+        record = reg.read()
+        if record and not any(_same_process(d) for d in record.get("daemons", {}).values()):
+            # the sessions that started them are gone and so are the daemons
+            if record.get("private_dir"):
+                shutil.rmtree(record["private_dir"], ignore_errors=True)
+            reg.write(None)
+            record = None
+        env_set = {}
+        if record and record.get("slurm_conf") and "SLURM_CONF" not in os.environ:
+            env_set["SLURM_CONF"] = None  # a fixture's private slurm.conf is in use
+            os.environ["SLURM_CONF"] = record["slurm_conf"]
+        try:
+            cluster = _start_slurm(timeout)
+        except BaseException:
+            for key in env_set:
+                os.environ.pop(key, None)
+            raise
+        cluster.env_set.update(env_set)
+        if cluster.started:
+            record = record or {"daemons": {}}
+            record["daemons"].update({n: _identity(p.pid) for n, p in cluster.started.items()})
+            if cluster.private_dir is not None:
+                record["private_dir"] = cluster.private_dir
+                record["slurm_conf"] = cluster.conf
+            reg.write(record)
+        reg.join()
+        cluster.registry = reg
+    return cluster
+
+
+def _start_slurm(timeout: float) -> SlurmCluster:
     bins = _need_binaries(
         "SLURM",
         [
@@ -393,7 +561,7 @@ def start_slurm(timeout: float = 60.0) -> SlurmCluster:
             + _tail(log_dir / "slurmctld.log")
         )
     except BaseException:
-        cluster.stop()
+        cluster._abort()
         raise
 
 
@@ -414,6 +582,17 @@ class PostgresServer:
     user: str = PG_USER
     password: str = PG_PASSWORD
     database: str = PG_DATABASE
+    data_dir: str = ""
+    registry: _Registry | None = None
+
+    def postmaster(self) -> dict | None:
+        """Pid and start time of the running server (from ``postmaster.pid``)."""
+        try:
+            pid = int(Path(self.data_dir, "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        ident = _identity(pid)
+        return ident if ident["start"] is not None else None
 
     def pyiron_env(self) -> dict[str, str]:
         """pyiron_base 0.15's environment variables for this server (sic ``PYIRONSQHOST``: that
@@ -437,10 +616,29 @@ class PostgresServer:
             dbname=self.database,
         )
 
-    def stop(self) -> None:
+    def _abort(self) -> None:
         if self.started:
             _run(["pg_ctlcluster", self.version, self.cluster, "stop"], timeout=60)
             self.started = False
+
+    def stop(self) -> None:
+        """Leave the server; the last session to leave stops it if a fixture started it (and it
+        is still the postmaster the fixture started)."""
+        reg = self.registry
+        if reg is None:
+            return self._abort()
+        with reg.lock():
+            if reg.leave() == 0:
+                record = reg.read()
+                if record and (
+                    record.get("postmaster") is None or _same_process(record["postmaster"])
+                ):
+                    _run(
+                        ["pg_ctlcluster", record["version"], record["cluster"], "stop"], timeout=60
+                    )
+                reg.write(None)
+        self.started = False
+        self.registry = None
 
 
 def _clusters() -> list[dict]:
@@ -455,6 +653,7 @@ def _clusters() -> list[dict]:
                     "cluster": parts[1],
                     "port": int(parts[2]),
                     "status": parts[3],
+                    "data_dir": parts[5] if len(parts) > 5 else "",
                 }
             )
     return out
@@ -490,8 +689,30 @@ def _accepts_connections(server: PostgresServer) -> bool:
 
 
 def start_postgres(timeout: float = 60.0) -> PostgresServer:
-    """Start (or find) the Debian PostgreSQL cluster (the newest installed version, cluster ``main``
-    preferred) and make sure user and database ``pyiron`` exist."""
+    """Start (or join) the Debian PostgreSQL cluster (the newest installed version, cluster
+    ``main`` preferred), make sure user and database ``pyiron`` exist, and take a lease on it for
+    this session (:meth:`PostgresServer.stop` gives it back)."""
+    reg = _Registry("postgres")
+    with reg.lock():
+        record = reg.read()
+        if record and record.get("postmaster") and not _same_process(record["postmaster"]):
+            reg.write(None)  # the server a fixture started is no longer running
+            record = None
+        server = _start_postgres(timeout)
+        if server.started:
+            reg.write(
+                {
+                    "version": server.version,
+                    "cluster": server.cluster,
+                    "postmaster": server.postmaster(),
+                }
+            )
+        reg.join()
+        server.registry = reg
+    return server
+
+
+def _start_postgres(timeout: float) -> PostgresServer:
     _need_binaries("PostgreSQL", ["pg_lsclusters", "pg_ctlcluster", "psql"])
     try:
         import psycopg2  # noqa: F401
@@ -524,7 +745,12 @@ def start_postgres(timeout: float = 60.0) -> PostgresServer:
         return (c["cluster"] == "main", [int(x) for x in re.findall(r"\d+", c["version"])])
 
     pick = max(online or clusters, key=key)
-    server = PostgresServer(version=pick["version"], cluster=pick["cluster"], port=pick["port"])
+    server = PostgresServer(
+        version=pick["version"],
+        cluster=pick["cluster"],
+        port=pick["port"],
+        data_dir=pick["data_dir"],
+    )
     try:
         if pick["status"] != "online":
             _need_root("PostgreSQL (pg_ctlcluster)")
@@ -569,5 +795,5 @@ def start_postgres(timeout: float = 60.0) -> PostgresServer:
             ) from err
         return server
     except BaseException:
-        server.stop()
+        server._abort()
         raise
