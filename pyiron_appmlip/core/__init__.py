@@ -2,9 +2,12 @@
 scores, sampling orders and DFT-vs-DFT comparisons for linear (q)SNAP models.
 
 Data model: configuration m has a descriptor block (1 + 3 N_m, p): the total-energy row (sum over
-atoms), then force rows x, y, z atom by atom (predicted forces = rows @ beta). Energies are total
-energies in eV, forces (N_m, 3) in eV/Angstrom. Coefficients have length p + 1, the per-atom
-reference energy first. Errors are reported in meV/atom and meV/Angstrom.
+atoms), then force rows x, y, z atom by atom (predicted forces = rows @ beta), optionally six
+virial rows (xx, yy, zz, yz, xz, xy; predicted stress = -rows @ beta / volume, ASE's sign).
+Energies are total energies in eV, forces (N_m, 3) in eV/Angstrom, stresses in eV/Angstrom^3
+(positive under tension). Coefficients have length p + 1, the per-atom reference energy first.
+Errors are reported in meV/atom, meV/Angstrom and GPa. Stress rows and per-configuration weight
+factors: see :mod:`.statistics`.
 """
 
 from ._linalg import DEFAULT_RCOND

@@ -1,20 +1,23 @@
-"""Energy and force RMSEs, from streamed statistics (no pass over the data) or directly.
+"""Energy, force and stress RMSEs, from streamed statistics (no pass over the data) or directly.
 
 Energy errors are per atom, ``(E^_m - E_m) / N_m``, in meV/atom; the mean-shifted variant
 removes the mean per-atom error over the configurations (a constant offset) first. Force errors
-are per Cartesian component, in meV/Angstrom.
+are per Cartesian component, in meV/Angstrom. Stress errors are per recorded Voigt component
+(xx, yy, zz, yz, xz, xy; each off-diagonal component counted once), in GPa; the model's stress
+is ``-virial rows @ beta / volume`` (ASE's sign, see :mod:`.statistics`). Errors are plain
+RMSEs: the weights and weight factors of a fit do not enter them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 
 import numpy as np
 
 from .statistics import SufficientStatistics
-from .units import MEV_PER_EV
-from .validation import check_block, check_labels, check_nonempty
+from .units import EV_PER_A3_TO_GPA, MEV_PER_EV
+from .validation import check_block, check_labels, check_nonempty, check_stress, check_volume
 
 __all__ = ["ErrorSummary", "statistics_errors", "direct_errors", "rmse_from_statistics"]
 
@@ -31,6 +34,8 @@ class ErrorSummary:
         energy_mean_error: mean per-atom energy error, meV/atom.
         n_configs: number of configurations.
         n_force_components: number of force components.
+        stress_rmse: stress-component RMSE, GPa (NaN when no stress is recorded).
+        n_stress_components: number of recorded stress components.
     """
 
     energy_rmse: float
@@ -39,12 +44,26 @@ class ErrorSummary:
     energy_mean_error: float
     n_configs: int
     n_force_components: int
+    stress_rmse: float = float("nan")
+    n_stress_components: int = 0
+
+    def __eq__(self, other) -> bool:
+        """Field by field, with NaN equal to NaN (a missing stress RMSE is NaN)."""
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(
+            x == y or (x != x and y != y)
+            for x, y in zip(astuple(self), astuple(other), strict=True)
+        )
+
+    def __hash__(self) -> int:
+        return hash(tuple(None if x != x else x for x in astuple(self)))
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def _summary(sse_e, sum_e, m, sse_f, nf, shifted_mse=None) -> ErrorSummary:
+def _summary(sse_e, sum_e, m, sse_f, nf, shifted_mse=None, sse_s=0.0, ns=0) -> ErrorSummary:
     mse = sse_e / m
     mean = sum_e / m
     if shifted_mse is None:
@@ -56,6 +75,8 @@ def _summary(sse_e, sum_e, m, sse_f, nf, shifted_mse=None) -> ErrorSummary:
         energy_mean_error=MEV_PER_EV * float(mean),
         n_configs=int(m),
         n_force_components=int(nf),
+        stress_rmse=EV_PER_A3_TO_GPA * float(np.sqrt(sse_s / ns)) if ns else float("nan"),
+        n_stress_components=int(ns),
     )
 
 
@@ -76,8 +97,9 @@ def statistics_errors(
 ) -> ErrorSummary:
     """Errors of ``coefficients`` (p + 1,) on a partition's statistics against ``level``'s labels.
 
-    Uses ``||R [beta; -1]||^2`` for the sums of squared residuals and the stored column sums of
-    the per-atom energy rows for the mean error; costs O(n^2), independent of the data size.
+    Uses ``||R [beta; -1]||^2`` for the sums of squared residuals (energy, force and stress
+    factors) and the stored column sums of the per-atom energy rows for the mean error; costs
+    O(n^2), independent of the data size.
 
     Args:
         stats: the streamed statistics.
@@ -91,8 +113,8 @@ def statistics_errors(
     p = stats.n_descriptors
     c = _coefficients(coefficients, p)
     level = stats._resolve_level(level)
-    sse_e = sum_e = sse_f = 0.0
-    m = nf = 0
+    sse_e = sum_e = sse_f = sse_s = 0.0
+    m = nf = ns = 0
     for g in stats._groups_for(partition, level, require_level=True):
         j = g.label_columns[level]
         re = g.energy.used()
@@ -104,7 +126,12 @@ def statistics_errors(
         sse_f += float(res @ res)
         m += int(g.counts[0])
         nf += int(g.counts[2])
-    return _summary(sse_e, sum_e, m, sse_f, nf)
+        for part in g.stress_parts(level):
+            rs = part.used()
+            res = rs[:, : p + 1] @ c - rs[:, j]
+            sse_s += float(res @ res)
+            ns += part.rows_seen
+    return _summary(sse_e, sum_e, m, sse_f, nf, sse_s=sse_s, ns=ns)
 
 
 def rmse_from_statistics(
@@ -128,15 +155,25 @@ def rmse_from_statistics(
 
 
 def direct_errors(
-    coefficients, blocks: Sequence, energies: Sequence, forces: Sequence
+    coefficients,
+    blocks: Sequence,
+    energies: Sequence,
+    forces: Sequence,
+    stresses: Sequence | None = None,
+    volumes: Sequence | None = None,
 ) -> ErrorSummary:
     """Errors computed configuration by configuration from the data (reference for tests).
 
     Args:
         coefficients: (p + 1,), per-atom reference energy first.
-        blocks: list of (1 + 3 N_m, p).
+        blocks: list of (1 + 3 N_m, p), or (1 + 3 N_m + 6, p) with virial rows when
+            ``stresses`` is given.
         energies: total energies (eV).
         forces: list of (N_m, 3).
+        stresses: optional per-configuration stresses (Voigt or 3x3, eV/Angstrom^3, ASE's
+            sign; None or NaN where not recorded). When given, every block must have its six
+            virial rows.
+        volumes: cell volumes (Angstrom^3), needed with ``stresses``.
 
     Returns:
         The :class:`ErrorSummary`.
@@ -147,17 +184,41 @@ def direct_errors(
             f"blocks, energies and forces must have the same length, got {len(blocks)}, "
             f"{len(energies)} and {len(forces)}"
         )
+    virial = stresses is not None
+    if virial and (volumes is None or len(stresses) != len(blocks) or len(volumes) != len(blocks)):
+        raise ValueError(
+            "stresses need volumes, one stress and one volume per block "
+            f"(got {len(stresses)} stresses, {None if volumes is None else len(volumes)} volumes "
+            f"for {len(blocks)} blocks)"
+        )
     p = np.shape(blocks[0])[-1]
     c = _coefficients(coefficients, p)
     de = np.empty(len(blocks))
-    sse_f = 0.0
-    nf = 0
+    sse_f = sse_s = 0.0
+    nf = ns = 0
     for i, (b, e, f) in enumerate(zip(blocks, energies, forces, strict=True)):
-        x, n = check_block(b, p, name=f"blocks[{i}]")
+        x, n = check_block(b, p, name=f"blocks[{i}]", virial=virial)
         e, f = check_labels(e, f, n, name=f"configuration {i}")
         de[i] = (n * c[0] + x[0] @ c[1:] - e) / n
-        r = x[1:] @ c[1:] - f.reshape(-1)
+        r = x[1 : 1 + 3 * n] @ c[1:] - f.reshape(-1)
         sse_f += float(r @ r)
         nf += r.size
+        if virial:
+            s = check_stress(stresses[i], name=f"configuration {i}")
+            if s is not None:
+                volume = check_volume(volumes[i], name=f"volumes[{i}]")
+                keep = np.isfinite(s)
+                r = (-(x[1 + 3 * n :] @ c[1:]) / volume - s)[keep]
+                sse_s += float(r @ r)
+                ns += r.size
     d = de - de.mean()
-    return _summary(float(de @ de), float(de.sum()), de.size, sse_f, nf, float(d @ d) / de.size)
+    return _summary(
+        float(de @ de),
+        float(de.sum()),
+        de.size,
+        sse_f,
+        nf,
+        float(d @ d) / de.size,
+        sse_s=sse_s,
+        ns=ns,
+    )

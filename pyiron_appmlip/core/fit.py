@@ -1,12 +1,13 @@
-"""Weighted linear fits (paper eq. 1-3) from streamed statistics.
+"""Weighted linear fits (paper eq. 1-3, with optional stress rows) from streamed statistics.
 
 The coefficient vector has length p + 1: ``coefficients[0]`` is the free per-atom reference
 energy (the constant column, N_m on energy rows), ``coefficients[1:]`` multiply the descriptor
 columns. This is the layout of a LAMMPS ``.snapcoeff`` element block.
 
-Solve: the weighted factors ``[w_E R_E; w_F R_F]`` (plus ``sqrt(ridge) I`` rows for the
-descriptor coefficients when ``ridge > 0``; the constant is never penalised) are reduced by one
-small QR to ``R11 beta = z``. Columns are scaled to unit norm (``scale_columns=True``), and the
+Solve: the weighted factors ``[w_E f_E R_E; w_F f_F R_F; w_S f_S R_S]`` of every group (``f``:
+the group's weight factors, 1 by default; stress factors only when ``w_S > 0``), plus
+``sqrt(ridge) I`` rows for the descriptor coefficients when ``ridge > 0`` (the constant is never
+penalised), are reduced by one small QR to ``R11 beta = z``. Columns are scaled to unit norm (``scale_columns=True``), and the
 SVD of the scaled ``R11`` is truncated at ``s > rcond * s_max``. This equals
 ``scipy.linalg.lstsq(W A D, W y, cond=rcond)`` with ``D`` = 1 / column norms of ``W A``, undone
 afterwards; with ``scale_columns=False`` it equals ``lstsq(W A, W y, cond=rcond)``.
@@ -22,7 +23,15 @@ import numpy as np
 from ._linalg import DEFAULT_RCOND, r_factor, truncated_solve
 from .errors import ErrorSummary, direct_errors, statistics_errors
 from .statistics import SufficientStatistics, iter_checkpoints
-from .validation import check_block, check_nonempty, check_rcond, check_ridge, check_weights
+from .validation import (
+    check_block,
+    check_nonempty,
+    check_rcond,
+    check_ridge,
+    check_stress_weight,
+    check_volume,
+    check_weights,
+)
 
 __all__ = [
     "LinearModel",
@@ -51,6 +60,7 @@ class LinearModel:
         rcond: relative singular-value cutoff of the solve.
         level: the label level the model was fitted to.
         singular_values: singular values kept in the solve.
+        stress_weight: stress weight of the fit (0: no stress rows).
     """
 
     coefficients: np.ndarray
@@ -61,16 +71,20 @@ class LinearModel:
     rcond: float = DEFAULT_RCOND
     level: object = None
     singular_values: np.ndarray | None = field(default=None, repr=False)
+    stress_weight: float = 0.0
 
     @property
     def n_descriptors(self) -> int:
         return self.coefficients.shape[0] - 1
 
-    def predict(self, blocks: Sequence) -> tuple[np.ndarray, list[np.ndarray]]:
+    def predict(
+        self, blocks: Sequence, *, virial: bool = False
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Predicted energies and forces of configurations.
 
         Args:
             blocks: list of (1 + 3 N_m, p) descriptor blocks.
+            virial: the blocks end with six virial rows (ignored here).
 
         Returns:
             Total energies (M,) in eV and forces, a list of (N_m, 3) arrays in eV/Angstrom.
@@ -80,20 +94,51 @@ class LinearModel:
         energies = np.empty(len(blocks))
         forces = []
         for i, b in enumerate(blocks):
-            x, n = check_block(b, self.n_descriptors, name=f"blocks[{i}]")
+            x, n = check_block(b, self.n_descriptors, name=f"blocks[{i}]", virial=virial)
             energies[i] = n * c[0] + x[0] @ c[1:]
-            forces.append((x[1:] @ c[1:]).reshape(n, 3))
+            forces.append((x[1 : 1 + 3 * n] @ c[1:]).reshape(n, 3))
         return energies, forces
 
-    def errors(self, blocks: Sequence, energies: Sequence, forces: Sequence) -> ErrorSummary:
+    def predict_stress(self, blocks: Sequence, volumes: Sequence) -> np.ndarray:
+        """Predicted stresses ``-virial rows @ beta / volume`` (ASE's sign, see
+        :mod:`.statistics`).
+
+        Args:
+            blocks: list of (1 + 3 N_m + 6, p) descriptor blocks with virial rows.
+            volumes: cell volumes in Angstrom^3.
+
+        Returns:
+            (M, 6) Voigt stresses (xx, yy, zz, yz, xz, xy) in eV/Angstrom^3, positive under
+            tension.
+        """
+        check_nonempty(blocks, "blocks")
+        if len(volumes) != len(blocks):
+            raise ValueError(f"volumes has {len(volumes)} entries but blocks has {len(blocks)}")
+        out = np.empty((len(blocks), 6))
+        for i, (b, v) in enumerate(zip(blocks, volumes, strict=True)):
+            x, _ = check_block(b, self.n_descriptors, name=f"blocks[{i}]", virial=True)
+            out[i] = -(x[-6:] @ self.coefficients[1:]) / check_volume(v, f"volumes[{i}]")
+        return out
+
+    def errors(
+        self,
+        blocks: Sequence,
+        energies: Sequence,
+        forces: Sequence,
+        stresses: Sequence | None = None,
+        volumes: Sequence | None = None,
+    ) -> ErrorSummary:
         """:class:`ErrorSummary` on in-memory data.
 
         Args:
-            blocks: list of (1 + 3 N_m, p) descriptor blocks.
+            blocks: list of (1 + 3 N_m, p) descriptor blocks (with six virial rows when
+                ``stresses`` is given).
             energies: total energies (eV).
             forces: list of (N_m, 3) (eV/Angstrom).
+            stresses: optional stresses (eV/Angstrom^3, ASE's sign; None/NaN: not recorded).
+            volumes: cell volumes (Angstrom^3), needed with ``stresses``.
         """
-        return direct_errors(self.coefficients, blocks, energies, forces)
+        return direct_errors(self.coefficients, blocks, energies, forces, stresses, volumes)
 
     def rmse(
         self, blocks: Sequence, energies: Sequence, forces: Sequence, shift: bool = False
@@ -126,6 +171,7 @@ def fit_statistics_levels(
     force_weight: float,
     levels: Iterable | None = None,
     *,
+    stress_weight: float = 0.0,
     partition: str = "train",
     ridge: float = 0.0,
     rcond: float = DEFAULT_RCOND,
@@ -140,12 +186,15 @@ def fit_statistics_levels(
         energy_weight: weight w_E of the energy rows.
         force_weight: weight w_F of the force rows.
         levels: the label levels to fit; defaults to all declared levels.
+        stress_weight: weight w_S of the stress rows (eV/Angstrom^3 residuals; FitSNAP's
+            ``vweight`` on bar is ``w_S / 1.6021765e6``); 0 (default) leaves them out.
         partition: the partition of ``stats`` to fit.
         ridge: adds ``ridge * ||beta[1:]||^2`` (the reference energy is not penalised).
         rcond: relative singular-value cutoff; singular values ``s > rcond * s_max`` are kept.
         scale_columns: scale the columns to unit norm before the truncated SVD.
     """
     w_e, w_f = check_weights(energy_weight, force_weight)
+    w_s = check_stress_weight(stress_weight)
     ridge = check_ridge(ridge)
     rcond = check_rcond(rcond)
     levels = list(stats.levels) if levels is None else [stats._resolve_level(lv) for lv in levels]
@@ -155,22 +204,27 @@ def fit_statistics_levels(
     shared: dict[tuple, list] = {}
     for lv in levels:
         groups = stats._groups_for(partition, lv, require_level=True)
-        shared.setdefault(tuple(id(g) for g in groups), [groups, []])[1].append(lv)
+        stress = [g.stress_parts(lv) if w_s > 0.0 and g.factors[2] > 0.0 else [] for g in groups]
+        key = (tuple(id(g) for g in groups), tuple(id(sp) for parts in stress for sp in parts))
+        shared.setdefault(key, [groups, stress, []])[2].append(lv)
     out = {}
-    for groups, lvs in shared.values():
+    for groups, stress, lvs in shared.values():
         k = len(lvs)
         pieces = []
-        for g in groups:
+        for g, stress_parts in zip(groups, stress, strict=True):
             cols = np.r_[np.arange(p + 1), [g.label_columns[lv] for lv in lvs]]
-            for part, w in ((g.energy, w_e), (g.force, w_f)):
+            f_e, f_f, f_s = g.factors
+            weighted = [(g.energy, w_e * f_e), (g.force, w_f * f_f)]
+            weighted += [(sp, w_s * f_s) for sp in stress_parts]
+            for part, w in weighted:
                 r = part.used()
-                if r.shape[0]:
+                if r.shape[0] and w > 0.0:
                     pieces.append(w * r[:, cols])
         if ridge > 0.0:
             reg = np.zeros((p, p + 1 + k))
             reg[np.arange(p), 1 + np.arange(p)] = np.sqrt(ridge)
             pieces.append(reg)
-        rf = r_factor(np.vstack(pieces))
+        rf = r_factor(np.vstack(pieces)) if pieces else np.zeros((p + 1 + k, p + 1 + k))
         beta, rank, s = truncated_solve(
             rf[: p + 1, : p + 1], rf[: p + 1, p + 1 :], rcond, scale_columns
         )
@@ -184,6 +238,7 @@ def fit_statistics_levels(
                 rcond=rcond,
                 level=lv,
                 singular_values=s,
+                stress_weight=w_s,
             )
     return out
 
@@ -194,6 +249,7 @@ def fit_statistics(
     force_weight: float,
     level=None,
     *,
+    stress_weight: float = 0.0,
     partition: str = "train",
     ridge: float = 0.0,
     rcond: float = DEFAULT_RCOND,
@@ -206,6 +262,7 @@ def fit_statistics(
         energy_weight: weight w_E of the energy rows.
         force_weight: weight w_F of the force rows.
         level: the label level; omit it if only one is declared.
+        stress_weight: weight w_S of the stress rows, as in :func:`fit_statistics_levels`.
         partition: the partition of ``stats`` to fit.
         ridge: as in :func:`fit_statistics_levels`.
         rcond: as in :func:`fit_statistics_levels`.
@@ -217,6 +274,7 @@ def fit_statistics(
         energy_weight,
         force_weight,
         [level],
+        stress_weight=stress_weight,
         partition=partition,
         ridge=ridge,
         rcond=rcond,
@@ -233,22 +291,33 @@ def fit_weighted(
     ridge: float = 0.0,
     *,
     rcond: float = DEFAULT_RCOND,
+    stress_weight: float = 0.0,
+    stresses: Sequence | None = None,
+    volumes: Sequence | None = None,
+    factors: Sequence | None = None,
 ) -> LinearModel:
-    """Weighted least-squares fit of eq. 1 on in-memory data.
+    """Weighted least-squares fit of eq. 1 (with optional stress rows) on in-memory data.
 
     Args:
-        blocks: list of (1 + 3 N_m, p) descriptor blocks.
+        blocks: list of (1 + 3 N_m, p) descriptor blocks; with ``stresses`` every block must
+            end with its six virial rows, (1 + 3 N_m + 6, p).
         energies: total energies (eV).
         forces: list of (N_m, 3) (eV/Angstrom).
         energy_weight: weight w_E of the energy rows.
         force_weight: weight w_F of the force rows.
         ridge: adds ``ridge * ||beta[1:]||^2`` (the reference energy is not penalised).
         rcond: relative singular-value cutoff.
+        stress_weight: weight w_S of the stress rows (see :func:`fit_statistics_levels`).
+        stresses: per-configuration stresses (Voigt xx yy zz yz xz xy or 3x3, eV/Angstrom^3,
+            ASE's sign; None or NaN where not recorded).
+        volumes: cell volumes in Angstrom^3 (needed with ``stresses``).
+        factors: per-configuration weight factors ``(f_E, f_F, f_S)`` (default all 1).
 
     Returns:
         A :class:`LinearModel` with ``coefficients`` (p + 1,).
     """
     check_weights(energy_weight, force_weight)
+    check_stress_weight(stress_weight)
     check_ridge(ridge)
     check_nonempty(blocks, "blocks")
     if len(energies) != len(blocks) or len(forces) != len(blocks):
@@ -256,14 +325,35 @@ def fit_weighted(
             f"blocks, energies and forces must have the same length, got {len(blocks)}, "
             f"{len(energies)} and {len(forces)}"
         )
-    first, _ = check_block(blocks[0], name="blocks[0]")
+    virial = stresses is not None
+    for name, seq in (("stresses", stresses), ("volumes", volumes), ("factors", factors)):
+        if seq is not None and len(seq) != len(blocks):
+            raise ValueError(f"{name} has {len(seq)} entries but blocks has {len(blocks)}")
+    first, _ = check_block(blocks[0], name="blocks[0]", virial=virial)
     stats = SufficientStatistics(first.shape[1], levels=(_LEVEL,))
     for i, (b, e, f) in enumerate(zip(blocks, energies, forces, strict=True)):
         try:
-            stats.add(b, {_LEVEL: (e, f)})
+            if not virial and factors is None:
+                stats.add(b, {_LEVEL: (e, f)})
+            else:
+                stats.add(
+                    b,
+                    {_LEVEL: (e, f, stresses[i]) if virial else (e, f)},
+                    virial=virial,
+                    volume=None if volumes is None else volumes[i],
+                    factors=None if factors is None else factors[i],
+                )
         except ValueError as err:
             raise ValueError(f"configuration {i}: {err}") from None
-    return fit_statistics(stats, energy_weight, force_weight, _LEVEL, ridge=ridge, rcond=rcond)
+    return fit_statistics(
+        stats,
+        energy_weight,
+        force_weight,
+        _LEVEL,
+        stress_weight=stress_weight,
+        ridge=ridge,
+        rcond=rcond,
+    )
 
 
 @dataclass
@@ -278,6 +368,7 @@ class SubsetFit:
         model: the fitted model.
         train: training errors (same level).
         test: {test level: ErrorSummary} on the test statistics.
+        stress_weight: stress weight of the fit.
     """
 
     subset_size: int
@@ -287,6 +378,7 @@ class SubsetFit:
     model: LinearModel
     train: ErrorSummary
     test: dict = field(default_factory=dict)
+    stress_weight: float = 0.0
 
 
 def subset_fits(
@@ -302,14 +394,18 @@ def subset_fits(
     rcond: float = DEFAULT_RCOND,
     scale_columns: bool = True,
     n_descriptors: int | None = None,
+    stress_weight: float = 0.0,
 ) -> list[SubsetFit]:
     """Fits for growing prefixes of one ordered stream, from a single pass.
 
     Memory: one accumulator, O(p^2 x levels).
 
     Args:
-        configurations: iterable of ``(block, labels)`` (or ``(block, labels, config_id)``) in
-            sampling order, labels ``{level: (energy, forces)}``.
+        configurations: iterable of ``(block, labels)``, ``(block, labels, config_id)`` or
+            ``(block, labels, config_id, options)`` in sampling order, labels ``{level:
+            (energy, forces)}`` or ``{level: (energy, forces, stress)}``, options further
+            keywords of :meth:`SufficientStatistics.add` (``n_atoms``, ``virial``, ``volume``,
+            ``factors``), see :func:`~pyiron_appmlip.core.statistics.iter_checkpoints`.
         checkpoints: subset sizes.
         weights: ``(energy_weight, force_weight)`` pairs.
         levels: training levels to fit (all of them are accumulated).
@@ -321,6 +417,7 @@ def subset_fits(
         rcond: as in :func:`fit_statistics_levels`.
         scale_columns: as in :func:`fit_statistics_levels`.
         n_descriptors: p (default: taken from the first block).
+        stress_weight: weight w_S of the stress rows of every fit (0: none).
 
     Returns:
         For every checkpoint, weight pair and level one :class:`SubsetFit` with training errors
@@ -329,6 +426,7 @@ def subset_fits(
     """
     levels = list(levels)
     weights = [check_weights(we, wf) for we, wf in weights]
+    stress_weight = check_stress_weight(stress_weight)
     if not weights:
         raise ValueError("weights must contain at least one (energy_weight, force_weight) pair")
     if test_statistics is not None:
@@ -343,6 +441,7 @@ def subset_fits(
                 w_e,
                 w_f,
                 levels,
+                stress_weight=stress_weight,
                 ridge=ridge,
                 rcond=rcond,
                 scale_columns=scale_columns,
@@ -364,6 +463,7 @@ def subset_fits(
                         model=model,
                         train=statistics_errors(stats, model.coefficients, lv, "train"),
                         test=test,
+                        stress_weight=stress_weight,
                     )
                 )
     return records
