@@ -1,6 +1,10 @@
 """DFT labels keyed by configuration id, the seeded split by configuration, and the one parser
 of energy/force weights.
 
+Stresses are Voigt (xx, yy, zz, yz, xz, xy) in eV/Angstrom^3 with ASE's sign (positive under
+tension), NaN where not recorded; the fit needs the cell volume next to each stress (the
+virial rows of the descriptors are turned into stress rows with it).
+
 Pure functions of arrays (no pyiron). Labels and descriptors meet only in the fit
 (:mod:`pyiron_appmlip.training.sweep`), joined by configuration id.
 """
@@ -13,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Labels", "split_by_configuration", "parse_weights"]
+__all__ = ["Labels", "split_by_configuration", "parse_weights", "parse_group_weights"]
 
 
 @dataclass
@@ -27,21 +31,77 @@ class Labels:
         forces: (N, 3) arrays in eV/Angstrom.
         wall_times: recorded wall time (s) of each calculation (the DFT cost).
         job_id: the labelling job they came from.
+        stresses: optional ``{id: (6,) Voigt stress}`` in eV/Angstrom^3, ASE's sign (NaN or a
+            missing id: not recorded).
+        volumes: optional ``{id: cell volume in Angstrom^3}``, needed where a stress is used.
+        groups: optional ``{id: group name}`` (e.g. the kind of structure), for per-group
+            weight factors of the fit.
     """
 
     energies: dict
     forces: dict
     wall_times: dict = field(default_factory=dict)
     job_id: int | None = None
+    stresses: dict | None = None
+    volumes: dict | None = None
+    groups: dict | None = None
+
+    def __post_init__(self):
+        if self.stresses is not None:
+            out = {}
+            for cid, s in self.stresses.items():
+                if s is None:
+                    continue
+                s = np.asarray(s, dtype=float)
+                if s.shape == (3, 3):
+                    s = 0.5 * (s + s.T)[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
+                if s.shape != (6,):
+                    raise ValueError(
+                        f"stresses[{cid!r}] must be six Voigt components (xx yy zz yz xz xy) or "
+                        f"a 3x3 tensor in eV/Angstrom^3, got shape {s.shape}"
+                    )
+                out[cid] = s
+            self.stresses = out
+        if self.volumes is not None:
+            self.volumes = {cid: float(v) for cid, v in self.volumes.items()}
+        if self.groups is not None:
+            self.groups = {cid: str(g) for cid, g in self.groups.items()}
 
     @classmethod
-    def from_arrays(cls, ids, energies, forces, wall_times=None, job_id=None):
+    def from_arrays(
+        cls,
+        ids,
+        energies,
+        forces,
+        wall_times=None,
+        job_id=None,
+        *,
+        stresses=None,
+        volumes=None,
+        groups=None,
+    ):
+        """Labels from aligned arrays.
+
+        Args:
+            ids: configuration ids (str or bytes).
+            energies: total energies in eV.
+            forces: per configuration (N, 3) in eV/Angstrom (or flat).
+            wall_times: DFT wall times in s (default 0).
+            job_id: the labelling job.
+            stresses: optional per configuration Voigt (6,) or 3x3 stress in eV/Angstrom^3,
+                ASE's sign (NaN or None: not recorded).
+            volumes: optional cell volumes in Angstrom^3.
+            groups: optional group names.
+        """
         ids = [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
         if not (len(ids) == len(energies) == len(forces)):
             raise ValueError(
                 f"ids, energies and forces must have equal lengths, got {len(ids)}, "
                 f"{len(energies)}, {len(forces)}"
             )
+        for name, seq in (("stresses", stresses), ("volumes", volumes), ("groups", groups)):
+            if seq is not None and len(seq) != len(ids):
+                raise ValueError(f"{name} has {len(seq)} entries but there are {len(ids)} ids")
         wt = np.zeros(len(ids)) if wall_times is None else np.asarray(wall_times, dtype=float)
         return cls(
             energies={i: float(e) for i, e in zip(ids, energies, strict=True)},
@@ -51,7 +111,23 @@ class Labels:
             },
             wall_times={i: float(t) for i, t in zip(ids, wt, strict=True)},
             job_id=job_id,
+            stresses=None
+            if stresses is None
+            else {i: s for i, s in zip(ids, stresses, strict=True) if s is not None},
+            volumes=None if volumes is None else dict(zip(ids, volumes, strict=True)),
+            groups=None
+            if groups is None
+            else {i: g for i, g in zip(ids, groups, strict=True) if g is not None},
         )
+
+    def stress(self, config_id) -> np.ndarray | None:
+        """The recorded stress of one configuration (Voigt, eV/Angstrom^3), None if none."""
+        if not self.stresses:
+            return None
+        s = self.stresses.get(config_id)
+        if s is None or np.isnan(s).all():
+            return None
+        return s
 
     @property
     def ids(self) -> set:
@@ -125,4 +201,39 @@ def parse_weights(weights) -> list[tuple[float, float]]:
         out.append(pair)
     if not out:
         raise ValueError("weights must contain at least one (w_E, w_F) pair, got an empty list")
+    return out
+
+
+def parse_group_weights(group_weights) -> dict[str, tuple[float, float, float]]:
+    """Normalise per-group weight factors to ``{group: (energy, force, stress)}``.
+
+    Args:
+        group_weights: None or a mapping group name -> three finite numbers >= 0 that multiply
+            the energy, force and stress weights of that group's configurations.
+
+    Returns:
+        The factors as float triples (empty for None).
+    """
+    if group_weights is None:
+        return {}
+    if not isinstance(group_weights, dict):
+        try:
+            group_weights = dict(group_weights)
+        except (TypeError, ValueError):
+            raise ValueError(
+                "group_weights must map group names to (energy, force, stress) factors, got "
+                f"{group_weights!r}"
+            ) from None
+    out = {}
+    for name, factors in group_weights.items():
+        try:
+            triple = tuple(float(x) for x in factors)
+        except (TypeError, ValueError):
+            triple = ()
+        if len(triple) != 3 or not all(np.isfinite(x) and x >= 0 for x in triple):
+            raise ValueError(
+                f"group_weights[{name!r}] must be three finite numbers >= 0 (energy, force, "
+                f"stress factors), got {factors!r}"
+            )
+        out[str(name)] = triple
     return out

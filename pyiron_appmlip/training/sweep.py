@@ -8,12 +8,20 @@ pair and training level follow as small p x p problems (:func:`pyiron_appmlip.co
 Rows already computed (same unit, size, weights and level) are never computed again, so an
 interrupted sweep resumes where it stopped and a larger grid computes only the new cells.
 
+Stresses: with descriptor blocks that carry the six virial rows (``virial=True``) and labels
+with stresses and cell volumes, the stress errors are reported (GPa) and, with
+``SweepGrid.stress_weight > 0``, the stresses are fitted (see :mod:`pyiron_appmlip.core.statistics`
+for the convention). Whether a block has virial rows is read from its row count and the atom
+count of its labels. Per-group weight factors (``group_weights``) multiply the weights of the
+training configurations of a group (:attr:`~pyiron_appmlip.training.labels.Labels.groups`); they
+are fixed for a sweep and do not change the errors.
+
 Pure numpy (no pyiron); :class:`~pyiron_appmlip.jobs.sweep.AppmlipSweep` is the job shell.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,10 +33,10 @@ from ..core import (
     repeated_orders,
     subset_fits,
 )
-from ..core.validation import check_weights
+from ..core.validation import check_stress_weight, check_weights
 from ..dft.levels import level_label, level_order
 from ..executors import describe_executor, run_tasks
-from .labels import parse_weights
+from .labels import parse_group_weights, parse_weights
 from .table import KEY_COLUMNS, make_row, row_key
 
 __all__ = [
@@ -60,6 +68,8 @@ class SweepGrid:
             so results do not depend on how many repetitions are asked for.
         leverage_weights: (w_E, w_F) of the weighted matrix whose leverage drives the samplers
             (default: the first weight pair).
+        stress_weight: weight w_S of the stress rows of every fit (finite, >= 0; default 0:
+            stresses are not fitted, only their errors reported where available).
     """
 
     train_levels: Sequence
@@ -69,6 +79,7 @@ class SweepGrid:
     repetitions: int = 1
     seed: int = 0
     leverage_weights: tuple | None = None
+    stress_weight: float = 0.0
 
     def __post_init__(self):
         self.train_levels = list(dict.fromkeys(level_label(lv) for lv in self.train_levels))
@@ -103,6 +114,7 @@ class SweepGrid:
         self.seed = int(self.seed)
         lw = self.weights[0] if self.leverage_weights is None else self.leverage_weights
         self.leverage_weights = check_weights(*lw)
+        self.stress_weight = check_stress_weight(self.stress_weight)
 
     def units(self, twojmax_values) -> list[tuple[int, str, int]]:
         out = []
@@ -121,6 +133,7 @@ class SweepGrid:
             "repetitions": self.repetitions,
             "seed": self.seed,
             "leverage_weights": list(self.leverage_weights),
+            "stress_weight": self.stress_weight,
         }
 
 
@@ -160,6 +173,7 @@ def run_sweep(
     progress: Callable[[str], None] | None = None,
     join_report: dict | None = None,
     executor="serial",
+    group_weights: Mapping | None = None,
 ) -> list[dict]:
     """Run every unit of ``grid`` whose rows are not all in ``done``; return the new rows.
 
@@ -190,11 +204,21 @@ def run_sweep(
         executor: where the units run, an executor spec (:mod:`pyiron_appmlip.executors`);
             ``"serial"`` (default) runs them here one after the other, ``"local"`` on all
             local cores. Rows do not depend on it.
+        group_weights: ``{group: (energy_factor, force_factor, stress_factor)}`` multiplying
+            ``w_E``, ``w_F`` and ``w_S`` for the training configurations of that group (the
+            labels' ``groups``); groups not named keep factors 1.
 
     Returns:
         One dict per fit with the columns of :data:`~pyiron_appmlip.training.table.COLUMNS`
         plus ``coefficients`` (constant first) and ``training_ids`` (the subset, in sampling
         order).
+
+    Raises:
+        ValueError: besides malformed input, if ``group_weights`` names a group no
+            configuration has (the message names the groups present), a configuration's block
+            has neither 1 + 3 N nor 1 + 3 N + 6 rows for its N labelled atoms, a used stress has
+            no cell volume, or ``grid.stress_weight > 0`` while no training configuration has a
+            recorded stress.
     """
     labels = {level_label(k): v for k, v in labels.items()}
     truth = level_label(truth_level)
@@ -213,6 +237,17 @@ def run_sweep(
     aps = dict(atom_steps_per_second or {})
     log = progress or (lambda msg: None)
     all_levels = list(dict.fromkeys([*grid.train_levels, truth]))
+    factors_of = _group_factors(labels, all_levels, parse_group_weights(group_weights))
+    volumes = _volumes(labels, all_levels)
+    if grid.stress_weight > 0 and not any(
+        labels[lv].stresses and any(labels[lv].stress(i) is not None for i in train_ids)
+        for lv in grid.train_levels
+    ):
+        raise ValueError(
+            f"stress_weight={grid.stress_weight} but no training configuration has a recorded "
+            f"stress at the training levels {grid.train_levels}; set stress_weight to 0 or "
+            "provide stresses (and cell volumes) in the labels"
+        )
     rows_out: list[dict] = []
     for twojmax in sorted(sources):
         source = sources[twojmax]
@@ -288,19 +323,21 @@ def run_sweep(
             if test_stats is None:
                 p = block.shape[1]
                 test_stats = SufficientStatistics(p, levels=all_levels)
-            lab = {
-                lv: (labels[lv].energies[cid], labels[lv].forces[cid])
-                for lv in all_levels
-                if cid in labels[lv].ids
-            }
-            test_stats.add(block, lab, "test", cid)
+            lab = {lv: _label(labels[lv], cid) for lv in all_levels if cid in labels[lv].ids}
+            n = len(labels[truth].forces[cid])
+            lab, options = _add_options(block, lab, cid, {"n_atoms": n, "volume": volumes.get(cid)})
+            test_stats.add(block, lab, "test", cid, **options)
         test_stats.flush()
 
         lev = blev = None
         if any(u[1] in ("leverage", "block_leverage") for u in todo):
             log(f"2Jmax {twojmax}: leverage scores of {len(pool)} pool configurations")
+            pool_atoms = [len(labels[grid.train_levels[0]].forces[i]) for i in pool]
             lev, blev = leverage_scores_streamed(
-                lambda pool=pool, source=source: source.iter_blocks(pool), *grid.leverage_weights
+                lambda pool=pool, source=source, pool_atoms=pool_atoms: _without_virial_rows(
+                    source.iter_blocks(pool), pool_atoms
+                ),
+                *grid.leverage_weights,
             )
         orders = {}
         for sampler in {u[1] for u in todo}:
@@ -353,18 +390,22 @@ def run_sweep(
                         "energy_weight": rec.energy_weight,
                         "force_weight": rec.force_weight,
                         "weight_ratio": rec.energy_weight / rec.force_weight,
+                        "stress_weight": rec.stress_weight,
                         "train_level": lv,
                         "truth_level": truth,
                         "n_test": tt.n_configs,
                         "rank": rec.model.rank,
                         "energy_rmse_train": rec.train.energy_rmse,
                         "force_rmse_train": rec.train.force_rmse,
+                        "stress_rmse_train": rec.train.stress_rmse,
                         "energy_rmse_test": own.energy_rmse if own else np.nan,
                         "energy_rmse_test_shifted": own.energy_rmse_shifted if own else np.nan,
                         "force_rmse_test": own.force_rmse if own else np.nan,
+                        "stress_rmse_test": own.stress_rmse if own else np.nan,
                         "energy_rmse_test_truth": tt.energy_rmse,
                         "energy_rmse_test_truth_shifted": tt.energy_rmse_shifted,
                         "force_rmse_test_truth": tt.force_rmse,
+                        "stress_rmse_test_truth": tt.stress_rmse,
                         "dft_seconds": np.nansum(wall[lv][chosen]),
                         "n_train_atoms": sum(len(labels[lv].forces[pool[k]]) for k in chosen),
                         "atom_steps_per_second": aps.get(int(twojmax), np.nan),
@@ -383,12 +424,17 @@ def run_sweep(
             _, sampler, rep = unit
             ordered_ids = [pool[k] for k in orders[sampler][rep][: max(sizes)]]
             unit_labels = {
-                cid: {
-                    lv: (labels[lv].energies[cid], labels[lv].forces[cid])
-                    for lv in grid.train_levels
-                }
+                cid: {lv: _label(labels[lv], cid) for lv in grid.train_levels}
                 for cid in ordered_ids
             }
+            unit_options = {}
+            for cid in ordered_ids:
+                opts = {"n_atoms": len(labels[grid.train_levels[0]].forces[cid])}
+                if cid in volumes:
+                    opts["volume"] = volumes[cid]
+                if cid in factors_of:
+                    opts["factors"] = factors_of[cid]
+                unit_options[cid] = opts
             tasks[unit] = (
                 source,
                 ordered_ids,
@@ -400,6 +446,8 @@ def run_sweep(
                 all_levels,
                 ridge,
                 p,
+                grid.stress_weight,
+                unit_options,
             )
         log(f"2Jmax {twojmax}: {len(tasks)} units ({describe_executor(executor, len(tasks))})")
         finished = {}
@@ -426,6 +474,8 @@ def unit_fits(
     test_levels,
     ridge,
     p,
+    stress_weight=0.0,
+    unit_options=None,
 ):
     """One sweep unit as a plain function (the task an executor runs).
 
@@ -436,7 +486,8 @@ def unit_fits(
     Args:
         source: a :class:`BlockSource` (picklable: a block store is opened by path).
         ordered_ids: configuration ids in sampling order, as many as the largest size.
-        unit_labels: ``{configuration id: {level: (energy, forces)}}`` of those ids.
+        unit_labels: ``{configuration id: {level: (energy, forces)}}`` of those ids, or
+            ``(energy, forces, stress)`` where a stress is recorded.
         sizes: subset sizes (prefix lengths of ``ordered_ids``).
         weights: ``(w_E, w_F)`` pairs.
         train_levels: training levels.
@@ -444,16 +495,29 @@ def unit_fits(
         test_levels: levels the test errors are measured against.
         ridge: ridge term.
         p: number of descriptor columns.
+        stress_weight: weight w_S of the stress rows.
+        unit_options: ``{configuration id: {"n_atoms": N, "volume": V, "factors": (f_E, f_F,
+            f_S)}}`` (all optional): with ``n_atoms`` a block of 1 + 3 N + 6 rows is read as
+            having virial rows.
 
     Returns:
         The list of records.
+
+    Raises:
+        ValueError: if ``stress_weight > 0`` and no configuration of the unit has both a
+            recorded stress and virial rows.
     """
+    unit_options = unit_options or {}
+    with_stress = [0]
 
     def stream():
         for cid, block in zip(ordered_ids, source.iter_blocks(ordered_ids), strict=True):
-            yield block, unit_labels[cid], cid
+            labels, options = _add_options(block, unit_labels[cid], cid, unit_options.get(cid))
+            if options.get("virial") and any(len(v) == 3 for v in labels.values()):
+                with_stress[0] += 1
+            yield (block, labels, cid, options) if options else (block, labels, cid)
 
-    return subset_fits(
+    records = subset_fits(
         stream(),
         sizes,
         weights,
@@ -462,7 +526,105 @@ def unit_fits(
         test_levels=test_levels,
         ridge=ridge,
         n_descriptors=p,
+        stress_weight=stress_weight,
     )
+    if stress_weight > 0 and with_stress[0] == 0:
+        raise ValueError(
+            f"stress_weight={stress_weight} but none of the {len(ordered_ids)} training "
+            "configurations of this unit has both a recorded stress and the six virial rows in "
+            "its descriptor block (compute the descriptors with virial=True)"
+        )
+    return records
+
+
+def _label(labels, cid) -> tuple:
+    """``(energy, forces)`` or, with a recorded stress, ``(energy, forces, stress)``."""
+    stress = labels.stress(cid)
+    if stress is None:
+        return (labels.energies[cid], labels.forces[cid])
+    return (labels.energies[cid], labels.forces[cid], stress)
+
+
+def _add_options(block, labels: dict, cid, options: Mapping | None) -> tuple[dict, dict]:
+    """The labels and :meth:`SufficientStatistics.add` keywords of one configuration.
+
+    A block with 1 + 3 N + 6 rows (N from ``options["n_atoms"]``) has virial rows; the
+    stresses of a block without them are dropped. Without virial rows and factors no keywords
+    are returned (the call of before).
+    """
+    options = dict(options or {})
+    n = options.pop("n_atoms", None)
+    volume = options.pop("volume", None)
+    factors = options.pop("factors", None)
+    virial = False
+    if n is not None:
+        rows = np.shape(block)[0]
+        if rows == 1 + 3 * n + 6:
+            virial = True
+        elif rows != 1 + 3 * n:
+            raise ValueError(
+                f"configuration {cid}: its descriptor block has {rows} rows, but its labels have "
+                f"{n} atoms (1 + 3 N = {1 + 3 * n} rows, or {1 + 3 * n + 6} with virial rows)"
+            )
+    out: dict = {}
+    if virial:
+        out["virial"] = True
+        if any(len(v) == 3 for v in labels.values()):
+            if volume is None:
+                raise ValueError(
+                    f"configuration {cid} has a recorded stress but no cell volume in its "
+                    "labels (Labels.volumes); the stress rows need it"
+                )
+            out["volume"] = volume
+    else:
+        labels = {lv: v[:2] for lv, v in labels.items()}
+    if factors is not None:
+        out["factors"] = factors
+    return labels, out
+
+
+def _without_virial_rows(blocks: Iterable, n_atoms: Sequence[int]) -> Iterator[np.ndarray]:
+    """The blocks without their virial rows (leverage scores use energy and force rows)."""
+    for block, n in zip(blocks, n_atoms, strict=True):
+        yield block if np.shape(block)[0] == 1 + 3 * n else block[: 1 + 3 * n]
+
+
+def _group_factors(labels: Mapping, levels: Sequence, group_weights: dict) -> dict:
+    """``{configuration id: factors}`` of the configurations whose group has weight factors.
+
+    Raises:
+        ValueError: naming the groups of ``group_weights`` no configuration has (and the groups
+            present), or a configuration put in two groups by two levels' labels.
+    """
+    group_of: dict = {}
+    for lv in levels:
+        for cid, name in (labels[lv].groups or {}).items():
+            if group_of.setdefault(cid, name) != name:
+                raise ValueError(
+                    f"configuration {cid} is in group {group_of[cid]!r} in one level's labels "
+                    f"and in {name!r} at level {lv!r}"
+                )
+    present = sorted(set(group_of.values()))
+    unknown = sorted(set(group_weights) - set(present))
+    if unknown:
+        raise ValueError(
+            f"group_weights names the group(s) {unknown}, which no configuration has; groups "
+            f"present: {present}"
+        )
+    return {
+        cid: group_weights[name]
+        for cid, name in group_of.items()
+        if name in group_weights and group_weights[name] != (1.0, 1.0, 1.0)
+    }
+
+
+def _volumes(labels: Mapping, levels: Sequence) -> dict:
+    """Cell volumes by configuration id from the labels of any level."""
+    out: dict = {}
+    for lv in levels:
+        for cid, v in (labels[lv].volumes or {}).items():
+            out.setdefault(cid, v)
+    return out
 
 
 def _job(job_id) -> int:
@@ -479,6 +641,9 @@ def fit_table(
     truth_level=None,
     ridge: float = 0.0,
     twojmax: int = 0,
+    *,
+    stress_weight: float = 0.0,
+    group_weights: Mapping | None = None,
 ) -> list[dict]:
     """Fit the whole training pool for every (training level, weight) pair.
 
@@ -495,6 +660,8 @@ def fit_table(
             highest level).
         ridge: optional ridge term of the fit.
         twojmax: 2Jmax recorded in the rows (the blocks do not know it).
+        stress_weight: weight w_S of the stress rows (see :class:`SweepGrid`).
+        group_weights: per-group weight factors (see :func:`run_sweep`).
 
     Returns:
         The rows (:data:`~pyiron_appmlip.training.table.COLUMNS`, plus ``coefficients`` and
@@ -507,7 +674,13 @@ def fit_table(
     levels = sorted(labels, key=level_order)
     train_levels = levels if train_levels is None else [level_label(v) for v in train_levels]
     truth = levels[-1] if truth_level is None else level_label(truth_level)
-    grid = SweepGrid(train_levels=train_levels, subset_sizes=[], weights=weights, samplers=["all"])
+    grid = SweepGrid(
+        train_levels=train_levels,
+        subset_sizes=[],
+        weights=weights,
+        samplers=["all"],
+        stress_weight=stress_weight,
+    )
     rows = run_sweep(
         {int(twojmax): InMemoryBlocks(blocks)},
         labels,
@@ -516,5 +689,6 @@ def fit_table(
         grid,
         truth,
         ridge=ridge,
+        group_weights=group_weights,
     )
     return sorted(rows, key=row_key)

@@ -5,7 +5,8 @@ Every table of fits in the package (the :class:`~pyiron_appmlip.jobs.sweep.Appml
 :func:`~pyiron_appmlip.training.sweep.fit_table`) has exactly the columns of :data:`COLUMNS`, in
 that order. The study layer (recommendation, Pareto fronts, plots, the findings report) reads
 tables through these names. Energies are RMSEs in meV/atom, forces in meV/Angstrom (force
-components), DFT cost in wall seconds.
+components), stresses in GPa (recorded Voigt components; NaN where no configuration has a
+recorded stress and virial rows), DFT cost in wall seconds.
 """
 
 from __future__ import annotations
@@ -60,6 +61,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("energy_weight", "float", "", "energy weight w_E"),
     Column("force_weight", "float", "", "force weight w_F"),
     Column("weight_ratio", "float", "", "w_E / w_F"),
+    Column(
+        "stress_weight",
+        "float",
+        "",
+        "stress weight w_S, on stress residuals in eV/Angstrom^3 (0: stresses not fitted; "
+        "FitSNAP's vweight, on bar, is w_S / 1.6021765e6)",
+    ),
     Column("train_level", "str", "", "label of the DFT level the model was trained on"),
     Column("truth_level", "str", "", "label of the reference level of the *_truth errors"),
     Column("n_test", "int", "", "test configurations with labels at the truth level"),
@@ -68,6 +76,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "force_rmse_train", "float", "meV/Angstrom", "training error against the training level"
     ),
+    Column("stress_rmse_train", "float", "GPa", "training error against the training level"),
     Column("energy_rmse_test", "float", "meV/atom", "test error against the training level"),
     Column(
         "energy_rmse_test_shifted",
@@ -76,6 +85,7 @@ COLUMNS: tuple[Column, ...] = (
         "test error against the training level, mean energy error removed",
     ),
     Column("force_rmse_test", "float", "meV/Angstrom", "test error against the training level"),
+    Column("stress_rmse_test", "float", "GPa", "test error against the training level"),
     Column("energy_rmse_test_truth", "float", "meV/atom", "test error against the truth level"),
     Column(
         "energy_rmse_test_truth_shifted",
@@ -84,6 +94,7 @@ COLUMNS: tuple[Column, ...] = (
         "test error against the truth level, mean energy error removed",
     ),
     Column("force_rmse_test_truth", "float", "meV/Angstrom", "test error against the truth level"),
+    Column("stress_rmse_test_truth", "float", "GPa", "test error against the truth level"),
     Column("dft_seconds", "float", "s", "recorded DFT wall time of the training subset"),
     Column("n_train_atoms", "int", "", "atoms in the training subset"),
     Column(
