@@ -22,7 +22,7 @@ from pyiron_base import PythonTemplateJob
 from ..descriptors.settings import QSnapSettings
 from ..dft.levels import level_label, level_order
 from ..executors import check_executor
-from ..training.labels import Labels, parse_weights, split_by_configuration
+from ..training.labels import Labels, parse_group_weights, parse_weights, split_by_configuration
 from ..training.model import SnapModel
 from ..training.sweep import SWEEP_SAMPLERS, BlockSource, SweepGrid, run_sweep
 from ..training.table import COLUMN_NAMES, KEY_COLUMNS, row_key
@@ -39,6 +39,13 @@ from ._execution import ExecutorMixin
 __all__ = ["AppmlipSweep"]
 
 _UNIT_DIR = "sweep_units"
+#: Table columns added with stresses, and their values in unit files written before them.
+_STRESS_COLUMNS = {
+    "stress_weight": 0.0,
+    "stress_rmse_train": np.nan,
+    "stress_rmse_test": np.nan,
+    "stress_rmse_test_truth": np.nan,
+}
 
 
 def _array_digest(arrays: dict) -> str:
@@ -98,6 +105,10 @@ def _read_unit(path: str) -> tuple[str, list[dict]]:
         raise ValueError(f"sweep unit file {path} fails its checksum (damaged or edited)")
     context = str(arrays["context"])
     cols = {k[5:]: v for k, v in arrays.items() if k.startswith("col__")}
+    n_rows = len(arrays["coefficients"])
+    for c, default in _STRESS_COLUMNS.items():  # unit files written before stresses
+        if c not in cols and n_rows:
+            cols[c] = np.full(n_rows, default)
     missing = [c for c in COLUMN_NAMES if c not in cols and c != "descriptors_job"]
     if missing:
         raise ValueError(f"sweep unit file {path} lacks the columns {missing}")
@@ -152,6 +163,14 @@ def _labels_digest(labels: Labels) -> str:
         h.update(np.float64(labels.energies[cid]).tobytes())
         h.update(np.ascontiguousarray(labels.forces[cid], dtype=np.float64).tobytes())
         h.update(np.float64(labels.wall_times.get(cid, np.nan)).tobytes())
+        # stresses, volumes and groups only where present: digests of labels without them
+        # stay those of before
+        stress = labels.stress(cid)
+        if stress is not None:
+            h.update(b"stress" + np.ascontiguousarray(stress, dtype=np.float64).tobytes())
+            h.update(np.float64((labels.volumes or {}).get(cid, np.nan)).tobytes())
+        if labels.groups and cid in labels.groups:
+            h.update(b"group" + labels.groups[cid].encode())
     return h.hexdigest()
 
 
@@ -166,7 +185,11 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
     ``atom_steps_per_second`` ({2Jmax: measured MD throughput}) or
     ``measure_evaluation_cost = True`` to measure it with LAMMPS, and ``executor``: where the
     units run (:mod:`pyiron_appmlip.executors`; default ``None``, all local cores), or assign
-    a running executor to ``job.executor``.
+    a running executor to ``job.executor``. ``stress_weight`` (default 0.0: stresses are not
+    fitted) weights the stress rows (descriptors computed with ``virial=True``; the labelling
+    jobs' stresses, eV/Angstrom^3 with ASE's sign, and cell volumes are used), and
+    ``group_weights`` (default ``{}``) maps a configuration group to ``(energy, force,
+    stress)`` factors of its weights (see :func:`~pyiron_appmlip.training.sweep.run_sweep`).
 
     Output: :meth:`get_table` (one row per fit, columns
     :data:`pyiron_appmlip.training.table.COLUMNS`), :meth:`get_model` (a
@@ -193,6 +216,8 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
         self.input.atom_steps_per_second = {}
         self.input.measure_evaluation_cost = False
         self.input.executor = None
+        self.input.stress_weight = 0.0
+        self.input.group_weights = {}
 
     # -- input helpers ------------------------------------------------------------------------
     def add_descriptors(self, job, twojmax: int | None = None):
@@ -267,7 +292,11 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
             repetitions=int(self.input.repetitions),
             seed=int(self.input.seed),
             leverage_weights=None if lw is None else tuple(lw),
+            stress_weight=self.input.get("stress_weight") or 0.0,
         )
+
+    def _group_weights(self) -> dict:
+        return parse_group_weights(plain(self.input.get("group_weights") or {}))
 
     def _truth(self):
         levels = self._levels()
@@ -288,6 +317,7 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
             if s not in SWEEP_SAMPLERS:
                 raise ValueError(f"sampler must be one of {SWEEP_SAMPLERS}, got {s!r}")
         self.grid()
+        self._group_weights()
         self._truth()
         self._check_executor()
 
@@ -358,6 +388,7 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
             progress=log,
             join_report=join,
             executor=self.executor,
+            group_weights=self._group_weights(),
         )
         report["computed_rows"] = len(new_rows)
         log(
@@ -387,10 +418,22 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
         """The labels of ``level``: one job's, or several jobs' merged by configuration id."""
         job_ids = _job_list(self.input.labelling_jobs[level])
         energies, forces, wall, source = {}, {}, {}, {}
+        stresses, volumes, groups = {}, {}, {}
         for job_id in job_ids:
-            data = self.project.load(job_id).get_labels(only_finished=True)
+            job = self.project.load(job_id)
+            data = job.get_labels(only_finished=True)
+            stress = data.get("stresses", data.get("stress"))
+            if stress is not None and not np.isfinite(np.asarray(stress, dtype=float)).any():
+                stress = None
             lab = Labels.from_arrays(
-                data["ids"], data["energies"], data["forces"], data["wall_times"], job_id=job_id
+                data["ids"],
+                data["energies"],
+                data["forces"],
+                data["wall_times"],
+                job_id=job_id,
+                stresses=None if stress is None else list(np.asarray(stress, dtype=float)),
+                volumes=None if stress is None else _volumes(job, data["ids"]),
+                groups=data.get("groups"),
             )
             for cid, e in lab.energies.items():
                 if cid in energies:
@@ -406,7 +449,19 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
                     continue
                 energies[cid], forces[cid] = e, lab.forces[cid]
                 wall[cid], source[cid] = lab.wall_times.get(cid, np.nan), job_id
-        return Labels(energies, forces, wall, job_id=job_ids[0] if len(job_ids) == 1 else None)
+                if lab.stress(cid) is not None:
+                    stresses[cid], volumes[cid] = lab.stress(cid), lab.volumes[cid]
+                if lab.groups and cid in lab.groups:
+                    groups[cid] = lab.groups[cid]
+        return Labels(
+            energies,
+            forces,
+            wall,
+            job_id=job_ids[0] if len(job_ids) == 1 else None,
+            stresses=stresses or None,
+            volumes=volumes or None,
+            groups=groups or None,
+        )
 
     def _contexts(
         self, grid, truth, labels, desc_ids, settings, aps, train_ids, test_ids, content=None
@@ -432,6 +487,12 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
             "leverage_weights": [float(w) for w in grid.leverage_weights],
             "ridge": float(self.input.ridge),
         }
+        # only when not the default, so that earlier runs' contexts stay valid
+        if grid.stress_weight:
+            common["stress_weight"] = float(grid.stress_weight)
+        group_weights = self._group_weights()
+        if group_weights:
+            common["group_weights"] = {k: list(v) for k, v in sorted(group_weights.items())}
         return {
             int(t): _digest(
                 {
@@ -563,6 +624,17 @@ class JobBlocks(BlockSource):
 
     def iter_blocks(self, ids):
         return self.store.iter_blocks(ids)
+
+
+def _volumes(labelling_job, ids) -> list[float]:
+    """Cell volumes (Angstrom^3) of the labelling job's structures with ``ids``."""
+    by_id = {
+        cid: abs(float(np.linalg.det(np.asarray(atoms.get_cell(), dtype=float))))
+        for cid, atoms in zip(
+            labelling_job.configuration_ids, labelling_job.structures, strict=True
+        )
+    }
+    return [by_id.get(cid, np.nan) for cid in ids]
 
 
 def _job_list(value) -> list[int]:

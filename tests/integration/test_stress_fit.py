@@ -1,0 +1,113 @@
+"""The AppmlipSweep job with stresses: GPAW labels (stresses, ASE's sign) and LAMMPS descriptors
+with virial rows; the job's rows equal run_sweep on the same labels and blocks, and its new
+inputs (stress_weight, group_weights) reach the fit and the resume context."""
+
+import numpy as np
+import pytest
+
+from pyiron_appmlip.training.labels import Labels
+from pyiron_appmlip.training.sweep import SweepGrid, run_sweep
+from pyiron_appmlip.training.table import COLUMN_NAMES
+
+
+@pytest.fixture(scope="module")
+def stress_study(tmp_path_factory):
+    """Eight 1-2 atom strained Be cells labelled with GPAW at level 1, descriptors at 2Jmax 4
+    with and without virial rows."""
+    from pyiron_base import state
+
+    state.update()
+    from pyiron_appmlip import Project
+    from pyiron_appmlip.structures.candidates import rattled_strained_cells
+
+    pr = Project(str(tmp_path_factory.mktemp("stress") / "pr"))
+    structures = list(rattled_strained_cells(12, seed=5, max_atoms=2, strain=0.08))[:8]
+    lab = pr.create.job.AppmlipLabelling("labels_1")
+    lab.structures = structures
+    lab.input.level = 1
+    lab.run()
+    descriptors = {}
+    for virial in (True, False):
+        desc = pr.create.job.AppmlipDescriptors(f"desc_4_{virial}")
+        desc.structures = structures
+        desc.input.twojmax = 4
+        desc.input.n_processes = 1
+        desc.input.virial = virial
+        desc.run()
+        descriptors[virial] = desc
+    return pr, lab, descriptors, structures
+
+
+def _sweep(pr, name, lab, desc, stress_weight=None, group_weights=None):
+    job = pr.create.job.AppmlipSweep(name)
+    job.add_descriptors(desc)
+    job.add_labels(lab)
+    job.input.subset_sizes = []
+    job.input.weights = [[150.0, 1.0]]
+    job.input.samplers = ["all"]
+    job.input.test_fraction = 0.25
+    if stress_weight is not None:
+        job.input.stress_weight = stress_weight
+    if group_weights is not None:
+        job.input.group_weights = group_weights
+    return job
+
+
+def test_sweep_job_fits_gpaw_stresses(stress_study):
+    pr, lab, descriptors, structures = stress_study
+    data = lab.get_labels()
+    assert np.isfinite(data["stress"]).all()
+    job = _sweep(pr, "with_stress", lab, descriptors[True], stress_weight=20.0)
+    assert _sweep(pr, "defaults", lab, descriptors[True]).input.stress_weight == 0.0
+    job.run()
+    table = job.get_table()
+    assert list(table.columns) == list(COLUMN_NAMES)
+    assert (table["stress_weight"] == 20.0).all()
+    assert np.isfinite(table[["stress_rmse_train", "stress_rmse_test_truth"]].to_numpy()).all()
+    # the same fit from the labels and blocks directly
+    volumes = {
+        cid: s.get_volume() for cid, s in zip(lab.configuration_ids, structures, strict=True)
+    }
+    labels = Labels.from_arrays(
+        data["ids"],
+        data["energies"],
+        data["forces"],
+        data["wall_times"],
+        stresses=list(data["stress"]),
+        volumes=[volumes[i] for i in data["ids"]],
+    )
+    store = descriptors[True].get_store()
+    train = [i.decode() for i in job.output.train_ids]
+    test = [i.decode() for i in job.output.test_ids]
+    grid = SweepGrid(["1"], [], [(150.0, 1.0)], samplers=["all"], stress_weight=20.0)
+    rows = run_sweep({4: store}, {"1": labels}, train, test, grid, "1")
+    assert len(rows) == len(table) == 1
+    np.testing.assert_allclose(job.get_coefficients(0), rows[0]["coefficients"], rtol=1e-12)
+    assert table["stress_rmse_test_truth"].iloc[0] == pytest.approx(
+        rows[0]["stress_rmse_test_truth"], rel=1e-12
+    )
+    # without stress weight the fit is another one, with stress errors still reported
+    plain = _sweep(pr, "no_stress_weight", lab, descriptors[True])
+    plain.run()
+    other = plain.get_table()
+    assert other["stress_weight"].iloc[0] == 0.0
+    assert np.isfinite(other["stress_rmse_test_truth"].iloc[0])
+    assert other["stress_rmse_train"].iloc[0] > table["stress_rmse_train"].iloc[0]
+    # descriptors without virial rows: stress errors are NaN
+    no_virial = _sweep(pr, "no_virial", lab, descriptors[False])
+    no_virial.run()
+    assert np.isnan(no_virial.get_table()["stress_rmse_test_truth"].iloc[0])
+    np.testing.assert_array_equal(no_virial.get_coefficients(0), plain.get_coefficients(0))
+
+
+def test_sweep_job_group_weights_and_stress_weight_checks(stress_study):
+    pr, lab, descriptors, _ = stress_study
+    job = _sweep(pr, "bad_groups", lab, descriptors[True], group_weights={"slab": [1, 1, 1]})
+    with pytest.raises(ValueError, match=r"'slab'.*groups present: \[\]"):
+        job.run()
+    job = _sweep(pr, "bad_factors", lab, descriptors[True], group_weights={"slab": [1, -1]})
+    with pytest.raises(ValueError, match="group_weights"):
+        job.validate_ready_to_run()
+    job = _sweep(pr, "bad_weight", lab, descriptors[True], stress_weight=-1.0)
+    with pytest.raises(ValueError, match="stress_weight"):
+        job.validate_ready_to_run()
