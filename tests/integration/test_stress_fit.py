@@ -111,3 +111,19 @@ def test_sweep_job_group_weights_and_stress_weight_checks(stress_study):
     job = _sweep(pr, "bad_weight", lab, descriptors[True], stress_weight=-1.0)
     with pytest.raises(ValueError, match="stress_weight"):
         job.validate_ready_to_run()
+
+
+def test_unit_files_written_before_the_stress_columns_still_load(tmp_path):
+    import pyiron_appmlip.jobs.sweep as sweep_job
+
+    row = {c: 0.5 for c in COLUMN_NAMES}
+    row.update(twojmax=4, sampler="all", repetition=0, subset_size=2, train_level="1")
+    row.update(truth_level="1", coefficients=np.ones(3), training_ids=("a", "b"))
+    old = {k: v for k, v in row.items() if not k.startswith("stress_")}
+    path = sweep_job._write_unit(str(tmp_path), (4, "all", 0), [old], context="ctx")
+    context, rows = sweep_job._read_unit(path)
+    assert context == "ctx" and len(rows) == 1
+    assert rows[0]["stress_weight"] == 0.0
+    assert np.isnan(rows[0]["stress_rmse_train"]) and np.isnan(rows[0]["stress_rmse_test_truth"])
+    _, again = sweep_job._read_unit(sweep_job._write_unit(str(tmp_path), (4, "all", 0), [row]))
+    assert again[0]["stress_rmse_test"] == 0.5
