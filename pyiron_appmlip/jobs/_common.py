@@ -58,25 +58,65 @@ def rerun_in_place(job, run_mode: str | None = None) -> None:
     job._validate_input()
     if run_mode is not None:
         job.server.run_mode = run_mode
-    job.to_hdf()
+    write_job_atomically(job, {"status": "created"})
     job.status.created = True
-    job.project_hdf5["status"] = job.status.string
     job.run()
 
 
 def save_then_set_status(job, status: str = "finished") -> None:
     """Write the job's HDF5 output, then set and store its status.
 
-    The order is the point: a crash while the output is written never leaves a job marked
-    ``finished`` (or any final status) with missing or partial output.
+    The order is the point: the database entry, which pyiron reads a job's status from, is
+    written last, after the output and the status in the HDF5 file. A crash at any moment before
+    it leaves the job with its earlier status (recomputed when resumed), never ``finished`` (or
+    any final status) with missing output or with an HDF5 file that a write in progress left
+    unreadable.
 
     Args:
         job: a pyiron job whose ``run_static`` has filled ``job.output``.
         status: the final status, e.g. ``"finished"``, ``"aborted"``, ``"not_converged"``.
     """
-    job.to_hdf()
+    write_job_atomically(job, {"status": status})
     setattr(job.status, status, True)
-    job.project_hdf5["status"] = job.status.string
+
+
+def write_job_atomically(job, extra: dict | None = None) -> None:
+    """Write the job's HDF5 content (``job.to_hdf()``, plus ``extra`` nodes) without ever leaving
+    its file half-written.
+
+    HDF5 files are updated in place and are not journaled: a process killed while writing leaves
+    a file that HDF5 refuses to open ("already open for write") or that is truncated, and pyiron
+    can no longer load the job. Here the content is written into a copy of the file, which then
+    replaces the original in one rename; a kill at any moment leaves either the old or the new
+    file (and at most a stray ``<job>__writing.h5`` copy, overwritten next time).
+
+    Args:
+        job: a pyiron job.
+        extra: further nodes below the job's group, e.g. ``{"status": "finished"}``.
+    """
+    hdf = job.project_hdf5
+    path = hdf.file_name
+    if not os.path.exists(path):
+        job.to_hdf()
+        for key, value in (extra or {}).items():
+            hdf[key] = value
+        return
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, os.path.splitext(name)[0] + "__writing.h5")
+    shutil.copyfile(path, tmp)
+    copy = type(hdf)(project=job.project, file_name=os.path.basename(tmp), h5_path=hdf.h5_path)
+    if os.path.abspath(copy.file_name) != os.path.abspath(tmp):
+        os.remove(tmp)
+        raise RuntimeError(f"cannot write {path} through a copy ({copy.file_name} != {tmp})")
+    try:
+        job.to_hdf(hdf=copy)
+        for key, value in (extra or {}).items():
+            copy[key] = value
+    finally:
+        job._hdf5 = hdf  # to_hdf(hdf=...) re-points the job; it stays bound to its own file
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
 
 
 def job_id_of(job_or_ref, project) -> int:
