@@ -404,6 +404,15 @@ class AppmlipSinglePoint(_RunGuards, _LevelAndEngine, PythonTemplateJob):
         return SinglePointResult.from_dict(data)
 
 
+#: Engine options that do not change a converged result (a finished calculation is reused when
+#: only these differ): SCF iteration limit, threads, cores, executable version.
+RESULT_NEUTRAL_OPTIONS = ("maxiter", "blas_threads", "cores", "executable_version")
+
+
+def _result_options(options: dict) -> dict:
+    return {k: v for k, v in options.items() if k not in RESULT_NEUTRAL_OPTIONS}
+
+
 def single_point_task(engine, arrays, level, options, txt) -> dict:
     """One DFT single point as a plain function: the task a labelling job's executor runs.
 
@@ -575,10 +584,14 @@ class AppmlipLabelling(ExecutorMixin, _RunGuards, _LevelAndEngine, PythonTemplat
         options.update(_engine_options(self.input.engine_options_by_id).get(cid, {}))
         return options
 
-    def _reusable(self, child_pr, name: str, level: ConvergenceLevel, engine: str):
-        """Return the finished child ``name`` if it matches level and engine, else None.
+    def _reusable(self, child_pr, name: str, level: ConvergenceLevel, engine: str, options=None):
+        """Return the finished child ``name`` if everything its result depends on matches, else
+        None: the structure (the child's name is its configuration id), the level's parameters,
+        the engine and the engine options that change a converged result (all but
+        :data:`RESULT_NEUTRAL_OPTIONS`).
 
-        A child that exists but is not reusable (failed, interrupted, other level) is removed.
+        A child that exists but is not reusable (failed, interrupted, other level or options) is
+        removed.
         """
         if child_pr.get_job_id(name) is None:
             return None
@@ -589,6 +602,11 @@ class AppmlipLabelling(ExecutorMixin, _RunGuards, _LevelAndEngine, PythonTemplat
                 and child.output["status"] == "finished"
                 and check_engine(child.input.engine) == engine
                 and get_level(_builtin(child.input.level)).same_parameters(level)
+                and (
+                    options is None
+                    or _result_options(_engine_options(child.input.engine_options))
+                    == _result_options(options)
+                )
             ):
                 return child
             child.remove(_protect_childs=False)
@@ -634,10 +652,12 @@ class AppmlipLabelling(ExecutorMixin, _RunGuards, _LevelAndEngine, PythonTemplat
         )
         quiet = contextlib.redirect_stdout(io.StringIO()) if bar is not None else None
         tasks, children = {}, {}
+        n_reused = 0
         for k, (cid, atoms) in enumerate(zip(ids, structures, strict=True)):
             name = self.child_name(cid)
-            child = self._reusable(child_pr, name, level, engine)
+            child = self._reusable(child_pr, name, level, engine, self._options_for(cid))
             if child is not None:
+                n_reused += 1
                 records[k] = child.result or failed_result(
                     engine, "child job has no output", n_atoms=len(atoms), level=level.to_dict()
                 )
@@ -665,6 +685,11 @@ class AppmlipLabelling(ExecutorMixin, _RunGuards, _LevelAndEngine, PythonTemplat
                 self._options_for(cid),
                 os.path.join(child.working_directory, _GPAW_LOG),
             )
+        self.output.n_reused = n_reused
+        self.output.n_computed = len(ids) - n_reused
+        self._logger.info(
+            f"{n_reused} finished calculations reused, {len(ids) - n_reused} to compute"
+        )
         if tasks:
             executor = self.executor
             self._logger.info(

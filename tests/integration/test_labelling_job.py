@@ -269,3 +269,22 @@ def test_two_local_workers_give_the_serial_labels_and_children(project):
     np.testing.assert_allclose(a["energies"], b["energies"], rtol=0, atol=1e-10)
     for fa, fb in zip(a["forces"], b["forces"], strict=True):
         np.testing.assert_allclose(fa, fb, rtol=0, atol=1e-10)
+
+
+def test_finished_calculations_are_reused_only_with_the_same_result_options(project, monkeypatch):
+    structures = tiny_be()[:2]
+    job = make_job(project, "options", structures, 1)
+    calls = count_gpaw_calls(monkeypatch)
+    job.run()
+    assert len(calls) == 2 and job.output.n_computed == 2
+    # an SCF iteration limit does not change a converged result: everything is reused
+    job.input.engine_options = {"maxiter": 300}
+    calls.clear()
+    job.rerun_failed()
+    assert calls == [] and job.output.n_reused == 2
+    # a convergence criterion does: both are computed again with it
+    job.input.engine_options = {"convergence": {"energy": 1e-7, "density": 1e-5}}
+    calls.clear()
+    job.rerun_failed()
+    assert sorted(calls) == sorted(job.configuration_ids)
+    assert job.output.n_reused == 0 and job.status.finished
