@@ -797,3 +797,161 @@ def _start_postgres(timeout: float) -> PostgresServer:
     except BaseException:
         server._abort()
         raise
+
+
+# --------------------------------------------------------------------------------------------
+# What the SLURM tests read back: slurmctld's view of a job, pysqa's submission template for
+# pyiron's queue adapter, and the tasks executorlib's SlurmClusterExecutor left in its cache
+# --------------------------------------------------------------------------------------------
+
+#: SLURM job states of a job that has not ended yet
+ACTIVE_JOB_STATES = ("PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED")
+
+
+def scontrol_job(job_id) -> dict:
+    """``scontrol show job`` of one job as a dict (empty once slurmctld has forgotten it;
+    :func:`slurm_conf_text` keeps finished jobs for ``MinJobAge=300`` seconds)."""
+    out = _run(["scontrol", "show", "job", "-o", str(job_id)], timeout=20).stdout
+    return dict(re.findall(r"(\w+)=(\S*)", out))
+
+
+def final_job_info(job_id, timeout: float = 30.0) -> dict:
+    """``scontrol show job`` once the job has left the active states (a result can come back a
+    moment before its SLURM job has ended)."""
+    end = time.monotonic() + timeout
+    while True:
+        info = scontrol_job(job_id)
+        if info.get("JobState") not in ACTIVE_JOB_STATES or time.monotonic() > end:
+            return info
+        time.sleep(0.3)
+
+
+def squeue_by_name(name: str) -> dict[int, str]:
+    """``{SLURM job id: state}`` of the jobs named ``name``, finished ones included (``squeue -t
+    all`` lists them as long as slurmctld remembers them)."""
+    out = _run(["squeue", "-h", "-t", "all", "-n", name, "-o", "%i %T"], timeout=20).stdout
+    jobs = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0].isdigit():
+            jobs[int(parts[0])] = parts[1]
+    return jobs
+
+
+def pyiron_job_environment() -> dict[str, str]:
+    """What a SLURM job needs to be the same pyiron as the test process: this virtualenv's
+    python first in PATH, HOME and every PYIRON* setting (the test session's SQLite database and
+    resource path), and the thread limits of tests/conftest.py."""
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k.startswith("PYIRON")}
+    venv_bin = os.path.dirname(sys.executable)
+    env["PATH"] = os.pathsep.join([venv_bin, os.environ.get("PATH", "/usr/bin:/bin")])
+    env["HOME"] = os.environ.get("HOME", str(Path.home()))
+    for key in ("VIRTUAL_ENV", "PYTHONPATH", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+def pysqa_slurm_template(partition: str, env: dict[str, str]) -> str:
+    """A pysqa jinja2 template for SLURM. ``--export=NONE``: the job gets exactly the environment
+    exported here, not whatever the submitting process happens to have."""
+    import shlex
+
+    exports = "\n".join(f"export {k}={shlex.quote(v)}" for k, v in env.items())
+    return f"""#!/bin/bash
+#SBATCH --output=time.out
+#SBATCH --job-name={{{{job_name}}}}
+#SBATCH --chdir={{{{working_directory}}}}
+#SBATCH --partition={partition}
+#SBATCH --export=NONE
+#SBATCH --ntasks={{{{cores}}}}
+{{%- if run_time_max %}}
+#SBATCH --time={{{{ [1, run_time_max // 60]|max }}}}
+{{%- endif %}}
+{{%- if memory_max %}}
+#SBATCH --mem={{{{memory_max}}}}G
+{{%- endif %}}
+{{% raw %}}
+{exports}
+{{% endraw %}}
+echo "SLURM_JOB_ID=$SLURM_JOB_ID"
+
+{{{{command}}}}
+"""
+
+
+def pysqa_queue_yaml(queue: str, script: str = "slurm.sh") -> str:
+    """pysqa's ``queue.yaml`` with one SLURM queue ``queue`` (1 core) using ``script``."""
+    return (
+        "queue_type: SLURM\n"
+        f"queue_primary: {queue}\n"
+        "queues:\n"
+        f"  {queue}: {{cores_min: 1, cores_max: 1, run_time_max: 3600, script: {script}}}\n"
+    )
+
+
+@dataclass
+class CachedTask:
+    """One task executorlib's file-based executors ran: its files in the cache directory, the
+    SLURM job id it was submitted as, the function and arguments, and its result."""
+
+    key: str
+    output_file: str
+    queue_id: int | None
+    function: str
+    args: tuple
+    kwargs: dict
+    finished: bool
+    result: object
+
+
+def executorlib_tasks(cache_directory: str) -> list[CachedTask]:
+    """The finished tasks (``<key>_o.h5``) in an executorlib cache directory. Read it only when
+    no executor uses the directory any more (HDF5 locks files while they are written)."""
+    from executorlib.standalone.hdf import get_output, get_queue_id, load
+
+    tasks = []
+    for path in sorted(Path(cache_directory).glob("*_o.h5")):
+        data = load(str(path))
+        finished, ok, result = get_output(str(path))
+        tasks.append(
+            CachedTask(
+                key=path.name[: -len("_o.h5")],
+                output_file=str(path),
+                queue_id=get_queue_id(str(path)),
+                function=getattr(data["fn"], "__name__", repr(data["fn"])),
+                args=tuple(data["args"]),
+                kwargs=dict(data["kwargs"]),
+                finished=bool(finished and ok),
+                result=result,
+            )
+        )
+    return tasks
+
+
+def wait_for_queue_job(job, timeout: float = 180.0, final=("finished",)) -> None:
+    """Poll a pyiron job submitted through pyiron's queue adapter until its status is one of
+    ``final``; raise an AssertionError with its SLURM record and output (``time.out``) if it ends
+    otherwise, if SLURM is done with it for 15 s without pyiron hearing of it, or on timeout."""
+    end = time.monotonic() + timeout
+    gone_since = None
+    while time.monotonic() < end:
+        job.refresh_job_status()
+        if job.status.string in final:
+            return
+        if job.status.string in ("aborted", "not_converged", "finished"):
+            break
+        state = scontrol_job(job.server.queue_id).get("JobState")
+        if state not in (*ACTIVE_JOB_STATES, None):
+            gone_since = gone_since or time.monotonic()
+            if time.monotonic() - gone_since > 15:
+                break
+        time.sleep(1)
+    out = Path(job.working_directory) / "time.out"
+    log = out.read_text()[-3000:] if out.exists() else "(no time.out)"
+    raise AssertionError(
+        f"pyiron job {job.job_name} is {job.status.string}; SLURM job {job.server.queue_id}: "
+        f"{scontrol_job(job.server.queue_id)}\n{log}"
+    )

@@ -6,9 +6,13 @@ only what it started, at the end of the session. When a service cannot be starte
 root, packages missing, a daemon that does not come up) the tests that need it are skipped with
 the reason -- unless the environment variable ``CI`` is set: then a missing service is a failure,
 so that CI never passes by skipping them.
+
+``pyiron_slurm_queue`` (per test) adds pyiron's queue adapter for that SLURM: a pysqa
+``queue.yaml`` and submission template in the session's pyiron resource path.
 """
 
 import os
+import shutil
 import sys
 
 import pytest
@@ -61,3 +65,37 @@ def postgres_server():
         yield server
     finally:
         server.stop()
+
+
+#: the pysqa queue of :func:`pyiron_slurm_queue`
+SLURM_QUEUE = "slurm_debug"
+
+
+@pytest.fixture
+def pyiron_slurm_queue(slurm_cluster):
+    """pyiron's queue adapter set up for the local SLURM: ``<resource path>/queues/queue.yaml``
+    with one queue (returned, :data:`SLURM_QUEUE`) and its template (the session's pyiron
+    environment exported into the job), removed again afterwards so that later tests see no
+    queue adapter."""
+    from pathlib import Path
+
+    from pyiron_base import state
+
+    resource = Path(os.environ["PYIRONRESOURCEPATHS"].split(os.pathsep)[0])
+    queues = resource / "queues"
+    if queues.exists():
+        pytest.fail(f"{queues} exists already; refusing to overwrite someone else's queue config")
+    queues.mkdir(parents=True)
+    try:
+        (queues / "queue.yaml").write_text(services.pysqa_queue_yaml(SLURM_QUEUE, "slurm.sh"))
+        (queues / "slurm.sh").write_text(
+            services.pysqa_slurm_template(
+                slurm_cluster.partition, services.pyiron_job_environment()
+            )
+        )
+        state.update()
+        assert state.queue_adapter is not None and SLURM_QUEUE in state.queue_adapter.queue_list
+        yield SLURM_QUEUE
+    finally:
+        shutil.rmtree(queues, ignore_errors=True)
+        state.update()
