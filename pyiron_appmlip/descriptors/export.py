@@ -10,12 +10,28 @@ element gets ``1 + n_per_element`` numbers: its constant, then the coefficients 
 Several elements: with per-element count columns (``element_counts=True``), element 1's constant
 is ``coefficients[0]`` and element e's is ``coefficients[0]`` plus the coefficient of its count
 column; without them all elements share ``coefficients[0]``.
+
+Linear SNAP (``quadraticflag=0``) exports the same way: K coefficients per element after the
+constant, and ``quadraticflag 0`` in the ``.snapparam`` file.
+
+With a reference potential (a model fitted to labels minus a
+:class:`~pyiron_appmlip.training.reference.ReferencePotential`, e.g. ZBL), LAMMPS must add the
+reference back. The pair lines are then (:func:`pair_commands`)::
+
+    pair_style hybrid/overlay zbl 4.0 4.8 snap
+    pair_coeff * * zbl 4 4
+    pair_coeff * * snap appmlip.snapcoeff appmlip.snapparam Be
+
+the reference's ``pair_style`` arguments inside ``hybrid/overlay``, each of its ``pair_coeff``
+lines with the sub-style name after the two atom types, and the SNAP line. The model's
+``.reference`` is used unless ``reference`` is passed (``reference=False``: SNAP alone).
+:func:`write_snap_potential` also writes these lines to ``<name>.mod`` (for ``include``).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -25,6 +41,7 @@ __all__ = [
     "write_snap_potential",
     "snap_potential_dataframe",
     "snap_element_coefficients",
+    "pair_commands",
 ]
 
 
@@ -75,6 +92,32 @@ def _resolve(model, elements, settings) -> tuple[np.ndarray, QSnapSettings]:
     return c, settings
 
 
+def _reference(model, reference, settings: QSnapSettings | None):
+    """The reference potential to export with (None: SNAP alone), checked against the elements."""
+    if reference is False:
+        return None
+    if reference is None or reference is True:
+        reference = getattr(model, "reference", None)
+    if reference is None:
+        return None
+    if isinstance(reference, Mapping):
+        from ..training.reference import ReferencePotential
+
+        reference = ReferencePotential.from_dict(reference)
+    for attr in ("pair_style", "pair_coeff", "elements", "overlay_coeff_lines"):
+        if not hasattr(reference, attr):
+            raise TypeError(
+                "reference must be a ReferencePotential (or its to_dict()), got "
+                f"{type(reference).__name__}"
+            )
+    if settings is not None and tuple(reference.elements) != tuple(settings.elements):
+        raise ValueError(
+            f"the reference potential's elements {list(reference.elements)} differ from the "
+            f"model's {list(settings.elements)}: both use the same LAMMPS atom types"
+        )
+    return reference
+
+
 def snap_element_coefficients(model, elements=None, settings=None) -> dict[str, np.ndarray]:
     """Per element, the ``1 + n_per_element`` numbers of its ``.snapcoeff`` block."""
     c, settings = _resolve(model, elements, settings)
@@ -102,9 +145,17 @@ def _snapparam_lines(settings: QSnapSettings) -> list[str]:
 
 
 def write_snap_potential(
-    model, elements=None, folder=".", settings: QSnapSettings | None = None, name: str = "appmlip"
+    model,
+    elements=None,
+    folder=".",
+    settings: QSnapSettings | None = None,
+    name: str = "appmlip",
+    reference=None,
 ) -> tuple[str, str]:
     """Write ``<name>.snapcoeff`` and ``<name>.snapparam`` into ``folder``; return their paths.
+
+    The LAMMPS lines that use them (:func:`pair_commands`, with absolute file names) are
+    written to ``<name>.mod`` next to them, for ``include <folder>/<name>.mod``.
 
     Args:
         model: an object with ``.coefficients`` (and optionally ``.settings``), or the
@@ -114,16 +165,19 @@ def write_snap_potential(
         settings: the :class:`QSnapSettings` of the blocks the model was fitted to; default: the
             model's ``.settings`` (a :class:`~pyiron_appmlip.training.model.SnapModel` has
             them).
-        name: base name of the two files.
+        name: base name of the files.
+        reference: a :class:`~pyiron_appmlip.training.reference.ReferencePotential` the model
+            was fitted on top of; default: the model's ``.reference`` (if any); ``False``: none.
 
     Returns:
         ``(coeff_path, param_path)``, absolute paths.
 
     Raises:
         ValueError: for a bare coefficient array without ``settings``: the settings are never
-            guessed.
+            guessed; for a reference with other elements than the model.
     """
     c, settings = _resolve(model, elements, settings)
+    reference = _reference(model, reference, settings)
     per_element = snap_element_coefficients(c, settings=settings)
     os.makedirs(folder, exist_ok=True)
     coeff_path = os.path.abspath(os.path.join(folder, f"{name}.snapcoeff"))
@@ -132,6 +186,13 @@ def write_snap_potential(
         "# qSNAP coefficients written by pyiron_appmlip",
         f"# twojmax {settings.twojmax}, quadraticflag {settings.quadraticflag}, "
         f"elements {' '.join(settings.elements)}",
+    ]
+    if reference is not None:
+        lines.append(
+            f"# fitted on top of pair_style {reference.pair_style}: use pair_style "
+            f"hybrid/overlay {reference.pair_style} snap (see {name}.mod)"
+        )
+    lines += [
         "",
         f"{len(settings.elements)} {settings.n_per_element + 1}",
     ]
@@ -143,12 +204,52 @@ def write_snap_potential(
     with open(param_path, "w") as f:
         f.write("# qSNAP hyperparameters written by pyiron_appmlip\n\n")
         f.write("\n".join(_snapparam_lines(settings)) + "\n")
+    mod_path = os.path.join(os.path.dirname(coeff_path), f"{name}.mod")
+    with open(mod_path, "w") as f:
+        f.write("# LAMMPS pair lines of the model, written by pyiron_appmlip\n")
+        f.write(
+            "\n".join(pair_commands(coeff_path, param_path, settings.elements, reference)) + "\n"
+        )
     return coeff_path, param_path
 
 
-def pair_commands(coeff_file: str, param_file: str, elements: Sequence[str]) -> list[str]:
-    """The two LAMMPS lines that use the files (atom types 1..n = ``elements``)."""
-    return ["pair_style snap", f"pair_coeff * * {coeff_file} {param_file} {' '.join(elements)}"]
+def pair_commands(
+    coeff_file: str, param_file: str, elements: Sequence[str], reference=None
+) -> list[str]:
+    """The LAMMPS lines that use the files (atom types 1..n = ``elements``).
+
+    Args:
+        coeff_file: the ``.snapcoeff`` file name as LAMMPS should open it.
+        param_file: the ``.snapparam`` file name as LAMMPS should open it.
+        elements: element symbols of atom types 1..n.
+        reference: None for ``pair_style snap`` alone, or the
+            :class:`~pyiron_appmlip.training.reference.ReferencePotential` the model was fitted
+            on top of (same elements): ``pair_style hybrid/overlay <reference> snap``.
+
+    Returns:
+        ``["pair_style snap", "pair_coeff * * <coeff> <param> <elements>"]``, or with a
+        reference ``["pair_style hybrid/overlay zbl 4.0 4.8 snap", "pair_coeff * * zbl 4 4",
+        "pair_coeff * * snap <coeff> <param> <elements>"]``.
+    """
+    if isinstance(elements, str):
+        elements = (elements,)
+    species = " ".join(elements)
+    if reference is None:
+        return ["pair_style snap", f"pair_coeff * * {coeff_file} {param_file} {species}"]
+    if isinstance(reference, Mapping):
+        from ..training.reference import ReferencePotential
+
+        reference = ReferencePotential.from_dict(reference)
+    if tuple(reference.elements) != tuple(elements):
+        raise ValueError(
+            f"the reference potential's elements {list(reference.elements)} differ from "
+            f"{list(elements)}: both use the same LAMMPS atom types"
+        )
+    return [
+        f"pair_style hybrid/overlay {reference.pair_style} snap",
+        *reference.overlay_coeff_lines(),
+        f"pair_coeff * * snap {coeff_file} {param_file} {species}",
+    ]
 
 
 def snap_potential_dataframe(
@@ -157,6 +258,7 @@ def snap_potential_dataframe(
     folder=".",
     settings: QSnapSettings | None = None,
     name: str = "appmlip",
+    reference=None,
 ):
     """Write the files (:func:`write_snap_potential`) and return a pyiron potential DataFrame.
 
@@ -169,6 +271,8 @@ def snap_potential_dataframe(
         folder: as in :func:`write_snap_potential`.
         settings: as in :func:`write_snap_potential`.
         name: as in :func:`write_snap_potential`.
+        reference: as in :func:`write_snap_potential` (the model's ``.reference`` by default);
+            with one, ``Config`` holds the ``hybrid/overlay`` lines of :func:`pair_commands`.
 
     Returns:
         One row with the columns pyiron_atomistics' Lammps job expects (``Name``, ``Filename``,
@@ -177,19 +281,27 @@ def snap_potential_dataframe(
     import pandas as pd
 
     _, settings = _resolve(model, elements, settings)
+    reference = _reference(model, reference, settings)
     coeff_path, param_path = write_snap_potential(
-        model, folder=folder, settings=settings, name=name
+        model,
+        folder=folder,
+        settings=settings,
+        name=name,
+        reference=False if reference is None else reference,
     )
     species = list(settings.elements)
-    style, coeff = pair_commands(
-        os.path.basename(coeff_path), os.path.basename(param_path), species
+    lines = pair_commands(
+        os.path.basename(coeff_path), os.path.basename(param_path), species, reference
     )
+    label = f"{name}_qsnap_2J{settings.twojmax}_{'-'.join(species)}"
+    if reference is not None:
+        label += f"_{reference.style.replace('/', '-')}"
     return pd.DataFrame(
         {
-            "Name": [f"{name}_qsnap_2J{settings.twojmax}_{'-'.join(species)}"],
+            "Name": [label],
             "Filename": [[coeff_path, param_path]],
             "Model": ["Custom"],
             "Species": [species],
-            "Config": [[style + "\n", coeff + "\n"]],
+            "Config": [[line + "\n" for line in lines]],
         }
     )

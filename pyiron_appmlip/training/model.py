@@ -6,17 +6,26 @@ energy/force weights, the training level, the training subset and the fit option
 (:meth:`SnapModel.write_lammps`, :meth:`SnapModel.potential_dataframe`) therefore writes exactly
 the settings the descriptors were computed with; nothing is inferred from the number of
 coefficients. Jobs hand out models by table row (``job.get_model(row)``).
+
+A model fitted to labels minus a fixed reference potential
+(:meth:`ReferencePotential.subtract <pyiron_appmlip.training.reference.ReferencePotential.subtract>`)
+carries that reference in :attr:`SnapModel.reference` (``model.with_reference(reference)``); the
+export then writes ``pair_style hybrid/overlay <reference> snap``, and
+:meth:`SnapModel.predict_structures` adds the reference back. :meth:`SnapModel.predict` (from
+descriptor blocks) is the fitted SNAP part only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..core.fit import LinearModel
 from ..descriptors.settings import QSnapSettings
+from .reference import ReferencePotential
 
 __all__ = ["SnapModel"]
 
@@ -38,6 +47,8 @@ class SnapModel:
         rank: numerical rank of the weighted problem (-1 if unknown).
         sampler: how the subset was drawn (``"all"``, ``"leverage"``, ...).
         job_id: id of the job that fitted it (None outside pyiron).
+        reference: the fixed potential the coefficients were fitted on top of (the labels minus
+            it), with the same elements; None for a SNAP-only model.
     """
 
     coefficients: np.ndarray
@@ -50,6 +61,7 @@ class SnapModel:
     rank: int = -1
     sampler: str = "all"
     job_id: int | None = None
+    reference: ReferencePotential | None = None
 
     def __post_init__(self):
         c = np.array(self.coefficients, dtype=float).ravel()
@@ -72,6 +84,24 @@ class SnapModel:
         object.__setattr__(self, "coefficients", c)
         object.__setattr__(self, "training_ids", tuple(str(i) for i in self.training_ids))
         object.__setattr__(self, "train_level", str(self.train_level))
+        reference = self.reference
+        if isinstance(reference, str | bytes):
+            reference = ReferencePotential.from_json(reference) if reference else None
+        elif isinstance(reference, Mapping):
+            reference = ReferencePotential.from_dict(reference)
+        if reference is not None:
+            if not isinstance(reference, ReferencePotential):
+                raise TypeError(
+                    "reference must be a ReferencePotential or None, got "
+                    f"{type(reference).__name__}"
+                )
+            if reference.elements != tuple(self.settings.elements):
+                raise ValueError(
+                    f"the reference potential's elements {list(reference.elements)} differ from "
+                    f"settings.elements {list(self.settings.elements)}: both use the same atom "
+                    "types"
+                )
+        object.__setattr__(self, "reference", reference)
 
     @property
     def twojmax(self) -> int:
@@ -95,12 +125,39 @@ class SnapModel:
             level=self.train_level,
         )
 
+    def with_reference(self, reference: ReferencePotential | None) -> SnapModel:
+        """This model with ``reference`` attached (None: detached); coefficients unchanged."""
+        return dataclasses.replace(self, reference=reference)
+
     def predict(self, blocks: Sequence) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Energies (eV) and forces (eV/Angstrom) from descriptor blocks of these settings."""
+        """Energies (eV) and forces (eV/Angstrom) from descriptor blocks of these settings.
+
+        The fitted SNAP part only: a :attr:`reference` is not included (see
+        :meth:`predict_structures`).
+        """
         return self.linear_model.predict(blocks)
 
+    def predict_structures(self, structures: Iterable) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Energies (eV) and forces (eV/Angstrom) of structures: SNAP plus the reference.
+
+        Computes the descriptor blocks with :attr:`settings` (LAMMPS ``compute snap``) and, with
+        a :attr:`reference`, adds its energies and forces: what LAMMPS gives with the exported
+        potential.
+        """
+        from ..descriptors.lammps_snap import compute_qsnap_blocks
+        from ..structures.conversion import to_ase_list
+
+        atoms_list = to_ase_list(structures)
+        energies, forces = self.predict(compute_qsnap_blocks(atoms_list, self.settings))
+        if self.reference is not None:
+            e_ref, f_ref, _ = self.reference.evaluate(atoms_list)
+            energies = energies + e_ref
+            forces = [f + g for f, g in zip(forces, f_ref, strict=True)]
+        return energies, forces
+
     def write_lammps(self, folder: str = ".", name: str = "appmlip") -> tuple[str, str]:
-        """Write ``<name>.snapcoeff`` and ``<name>.snapparam``; return their paths."""
+        """Write ``<name>.snapcoeff``, ``<name>.snapparam`` (and ``<name>.mod``, the pair lines,
+        ``hybrid/overlay`` with a :attr:`reference`); return the first two paths."""
         from ..descriptors.export import write_snap_potential
 
         return write_snap_potential(self, folder=folder, name=name)
@@ -108,7 +165,9 @@ class SnapModel:
     def potential_dataframe(self, folder: str = ".", name: str = "appmlip"):
         """The files of :meth:`write_lammps` as a pyiron potential DataFrame.
 
-        Usage: ``lammps_job.potential = model.potential_dataframe(...)``.
+        Usage: ``lammps_job.potential = model.potential_dataframe(...)``. With a
+        :attr:`reference` its ``Config`` is ``pair_style hybrid/overlay <reference> snap`` and
+        the ``pair_coeff`` lines of both.
         """
         from ..descriptors.export import snap_potential_dataframe
 
@@ -127,6 +186,7 @@ class SnapModel:
             "rank": int(self.rank),
             "sampler": self.sampler,
             "job_id": -1 if self.job_id is None else int(self.job_id),
+            "reference": "" if self.reference is None else self.reference.to_json(),
         }
 
     @classmethod
@@ -153,4 +213,5 @@ class SnapModel:
             rank=int(data.get("rank", -1)),
             sampler=str(data.get("sampler", "all")),
             job_id=None if job_id < 0 else job_id,
+            reference=data.get("reference") or None,
         )

@@ -1,7 +1,11 @@
 """ReferencePotential: LAMMPS energies, forces and stresses in the structure's own frame, checked
 against an independent evaluation (a direct Python ZBL from the formula of the LAMMPS docs, ASE's
 LAMMPSlib with its own frame handling, finite differences of the energy), and its subtraction from
-labels."""
+labels. A SNAP model fitted to labels minus ZBL and exported with it (``pair_style hybrid/overlay
+zbl ... snap``) reproduces ZBL + SNAP in LAMMPS on fresh structures; exported without it, not."""
+
+import os
+import sys
 
 import numpy as np
 import pytest
@@ -260,3 +264,168 @@ def test_checks_and_round_trip():
         plain.evaluate([cluster])
     with pytest.raises(TypeError, match="single Atoms"):
         plain.evaluate(cluster)
+
+
+# -- export with the reference ---------------------------------------------------------------
+
+
+def _export_helpers():
+    sys.path.insert(0, os.path.dirname(__file__))
+    import test_export
+
+    return test_export
+
+
+def _lammps_lines(structures, lines, elements):
+    """Energies and forces of LAMMPS (through ASE's LAMMPSlib) with the given pair lines."""
+    from ase.calculators.lammpslib import LAMMPSlib
+
+    calc = LAMMPSlib(
+        lmpcmds=list(lines),
+        atom_types={e: i + 1 for i, e in enumerate(elements)},
+        keep_alive=True,
+        lammps_header=["units metal", "atom_style atomic", "atom_modify map array sort 0 0"],
+    )
+    energies, forces = [], []
+    for s in structures:
+        a = s.copy()
+        a.calc = calc
+        energies.append(a.get_potential_energy())
+        forces.append(a.get_forces())
+    return np.array(energies), forces
+
+
+def _fit_on_top_of(reference, train, settings):
+    """A SnapModel fitted to (LJ + reference) - reference: the residual labels."""
+    from pyiron_appmlip.core import fit_weighted
+    from pyiron_appmlip.descriptors import compute_qsnap_blocks
+    from pyiron_appmlip.training.model import SnapModel
+
+    e_lj, f_lj = _export_helpers().labels(train)
+    e_ref, f_ref, _ = reference.evaluate(train)
+    ids = [f"c{i}" for i in range(len(train))]
+    full = Labels.from_arrays(
+        ids, np.add(e_lj, e_ref), [f + g for f, g in zip(f_lj, f_ref, strict=True)]
+    )
+    residual = reference.subtract(full, dict(zip(ids, train, strict=True)))
+    np.testing.assert_allclose([residual.energies[i] for i in ids], e_lj, rtol=0, atol=1e-9)
+    blocks = compute_qsnap_blocks(train, settings)
+    fit = fit_weighted(
+        blocks, [residual.energies[i] for i in ids], [residual.forces[i] for i in ids], 1.0, 1.0
+    )
+    return SnapModel(fit.coefficients, settings, 1.0, 1.0, "lj", training_ids=ids)
+
+
+@pytest.mark.parametrize("elements", [("Be",), ("Be", "Al")], ids=["Be", "BeAl"])
+def test_model_fitted_on_top_of_zbl_is_reproduced_by_lammps_hybrid_overlay(elements, tmp_path):
+    from pyiron_appmlip.descriptors import QSnapSettings, compute_qsnap_blocks
+    from pyiron_appmlip.descriptors.export import pair_commands, snap_potential_dataframe
+    from pyiron_appmlip.training.model import SnapModel
+
+    helpers = _export_helpers()
+    symbols = 13 if len(elements) == 2 else None
+    settings = QSnapSettings(4, elements=elements)
+    reference = ReferencePotential.zbl(elements, inner=INNER, outer=OUTER)
+    bare = _fit_on_top_of(reference, helpers.training_structures(symbols), settings)
+    model = bare.with_reference(reference)
+    assert model.reference is reference and bare.reference is None
+    back = SnapModel.from_dict(model.to_dict())
+    assert back.reference == reference and back.settings == settings
+    assert SnapModel.from_dict(bare.to_dict()).reference is None
+
+    coeff_file, param_file = model.write_lammps(tmp_path, name="be_zbl")
+    lines = pair_commands(coeff_file, param_file, elements, reference)
+    if len(elements) == 1:
+        assert lines == [
+            f"pair_style hybrid/overlay zbl {INNER!r} {OUTER!r} snap",
+            "pair_coeff * * zbl 4 4",
+            f"pair_coeff * * snap {coeff_file} {param_file} Be",
+        ]
+    else:
+        assert lines[1:4] == [
+            "pair_coeff 1 1 zbl 4 4",
+            "pair_coeff 1 2 zbl 4 13",
+            "pair_coeff 2 2 zbl 13 13",
+        ]
+    mod_file = os.path.join(tmp_path, "be_zbl.mod")
+    assert [ln for ln in open(mod_file).read().splitlines() if not ln.startswith("#")] == lines
+    assert "hybrid/overlay zbl" in open(coeff_file).read()  # the file says what it needs
+
+    tests = helpers.evaluation_structures(symbols)  # not used in the fit
+    expected_e, expected_f = model.predict_structures(tests)
+    snap_e, snap_f = model.predict(compute_qsnap_blocks(tests, settings))
+    ref_e, ref_f, _ = reference.evaluate(tests)
+    np.testing.assert_allclose(expected_e, snap_e + ref_e, rtol=0, atol=1e-12)
+    for got_e, got_f in (
+        _lammps_lines(tests, lines, elements),
+        _lammps_lines(tests, [f"include {mod_file}"], elements),
+    ):
+        np.testing.assert_allclose(got_e, expected_e, rtol=0, atol=1e-6)
+        for f, g in zip(got_f, expected_f, strict=True):
+            np.testing.assert_allclose(f, g, rtol=0, atol=1e-6)
+
+    # exported without its reference, LAMMPS gives the SNAP part only: far from the labels' model
+    bare_coeff, bare_param = bare.write_lammps(tmp_path / "bare", name="be")
+    assert "hybrid" not in open(os.path.join(tmp_path, "bare", "be.mod")).read()
+    alone_e, alone_f = _lammps_lines(
+        tests, pair_commands(bare_coeff, bare_param, elements), elements
+    )
+    np.testing.assert_allclose(alone_e, snap_e, rtol=0, atol=1e-6)
+    assert np.abs(alone_e - expected_e).min() > 1.0
+    assert max(np.abs(f - g).max() for f, g in zip(alone_f, expected_f, strict=True)) > 0.1
+
+    # pyiron's potential DataFrame carries the hybrid lines; reference=False drops them
+    df = snap_potential_dataframe(model, folder=tmp_path / "df", name="pot")
+    assert df.Config[0] == [
+        line + "\n" for line in pair_commands("pot.snapcoeff", "pot.snapparam", elements, reference)
+    ]
+    assert df.Name[0].endswith("_zbl")
+    df0 = snap_potential_dataframe(model, folder=tmp_path / "df0", name="pot", reference=False)
+    assert df0.Config[0][0] == "pair_style snap\n"
+
+
+def test_reference_must_share_the_model_elements(tmp_path):
+    from pyiron_appmlip.descriptors import QSnapSettings, write_snap_potential
+    from pyiron_appmlip.descriptors.export import pair_commands
+    from pyiron_appmlip.training.model import SnapModel
+
+    s = QSnapSettings(4, elements=("Be", "Al"))
+    c = np.zeros(s.n_columns() + 1)
+    with pytest.raises(ValueError, match="elements"):
+        SnapModel(c, s, 1.0, 1.0, "1", reference=ReferencePotential.zbl(("Al", "Be")))
+    with pytest.raises(ValueError, match="differ"):
+        write_snap_potential(c, folder=tmp_path, settings=s, reference=ReferencePotential.zbl("Be"))
+    with pytest.raises(ValueError, match="differ"):
+        pair_commands("a", "b", ["Be"], ReferencePotential.zbl(("Be", "Al")))
+    m = SnapModel(c, s, 1.0, 1.0, "1", reference=ReferencePotential.zbl(("Be", "Al")).to_dict())
+    assert m.reference == ReferencePotential.zbl(("Be", "Al"))
+
+
+def test_pyiron_lammps_job_runs_the_hybrid_potential(project, tmp_path):
+    pytest.importorskip("pyiron_atomistics")
+    from pyiron_appmlip.descriptors import QSnapSettings
+    from pyiron_appmlip.training.model import SnapModel
+
+    helpers = _export_helpers()
+    helpers._install_lammps_executable()
+    structure = project.create.structure.bulk("Be", a=A, c=C).repeat([2, 2, 1])
+    structure.rattle(0.05, seed=3)
+    s = QSnapSettings(4, elements=("Be",))
+    rng = np.random.default_rng(4)
+    model = SnapModel(
+        np.r_[-3.7, 1e-3 * rng.standard_normal(s.n_columns())],
+        s,
+        1.0,
+        1.0,
+        "1",
+        reference=ReferencePotential.zbl("Be"),
+    )
+    job = project.create.job.Lammps("snap_zbl_static")
+    job.structure = structure
+    job.potential = model.potential_dataframe(tmp_path / "pot")
+    job.calc_static()
+    job.run()
+    assert job.status.finished
+    (e,), (f,) = model.predict_structures([structure])
+    assert job.output.energy_pot[-1] == pytest.approx(e, abs=1e-5)
+    np.testing.assert_allclose(job.output.forces[-1], f, rtol=0, atol=1e-5)
