@@ -27,6 +27,7 @@ JOB_CLASSES = {
     "AppmlipSweep": "pyiron_appmlip.jobs.sweep",
     "AppmlipEvaluationCost": "pyiron_appmlip.jobs.evaluation_cost",
     "AppmlipCandidates": "pyiron_appmlip.jobs.candidates",
+    "AppmlipDataset": "pyiron_appmlip.jobs.dataset",
 }
 
 try:
@@ -63,6 +64,10 @@ _LAZY = {
     "configuration_id": "pyiron_appmlip.structures.conversion",
     "read_dataset": "pyiron_appmlip.datasets.importers",
     "rattled_strained_cells": "pyiron_appmlip.structures.candidates",
+    # labelled datasets (files of structures with labels; pr.create.job.AppmlipDataset uses them)
+    "LabelledDataset": "pyiron_appmlip.datasets.store",
+    "load_dataset": "pyiron_appmlip.datasets.store",
+    "write_dataset": "pyiron_appmlip.datasets.store",
     "run_quickstart": "pyiron_appmlip.quickstart",
     "install_lammps_executable": "pyiron_appmlip.lammps_executable",
     # study: Pareto front, recommendation, acquisition plan
