@@ -168,15 +168,22 @@ def test_child_with_database_row_but_no_file_is_recomputed(project, monkeypatch)
 
 @pytest.mark.parametrize("flush", [True, False], ids=["flagged-open", "truncated"])
 def test_child_killed_while_storing_its_result_is_recomputed(project, flush):
+    import h5py
+
     cid = configuration_id(be_cells()[0])
-    run_killed(project, labelling.CHILD_PREFIX + cid + ".h5", flush=flush, after_dft=True)
+    # the result is written into a copy of the child's file, which then replaces it: kill there
+    copy = labelling.CHILD_PREFIX + cid + "__writing.h5"
+    run_killed(project, copy, flush=flush, after_dft=True)
     table = project.job_table().set_index("job")
-    # a database row (the calculation was handed to the executor), a bad file
+    # a database row (the calculation was handed to the executor) and an intact child file
     assert table.loc[labelling.CHILD_PREFIX + cid, "status"] == "submitted"
+    with h5py.File(child_file(project, cid), "r"):
+        pass
+    assert os.path.exists(os.path.join(project.path, "lab_hdf5", copy))  # the stray copy
     job = project.load("lab")
-    with pytest.warns(UserWarning, match=rf"removed job '{labelling.CHILD_PREFIX}{cid}'"):
-        job.rerun_failed()
+    job.rerun_failed()
     assert job.status.finished and job.get_labels()["ids"] == [cid]
+    assert job.output.n_computed == 1
 
 
 def test_run_of_a_job_whose_process_was_killed_says_how_to_continue(project):
