@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import inspect
 import json
 import os
 
@@ -238,10 +239,13 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
         """Use labelling ``job`` (object, id or name) for its level.
 
         Args:
-            job: the labelling job.
+            job: the labelling job, or an :class:`~pyiron_appmlip.jobs.dataset.AppmlipDataset`
+                job (labels imported or given as a dataset).
             level: if given, must name the job's own level (any spelling of it: ``3``,
                 ``PAPER_LEVELS[3]``, ``"3"``); the labels are stored under
-                :func:`~pyiron_appmlip.dft.levels.level_label` of it.
+                :func:`~pyiron_appmlip.dft.levels.level_label` of it. A job that provides
+                several levels (a dataset job: its ``level_names``) gives the one ``level``
+                names, by default its ``level_name``; add it once per level used.
             merge: a level has one labelling job; with ``merge=True`` a further job of the same
                 level is added to it, and their labels are merged by configuration id (a
                 configuration labelled differently by two jobs is refused when the sweep runs).
@@ -251,7 +255,17 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
                 job and ``merge`` is False.
         """
         job_id = job_id_of(job, self.project)
-        own = level_label(self.project.load(job_id).level_name)
+        source = self.project.load(job_id)
+        if _provides_levels(source) and level is not None:
+            own = level_label(level)
+            provided = [level_label(name) for name in source.level_names]
+            if own not in provided:
+                raise ValueError(
+                    f"level={level!r} (label {own!r}) is not a level of job "
+                    f"{source.job_name!r}; its levels: {provided}"
+                )
+        else:
+            own = level_label(source.level_name)
         if level is not None and level_label(level) != own:
             raise ValueError(
                 f"level={level!r} (label {level_label(level)!r}) differs from the labelling "
@@ -421,7 +435,13 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
         stresses, volumes, groups = {}, {}, {}
         for job_id in job_ids:
             job = self.project.load(job_id)
-            data = job.get_labels(only_finished=True)
+            if _provides_levels(job):
+                data = job.get_labels(only_finished=True, level=level)
+            else:
+                data = job.get_labels(only_finished=True)
+            job_groups = data.get("groups")
+            if job_groups is not None:  # "" is no group
+                job_groups = [g if g else None for g in job_groups]
             stress = data.get("stresses", data.get("stress"))
             if stress is not None and not np.isfinite(np.asarray(stress, dtype=float)).any():
                 stress = None
@@ -433,7 +453,7 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
                 job_id=job_id,
                 stresses=None if stress is None else list(np.asarray(stress, dtype=float)),
                 volumes=None if stress is None else _volumes(job, data["ids"]),
-                groups=data.get("groups"),
+                groups=job_groups,
             )
             for cid, e in lab.energies.items():
                 if cid in energies:
@@ -635,6 +655,12 @@ def _volumes(labelling_job, ids) -> list[float]:
         )
     }
     return [by_id.get(cid, np.nan) for cid in ids]
+
+
+def _provides_levels(job) -> bool:
+    """Whether a label source job provides several levels (its ``get_labels`` takes
+    ``level=``, as :class:`~pyiron_appmlip.jobs.dataset.AppmlipDataset`'s does)."""
+    return "level" in inspect.signature(job.get_labels).parameters
 
 
 def _job_list(value) -> list[int]:
