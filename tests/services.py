@@ -894,11 +894,11 @@ def pysqa_queue_yaml(queue: str, script: str = "slurm.sh") -> str:
 
 @dataclass
 class CachedTask:
-    """One task executorlib's file-based executors ran: its files in the cache directory, the
+    """One task executorlib's file-based executors ran: its file in the cache directory, the
     SLURM job id it was submitted as, the function and arguments, and its result."""
 
     key: str
-    output_file: str
+    file: str
     queue_id: int | None
     function: str
     args: tuple
@@ -907,27 +907,35 @@ class CachedTask:
     result: object
 
 
-def executorlib_tasks(cache_directory: str) -> list[CachedTask]:
-    """The finished tasks (``<key>_o.h5``) in an executorlib cache directory. Read it only when
-    no executor uses the directory any more (HDF5 locks files while they are written)."""
+def executorlib_tasks(cache_directory: str, unfinished: bool = False) -> list[CachedTask]:
+    """The finished tasks (``<key>_o.h5``) in an executorlib cache directory, with
+    ``unfinished`` also those that never wrote a result (``<key>_i.h5``, e.g. a SLURM job that
+    was cancelled). Read it only when no executor uses the directory any more (HDF5 locks files
+    while they are written)."""
     from executorlib.standalone.hdf import get_output, get_queue_id, load
 
     tasks = []
-    for path in sorted(Path(cache_directory).glob("*_o.h5")):
-        data = load(str(path))
-        finished, ok, result = get_output(str(path))
-        tasks.append(
-            CachedTask(
-                key=path.name[: -len("_o.h5")],
-                output_file=str(path),
-                queue_id=get_queue_id(str(path)),
-                function=getattr(data["fn"], "__name__", repr(data["fn"])),
-                args=tuple(data["args"]),
-                kwargs=dict(data["kwargs"]),
-                finished=bool(finished and ok),
-                result=result,
+    suffixes = ("_o.h5", "_i.h5") if unfinished else ("_o.h5",)
+    for suffix in suffixes:
+        for path in sorted(Path(cache_directory).glob("*" + suffix)):
+            data = load(str(path))
+            if suffix == "_o.h5":
+                done, ok, result = get_output(str(path))
+                finished = bool(done and ok)
+            else:
+                finished, result = False, None
+            tasks.append(
+                CachedTask(
+                    key=path.name[: -len(suffix)],
+                    file=str(path),
+                    queue_id=get_queue_id(str(path)),
+                    function=getattr(data["fn"], "__name__", repr(data["fn"])),
+                    args=tuple(data["args"]),
+                    kwargs=dict(data["kwargs"]),
+                    finished=finished,
+                    result=result,
+                )
             )
-        )
     return tasks
 
 
