@@ -1,6 +1,6 @@
 """pyiron on a real PostgreSQL server: a tiny candidates -> GPAW labelling -> descriptors -> fit
-pipeline whose jobs pyiron records in PostgreSQL, checked through pyiron's job table, directly
-with psycopg2, and by reloading every job in a fresh process.
+-> sweep pipeline whose jobs pyiron records in PostgreSQL, checked through pyiron's job table,
+directly with psycopg2, and by reloading every job in a fresh process.
 
 pyiron's database settings are global state, so the pyiron part runs in subprocesses (this file
 run as a script) with pyiron's documented environment variables for PostgreSQL; the SQLite
@@ -21,7 +21,12 @@ JOBS = {
     "labels_1": "AppmlipLabelling",
     "desc_4": "AppmlipDescriptors",
     "fit": "AppmlipFit",
+    "sweep": "AppmlipSweep",
 }
+#: the sweep's grid: samplers x subset sizes x weights, one level
+SAMPLERS = ["all", "random"]
+SUBSET_SIZES = [2, 3]
+WEIGHTS = [[150.0, 1.0], [12.0, 1.0]]
 
 
 def _pyiron_env(server) -> dict:
@@ -85,6 +90,17 @@ def test_pipeline_on_postgres(postgres_server, tmp_path):
         assert again["n_descriptor_configurations"] == run["n_structures"]
         assert again["fit_rows"] == 1 and again["fit_coefficients"] >= again["p"]
         assert again["n_candidates"] == run["n_structures"]
+        # the sweep: its rows, built from the labelling and descriptors jobs of this database
+        sweep = again["sweep"]
+        assert sweep["samplers"] == sorted(SAMPLERS)
+        # "all": one row per weight; "random": one per subset size and weight
+        assert sweep["rows"] == len(WEIGHTS) * (1 + len(SUBSET_SIZES))
+        assert sweep["subset_sizes"] == sorted({*SUBSET_SIZES, sweep["n_train"]})
+        assert sweep["n_train"] + sweep["n_test"] == run["n_structures"]
+        assert sweep["finite_errors"]
+        assert sweep["descriptors_jobs"] == [run["ids"]["desc_4"]]
+        assert sweep["labelling_jobs"] == [run["ids"]["labels_1"]]
+        assert sweep["model_coefficients"] == again["p"] + 1
     finally:
         _in_subprocess(postgres_server, "cleanup", path, timeout=300)
     with postgres_server.connect() as conn, conn.cursor() as cur:
@@ -113,7 +129,7 @@ def _run(path):
     state, pr = _project(path)
     cand = pr.create.job.AppmlipCandidates("cand")
     cand.input.generator = "rattled_strained"
-    cand.input.n_structures = 3
+    cand.input.n_structures = 6
     cand.input.seed = 3
     cand.input.options = {"max_atoms": 2}
     cand.run()
@@ -137,6 +153,15 @@ def _run(path):
     fit.add_labels(lab)
     fit.weights = [150]
     fit.run()
+
+    sweep = pr.create.job.AppmlipSweep("sweep")
+    sweep.add_descriptors(desc)
+    sweep.add_labels(lab)
+    sweep.input.samplers = SAMPLERS
+    sweep.input.subset_sizes = SUBSET_SIZES
+    sweep.input.weights = WEIGHTS
+    sweep.input.executor = "serial"
+    sweep.run()
 
     table = pr.job_table(recursive=True)
     cols = ["id", "job", "status", "hamilton", "masterid"]
@@ -163,6 +188,9 @@ def _reload(path):
     fit = jobs["fit"]
     table = fit.get_table()
     model = fit.get_model(0)
+    sweep = jobs["sweep"]
+    rows = sweep.get_table()
+    errors = rows[["energy_rmse_test_truth", "force_rmse_test_truth", "energy_rmse_train"]]
     return {
         "ids": {name: job.job_id for name, job in jobs.items()},
         "n_labels": len(data["ids"]),
@@ -171,6 +199,17 @@ def _reload(path):
         "fit_rows": len(table),
         "fit_coefficients": len(model.coefficients),
         "n_candidates": len(jobs["cand"].structures),
+        "sweep": {
+            "rows": len(rows),
+            "samplers": sorted(set(rows["sampler"])),
+            "subset_sizes": sorted(int(n) for n in set(rows["subset_size"])),
+            "n_train": len(sweep.output.train_ids),
+            "n_test": len(sweep.output.test_ids),
+            "finite_errors": bool(errors.notna().all().all()),
+            "descriptors_jobs": sorted(int(i) for i in set(rows["descriptors_job"])),
+            "labelling_jobs": sorted(int(i) for i in set(rows["labelling_job"])),
+            "model_coefficients": len(sweep.get_model(0).coefficients),
+        },
     }
 
 
