@@ -8,9 +8,9 @@ folder of one element works). It is not part of this package; give its path::
     .venv/bin/python benchmarks/check_fitsnap_wbe.py JSON --twojmax 8 --groups 'EOS_*'
     .venv/bin/python benchmarks/check_fitsnap_wbe.py JSON --quadratic 1 --limit 100
 
-Default subset (about a minute on 2 cores at 2Jmax 4, 5,294 configurations): every configuration of the EOS_* and
-Elast_* groups (2-4-atom cells) and the first 300 files of DFTMD_300K (48 atoms), in the
-importer's natural file order. ``--groups`` takes names or shell patterns, each optionally with
+Default subset (5,294 configurations, about a minute on 2 cores at 2Jmax 4): every
+configuration of the EOS_* and Elast_* groups (2-4-atom cells) and the first 300 files of
+DFTMD_300K (48 atoms), in the importer's natural file order. ``--groups`` takes names or shell patterns, each optionally with
 ``:N`` (the first N files of that group); ``--limit N`` caps every group.
 
 Both sides solve the same weighted least-squares problem:
