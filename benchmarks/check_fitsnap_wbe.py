@@ -10,8 +10,9 @@ folder of one element works). It is not part of this package; give its path::
 
 Default subset (5,294 configurations, about a minute on 2 cores at 2Jmax 4): every
 configuration of the EOS_* and Elast_* groups (2-4-atom cells) and the first 300 files of
-DFTMD_300K (48 atoms), in the importer's natural file order. ``--groups`` takes names or shell patterns, each optionally with
-``:N`` (the first N files of that group); ``--limit N`` caps every group.
+DFTMD_300K (48 atoms), in the importer's natural file order. ``--groups`` takes names or
+shell patterns, each optionally with ``:N`` (the first N files of that group); ``--limit N``
+caps every group.
 
 Both sides solve the same weighted least-squares problem:
 
@@ -578,32 +579,25 @@ def report(r: dict, pkg: FitResult, fsr: FitResult, args) -> str:
     add("")
     w = 44
     add(f"{'quantity':<{w}} {'package vs FitSNAP':>22}")
-    add(
-        f"{'labels, max |diff| E (eV/atom), F (eV/A)':<{w}} {r['label_energy']:>10.2e} {r['label_forces']:>11.2e}"
-    )
-    add(
-        f"{'targets (labels - ZBL), max |diff|':<{w}} {r['target_energy']:>10.2e} {r['target_forces']:>11.2e}"
-    )
+
+    def pair(name, x, y, fmt=".2e"):
+        add(f"{name:<{w}} {x:>10{fmt}} {y:>11{fmt}}")
+
+    pair("labels, max |diff| E (eV/atom), F (eV/A)", r["label_energy"], r["label_forces"])
+    pair("targets (labels - ZBL), max |diff|", r["target_energy"], r["target_forces"])
     if "descriptor_rows" in r:
         add(f"{'descriptor rows, max |diff| / max |entry|':<{w}} {r['descriptor_rows']:>10.2e}")
     if "coef_max_abs" in r:
         add(f"{'coefficients, max |diff|':<{w}} {r['coef_max_abs']:>10.2e}")
         add(f"{'coefficients, max |diff| / |FitSNAP coef|':<{w}} {r['coef_max_rel']:>10.2e}")
     add(f"{'coefficients (descriptor part), rel. norm':<{w}} {r['coef_norm_rel']:>10.2e}")
-    add(
-        f"{'constant (eV/atom): package, FitSNAP':<{w}} {r['constant'][0]:>10.6f} "
-        f"{r['constant'][1]:>11.6f}"
-    )
+    pair("constant (eV/atom): package, FitSNAP", *r["constant"], fmt=".6f")
     if "loss" in r:
         lp, lf = r["loss"]
-        add(f"{'weighted residual norm: package, FitSNAP':<{w}} {lp:>10.6g} {lf:>11.6g}")
+        pair("weighted residual norm: package, FitSNAP", lp, lf, fmt=".6g")
         add(f"{'  relative difference':<{w}} {(lp - lf) / lf:>10.2e}")
-    add(
-        f"{'predictions, max |diff| E (eV/atom), F (eV/A)':<{w}} {r['pred_energy']:>10.2e} {r['pred_forces']:>11.2e}"
-    )
-    add(
-        f"{'  relative to max |prediction|':<{w}} {r['pred_energy_rel']:>10.2e} {r['pred_forces_rel']:>11.2e}"
-    )
+    pair("predictions, max |diff| E (eV/atom), F (eV/A)", r["pred_energy"], r["pred_forces"])
+    pair("  relative to max |prediction|", r["pred_energy_rel"], r["pred_forces_rel"])
     add("")
     add(f"{'RMSE (meV/atom, meV/A)':<{w}} {'energy':>10} {'force':>11}")
     for name, (e, f) in (
@@ -612,11 +606,10 @@ def report(r: dict, pkg: FitResult, fsr: FitResult, args) -> str:
         ("FitSNAP", r["rmse_fitsnap"]),
         ("FitSNAP (its own error table)", r["rmse_fitsnap_own"]),
     ):
-        add(f"{name:<{w}} {e:>10.4f} {f:>11.4f}")
+        pair(name, e, f, fmt=".4f")
     add("")
-    add(
-        f"{'group':<18} {'configs':>7} {'E pkg':>10} {'E FitSNAP':>10} {'F pkg':>10} {'F FitSNAP':>10}"
-    )
+    head = ("configs", "E pkg", "E FitSNAP", "F pkg", "F FitSNAP")
+    add(f"{'group':<18} {head[0]:>7} " + " ".join(f"{h:>10}" for h in head[1:]))
     for g, (n, (ep, fp), (ef, ff_)) in r["per_group"].items():
         add(f"{g:<18} {n:>7} {ep:>10.4f} {ef:>10.4f} {fp:>10.4f} {ff_:>10.4f}")
     add("")
