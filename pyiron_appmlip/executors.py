@@ -39,6 +39,7 @@ __all__ = [
     "describe_executor",
     "open_executor",
     "run_tasks",
+    "LostTaskError",
 ]
 
 EXECUTOR_KINDS = ("local", "serial", "single_node", "slurm_cluster", "slurm_job", "flux_job")
@@ -197,7 +198,19 @@ def open_executor(spec, n_tasks: int | None = None) -> Iterator[Executor]:
     try:
         yield executor
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        # a lost cluster task never completes: do not wait for it
+        lost = getattr(executor, "_appmlip_lost", False)
+        executor.shutdown(wait=not lost, cancel_futures=True)
+
+
+class LostTaskError(RuntimeError):
+    """A task whose cluster job ended (cancelled, killed, out of time) without a result."""
+
+
+#: Seconds between checks for lost SLURM tasks, and how long a task's job may be gone from
+#: the queue before the task counts as lost (its result file may still be on its way).
+LOST_TASK_POLL_SECONDS = 5.0
+LOST_TASK_GRACE_SECONDS = 20.0
 
 
 def run_tasks(spec, fn, tasks: Mapping, return_exceptions: bool = False) -> Iterator[tuple]:
@@ -209,6 +222,11 @@ def run_tasks(spec, fn, tasks: Mapping, return_exceptions: bool = False) -> Iter
     interruption, whatever the executor. An exception of a task is raised here, and the tasks
     not yet started are cancelled.
 
+    On executorlib's ``slurm_cluster`` executor a task whose SLURM job leaves the queue without
+    writing a result (``scancel``, a node failure, the time limit) would be waited for forever;
+    such a task is given up after :data:`LOST_TASK_GRACE_SECONDS` with a
+    :class:`LostTaskError` naming its SLURM job.
+
     Args:
         spec: an executor spec (see the module docstring).
         fn: a plain, picklable function.
@@ -219,6 +237,9 @@ def run_tasks(spec, fn, tasks: Mapping, return_exceptions: bool = False) -> Iter
     Yields:
         ``(key, result)`` pairs in order of completion (submission order when serial).
     """
+    normalised = _normalise(spec)
+    watch = isinstance(normalised, dict) and normalised["kind"] == "slurm_cluster"
+    lost_any = False
     with open_executor(spec, n_tasks=len(tasks)) as executor:
         if isinstance(executor, SerialExecutor):
             for key, args in tasks.items():
@@ -231,11 +252,99 @@ def run_tasks(spec, fn, tasks: Mapping, return_exceptions: bool = False) -> Iter
                 yield key, result
             return
         futures = {executor.submit(fn, *args): key for key, args in tasks.items()}
-        for future in concurrent.futures.as_completed(futures):
-            try:
-                result = future.result()
-            except Exception as err:
-                if not return_exceptions:
-                    raise
-                result = err
-            yield futures[future], result
+        watcher = _SlurmWatch(normalised, fn, tasks) if watch else None
+        pending = set(futures)
+        while pending:
+            done, _ = concurrent.futures.wait(
+                pending,
+                timeout=LOST_TASK_POLL_SECONDS if watcher else None,
+                return_when=concurrent.futures.FIRST_COMPLETED,
+            )
+            finished = [(f, None) for f in done]
+            if watcher is not None and not done:
+                keys = {futures[f]: f for f in pending}
+                finished = [(keys[k], err) for k, err in watcher.lost(list(keys)).items()]
+            for future, lost in finished:
+                pending.discard(future)
+                if lost is not None:
+                    lost_any = True
+                    if not return_exceptions:
+                        executor._appmlip_lost = True
+                        raise lost
+                    yield futures[future], lost
+                    continue
+                try:
+                    result = future.result()
+                except Exception as err:
+                    if not return_exceptions:
+                        raise
+                    result = err
+                yield futures[future], result
+        if lost_any:
+            executor._appmlip_lost = True
+
+
+class _SlurmWatch:
+    """Finds tasks of executorlib's file-based SLURM executor whose SLURM job is gone without
+    a result: the task key is executorlib's (function name + hash of function and arguments),
+    the SLURM job id is in the task's input file, the result would be its ``_o.h5`` file."""
+
+    def __init__(self, spec: dict, fn, tasks: Mapping):
+        from executorlib.standalone.serialize import serialize_funct
+
+        self.cache = os.path.abspath(spec.get("cache_directory") or "executorlib_cache")
+        self.task_keys = {
+            key: serialize_funct(fn=fn, fn_args=list(args), fn_kwargs={})[0]
+            for key, args in tasks.items()
+        }
+        self.gone_since: dict = {}
+
+    def _files(self) -> dict:
+        found = {}
+        for folder, _, names in os.walk(self.cache):
+            for name in names:
+                if name.endswith(("_i.h5", "_o.h5")):
+                    found[name] = os.path.join(folder, name)
+        return found
+
+    def lost(self, keys) -> dict:
+        """``{key: LostTaskError}`` of the given pending tasks that are lost."""
+        import subprocess
+        import time
+
+        from executorlib.standalone.hdf import get_queue_id
+
+        files = self._files()
+        queue_ids = {}
+        for key in keys:
+            task_key = self.task_keys[key]
+            if task_key + "_o.h5" in files or task_key + "_i.h5" not in files:
+                continue  # a result is there (or the task is not submitted yet)
+            qid = get_queue_id(files[task_key + "_i.h5"])
+            if qid is not None:
+                queue_ids[key] = int(qid)
+        if not queue_ids:
+            return {}
+        try:
+            out = subprocess.run(
+                ["squeue", "-h", "-o", "%i", "-j", ",".join(str(q) for q in queue_ids.values())],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            ).stdout.split()
+        except (OSError, subprocess.SubprocessError):
+            return {}
+        queued = {int(x) for x in out if x.isdigit()}
+        now = time.monotonic()
+        lost = {}
+        for key, qid in queue_ids.items():
+            if qid in queued:
+                self.gone_since.pop(key, None)
+                continue
+            since = self.gone_since.setdefault(key, now)
+            if now - since >= LOST_TASK_GRACE_SECONDS:
+                lost[key] = LostTaskError(
+                    f"SLURM job {qid} of this task left the queue without a result "
+                    "(cancelled, killed or out of time)"
+                )
+        return lost
