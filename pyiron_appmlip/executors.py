@@ -213,7 +213,9 @@ LOST_TASK_POLL_SECONDS = 5.0
 LOST_TASK_GRACE_SECONDS = 20.0
 
 
-def run_tasks(spec, fn, tasks: Mapping, return_exceptions: bool = False) -> Iterator[tuple]:
+def run_tasks(
+    spec, fn, tasks, return_exceptions: bool = False, n_tasks: int | None = None
+) -> Iterator[tuple]:
     """Run ``fn(*args)`` for every ``key: args`` of ``tasks``; yield ``(key, result)`` as each
     task completes.
 
@@ -230,9 +232,12 @@ def run_tasks(spec, fn, tasks: Mapping, return_exceptions: bool = False) -> Iter
     Args:
         spec: an executor spec (see the module docstring).
         fn: a plain, picklable function.
-        tasks: ``{key: tuple of arguments}``.
+        tasks: ``{key: tuple of arguments}``, or an iterable of ``(key, arguments)`` pairs
+            consumed lazily: each task is submitted as soon as the iterable hands it over (e.g.
+            while the caller still prepares the next ones).
         return_exceptions: yield a task's exception as its result (e.g. a calculation cancelled
             on the cluster) instead of raising it.
+        n_tasks: the number of tasks when ``tasks`` is an iterable (sizes a local pool).
 
     Yields:
         ``(key, result)`` pairs in order of completion (submission order when serial).
@@ -240,9 +245,12 @@ def run_tasks(spec, fn, tasks: Mapping, return_exceptions: bool = False) -> Iter
     normalised = _normalise(spec)
     watch = isinstance(normalised, dict) and normalised["kind"] == "slurm_cluster"
     lost_any = False
-    with open_executor(spec, n_tasks=len(tasks)) as executor:
+    pairs = tasks.items() if isinstance(tasks, Mapping) else tasks
+    if n_tasks is None and isinstance(tasks, Mapping):
+        n_tasks = len(tasks)
+    with open_executor(spec, n_tasks=n_tasks) as executor:
         if isinstance(executor, SerialExecutor):
-            for key, args in tasks.items():
+            for key, args in pairs:
                 try:
                     result = fn(*args)
                 except Exception as err:
@@ -251,8 +259,11 @@ def run_tasks(spec, fn, tasks: Mapping, return_exceptions: bool = False) -> Iter
                     result = err
                 yield key, result
             return
-        futures = {executor.submit(fn, *args): key for key, args in tasks.items()}
-        watcher = _SlurmWatch(normalised, fn, tasks) if watch else None
+        futures, submitted = {}, {}
+        for key, args in pairs:
+            futures[executor.submit(fn, *args)] = key
+            submitted[key] = args
+        watcher = _SlurmWatch(normalised, fn, submitted) if watch else None
         pending = set(futures)
         while pending:
             done, _ = concurrent.futures.wait(

@@ -404,6 +404,13 @@ class AppmlipSinglePoint(_RunGuards, _LevelAndEngine, PythonTemplateJob):
         return SinglePointResult.from_dict(data)
 
 
+def _estimated_cost(atoms, level) -> float:
+    """A relative cost of a single point (k-points x atoms^2), to order the calculations."""
+    from ..dft.levels import kmesh
+
+    return float(np.prod(kmesh(atoms.get_cell(), level.kspacing))) * len(atoms) ** 2
+
+
 #: Engine options that do not change a converged result (a finished calculation is reused when
 #: only these differ): SCF iteration limit, threads, cores, executable version.
 RESULT_NEUTRAL_OPTIONS = ("maxiter", "blas_threads", "cores", "executable_version")
@@ -651,7 +658,7 @@ class AppmlipLabelling(ExecutorMixin, _RunGuards, _LevelAndEngine, PythonTemplat
             bool(self.input.get("progress", True)),
         )
         quiet = contextlib.redirect_stdout(io.StringIO()) if bar is not None else None
-        tasks, children = {}, {}
+        todo, children = [], {}
         n_reused = 0
         for k, (cid, atoms) in enumerate(zip(ids, structures, strict=True)):
             name = self.child_name(cid)
@@ -671,32 +678,47 @@ class AppmlipLabelling(ExecutorMixin, _RunGuards, _LevelAndEngine, PythonTemplat
                 if bar is not None:
                     bar.update(1)
                 continue
-            with quiet if quiet is not None else contextlib.nullcontext():
-                child.save()
-            child.status.submitted = True  # handed to the executor; the master stores its result
-            child.project_hdf5["status"] = child.status.string
-            os.makedirs(child.working_directory, exist_ok=True)
-            children[k] = child
-            child_ids[k] = int(child.job_id)
-            tasks[k] = (
-                engine,
-                structures_to_arrays([atoms]),
-                level.to_dict(),
-                self._options_for(cid),
-                os.path.join(child.working_directory, _GPAW_LOG),
-            )
+            todo.append((k, cid, atoms, child))
+        # the dearest calculations first, so that no worker idles behind a long last one
+        todo.sort(key=lambda item: -_estimated_cost(item[2], level))
+
+        def submissions():
+            """Save each child just before its calculation is handed to the executor."""
+            for k, cid, atoms, child in todo:
+                with quiet if quiet is not None else contextlib.nullcontext():
+                    child.save()
+                child.status.submitted = True  # the master stores its result when it returns
+                os.makedirs(child.working_directory, exist_ok=True)
+                children[k] = child
+                child_ids[k] = int(child.job_id)
+                yield (
+                    k,
+                    (
+                        engine,
+                        structures_to_arrays([atoms]),
+                        level.to_dict(),
+                        self._options_for(cid),
+                        os.path.join(child.working_directory, _GPAW_LOG),
+                    ),
+                )
+
         self.output.n_reused = n_reused
         self.output.n_computed = len(ids) - n_reused
         self._logger.info(
             f"{n_reused} finished calculations reused, {len(ids) - n_reused} to compute"
         )
-        if tasks:
+        if todo:
             executor = self.executor
-            self._logger.info(
-                f"{len(tasks)} {engine} calculations on {describe_executor(executor, len(tasks))}"
-            )
-            self.output.workers = describe_executor(executor, len(tasks))
-            for k, outcome in run_tasks(executor, single_point_task, tasks, return_exceptions=True):
+            where = describe_executor(executor, len(todo))
+            self._logger.info(f"{len(todo)} {engine} calculations on {where}")
+            self.output.workers = where
+            for k, outcome in run_tasks(
+                executor,
+                single_point_task,
+                submissions(),
+                return_exceptions=True,
+                n_tasks=len(todo),
+            ):
                 if isinstance(outcome, BaseException):
                     record = failed_result(
                         engine,

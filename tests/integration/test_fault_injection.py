@@ -185,7 +185,7 @@ def test_killed_at_random_moments_resumed_equals_an_uninterrupted_run(tmp_path_f
         rng,
         seconds["labelling"],
         writes["labelling"],
-        8,
+        10,
         after_kill_labelling,
     )
     dft = _events(log, "dft")
@@ -195,7 +195,7 @@ def test_killed_at_random_moments_resumed_equals_an_uninterrupted_run(tmp_path_f
     assert len(dft) >= 8
     # descriptors: committed configurations are reused, the store ends bitwise equal
     total_kills += _killed_until_done(
-        pr, "descriptors", log, rng, seconds["descriptors"], writes["descriptors"], 10, lambda: None
+        pr, "descriptors", log, rng, seconds["descriptors"], writes["descriptors"], 12, lambda: None
     )
     desc = pr.load("desc")
     assert desc.status.finished
@@ -204,7 +204,7 @@ def test_killed_at_random_moments_resumed_equals_an_uninterrupted_run(tmp_path_f
         assert a.tobytes() == b.tobytes()
     # sweep: units written before a kill are reused
     total_kills += _killed_until_done(
-        pr, "sweep", log, rng, seconds["sweep"], writes["sweep"], 10, lambda: None
+        pr, "sweep", log, rng, seconds["sweep"], writes["sweep"], 12, lambda: None
     )
     assert total_kills >= 20
     sweep = pr.load("sweep")

@@ -152,7 +152,8 @@ def test_interrupted_run_resumes_without_recomputing(project, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         job.run()
     assert not job.status.finished
-    first_child = project.job_table().query(f"job == '{labelling.CHILD_PREFIX}{ids[0]}'")
+    first = calls[0]  # the calculations run dearest first, not in input order
+    first_child = project.job_table().query(f"job == '{labelling.CHILD_PREFIX}{first}'")
     assert list(first_child.status) == ["finished"]
 
     # a new session: load the master by name and resume
@@ -162,9 +163,9 @@ def test_interrupted_run_resumes_without_recomputing(project, monkeypatch):
     calls = count_gpaw_calls(monkeypatch)
     resumed = Project(project.path).load("interrupted")
     resumed.rerun_failed()
-    assert calls == ids[1:]
+    assert sorted(calls) == sorted(set(ids) - {first})
     assert resumed.status.finished
-    assert resumed.get_labels()["child_ids"][0] == int(first_child.id.iloc[0])
+    assert resumed.get_labels()["child_ids"][ids.index(first)] == int(first_child.id.iloc[0])
     # removing the master removes its children (a fresh start)
     resumed.remove()
     assert len(project.job_table()) == 0
