@@ -634,3 +634,24 @@ def test_large_sources_fit_in_the_file(tmp_path):
     assert len(json.dumps(ds.levels["imported:J"].source)) > 65536
     back = load_dataset(write_dataset(str(tmp_path / "d.h5"), ds))
     assert back.levels["imported:J"].source == ds.levels["imported:J"].source
+
+
+def test_a_multi_element_file_keeps_species_positions_and_labels(tmp_path):
+    from pyiron_appmlip.datasets.importers import read_dataset
+
+    atoms = bulk("W", "bcc", a=3.16, cubic=True)
+    atoms.symbols[1] = "Be"  # one W and one Be atom
+    atoms.positions[1] += [0.05, -0.03, 0.02]
+    forces = np.array([[0.1, -0.2, 0.3], [-0.1, 0.2, -0.3]])
+    stress_bar = [[1000.0, 10.0, 20.0], [10.0, 2000.0, 30.0], [20.0, 30.0, 3000.0]]
+    write_fitsnap(str(tmp_path / "JSON" / "WBe" / "WBe_1.json"), atoms, -20.5, forces, stress_bar)
+    data = read_dataset(str(tmp_path / "JSON"))
+    (structure,) = data.structures
+    assert structure.get_chemical_symbols() == ["W", "Be"]
+    np.testing.assert_allclose(structure.positions, atoms.positions, atol=1e-12)
+    (level,) = data.levels.values()
+    assert level.energy[0] == -20.5
+    np.testing.assert_allclose(np.reshape(level.forces, (-1, 3)), forces, atol=1e-12)
+    # bar, LAMMPS' sign (positive under compression) -> eV/Angstrom^3, ASE's sign
+    expected = -voigt(stress_bar) * 1e5 / 1.602176634e-19 / 1e30
+    np.testing.assert_allclose(level.stress[0], expected, rtol=1e-6)
