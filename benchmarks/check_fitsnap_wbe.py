@@ -675,6 +675,12 @@ def main(argv=None) -> int:
     parser.add_argument("--quadratic", type=int, choices=(0, 1), default=0)
     parser.add_argument("--bzeroflag", type=int, choices=(0, 1), default=0)
     parser.add_argument("--weights", choices=("wbe", "unit"), default="wbe")
+    parser.add_argument(
+        "--reference",
+        choices=("zbl", "none"),
+        default="zbl",
+        help="zbl (FitSNAP's W-Be choice) or none (pair_style zero on both sides)",
+    )
     args = parser.parse_args(argv)
 
     from pyiron_appmlip.datasets.importers import read_dataset
@@ -690,7 +696,10 @@ def main(argv=None) -> int:
     else:
         weights = {g: (1.0, 1.0) for g in files}
     settings = snap_settings(args.twojmax, args.quadratic, args.bzeroflag)
-    reference = ReferencePotential.zbl(("Be",), inner=4.0, outer=4.8)
+    if args.reference == "zbl":
+        reference = ReferencePotential.zbl(("Be",), inner=4.0, outer=4.8)
+    else:  # no reference: a pair style that contributes nothing
+        reference = ReferencePotential("zero 10.0", ["* *"], ("Be",))
     print(
         "groups: " + ", ".join(f"{g} {len(v)}" for g, v in files.items()) + f" (from {root})",
         flush=True,
