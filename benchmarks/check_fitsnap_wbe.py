@@ -679,7 +679,7 @@ def main(argv=None) -> int:
         "--reference",
         choices=("zbl", "none"),
         default="zbl",
-        help="zbl (FitSNAP's W-Be choice) or none (pair_style zero on both sides)",
+        help="zbl (FitSNAP's W-Be choice) or none (pair_style zero 4.5 on both sides)",
     )
     args = parser.parse_args(argv)
 
@@ -699,7 +699,7 @@ def main(argv=None) -> int:
     if args.reference == "zbl":
         reference = ReferencePotential.zbl(("Be",), inner=4.0, outer=4.8)
     else:  # no reference: a pair style that contributes nothing
-        reference = ReferencePotential("zero 10.0", ["* *"], ("Be",))
+        reference = ReferencePotential("zero 4.5", ["* *"], ("Be",))  # covers the SNAP cutoff
     print(
         "groups: " + ", ".join(f"{g} {len(v)}" for g, v in files.items()) + f" (from {root})",
         flush=True,
