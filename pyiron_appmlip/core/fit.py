@@ -15,6 +15,7 @@ afterwards; with ``scale_columns=False`` it equals ``lstsq(W A, W y, cond=rcond)
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -34,6 +35,7 @@ from .validation import (
 )
 
 __all__ = [
+    "UnderdeterminedFitWarning",
     "LinearModel",
     "fit_weighted",
     "fit_statistics",
@@ -44,6 +46,11 @@ __all__ = [
 ]
 
 _LEVEL = "default"
+
+
+class UnderdeterminedFitWarning(UserWarning):
+    """A fit with fewer equations (rows) than coefficients: the solution is not determined by
+    the data (the minimum-norm one of the truncated SVD is returned)."""
 
 
 @dataclass
@@ -211,6 +218,7 @@ def fit_statistics_levels(
     for groups, stress, lvs in shared.values():
         k = len(lvs)
         pieces = []
+        n_equations = 0
         for g, stress_parts in zip(groups, stress, strict=True):
             cols = np.r_[np.arange(p + 1), [g.label_columns[lv] for lv in lvs]]
             f_e, f_f, f_s = g.factors
@@ -220,6 +228,16 @@ def fit_statistics_levels(
                 r = part.used()
                 if r.shape[0] and w > 0.0:
                     pieces.append(w * r[:, cols])
+                    n_equations += int(part.rows_seen)
+        if ridge == 0.0 and n_equations < p + 1:
+            warnings.warn(
+                UnderdeterminedFitWarning(
+                    f"underdetermined fit: {n_equations} equations (energy, force and stress "
+                    f"rows) for {p + 1} coefficients (levels {list(lvs)}); the minimum-norm "
+                    "solution is returned, its rank is in the result"
+                ),
+                stacklevel=2,
+            )
         if ridge > 0.0:
             reg = np.zeros((p, p + 1 + k))
             reg[np.arange(p), 1 + np.arange(p)] = np.sqrt(ridge)

@@ -211,3 +211,23 @@ def test_fewer_rows_than_columns(n_configs):
     want = direct_errors(other, blocks, e, f)
     assert np.isclose(got.energy_rmse, want.energy_rmse, rtol=1e-10)
     assert np.isclose(got.force_rmse, want.force_rmse, rtol=1e-10)
+
+
+def test_an_underdetermined_fit_warns_with_the_counts():
+    from pyiron_appmlip.core.fit import UnderdeterminedFitWarning
+
+    rng = np.random.default_rng(3)
+    p = 20
+    blocks = [rng.normal(size=(1 + 3 * 1, p)) for _ in range(2)]  # 2 x (1 energy + 3 force rows)
+    energies = rng.normal(size=2)
+    forces = [rng.normal(size=(1, 3)) for _ in range(2)]
+    with pytest.warns(UnderdeterminedFitWarning, match=r"8 equations .* for 21 coefficients"):
+        model = fit_weighted(blocks, energies, forces, 1.0, 1.0)
+    assert model.rank <= 8
+    more = [rng.normal(size=(1 + 3 * 4, p)) for _ in range(3)]  # 39 rows >= 21
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnderdeterminedFitWarning)
+        fit_weighted(more, rng.normal(size=3), [rng.normal(size=(4, 3)) for _ in range(3)], 1, 1)
+        fit_weighted(blocks, energies, forces, 1.0, 1.0, ridge=1e-3)  # a ridge fit is determined
