@@ -303,26 +303,13 @@ def fitsnap_input(data_path, settings, reference, group_weights) -> dict:
     Returns:
         The dict for ``FitSnap(input, arglist=["--overwrite"])``.
     """
-    elements = settings.elements
+    from pyiron_appmlip.descriptors.fitsnap import bispectrum_section
+
     ref = {"units": "metal", "atom_style": "atomic", "pair_style": reference.pair_style}
     for k, line in enumerate(reference.pair_coeff):
         ref[f"pair_coeff{k + 1}"] = line
     return {
-        "BISPECTRUM": {
-            "numTypes": len(elements),
-            "twojmax": " ".join([str(settings.twojmax)] * len(elements)),
-            "rcutfac": settings.rcutfac,
-            "rfac0": settings.rfac0,
-            "rmin0": settings.rmin0,
-            "wj": " ".join(repr(settings.weight(e)) for e in elements),
-            "radelem": " ".join(repr(settings.radius(e)) for e in elements),
-            "type": " ".join(elements),
-            "wselfallflag": 0,
-            "chemflag": 0,
-            "bzeroflag": settings.bzeroflag,
-            "quadraticflag": settings.quadraticflag,
-            "switchflag": settings.switchflag,
-        },
+        "BISPECTRUM": bispectrum_section(settings),
         "CALCULATOR": {"calculator": "LAMMPSSNAP", "energy": 1, "force": 1, "stress": 0},
         "SOLVER": {"solver": "SVD", "compute_testerrs": 1, "detailed_errors": 1},
         "SCRAPER": {"scraper": "JSON"},

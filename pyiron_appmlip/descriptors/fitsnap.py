@@ -33,24 +33,29 @@ _BAR_PER_EV_A3 = 1.6021765e6  # the factor FitSNAP applies to virial / volume
 _CACHE: dict = {}  # settings JSON + virial -> FitsnapDescriptors (one per process)
 
 
-def _fitsnap_settings(settings: QSnapSettings, virial: bool) -> dict:
+def bispectrum_section(settings: QSnapSettings) -> dict:
+    """FitSNAP's BISPECTRUM input section for ``settings`` (elements set)."""
     elements = settings.elements
     return {
-        "BISPECTRUM": {
-            "numTypes": len(elements),
-            "twojmax": " ".join([str(settings.twojmax)] * len(elements)),
-            "rcutfac": settings.rcutfac,
-            "rfac0": settings.rfac0,
-            "rmin0": settings.rmin0,
-            "wj": " ".join(repr(settings.weight(e)) for e in elements),
-            "radelem": " ".join(repr(settings.radius(e)) for e in elements),
-            "type": " ".join(elements),
-            "wselfallflag": 0,
-            "chemflag": 0,
-            "bzeroflag": settings.bzeroflag,
-            "quadraticflag": settings.quadraticflag,
-            "switchflag": settings.switchflag,
-        },
+        "numTypes": len(elements),
+        "twojmax": " ".join([str(settings.twojmax)] * len(elements)),
+        "rcutfac": settings.rcutfac,
+        "rfac0": settings.rfac0,
+        "rmin0": settings.rmin0,
+        "wj": " ".join(repr(settings.weight(e)) for e in elements),
+        "radelem": " ".join(repr(settings.radius(e)) for e in elements),
+        "type": " ".join(elements),
+        "wselfallflag": 0,
+        "chemflag": 0,
+        "bzeroflag": settings.bzeroflag,
+        "quadraticflag": settings.quadraticflag,
+        "switchflag": settings.switchflag,
+    }
+
+
+def _fitsnap_settings(settings: QSnapSettings, virial: bool) -> dict:
+    return {
+        "BISPECTRUM": bispectrum_section(settings),
         "CALCULATOR": {
             "calculator": "LAMMPSSNAP",
             "energy": 1,
