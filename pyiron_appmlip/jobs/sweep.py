@@ -23,6 +23,7 @@ from pyiron_base import PythonTemplateJob
 from ..descriptors.settings import QSnapSettings
 from ..dft.levels import level_label, level_order
 from ..executors import check_executor
+from ..structures.conversion import as_strings
 from ..training.labels import Labels, parse_group_weights, parse_weights, split_by_configuration
 from ..training.model import SnapModel
 from ..training.sweep import SWEEP_SAMPLERS, BlockSource, SweepGrid, run_sweep
@@ -641,7 +642,7 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
             settings = self.project.load(int(r["descriptors_job"])).settings
         orders = self.output.get("training_orders") or {}
         order = orders.get(_unit_key(r))
-        ids = [] if order is None else [_text(i) for i in np.asarray(order)]
+        ids = [] if order is None else as_strings(np.asarray(order))
         return SnapModel(
             coefficients=self.get_coefficients(index),
             settings=settings,
