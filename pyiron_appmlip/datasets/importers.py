@@ -256,7 +256,8 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _file_sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
+    """SHA-256 (hex) of a file's bytes, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -542,7 +543,7 @@ def _read_ase(root: str, fmt: str, index, keys, stress_unit, stress_sign, proble
     entries, hashes, vasp = [], {}, []
     for rel in files:
         full = os.path.join(base, rel)
-        hashes[rel] = _file_sha256(full)
+        hashes[rel] = file_sha256(full)
         vasp.append(_is_vasp(os.path.basename(rel)))
         try:
             if fmt == "ase" and rel.lower().endswith(_DB_SUFFIXES):
@@ -710,7 +711,7 @@ def _read_training_container(path, stress_unit, stress_sign, problems) -> _Read:
     hdf = getattr(getattr(container, "project_hdf5", None), "file_name", None)
     files = {}
     if isinstance(hdf, str) and os.path.isfile(hdf):
-        files[os.path.basename(hdf)] = _file_sha256(hdf)
+        files[os.path.basename(hdf)] = file_sha256(hdf)
     has_stress = "stress" in table.columns and any(
         s is not None and np.any(np.isfinite(np.asarray(s, dtype=float))) for s in table["stress"]
     )

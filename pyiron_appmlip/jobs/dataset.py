@@ -68,7 +68,6 @@ Output (``job.output``):
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 import os
@@ -76,7 +75,7 @@ import os
 import numpy as np
 from pyiron_base import PythonTemplateJob
 
-from ..datasets.importers import FORMATS, read_dataset
+from ..datasets.importers import FORMATS, file_sha256, read_dataset
 from ..datasets.store import LabelledDataset, load_dataset, write_dataset
 from ..dft.levels import level_label
 from ..structures.conversion import as_strings, configuration_ids
@@ -111,15 +110,6 @@ def allowed_options() -> list[str]:
     """Keyword arguments of :func:`~pyiron_appmlip.datasets.importers.read_dataset` that
     ``job.input.options`` may set."""
     return [p for p in inspect.signature(read_dataset).parameters if p not in _OWN]
-
-
-def file_sha256(path: str) -> str:
-    """SHA-256 (hex) of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _check_dataset(dataset) -> LabelledDataset:
