@@ -615,7 +615,9 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
     def get_coefficients(self, index=0) -> np.ndarray:
         """Coefficients (constant first) of row ``index`` of :meth:`get_table` (or of a row)."""
         table = self.get_table()
-        index = self._row_index(table, index)
+        return self._coefficients(table, self._row_index(table, index))
+
+    def _coefficients(self, table: pd.DataFrame, index: int) -> np.ndarray:
         t = int(table["twojmax"].iloc[index])
         same = np.flatnonzero(table["twojmax"].to_numpy() == t)
         return np.asarray(self.output.coefficients[str(t)])[int(np.searchsorted(same, index))]
@@ -644,7 +646,7 @@ class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
         order = orders.get(_unit_key(r))
         ids = [] if order is None else as_strings(np.asarray(order))
         return SnapModel(
-            coefficients=self.get_coefficients(index),
+            coefficients=self._coefficients(table, index),
             settings=settings,
             energy_weight=float(r["energy_weight"]),
             force_weight=float(r["force_weight"]),
