@@ -44,7 +44,7 @@ import numpy as np
 from ..dft.levels import level_order
 from ..structures.conversion import as_strings
 
-__all__ = ["LabelledDataset", "LevelData", "write_dataset", "load_dataset"]
+__all__ = ["LabelledDataset", "LevelData", "write_dataset", "load_dataset", "merge_datasets"]
 
 FORMAT = "pyiron_appmlip.labelled_dataset/1"
 UNITS = {
@@ -392,4 +392,79 @@ def dataset_from_labelling_jobs(
         generator=[str(generator.get(i, "")) for i in ids],
         levels=levels,
         metadata=dict(metadata or {}),
+    )
+
+
+def _same_level(a: Mapping, b: Mapping) -> bool:
+    from ..dft.levels import ConvergenceLevel
+
+    return ConvergenceLevel.from_dict(a).same_parameters(ConvergenceLevel.from_dict(b))
+
+
+def merge_datasets(first: LabelledDataset, second: LabelledDataset, metadata=None):
+    """The union of two datasets, joined by configuration id.
+
+    A configuration labelled at one level in both keeps the label of ``first``. Levels of the
+    same name must have the same parameters (k-spacing, cut-off, smearing, functional) and the
+    same engine, and a configuration must be in the same subset in both: anything else raises
+    a ValueError naming the level or the configuration.
+
+    Args:
+        first: the dataset whose labels win (e.g. a shipped file a campaign continues).
+        second: the dataset added to it (e.g. the labels computed since).
+        metadata: metadata of the result (default: ``second``'s, else ``first``'s).
+    """
+    ids = list(first.ids) + [i for i in second.ids if i not in set(first.ids)]
+    info = {}
+    for ds in (second, first):  # first wins
+        for k, cid in enumerate(ds.ids):
+            info[cid] = (ds.structures[k], ds.subset[k], ds.generator[k], ds.group[k])
+    for k, cid in enumerate(second.ids):
+        if cid in set(first.ids) and second.subset[k] != info[cid][1]:
+            raise ValueError(
+                f"configuration {cid} is {info[cid][1]!r} in the first dataset and "
+                f"{second.subset[k]!r} in the second; the datasets use different splits"
+            )
+    levels = {}
+    for name in sorted(set(first.levels) | set(second.levels), key=level_order):
+        parts = [ds.levels[name] for ds in (first, second) if name in ds.levels]
+        if len(parts) == 2:
+            a, b = parts
+            if a.engine != b.engine or not _same_level(a.level, b.level):
+                raise ValueError(
+                    f"level {name!r} differs between the datasets: {a.engine} {a.level} and "
+                    f"{b.engine} {b.level}; only labels of the same level can be merged"
+                )
+        rows = []  # (LevelData, index)
+        seen = set()
+        for data in parts:
+            for k, cid in enumerate(data.ids):
+                if cid not in seen:
+                    seen.add(cid)
+                    rows.append((data, k))
+        versions = sorted({v for d in parts for v in d.engine_version.split(",") if v})
+        sources = [d.source for d in parts if d.source]
+        levels[name] = LevelData(
+            name=name,
+            level=dict(parts[0].level),
+            engine=parts[0].engine,
+            engine_version=",".join(versions),
+            ids=[d.ids[k] for d, k in rows],
+            forces=[d.forces[k] for d, k in rows],
+            source=sources[0] if len(sources) == 1 else ({"merged": sources} if sources else {}),
+            **{
+                key: np.asarray([getattr(d, key)[k] for d, k in rows]).reshape(
+                    (len(rows),) + np.shape(getattr(parts[0], key))[1:]
+                )
+                for key in _LEVEL_ARRAYS
+            },
+        )
+    return LabelledDataset(
+        ids=ids,
+        structures=[info[i][0] for i in ids],
+        subset=[info[i][1] for i in ids],
+        generator=[info[i][2] for i in ids],
+        group=[info[i][3] for i in ids],
+        levels=levels,
+        metadata=dict(metadata if metadata is not None else (second.metadata or first.metadata)),
     )

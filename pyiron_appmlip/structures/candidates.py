@@ -16,6 +16,7 @@ __all__ = [
     "slab_cells",
     "random_packings",
     "diverse_candidates",
+    "supercell_candidates",
     "rescale_structures",
     "minimum_distance",
 ]
@@ -294,6 +295,35 @@ def random_packings(
     )
 
 
+def _sequential_packing(element, n, rng, min_distance, volume_per_atom=(7.0, 11.0)):
+    """Random sequential addition of ``n`` atoms into a random triclinic cell.
+
+    Each atom is placed at a uniformly random point at least ``max(min_distance, 1.6)`` Angstrom
+    from every atom placed before (periodic images included); a cell that fills up is redrawn.
+    """
+    from ase import Atoms
+
+    d_min = max(min_distance, 1.6)
+    for _ in range(1000):
+        vol = n * rng.uniform(*volume_per_atom)
+        shape = np.eye(3) + rng.uniform(-0.2, 0.2, size=(3, 3))
+        cell = shape * (vol / abs(np.linalg.det(shape))) ** (1 / 3)
+        frac = np.empty((0, 3))
+        for _ in range(200 * n):
+            if len(frac) == n:
+                break
+            trial = rng.random(3)
+            diff = frac - trial
+            diff -= np.round(diff)
+            if len(frac) == 0 or np.min(np.linalg.norm(diff @ cell, axis=1)) >= d_min:
+                frac = np.vstack([frac, trial])
+        if len(frac) == n:
+            atoms = Atoms([element] * n, scaled_positions=frac, cell=cell, pbc=True)
+            if minimum_distance(atoms) >= min_distance:
+                return atoms
+    raise RuntimeError(f"could not place {n} atoms at least {d_min} Angstrom apart")
+
+
 def diverse_candidates(
     n_structures: int,
     element: str = "Be",
@@ -370,6 +400,148 @@ def diverse_candidates(
                 s,
                 n_atoms=(2, min(12, max_atoms)),
                 min_distance=max(min_distance, 1.6),
+            )
+        for a in new:
+            a.info["generator"] = name
+        out.extend(new)
+    return out
+
+
+# (prototype, cubic, repeat) supercells of 16..32 atoms for :func:`supercell_candidates`
+_SUPERCELLS = (
+    ("hcp", False, (2, 2, 2)),  # 16
+    ("hcp", False, (2, 2, 3)),  # 24
+    ("hcp", False, (3, 2, 2)),  # 24
+    ("hcp", False, (2, 2, 4)),  # 32
+    ("bcc", True, (2, 2, 2)),  # 16
+    ("bcc", True, (2, 2, 3)),  # 24
+    ("bcc", True, (2, 2, 4)),  # 32
+    ("fcc", True, (2, 2, 1)),  # 16
+    ("fcc", True, (3, 2, 1)),  # 24
+    ("fcc", True, (2, 2, 2)),  # 32
+    ("fcc", False, (3, 3, 3)),  # 27
+)
+
+
+def supercell_candidates(
+    n_structures: int,
+    element: str = "Be",
+    seed: int = 0,
+    n_atoms: tuple = (16, 32),
+    fractions: dict | None = None,
+    min_distance: float = 1.5,
+    lattice: dict | None = None,
+):
+    """A seeded mix of larger cells (16..32 atoms by default), closer to production training sets.
+
+    Kinds (``fractions`` maps each to its share; default in brackets):
+
+    - ``"crystal"`` (0.30): hcp/bcc/fcc supercells, random strain up to 5 %, rattle 0.08 Angstrom;
+    - ``"hot"`` (0.20): hcp supercells with large thermal-like displacements (0.12-0.22 Angstrom)
+      and strain up to 3 %, the kind of snapshot a molecular-dynamics run gives;
+    - ``"vacancy"`` (0.15): supercells of ``n_atoms[0] + 1`` or more atoms with one or two atoms
+      removed, strained and rattled;
+    - ``"slab"`` (0.15): hcp(0001), fcc(111), fcc(100) and bcc(110) slabs with 6 Angstrom vacuum;
+    - ``"random"`` (0.20): random dense packings (:func:`random_packings`).
+
+    Args:
+        n_structures: number of structures.
+        element: chemical symbol of every atom.
+        seed: seed of the random generators; the same arguments always give the same structures.
+        n_atoms: (low, high) range of the number of atoms of every structure.
+        fractions: shares of the kinds above.
+        min_distance: smallest allowed interatomic distance, Angstrom.
+        lattice: lattice parameters per prototype; defaults to :data:`BE_LATTICE`.
+    """
+    from ase.build import bcc110, fcc100, fcc111, hcp0001
+
+    _check_count(n_structures)
+    lo, hi = n_atoms
+    if not 1 <= lo <= hi:
+        raise ValueError(
+            f"n_atoms must be a (low, high) range with 1 <= low <= high, got {n_atoms!r}"
+        )
+    lattice = BE_LATTICE if lattice is None else lattice
+    fractions = dict(
+        fractions or {"crystal": 0.30, "hot": 0.20, "vacancy": 0.15, "slab": 0.15, "random": 0.20}
+    )
+    allowed = {"crystal", "hot", "vacancy", "slab", "random"}
+    unknown = set(fractions) - allowed
+    if unknown:
+        raise ValueError(
+            f"fractions has unknown kinds {sorted(unknown)}; allowed: {sorted(allowed)}"
+        )
+    if sum(fractions.values()) <= 0 or any(v < 0 for v in fractions.values()):
+        raise ValueError(f"fractions must be non-negative with a positive sum, got {fractions!r}")
+    cells = [_bulk(element, p, c, lattice).repeat(r) for p, c, r in _SUPERCELLS]
+    crystals = [c for c in cells if lo <= len(c) <= hi]
+    hcp = [c for c in crystals if len(set(np.round(c.cell.angles(), 3))) > 1] or crystals
+    holes = [c for c in cells if lo + 1 <= len(c) <= hi + 2]
+    a_h, c_h, a_f, a_b = (
+        lattice["hcp"]["a"],
+        lattice["hcp"]["c"],
+        lattice["fcc"]["a"],
+        lattice["bcc"]["a"],
+    )
+    v = 3.0  # half the vacuum, Angstrom
+    slabs = [
+        hcp0001(element, size=(2, 2, k), a=a_h, c=c_h, vacuum=v, orthogonal=False)
+        for k in (4, 6, 8)
+    ]
+    slabs += [fcc111(element, size=(2, 2, k), a=a_f, vacuum=v) for k in (4, 6, 8)]
+    slabs += [fcc100(element, size=(2, 2, k), a=a_f, vacuum=v) for k in (4, 6, 8)]
+    slabs += [bcc110(element, size=(2, 2, k), a=a_b, vacuum=v) for k in (4, 6, 8)]
+    slabs = [s for s in slabs if lo <= len(s) <= hi]
+    pools = {"crystal": crystals, "hot": hcp, "vacancy": holes, "slab": slabs}
+    for kind, pool in pools.items():
+        if fractions.get(kind, 0) > 0 and not pool:
+            raise ValueError(
+                f"n_atoms={n_atoms!r} admits no {kind!r} cell; widen n_atoms or set "
+                f"fractions[{kind!r}] = 0"
+            )
+    names = [k for k in fractions if fractions[k] > 0]
+    total = sum(fractions[k] for k in names)
+    counts = [int(np.floor(n_structures * fractions[k] / total)) for k in names]
+    for i in range(n_structures - sum(counts)):
+        counts[i % len(counts)] += 1
+    seeds = np.random.SeedSequence(seed).spawn(len(names))
+    out = []
+    for name, count, ss in zip(names, counts, seeds, strict=True):
+        if count == 0:
+            continue
+        rng = np.random.default_rng(ss)
+        if name == "random":
+            new = [
+                _sequential_packing(element, int(rng.integers(lo, hi + 1)), rng, min_distance)
+                for _ in range(count)
+            ]
+        else:
+            pool = pools[name]
+
+            def make(k, pool=pool, name=name, rng=rng):
+                atoms = pool[k % len(pool)].copy()
+                atoms.pbc = True
+                if name == "crystal":
+                    return _perturb(atoms, rng, 0.05, 0.08)
+                if name == "hot":
+                    return _perturb(atoms, rng, 0.03, float(rng.uniform(0.12, 0.22)))
+                if name == "vacancy":
+                    n_remove = int(rng.integers(1, min(2, len(atoms) - lo) + 1))
+                    n_remove = max(n_remove, len(atoms) - hi)
+                    for i in sorted(rng.choice(len(atoms), n_remove, replace=False))[::-1]:
+                        del atoms[int(i)]
+                    return _perturb(atoms, rng, 0.03, 0.05)
+                atoms.positions += rng.normal(0.0, 0.08, size=atoms.positions.shape)
+                atoms.wrap()
+                return atoms
+
+            new = _draw(
+                count,
+                make,
+                min_distance,
+                100 * count,
+                f"could not generate {name!r} cells passing min_distance={min_distance}; "
+                "lower min_distance",
             )
         for a in new:
             a.info["generator"] = name

@@ -182,3 +182,61 @@ def test_generate_rejects_a_bad_number_of_parts(tmp_path):
         be.main(["generate", "--project", str(tmp_path / "p"), "--parts", "0"])
     with pytest.raises(ValueError, match="part must be in 0..1 for n_parts=2, got 2"):
         be.run_campaign(str(tmp_path / "p"), part=2, n_parts=2, n_structures=3)
+
+
+def test_a_campaign_continues_from_an_exported_file_on_a_fresh_project(tmp_path):
+    """The partial export of one machine is all a fresh machine needs to go on (level 1, GPAW)."""
+    from pyiron_appmlip import Project
+    from pyiron_appmlip.datasets import be
+    from pyiron_appmlip.datasets.store import load_dataset
+
+    quiet = {"log": lambda m: None, "campaign": "large"}
+    first = str(tmp_path / "first")
+    be.run_campaign(first, n_structures=2, levels=(1,), test_levels=(), **quiet)
+    shipped = str(tmp_path / "shipped.h5")
+    be.export_campaign(first, shipped, n_structures=2, partial=True, **quiet)
+    # a fresh project, one more structure: only the new one is computed
+    fresh = str(tmp_path / "fresh")
+    be.run_campaign(
+        fresh, n_structures=3, levels=(1,), test_levels=(), resume_from=shipped, **quiet
+    )
+    table = Project(fresh).job_table()
+    children = table[table["hamilton"] != "AppmlipLabelling"]
+    assert len(children) == 1
+    out = str(tmp_path / "merged.h5")
+    merged = be.export_campaign(fresh, out, n_structures=3, resume_from=shipped, **quiet)
+    old, back = load_dataset(shipped), load_dataset(out)
+    assert len(back.level(1).ids) == 3 == len(merged.ids)
+    for cid in old.level(1).ids:  # the shipped labels are kept bitwise
+        i, j = old.level(1).index(cid), back.level(1).index(cid)
+        assert old.level(1).energy[i] == back.level(1).energy[j]
+        np.testing.assert_array_equal(old.level(1).forces[i], back.level(1).forces[j])
+    assert back.metadata["continues"]["file"] == "shipped.h5"
+    structures = be.campaign_structures(3, campaign="large")
+    assert sorted(configuration_id(a) for a in structures) == sorted(back.ids)
+    assert all(16 <= n <= 32 for n in back.n_atoms)
+
+
+def test_merge_datasets_refuses_other_levels_and_splits(tmp_path):
+    from dataclasses import replace
+
+    from pyiron_appmlip.datasets.store import merge_datasets
+
+    ds = _dataset()
+    other = replace(ds.levels["1"], level={**ds.levels["1"].level, "encut": 999.0})
+    with pytest.raises(ValueError, match="level '1' differs between the datasets"):
+        merge_datasets(ds, replace(ds, levels={"1": other}))
+    flipped = replace(ds, subset=["train" if s == "test" else "test" for s in ds.subset])
+    with pytest.raises(ValueError, match="the datasets use different splits"):
+        merge_datasets(ds, flipped)
+    # first wins where both label a configuration; the union elsewhere
+    structures = _structures()
+    ids = [configuration_id(a) for a in structures]
+    one = replace(ds, levels={"1": _level("1", structures, ids[:1], 9)})
+    merged = merge_datasets(one, ds)
+    assert merged.ids == ds.ids and merged.level_names == ["1", "5"]
+    assert merged.level(1).ids == [ids[0], ids[1], ids[2]]
+    assert merged.level(1).energy[0] == one.level(1).energy[0] != ds.level(1).energy[0]
+    np.testing.assert_array_equal(merged.level(1).energy[1:], ds.level(1).energy[1:])
+    np.testing.assert_array_equal(merged.level(1).forces[2], ds.level(1).forces[2])
+    np.testing.assert_array_equal(merged.level(5).stress, ds.level(5).stress)

@@ -69,3 +69,29 @@ def test_bad_counts():
         rattled_strained_cells(0)
     with pytest.raises(ValueError, match="n_structures"):
         vacancy_cells(-1)
+
+
+def test_supercell_candidates_sizes_kinds_and_reproducible():
+    from pyiron_appmlip.structures.candidates import supercell_candidates
+
+    a = supercell_candidates(24, seed=5)
+    b = supercell_candidates(24, seed=5)
+    assert len(a) == 24
+    assert {x.info["generator"] for x in a} == {"crystal", "hot", "vacancy", "slab", "random"}
+    assert all(16 <= len(x) <= 32 for x in a)
+    assert min(minimum_distance(x) for x in a) >= 1.5
+    assert all(
+        np.array_equal(x.positions, y.positions) and np.array_equal(x.cell, y.cell)
+        for x, y in zip(a, b, strict=True)
+    )
+    vac = [x for x in a if x.info["generator"] == "vacancy"]
+    assert all(len(x) not in (16, 24, 27, 32) for x in vac)  # one or two atoms removed
+    for x in (x for x in a if x.info["generator"] == "slab"):
+        z = x.positions[:, 2]
+        assert x.cell[2, 2] - (z.max() - z.min()) > 5.0
+    small = supercell_candidates(6, seed=1, n_atoms=(8, 12), fractions={"random": 1.0})
+    assert all(8 <= len(x) <= 12 for x in small)
+    with pytest.raises(ValueError, match="n_atoms=\\(40, 50\\) admits no 'crystal' cell"):
+        supercell_candidates(3, n_atoms=(40, 50))
+    with pytest.raises(ValueError, match="fractions has unknown kinds"):
+        supercell_candidates(3, fractions={"liquid": 1.0})
