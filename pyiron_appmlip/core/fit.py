@@ -183,6 +183,7 @@ def fit_statistics_levels(
     ridge: float = 0.0,
     rcond: float = DEFAULT_RCOND,
     scale_columns: bool = True,
+    constant: bool = True,
 ) -> dict:
     """Fits for several label levels at one weight pair: ``{level: LinearModel}``.
 
@@ -199,6 +200,10 @@ def fit_statistics_levels(
         ridge: adds ``ridge * ||beta[1:]||^2`` (the reference energy is not penalised).
         rcond: relative singular-value cutoff; singular values ``s > rcond * s_max`` are kept.
         scale_columns: scale the columns to unit norm before the truncated SVD.
+        constant: fit the per-atom reference energy (coefficient 0). ``False`` fixes it at 0,
+            as fits without an explicit constant column do (FitSNAP with ``bzeroflag 1``, the
+            paper authors' scripts); with ``rcond=1e-13`` and ``scale_columns=False`` this is
+            the authors' ``lstsq(A, y, cond=1e-13)``.
     """
     w_e, w_f = check_weights(energy_weight, force_weight)
     w_s = check_stress_weight(stress_weight)
@@ -229,11 +234,12 @@ def fit_statistics_levels(
                 if r.shape[0] and w > 0.0:
                     pieces.append(w * r[:, cols])
                     n_equations += int(part.rows_seen)
-        if ridge == 0.0 and n_equations < p + 1:
+        n_coefficients = p + 1 if constant else p
+        if ridge == 0.0 and n_equations < n_coefficients:
             warnings.warn(
                 UnderdeterminedFitWarning(
                     f"underdetermined fit: {n_equations} equations (energy, force and stress "
-                    f"rows) for {p + 1} coefficients (levels {list(lvs)}); the minimum-norm "
+                    f"rows) for {n_coefficients} coefficients (levels {list(lvs)}); the minimum-norm "
                     "solution is returned, its rank is in the result"
                 ),
                 stacklevel=2,
@@ -243,9 +249,14 @@ def fit_statistics_levels(
             reg[np.arange(p), 1 + np.arange(p)] = np.sqrt(ridge)
             pieces.append(reg)
         rf = r_factor(np.vstack(pieces)) if pieces else np.zeros((p + 1 + k, p + 1 + k))
-        beta, rank, s = truncated_solve(
-            rf[: p + 1, : p + 1], rf[: p + 1, p + 1 :], rcond, scale_columns
-        )
+        if constant:
+            beta, rank, s = truncated_solve(
+                rf[: p + 1, : p + 1], rf[: p + 1, p + 1 :], rcond, scale_columns
+            )
+        else:  # drop the constant column: re-triangularise the (p + 1 + k) x (p + k) rest
+            rd = r_factor(rf[:, 1:]) if pieces else np.zeros((p + k, p + k))
+            b, rank, s = truncated_solve(rd[:p, :p], rd[:p, p:], rcond, scale_columns)
+            beta = np.vstack([np.zeros((1, k)), b])
         for j, lv in enumerate(lvs):
             out[lv] = LinearModel(
                 coefficients=beta[:, j].copy(),
@@ -413,6 +424,7 @@ def subset_fits(
     scale_columns: bool = True,
     n_descriptors: int | None = None,
     stress_weight: float = 0.0,
+    constant: bool = True,
 ) -> list[SubsetFit]:
     """Fits for growing prefixes of one ordered stream, from a single pass.
 
@@ -436,6 +448,7 @@ def subset_fits(
         scale_columns: as in :func:`fit_statistics_levels`.
         n_descriptors: p (default: taken from the first block).
         stress_weight: weight w_S of the stress rows of every fit (0: none).
+        constant: as in :func:`fit_statistics_levels`.
 
     Returns:
         For every checkpoint, weight pair and level one :class:`SubsetFit` with training errors
@@ -463,6 +476,7 @@ def subset_fits(
                 ridge=ridge,
                 rcond=rcond,
                 scale_columns=scale_columns,
+                constant=constant,
             )
             for lv in levels:
                 model = models[lv]

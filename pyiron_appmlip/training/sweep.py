@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core import (
+    DEFAULT_RCOND,
     SAMPLERS,
     SufficientStatistics,
     leverage_scores_streamed,
@@ -48,9 +49,23 @@ __all__ = [
     "row_key",
     "KEY_COLUMNS",
     "SWEEP_SAMPLERS",
+    "FIT_CONVENTIONS",
+    "DRAWS",
 ]
 
 SWEEP_SAMPLERS = (*SAMPLERS, "all")
+
+#: How each fit is solved (``SweepGrid.fit_convention``): the keywords of
+#: :func:`~pyiron_appmlip.core.subset_fits`. "package": an explicit constant column (the per-atom
+#: reference energy), unit-norm column scaling and the package's singular-value cutoff;
+#: "authors": the paper authors' scripts, no constant column and ``lstsq(A, y, cond=1e-13)``.
+FIT_CONVENTIONS = {
+    "package": {"rcond": DEFAULT_RCOND, "scale_columns": True, "constant": True},
+    "authors": {"rcond": 1e-13, "scale_columns": False, "constant": False},
+}
+#: ``SweepGrid.draws``: "nested" subsets are prefixes of one sampling order per repetition (one
+#: pass gives every size); "independent" draws every size afresh, as the paper authors did.
+DRAWS = ("nested", "independent")
 
 
 @dataclass
@@ -70,6 +85,10 @@ class SweepGrid:
             (default: the first weight pair).
         stress_weight: weight w_S of the stress rows of every fit (finite, >= 0; default 0:
             stresses are not fitted, only their errors reported where available).
+        draws: "nested" (default; the subsets of one repetition are prefixes of one sampling
+            order) or "independent" (every subset size of every repetition is a fresh draw, as
+            in the paper authors' scripts; one pass per size instead of one per repetition).
+        fit_convention: a key of :data:`FIT_CONVENTIONS` ("package" or "authors").
     """
 
     train_levels: Sequence
@@ -80,6 +99,8 @@ class SweepGrid:
     seed: int = 0
     leverage_weights: tuple | None = None
     stress_weight: float = 0.0
+    draws: str = "nested"
+    fit_convention: str = "package"
 
     def __post_init__(self):
         self.train_levels = list(dict.fromkeys(level_label(lv) for lv in self.train_levels))
@@ -115,6 +136,13 @@ class SweepGrid:
         lw = self.weights[0] if self.leverage_weights is None else self.leverage_weights
         self.leverage_weights = check_weights(*lw)
         self.stress_weight = check_stress_weight(self.stress_weight)
+        if self.draws not in DRAWS:
+            raise ValueError(f"draws must be one of {DRAWS}, got {self.draws!r}")
+        if self.fit_convention not in FIT_CONVENTIONS:
+            raise ValueError(
+                f"fit_convention must be one of {tuple(FIT_CONVENTIONS)}, got "
+                f"{self.fit_convention!r}"
+            )
 
     def units(self, twojmax_values) -> list[tuple[int, str, int]]:
         out = []
@@ -134,7 +162,15 @@ class SweepGrid:
             "seed": self.seed,
             "leverage_weights": list(self.leverage_weights),
             "stress_weight": self.stress_weight,
+            # recorded only when not the default, so that stored sweeps keep their identity
+            **({"draws": self.draws} if self.draws != "nested" else {}),
+            **({"fit_convention": self.fit_convention} if self.fit_convention != "package" else {}),
         }
+
+    def order_seed(self, size: int | None = None):
+        """Seed of the sampling orders: ``seed`` for nested draws, ``[seed, size]`` for the
+        independent draws of one subset size."""
+        return self.seed if size is None or self.draws == "nested" else [self.seed, int(size)]
 
 
 class BlockSource:
@@ -339,29 +375,44 @@ def run_sweep(
                 ),
                 *grid.leverage_weights,
             )
+        # orders[(sampler, size)]: (repetitions, n_pool) sampling orders; size None = nested
         orders = {}
-        for sampler in {u[1] for u in todo}:
+        for unit, unit_sizes in todo.items():
+            sampler = unit[1]
             if sampler == "all":
-                orders[sampler] = np.arange(len(pool))[None, :]
-            else:
-                orders[sampler] = repeated_orders(
-                    sampler,
-                    grid.repetitions,
-                    len(pool),
-                    leverage=lev,
-                    block_leverage=blev,
-                    seed=grid.seed,
-                )
+                orders[(sampler, None)] = np.arange(len(pool))[None, :]
+                continue
+            for size in [None] if grid.draws == "nested" else unit_sizes:
+                if (sampler, size) not in orders:
+                    orders[(sampler, size)] = repeated_orders(
+                        sampler,
+                        grid.repetitions,
+                        len(pool),
+                        leverage=lev,
+                        block_leverage=blev,
+                        seed=grid.order_seed(size),
+                    )
+
+        def order_of(sampler, rep, size, orders=orders):
+            nested = sampler == "all" or grid.draws == "nested"
+            return orders[(sampler, None if nested else size)][rep]
+
         wall = {
             lv: np.array([labels[lv].wall_times.get(i, np.nan) for i in pool])
             for lv in grid.train_levels
         }
 
         def rows_of(
-            unit, records, twojmax=twojmax, p=p, pool=pool, wall=wall, source=source, orders=orders
+            unit,
+            records,
+            twojmax=twojmax,
+            p=p,
+            pool=pool,
+            wall=wall,
+            source=source,
+            order_of=order_of,
         ):
             _, sampler, rep = unit
-            order = orders[sampler][rep]
             unit_rows = []
             for rec in records:
                 lv = rec.level
@@ -376,7 +427,7 @@ def run_sweep(
                 )
                 if key in done:
                     continue
-                chosen = order[: rec.subset_size]
+                chosen = order_of(sampler, rep, rec.subset_size)[: rec.subset_size]
                 own = rec.test.get(lv)
                 tt = rec.test[truth]
                 row = make_row(
@@ -420,9 +471,16 @@ def run_sweep(
             return unit_rows
 
         tasks = {}
+        independent = grid.draws == "independent"
         for unit, sizes in todo.items():
             _, sampler, rep = unit
-            ordered_ids = [pool[k] for k in orders[sampler][rep][: max(sizes)]]
+            if independent and sampler != "all":
+                size_orders = {
+                    size: [pool[k] for k in order_of(sampler, rep, size)[:size]] for size in sizes
+                }
+                ordered_ids = list(dict.fromkeys(c for ids in size_orders.values() for c in ids))
+            else:
+                ordered_ids = [pool[k] for k in order_of(sampler, rep, max(sizes))[: max(sizes)]]
             unit_labels = {
                 cid: {lv: _label(labels[lv], cid) for lv in grid.train_levels}
                 for cid in ordered_ids
@@ -437,9 +495,9 @@ def run_sweep(
                 unit_options[cid] = opts
             tasks[unit] = (
                 source,
-                ordered_ids,
+                size_orders if independent and sampler != "all" else ordered_ids,
                 unit_labels,
-                sizes,
+                *([] if independent and sampler != "all" else [sizes]),
                 grid.weights,
                 grid.train_levels,
                 test_stats,
@@ -448,10 +506,13 @@ def run_sweep(
                 p,
                 grid.stress_weight,
                 unit_options,
+                FIT_CONVENTIONS[grid.fit_convention],
             )
         log(f"2Jmax {twojmax}: {len(tasks)} units ({describe_executor(executor, len(tasks))})")
         finished = {}
-        for unit, records in run_tasks(executor, unit_fits, tasks):
+        # with independent draws the whole pool ("all") is still one nested unit
+        function = _unit_function if independent else unit_fits
+        for unit, records in run_tasks(executor, function, tasks):
             unit_rows = rows_of(unit, records)
             done.update(row_key(r) for r in unit_rows)
             log(f"2Jmax {twojmax}: {unit[1]} repetition {unit[2]} done, sizes {todo[unit]}")
@@ -476,6 +537,7 @@ def unit_fits(
     p,
     stress_weight=0.0,
     unit_options=None,
+    fit_options=None,
 ):
     """One sweep unit as a plain function (the task an executor runs).
 
@@ -499,6 +561,8 @@ def unit_fits(
         unit_options: ``{configuration id: {"n_atoms": N, "volume": V, "factors": (f_E, f_F,
             f_S)}}`` (all optional): with ``n_atoms`` a block of 1 + 3 N + 6 rows is read as
             having virial rows.
+        fit_options: keywords of :func:`~pyiron_appmlip.core.subset_fits` (``rcond``,
+            ``scale_columns``, ``constant``), e.g. a value of :data:`FIT_CONVENTIONS`.
 
     Returns:
         The list of records.
@@ -527,6 +591,7 @@ def unit_fits(
         ridge=ridge,
         n_descriptors=p,
         stress_weight=stress_weight,
+        **(fit_options or {}),
     )
     if stress_weight > 0 and with_stress[0] == 0:
         raise ValueError(
@@ -534,6 +599,23 @@ def unit_fits(
             "configurations of this unit has both a recorded stress and the six virial rows in "
             "its descriptor block (compute the descriptors with virial=True)"
         )
+    return records
+
+
+def _unit_function(source, ids_or_orders, *args, **kwargs):
+    """:func:`independent_unit_fits` for a mapping of orders, else :func:`unit_fits`."""
+    if isinstance(ids_or_orders, Mapping):
+        return independent_unit_fits(source, ids_or_orders, *args, **kwargs)
+    return unit_fits(source, ids_or_orders, *args, **kwargs)
+
+
+def independent_unit_fits(source, orders, unit_labels, *args, **kwargs):
+    """One sweep unit of independent draws: :func:`unit_fits` for each subset size on its own
+    sampling order (``orders`` maps a size to its ordered ids, as many as the size)."""
+    records = []
+    for size, ordered_ids in orders.items():
+        labels = {cid: unit_labels[cid] for cid in ordered_ids}
+        records += unit_fits(source, ordered_ids, labels, [size], *args, **kwargs)
     return records
 
 

@@ -50,6 +50,23 @@ def test_fit_without_column_scaling_matches_plain_lstsq():
         assert_rel(model.coefficients, ref, 1e-10)
 
 
+def test_fit_without_constant_column_is_the_authors_lstsq():
+    """constant=False, rcond=1e-13, no column scaling: lstsq(A[:, 1:], y, cond=1e-13)."""
+    blocks, labels = random_dataset(5, n_configs=25, p=9)
+    stats = SufficientStatistics(9, levels=(1, 2))
+    stats.add_many(blocks, labels)
+    opts = {"rcond": 1e-13, "scale_columns": False, "constant": False}
+    models = fit_statistics_levels(stats, 150.0, 1.0, (1, 2), **opts)
+    for level in (1, 2):
+        e, f = level_lists(labels, level)
+        a, y = weighted_system(blocks, e, f, 150.0, 1.0)
+        ref = scipy.linalg.lstsq(a[:, 1:], y, cond=1e-13)[0]
+        assert models[level].coefficients[0] == 0.0
+        assert_rel(models[level].coefficients[1:], ref, 1e-10)
+        with_constant = fit_statistics(stats, 150.0, 1.0, level, rcond=1e-13, scale_columns=False)
+        assert not np.allclose(with_constant.coefficients[1:], ref, rtol=1e-6)
+
+
 @pytest.mark.parametrize("weights", [(1.0, 1.0), (150.0, 1.0)])
 def test_qsnap_like_predictions_match_lstsq(weights):
     blocks, e, f = qsnap_like_dataset(3)
