@@ -1,17 +1,26 @@
 """Pareto analysis: exact non-dominated sets over any number of objectives (all minimised).
 
-A row a dominates a row b when a <= b in every objective and a < b in at least one. Rows with
-identical objective values do not dominate each other, so duplicates on the front are all kept.
+Two dominance rules (``dominance``):
+
+- ``"standard"``: a row a dominates a row b when a <= b in every objective and a < b in at least
+  one. Rows with identical objective values do not dominate each other, so duplicates on the
+  front are all kept.
+- ``"strict"``: a dominates b only when a < b in every objective (the paper authors' rule). The
+  front is then the weakly non-dominated set; it contains the standard front and also keeps
+  rows that tie with a better row in one objective.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["pareto_mask", "pareto_front"]
+__all__ = ["pareto_mask", "pareto_front", "DOMINANCE"]
+
+#: The dominance rules of :func:`pareto_mask`.
+DOMINANCE = ("standard", "strict")
 
 
-def pareto_mask(values, maximize=None) -> np.ndarray:
+def pareto_mask(values, maximize=None, dominance: str = "standard") -> np.ndarray:
     """Boolean mask of the non-dominated rows of ``values`` (n, k).
 
     Rows containing NaN (a missing value) are never on the front; an infinite value is refused
@@ -22,7 +31,10 @@ def pareto_mask(values, maximize=None) -> np.ndarray:
         values: array-like (n, k); each column an objective to minimise.
         maximize: optional sequence of k booleans; True flips that objective to be maximised
             (e.g. MLIP throughput in atom-steps per second).
+        dominance: "standard" or "strict" (see the module docstring).
     """
+    if dominance not in DOMINANCE:
+        raise ValueError(f"dominance must be one of {DOMINANCE}, got {dominance!r}")
     v = np.array(values, dtype=float, copy=True)
     if v.ndim == 1:
         v = v[:, None]
@@ -48,16 +60,18 @@ def pareto_mask(values, maximize=None) -> np.ndarray:
     valid = np.flatnonzero(~np.isnan(v).any(axis=1))
     if valid.size == 0:
         return mask
-    # Sorting lexicographically guarantees that no row is dominated by a row after it.
+    # Sorting lexicographically guarantees that no row is dominated by a row after it. Both rules
+    # are transitive, so comparing with the rows kept so far is enough.
     order = valid[np.lexsort(v[valid].T[::-1])]
     front = np.empty((0, k))
     kept = []
     for i in order:
         x = v[i]
         if front.shape[0]:
-            le = np.all(front <= x, axis=1)
-            lt = np.any(front < x, axis=1)
-            if np.any(le & lt):
+            if dominance == "strict":
+                if np.any(np.all(front < x, axis=1)):
+                    continue
+            elif np.any(np.all(front <= x, axis=1) & np.any(front < x, axis=1)):
                 continue
         front = np.vstack([front, x])
         kept.append(i)
@@ -65,7 +79,7 @@ def pareto_mask(values, maximize=None) -> np.ndarray:
     return mask
 
 
-def pareto_front(table, objectives, maximize=None):
+def pareto_front(table, objectives, maximize=None, dominance: str = "standard"):
     """Rows of a pandas DataFrame that are Pareto-optimal in the named ``objectives`` columns.
 
     Args:
@@ -73,6 +87,7 @@ def pareto_front(table, objectives, maximize=None):
         objectives: column names, e.g. ``["energy_rmse_test_truth", "force_rmse_test_truth"]``
             (2-D) or with ``"dft_seconds"`` added (3-D).
         maximize: as in :func:`pareto_mask`.
+        dominance: as in :func:`pareto_mask`.
 
     Returns:
         The sub-table (original index kept), sorted by the first objective.
@@ -89,5 +104,7 @@ def pareto_front(table, objectives, maximize=None):
         )
     if len(objectives) == 0:
         raise ValueError("objectives must name at least one column")
-    mask = pareto_mask(table[list(objectives)].to_numpy(dtype=float), maximize=maximize)
+    mask = pareto_mask(
+        table[list(objectives)].to_numpy(dtype=float), maximize=maximize, dominance=dominance
+    )
     return table[mask].sort_values(list(objectives))

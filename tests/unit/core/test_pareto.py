@@ -84,3 +84,33 @@ def test_infinite_values_and_a_string_of_objectives_are_refused():
     with pytest.raises(ValueError, match=r"list of column names, e.g. \['ef'\]"):
         pareto_front(table, "ef")
     assert len(pareto_front(table, ["e", "f"])) == 2
+
+
+def brute_force_strict(v):
+    v = np.asarray(v, float)
+    ok = ~np.isnan(v).any(axis=1)
+    return np.array(
+        [
+            ok[i] and not any(ok[j] and np.all(v[j] < v[i]) for j in range(len(v)))
+            for i in range(len(v))
+        ]
+    )
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+def test_strict_dominance_against_brute_force(k):
+    rng = np.random.default_rng(10 + k)
+    v = rng.integers(0, 6, size=(150, k)).astype(float)
+    v[::17, 0] = np.nan
+    strict = pareto_mask(v, dominance="strict")
+    assert np.array_equal(strict, brute_force_strict(v))
+    assert np.all(strict >= pareto_mask(v))  # the strict front contains the standard one
+    assert strict.sum() > pareto_mask(v).sum()  # and, with ties, more
+
+
+def test_strict_dominance_keeps_a_tie_in_one_objective():
+    table = pd.DataFrame({"e": [1.0, 1.0, 2.0], "f": [1.0, 2.0, 3.0]})
+    assert list(pareto_front(table, ["e", "f"]).index) == [0]
+    assert list(pareto_front(table, ["e", "f"], dominance="strict").index) == [0, 1]
+    with pytest.raises(ValueError, match=r"dominance must be one of \('standard', 'strict'\)"):
+        pareto_mask(table.to_numpy(), dominance="weak")
