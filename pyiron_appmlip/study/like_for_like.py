@@ -1,0 +1,913 @@
+"""Figs. 6 and 7 like for like: one set of conventions for the paper authors' published tables,
+the package's GPAW datasets and an imported dataset (e.g. the Be part of the W-Be SNAP set).
+
+The paper authors summarise their sweeps in a particular way (their README and notebooks,
+described in the README of their results tables). :class:`StudyConventions` holds those choices
+as options, and the same functions are applied to every source:
+
+* **learning curves** (Fig. 6): regular leverage, block leverage and random sampling at one
+  level and weight; each subset size drawn afresh per repetition (``draws="independent"``);
+  50 repetitions summarised by the median and a 16-84 % band; only sizes whose fits are
+  overdetermined whichever configurations are drawn. :func:`curve_summary` reads off how many
+  configurations each sampler needs until its median (or mean) test error stays within a
+  tolerance of the whole pool's (1 meV/atom for energies, 10 meV/Angstrom for forces);
+* **Pareto fronts** (Fig. 7): leverage-sampled models of every training level, size and weight
+  (5, 10, 12.25, 50, 150, 300), the median over repetitions per setting, and the front over DFT
+  cost and the test errors against the reference level. The DFT cost is taken both as the
+  measured wall time of the chosen configurations and as the level's mean time per
+  configuration times N (how the paper's Table 1 is used); the front is taken with the standard
+  dominance rule and with the authors' strict one (:mod:`pyiron_appmlip.core.pareto`).
+  :func:`front_summary` lists the levels on each front.
+
+Sources: :func:`load_paper_tables` reads the authors' ``results.csv`` files (from a path the user
+gives; they are not shipped) into sweep-like rows; :func:`measure_dataset` runs the sweep
+(:func:`~pyiron_appmlip.training.sweep.run_sweep`) on a
+:class:`~pyiron_appmlip.datasets.store.LabelledDataset` with the conventions. The command line
+(:func:`main`) writes the side-by-side Markdown report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "StudyConventions",
+    "PaperTables",
+    "SourceResult",
+    "load_paper_tables",
+    "paper_source",
+    "curve_summary",
+    "front_summary",
+    "measure_dataset",
+    "render_report",
+    "main",
+]
+
+SAMPLER_NAMES = {"Random": "random", "Leverage": "leverage", "Block Leverage": "block_leverage"}
+CURVE_SAMPLERS = ("leverage", "block_leverage", "random")
+ERRORS = ("energy_rmse_test_truth", "force_rmse_test_truth")
+COSTS = ("dft_seconds", "dft_seconds_mean_x_n")
+DOMINANCE = ("standard", "strict")
+
+
+@dataclass
+class StudyConventions:
+    """How learning curves and Pareto fronts are drawn and summarised (defaults: the authors').
+
+    Attributes:
+        repetitions: repetitions per sampler and size of the learning curves (>= 1; the authors
+            used 50).
+        front_repetitions: repetitions of the leverage-sampled models of the Pareto front.
+        draws: "independent" (every size drawn afresh, as the authors) or "nested".
+        center: "median" (the authors) or "mean" of the repetitions.
+        band: percentiles of the spread band.
+        weights: w_E/w_F ratios of the front (the authors' six).
+        curve_weight: w_E/w_F of the learning curves and of the leverage scores.
+        energy_tolerance: meV/atom above the whole pool's energy error (Fig. 6 criterion).
+        force_tolerance: meV/Angstrom above the whole pool's force error (Fig. 6 criterion).
+        fit_convention: "package" or "authors" (no constant column, ``lstsq`` cond 1e-13); see
+            :data:`~pyiron_appmlip.training.sweep.FIT_CONVENTIONS`.
+        test_fraction: ``None`` keeps the dataset's own train/test split; a number re-splits by
+            configuration id (0.5: the authors' halves).
+        n_sizes: number of subset sizes of our own sweeps (geometric, overdetermined ones only).
+        seed: root seed of the sampling orders and of a re-split.
+        front_range: ``(energy factor, force factor)``: the levels on the front are also listed
+            for the models whose median errors are at most these factors times the best
+            median errors on the front (a figure's drawn range; the paper gives its ranges
+            only graphically).
+    """
+
+    repetitions: int = 50
+    front_repetitions: int = 50
+    draws: str = "independent"
+    center: str = "median"
+    band: tuple = (16.0, 84.0)
+    weights: tuple = (5.0, 10.0, 12.25, 50.0, 150.0, 300.0)
+    curve_weight: float = 150.0
+    energy_tolerance: float = 1.0
+    force_tolerance: float = 10.0
+    fit_convention: str = "package"
+    test_fraction: float | None = None
+    n_sizes: int = 9
+    seed: int = 0
+    front_range: tuple = (3.0, 1.3)
+
+    def __post_init__(self):
+        from ..core.learning_curves import CENTERS
+        from ..training.sweep import DRAWS, FIT_CONVENTIONS
+
+        for name in ("repetitions", "front_repetitions", "n_sizes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.draws not in DRAWS:
+            raise ValueError(f"draws must be one of {DRAWS}, got {self.draws!r}")
+        if self.center not in CENTERS:
+            raise ValueError(f"center must be one of {CENTERS}, got {self.center!r}")
+        if self.fit_convention not in FIT_CONVENTIONS:
+            raise ValueError(
+                f"fit_convention must be one of {tuple(FIT_CONVENTIONS)}, got "
+                f"{self.fit_convention!r}"
+            )
+        if self.test_fraction is not None and not 0.0 < self.test_fraction < 1.0:
+            raise ValueError(
+                f"test_fraction must be None (the dataset's split) or in (0, 1), got "
+                f"{self.test_fraction!r}"
+            )
+        for name in ("energy_tolerance", "force_tolerance"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if self.curve_weight not in self.weights:
+            raise ValueError(
+                f"curve_weight must be one of weights {list(self.weights)}, got "
+                f"{self.curve_weight!r}"
+            )
+
+
+@dataclass
+class PaperTables:
+    """The authors' published results as sweep-like rows (errors in meV/atom, meV/Angstrom).
+
+    Attributes:
+        sampling: ``sampling_methods_comparison``: level 6, w_E/w_F 150, three samplers.
+        pareto: ``3D_pareto``: leverage subsets x weights x training levels.
+        weights: ``2D_pareto``: the whole training pool, every weight and level.
+        path: the folder they were read from.
+    """
+
+    sampling: object
+    pareto: object
+    weights: object
+    path: str
+
+
+@dataclass
+class SourceResult:
+    """Everything the report prints about one source.
+
+    Attributes:
+        name: short name of the source (a report column).
+        description: one line on what the source is.
+        twojmax: 2Jmax of the models.
+        curves: :func:`curve_summary` curves.
+        needed: :func:`curve_summary` sizes needed per sampler.
+        fronts: :func:`front_summary` of the front rows.
+        full: whole-pool test errors ``{"energy", "force"}`` at the curve setting.
+        info: pool and test sizes, levels, coefficients, repetitions, etc.
+        rows: the rows of the front (leverage-sampled and whole-pool models of every level
+            and weight) for further use; for our datasets with their ranks.
+    """
+
+    name: str
+    description: str
+    twojmax: int
+    curves: object
+    needed: object
+    fronts: dict
+    full: dict
+    info: dict = field(default_factory=dict)
+    rows: object = None
+
+
+# -- the authors' tables -----------------------------------------------------------------------
+def _read_csv(path):
+    import pandas as pd
+
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"{path} is missing: paper_results must be the folder holding the authors' "
+            "2D_pareto/, 3D_pareto/<N>/ and sampling_methods_comparison/<N>/ results.csv files"
+        )
+    return pd.read_csv(path, index_col=0)
+
+
+def _level_costs():
+    from ..dft.levels import PAPER_LEVELS
+
+    return {str(k): float(v.paper_seconds) for k, v in PAPER_LEVELS.items()}
+
+
+def load_paper_tables(path: str) -> PaperTables:
+    """Read the paper authors' ``results.csv`` files into sweep-like rows.
+
+    Repetitions are numbered in file order: in ``3D_pareto`` one repetition is one leverage draw
+    with all weights and levels fitted on it (36 rows), in ``sampling_methods_comparison`` the
+    rows of one sampler in order. Errors are converted from eV to meV. ``dft_seconds_mean_x_n``
+    is the paper's Table 1 mean time per configuration of the training level times N.
+
+    Args:
+        path: the folder with ``2D_pareto``, ``3D_pareto`` and ``sampling_methods_comparison``.
+
+    Raises:
+        FileNotFoundError: naming the first missing file.
+        ValueError: if a table does not have the expected columns.
+    """
+    import pandas as pd
+
+    cost = _level_costs()
+    weights = _read_csv(os.path.join(path, "2D_pareto", "results.csv"))
+    pareto_parts, sampling_parts = [], []
+    for folder in sorted(glob.glob(os.path.join(path, "3D_pareto", "*", "results.csv"))):
+        t = _read_csv(folder)
+        per_draw = t["Energy Weight"].nunique() * t["Train Precision"].nunique()
+        t = t.assign(repetition=np.arange(len(t)) // per_draw)
+        pareto_parts.append(t)
+    for folder in sorted(
+        glob.glob(os.path.join(path, "sampling_methods_comparison", "*", "*.csv"))
+    ):
+        t = _read_csv(folder)
+        t = t.assign(repetition=t.groupby("Sampling Method").cumcount())
+        sampling_parts.append(t)
+    if not pareto_parts or not sampling_parts:
+        raise FileNotFoundError(
+            f"{path} has no 3D_pareto/<N>/results.csv or sampling_methods_comparison/<N>/"
+            "results.csv files"
+        )
+    own, truth = "(train precision)", "(6th precision)"
+
+    def errors(t, suffix_own, suffix_truth, prefix="Testing"):
+        try:
+            return {
+                "energy_rmse_test": 1e3 * t[f"{prefix} Energy RMSE {suffix_own}"].to_numpy(),
+                "force_rmse_test": 1e3 * t[f"{prefix} Force RMSE {suffix_own}"].to_numpy(),
+                "energy_rmse_test_truth": 1e3
+                * t[f"{prefix} Energy RMSE {suffix_truth}"].to_numpy(),
+                "force_rmse_test_truth": 1e3 * t[f"{prefix} Force RMSE {suffix_truth}"].to_numpy(),
+            }
+        except KeyError as err:
+            raise ValueError(f"an authors' table lacks the column {err}") from None
+
+    w = pd.DataFrame(
+        {
+            "sampler": "all",
+            "subset_size": 9990,
+            "repetition": 0,
+            "twojmax": weights["2Jmax"].astype(int).to_numpy(),
+            "weight_ratio": weights["Energy Weight"].astype(float).to_numpy(),
+            "train_level": weights["Train Precision"].astype(int).astype(str).to_numpy(),
+            "truth_level": "6",
+            **errors(weights, own, truth),
+        }
+    )
+    p = pd.concat(pareto_parts, ignore_index=True)
+    pareto = pd.DataFrame(
+        {
+            "sampler": "leverage",
+            "subset_size": p["Subsample size"].astype(int).to_numpy(),
+            "repetition": p["repetition"].to_numpy(),
+            "twojmax": p["2Jmax"].astype(int).to_numpy(),
+            "weight_ratio": p["Energy Weight"].astype(float).to_numpy(),
+            "train_level": p["Train Precision"].astype(int).astype(str).to_numpy(),
+            "truth_level": "6",
+            **errors(p, own, truth),
+        }
+    )
+    pareto["dft_seconds_mean_x_n"] = pareto["train_level"].map(cost) * pareto["subset_size"]
+    pareto["dft_seconds"] = np.nan  # the authors' tables hold no measured times
+    s = pd.concat(sampling_parts, ignore_index=True)
+    unknown = sorted(set(s["Sampling Method"]) - set(SAMPLER_NAMES))
+    if unknown:
+        raise ValueError(f"unknown sampling methods {unknown} in the authors' tables")
+    sampling = pd.DataFrame(
+        {
+            "sampler": s["Sampling Method"].map(SAMPLER_NAMES).to_numpy(),
+            "subset_size": s["Subsample size"].astype(int).to_numpy(),
+            "repetition": s["repetition"].to_numpy(),
+            "twojmax": s["2Jmax"].astype(int).to_numpy(),
+            "weight_ratio": s["Energy Weight"].astype(float).to_numpy(),
+            "train_level": s["Train Precision"].astype(int).astype(str).to_numpy(),
+            "truth_level": s["Error Precision"].astype(int).astype(str).to_numpy(),
+            "energy_rmse_test_truth": 1e3 * s["Testing Energy RMSE"].to_numpy(),
+            "force_rmse_test_truth": 1e3 * s["Testing Force RMSE"].to_numpy(),
+        }
+    )
+    return PaperTables(sampling=sampling, pareto=pareto, weights=w, path=os.path.abspath(path))
+
+
+def paper_source(tables: PaperTables, conventions: StudyConventions | None = None) -> SourceResult:
+    """The authors' tables summarised with ``conventions`` (their own by default)."""
+    conv = StudyConventions() if conventions is None else conventions
+    s = tables.sampling
+    level, weight = s["train_level"].iloc[0], float(s["weight_ratio"].iloc[0])
+    full_row = tables.weights[
+        (tables.weights["train_level"] == level)
+        & np.isclose(tables.weights["weight_ratio"], weight)
+    ]
+    full = {
+        "energy": float(full_row["energy_rmse_test_truth"].iloc[0]),
+        "force": float(full_row["force_rmse_test_truth"].iloc[0]),
+    }
+    curves, needed = curve_summary(s, full, conv)
+    fronts = front_summary(tables.pareto, conv, costs=("dft_seconds_mean_x_n",))
+    return SourceResult(
+        name="authors' tables",
+        description=(
+            "the paper authors' published results (Be, VASP levels 1-6, 9,990 training and "
+            "9,990 test configurations, 2Jmax 6)"
+        ),
+        twojmax=int(s["twojmax"].iloc[0]),
+        curves=curves,
+        needed=needed,
+        fronts=fronts,
+        full=full,
+        info={
+            "pool": 9990,
+            "test": 9990,
+            "curve_level": level,
+            "truth_level": "6",
+            "curve_weight": weight,
+            "repetitions": int(s.groupby(["sampler", "subset_size"]).size().min()),
+            "front_repetitions": int(
+                tables.pareto.groupby("subset_size")["repetition"].nunique().min()
+            ),
+            "sizes": sorted(int(v) for v in s["subset_size"].unique()),
+            "front_sizes": sorted(int(v) for v in tables.pareto["subset_size"].unique()),
+            "levels": sorted(tables.pareto["train_level"].unique(), key=int),
+            "n_coefficients": None,
+        },
+        rows=tables.pareto,
+    )
+
+
+# -- summaries ---------------------------------------------------------------------------------
+def curve_summary(rows, full: dict, conventions: StudyConventions | None = None):
+    """Learning curves and the configurations each sampler needs.
+
+    Args:
+        rows: sweep-like rows of one level and weight: ``sampler``, ``subset_size`` and the
+            test errors against the reference level (one row per repetition).
+        full: the whole pool's errors ``{"energy": meV/atom, "force": meV/Angstrom}``.
+        conventions: the :class:`StudyConventions`.
+
+    Returns:
+        ``(curves, needed)``: ``curves`` one row per sampler and size with the center, band,
+        mean, median, min and max of both errors; ``needed`` one row per sampler with the
+        smallest size from which the median (``*_median``) and the mean (``*_mean``) energy and
+        force errors stay within the tolerances of the whole pool (None where never), and the
+        ratio of random sampling's size to it (``*_vs_random``; NaN where either is None).
+    """
+    import pandas as pd
+
+    from ..core.learning_curves import first_size_within, summarize_repetitions
+
+    conv = StudyConventions() if conventions is None else conventions
+    sampled = rows[rows["sampler"].isin(CURVE_SAMPLERS)]
+    curves = summarize_repetitions(
+        sampled, ["sampler", "subset_size"], list(ERRORS), center=conv.center, band=conv.band
+    )
+    limits = {
+        "energy": full["energy"] + conv.energy_tolerance,
+        "force": full["force"] + conv.force_tolerance,
+    }
+    out = []
+    for sampler in CURVE_SAMPLERS:
+        g = curves[curves["sampler"] == sampler].sort_values("subset_size")
+        if g.empty:
+            continue
+        row = {"sampler": sampler, "largest_size": int(g["subset_size"].max())}
+        for kind, col in zip(("energy", "force"), ERRORS, strict=True):
+            for how in ("median", "mean"):
+                row[f"{kind}_{how}"] = first_size_within(
+                    g["subset_size"].to_numpy(), g[f"{col}_{how}"].to_numpy(), limits[kind]
+                )
+        out.append(row)
+    needed = pd.DataFrame(out)
+    base = needed.set_index("sampler")
+    for kind in ("energy", "force"):
+        for how in ("median", "mean"):
+            key = f"{kind}_{how}"
+            rnd = base[key].get("random") if "random" in base.index else None
+            needed[f"{key}_vs_random"] = [
+                float(rnd) / float(v) if rnd is not None and v is not None and v > 0 else np.nan
+                for v in needed[key]
+            ]
+    return curves, needed
+
+
+def front_summary(rows, conventions: StudyConventions | None = None, costs=COSTS, clip=None):
+    """Pareto fronts of the median models per setting, for every cost and dominance rule.
+
+    Args:
+        rows: leverage-sampled sweep-like rows with ``twojmax``, ``subset_size``,
+            ``weight_ratio``, ``train_level``, the test errors against the reference level and
+            the cost columns.
+        conventions: the :class:`StudyConventions` (center and weights).
+        costs: cost columns to use (each its own front); columns missing or all NaN are
+            skipped.
+        clip: ``(energy_max, force_max)`` in meV/atom and meV/Angstrom: also report the levels
+            on the front within that error range; default: ``conventions.front_range`` times
+            the best median errors on the front.
+
+    Returns:
+        ``{(cost, dominance): {"levels": [...], "counts": {level: n}, "front": DataFrame,
+        "range": (energy_max, force_max), "range_counts": {level: n}, "n_settings": n}}``.
+    """
+    from ..core.learning_curves import summarize_repetitions
+    from ..core.pareto import pareto_front
+
+    conv = StudyConventions() if conventions is None else conventions
+    rows = rows[rows["weight_ratio"].apply(lambda w: any(np.isclose(w, conv.weights)))]
+    keys = ["twojmax", "subset_size", "weight_ratio", "train_level"]
+    columns = [c for c in (*ERRORS, *costs) if c in rows.columns]
+    med = summarize_repetitions(rows, keys, columns, center=conv.center, band=conv.band)
+    out = {}
+    for cost in costs:
+        col = f"{cost}_center"
+        if col not in med.columns or med[col].isna().all():
+            continue
+        objectives = [col, f"{ERRORS[0]}_center", f"{ERRORS[1]}_center"]
+        for rule in DOMINANCE:
+            front = pareto_front(med, objectives, dominance=rule)
+            counts = front["train_level"].value_counts().to_dict()
+            levels = sorted(counts, key=lambda v: int(v) if str(v).isdigit() else v)
+            bounds = clip
+            if bounds is None:
+                bounds = (
+                    conv.front_range[0] * float(front[objectives[1]].min()),
+                    conv.front_range[1] * float(front[objectives[2]].min()),
+                )
+            inside = front[
+                (front[objectives[1]] <= bounds[0]) & (front[objectives[2]] <= bounds[1])
+            ]
+            clipped = inside["train_level"].value_counts().to_dict()
+            out[(cost, rule)] = {
+                "levels": levels,
+                "counts": {str(k): int(v) for k, v in counts.items()},
+                "front": front,
+                "range": tuple(float(b) for b in bounds),
+                "range_counts": {str(k): int(v) for k, v in clipped.items()},
+                "n_settings": len(med),
+            }
+    return out
+
+
+# -- our datasets ------------------------------------------------------------------------------
+def _sizes(pool_rows: list[int], n_coefficients: int, n_sizes: int) -> list[int]:
+    from ..core.learning_curves import overdetermined_sizes
+
+    pool = len(pool_rows)
+    ok = overdetermined_sizes(range(1, pool + 1), pool_rows, n_coefficients)
+    if not ok:
+        raise ValueError(
+            f"no subset of the {pool} pool configurations is overdetermined for "
+            f"{n_coefficients} coefficients ({sum(pool_rows)} equations in the whole pool)"
+        )
+    lo = ok[0]
+    grid = np.unique(np.round(np.geomspace(lo, pool, n_sizes + 1)).astype(int))
+    return [int(s) for s in grid if s < pool]
+
+
+def measure_dataset(
+    dataset,
+    twojmax: int,
+    conventions: StudyConventions | None = None,
+    *,
+    name: str = "dataset",
+    description: str = "",
+    train_levels=None,
+    truth_level=None,
+    curve_level=None,
+    blocks: dict | None = None,
+    executor="serial",
+    progress=None,
+) -> SourceResult:
+    """The learning curves and Pareto fronts of a labelled dataset with ``conventions``.
+
+    Args:
+        dataset: a :class:`~pyiron_appmlip.datasets.store.LabelledDataset`.
+        twojmax: 2Jmax of the qSNAP models (descriptors computed with LAMMPS unless
+            ``blocks`` are given).
+        conventions: the :class:`StudyConventions`.
+        name: the report column of this source.
+        description: one line on the source.
+        train_levels: training levels (default: all levels but the reference; a dataset with
+            one level trains and tests on it).
+        truth_level: reference level of the test errors (default: the highest).
+        curve_level: training level of the learning curves (default: the highest training
+            level).
+        blocks: ``{configuration id: block}`` at this 2Jmax, if already computed.
+        executor: where the sweep units run (:mod:`pyiron_appmlip.executors`).
+        progress: optional callable receiving messages.
+    """
+    import pandas as pd
+
+    from ..training.labels import split_by_configuration
+    from ..training.sweep import InMemoryBlocks, SweepGrid, row_key, run_sweep
+
+    conv = StudyConventions() if conventions is None else conventions
+    say = progress or (lambda m: None)
+    names = dataset.level_names
+    truth = str(truth_level or names[-1])
+    if train_levels is None:
+        train_levels = [n for n in names if n != truth] or [truth]
+    train_levels = [str(v) for v in train_levels]
+    curve_level = str(curve_level or train_levels[-1])
+    if conv.test_fraction is None:
+        train_ids, test_ids = dataset.train_ids, dataset.test_ids
+    else:
+        train_ids, test_ids = split_by_configuration(
+            dataset.ids, test_fraction=conv.test_fraction, seed=conv.seed
+        )
+    pool = dataset.common_ids(train_levels, train_ids)
+    test = dataset.common_ids([truth], test_ids)
+    labels = {lv: dataset.labels(lv) for lv in dict.fromkeys([*train_levels, truth])}
+    if blocks is None:
+        from ..descriptors import compute_qsnap_blocks
+
+        say(f"descriptors 2Jmax={twojmax} ({len(pool) + len(test)} structures)")
+        blocks = dict(
+            zip(
+                pool + test,
+                compute_qsnap_blocks([dataset.structure(i) for i in pool + test], twojmax),
+                strict=True,
+            )
+        )
+    p = int(next(iter(blocks.values())).shape[1])
+    n_coefficients = p + 1 if conv.fit_convention == "package" else p
+    pool_rows = [1 + 3 * len(dataset.structure(i)) for i in pool]
+    sizes = _sizes(pool_rows, n_coefficients, conv.n_sizes)
+    source = {int(twojmax): InMemoryBlocks(blocks)}
+    common = {
+        "subset_sizes": sizes,
+        "draws": conv.draws,
+        "fit_convention": conv.fit_convention,
+        "seed": conv.seed,
+        "leverage_weights": (conv.curve_weight, 1.0),
+    }
+    say(f"learning curves 2Jmax={twojmax}: sizes {sizes}, {conv.repetitions} repetitions")
+    curve_grid = SweepGrid(
+        [curve_level],
+        weights=[conv.curve_weight],
+        samplers=(*CURVE_SAMPLERS, "all"),
+        repetitions=conv.repetitions,
+        **common,
+    )
+    curve_rows = run_sweep(source, labels, pool, test, curve_grid, truth, executor=executor)
+    say(f"Pareto front 2Jmax={twojmax}: {conv.front_repetitions} repetitions")
+    front_grid = SweepGrid(
+        train_levels,
+        weights=list(conv.weights),
+        samplers=("leverage", "all"),
+        repetitions=conv.front_repetitions,
+        **common,
+    )
+    # the front's cells at the curve level and weight are the curves' leverage rows: reused
+    done = {row_key(r) for r in curve_rows}
+    front_rows = run_sweep(
+        source, labels, pool, test, front_grid, truth, executor=executor, done=done
+    )
+    front_rows += [
+        r
+        for r in curve_rows
+        if r["sampler"] == "all"
+        or (r["sampler"] == "leverage" and r["repetition"] < conv.front_repetitions)
+    ]
+    curves_df = pd.DataFrame(curve_rows).drop(columns=["coefficients", "training_ids"])
+    front_df = pd.DataFrame(front_rows).drop(columns=["coefficients", "training_ids"])
+    mean_seconds = {
+        lv: float(np.nanmean(dataset.level(lv).wall_time))
+        if np.isfinite(dataset.level(lv).wall_time).any()
+        else np.nan
+        for lv in train_levels
+    }
+    front_df["dft_seconds_mean_x_n"] = (
+        front_df["train_level"].map(mean_seconds) * front_df["subset_size"]
+    )
+    if not np.isfinite(front_df["dft_seconds_mean_x_n"]).any():
+        front_df["dft_seconds"] = np.nan  # imported labels: no wall times
+    whole = curves_df[curves_df["sampler"] == "all"].iloc[0]
+    full = {
+        "energy": float(whole["energy_rmse_test_truth"]),
+        "force": float(whole["force_rmse_test_truth"]),
+    }
+    curves, needed = curve_summary(curves_df, full, conv)
+    fronts = front_summary(front_df[front_df["sampler"] == "leverage"], conv)
+    return SourceResult(
+        name=name,
+        description=description,
+        twojmax=int(twojmax),
+        curves=curves,
+        needed=needed,
+        fronts=fronts,
+        full=full,
+        info={
+            "pool": len(pool),
+            "test": len(test),
+            "curve_level": curve_level,
+            "truth_level": truth,
+            "curve_weight": conv.curve_weight,
+            "repetitions": conv.repetitions,
+            "front_repetitions": conv.front_repetitions,
+            "sizes": sizes,
+            "front_sizes": sizes,
+            "levels": train_levels,
+            "n_coefficients": n_coefficients,
+            "min_rank": int(min(curves_df["rank"].min(), front_df["rank"].min())),
+            "conventions": asdict(conv),
+        },
+        rows=front_df,
+    )
+
+
+# -- report ------------------------------------------------------------------------------------
+def _n(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "never"
+    return f"{int(value):,}"
+
+
+def _ratio(value) -> str:
+    return "-" if value is None or not np.isfinite(value) else f"{value:.1f}x"
+
+
+def _section_curves(results: list[SourceResult], conv: StudyConventions) -> list[str]:
+    lines = [
+        "## Fig. 6: how many configurations each sampler needs",
+        "",
+        f"Each source's learning curves at w_E/w_F = {conv.curve_weight:g}: every subset size "
+        f"drawn {'afresh' if conv.draws == 'independent' else 'as a prefix of one order'} per "
+        f"repetition, summarised by the {conv.center} and the "
+        f"{conv.band[0]:g}-{conv.band[1]:g} % band. A sampler needs N configurations when its "
+        f"{conv.center} (or mean) test error stays, from N on, within {conv.energy_tolerance:g} "
+        f"meV/atom (energies) or {conv.force_tolerance:g} meV/Angstrom (forces) of the whole "
+        "pool's. 'never' means not within the sizes drawn.",
+        "",
+    ]
+    header = "| | " + " | ".join(r.name for r in results) + " |"
+    lines += [header, "|---" * (len(results) + 1) + "|"]
+
+    def info_row(label, fn):
+        return f"| {label} | " + " | ".join(fn(r) for r in results) + " |"
+
+    lines.append(info_row("2Jmax", lambda r: str(r.twojmax)))
+    lines.append(
+        info_row("pool / test configurations", lambda r: f"{r.info['pool']:,} / {r.info['test']:,}")
+    )
+    lines.append(
+        info_row(
+            "level trained / tested", lambda r: f"{r.info['curve_level']} / {r.info['truth_level']}"
+        )
+    )
+    lines.append(info_row("repetitions per size", lambda r: str(r.info["repetitions"])))
+    lines.append(
+        info_row("sizes", lambda r: f"{min(r.info['sizes']):,} - {max(r.info['sizes']):,}")
+    )
+    lines.append(
+        info_row(
+            "whole pool: energy / force test RMSE",
+            lambda r: f"{r.full['energy']:.2f} / {r.full['force']:.1f}",
+        )
+    )
+    for kind, unit in (("energy", "meV/atom"), ("force", "meV/Angstrom")):
+        for sampler in CURVE_SAMPLERS:
+            for how in ("median", "mean"):
+
+                def cell(r, sampler=sampler, key=f"{kind}_{how}"):
+                    g = r.needed[r.needed["sampler"] == sampler]
+                    if g.empty:
+                        return "-"
+                    v = g.iloc[0][key]
+                    ratio = g.iloc[0][f"{key}_vs_random"]
+                    extra = f" ({_ratio(ratio)} fewer than random)" if sampler != "random" else ""
+                    return _n(
+                        None if v is None or (isinstance(v, float) and np.isnan(v)) else v
+                    ) + (extra if np.isfinite(ratio) else "")
+
+                lines.append(info_row(f"{kind} ({unit}), {sampler}, by {how}", cell))
+    lines.append("")
+    return lines
+
+
+def _section_fronts(results: list[SourceResult], conv: StudyConventions) -> list[str]:
+    lines = [
+        "## Fig. 7: training levels on the Pareto front",
+        "",
+        "The front over DFT cost, test energy error and test force error (against each "
+        f"source's reference level) of the {conv.center} leverage-sampled model per setting "
+        "(level, size, weight), with the standard dominance rule and with the authors' strict "
+        "one (a model is dominated only by one better in all three objectives). DFT cost as the "
+        "measured wall time of the chosen configurations and as the level's mean time per "
+        "configuration times N; the authors' tables give only the latter (with the paper's "
+        "Table 1 times). Counts are models on the front per level. The drawn range keeps the "
+        f"front's models with errors at most {conv.front_range[0]:g} times (energy) and "
+        f"{conv.front_range[1]:g} times (force) the best on the front; the paper draws a "
+        "range like this but gives it only graphically.",
+        "",
+    ]
+    header = "| | " + " | ".join(r.name for r in results) + " |"
+    lines += [header, "|---" * (len(results) + 1) + "|"]
+    lines.append(
+        "| levels trained | " + " | ".join(", ".join(r.info["levels"]) for r in results) + " |"
+    )
+    for cost in COSTS:
+        for rule in DOMINANCE:
+            cells = []
+            for r in results:
+                f = r.fronts.get((cost, rule))
+                if f is None:
+                    cells.append("no such cost")
+                    continue
+                cells.append(
+                    ", ".join(f"{lv} ({f['counts'][lv]})" for lv in f["levels"])
+                    + f" of {f['n_settings']} settings"
+                )
+            label = "measured time" if cost == "dft_seconds" else "mean time x N"
+            lines.append(f"| {label}, {rule} rule | " + " | ".join(cells) + " |")
+            cells = []
+            for r in results:
+                f = r.fronts.get((cost, rule))
+                if f is None:
+                    cells.append("-")
+                    continue
+                counts = f["range_counts"]
+                levels = sorted(counts, key=lambda v: int(v) if str(v).isdigit() else v)
+                cells.append(
+                    (", ".join(f"{lv} ({counts[lv]})" for lv in levels) or "none")
+                    + f" (energy <= {f['range'][0]:.1f}, force <= {f['range'][1]:.0f})"
+                )
+            lines.append(f"| {label}, {rule} rule, drawn range | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
+def render_report(results: list[SourceResult], conventions: StudyConventions, command: str = ""):
+    """The Markdown report of the sources side by side."""
+    lines = [
+        "# Figs. 6 and 7 like for like",
+        "",
+        "Regenerate with:",
+        "",
+        f"    {command}" if command else "    python -m pyiron_appmlip.study.like_for_like --help",
+        "",
+        "Sources:",
+        "",
+    ]
+    lines += [f"- **{r.name}**: {r.description}" for r in results]
+    lines += [""]
+    lines += _section_curves(results, conventions)
+    lines += _section_fronts(results, conventions)
+    return "\n".join(lines) + "\n"
+
+
+def _cached(cache_dir, key: dict, compute):
+    """``compute()``, stored in ``cache_dir`` under a hash of ``key`` and reused only for an equal
+    key (the dataset file's SHA-256, 2Jmax, conventions and package version are in it)."""
+    import hashlib
+    import json
+    import pickle
+
+    if cache_dir is None:
+        return compute()
+    text = json.dumps(key, sort_keys=True, default=str)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:24]
+    path = os.path.join(cache_dir, f"{digest}.pkl")
+    if os.path.exists(path):
+        try:
+            with open(path, "rb") as fh:
+                stored_key, result = pickle.load(fh)
+            if stored_key == text:
+                return result
+        except Exception as err:  # a damaged cache file is recomputed
+            print(f"cache file {path} unreadable ({err}); recomputing", file=sys.stderr)
+    result = compute()
+    os.makedirs(cache_dir, exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb") as fh:
+        pickle.dump((text, result), fh)
+    os.replace(tmp, path)
+    return result
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m pyiron_appmlip.study.like_for_like", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--paper-results", default=None, help="folder of the authors' tables")
+    parser.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        help="a labelled dataset file, or 'small' / 'large' for the shipped GPAW files "
+        "(repeatable)",
+    )
+    parser.add_argument(
+        "--wbe",
+        default=None,
+        help="the W-Be SNAP set's Be configurations (FitSNAP JSON folder, from FitSNAP's "
+        "examples/WBe_PRB2019/JSON); split 50/50 by configuration id",
+    )
+    parser.add_argument("--twojmax", type=int, nargs="+", default=[4])
+    parser.add_argument("--repetitions", type=int, default=StudyConventions.repetitions)
+    parser.add_argument("--front-repetitions", type=int, default=StudyConventions.front_repetitions)
+    parser.add_argument("--executor", default="serial", help="'serial', 'local' or a worker count")
+    parser.add_argument("--cache", default=None, help="folder of cached results (reused if equal)")
+    parser.add_argument("--out", default=None, help="Markdown report (default: print)")
+    return parser
+
+
+def main(argv=None) -> int:
+    """Write the side-by-side report of the sources named on the command line."""
+    from .. import __version__
+    from ..datasets.be import CAMPAIGNS, load_be_dataset
+    from ..datasets.importers import file_sha256
+
+    args = _parser().parse_args(argv)
+    executor = int(args.executor) if str(args.executor).isdigit() else args.executor
+    conv = StudyConventions(repetitions=args.repetitions, front_repetitions=args.front_repetitions)
+    say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    results = []
+    if args.paper_results:
+        results.append(paper_source(load_paper_tables(args.paper_results), conv))
+    sources = []
+    for spec in args.dataset:
+        if spec in CAMPAIGNS:
+            from ..datasets.be import _DATA
+
+            path = os.path.join(_DATA, CAMPAIGNS[spec]["file"])
+            sources.append(
+                (
+                    f"GPAW {spec}",
+                    path,
+                    lambda spec=spec: load_be_dataset(campaign=spec),
+                    conv,
+                    f"the shipped GPAW dataset '{spec}' (levels of paper Table 1 computed with "
+                    "GPAW; trained on levels 1-4, tested on level 5)",
+                )
+            )
+        else:
+            from ..datasets.store import load_dataset
+
+            sources.append(
+                (os.path.basename(spec), spec, lambda spec=spec: load_dataset(spec), conv, spec)
+            )
+    if args.wbe:
+        from dataclasses import replace
+
+        from ..datasets.importers import read_dataset
+
+        sources.append(
+            (
+                "W-Be (Be part)",
+                args.wbe,
+                lambda: read_dataset(args.wbe, duplicates="drop", stress_unit="kbar"),
+                replace(conv, test_fraction=0.5),
+                "VASP (PBE) labels of the 24 Be-only groups of the W-Be SNAP training set "
+                "(Wood et al., Phys. Rev. B 99, 184305 (2019); FitSNAP examples/WBe_PRB2019), one "
+                "DFT level, halves split by configuration id, no reference potential",
+            )
+        )
+    for name, path, load, source_conv, description in sources:
+        if os.path.isdir(path):
+            digest = sorted(
+                (os.path.relpath(f, path), file_sha256(f))
+                for f in glob.glob(os.path.join(path, "**", "*"), recursive=True)
+                if os.path.isfile(f)
+            )
+        else:
+            digest = file_sha256(path)
+        dataset = None
+        for twojmax in args.twojmax:
+            key = {
+                "source": digest,
+                "twojmax": twojmax,
+                "conventions": asdict(source_conv),
+                "version": __version__,
+            }
+
+            def compute(twojmax=twojmax, name=name, load=load, conv=source_conv, text=description):
+                nonlocal dataset
+                dataset = load() if dataset is None else dataset
+                return measure_dataset(
+                    dataset,
+                    twojmax,
+                    conv,
+                    name=f"{name}, 2Jmax {twojmax}",
+                    description=text,
+                    executor=executor,
+                    progress=say,
+                )
+
+            say(f"{name} 2Jmax {twojmax}")
+            results.append(_cached(args.cache, key, compute))
+    command = "python -m pyiron_appmlip.study.like_for_like " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
+    text = render_report(results, conv, command=command)
+    if args.out:
+        tmp = f"{args.out}.tmp{os.getpid()}"
+        with open(tmp, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, args.out)
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""Figs. 6/7 like for like: the authors' table format read back, the sizes needed and the fronts
+checked against brute-force loops, and a real (tiny) run on the shipped GPAW dataset."""
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pyiron_appmlip.study import like_for_like as lfl
+
+OWN, TRUTH = "(train precision)", "(6th precision)"
+
+
+def _write_authors_tables(root, rng):
+    """Small tables in the authors' format (errors in eV): 2 weights, levels 1-2 + 6, 3 reps."""
+    cols = lambda pre: {  # noqa: E731
+        f"{pre} Energy RMSE {OWN}": None,
+        f"{pre} Force RMSE {OWN}": None,
+        f"{pre} Energy RMSE {TRUTH}": None,
+        f"{pre} Force RMSE {TRUTH}": None,
+    }
+    rows = []
+    for w in (5.0, 150.0):
+        for lv in (1, 2, 6):
+            r = {"Energy Weight": w, "2Jmax": 6, "Train Precision": lv}
+            for pre in ("Training", "Testing"):
+                r.update({k: rng.uniform(0.001, 0.01) for k in cols(pre)})
+            rows.append(r)
+    os.makedirs(root / "2D_pareto")
+    pd.DataFrame(rows).to_csv(root / "2D_pareto" / "results.csv")
+    for n in (100, 200):
+        rows = []
+        for _rep in range(3):
+            for w in (5.0, 150.0):
+                for lv in (1, 2, 6):
+                    r = {"Subsample size": n, "Energy Weight": w, "2Jmax": 6, "Train Precision": lv}
+                    for pre in ("Subsampled", "Training", "Testing"):
+                        r.update({k: rng.uniform(0.001, 0.01) for k in cols(pre)})
+                    rows.append(r)
+        os.makedirs(root / "3D_pareto" / str(n))
+        pd.DataFrame(rows).to_csv(root / "3D_pareto" / str(n) / "results.csv")
+        rows = []
+        for method in ("Random", "Leverage", "Block Leverage"):
+            for _rep in range(3):
+                rows.append(
+                    {
+                        "Subsample size": n,
+                        "Energy Weight": 150,
+                        "2Jmax": 6,
+                        "Train Precision": 6,
+                        "Error Precision": 6,
+                        "Sampling Method": method,
+                        "Testing Energy RMSE": rng.uniform(0.001, 0.02),
+                        "Testing Force RMSE": rng.uniform(0.1, 0.2),
+                    }
+                )
+        os.makedirs(root / "sampling_methods_comparison" / str(n))
+        pd.DataFrame(rows).to_csv(root / "sampling_methods_comparison" / str(n) / "results.csv")
+
+
+def test_authors_tables_are_read_in_mev_with_repetitions_in_file_order(tmp_path):
+    rng = np.random.default_rng(0)
+    _write_authors_tables(tmp_path, rng)
+    t = lfl.load_paper_tables(str(tmp_path))
+    raw = pd.read_csv(tmp_path / "3D_pareto" / "200" / "results.csv", index_col=0)
+    mine = t.pareto[t.pareto["subset_size"] == 200].reset_index(drop=True)
+    assert mine["repetition"].tolist() == [k // 6 for k in range(18)]
+    np.testing.assert_allclose(
+        mine["force_rmse_test_truth"], 1e3 * raw[f"Testing Force RMSE {TRUTH}"], rtol=1e-15
+    )
+    # Table 1 mean seconds (level 1: 8.33 s) x N
+    assert mine.loc[0, "dft_seconds_mean_x_n"] == pytest.approx(8.33 * 200)
+    s = t.sampling
+    assert sorted(s["sampler"].unique()) == ["block_leverage", "leverage", "random"]
+    assert s.groupby(["sampler", "subset_size"])["repetition"].apply(list).map(tuple).unique()[
+        0
+    ] == (0, 1, 2)
+    with pytest.raises(FileNotFoundError, match="2D_pareto"):
+        lfl.load_paper_tables(str(tmp_path / "nothing"))
+
+
+def test_sizes_needed_against_a_brute_force_loop():
+    rng = np.random.default_rng(3)
+    sizes = [10, 20, 40, 80]
+    rows = pd.DataFrame(
+        [
+            {
+                "sampler": s,
+                "subset_size": n,
+                "energy_rmse_test_truth": 5
+                + 40 / n * (1 if s == "random" else 0.3)
+                + rng.normal(scale=0.2),
+                "force_rmse_test_truth": 100 + 300 / n + rng.normal(scale=1.0),
+            }
+            for s in lfl.CURVE_SAMPLERS
+            for n in sizes
+            for _ in range(7)
+        ]
+    )
+    full = {"energy": 5.0, "force": 100.0}
+    conv = lfl.StudyConventions()
+    curves, needed = lfl.curve_summary(rows, full, conv)
+    for s in lfl.CURVE_SAMPLERS:
+        for kind, col, tol in (
+            ("energy", "energy_rmse_test_truth", 1.0),
+            ("force", "force_rmse_test_truth", 10.0),
+        ):
+            med = [
+                np.median(rows[(rows.sampler == s) & (rows.subset_size == n)][col]) for n in sizes
+            ]
+            expect = None
+            for k in range(len(sizes)):
+                if all(m <= full[kind] + tol for m in med[k:]):
+                    expect = sizes[k]
+                    break
+            got = needed[needed.sampler == s].iloc[0][f"{kind}_median"]
+            assert (got is None or np.isnan(got)) if expect is None else got == expect
+    lev = needed[needed.sampler == "leverage"].iloc[0]
+    rnd = needed[needed.sampler == "random"].iloc[0]
+    assert lev["energy_median_vs_random"] == pytest.approx(
+        rnd["energy_median"] / lev["energy_median"]
+    )
+    assert curves["n_repetitions"].unique().tolist() == [7]
+
+
+def test_front_of_the_medians_against_brute_force():
+    rng = np.random.default_rng(4)
+    rows = pd.DataFrame(
+        [
+            {
+                "twojmax": 6,
+                "subset_size": n,
+                "weight_ratio": w,
+                "train_level": lv,
+                "repetition": r,
+                "energy_rmse_test_truth": rng.uniform(1, 10),
+                "force_rmse_test_truth": rng.uniform(50, 100),
+                "dft_seconds_mean_x_n": n * float(lv),
+                "dft_seconds": n * float(lv) * rng.uniform(0.9, 1.1),
+            }
+            for n in (10, 20)
+            for w in (5.0, 150.0, 7.0)  # 7 is not a front weight: left out
+            for lv in ("1", "2", "3")
+            for r in range(5)
+        ]
+    )
+    fronts = lfl.front_summary(rows, lfl.StudyConventions())
+    med = rows[rows.weight_ratio != 7.0].groupby(["subset_size", "weight_ratio", "train_level"])
+    med = med[["energy_rmse_test_truth", "force_rmse_test_truth", "dft_seconds_mean_x_n"]].median()
+    v = med[["dft_seconds_mean_x_n", "energy_rmse_test_truth", "force_rmse_test_truth"]].to_numpy()
+    keep = [
+        not any(np.all(v[j] <= v[i]) and np.any(v[j] < v[i]) for j in range(len(v)))
+        for i in range(len(v))
+    ]
+    expect = med[keep].reset_index()["train_level"].value_counts().to_dict()
+    got = fronts[("dft_seconds_mean_x_n", "standard")]
+    assert got["counts"] == expect and got["n_settings"] == 12
+    strict = fronts[("dft_seconds_mean_x_n", "strict")]
+    assert sum(strict["counts"].values()) >= sum(got["counts"].values())
+
+
+def test_conventions_reject_bad_values():
+    with pytest.raises(ValueError, match="repetitions must be a positive integer"):
+        lfl.StudyConventions(repetitions=0)
+    with pytest.raises(ValueError, match="draws must be one of"):
+        lfl.StudyConventions(draws="fresh")
+    with pytest.raises(ValueError, match="test_fraction must be None"):
+        lfl.StudyConventions(test_fraction=1.0)
+    with pytest.raises(ValueError, match="curve_weight must be one of weights"):
+        lfl.StudyConventions(curve_weight=12.0)
+
+
+def test_a_real_run_on_the_shipped_dataset_is_overdetermined_and_reported(tmp_path):
+    """LAMMPS descriptors at 2Jmax 2 and the sweep with the authors' conventions (3 repetitions)."""
+    from pyiron_appmlip.datasets.be import load_be_dataset
+
+    conv = lfl.StudyConventions(repetitions=3, front_repetitions=2, n_sizes=4)
+    r = lfl.measure_dataset(load_be_dataset(), 2, conv, name="GPAW small")
+    rows = r.rows
+    # every fit has at least as many equations as coefficients (no underdetermined fit)
+    assert r.info["min_rank"] == r.info["n_coefficients"]
+    assert min(r.info["sizes"]) >= 1 and len(r.info["sizes"]) <= 4
+    assert set(rows["sampler"]) == {"leverage", "all"}
+    lev = rows[rows["sampler"] == "leverage"]
+    per_setting = lev.groupby(["subset_size", "weight_ratio", "train_level"]).size()
+    assert per_setting.unique().tolist() == [2]  # front_repetitions, curve rows reused once
+    assert len(per_setting) == len(r.info["sizes"]) * 6 * 4
+    assert r.curves["n_repetitions"].unique().tolist() == [3]
+    assert set(r.needed["sampler"]) == set(lfl.CURVE_SAMPLERS)
+    for (cost, rule), f in r.fronts.items():
+        assert cost in lfl.COSTS and rule in lfl.DOMINANCE and f["levels"]
+    text = lfl.render_report([r], conv)
+    assert "## Fig. 6" in text and "## Fig. 7" in text and "GPAW small" in text
