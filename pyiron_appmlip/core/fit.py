@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._linalg import DEFAULT_RCOND, r_factor, truncated_solve
-from .errors import ErrorSummary, direct_errors, statistics_errors
+from .errors import ErrorSummary, direct_errors, statistics_errors, statistics_errors_batch
 from .statistics import SufficientStatistics, iter_checkpoints
 from .validation import (
     check_block,
@@ -33,6 +33,7 @@ from .validation import (
     check_volume,
     check_weights,
 )
+from .weight_basis import EnergyWeightBasis, stacked_r
 
 __all__ = [
     "UnderdeterminedFitWarning",
@@ -40,6 +41,7 @@ __all__ = [
     "fit_weighted",
     "fit_statistics",
     "fit_statistics_levels",
+    "fit_statistics_weights",
     "SubsetFit",
     "subset_fits",
     "DEFAULT_RCOND",
@@ -68,6 +70,11 @@ class LinearModel:
         level: the label level the model was fitted to.
         singular_values: singular values kept in the solve.
         stress_weight: stress weight of the fit (0: no stress rows).
+        truncation_weight: NaN when ``rank`` and ``singular_values`` belong to the fit's own
+            weighted problem (one decomposition per weight pair); otherwise the energy weight
+            of the shared decomposition they belong to (:func:`fit_statistics_weights`:
+            ``w_E / w_F`` of the reference problem, or ``w_E`` at the fit's ``w_F`` with stress
+            or ridge rows).
     """
 
     coefficients: np.ndarray
@@ -79,6 +86,7 @@ class LinearModel:
     level: object = None
     singular_values: np.ndarray | None = field(default=None, repr=False)
     stress_weight: float = 0.0
+    truncation_weight: float = float("nan")
 
     @property
     def n_descriptors(self) -> int:
@@ -213,17 +221,11 @@ def fit_statistics_levels(
     if not levels:
         raise ValueError("levels must name at least one label level (the statistics have none)")
     p = stats.n_descriptors
-    shared: dict[tuple, list] = {}
-    for lv in levels:
-        groups = stats._groups_for(partition, lv, require_level=True)
-        stress = [g.stress_parts(lv) if w_s > 0.0 and g.factors[2] > 0.0 else [] for g in groups]
-        key = (tuple(id(g) for g in groups), tuple(id(sp) for parts in stress for sp in parts))
-        shared.setdefault(key, [groups, stress, []])[2].append(lv)
     out = {}
-    for groups, stress, lvs in shared.values():
+    for groups, stress, lvs in _level_sets(stats, levels, partition, w_s):
         k = len(lvs)
         pieces = []
-        n_equations = 0
+        all_columns = True
         for g, stress_parts in zip(groups, stress, strict=True):
             cols = np.r_[np.arange(p + 1), [g.label_columns[lv] for lv in lvs]]
             f_e, f_f, f_s = g.factors
@@ -232,23 +234,17 @@ def fit_statistics_levels(
             for part, w in weighted:
                 r = part.used()
                 if r.shape[0] and w > 0.0:
+                    all_columns = all_columns and np.array_equal(cols, np.arange(r.shape[1]))
                     pieces.append(w * r[:, cols])
-                    n_equations += int(part.rows_seen)
-        n_coefficients = p + 1 if constant else p
-        if ridge == 0.0 and n_equations < n_coefficients:
-            warnings.warn(
-                UnderdeterminedFitWarning(
-                    f"underdetermined fit: {n_equations} equations (energy, force and stress "
-                    f"rows) for {n_coefficients} coefficients (levels {list(lvs)}); the minimum-norm "
-                    "solution is returned, its rank is in the result"
-                ),
-                stacklevel=2,
-            )
+        _warn_underdetermined(groups, stress, lvs, w_e, w_f, w_s, ridge, p, constant)
         if ridge > 0.0:
-            reg = np.zeros((p, p + 1 + k))
-            reg[np.arange(p), 1 + np.arange(p)] = np.sqrt(ridge)
+            reg = np.zeros((p + 1 + k, p + 1 + k))
+            reg[1 + np.arange(p), 1 + np.arange(p)] = np.sqrt(ridge)
             pieces.append(reg)
-        rf = r_factor(np.vstack(pieces)) if pieces else np.zeros((p + 1 + k, p + 1 + k))
+        if pieces:  # square triangles (all label columns of every group): triangle updates
+            rf = stacked_r(pieces, triangular=all_columns)
+        else:
+            rf = np.zeros((p + 1 + k, p + 1 + k))
         if constant:
             beta, rank, s = truncated_solve(
                 rf[: p + 1, : p + 1], rf[: p + 1, p + 1 :], rcond, scale_columns
@@ -269,6 +265,171 @@ def fit_statistics_levels(
                 singular_values=s,
                 stress_weight=w_s,
             )
+    return out
+
+
+def _level_sets(stats: SufficientStatistics, levels, partition: str, w_s: float) -> list:
+    """``[groups, stress parts per group, levels]`` for the levels that share their factors
+    (the same configurations and stress rows), so one decomposition serves them all."""
+    shared: dict[tuple, list] = {}
+    for lv in levels:
+        groups = stats._groups_for(partition, lv, require_level=True)
+        stress = [g.stress_parts(lv) if w_s > 0.0 and g.factors[2] > 0.0 else [] for g in groups]
+        key = (tuple(id(g) for g in groups), tuple(id(sp) for parts in stress for sp in parts))
+        shared.setdefault(key, [groups, stress, []])[2].append(lv)
+    return list(shared.values())
+
+
+def _warn_underdetermined(groups, stress, lvs, w_e, w_f, w_s, ridge, p, constant) -> None:
+    n_equations = 0
+    for g, stress_parts in zip(groups, stress, strict=True):
+        f_e, f_f, f_s = g.factors
+        weighted = [(g.energy, w_e * f_e), (g.force, w_f * f_f)]
+        weighted += [(sp, w_s * f_s) for sp in stress_parts]
+        n_equations += sum(int(part.rows_seen) for part, w in weighted if w > 0.0)
+    n_coefficients = p + 1 if constant else p
+    if ridge == 0.0 and n_equations < n_coefficients:
+        warnings.warn(
+            UnderdeterminedFitWarning(
+                f"underdetermined fit: {n_equations} equations (energy, force and stress "
+                f"rows) for {n_coefficients} coefficients (levels {list(lvs)}); the minimum-norm "
+                "solution is returned, its rank is in the result"
+            ),
+            stacklevel=3,
+        )
+
+
+def fit_statistics_weights(
+    stats: SufficientStatistics,
+    weights: Sequence[tuple[float, float]],
+    levels: Iterable | None = None,
+    *,
+    stress_weight: float = 0.0,
+    partition: str = "train",
+    ridge: float = 0.0,
+    rcond: float = DEFAULT_RCOND,
+    scale_columns: bool = True,
+    constant: bool = True,
+) -> dict:
+    """Fits for several weight pairs and label levels from one decomposition:
+    ``{(w_E, w_F): {level: LinearModel}}``.
+
+    Without stress rows and ridge the fit depends on ``w_E / w_F`` only, so all pairs share one
+    :class:`~pyiron_appmlip.core.weight_basis.EnergyWeightBasis` of the energy and force
+    factors (per label-level set); with stress rows or ridge the pairs that share ``w_F``
+    share one. Each further pair and level then costs one (p, rank) x (rank, levels) product
+    instead of a QR and an SVD of the p-wide problem.
+
+    Where the column-scaled weighted problem has full numerical rank at the reference weight,
+    the fits equal :func:`fit_statistics_levels` (and dense ``scipy.linalg.lstsq``) up to
+    rounding. Where it is rank deficient the truncation is taken once, at the reference
+    weight (geometric mean of the smallest and largest ``w_E / w_F``), and every fit is the
+    least-squares solution within the kept directions; see :mod:`.weight_basis` for how this
+    compares with truncating at each weight. ``rank`` and ``singular_values`` of the models
+    are those of the shared reference problem and ``truncation_weight`` is its energy weight.
+    A decomposition that would serve a single weight pair falls back to
+    :func:`fit_statistics_levels` (the same cost, its results exactly).
+
+    Args:
+        stats: the streamed statistics.
+        weights: ``(energy_weight, force_weight)`` pairs.
+        levels: the label levels to fit; defaults to all declared levels.
+        stress_weight: as in :func:`fit_statistics_levels`.
+        partition: the partition of ``stats`` to fit.
+        ridge: as in :func:`fit_statistics_levels`.
+        rcond: relative singular-value cutoff of the reference problem.
+        scale_columns: scale the columns of the reference problem to unit norm.
+        constant: as in :func:`fit_statistics_levels`.
+    """
+    weights = [check_weights(we, wf) for we, wf in weights]
+    if not weights:
+        raise ValueError("weights must contain at least one (energy_weight, force_weight) pair")
+    w_s = check_stress_weight(stress_weight)
+    ridge = check_ridge(ridge)
+    rcond = check_rcond(rcond)
+    levels = list(stats.levels) if levels is None else [stats._resolve_level(lv) for lv in levels]
+    if not levels:
+        raise ValueError("levels must name at least one label level (the statistics have none)")
+    options = dict(
+        stress_weight=w_s,
+        partition=partition,
+        ridge=ridge,
+        rcond=rcond,
+        scale_columns=scale_columns,
+        constant=constant,
+    )
+    p = stats.n_descriptors
+    out: dict = {w: {} for w in weights}
+    for groups, stress, lvs in _level_sets(stats, levels, partition, w_s):
+        has_stress = any(stress)
+        # family key: None -> only w_E / w_F matters; else the force weight
+        families: dict = {}
+        for w_e, w_f in weights:
+            key = w_f if (has_stress or ridge > 0.0) else None
+            families.setdefault(key, {}).setdefault(w_e if key is not None else w_e / w_f, [])
+            families[key][w_e if key is not None else w_e / w_f].append((w_e, w_f))
+        for key, by_energy in families.items():
+            if len(by_energy) == 1:
+                for pairs in by_energy.values():
+                    for w_e, w_f in pairs:
+                        out[(w_e, w_f)].update(
+                            fit_statistics_levels(stats, w_e, w_f, lvs, **options)
+                        )
+                continue
+            rest_weight = 1.0 if key is None else key
+            energy, rest = [], []
+            for g, stress_parts in zip(groups, stress, strict=True):
+                cols = [g.label_columns[lv] for lv in lvs]
+                f_e, f_f, f_s = g.factors
+                weighted = [(g.energy, f_e, energy), (g.force, rest_weight * f_f, rest)]
+                weighted += [(sp, w_s * f_s, rest) for sp in stress_parts]
+                for part, w, target in weighted:
+                    r = part.used()
+                    if r.shape[0] and w > 0.0 and part.rows_seen:
+                        target.append((w * r[: p + 1, : p + 1], w * r[: p + 1, cols]))
+            if ridge > 0.0:
+                reg = np.zeros((p + 1, p + 1))
+                reg[1 + np.arange(p), 1 + np.arange(p)] = np.sqrt(ridge)
+                rest.append((reg, np.zeros((p + 1, len(lvs)))))
+            for pairs in by_energy.values():
+                for w_e, w_f in pairs:
+                    _warn_underdetermined(groups, stress, lvs, w_e, w_f, w_s, ridge, p, constant)
+            ratios = np.array(sorted(by_energy))
+            reference = float(np.sqrt(ratios[0] * ratios[-1]))
+            if not energy or not rest:
+                for pairs in by_energy.values():
+                    for w_e, w_f in pairs:
+                        out[(w_e, w_f)].update(
+                            fit_statistics_levels(stats, w_e, w_f, lvs, **options)
+                        )
+                continue
+            basis = EnergyWeightBasis(
+                energy,
+                rest,
+                reference,
+                rcond=rcond,
+                scale_columns=scale_columns,
+                triangular=True,
+                drop_constant=not constant,
+            )
+            for ratio, pairs in by_energy.items():
+                beta = basis.coefficients(ratio)
+                if not constant:
+                    beta = np.vstack([np.zeros((1, beta.shape[1])), beta])
+                for w_e, w_f in pairs:
+                    for j, lv in enumerate(lvs):
+                        out[(w_e, w_f)][lv] = LinearModel(
+                            coefficients=beta[:, j].copy(),
+                            rank=basis.rank,
+                            energy_weight=w_e,
+                            force_weight=w_f,
+                            ridge=ridge,
+                            rcond=rcond,
+                            level=lv,
+                            singular_values=basis.singular_values,
+                            stress_weight=w_s,
+                            truncation_weight=reference,
+                        )
     return out
 
 
@@ -425,8 +586,13 @@ def subset_fits(
     n_descriptors: int | None = None,
     stress_weight: float = 0.0,
     constant: bool = True,
+    shared_factorization: bool = True,
 ) -> list[SubsetFit]:
     """Fits for growing prefixes of one ordered stream, from a single pass.
+
+    At every subset size all weight pairs and levels come from one decomposition
+    (:func:`fit_statistics_weights`); the training and test errors of all of them from one
+    matrix product per factor (:func:`~pyiron_appmlip.core.errors.statistics_errors_batch`).
 
     Memory: one accumulator, O(p^2 x levels).
 
@@ -449,6 +615,9 @@ def subset_fits(
         n_descriptors: p (default: taken from the first block).
         stress_weight: weight w_S of the stress rows of every fit (0: none).
         constant: as in :func:`fit_statistics_levels`.
+        shared_factorization: one decomposition per subset for all weight pairs (default;
+            see :func:`fit_statistics_weights` for rank-deficient problems). ``False``: one
+            QR + SVD per (subset, weight pair), :func:`fit_statistics_levels`.
 
     Returns:
         For every checkpoint, weight pair and level one :class:`SubsetFit` with training errors
@@ -466,36 +635,35 @@ def subset_fits(
     for size, stats in iter_checkpoints(
         configurations, checkpoints, levels, n_descriptors=n_descriptors
     ):
-        for w_e, w_f in weights:
-            models = fit_statistics_levels(
-                stats,
-                w_e,
-                w_f,
-                levels,
-                stress_weight=stress_weight,
-                ridge=ridge,
-                rcond=rcond,
-                scale_columns=scale_columns,
-                constant=constant,
+        options = dict(
+            stress_weight=stress_weight,
+            ridge=ridge,
+            rcond=rcond,
+            scale_columns=scale_columns,
+            constant=constant,
+        )
+        if shared_factorization:
+            by_weight = fit_statistics_weights(stats, weights, levels, **options)
+        else:
+            by_weight = {w: fit_statistics_levels(stats, *w, levels, **options) for w in weights}
+        keys = [(w, lv) for w in weights for lv in levels]
+        coefficients = np.column_stack([by_weight[w][lv].coefficients for w, lv in keys])
+        train = statistics_errors_batch(stats, coefficients, levels, "train")
+        if test_statistics is not None:
+            test = statistics_errors_batch(
+                test_statistics, coefficients, test_levels, test_partition
             )
-            for lv in levels:
-                model = models[lv]
-                test = {}
-                if test_statistics is not None:
-                    for tl in test_levels:
-                        test[tl] = statistics_errors(
-                            test_statistics, model.coefficients, tl, test_partition
-                        )
-                records.append(
-                    SubsetFit(
-                        subset_size=size,
-                        energy_weight=w_e,
-                        force_weight=w_f,
-                        level=lv,
-                        model=model,
-                        train=statistics_errors(stats, model.coefficients, lv, "train"),
-                        test=test,
-                        stress_weight=stress_weight,
-                    )
+        for i, ((w_e, w_f), lv) in enumerate(keys):
+            records.append(
+                SubsetFit(
+                    subset_size=size,
+                    energy_weight=w_e,
+                    force_weight=w_f,
+                    level=lv,
+                    model=by_weight[(w_e, w_f)][lv],
+                    train=train[i][lv],
+                    test=test[i] if test_statistics is not None else {},
+                    stress_weight=stress_weight,
                 )
+            )
     return records
