@@ -71,3 +71,46 @@ def test_an_aborted_job_is_continued_without_recomputing_finished_work(project):
     assert any("aborted earlier, continued" in m for m in messages)
     again = dict(zip(job.get_labels()["ids"], job.get_labels()["child_ids"], strict=True))
     assert again == children  # the finished calculations were reused, not recomputed
+
+
+def test_the_default_live_run_has_more_equations_than_coefficients():
+    """The default structures, split as the fit job splits them, determine every coefficient."""
+    from pyiron_appmlip.descriptors import compute_qsnap_blocks
+    from pyiron_appmlip.quickstart import DEFAULTS
+    from pyiron_appmlip.structures.candidates import rattled_strained_cells
+    from pyiron_appmlip.structures.conversion import configuration_id
+    from pyiron_appmlip.training.labels import split_by_configuration
+
+    structures = rattled_strained_cells(
+        DEFAULTS["n_structures"], element="Be", seed=DEFAULTS["seed"]
+    )
+    ids = [configuration_id(a) for a in structures]
+    train, _ = split_by_configuration(
+        ids, test_fraction=DEFAULTS["test_fraction"], seed=DEFAULTS["seed"]
+    )
+    n_atoms = {i: len(a) for i, a in zip(ids, structures, strict=True)}
+    equations = sum(1 + 3 * n_atoms[i] for i in train)
+    for t in DEFAULTS["twojmax"]:
+        p = compute_qsnap_blocks([structures[0]], t)[0].shape[1]
+        assert equations >= p + 1, (t, equations, p + 1)
+    # the former default 2Jmax 6 would not be determined: the check can fail
+    assert equations < compute_qsnap_blocks([structures[0]], 6)[0].shape[1] + 1
+
+
+def test_the_study_on_the_shipped_dataset_prints_explained_tables_and_a_png(tmp_path):
+    import warnings
+
+    from pyiron_appmlip.core.fit import UnderdeterminedFitWarning
+    from pyiron_appmlip.quickstart import study_shipped_dataset
+
+    lines = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnderdeterminedFitWarning)
+        out = study_shipped_dataset(str(tmp_path), repetitions=3, log=lines.append)
+    rows = out["result"].rows
+    assert (rows["rank"] == out["result"].info["n_coefficients"]).all()
+    numbered = [ln for ln in lines if ln[:3] in {"1. ", "2. ", "3. ", "4. ", "5. "}]
+    assert [ln[0] for ln in numbered] == ["1", "2", "3", "4", "5"]
+    assert all(len(ln) > 60 for ln in numbered)  # each table says what it shows
+    with open(out["figure"], "rb") as fh:
+        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
