@@ -35,7 +35,8 @@ __all__ = [
 
 DEFAULTS = {
     "n_structures": 30,
-    "levels": (1, 3),
+    # level 1 (the Gamma point only) gives forces on 1-8-atom cells that no model can fit
+    "levels": (2, 3),
     # 2Jmax 2 and 4 have 21 and 121 coefficients: the ~22 training cells of 1-8 atoms give about
     # 290 equations, so both fits are overdetermined (2Jmax 6, 496 coefficients, would not be)
     "twojmax": (2, 4),
@@ -46,7 +47,7 @@ DEFAULTS = {
 
 
 def validate_quickstart_input(
-    structures=None, levels=(1, 3), twojmax=(2, 4), weight_ratios=(150.0, 12.0), n_structures=None
+    structures=None, levels=(2, 3), twojmax=(2, 4), weight_ratios=(150.0, 12.0), n_structures=None
 ):
     """Check every argument before anything expensive runs.
 

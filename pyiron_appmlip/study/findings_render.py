@@ -662,7 +662,10 @@ def _section_differences(findings: Findings, obs: Observations) -> list[str]:
 
 # -- the report --------------------------------------------------------------------------------
 def render_report(
-    findings: Findings, command: str = "", observations: Observations | None = None
+    findings: Findings,
+    command: str = "",
+    observations: Observations | None = None,
+    extra: list[str] | None = None,
 ) -> str:
     """The Markdown report: measured findings beside the paper's numbers.
 
@@ -670,6 +673,8 @@ def render_report(
         findings: Measured findings (:func:`~.findings_measure.measure_findings`).
         command: The command line printed as the report's origin (default: the module's).
         observations: :func:`~.findings_measure.observe` of ``findings`` (computed if None).
+        extra: further Markdown lines appended at the end (e.g. the like-for-like sections of
+            :mod:`pyiron_appmlip.study.like_for_like`).
 
     Returns:
         The report's text.
@@ -682,21 +687,25 @@ def render_report(
     lines += _section_sampling(findings, obs)
     lines += _section_pareto(findings, obs)
     lines += _section_differences(findings, obs)
+    lines += list(extra or [])
     return "\n".join(lines)
 
 
-def write_report(findings: Findings, path: str | None = None, command: str = "") -> str:
+def write_report(
+    findings: Findings, path: str | None = None, command: str = "", extra: list[str] | None = None
+) -> str:
     """Render the report and, if ``path`` is given, write it there atomically.
 
     Args:
         findings: Measured findings.
         path: Output file (None: only return the text).
         command: The command line printed as the report's origin.
+        extra: as in :func:`render_report`.
 
     Returns:
         The report's text.
     """
-    text = render_report(findings, command=command)
+    text = render_report(findings, command=command, extra=extra)
     if path is not None:
         tmp = f"{path}.tmp-{os.getpid()}"
         with open(tmp, "w") as fh:

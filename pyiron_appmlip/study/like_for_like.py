@@ -46,6 +46,10 @@ __all__ = [
     "front_summary",
     "measure_dataset",
     "render_report",
+    "render_sections",
+    "collect_results",
+    "paper_statements",
+    "dataset_cost_lines",
     "main",
 ]
 
@@ -736,6 +740,179 @@ def _section_fronts(results: list[SourceResult], conv: StudyConventions) -> list
     return lines
 
 
+def paper_statements(paper: SourceResult) -> list[dict]:
+    """What the paper states about Figs. 6 and 7, checked against the authors' own tables.
+
+    Args:
+        paper: :func:`paper_source` of the authors' tables.
+
+    Returns:
+        One dict per statement: ``statement`` (our wording, with the paper's reference),
+        ``tables`` (what the tables give) and ``follows`` ("yes", "no" or "partly").
+    """
+    from . import paper_values as pv
+
+    fig6, fig7 = pv.FIG_6, pv.FIG_7
+    n = paper.needed.set_index("sampler")
+
+    def ratio(sampler, key):
+        v = n.loc[sampler, f"{key}_vs_random"] if sampler in n.index else np.nan
+        return float(v) if np.isfinite(v) else None
+
+    out = []
+    want = float(fig6["energy_cost_reduction_vs_random"])
+    got = {how: ratio("leverage", f"energy_{how}") for how in ("median", "mean")}
+    out.append(
+        {
+            "statement": f"leverage sampling needs about {want:g}x fewer configurations than "
+            f"random for energies within {fig6['energy_tolerance_to_full_set_mev_per_atom']:g} "
+            f"meV/atom of the whole set ({fig6['ref']}, 2Jmax {fig6['two_jmax']})",
+            "tables": f"{_ratio(got['median'])} by median, {_ratio(got['mean'])} by mean "
+            f"(2Jmax {paper.twojmax}; sizes up to {max(paper.info['sizes']):,})",
+            "follows": "yes"
+            if all(v is not None and v >= want / 1.5 for v in got.values())
+            else (
+                "partly" if any(v is not None and v >= want / 1.5 for v in got.values()) else "no"
+            ),
+        }
+    )
+    lo, hi = fig6["force_configuration_reduction_vs_random"]
+    best = {
+        how: max(
+            (ratio(s, f"force_{how}") or 0.0 for s in ("leverage", "block_leverage")), default=0.0
+        )
+        for how in ("median", "mean")
+    }
+    out.append(
+        {
+            "statement": f"for forces within {fig6['force_tolerance_to_limit_mev_per_angstrom']:g} "
+            f"meV/Angstrom of the limit, leverage sampling needs {lo}-{hi}x fewer configurations "
+            f"than random ({fig6['ref']})",
+            "tables": f"best leverage sampler {_ratio(best['median'])} by median, "
+            f"{_ratio(best['mean'])} by mean",
+            "follows": "yes"
+            if all(v >= lo * 0.75 for v in best.values())
+            else ("partly" if any(v >= lo * 0.75 for v in best.values()) else "no"),
+        }
+    )
+    for kind, claim in (("energy", fig6["better_for_energy"]), ("force", fig6["better_for_force"])):
+        sizes = {
+            s: n.loc[s, f"{kind}_median"] for s in ("leverage", "block_leverage") if s in n.index
+        }
+        finite = {s: v for s, v in sizes.items() if v is not None and np.isfinite(v)}
+        winner = min(finite, key=finite.get) if finite else None
+        name = "leverage" if claim == "regular" else "block_leverage"
+        tie = len(set(finite.values())) == 1 and len(finite) == 2
+        out.append(
+            {
+                "statement": f"{claim} leverage is the better sampler for {kind} errors "
+                f"({fig6['ref']})",
+                "tables": ", ".join(f"{s} {_n(v)}" for s, v in sizes.items())
+                + " configurations (median)",
+                "follows": "partly" if tie else ("yes" if winner == name else "no"),
+            }
+        )
+    front = paper.fronts.get(("dft_seconds_mean_x_n", "standard"))
+    if front is not None:
+        absent = [str(v) for v in fig7["levels_absent_from_front"]]
+        on_whole = [lv for lv in absent if lv in front["counts"]]
+        in_range = [lv for lv in absent if lv in front["range_counts"]]
+        cheap = front["front"][front["front"]["train_level"].isin(on_whole)]
+        out.append(
+            {
+                "statement": f"levels {', '.join(absent)} are not on the Pareto front "
+                f"({fig7['ref']})",
+                "tables": (
+                    f"on the whole 3-D front: levels {', '.join(on_whole)} with "
+                    f"{len(cheap)} models, the cheapest ones, with energy errors of "
+                    f"{cheap['energy_rmse_test_truth_center'].min():.0f}-"
+                    f"{cheap['energy_rmse_test_truth_center'].max():.0f} meV/atom"
+                    if on_whole
+                    else "absent from the whole 3-D front"
+                )
+                + (
+                    f"; in the drawn range: levels {', '.join(in_range)}"
+                    if in_range
+                    else "; absent from the drawn range"
+                ),
+                "follows": "partly" if on_whole and not in_range else ("no" if in_range else "yes"),
+            }
+        )
+        top = str(max(int(v) for v in front["counts"]))
+        share = front["counts"].get(top, 0) / max(1, sum(front["counts"].values()))
+        best_e = front["front"]["energy_rmse_test_truth_center"].min()
+        top_rows = front["front"][front["front"]["train_level"] == top]
+        out.append(
+            {
+                "statement": f"the highest level ({top}) is mostly absent from the front, except "
+                f"at the edge of the lowest errors ({fig7['ref']})",
+                "tables": f"{front['counts'].get(top, 0)} of {sum(front['counts'].values())} "
+                f"front models ({100 * share:.0f} %), energy errors "
+                f"{top_rows['energy_rmse_test_truth_center'].min():.1f}-"
+                f"{top_rows['energy_rmse_test_truth_center'].max():.1f} meV/atom (best on the "
+                f"front {best_e:.1f})"
+                if len(top_rows)
+                else "absent",
+                "follows": "yes" if share < 0.2 else "partly",
+            }
+        )
+    return out
+
+
+def _section_statements(paper: SourceResult) -> list[str]:
+    lines = [
+        "## The paper's statements against the authors' own tables",
+        "",
+        "Each statement in our words; 'tables' is what the authors' published results give "
+        "with the conventions above. The tables are for 2Jmax 6 only; where the paper's figure "
+        "is for another 2Jmax the comparison is the nearest one possible.",
+        "",
+        "| statement | tables | follows |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {d['statement']} | {d['tables']} | {d['follows']} |" for d in paper_statements(paper)
+    ]
+    return lines + [""]
+
+
+def dataset_cost_lines(dataset, name: str) -> list[str]:
+    """A Markdown table of a dataset's DFT cost: calculations and core-hours per level."""
+    from .findings_measure import dataset_summary
+
+    d = dataset_summary(dataset)
+    lines = [
+        f"{name}: {d['n_configurations']} configurations of {d['n_atoms_range'][0]}-"
+        f"{d['n_atoms_range'][1]} atoms ({len(dataset.train_ids)} training pool, "
+        f"{len(dataset.test_ids)} test); wall time on one core:",
+        "",
+        "| level | calculations | mean per configuration (s) | total (core-hours) |",
+        "|---|---|---|---|",
+    ]
+    for lv in d["levels"]:
+        lines.append(
+            f"| {lv} | {d['n_calculations'][lv]} | "
+            f"{d['mean_seconds_per_configuration'][lv]:.1f} | {d['core_seconds'][lv] / 3600:.2f} |"
+        )
+    total = sum(d["core_seconds"].values()) / 3600
+    lines.append(f"| all | {sum(d['n_calculations'].values())} | | {total:.2f} |")
+    return lines + [""]
+
+
+def render_sections(results: list[SourceResult], conventions: StudyConventions) -> list[str]:
+    """The report's sections (without a title): sources, Fig. 6, Fig. 7 and, with the
+    authors' tables among the sources, their statements checked."""
+    lines = ["Sources:", ""]
+    lines += [f"- **{r.name}**: {r.description}" for r in results]
+    lines += [""]
+    lines += _section_curves(results, conventions)
+    lines += _section_fronts(results, conventions)
+    for r in results:
+        if r.name == "authors' tables":
+            lines += _section_statements(r)
+    return lines
+
+
 def render_report(results: list[SourceResult], conventions: StudyConventions, command: str = ""):
     """The Markdown report of the sources side by side."""
     lines = [
@@ -745,13 +922,8 @@ def render_report(results: list[SourceResult], conventions: StudyConventions, co
         "",
         f"    {command}" if command else "    python -m pyiron_appmlip.study.like_for_like --help",
         "",
-        "Sources:",
-        "",
     ]
-    lines += [f"- **{r.name}**: {r.description}" for r in results]
-    lines += [""]
-    lines += _section_curves(results, conventions)
-    lines += _section_fronts(results, conventions)
+    lines += render_sections(results, conventions)
     return "\n".join(lines) + "\n"
 
 
@@ -811,24 +983,42 @@ def _parser():
     return parser
 
 
-def main(argv=None) -> int:
-    """Write the side-by-side report of the sources named on the command line."""
+def collect_results(
+    paper_results: str | None = None,
+    datasets=(),
+    wbe: str | None = None,
+    twojmax_values=(4,),
+    conventions: StudyConventions | None = None,
+    cache: str | None = None,
+    executor="serial",
+    progress=None,
+) -> list[SourceResult]:
+    """Every source's :class:`SourceResult`, computed or taken from ``cache``.
+
+    Args:
+        paper_results: folder of the authors' tables (None: left out).
+        datasets: labelled dataset files, or "small" / "large" for the shipped GPAW files.
+        wbe: the W-Be SNAP set's Be-only FitSNAP JSON folder (None: left out); imported with
+            :func:`~pyiron_appmlip.datasets.importers.read_dataset` and split in halves.
+        twojmax_values: 2Jmax values of our sources (the authors' tables are 2Jmax 6).
+        conventions: the :class:`StudyConventions`.
+        cache: folder of cached results: a result is reused only if the source's files
+            (SHA-256), 2Jmax, conventions and package version are the same.
+        executor: where the sweep units run.
+        progress: optional callable receiving messages.
+    """
     from .. import __version__
-    from ..datasets.be import CAMPAIGNS, load_be_dataset
+    from ..datasets.be import _DATA, CAMPAIGNS, load_be_dataset
     from ..datasets.importers import file_sha256
 
-    args = _parser().parse_args(argv)
-    executor = int(args.executor) if str(args.executor).isdigit() else args.executor
-    conv = StudyConventions(repetitions=args.repetitions, front_repetitions=args.front_repetitions)
-    say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    conv = StudyConventions() if conventions is None else conventions
+    say = progress or (lambda m: None)
     results = []
-    if args.paper_results:
-        results.append(paper_source(load_paper_tables(args.paper_results), conv))
+    if paper_results:
+        results.append(paper_source(load_paper_tables(paper_results), conv))
     sources = []
-    for spec in args.dataset:
+    for spec in datasets:
         if spec in CAMPAIGNS:
-            from ..datasets.be import _DATA
-
             path = os.path.join(_DATA, CAMPAIGNS[spec]["file"])
             sources.append(
                 (
@@ -836,8 +1026,8 @@ def main(argv=None) -> int:
                     path,
                     lambda spec=spec: load_be_dataset(campaign=spec),
                     conv,
-                    f"the shipped GPAW dataset '{spec}' (levels of paper Table 1 computed with "
-                    "GPAW; trained on levels 1-4, tested on level 5)",
+                    f"the shipped GPAW dataset '{spec}' ({CAMPAIGNS[spec]['description']}; "
+                    "trained on levels 1-4, tested on level 5)",
                 )
             )
         else:
@@ -846,7 +1036,7 @@ def main(argv=None) -> int:
             sources.append(
                 (os.path.basename(spec), spec, lambda spec=spec: load_dataset(spec), conv, spec)
             )
-    if args.wbe:
+    if wbe:
         from dataclasses import replace
 
         from ..datasets.importers import read_dataset
@@ -854,8 +1044,8 @@ def main(argv=None) -> int:
         sources.append(
             (
                 "W-Be (Be part)",
-                args.wbe,
-                lambda: read_dataset(args.wbe, duplicates="drop", stress_unit="kbar"),
+                wbe,
+                lambda: read_dataset(wbe, duplicates="drop", stress_unit="kbar"),
                 replace(conv, test_fraction=0.5),
                 "VASP (PBE) labels of the 24 Be-only groups of the W-Be SNAP training set "
                 "(Wood et al., Phys. Rev. B 99, 184305 (2019); FitSNAP examples/WBe_PRB2019), one "
@@ -871,21 +1061,28 @@ def main(argv=None) -> int:
             )
         else:
             digest = file_sha256(path)
-        dataset = None
-        for twojmax in args.twojmax:
+        loaded = []
+        for twojmax in twojmax_values:
             key = {
                 "source": digest,
-                "twojmax": twojmax,
+                "twojmax": int(twojmax),
                 "conventions": asdict(source_conv),
                 "version": __version__,
             }
 
-            def compute(twojmax=twojmax, name=name, load=load, conv=source_conv, text=description):
-                nonlocal dataset
-                dataset = load() if dataset is None else dataset
+            def compute(
+                twojmax=twojmax,
+                load=load,
+                conv=source_conv,
+                text=description,
+                loaded=loaded,
+                name=name,
+            ):
+                if not loaded:
+                    loaded.append(load())
                 return measure_dataset(
-                    dataset,
-                    twojmax,
+                    loaded[0],
+                    int(twojmax),
                     conv,
                     name=f"{name}, 2Jmax {twojmax}",
                     description=text,
@@ -894,7 +1091,25 @@ def main(argv=None) -> int:
                 )
 
             say(f"{name} 2Jmax {twojmax}")
-            results.append(_cached(args.cache, key, compute))
+            results.append(_cached(cache, key, compute))
+    return results
+
+
+def main(argv=None) -> int:
+    """Write the side-by-side report of the sources named on the command line."""
+    args = _parser().parse_args(argv)
+    executor = int(args.executor) if str(args.executor).isdigit() else args.executor
+    conv = StudyConventions(repetitions=args.repetitions, front_repetitions=args.front_repetitions)
+    results = collect_results(
+        args.paper_results,
+        args.dataset,
+        args.wbe,
+        args.twojmax,
+        conv,
+        cache=args.cache,
+        executor=executor,
+        progress=lambda m: print(m, file=sys.stderr, flush=True),
+    )
     command = "python -m pyiron_appmlip.study.like_for_like " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
