@@ -30,6 +30,7 @@ The work is split in three steps:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .findings_measure import (
@@ -93,7 +94,94 @@ def _parser() -> argparse.ArgumentParser:
         default=FindingsSettings.repetitions,
         help="sampling seeds per sampler for the learning curves",
     )
+    parser.add_argument(
+        "--paper-results",
+        default=None,
+        help="folder of the paper authors' published results tables (not shipped): adds them to "
+        "the like-for-like sections and checks the paper's statements against them",
+    )
+    parser.add_argument(
+        "--wbe",
+        default=None,
+        help="the Be-only groups of the W-Be SNAP training set (FitSNAP JSON folder, from "
+        "FitSNAP's examples/WBe_PRB2019/JSON): adds them to the like-for-like sections",
+    )
+    parser.add_argument(
+        "--like-twojmax",
+        type=int,
+        nargs="+",
+        default=[4],
+        help="2Jmax values of the like-for-like sections (default 4)",
+    )
+    parser.add_argument(
+        "--like-repetitions",
+        type=int,
+        default=50,
+        help="repetitions per sampler and size in the like-for-like sections (default 50)",
+    )
+    parser.add_argument("--cache", default=None, help="folder of cached like-for-like results")
+    parser.add_argument(
+        "--executor", default="serial", help="where sweep units run: 'serial', 'local' or a count"
+    )
     return parser
+
+
+def like_for_like_lines(args, say) -> list[str]:
+    """The like-for-like sections and the shipped datasets' cost tables of the report."""
+    from ..datasets.be import CAMPAIGNS, LARGE_DATASET_FILE, load_be_dataset
+    from .like_for_like import (
+        StudyConventions,
+        application_sections,
+        collect_results,
+        dataset_cost_lines,
+        render_sections,
+    )
+
+    datasets = ["small"]
+    if os.path.exists(LARGE_DATASET_FILE):
+        large = load_be_dataset(campaign="large")
+        if len(large.level_names) >= 2 and len(large.common_ids(large.level_names[:1])) > 20:
+            datasets.append("large")
+    executor = int(args.executor) if str(args.executor).isdigit() else args.executor
+    conv = StudyConventions(
+        repetitions=args.like_repetitions, front_repetitions=args.like_repetitions
+    )
+    results = collect_results(
+        args.paper_results,
+        datasets,
+        args.wbe,
+        args.like_twojmax,
+        conv,
+        cache=args.cache,
+        executor=executor,
+        progress=say,
+    )
+    lines = [
+        "## 6. Figs. 6 and 7 like for like (the paper authors' conventions)",
+        "",
+        "The same analysis for every source. The external data are not shipped; get them from "
+        "their public repositories and give their folders on the command line: the authors' "
+        "tables are the folder `data/` of github.com/IlgarBaghishov/DFTprecisionMLIP "
+        "(`--paper-results`), the W-Be data the 24 Be-only groups of "
+        "`examples/WBe_PRB2019/JSON` in github.com/FitSNAP/FitSNAP (`--wbe`).",
+        "",
+    ]
+    if not args.paper_results:
+        lines += [
+            "The paper authors' published tables were not given (`--paper-results`); their "
+            "column is left out.",
+            "",
+        ]
+    if not args.wbe:
+        lines += ["The W-Be data were not given (`--wbe`); their column is left out.", ""]
+    sections = render_sections(results, conv, application_sections(results, conv))
+    lines += [ln.replace("## ", "### ", 1) if ln.startswith("## ") else ln for ln in sections]
+    lines += ["## 7. The shipped datasets' DFT cost", ""]
+    for name in datasets:
+        lines += dataset_cost_lines(
+            load_be_dataset(campaign=name), f"GPAW {name} ({CAMPAIGNS[name]['file']})"
+        )
+    return lines
 
 
 def main(argv=None) -> int:
@@ -110,9 +198,14 @@ def main(argv=None) -> int:
 
     dataset = load_be_dataset(args.dataset)
     settings = FindingsSettings(repetitions=args.repetitions)
-    findings = measure_findings(dataset, settings, progress=lambda m: print(m, file=sys.stderr))
+    say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    findings = measure_findings(dataset, settings, progress=say)
+    extra = like_for_like_lines(args, say)
     command = "python -m pyiron_appmlip.study.findings" + (f" --out {args.out}" if args.out else "")
-    text = write_report(findings, args.out, command=command)
+    for flag in ("paper_results", "wbe"):
+        if getattr(args, flag):
+            command += f" --{flag.replace('_', '-')} PATH"
+    text = write_report(findings, args.out, command=command, extra=extra)
     if args.out is None:
         print(text)
     return 0

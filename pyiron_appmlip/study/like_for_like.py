@@ -48,6 +48,9 @@ __all__ = [
     "render_report",
     "render_sections",
     "collect_results",
+    "application_front",
+    "md_throughput",
+    "application_sections",
     "paper_statements",
     "dataset_cost_lines",
     "main",
@@ -75,6 +78,8 @@ class StudyConventions:
         curve_weight: w_E/w_F of the learning curves and of the leverage scores.
         energy_tolerance: meV/atom above the whole pool's energy error (Fig. 6 criterion).
         force_tolerance: meV/Angstrom above the whole pool's force error (Fig. 6 criterion).
+        relative_tolerance: the same criterion as a fraction of the whole pool's error (for
+            errors far above the absolute tolerances).
         fit_convention: "package" or "authors" (no constant column, ``lstsq`` cond 1e-13); see
             :data:`~pyiron_appmlip.training.sweep.FIT_CONVENTIONS`.
         test_fraction: ``None`` keeps the dataset's own train/test split; a number re-splits by
@@ -96,6 +101,7 @@ class StudyConventions:
     curve_weight: float = 150.0
     energy_tolerance: float = 1.0
     force_tolerance: float = 10.0
+    relative_tolerance: float = 0.1
     fit_convention: str = "package"
     test_fraction: float | None = None
     n_sizes: int = 9
@@ -124,7 +130,7 @@ class StudyConventions:
                 f"test_fraction must be None (the dataset's split) or in (0, 1), got "
                 f"{self.test_fraction!r}"
             )
-        for name in ("energy_tolerance", "force_tolerance"):
+        for name in ("energy_tolerance", "force_tolerance", "relative_tolerance"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
         if self.curve_weight not in self.weights:
@@ -354,7 +360,8 @@ def curve_summary(rows, full: dict, conventions: StudyConventions | None = None)
         mean, median, min and max of both errors; ``needed`` one row per sampler with the
         smallest size from which the median (``*_median``) and the mean (``*_mean``) energy and
         force errors stay within the tolerances of the whole pool (None where never), and the
-        ratio of random sampling's size to it (``*_vs_random``; NaN where either is None).
+        ratio of random sampling's size to it (``*_vs_random``; NaN where either is None);
+        ``*_median_rel`` the same by median within ``relative_tolerance`` of the whole pool.
     """
     import pandas as pd
 
@@ -369,6 +376,7 @@ def curve_summary(rows, full: dict, conventions: StudyConventions | None = None)
         "energy": full["energy"] + conv.energy_tolerance,
         "force": full["force"] + conv.force_tolerance,
     }
+    relative = {k: full[k] * (1.0 + conv.relative_tolerance) for k in ("energy", "force")}
     out = []
     for sampler in CURVE_SAMPLERS:
         g = curves[curves["sampler"] == sampler].sort_values("subset_size")
@@ -380,11 +388,14 @@ def curve_summary(rows, full: dict, conventions: StudyConventions | None = None)
                 row[f"{kind}_{how}"] = first_size_within(
                     g["subset_size"].to_numpy(), g[f"{col}_{how}"].to_numpy(), limits[kind]
                 )
+            row[f"{kind}_median_rel"] = first_size_within(
+                g["subset_size"].to_numpy(), g[f"{col}_median"].to_numpy(), relative[kind]
+            )
         out.append(row)
     needed = pd.DataFrame(out)
     base = needed.set_index("sampler")
     for kind in ("energy", "force"):
-        for how in ("median", "mean"):
+        for how in ("median", "mean", "median_rel"):
             key = f"{kind}_{how}"
             rnd = base[key].get("random") if "random" in base.index else None
             needed[f"{key}_vs_random"] = [
@@ -480,6 +491,7 @@ def measure_dataset(
     blocks: dict | None = None,
     executor="serial",
     progress=None,
+    reference=None,
 ) -> SourceResult:
     """The learning curves and Pareto fronts of a labelled dataset with ``conventions``.
 
@@ -498,6 +510,9 @@ def measure_dataset(
         blocks: ``{configuration id: block}`` at this 2Jmax, if already computed.
         executor: where the sweep units run (:mod:`pyiron_appmlip.executors`).
         progress: optional callable receiving messages.
+        reference: a :class:`~pyiron_appmlip.training.reference.ReferencePotential`
+            subtracted from the labels before fitting (errors are the same with or without it,
+            as the reference is added back to every prediction).
     """
     import pandas as pd
 
@@ -521,6 +536,12 @@ def measure_dataset(
     pool = dataset.common_ids(train_levels, train_ids)
     test = dataset.common_ids([truth], test_ids)
     labels = {lv: dataset.labels(lv) for lv in dict.fromkeys([*train_levels, truth])}
+    if reference is not None:
+        say(f"reference potential subtracted: {reference}")
+        structures = {i: dataset.structure(i) for i in pool + test}
+        labels = {
+            lv: reference.subtract(dataset.labels(lv, pool + test), structures) for lv in labels
+        }
     if blocks is None:
         from ..descriptors import compute_qsnap_blocks
 
@@ -619,6 +640,109 @@ def measure_dataset(
     )
 
 
+def md_throughput(twojmax_values, n_steps: int = 100) -> dict:
+    """Measured LAMMPS MD throughput (atom-steps per second) of qSNAP per 2Jmax.
+
+    128-atom hcp Be, random coefficients (the cost does not depend on their values), one core:
+    :func:`~pyiron_appmlip.descriptors.evaluation_cost.measure_evaluation_cost`.
+    """
+    from ..descriptors.evaluation_cost import measure_evaluation_cost
+
+    return {
+        int(t): float(
+            measure_evaluation_cost(twojmax=int(t), n_steps=n_steps)["atom_steps_per_second"]
+        )
+        for t in twojmax_values
+    }
+
+
+def application_front(
+    results: list[SourceResult],
+    atom_steps_per_second: dict,
+    conventions: StudyConventions | None = None,
+    preference: float = 0.5,
+):
+    """The application-specific front of one dataset over 2Jmax: energy error, force error,
+    MLIP MD cost and DFT cost (or the number of configurations where no times are known).
+
+    Args:
+        results: :func:`measure_dataset` results of one dataset at several 2Jmax.
+        atom_steps_per_second: measured MD throughput per 2Jmax (:func:`md_throughput`).
+        conventions: the :class:`StudyConventions` (center).
+        preference: in [0, 1]; weight of the energy error in the choice (0: forces only).
+
+    Returns:
+        ``(front, choice, cost_column)``: the front's models (median over repetitions per
+        setting) with ``md_microseconds_per_atom_step`` and ``score``; the front model with
+        the lowest ``preference * (E / E_min - 1) + (1 - preference) * (F / F_min - 1)``; the
+        DFT cost column used.
+    """
+    import pandas as pd
+
+    from ..core.learning_curves import summarize_repetitions
+    from ..core.pareto import pareto_front
+
+    conv = StudyConventions() if conventions is None else conventions
+    if not 0.0 <= preference <= 1.0:
+        raise ValueError(f"preference must be in [0, 1], got {preference!r}")
+    rows = pd.concat([r.rows for r in results], ignore_index=True)
+    missing = sorted(set(int(t) for t in rows["twojmax"]) - set(atom_steps_per_second))
+    if missing:
+        raise ValueError(f"atom_steps_per_second lacks the 2Jmax values {missing}")
+    rows = rows.assign(
+        md_microseconds_per_atom_step=[1e6 / atom_steps_per_second[int(t)] for t in rows["twojmax"]]
+    )
+    cost = (
+        "dft_seconds_mean_x_n"
+        if "dft_seconds_mean_x_n" in rows and np.isfinite(rows["dft_seconds_mean_x_n"]).any()
+        else "subset_size"
+    )
+    keys = ["twojmax", "subset_size", "weight_ratio", "train_level"]
+    columns = [*ERRORS, "md_microseconds_per_atom_step"] + ([cost] if cost not in keys else [])
+    med = summarize_repetitions(rows, keys, columns, center=conv.center, band=conv.band)
+    if cost == "subset_size":
+        med["subset_size_center"] = med["subset_size"].astype(float)
+    objectives = [f"{c}_center" for c in (*ERRORS, "md_microseconds_per_atom_step", cost)]
+    front = pareto_front(med, objectives).copy()
+    e, f = front[objectives[0]], front[objectives[1]]
+    front["score"] = preference * (e / e.min() - 1.0) + (1.0 - preference) * (f / f.min() - 1.0)
+    front = front.sort_values("score")
+    return front, front.iloc[0], cost
+
+
+def _section_application(name: str, front, choice, cost: str) -> list[str]:
+    cost_name = "DFT core-seconds (mean x N)" if cost != "subset_size" else "configurations"
+    lines = [
+        f"### The application-specific front: {name}",
+        "",
+        "Models on the front of energy error, force error, MLIP MD cost (measured with LAMMPS, "
+        f"128-atom hcp Be, one core) and {cost_name}; medians over repetitions per setting. Per "
+        "2Jmax: how many front models, their best errors and the MD cost.",
+        "",
+        "| 2Jmax | models on the front | best energy RMSE | best force RMSE | MD cost (us/atom-step) "
+        f"| fewest {cost_name} |",
+        "|---|---|---|---|---|---|",
+    ]
+    c = f"{cost}_center"
+    for t, g in front.groupby("twojmax"):
+        lines.append(
+            f"| {t} | {len(g)} | {g['energy_rmse_test_truth_center'].min():.2f} | "
+            f"{g['force_rmse_test_truth_center'].min():.1f} | "
+            f"{g['md_microseconds_per_atom_step_center'].iloc[0]:.1f} | {g[c].min():,.0f} |"
+        )
+    lines += [
+        "",
+        f"Recommended (equal weight on energy and force errors): 2Jmax {int(choice['twojmax'])}, "
+        f"level {choice['train_level']}, w_E/w_F = {choice['weight_ratio']:g}, "
+        f"{int(choice['subset_size']):,} configurations: energy "
+        f"{choice['energy_rmse_test_truth_center']:.2f} meV/atom, force "
+        f"{choice['force_rmse_test_truth_center']:.1f} meV/Angstrom, MD cost "
+        f"{choice['md_microseconds_per_atom_step_center']:.1f} us/atom-step.",
+        "",
+    ]
+    return lines
+
+
 # -- report ------------------------------------------------------------------------------------
 def _n(value) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -640,7 +764,8 @@ def _section_curves(results: list[SourceResult], conv: StudyConventions) -> list
         f"{conv.band[0]:g}-{conv.band[1]:g} % band. A sampler needs N configurations when its "
         f"{conv.center} (or mean) test error stays, from N on, within {conv.energy_tolerance:g} "
         f"meV/atom (energies) or {conv.force_tolerance:g} meV/Angstrom (forces) of the whole "
-        "pool's. 'never' means not within the sizes drawn.",
+        f"pool's (the authors' criterion), or within {100 * conv.relative_tolerance:g} % of it "
+        "(for errors far above those tolerances). 'never' means not within the sizes drawn.",
         "",
     ]
     header = "| | " + " | ".join(r.name for r in results) + " |"
@@ -670,7 +795,7 @@ def _section_curves(results: list[SourceResult], conv: StudyConventions) -> list
     )
     for kind, unit in (("energy", "meV/atom"), ("force", "meV/Angstrom")):
         for sampler in CURVE_SAMPLERS:
-            for how in ("median", "mean"):
+            for how in ("median", "mean", "median_rel"):
 
                 def cell(r, sampler=sampler, key=f"{kind}_{how}"):
                     g = r.needed[r.needed["sampler"] == sampler]
@@ -683,7 +808,12 @@ def _section_curves(results: list[SourceResult], conv: StudyConventions) -> list
                         None if v is None or (isinstance(v, float) and np.isnan(v)) else v
                     ) + (extra if np.isfinite(ratio) else "")
 
-                lines.append(info_row(f"{kind} ({unit}), {sampler}, by {how}", cell))
+                what = (
+                    f"by median, within {100 * conv.relative_tolerance:g} %"
+                    if how == "median_rel"
+                    else f"by {how}"
+                )
+                lines.append(info_row(f"{kind} ({unit}), {sampler}, {what}", cell))
     lines.append("")
     return lines
 
@@ -899,22 +1029,49 @@ def dataset_cost_lines(dataset, name: str) -> list[str]:
     return lines + [""]
 
 
-def render_sections(results: list[SourceResult], conventions: StudyConventions) -> list[str]:
-    """The report's sections (without a title): sources, Fig. 6, Fig. 7 and, with the
-    authors' tables among the sources, their statements checked."""
+def application_sections(results: list[SourceResult], conventions, atom_steps_per_second=None):
+    """The application-specific front of every one of our datasets over its 2Jmax values
+    (MD throughput measured with :func:`md_throughput` unless given)."""
+    groups: dict[str, list] = {}
+    for r in results:
+        if r.name != "authors' tables":
+            groups.setdefault(r.name.split(", 2Jmax")[0], []).append(r)
+    if not groups:
+        return []
+    twojmax = sorted({r.twojmax for g in groups.values() for r in g})
+    aps = dict(atom_steps_per_second or md_throughput(twojmax))
+    lines = []
+    for name, group in groups.items():
+        front, choice, cost = application_front(group, aps, conventions)
+        lines += _section_application(name, front, choice, cost)
+    return lines
+
+
+def render_sections(
+    results: list[SourceResult], conventions: StudyConventions, applications=None
+) -> list[str]:
+    """The report's sections (without a title): sources, Fig. 6, Fig. 7 (with
+    ``applications``, lines of :func:`application_sections`, after it) and, with the authors'
+    tables among the sources, their statements checked."""
     lines = ["Sources:", ""]
     lines += [f"- **{r.name}**: {r.description}" for r in results]
     lines += [""]
     lines += _section_curves(results, conventions)
     lines += _section_fronts(results, conventions)
+    lines += list(applications or [])
     for r in results:
         if r.name == "authors' tables":
             lines += _section_statements(r)
     return lines
 
 
-def render_report(results: list[SourceResult], conventions: StudyConventions, command: str = ""):
-    """The Markdown report of the sources side by side."""
+def render_report(
+    results: list[SourceResult],
+    conventions: StudyConventions,
+    command: str = "",
+    applications=None,
+):
+    """The Markdown report of the sources side by side (see :func:`render_sections`)."""
     lines = [
         "# Figs. 6 and 7 like for like",
         "",
@@ -923,7 +1080,7 @@ def render_report(results: list[SourceResult], conventions: StudyConventions, co
         f"    {command}" if command else "    python -m pyiron_appmlip.study.like_for_like --help",
         "",
     ]
-    lines += render_sections(results, conventions)
+    lines += render_sections(results, conventions, applications)
     return "\n".join(lines) + "\n"
 
 
@@ -1049,9 +1206,11 @@ def collect_results(
                 replace(conv, test_fraction=0.5),
                 "VASP (PBE) labels of the 24 Be-only groups of the W-Be SNAP training set "
                 "(Wood et al., Phys. Rev. B 99, 184305 (2019); FitSNAP examples/WBe_PRB2019), one "
-                "DFT level, halves split by configuration id, no reference potential",
+                "DFT level, halves split by configuration id, ZBL reference (zbl 4.0 4.8, as in "
+                "FitSNAP's fit of that set) subtracted before fitting",
             )
         )
+    references = {"W-Be (Be part)": "zbl 4.0 4.8"}
     for name, path, load, source_conv, description in sources:
         if os.path.isdir(path):
             digest = sorted(
@@ -1068,6 +1227,7 @@ def collect_results(
                 "twojmax": int(twojmax),
                 "conventions": asdict(source_conv),
                 "version": __version__,
+                "reference": references.get(name),
             }
 
             def compute(
@@ -1078,8 +1238,11 @@ def collect_results(
                 loaded=loaded,
                 name=name,
             ):
+                from ..training.reference import ReferencePotential
+
                 if not loaded:
                     loaded.append(load())
+                ref = references.get(name)
                 return measure_dataset(
                     loaded[0],
                     int(twojmax),
@@ -1088,6 +1251,9 @@ def collect_results(
                     description=text,
                     executor=executor,
                     progress=say,
+                    reference=None
+                    if ref is None
+                    else ReferencePotential.zbl(("Be",), *map(float, ref.split()[1:])),
                 )
 
             say(f"{name} 2Jmax {twojmax}")
@@ -1113,7 +1279,9 @@ def main(argv=None) -> int:
     command = "python -m pyiron_appmlip.study.like_for_like " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
-    text = render_report(results, conv, command=command)
+    text = render_report(
+        results, conv, command=command, applications=application_sections(results, conv)
+    )
     if args.out:
         tmp = f"{args.out}.tmp{os.getpid()}"
         with open(tmp, "w") as fh:
