@@ -12,16 +12,29 @@ factors: see :mod:`.statistics`.
 
 from ._linalg import DEFAULT_RCOND
 from .comparison import LevelComparison, compare_levels, comparison_table
-from .errors import ErrorSummary, direct_errors, rmse_from_statistics, statistics_errors
+from .errors import (
+    ErrorSummary,
+    direct_errors,
+    rmse_from_statistics,
+    statistics_errors,
+    statistics_errors_batch,
+)
 from .fit import (
     LinearModel,
     SubsetFit,
     fit_statistics,
     fit_statistics_levels,
+    fit_statistics_weights,
     fit_weighted,
     subset_fits,
 )
-from .leverage import LeverageProjector, leverage_scores, leverage_scores_streamed
+from .leverage import (
+    LeverageProjector,
+    SharedLeverageProjector,
+    leverage_scores,
+    leverage_scores_streamed,
+    leverage_scores_weights,
+)
 from .sampling import (
     SAMPLERS,
     random_order,
@@ -40,14 +53,18 @@ __all__ = [
     "fit_weighted",
     "fit_statistics",
     "fit_statistics_levels",
+    "fit_statistics_weights",
     "SubsetFit",
     "subset_fits",
     "ErrorSummary",
     "statistics_errors",
+    "statistics_errors_batch",
     "rmse_from_statistics",
     "direct_errors",
     "LeverageProjector",
+    "SharedLeverageProjector",
     "leverage_scores",
+    "leverage_scores_weights",
     "leverage_scores_streamed",
     "SAMPLERS",
     "weighted_order",

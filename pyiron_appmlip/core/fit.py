@@ -310,6 +310,7 @@ def fit_statistics_weights(
     rcond: float = DEFAULT_RCOND,
     scale_columns: bool = True,
     constant: bool = True,
+    factorization: str = "auto",
 ) -> dict:
     """Fits for several weight pairs and label levels from one decomposition:
     ``{(w_E, w_F): {level: LinearModel}}``.
@@ -317,18 +318,31 @@ def fit_statistics_weights(
     Without stress rows and ridge the fit depends on ``w_E / w_F`` only, so all pairs share one
     :class:`~pyiron_appmlip.core.weight_basis.EnergyWeightBasis` of the energy and force
     factors (per label-level set); with stress rows or ridge the pairs that share ``w_F``
-    share one. Each further pair and level then costs one (p, rank) x (rank, levels) product
-    instead of a QR and an SVD of the p-wide problem.
+    share one. The decomposition is an SVD at a reference weight (the requested ratio nearest
+    to the geometric mean of the smallest and largest one) and a simultaneous
+    diagonalization; each further pair and level then costs one (p, rank) x (rank, levels)
+    product instead of a QR and an SVD of the p-wide problem.
 
-    Where the column-scaled weighted problem has full numerical rank at the reference weight,
-    the fits equal :func:`fit_statistics_levels` (and dense ``scipy.linalg.lstsq``) up to
-    rounding. Where it is rank deficient the truncation is taken once, at the reference
-    weight (geometric mean of the smallest and largest ``w_E / w_F``), and every fit is the
-    least-squares solution within the kept directions; see :mod:`.weight_basis` for how this
-    compares with truncating at each weight. ``rank`` and ``singular_values`` of the models
-    are those of the shared reference problem and ``truncation_weight`` is its energy weight.
-    A decomposition that would serve a single weight pair falls back to
-    :func:`fit_statistics_levels` (the same cost, its results exactly).
+    ``factorization`` chooses what happens where the problem is numerically rank deficient
+    (the shared and the per-weight truncation then differ, see :mod:`.weight_basis`):
+
+    - ``"auto"`` (default): results as :func:`fit_statistics_levels` for every pair. A pair
+      comes from the shared basis only when the basis proves (a lower bound on
+      ``s_min / s_max`` above ``10 rcond``) that the per-weight truncated SVD keeps every
+      direction, so both are the exact least-squares solution (dense ``scipy.linalg.lstsq``)
+      up to rounding; otherwise the pair gets its own QR + SVD. The reference pair's fit is
+      taken from the reference SVD in both cases, so rank-deficient data cost no more than
+      before.
+    - ``"shared"``: every pair from the shared basis; where it is rank deficient the truncation
+      is the reference weight's (the least-squares solution within the directions kept
+      there). Much faster at large p on rank-deficient data, but not equal to per-weight
+      truncation there.
+
+    ``rank`` and ``singular_values`` of a model from the shared basis are those of the
+    reference problem, and ``truncation_weight`` is its energy weight; models with their own
+    solve have ``truncation_weight`` NaN. Underdetermined fits (fewer equations than
+    coefficients) and single pairs always use :func:`fit_statistics_levels`: their
+    minimum-norm solution depends on the per-weight column scaling.
 
     Args:
         stats: the streamed statistics.
@@ -337,10 +351,13 @@ def fit_statistics_weights(
         stress_weight: as in :func:`fit_statistics_levels`.
         partition: the partition of ``stats`` to fit.
         ridge: as in :func:`fit_statistics_levels`.
-        rcond: relative singular-value cutoff of the reference problem.
-        scale_columns: scale the columns of the reference problem to unit norm.
+        rcond: relative singular-value cutoff.
+        scale_columns: scale the columns to unit norm before the SVD.
         constant: as in :func:`fit_statistics_levels`.
+        factorization: ``"auto"`` or ``"shared"`` (above).
     """
+    if factorization not in ("auto", "shared"):
+        raise ValueError(f"factorization must be 'auto' or 'shared', got {factorization!r}")
     weights = [check_weights(we, wf) for we, wf in weights]
     if not weights:
         raise ValueError("weights must contain at least one (energy_weight, force_weight) pair")
@@ -359,61 +376,70 @@ def fit_statistics_weights(
         constant=constant,
     )
     p = stats.n_descriptors
+    n_coefficients = p + 1 if constant else p
     out: dict = {w: {} for w in weights}
+
+    def own_solve(pairs, lvs):
+        for w_e, w_f in pairs:
+            out[(w_e, w_f)].update(fit_statistics_levels(stats, w_e, w_f, lvs, **options))
+
     for groups, stress, lvs in _level_sets(stats, levels, partition, w_s):
         has_stress = any(stress)
-        # family key: None -> only w_E / w_F matters; else the force weight
+        # family: None -> only w_E / w_F matters; else the force weight
         families: dict = {}
         for w_e, w_f in weights:
             key = w_f if (has_stress or ridge > 0.0) else None
-            families.setdefault(key, {}).setdefault(w_e if key is not None else w_e / w_f, [])
-            families[key][w_e if key is not None else w_e / w_f].append((w_e, w_f))
+            families.setdefault(key, {}).setdefault(w_e / w_f if key is None else w_e, [])
+            families[key][w_e / w_f if key is None else w_e].append((w_e, w_f))
         for key, by_energy in families.items():
-            if len(by_energy) == 1:
-                for pairs in by_energy.values():
-                    for w_e, w_f in pairs:
-                        out[(w_e, w_f)].update(
-                            fit_statistics_levels(stats, w_e, w_f, lvs, **options)
-                        )
-                continue
             rest_weight = 1.0 if key is None else key
             energy, rest = [], []
+            triangular = True
+            n_rows = 0
             for g, stress_parts in zip(groups, stress, strict=True):
-                cols = [g.label_columns[lv] for lv in lvs]
+                cols = np.r_[np.arange(p + 1), [g.label_columns[lv] for lv in lvs]]
                 f_e, f_f, f_s = g.factors
                 weighted = [(g.energy, f_e, energy), (g.force, rest_weight * f_f, rest)]
                 weighted += [(sp, w_s * f_s, rest) for sp in stress_parts]
                 for part, w, target in weighted:
                     r = part.used()
-                    if r.shape[0] and w > 0.0 and part.rows_seen:
-                        target.append((w * r[: p + 1, : p + 1], w * r[: p + 1, cols]))
+                    if part.rows_seen and w > 0.0:
+                        triangular = triangular and np.array_equal(cols, np.arange(r.shape[1]))
+                        target.append(w * r[:, cols])
+                        n_rows += int(part.rows_seen)
             if ridge > 0.0:
-                reg = np.zeros((p + 1, p + 1))
+                reg = np.zeros((p + 1 + len(lvs), p + 1 + len(lvs)))
                 reg[1 + np.arange(p), 1 + np.arange(p)] = np.sqrt(ridge)
-                rest.append((reg, np.zeros((p + 1, len(lvs)))))
-            for pairs in by_energy.values():
-                for w_e, w_f in pairs:
-                    _warn_underdetermined(groups, stress, lvs, w_e, w_f, w_s, ridge, p, constant)
-            ratios = np.array(sorted(by_energy))
-            reference = float(np.sqrt(ratios[0] * ratios[-1]))
-            if not energy or not rest:
+                rest.append(reg)
+                n_rows += p
+            if len(by_energy) == 1 or not energy or not rest or n_rows < n_coefficients:
                 for pairs in by_energy.values():
-                    for w_e, w_f in pairs:
-                        out[(w_e, w_f)].update(
-                            fit_statistics_levels(stats, w_e, w_f, lvs, **options)
-                        )
+                    own_solve(pairs, lvs)
                 continue
+            ratios = np.array(sorted(by_energy))
+            middle = np.sqrt(ratios[0] * ratios[-1])
+            reference = float(ratios[np.argmin(np.abs(np.log(ratios / middle)))])
             basis = EnergyWeightBasis(
                 energy,
                 rest,
+                p + 1,
                 reference,
                 rcond=rcond,
                 scale_columns=scale_columns,
-                triangular=True,
+                triangular=triangular,
                 drop_constant=not constant,
+                complete=True if factorization == "shared" else "auto",
             )
             for ratio, pairs in by_energy.items():
-                beta = basis.coefficients(ratio)
+                if ratio == reference:
+                    beta, truncation = basis.reference_coefficients, float("nan")
+                elif basis.complete and (
+                    factorization == "shared" or basis.full_rank_bound(ratio) > 10.0 * rcond
+                ):
+                    beta, truncation = basis.coefficients(ratio), reference
+                else:
+                    own_solve(pairs, lvs)
+                    continue
                 if not constant:
                     beta = np.vstack([np.zeros((1, beta.shape[1])), beta])
                 for w_e, w_f in pairs:
@@ -428,7 +454,7 @@ def fit_statistics_weights(
                             level=lv,
                             singular_values=basis.singular_values,
                             stress_weight=w_s,
-                            truncation_weight=reference,
+                            truncation_weight=truncation,
                         )
     return out
 
@@ -586,12 +612,12 @@ def subset_fits(
     n_descriptors: int | None = None,
     stress_weight: float = 0.0,
     constant: bool = True,
-    shared_factorization: bool = True,
+    factorization: str = "auto",
 ) -> list[SubsetFit]:
     """Fits for growing prefixes of one ordered stream, from a single pass.
 
-    At every subset size all weight pairs and levels come from one decomposition
-    (:func:`fit_statistics_weights`); the training and test errors of all of them from one
+    At every subset size all weight pairs and levels come from one decomposition where that
+    gives the same results (:func:`fit_statistics_weights`); the training and test errors of all of them from one
     matrix product per factor (:func:`~pyiron_appmlip.core.errors.statistics_errors_batch`).
 
     Memory: one accumulator, O(p^2 x levels).
@@ -615,9 +641,11 @@ def subset_fits(
         n_descriptors: p (default: taken from the first block).
         stress_weight: weight w_S of the stress rows of every fit (0: none).
         constant: as in :func:`fit_statistics_levels`.
-        shared_factorization: one decomposition per subset for all weight pairs (default;
-            see :func:`fit_statistics_weights` for rank-deficient problems). ``False``: one
-            QR + SVD per (subset, weight pair), :func:`fit_statistics_levels`.
+        factorization: ``"auto"`` (default) or ``"shared"``: one decomposition per subset
+            for all weight pairs, see :func:`fit_statistics_weights` (``"auto"`` gives the
+            results of one solve per pair, ``"shared"`` truncates rank-deficient problems at
+            one reference weight); ``"per_weight"``: one QR + SVD per (subset, weight pair),
+            :func:`fit_statistics_levels`.
 
     Returns:
         For every checkpoint, weight pair and level one :class:`SubsetFit` with training errors
@@ -625,6 +653,10 @@ def subset_fits(
         ``test_levels``.
     """
     levels = list(levels)
+    if factorization not in ("auto", "shared", "per_weight"):
+        raise ValueError(
+            f"factorization must be 'auto', 'shared' or 'per_weight', got {factorization!r}"
+        )
     weights = [check_weights(we, wf) for we, wf in weights]
     stress_weight = check_stress_weight(stress_weight)
     if not weights:
@@ -642,8 +674,10 @@ def subset_fits(
             scale_columns=scale_columns,
             constant=constant,
         )
-        if shared_factorization:
-            by_weight = fit_statistics_weights(stats, weights, levels, **options)
+        if factorization != "per_weight":
+            by_weight = fit_statistics_weights(
+                stats, weights, levels, factorization=factorization, **options
+            )
         else:
             by_weight = {w: fit_statistics_levels(stats, *w, levels, **options) for w in weights}
         keys = [(w, lv) for w in weights for lv in levels]

@@ -10,6 +10,15 @@ Pass 1 accumulates the R factors (label-free :class:`SufficientStatistics`); the
 small weighted R, ``R D = U' S V^T``, gives ``U = X_w D V S^-1``. Pass 2 evaluates
 ``h_i = ||x_{w,i}^T D V S^-1||^2`` row by row. Regular leverage of a configuration is the
 value of its energy row, block leverage the sum over all of its rows.
+
+Several weights from one decomposition (:class:`SharedLeverageProjector`): the pool's energy
+and force factors are decomposed once (:class:`~.weight_basis.EnergyWeightBasis`, truncated at
+a reference ratio, the geometric mean of the smallest and largest ``w_E / w_F``); for weight w
+the hat-matrix diagonal is ``h_i = w_i^2 sum_j (x_i T)_j^2 / d_j(w)``, so one pass that forms
+the squared projections ``(x_i T)^2`` (summed over the rows of a configuration for block
+leverage) gives every weight by one (configurations, k) x (k, weights) product. Full rank: equal
+to the per-weight SVD leverage. Rank deficient: the truncation is that of the reference ratio
+(the same directions for every weight), see :mod:`.weight_basis`.
 """
 
 from __future__ import annotations
@@ -21,8 +30,15 @@ import numpy as np
 from ._linalg import DEFAULT_RCOND, r_factor, scaled_svd
 from .statistics import SufficientStatistics
 from .validation import check_block, check_nonempty, check_rcond, check_weights
+from .weight_basis import EnergyWeightBasis
 
-__all__ = ["LeverageProjector", "leverage_scores", "leverage_scores_streamed"]
+__all__ = [
+    "LeverageProjector",
+    "SharedLeverageProjector",
+    "leverage_scores",
+    "leverage_scores_weights",
+    "leverage_scores_streamed",
+]
 
 _BATCH_ROWS = 8192
 
@@ -175,3 +191,177 @@ def leverage_scores_streamed(
     if stats is None:
         raise ValueError("make_blocks() must yield at least one configuration, got none")
     return LeverageProjector(stats, energy_weight, force_weight, rcond=rcond).scores(make_blocks())
+
+
+class SharedLeverageProjector:
+    """Hat-matrix diagonals for several weight pairs from one decomposition of the pool and
+    one scoring pass.
+
+    All configurations of ``partition`` count, whatever labels they carry; as
+    :class:`LeverageProjector`, the rows are weighted by ``w_E`` and ``w_F`` only (per-group
+    weight factors are not applied).
+
+    Args:
+        stats: streamed statistics of the pool.
+        weights: ``(energy_weight, force_weight)`` pairs.
+        partition: the partition of ``stats`` that forms the pool.
+        rcond: relative singular-value cutoff.
+        scale_columns: scale the columns to unit norm before the SVD.
+        factorization: ``"auto"`` (default): every weight's leverage equals
+            :class:`LeverageProjector`'s; a weight uses the shared decomposition where it
+            proves full numerical rank (see
+            :meth:`~.weight_basis.EnergyWeightBasis.full_rank_bound`), otherwise its own SVD
+            of the small weighted R (still scored in the same pass). ``"shared"``: every
+            weight from the shared decomposition, truncated at the reference ratio where rank
+            deficient.
+
+    Attributes:
+        weights: the weight pairs.
+        rank: number of kept directions of the shared decomposition.
+        reference: the reference ratio ``w_E / w_F`` of the shared decomposition.
+        shared: ``{(w_E, w_F): True if from the shared decomposition}``.
+    """
+
+    def __init__(
+        self,
+        stats: SufficientStatistics,
+        weights,
+        *,
+        partition: str = "train",
+        rcond: float = DEFAULT_RCOND,
+        scale_columns: bool = True,
+        factorization: str = "auto",
+    ):
+        if factorization not in ("auto", "shared"):
+            raise ValueError(f"factorization must be 'auto' or 'shared', got {factorization!r}")
+        self.weights = [check_weights(we, wf) for we, wf in weights]
+        if not self.weights:
+            raise ValueError("weights must contain at least one (energy_weight, force_weight) pair")
+        rcond = check_rcond(rcond)
+        p = stats.n_descriptors
+        energy, force = [], []
+        for g in stats._groups_for(partition):
+            for part, target in ((g.energy, energy), (g.force, force)):
+                r = part.used()
+                if part.rows_seen:
+                    target.append(r[:, : p + 1])
+        self.n_descriptors = p
+        ratios = np.array([we / wf for we, wf in self.weights])
+        unique = np.unique(ratios)
+        middle = np.sqrt(unique[0] * unique[-1])
+        self.reference = float(unique[np.argmin(np.abs(np.log(unique / middle)))])
+        self._segments: list[np.ndarray] = []
+        self._columns: dict = {}  # weight -> (segment, column weights, energy-row factor)
+        self.shared = {}
+        basis = None
+        if energy and force:
+            basis = EnergyWeightBasis(
+                energy,
+                force,
+                p + 1,
+                self.reference,
+                rcond=rcond,
+                scale_columns=scale_columns,
+                triangular=True,
+                complete=True if factorization == "shared" else "auto",
+            )
+        self.rank = basis.rank if basis is not None else -1
+        if basis is not None and basis.complete:
+            self._segments.append(basis._t)
+        for w, ratio in zip(self.weights, ratios, strict=True):
+            use_shared = (
+                basis is not None
+                and basis.complete
+                and (factorization == "shared" or basis.full_rank_bound(ratio) > 10.0 * rcond)
+            )
+            self.shared[w] = bool(use_shared)
+            if use_shared:
+                d, _ = basis._denominator(ratio)
+                self._columns[w] = (0, 1.0 / d, ratio)
+                continue
+            pieces = [ratio * x for x in energy] + list(force)
+            c, _, s, vt = scaled_svd(r_factor(np.vstack(pieces)), rcond, scale_columns)
+            self._segments.append(c[:, None] * (vt.T / s))
+            self._columns[w] = (len(self._segments) - 1, np.ones(s.size), ratio)
+
+    def scores(self, blocks: Iterable) -> dict:
+        """Leverage of each configuration in ``blocks`` for every weight pair, in one pass.
+
+        Args:
+            blocks: iterable of (1 + 3 N_m, p) descriptor blocks.
+
+        Returns:
+            ``{(w_E, w_F): (regular (M,), block (M,))}``.
+        """
+        p = self.n_descriptors
+        t = np.hstack(self._segments)
+        t_x = t[1:]
+        bounds = np.cumsum([0] + [seg.shape[1] for seg in self._segments])
+        energy_sq: list[np.ndarray] = []
+        force_sq: list[np.ndarray] = []
+        pending: list[np.ndarray] = []
+        n_pending = 0
+
+        def flush():
+            nonlocal pending, n_pending
+            if not pending:
+                return
+            sizes = [x.shape[0] - 1 for x in pending]
+            proj = np.concatenate([x[1:] for x in pending]) @ t_x
+            proj *= proj
+            starts = np.cumsum([0] + sizes[:-1])
+            force_sq.extend(np.add.reduceat(proj, starts, axis=0) if proj.size else [])
+            pending, n_pending = [], 0
+
+        for i, b in enumerate(blocks):
+            x, n = check_block(b, p, name=f"blocks[{i}]")
+            e = t[0] + (x[0] / n) @ t_x
+            energy_sq.append(e * e)
+            pending.append(x)
+            n_pending += x.shape[0]
+            if n_pending >= _BATCH_ROWS:
+                flush()
+        flush()
+        width = t.shape[1]
+        es = np.asarray(energy_sq).reshape(-1, width)
+        fs = np.asarray(force_sq).reshape(-1, width) if force_sq else np.zeros_like(es)
+        out = {}
+        for w in self.weights:
+            seg, col_w, ratio = self._columns[w]
+            sl = slice(bounds[seg], bounds[seg + 1])
+            regular = ratio**2 * (es[:, sl] @ col_w)
+            out[w] = (regular, regular + fs[:, sl] @ col_w)
+        return out
+
+
+def leverage_scores_weights(
+    blocks: Sequence,
+    weights,
+    *,
+    rcond: float = DEFAULT_RCOND,
+    factorization: str = "auto",
+) -> dict:
+    """Regular and block leverage of an in-memory pool for several weight pairs from one
+    decomposition and one scoring pass (:class:`SharedLeverageProjector`).
+
+    Args:
+        blocks: list of (1 + 3 N_m, p).
+        weights: ``(energy_weight, force_weight)`` pairs.
+        rcond: relative singular-value cutoff.
+        factorization: ``"auto"`` or ``"shared"``, see :class:`SharedLeverageProjector`.
+
+    Returns:
+        ``{(w_E, w_F): (regular (M,), block (M,))}``, as :func:`leverage_scores` per pair
+        (with ``"auto"``).
+    """
+    check_nonempty(blocks, "blocks")
+    first, _ = check_block(blocks[0], name="blocks[0]")
+    stats = SufficientStatistics(first.shape[1])
+    for i, b in enumerate(blocks):
+        try:
+            stats.add(b)
+        except ValueError as err:
+            raise ValueError(f"blocks[{i}]: {err}") from None
+    return SharedLeverageProjector(stats, weights, rcond=rcond, factorization=factorization).scores(
+        blocks
+    )

@@ -85,63 +85,86 @@ class EnergyWeightBasis:
     """Shared decomposition of one training set for every energy weight (module docstring).
 
     Args:
-        energy: ``(X, Y)`` pieces of the energy part, unweighted (per-group factors applied):
-            ``X`` (r, n) descriptor columns (constant first), ``Y`` (r, L) label columns.
-        rest: ``(X, Y)`` pieces of the fixed part (force, stress and ridge rows with their
+        energy: pieces ``[X | Y]`` of the energy part, unweighted (per-group factors applied):
+            ``X`` the first ``n_columns`` columns (descriptor columns, constant first), ``Y``
+            the label columns (the same number in every piece).
+        rest: pieces ``[X | Y]`` of the fixed part (force, stress and ridge rows with their
             weights applied).
+        n_columns: number of coefficient columns n (p + 1) of every piece.
         reference: the reference energy weight ``w0`` of the truncation.
         rcond: relative singular-value cutoff at the reference weight.
         scale_columns: scale the columns of the reference problem to unit norm before the SVD.
-        triangular: every ``X`` is (n, n) upper triangular (the statistics' R factors).
+        triangular: every piece is square upper triangular (the statistics' R factors with all
+            their label columns).
         drop_constant: leave out column 0 (the constant); coefficients then have n - 1 rows.
+        complete: ``True``: always build the basis for all weights (truncated at ``w0`` when
+            rank deficient); ``"auto"``: only when the reference problem has full numerical
+            rank (otherwise only :attr:`reference_coefficients` is available).
 
     Attributes:
-        rank: number of kept directions k.
+        rank: number of kept directions k at the reference weight.
         singular_values: the k kept singular values of the column-scaled reference problem.
         reference: ``w0``.
+        reference_coefficients: (n, L), the truncated-SVD solution at ``w0``: the same
+            solve as :func:`~pyiron_appmlip.core.fit.fit_statistics_levels` at that weight.
+        complete: whether :meth:`coefficients` and :meth:`projection` are available.
     """
 
     def __init__(
         self,
-        energy: Sequence[tuple[np.ndarray, np.ndarray]],
-        rest: Sequence[tuple[np.ndarray, np.ndarray]],
+        energy: Sequence[np.ndarray],
+        rest: Sequence[np.ndarray],
+        n_columns: int,
         reference: float,
         *,
         rcond: float,
         scale_columns: bool = True,
         triangular: bool = False,
         drop_constant: bool = False,
+        complete: bool | str = True,
     ):
         self.reference = w0 = float(reference)
-        xs = [w0 * x for x, _ in energy] + [x for x, _ in rest]
-        r0 = stacked_r(xs, triangular)
+        na = int(n_columns)
+        self.scale_columns = bool(scale_columns)
+        r0 = stacked_r([w0 * x for x in energy] + list(rest), triangular)
+        first = 0
         if drop_constant:
             r0 = r_factor(r0[:, 1:])
-            energy = [(x[:, 1:], y) for x, y in energy]
-            rest = [(x[:, 1:], y) for x, y in rest]
-        n_labels = (energy or rest)[0][1].shape[1]
-        c, _, s, vt = scaled_svd(r0, rcond, scale_columns)
+            first = 1
+            na -= 1
+        self.n_columns = na
+        n_labels = r0.shape[1] - na
+        c, u, s, vt = scaled_svd(r0[:na, :na], rcond, scale_columns)
         k = s.size
         self.rank = k
         self.singular_values = s
-        self.n_columns = r0.shape[1]
+        self.reference_coefficients = c[:, None] * (vt.T @ ((u.T @ r0[:na, na:]) / s[:, None]))
+        # squared column norms of the energy and rest parts (column scaling at other weights)
+        self._col_e = sum(np.einsum("ij,ij->j", x[:, first:], x[:, first:]) for x in energy)
+        self._col_r = sum(np.einsum("ij,ij->j", x[:, first:], x[:, first:]) for x in rest)
+        self._col_e = self._col_e[:na] if np.ndim(self._col_e) else np.zeros(na)
+        self._col_r = self._col_r[:na] if np.ndim(self._col_r) else np.zeros(na)
+        self.complete = complete is True or (complete == "auto" and k == na)
+        if not self.complete:
+            return
         if k == 0:
-            self._t = np.zeros((self.n_columns, 0))
+            self._t = np.zeros((na, 0))
             self._lam = np.zeros(0)
             self._u_e = self._u_r = np.zeros((0, n_labels))
+            self._row_t = np.zeros(na)
             return
         b = c[:, None] * (vt.T / s)  # (n, k): beta = b @ g
         h = {}
         q = {}
+        stop = first + na
         for name, pieces, w in (("e", energy, w0), ("r", rest, 1.0)):
             h[name] = np.zeros((k, k))
             q[name] = np.zeros((k, n_labels))
-            for x, y in pieces:
-                if not x.shape[0]:
-                    continue
-                pk = (w * x) @ b
+            for piece in pieces:
+                rows = piece[:stop] if triangular else piece  # rows >= n of a triangle: 0
+                pk = (w * rows[:, first:stop]) @ b
                 h[name] += pk.T @ pk
-                q[name] += pk.T @ (w * y)
+                q[name] += pk.T @ (w * rows[:, stop:])
         lower = scipy.linalg.cholesky(h["e"] + h["r"], lower=True, check_finite=False)
         ce = scipy.linalg.solve_triangular(lower, h["e"], lower=True, check_finite=False)
         ce = scipy.linalg.solve_triangular(lower, ce.T, lower=True, check_finite=False)
@@ -151,13 +174,23 @@ class EnergyWeightBasis:
         self._t = b @ linv_z
         self._u_e = linv_z.T @ q["e"]
         self._u_r = linv_z.T @ q["r"]
+        self._row_t = np.einsum("ij,ij->i", self._t, self._t)
 
     def _denominator(self, energy_weight: float) -> np.ndarray:
         a2 = (float(energy_weight) / self.reference) ** 2
         return 1.0 + (a2 - 1.0) * self._lam, a2
 
+    def _require_complete(self) -> None:
+        if not self.complete:
+            raise ValueError(
+                "the basis was built with complete='auto' and the reference problem is rank "
+                f"deficient (rank {self.rank} of {self.n_columns}); only the reference "
+                "coefficients are available"
+            )
+
     def coefficients(self, energy_weight: float) -> np.ndarray:
         """Coefficients (n, L) of every label column at ``energy_weight``; O(n k L)."""
+        self._require_complete()
         d, a2 = self._denominator(energy_weight)
         return self._t @ ((a2 * self._u_e + self._u_r) / d[:, None])
 
@@ -165,5 +198,32 @@ class EnergyWeightBasis:
         """(n, k) matrix ``Q`` with hat-matrix diagonal ``h_i = ||m_i @ Q||^2`` for a row
         ``m_i`` of the weighted matrix at ``energy_weight`` (energy rows times that weight,
         rest rows with their fixed weights)."""
+        self._require_complete()
         d, _ = self._denominator(energy_weight)
         return self._t / np.sqrt(d)
+
+    def full_rank_bound(self, energy_weight: float) -> float:
+        """A lower bound, O(n), on ``s_min / s_max`` of the weighted matrix at
+        ``energy_weight`` as the per-weight solve sees it (columns scaled to unit norm at that
+        weight when ``scale_columns``); 0 when the basis is rank deficient.
+
+        With ``beta = T h`` the weighted matrix maps ``h`` to orthogonal columns of norms
+        ``sqrt(d_j)``, so ``s_min >= min_j sqrt(d_j) / ||D^-1 T||_F``; and ``s_max <=
+        ||M D||_F``. When the bound exceeds ``rcond`` the per-weight truncated SVD keeps
+        every direction, and :meth:`coefficients` is its solution (the exact least-squares
+        solution) up to rounding.
+        """
+        self._require_complete()
+        if self.rank < self.n_columns or self.rank == 0:
+            return 0.0
+        d, a2 = self._denominator(energy_weight)
+        norms2 = a2 * self.reference**2 * self._col_e + self._col_r
+        if self.scale_columns:
+            s_max = np.sqrt(np.count_nonzero(norms2 > 0))
+            t_frob = np.sqrt(np.sum(norms2 * self._row_t))
+        else:
+            s_max = np.sqrt(np.sum(norms2))
+            t_frob = np.sqrt(np.sum(self._row_t))
+        if not (s_max > 0 and t_frob > 0):
+            return 0.0
+        return float(np.sqrt(d.min()) / t_frob / s_max)
