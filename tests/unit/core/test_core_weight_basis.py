@@ -1,0 +1,348 @@
+"""All weights and levels of one training set from one decomposition (fit_statistics_weights,
+EnergyWeightBasis, SharedLeverageProjector, statistics_errors_batch), against independent dense
+computations: scipy.linalg.lstsq of the explicit weighted matrix, and numpy's SVD of it."""
+
+import os
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+sys.path.insert(0, os.path.dirname(__file__))
+from test_core_synthetic import (  # noqa: E402
+    assert_rel,
+    level_lists,
+    naive_fit,
+    predictions,
+    qsnap_like_dataset,
+    random_dataset,
+    weighted_system,
+)
+
+from pyiron_appmlip.core import (  # noqa: E402
+    DEFAULT_RCOND,
+    SharedLeverageProjector,
+    SufficientStatistics,
+    direct_errors,
+    fit_statistics_levels,
+    fit_statistics_weights,
+    leverage_scores,
+    leverage_scores_weights,
+    statistics_errors,
+    statistics_errors_batch,
+    subset_fits,
+)
+from pyiron_appmlip.core.fit import UnderdeterminedFitWarning  # noqa: E402
+
+WEIGHTS = [(5.0, 1.0), (12.25, 1.0), (50.0, 1.0), (300.0, 1.0), (2.0, 0.5)]
+
+
+def _stats(blocks, labels, levels=(1, 2)):
+    stats = SufficientStatistics(blocks[0].shape[1], levels=levels)
+    stats.add_many(blocks, labels)
+    return stats
+
+
+def _shared_reference_fit(blocks, energies, forces, w_e, w_ref, rcond, scale=True):
+    """Dense reference of the documented shared truncation: the least-squares solution at
+    ratio ``w_e`` within the right singular directions kept at ratio ``w_ref`` (columns scaled
+    at ``w_ref``), all from the explicit weighted matrices."""
+    a_ref, _ = weighted_system(blocks, energies, forces, w_ref, 1.0)
+    c = 1.0 / np.linalg.norm(a_ref, axis=0) if scale else np.ones(a_ref.shape[1])
+    _, s, vt = np.linalg.svd(a_ref * c, full_matrices=False)
+    basis = c[:, None] * vt[s > rcond * s[0]].T
+    a, y = weighted_system(blocks, energies, forces, w_e, 1.0)
+    g = scipy.linalg.lstsq(a @ basis, y)[0]
+    return basis @ g
+
+
+@pytest.mark.parametrize("factorization", ["auto", "shared"])
+def test_full_rank_fits_equal_dense_lstsq_for_all_weights_and_levels(factorization):
+    blocks, labels = random_dataset(60, n_configs=30, p=9, atoms=(1, 6), levels=(1, 2, 3))
+    stats = _stats(blocks, labels, (1, 2, 3))
+    fits = fit_statistics_weights(stats, WEIGHTS, factorization=factorization)
+    shared = 0
+    for w_e, w_f in WEIGHTS:
+        for lv in (1, 2, 3):
+            e, f = level_lists(labels, lv)
+            ref, rank = naive_fit(blocks, e, f, w_e, w_f, DEFAULT_RCOND)
+            model = fits[(w_e, w_f)][lv]
+            assert rank == 10 and model.rank == 10
+            assert_rel(model.coefficients, ref, 1e-8)
+            assert_rel(predictions(model.coefficients, blocks), predictions(ref, blocks), 1e-8)
+            shared += not np.isnan(model.truncation_weight)
+    # the reference ratio (50, nearest the geometric mean of 4 ... 300) is its own solve and
+    # 4, 5, 12.25, 300 come from the shared basis
+    assert shared == 4 * 3
+    assert np.isnan(fits[(50.0, 1.0)][1].truncation_weight)
+    assert fits[(300.0, 1.0)][1].truncation_weight == 50.0
+
+
+def test_real_qsnap_blocks_full_rank_equal_dense_lstsq(real_qsnap):
+    blocks, energies, forces = real_qsnap
+    labels = [
+        {1: (e, f), 2: (e + 0.01 * len(f), 0.9 * f)} for e, f in zip(energies, forces, strict=True)
+    ]
+    stats = _stats(blocks, labels)
+    for factorization in ("auto", "shared"):
+        fits = fit_statistics_weights(stats, WEIGHTS, factorization=factorization)
+        for w_e, w_f in WEIGHTS:
+            for lv in (1, 2):
+                e, f = level_lists(labels, lv)
+                ref, rank = naive_fit(blocks, e, f, w_e, w_f, DEFAULT_RCOND)
+                model = fits[(w_e, w_f)][lv]
+                assert rank == model.rank == blocks[0].shape[1] + 1
+                assert_rel(model.coefficients, ref, 1e-8)
+                assert_rel(predictions(model.coefficients, blocks), predictions(ref, blocks), 1e-8)
+    assert not np.isnan(fits[(300.0, 1.0)][1].truncation_weight)  # from the shared basis
+
+
+def test_rank_deficient_auto_equals_per_weight_truncation_and_shared_is_documented():
+    blocks, energies, forces = qsnap_like_dataset(61)
+    labels = [{1: (e, f)} for e, f in zip(energies, forces, strict=True)]
+    stats = _stats(blocks, labels, (1,))
+    auto = fit_statistics_weights(stats, WEIGHTS, factorization="auto")
+    shared = fit_statistics_weights(stats, WEIGHTS, factorization="shared")
+    for w_e, w_f in WEIGHTS:
+        ref, rank = naive_fit(blocks, energies, forces, w_e, w_f, DEFAULT_RCOND)
+        assert rank == auto[(w_e, w_f)][1].rank
+        assert_rel(auto[(w_e, w_f)][1].coefficients, ref, 1e-7)
+        assert np.isnan(auto[(w_e, w_f)][1].truncation_weight)  # each its own solve
+        # "shared": least squares within the directions kept at the reference ratio
+        dense = _shared_reference_fit(blocks, energies, forces, w_e / w_f, 50.0, DEFAULT_RCOND)
+        got = shared[(w_e, w_f)][1]
+        assert got.rank == rank == blocks[0].shape[1]  # one direction below rcond
+        assert_rel(predictions(got.coefficients, blocks), predictions(dense, blocks), 1e-7)
+        assert_rel(predictions(got.coefficients, blocks), predictions(ref, blocks), 1e-7)
+
+
+def test_real_qsnap_rank_deficient_shared_truncation_against_lstsq(real_qsnap):
+    """At rcond 1e-6 the real blocks lose directions at the large weights (per-weight ranks 109
+    ... 120 of 120); "auto" keeps the per-weight truncation (= lstsq(cond=rcond)), "shared" is
+    the dense restricted least squares at the reference ratio (rank 119 for every weight).
+    Measured test RMSEs of "shared" differ from lstsq's by at most 6 % (E) and 2 % (F); for
+    scale, lstsq itself moves by up to 6 % (E) and 17 % (F) when rcond is tripled."""
+    blocks, energies, forces = real_qsnap
+    train, test = slice(0, 22), slice(22, None)
+    labels = [{1: (e, f)} for e, f in zip(energies, forces, strict=True)]
+    stats = _stats(blocks[train], labels[train], (1,))
+    rcond = 1e-6
+    auto = fit_statistics_weights(stats, WEIGHTS, rcond=rcond)
+    shared = fit_statistics_weights(stats, WEIGHTS, rcond=rcond, factorization="shared")
+    ranks = set()
+    for w_e, w_f in WEIGHTS:
+        args = (blocks[train], energies[train], forces[train])
+        ref, rank = naive_fit(*args, w_e, w_f, rcond)
+        ranks.add(rank)
+        assert auto[(w_e, w_f)][1].rank == rank
+        assert_rel(auto[(w_e, w_f)][1].coefficients, ref, 1e-7)
+        dense = _shared_reference_fit(*args, w_e / w_f, 50.0, rcond)
+        got = shared[(w_e, w_f)][1].coefficients
+        assert_rel(predictions(got, blocks[test]), predictions(dense, blocks[test]), 1e-6)
+        e_ref = direct_errors(ref, blocks[test], energies[test], forces[test])
+        e_got = direct_errors(got, blocks[test], energies[test], forces[test])
+        assert e_got.energy_rmse == pytest.approx(e_ref.energy_rmse, rel=0.1)
+        assert e_got.force_rmse == pytest.approx(e_ref.force_rmse, rel=0.1)
+    assert len(ranks) > 1  # the per-weight truncation really differs between the weights
+
+
+def test_options_stress_factors_ridge_and_no_constant():
+    rng = np.random.default_rng(62)
+    blocks, labels = random_dataset(62, n_configs=24, p=7, atoms=(1, 5), levels=(1, 2))
+    stats = SufficientStatistics(7, levels=(1, 2))
+    for i, (b, lab) in enumerate(zip(blocks, labels, strict=True)):
+        virial = rng.standard_normal((6, 7))
+        stress = rng.standard_normal(6) * 0.01
+        lab = {lv: (e, f, stress if i % 3 else None) for lv, (e, f) in lab.items()}
+        stats.add(
+            np.vstack([b, virial]),
+            lab,
+            virial=True,
+            volume=10.0 + i,
+            factors=(1.0, 1.0, 1.0) if i % 2 else (2.0, 0.5, 3.0),
+        )
+    weights = [(5.0, 1.0), (50.0, 1.0), (300.0, 1.0), (50.0, 2.0)]
+    for options in (
+        {},
+        {"stress_weight": 20.0},
+        {"ridge": 1e-3},
+        {"stress_weight": 20.0, "ridge": 1e-2, "scale_columns": False},
+        {"constant": False, "rcond": 1e-13, "scale_columns": False},
+    ):
+        for factorization in ("auto", "shared"):
+            fits = fit_statistics_weights(stats, weights, factorization=factorization, **options)
+            for w in weights:
+                ref = fit_statistics_levels(stats, *w, **options)
+                for lv in (1, 2):
+                    assert_rel(fits[w][lv].coefficients, ref[lv].coefficients, 1e-8)
+                    if options.get("constant") is False:
+                        assert fits[w][lv].coefficients[0] == 0.0
+
+
+def test_ridge_and_no_constant_against_dense_lstsq():
+    blocks, labels = random_dataset(63, n_configs=20, p=6, levels=(1,))
+    e, f = level_lists(labels, 1)
+    stats = _stats(blocks, labels, (1,))
+    weights = [(5.0, 1.0), (40.0, 1.0), (300.0, 1.0)]
+    ridge = 0.5
+    fits = fit_statistics_weights(stats, weights, ridge=ridge, factorization="shared")
+    no_constant = fit_statistics_weights(stats, weights, constant=False, factorization="shared")
+    for w_e, w_f in weights:
+        a, y = weighted_system(blocks, e, f, w_e, w_f)
+        reg = np.sqrt(ridge) * np.eye(a.shape[1])[1:]
+        ref = scipy.linalg.lstsq(np.vstack([a, reg]), np.r_[y, np.zeros(reg.shape[0])])[0]
+        assert_rel(fits[(w_e, w_f)][1].coefficients, ref, 1e-8)
+        ref = scipy.linalg.lstsq(a[:, 1:], y)[0]
+        assert_rel(no_constant[(w_e, w_f)][1].coefficients[1:], ref, 1e-8)
+
+
+def test_underdetermined_subsets_use_their_own_solve():
+    blocks, labels = random_dataset(64, n_configs=2, p=12, atoms=(1, 2), levels=(1,))
+    stats = _stats(blocks, labels, (1,))
+    with pytest.warns(UnderdeterminedFitWarning):
+        fits = fit_statistics_weights(stats, WEIGHTS, factorization="shared")
+    e, f = level_lists(labels, 1)
+    for w_e, w_f in WEIGHTS:
+        ref, _ = naive_fit(blocks, e, f, w_e, w_f, DEFAULT_RCOND)
+        assert_rel(fits[(w_e, w_f)][1].coefficients, ref, 1e-8)  # min-norm at each weight
+
+
+def test_missing_labels_get_a_decomposition_per_level_set():
+    blocks, labels = random_dataset(65, n_configs=30, p=6, levels=(1, 2))
+    labels = [lab if i % 4 else {2: lab[2]} for i, lab in enumerate(labels)]
+    stats = _stats(blocks, labels)
+    fits = fit_statistics_weights(stats, WEIGHTS, factorization="shared")
+    for lv in (1, 2):
+        idx = [i for i, lab in enumerate(labels) if lv in lab]
+        e, f = level_lists([labels[i] for i in idx], lv)
+        for w_e, w_f in WEIGHTS:
+            ref, _ = naive_fit([blocks[i] for i in idx], e, f, w_e, w_f, DEFAULT_RCOND)
+            assert_rel(fits[(w_e, w_f)][lv].coefficients, ref, 1e-8)
+
+
+def test_subset_fits_factorizations_agree_on_full_rank_data():
+    blocks, labels = random_dataset(66, n_configs=40, p=8, levels=(1, 2))
+    test_stats = SufficientStatistics(8, levels=(1, 2))
+    test_stats.add_many(blocks[30:], labels[30:], partition="test")
+    stream = list(zip(blocks[:30], labels[:30], strict=True))
+    out = {
+        fac: subset_fits(
+            stream, [10, 30], WEIGHTS, (1, 2), test_statistics=test_stats, factorization=fac
+        )
+        for fac in ("auto", "shared", "per_weight")
+    }
+    for a, b, c in zip(out["auto"], out["shared"], out["per_weight"], strict=True):
+        assert (a.subset_size, a.energy_weight, a.level) == (
+            c.subset_size,
+            c.energy_weight,
+            c.level,
+        )
+        assert_rel(a.model.coefficients, c.model.coefficients, 1e-8)
+        assert_rel(b.model.coefficients, c.model.coefficients, 1e-8)
+        for tl in (1, 2):
+            assert a.test[tl].force_rmse == pytest.approx(c.test[tl].force_rmse, rel=1e-8)
+        assert a.train.energy_rmse == pytest.approx(c.train.energy_rmse, rel=1e-8)
+    with pytest.raises(ValueError, match="factorization"):
+        subset_fits(stream, [10], WEIGHTS, (1,), factorization="svd")
+
+
+def test_batched_errors_equal_one_by_one():
+    rng = np.random.default_rng(67)
+    blocks, labels = random_dataset(67, n_configs=20, p=5, levels=(1, 2))
+    stats = SufficientStatistics(5, levels=(1, 2))
+    for i, (b, lab) in enumerate(zip(blocks, labels, strict=True)):
+        lab = {lv: (e, f, rng.standard_normal(6) * 0.01) for lv, (e, f) in lab.items()}
+        if i % 5 == 0:
+            lab = {2: lab[2]}
+        stats.add(np.vstack([b, rng.standard_normal((6, 5))]), lab, virial=True, volume=9.0)
+    coefficients = rng.standard_normal((6, 4))
+    batch = statistics_errors_batch(stats, coefficients, (1, 2), "train")
+    for i in range(4):
+        for lv in (1, 2):
+            _close(batch[i][lv], statistics_errors(stats, coefficients[:, i], lv, "train"))
+    with pytest.raises(ValueError, match="shape"):
+        statistics_errors_batch(stats, coefficients[:5], (1,), "train")
+
+
+def _close(a, b):
+    assert a.n_stress_components == b.n_stress_components > 0
+    for x, y in zip(a.as_dict().values(), b.as_dict().values(), strict=True):
+        assert x == pytest.approx(y, rel=1e-10, nan_ok=True)
+
+
+def _svd_leverage(blocks, w_e, w_f, rcond=None, basis_ratio=None):
+    none = [None] * len(blocks)
+    a, _ = weighted_system(blocks, none, none, w_e, w_f)
+    if basis_ratio is None:
+        c = 1.0 / np.linalg.norm(a, axis=0)
+        u, s, _ = np.linalg.svd(a * c, full_matrices=False)
+        u = u[:, s > rcond * s[0]] if rcond is not None else u
+    else:  # hat matrix of a within the directions kept at basis_ratio
+        a_ref, _ = weighted_system(blocks, none, none, basis_ratio, 1.0)
+        c = 1.0 / np.linalg.norm(a_ref, axis=0)
+        _, s, vt = np.linalg.svd(a_ref * c, full_matrices=False)
+        u = np.linalg.qr(a @ (c[:, None] * vt[s > rcond * s[0]].T))[0]
+    h = np.sum(u**2, axis=1)
+    starts = np.cumsum([0] + [b.shape[0] for b in blocks[:-1]])
+    return h[starts], np.add.reduceat(h, starts)
+
+
+def test_leverage_for_all_weights_equals_full_svd_leverage():
+    blocks, _ = random_dataset(68, n_configs=30, p=10, atoms=(1, 6))
+    weights = WEIGHTS + [(1.0, 20.0)]
+    for factorization in ("auto", "shared"):
+        scores = leverage_scores_weights(blocks, weights, factorization=factorization)
+        for w in weights:
+            ref = _svd_leverage(blocks, *w)
+            np.testing.assert_allclose(scores[w][0], ref[0], rtol=1e-8, atol=1e-12)
+            np.testing.assert_allclose(scores[w][1], ref[1], rtol=1e-8, atol=1e-12)
+    stats = SufficientStatistics(10)
+    stats.add_many(blocks)
+    projector = SharedLeverageProjector(stats, weights)
+    assert sum(projector.shared.values()) == len(weights)  # all from one decomposition
+
+
+def test_leverage_rank_deficient_auto_and_shared():
+    blocks, _, _ = qsnap_like_dataset(69)
+    weights = [(5.0, 1.0), (12.25, 1.0), (300.0, 1.0)]
+    auto = leverage_scores_weights(blocks, weights)
+    shared = leverage_scores_weights(blocks, weights, factorization="shared")
+    for w in weights:
+        per_weight = leverage_scores(blocks, *w)
+        ref = _svd_leverage(blocks, *w, rcond=DEFAULT_RCOND)
+        np.testing.assert_allclose(auto[w][1], per_weight[1], rtol=1e-10)
+        np.testing.assert_allclose(auto[w][1], ref[1], rtol=1e-7, atol=1e-10)
+        dense = _svd_leverage(blocks, *w, rcond=DEFAULT_RCOND, basis_ratio=12.25)
+        np.testing.assert_allclose(shared[w][0], dense[0], rtol=1e-6, atol=1e-10)
+        np.testing.assert_allclose(shared[w][1], dense[1], rtol=1e-6, atol=1e-10)
+
+
+@pytest.fixture(scope="module")
+def real_qsnap():
+    """qSNAP blocks (2Jmax 4, p = 119) of 30 rattled, strained fcc Cu cells computed by LAMMPS,
+    with EMT energies and forces."""
+    pytest.importorskip("lammps")
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+
+    from pyiron_appmlip.descriptors import compute_qsnap_blocks
+
+    rng = np.random.default_rng(0)
+    structures = []
+    for k in range(30):
+        atoms = bulk("Cu", "fcc", a=3.61 * rng.uniform(0.97, 1.04), cubic=True)
+        if k % 3 == 0:
+            atoms = atoms.repeat((2, 1, 1))
+        atoms.rattle(0.1, seed=k)
+        structures.append(atoms)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        blocks = compute_qsnap_blocks(structures, 4, elements=["Cu"])
+    energies, forces = [], []
+    for atoms in structures:
+        atoms.calc = EMT()
+        energies.append(atoms.get_potential_energy())
+        forces.append(atoms.get_forces())
+    return blocks, energies, forces
