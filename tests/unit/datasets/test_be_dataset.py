@@ -109,3 +109,30 @@ def test_report_prints_the_paper_beside_ours():
     for row in pv.TABLE_3[:4]:
         assert f"{row['energy_unshifted_mev_per_atom']:.2f}" in text
     assert "Why our numbers differ" in text
+
+
+def test_the_shipped_large_dataset_is_the_large_campaign_so_far():
+    """The partial export of the 16-32-atom campaign: only its structures, its split, its levels,
+    and only finished calculations (finite labels of the right shapes)."""
+    from pyiron_appmlip.datasets.be import LARGE_CAMPAIGN, bulk_reference, campaign_split
+    from pyiron_appmlip.datasets.be import campaign_structures as structures_of
+    from pyiron_appmlip.structures.conversion import configuration_id
+
+    ds = load_be_dataset(campaign="large")
+    candidates = {configuration_id(a): a for a in structures_of(campaign="large")}
+    bulk = configuration_id(bulk_reference())
+    assert set(ds.ids) <= set(candidates) | {bulk}
+    _, test = campaign_split(list(candidates), campaign="large")
+    assert set(ds.test_ids) == (set(test) & set(ds.ids)) | ({bulk} & set(ds.ids))
+    assert len(test) == 20
+    assert set(ds.level_names) <= {
+        str(v) for v in LARGE_CAMPAIGN["levels"] + LARGE_CAMPAIGN["test_levels"]
+    }
+    assert set(ds.level("5").ids) <= set(ds.test_ids) if "5" in ds.levels else True
+    for name in ds.level_names:
+        level = ds.level(name)
+        for k, cid in enumerate(level.ids):
+            n = len(ds.structure(cid))
+            assert cid == bulk or 16 <= n <= 32
+            assert level.forces[k].shape == (n, 3) and np.isfinite(level.forces[k]).all()
+            assert np.isfinite(level.energy[k]) and level.wall_time[k] > 0
