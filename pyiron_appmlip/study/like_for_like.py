@@ -1293,4 +1293,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run the package module's main, so that cached results pickle the package's classes
+    from pyiron_appmlip.study.like_for_like import main as _main
+
+    sys.exit(_main())
