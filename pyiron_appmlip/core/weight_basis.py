@@ -48,7 +48,7 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import lapack
 
-from ._linalg import _block_size, r_factor, scaled_svd
+from ._linalg import _block_size, r_factor, scaled_svd, truncated_solve
 
 __all__ = ["EnergyWeightBasis", "stacked_r"]
 
@@ -134,11 +134,19 @@ class EnergyWeightBasis:
             na -= 1
         self.n_columns = na
         n_labels = r0.shape[1] - na
+        if complete == "auto":  # the reference solve first: enough when rank deficient
+            beta, k, s = truncated_solve(r0[:na, :na], r0[:na, na:], rcond, scale_columns)
+            self.rank, self.singular_values, self.reference_coefficients = k, s, beta
+            if k < na:
+                self.complete = False
+                return
         c, u, s, vt = scaled_svd(r0[:na, :na], rcond, scale_columns)
         k = s.size
         self.rank = k
         self.singular_values = s
-        self.reference_coefficients = c[:, None] * (vt.T @ ((u.T @ r0[:na, na:]) / s[:, None]))
+        if complete != "auto":
+            z = r0[:na, na:]
+            self.reference_coefficients = c[:, None] * (vt.T @ ((u.T @ z) / s[:, None]))
         # squared column norms of the energy and rest parts (column scaling at other weights)
         self._col_e = sum(np.einsum("ij,ij->j", x[:, first:], x[:, first:]) for x in energy)
         self._col_r = sum(np.einsum("ij,ij->j", x[:, first:], x[:, first:]) for x in rest)
