@@ -765,7 +765,10 @@ def _section_curves(results: list[SourceResult], conv: StudyConventions) -> list
         f"{conv.center} (or mean) test error stays, from N on, within {conv.energy_tolerance:g} "
         f"meV/atom (energies) or {conv.force_tolerance:g} meV/Angstrom (forces) of the whole "
         f"pool's (the authors' criterion), or within {100 * conv.relative_tolerance:g} % of it "
-        "(for errors far above those tolerances). 'never' means not within the sizes drawn.",
+        "(for errors far above those tolerances). 'never' means not within the sizes drawn. "
+        "Sizes start where even the configurations with the fewest atoms give as many equations "
+        "as coefficients; a fit can still have a lower numerical rank when its configurations "
+        "are symmetric (zero forces) or alike, and the smallest rank is listed.",
         "",
     ]
     header = "| | " + " | ".join(r.name for r in results) + " |"
@@ -784,6 +787,16 @@ def _section_curves(results: list[SourceResult], conv: StudyConventions) -> list
         )
     )
     lines.append(info_row("repetitions per size", lambda r: str(r.info["repetitions"])))
+    lines.append(
+        info_row(
+            "coefficients / smallest numerical rank of any fit",
+            lambda r: (
+                f"{r.info['n_coefficients']} / {r.info['min_rank']}"
+                if r.info.get("n_coefficients")
+                else "-"
+            ),
+        )
+    )
     lines.append(
         info_row("sizes", lambda r: f"{min(r.info['sizes']):,} - {max(r.info['sizes']):,}")
     )
