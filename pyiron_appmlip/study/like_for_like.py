@@ -61,6 +61,28 @@ CURVE_SAMPLERS = ("leverage", "block_leverage", "random")
 ERRORS = ("energy_rmse_test_truth", "force_rmse_test_truth")
 COSTS = ("dft_seconds", "dft_seconds_mean_x_n")
 DOMINANCE = ("standard", "strict")
+#: Version of what a cached :class:`SourceResult` holds (part of the cache key).
+RESULT_FORMAT = 2
+#: w_E/w_F of the weight sweep on the whole pool (Fig. 4; the authors' 2D_pareto table's values).
+SWEEP_WEIGHTS = (
+    0.01,
+    0.1,
+    1.0,
+    5.0,
+    10.0,
+    12.25,
+    20.0,
+    50.0,
+    100.0,
+    150.0,
+    200.0,
+    300.0,
+    500.0,
+    750.0,
+    1000.0,
+    1500.0,
+    2000.0,
+)
 
 
 @dataclass
@@ -172,6 +194,8 @@ class SourceResult:
         info: pool and test sizes, levels, coefficients, repetitions, etc.
         rows: the rows of the front (leverage-sampled and whole-pool models of every level
             and weight) for further use; for our datasets with their ranks.
+        weight_sweep: whole-pool models of every training level at :data:`SWEEP_WEIGHTS`:
+            ``train_level``, ``weight_ratio`` and the test errors against the reference level.
     """
 
     name: str
@@ -183,6 +207,7 @@ class SourceResult:
     full: dict
     info: dict = field(default_factory=dict)
     rows: object = None
+    weight_sweep: object = None
 
 
 # -- the authors' tables -----------------------------------------------------------------------
@@ -342,6 +367,7 @@ def paper_source(tables: PaperTables, conventions: StudyConventions | None = Non
             "n_coefficients": None,
         },
         rows=tables.pareto,
+        weight_sweep=tables.weights,
     )
 
 
@@ -593,6 +619,23 @@ def measure_dataset(
         if r["sampler"] == "all"
         or (r["sampler"] == "leverage" and r["repetition"] < conv.front_repetitions)
     ]
+    say(f"weight sweep 2Jmax={twojmax}: {len(SWEEP_WEIGHTS)} weights on the whole pool")
+    sweep_grid = SweepGrid(
+        train_levels,
+        [],
+        weights=list(SWEEP_WEIGHTS),
+        samplers=["all"],
+        **{k: v for k, v in common.items() if k != "subset_sizes"},
+    )
+    done = {row_key(r) for r in front_rows}
+    sweep_rows = [r for r in front_rows if r["sampler"] == "all"]
+    sweep_rows += run_sweep(
+        source, labels, pool, test, sweep_grid, truth, executor=executor, done=done
+    )
+    weight_sweep = pd.DataFrame(sweep_rows).drop(columns=["coefficients", "training_ids"])
+    weight_sweep = weight_sweep[
+        weight_sweep["weight_ratio"].apply(lambda w: any(np.isclose(w, SWEEP_WEIGHTS)))
+    ].sort_values(["train_level", "weight_ratio"])
     curves_df = pd.DataFrame(curve_rows).drop(columns=["coefficients", "training_ids"])
     front_df = pd.DataFrame(front_rows).drop(columns=["coefficients", "training_ids"])
     mean_seconds = {
@@ -633,10 +676,13 @@ def measure_dataset(
             "front_sizes": sizes,
             "levels": train_levels,
             "n_coefficients": n_coefficients,
-            "min_rank": int(min(curves_df["rank"].min(), front_df["rank"].min())),
+            "min_rank": int(
+                min(curves_df["rank"].min(), front_df["rank"].min(), weight_sweep["rank"].min())
+            ),
             "conventions": asdict(conv),
         },
         rows=front_df,
+        weight_sweep=weight_sweep,
     )
 
 
@@ -829,6 +875,43 @@ def _section_curves(results: list[SourceResult], conv: StudyConventions) -> list
                 lines.append(info_row(f"{kind} ({unit}), {sampler}, {what}", cell))
     lines.append("")
     return lines
+
+
+def _section_weights(results: list[SourceResult]) -> list[str]:
+    lines = [
+        "## Fig. 4: the weight sweep on the whole training pool",
+        "",
+        "Models trained on each source's whole pool at every w_E/w_F of "
+        f"{', '.join(f'{w:g}' for w in SWEEP_WEIGHTS)}, tested against the source's reference "
+        "level. Per training level: the ratio with the lowest energy and the lowest force error, "
+        "and the energy and force errors at a high energy weight (300) and a high force weight "
+        "(5).",
+        "",
+        "| source | level | lowest energy RMSE (at w_E/w_F) | lowest force RMSE (at w_E/w_F) "
+        "| energy at 300 / 5 | force at 300 / 5 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        t = r.weight_sweep
+        if t is None or len(t) == 0:
+            continue
+        for lv in sorted(
+            t["train_level"].unique(), key=lambda v: int(v) if str(v).isdigit() else 0
+        ):
+            g = t[t["train_level"] == lv]
+            e, f = g["energy_rmse_test_truth"], g["force_rmse_test_truth"]
+            at = {w: g[np.isclose(g["weight_ratio"], w)] for w in (300.0, 5.0)}
+            if any(len(v) == 0 for v in at.values()):
+                continue
+            lines.append(
+                f"| {r.name} | {lv} | {e.min():.2f} ({g['weight_ratio'][e.idxmin()]:g}) | "
+                f"{f.min():.1f} ({g['weight_ratio'][f.idxmin()]:g}) | "
+                f"{at[300.0]['energy_rmse_test_truth'].iloc[0]:.2f} / "
+                f"{at[5.0]['energy_rmse_test_truth'].iloc[0]:.2f} | "
+                f"{at[300.0]['force_rmse_test_truth'].iloc[0]:.1f} / "
+                f"{at[5.0]['force_rmse_test_truth'].iloc[0]:.1f} |"
+            )
+    return lines + [""]
 
 
 def _section_fronts(results: list[SourceResult], conv: StudyConventions) -> list[str]:
@@ -1069,6 +1152,7 @@ def render_sections(
     lines = ["Sources:", ""]
     lines += [f"- **{r.name}**: {r.description}" for r in results]
     lines += [""]
+    lines += _section_weights(results)
     lines += _section_curves(results, conventions)
     lines += _section_fronts(results, conventions)
     lines += list(applications or [])
@@ -1241,6 +1325,7 @@ def collect_results(
                 "conventions": asdict(source_conv),
                 "version": __version__,
                 "reference": references.get(name),
+                "format": RESULT_FORMAT,
             }
 
             def compute(
