@@ -155,6 +155,7 @@ def like_for_like_lines(args, say) -> list[str]:
         cache=args.cache,
         executor=executor,
         progress=say,
+        authors_fit=True,
     )
     lines = [
         "## 6. Figs. 6 and 7 like for like (the paper authors' conventions)",

@@ -1246,6 +1246,7 @@ def collect_results(
     cache: str | None = None,
     executor="serial",
     progress=None,
+    authors_fit: bool = False,
 ) -> list[SourceResult]:
     """Every source's :class:`SourceResult`, computed or taken from ``cache``.
 
@@ -1260,6 +1261,8 @@ def collect_results(
             (SHA-256), 2Jmax, conventions and package version are the same.
         executor: where the sweep units run.
         progress: optional callable receiving messages.
+        authors_fit: also analyse the first of ``datasets`` with the authors' fit (no
+            constant column, ``lstsq`` cond 1e-13), as a column of its own.
     """
     from .. import __version__
     from ..datasets.be import _DATA, CAMPAIGNS, load_be_dataset
@@ -1290,6 +1293,20 @@ def collect_results(
             sources.append(
                 (os.path.basename(spec), spec, lambda spec=spec: load_dataset(spec), conv, spec)
             )
+    if authors_fit and sources:
+        from dataclasses import replace
+
+        name, path, load, source_conv, description = sources[0]
+        sources.insert(
+            1,
+            (
+                f"{name} (authors' fit)",
+                path,
+                load,
+                replace(source_conv, fit_convention="authors"),
+                description + "; fitted as the authors: no constant column, lstsq cond 1e-13",
+            ),
+        )
     if wbe:
         from dataclasses import replace
 
