@@ -340,9 +340,10 @@ def fit_statistics_weights(
 
     ``rank`` and ``singular_values`` of a model from the shared basis are those of the
     reference problem, and ``truncation_weight`` is its energy weight; models with their own
-    solve have ``truncation_weight`` NaN. Underdetermined fits (fewer equations than
-    coefficients) and single pairs always use :func:`fit_statistics_levels`: their
-    minimum-norm solution depends on the per-weight column scaling.
+    solve have ``truncation_weight`` NaN. Single pairs use :func:`fit_statistics_levels`, and
+    so do underdetermined fits (fewer equations than coefficients) with ``"auto"``: their
+    minimum-norm solution depends on the per-weight column scaling (with ``"shared"`` it is
+    the minimum-norm one in the reference weight's column scaling).
 
     Args:
         stats: the streamed statistics.
@@ -412,10 +413,13 @@ def fit_statistics_weights(
                 reg[1 + np.arange(p), 1 + np.arange(p)] = np.sqrt(ridge)
                 rest.append(reg)
                 n_rows += p
-            if len(by_energy) == 1 or not energy or not rest or n_rows < n_coefficients:
+            underdetermined = n_rows < n_coefficients and factorization == "auto"
+            if len(by_energy) == 1 or not energy or not rest or underdetermined:
                 for pairs in by_energy.values():
                     own_solve(pairs, lvs)
                 continue
+            w_e, w_f = next(iter(by_energy.values()))[0]
+            _warn_underdetermined(groups, stress, lvs, w_e, w_f, w_s, ridge, p, constant)
             ratios = np.array(sorted(by_energy))
             middle = np.sqrt(ratios[0] * ratios[-1])
             reference = float(ratios[np.argmin(np.abs(np.log(ratios / middle)))])

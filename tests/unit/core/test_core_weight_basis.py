@@ -202,11 +202,19 @@ def test_underdetermined_subsets_use_their_own_solve():
     blocks, labels = random_dataset(64, n_configs=2, p=12, atoms=(1, 2), levels=(1,))
     stats = _stats(blocks, labels, (1,))
     with pytest.warns(UnderdeterminedFitWarning):
-        fits = fit_statistics_weights(stats, WEIGHTS, factorization="shared")
+        fits = fit_statistics_weights(stats, WEIGHTS)
+    with pytest.warns(UnderdeterminedFitWarning):
+        shared = fit_statistics_weights(stats, WEIGHTS, factorization="shared")
     e, f = level_lists(labels, 1)
     for w_e, w_f in WEIGHTS:
         ref, _ = naive_fit(blocks, e, f, w_e, w_f, DEFAULT_RCOND)
         assert_rel(fits[(w_e, w_f)][1].coefficients, ref, 1e-8)  # min-norm at each weight
+        # "shared": an exact fit of the training rows, the minimum-norm one at the reference
+        got = shared[(w_e, w_f)][1].coefficients
+        labels_y = np.concatenate([np.r_[ei, fi.ravel()] for ei, fi in zip(e, f, strict=True)])
+        assert_rel(predictions(got, blocks), labels_y, 1e-8)
+        dense = _shared_reference_fit(blocks, e, f, w_e / w_f, 50.0, DEFAULT_RCOND)
+        assert_rel(got, dense, 1e-8)
 
 
 def test_missing_labels_get_a_decomposition_per_level_set():
