@@ -140,7 +140,11 @@ def like_for_like_lines(args, say) -> list[str]:
     datasets = ["small"]
     if os.path.exists(LARGE_DATASET_FILE):
         large = load_be_dataset(campaign="large")
-        if len(large.level_names) >= 2 and len(large.common_ids(large.level_names[:1])) > 20:
+        # once its training pool has every level below the highest one with test labels
+        names = large.level_names
+        tested = [n for n in names if len(large.common_ids([n], large.test_ids)) >= 10]
+        below = [n for n in names if tested and int(n) < int(tested[-1])]
+        if below and len(large.common_ids(below, large.train_ids)) >= 30:
             datasets.append("large")
     executor = int(args.executor) if str(args.executor).isdigit() else args.executor
     conv = StudyConventions(

@@ -61,6 +61,8 @@ CURVE_SAMPLERS = ("leverage", "block_leverage", "random")
 ERRORS = ("energy_rmse_test_truth", "force_rmse_test_truth")
 COSTS = ("dft_seconds", "dft_seconds_mean_x_n")
 DOMINANCE = ("standard", "strict")
+#: Fewest test configurations of a default reference level (:func:`measure_dataset`).
+MIN_TEST = 10
 #: Version of what a cached :class:`SourceResult` holds (part of the cache key).
 RESULT_FORMAT = 2
 #: w_E/w_F of the weight sweep on the whole pool (Fig. 4; the authors' 2D_pareto table's values).
@@ -493,6 +495,11 @@ def _sizes(pool_rows: list[int], n_coefficients: int, n_sizes: int) -> list[int]
     from ..core.learning_curves import overdetermined_sizes
 
     pool = len(pool_rows)
+    if pool == 0:
+        raise ValueError(
+            "the training pool is empty: no training configuration is labelled at every "
+            "training level"
+        )
     ok = overdetermined_sizes(range(1, pool + 1), pool_rows, n_coefficients)
     if not ok:
         raise ValueError(
@@ -528,9 +535,10 @@ def measure_dataset(
         conventions: the :class:`StudyConventions`.
         name: the report column of this source.
         description: one line on the source.
-        train_levels: training levels (default: all levels but the reference; a dataset with
-            one level trains and tests on it).
-        truth_level: reference level of the test errors (default: the highest).
+        train_levels: training levels (default: the levels below the reference; a dataset
+            with one level trains and tests on it).
+        truth_level: reference level of the test errors (default: the highest level with at
+            least :data:`MIN_TEST` test configurations).
         curve_level: training level of the learning curves (default: the highest training
             level).
         blocks: ``{configuration id: block}`` at this 2Jmax, if already computed.
@@ -542,23 +550,30 @@ def measure_dataset(
     """
     import pandas as pd
 
+    from ..dft.levels import level_order
     from ..training.labels import split_by_configuration
     from ..training.sweep import InMemoryBlocks, SweepGrid, row_key, run_sweep
 
     conv = StudyConventions() if conventions is None else conventions
     say = progress or (lambda m: None)
     names = dataset.level_names
-    truth = str(truth_level or names[-1])
-    if train_levels is None:
-        train_levels = [n for n in names if n != truth] or [truth]
-    train_levels = [str(v) for v in train_levels]
-    curve_level = str(curve_level or train_levels[-1])
     if conv.test_fraction is None:
         train_ids, test_ids = dataset.train_ids, dataset.test_ids
     else:
         train_ids, test_ids = split_by_configuration(
             dataset.ids, test_fraction=conv.test_fraction, seed=conv.seed
         )
+    if truth_level is None:
+        # the highest level with at least MIN_TEST test configurations (a campaign still
+        # running may have its highest level on a few only)
+        enough = [n for n in names if len(dataset.common_ids([n], test_ids)) >= MIN_TEST]
+        truth_level = enough[-1] if enough else names[-1]
+    truth = str(truth_level)
+    if train_levels is None:
+        below = [n for n in names if level_order(n) < level_order(truth)]
+        train_levels = below or [truth]
+    train_levels = [str(v) for v in train_levels]
+    curve_level = str(curve_level or train_levels[-1])
     pool = dataset.common_ids(train_levels, train_ids)
     test = dataset.common_ids([truth], test_ids)
     labels = {lv: dataset.labels(lv) for lv in dict.fromkeys([*train_levels, truth])}
