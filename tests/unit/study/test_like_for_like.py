@@ -190,5 +190,9 @@ def test_a_real_run_on_the_shipped_dataset_is_overdetermined_and_reported(tmp_pa
     assert set(r.needed["sampler"]) == set(lfl.CURVE_SAMPLERS)
     for (cost, rule), f in r.fronts.items():
         assert cost in lfl.COSTS and rule in lfl.DOMINANCE and f["levels"]
+    ws = r.weight_sweep
+    assert len(ws) == len(lfl.SWEEP_WEIGHTS) * 4 and set(ws["sampler"]) == {"all"}
+    assert (ws["subset_size"] == r.info["pool"]).all()
     text = lfl.render_report([r], conv)
-    assert "## Fig. 6" in text and "## Fig. 7" in text and "GPAW small" in text
+    assert "## Fig. 4" in text and "## Fig. 6" in text and "## Fig. 7" in text
+    assert "GPAW small" in text
