@@ -244,7 +244,7 @@ class SharedLeverageProjector:
             for part, target in ((g.energy, energy), (g.force, force)):
                 r = part.used()
                 if part.rows_seen:
-                    target.append(r[:, : p + 1])
+                    target.append(r[: p + 1, : p + 1])
         self.n_descriptors = p
         ratios = np.array([we / wf for we, wf in self.weights])
         unique = np.unique(ratios)

@@ -310,6 +310,11 @@ def test_leverage_for_all_weights_equals_full_svd_leverage():
     stats.add_many(blocks)
     projector = SharedLeverageProjector(stats, weights)
     assert sum(projector.shared.values()) == len(weights)  # all from one decomposition
+    labelled = SufficientStatistics(10, levels=(1,))  # label columns do not matter
+    labelled.add_many(blocks, [{1: (0.0, np.zeros(((b.shape[0] - 1) // 3, 3)))} for b in blocks])
+    again = SharedLeverageProjector(labelled, weights).scores(blocks)
+    for w in weights:
+        np.testing.assert_allclose(again[w][1], scores[w][1], rtol=1e-10)
 
 
 def test_leverage_rank_deficient_auto_and_shared():
