@@ -993,14 +993,51 @@ def paper_statements(paper: SourceResult) -> list[dict]:
     """
     from . import paper_values as pv
 
-    fig6, fig7 = pv.FIG_6, pv.FIG_7
+    fig4, fig6, fig7 = pv.FIG_4, pv.FIG_6, pv.FIG_7
     n = paper.needed.set_index("sampler")
+    out = []
+    ws = paper.weight_sweep
+    if ws is not None and len(ws):
+        for key, what in (
+            ("levels_energy_error_rises_with_energy_weight", "rises with the energy weight"),
+            ("levels_energy_overfit_at_high_energy_weight", "rises again at the highest weights"),
+        ):
+            levels = [str(v) for v in fig4[key]]
+            cells, verdicts = [], []
+            for lv in levels:
+                g = ws[ws["train_level"] == lv].sort_values("weight_ratio")
+                if g.empty:
+                    continue
+                e = g["energy_rmse_test_truth"].to_numpy()
+                w = g["weight_ratio"].to_numpy()
+                best = int(np.argmin(e))
+                up = e[-1] > 1.02 * e[best]
+                if key == "levels_energy_error_rises_with_energy_weight":
+                    # rising from the force-weighted end on: yes; only past an interior minimum: partly
+                    verdicts.append(
+                        "yes" if up and best <= len(e) // 3 else ("partly" if up else "no")
+                    )
+                else:
+                    verdicts.append("yes" if up and 0 < best < len(e) - 1 else "no")
+                cells.append(
+                    f"level {lv}: {e[0]:.2f} at {w[0]:g}, lowest {e[best]:.2f} at {w[best]:g}, "
+                    f"{e[-1]:.2f} at {w[-1]:g}"
+                )
+            out.append(
+                {
+                    "statement": f"for training levels {', '.join(levels)} the energy error "
+                    f"against the highest level {what} ({fig4['ref']}, 2Jmax {fig4['two_jmax']})",
+                    "tables": "; ".join(cells) + f" (2Jmax {paper.twojmax}, whole pool)",
+                    "follows": "yes"
+                    if verdicts and all(v == "yes" for v in verdicts)
+                    else ("no" if all(v == "no" for v in verdicts) else "partly"),
+                }
+            )
 
     def ratio(sampler, key):
         v = n.loc[sampler, f"{key}_vs_random"] if sampler in n.index else np.nan
         return float(v) if np.isfinite(v) else None
 
-    out = []
     want = float(fig6["energy_cost_reduction_vs_random"])
     got = {how: ratio("leverage", f"energy_{how}") for how in ("median", "mean")}
     out.append(

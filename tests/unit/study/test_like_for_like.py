@@ -196,3 +196,20 @@ def test_a_real_run_on_the_shipped_dataset_is_overdetermined_and_reported(tmp_pa
     text = lfl.render_report([r], conv)
     assert "## Fig. 4" in text and "## Fig. 6" in text and "## Fig. 7" in text
     assert "GPAW small" in text
+
+
+def test_paper_statements_are_computed_from_the_tables(tmp_path):
+    rng = np.random.default_rng(1)
+    _write_authors_tables(tmp_path, rng)
+    tables = lfl.load_paper_tables(str(tmp_path))
+    paper = lfl.paper_source(tables)
+    statements = lfl.paper_statements(paper)
+    assert len(statements) == 8
+    assert {d["follows"] for d in statements} <= {"yes", "no", "partly"}
+    # make level 2's energy error fall monotonically with the weight: "rises" must not follow
+    w = tables.weights
+    w.loc[w["train_level"] == "2", "energy_rmse_test_truth"] = [9.0, 1.0]
+    first = lfl.paper_statements(lfl.paper_source(tables))[0]
+    assert first["follows"] == "no" and "level 2: 9.00 at 5" in first["tables"]
+    w.loc[w["train_level"] == "2", "energy_rmse_test_truth"] = [1.0, 9.0]
+    assert lfl.paper_statements(lfl.paper_source(tables))[0]["follows"] == "yes"
