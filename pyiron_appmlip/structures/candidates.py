@@ -295,6 +295,24 @@ def random_packings(
     )
 
 
+def _split_counts(n_structures, fractions, allowed, what, drop_zero=False):
+    """``(names, counts)``: ``n_structures`` split over the kinds of ``fractions`` by share
+    (remainders to the first kinds), after checking the kinds and shares."""
+    unknown = set(fractions) - set(allowed)
+    if unknown:
+        raise ValueError(
+            f"fractions has unknown {what} {sorted(unknown)}; allowed: {sorted(allowed)}"
+        )
+    total = sum(fractions.values())
+    if total <= 0 or any(v < 0 for v in fractions.values()):
+        raise ValueError(f"fractions must be non-negative with a positive sum, got {fractions!r}")
+    names = [k for k in fractions if fractions[k] > 0 or not drop_zero]
+    counts = [int(np.floor(n_structures * fractions[k] / total)) for k in names]
+    for i in range(n_structures - sum(counts)):
+        counts[i % len(counts)] += 1
+    return names, counts
+
+
 def _sequential_packing(element, n, rng, min_distance, volume_per_atom=(7.0, 11.0)):
     """Random sequential addition of ``n`` atoms into a random triclinic cell.
 
@@ -353,19 +371,9 @@ def diverse_candidates(
         "slab": 0.15,
         "random": 0.20,
     }
-    allowed = {"crystal", "sheared", "vacancy", "slab", "random"}
-    unknown = set(fractions) - allowed
-    if unknown:
-        raise ValueError(
-            f"fractions has unknown generators {sorted(unknown)}; allowed: {sorted(allowed)}"
-        )
-    total = sum(fractions.values())
-    if total <= 0 or any(v < 0 for v in fractions.values()):
-        raise ValueError(f"fractions must be non-negative with a positive sum, got {fractions!r}")
-    names = list(fractions)
-    counts = [int(np.floor(n_structures * fractions[k] / total)) for k in names]
-    for i in range(n_structures - sum(counts)):
-        counts[i % len(counts)] += 1
+    names, counts = _split_counts(
+        n_structures, fractions, {"crystal", "sheared", "vacancy", "slab", "random"}, "generators"
+    )
     seeds = np.random.SeedSequence(seed).spawn(len(names))
     out = []
     for name, count, ss in zip(names, counts, seeds, strict=True):
@@ -465,14 +473,9 @@ def supercell_candidates(
     fractions = dict(
         fractions or {"crystal": 0.30, "hot": 0.20, "vacancy": 0.15, "slab": 0.15, "random": 0.20}
     )
-    allowed = {"crystal", "hot", "vacancy", "slab", "random"}
-    unknown = set(fractions) - allowed
-    if unknown:
-        raise ValueError(
-            f"fractions has unknown kinds {sorted(unknown)}; allowed: {sorted(allowed)}"
-        )
-    if sum(fractions.values()) <= 0 or any(v < 0 for v in fractions.values()):
-        raise ValueError(f"fractions must be non-negative with a positive sum, got {fractions!r}")
+    names, counts = _split_counts(
+        n_structures, fractions, {"crystal", "hot", "vacancy", "slab", "random"}, "kinds", True
+    )
     cells = [_bulk(element, p, c, lattice).repeat(r) for p, c, r in _SUPERCELLS]
     crystals = [c for c in cells if lo <= len(c) <= hi]
     hcp = [c for c in crystals if len(set(np.round(c.cell.angles(), 3))) > 1] or crystals
@@ -499,11 +502,6 @@ def supercell_candidates(
                 f"n_atoms={n_atoms!r} admits no {kind!r} cell; widen n_atoms or set "
                 f"fractions[{kind!r}] = 0"
             )
-    names = [k for k in fractions if fractions[k] > 0]
-    total = sum(fractions[k] for k in names)
-    counts = [int(np.floor(n_structures * fractions[k] / total)) for k in names]
-    for i in range(n_structures - sum(counts)):
-        counts[i % len(counts)] += 1
     seeds = np.random.SeedSequence(seed).spawn(len(names))
     out = []
     for name, count, ss in zip(names, counts, seeds, strict=True):

@@ -950,33 +950,32 @@ def _section_fronts(results: list[SourceResult], conv: StudyConventions) -> list
     lines.append(
         "| levels trained | " + " | ".join(", ".join(r.info["levels"]) for r in results) + " |"
     )
+
+    def whole(f):
+        return (
+            ", ".join(f"{lv} ({f['counts'][lv]})" for lv in f["levels"])
+            + f" of {f['n_settings']} settings"
+        )
+
+    def drawn(f):
+        counts = f["range_counts"]
+        levels = sorted(counts, key=lambda v: int(v) if str(v).isdigit() else v)
+        return (", ".join(f"{lv} ({counts[lv]})" for lv in levels) or "none") + (
+            f" (energy <= {f['range'][0]:.1f}, force <= {f['range'][1]:.0f})"
+        )
+
     for cost in COSTS:
+        label = "measured time" if cost == "dft_seconds" else "mean time x N"
         for rule in DOMINANCE:
-            cells = []
-            for r in results:
-                f = r.fronts.get((cost, rule))
-                if f is None:
-                    cells.append("no such cost")
-                    continue
-                cells.append(
-                    ", ".join(f"{lv} ({f['counts'][lv]})" for lv in f["levels"])
-                    + f" of {f['n_settings']} settings"
-                )
-            label = "measured time" if cost == "dft_seconds" else "mean time x N"
-            lines.append(f"| {label}, {rule} rule | " + " | ".join(cells) + " |")
-            cells = []
-            for r in results:
-                f = r.fronts.get((cost, rule))
-                if f is None:
-                    cells.append("-")
-                    continue
-                counts = f["range_counts"]
-                levels = sorted(counts, key=lambda v: int(v) if str(v).isdigit() else v)
-                cells.append(
-                    (", ".join(f"{lv} ({counts[lv]})" for lv in levels) or "none")
-                    + f" (energy <= {f['range'][0]:.1f}, force <= {f['range'][1]:.0f})"
-                )
-            lines.append(f"| {label}, {rule} rule, drawn range | " + " | ".join(cells) + " |")
+            for suffix, cell, missing in (
+                ("", whole, "no such cost"),
+                (", drawn range", drawn, "-"),
+            ):
+                cells = [
+                    missing if r.fronts.get((cost, rule)) is None else cell(r.fronts[(cost, rule)])
+                    for r in results
+                ]
+                lines.append(f"| {label}, {rule} rule{suffix} | " + " | ".join(cells) + " |")
     lines.append("")
     return lines
 
