@@ -398,33 +398,47 @@ def measure_findings(dataset, settings: FindingsSettings | None = None, progress
     labels = {lv: dataset.labels(lv) for lv in train_levels + [truth]}
     pool = len(train_pool)
     sizes = sorted({int(s) for s in settings.subset_sizes if s < pool} | {pool})
+
     # Two grids on the same descriptors and sampling orders: (a) every level, weight and size with
     # leverage sampling and the whole pool, for every 2Jmax (Tables 4/5, Figs. 4/7); (b) the
     # learning curves (Fig. 6): all samplers and seeds at one 2Jmax, level and weight. Together
     # they are the factorial sweep's cells the findings read, at a fraction of its cost.
-    study = SweepGrid(
-        train_levels=train_levels,
-        subset_sizes=sizes,
-        weights=list(settings.weights),
-        samplers=("leverage", "all"),
-        repetitions=1,
-        seed=settings.seed,
-        leverage_weights=(curve_weight, 1.0),
-    )
-    curves_grid = SweepGrid(
-        train_levels=[curve_level],
-        subset_sizes=sizes,
-        weights=[curve_weight],
-        samplers=("leverage", "block_leverage", "random", "all"),
-        repetitions=settings.repetitions,
-        seed=settings.seed,
-        leverage_weights=(curve_weight, 1.0),
-    )
+    def grids(p):
+        """The two grids at p descriptor columns, with only overdetermined subset sizes."""
+        from ..core.learning_curves import overdetermined_sizes
+
+        rows = [1 + 3 * len(dataset.structure(i)) for i in train_pool]
+        ok = [s for s in overdetermined_sizes(sizes, rows, p + 1) if s < pool] + [pool]
+        return study_grid(ok), curves_grid_of(ok)
+
+    def study_grid(sizes):
+        return SweepGrid(
+            train_levels=train_levels,
+            subset_sizes=sizes,
+            weights=list(settings.weights),
+            samplers=("leverage", "all"),
+            repetitions=1,
+            seed=settings.seed,
+            leverage_weights=(curve_weight, 1.0),
+        )
+
+    def curves_grid_of(sizes):
+        return SweepGrid(
+            train_levels=[curve_level],
+            subset_sizes=sizes,
+            weights=[curve_weight],
+            samplers=("leverage", "block_leverage", "random", "all"),
+            repetitions=settings.repetitions,
+            seed=settings.seed,
+            leverage_weights=(curve_weight, 1.0),
+        )
+
     rows, n_descriptors, by_generator = [], {}, None
     for t in settings.twojmax:
         say(f"descriptors 2Jmax={t} ({len(train_pool) + len(test_ids)} structures)")
         blocks = _blocks(dataset, train_pool + test_ids, t)
         n_descriptors[int(t)] = int(next(iter(blocks.values())).shape[1])
+        study, curves_grid = grids(n_descriptors[int(t)])
         source = {int(t): InMemoryBlocks(blocks)}
         say(f"sweep 2Jmax={t}")
         new = run_sweep(source, labels, train_pool, test_ids, study, truth)

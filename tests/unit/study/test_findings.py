@@ -139,7 +139,7 @@ def test_findings_settings_reject_bad_values():
         FindingsSettings(tolerance=0.0)
 
 
-def test_measuring_returns_plain_results(linear_findings):
+def test_measuring_returns_plain_results(linear_findings, linear_dataset):
     f = linear_findings
     assert isinstance(f, Findings) and f.settings is SETTINGS
     assert list(f.table3["level"]) == ["1"]
@@ -152,9 +152,16 @@ def test_measuring_returns_plain_results(linear_findings):
         ("2", 12.0),
         ("2", 150.0),
     ]
-    # learning curves: every sampler at every size below the pool, and the pool itself
+    # learning curves: every sampler at every overdetermined size below the pool, and the pool
+    # itself; 8 of these 1-8-atom cells can give fewer equations than the 120 coefficients
+    from pyiron_appmlip.core.learning_curves import overdetermined_sizes
+
+    pool = f.dataset_summary["n_train_pool"]
+    ds = linear_dataset
+    rows = [1 + 3 * len(ds.structure(i)) for i in ds.common_ids(["1", "2"], ds.train_ids)]
+    expected = overdetermined_sizes(SETTINGS.subset_sizes, rows, 120) + [pool]
     assert set(f.learning_curves["sampler"]) == {"leverage", "block_leverage", "random"}
-    assert sorted(set(f.learning_curves["subset_size"])) == [8, 12, 20]
+    assert sorted(set(f.learning_curves["subset_size"])) == expected == [12, 20]
     assert len(f.subsets_needed) == 3 * 2
     assert set(f.pareto_levels) == {"all", "2Jmax=4"}
     # the whole-pool models of the highest training level at the two weights, per kind
