@@ -12,13 +12,14 @@ small weighted R, ``R D = U' S V^T``, gives ``U = X_w D V S^-1``. Pass 2 evaluat
 value of its energy row, block leverage the sum over all of its rows.
 
 Several weights from one decomposition (:class:`SharedLeverageProjector`): the pool's energy
-and force factors are decomposed once (:class:`~.weight_basis.EnergyWeightBasis`, truncated at
-a reference ratio, the geometric mean of the smallest and largest ``w_E / w_F``); for weight w
-the hat-matrix diagonal is ``h_i = w_i^2 sum_j (x_i T)_j^2 / d_j(w)``, so one pass that forms
-the squared projections ``(x_i T)^2`` (summed over the rows of a configuration for block
-leverage) gives every weight by one (configurations, k) x (k, weights) product. Full rank: equal
-to the per-weight SVD leverage. Rank deficient: the truncation is that of the reference ratio
-(the same directions for every weight), see :mod:`.weight_basis`.
+and force factors are decomposed once (:class:`~.weight_basis.EnergyWeightBasis` at a reference
+ratio, the requested one nearest the geometric mean of the smallest and largest ``w_E / w_F``);
+for weight w the hat-matrix diagonal is ``h_i = w_i^2 sum_j (x_i T)_j^2 / d_j(w)``, so one pass
+that forms the squared projections ``(x_i T)^2`` (summed over the rows of a configuration for
+block leverage) gives every weight by one (configurations, k) x (k, weights) product. Full rank:
+equal to the per-weight SVD leverage. Rank deficient: with ``factorization="auto"`` such a
+weight gets its own projection (still scored in the same pass), with ``"shared"`` the
+truncation is that of the reference ratio for every weight, see :mod:`.weight_basis`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ the fits of a weight sweep (the force weight is folded into ``w = w_E / w_F`` wh
 stress or ridge rows; otherwise every force weight gets its own decomposition).
 
 Decomposition (once per training set and force weight), at a reference energy weight ``w0``
-(the geometric mean of the smallest and largest energy weight asked for):
+(the callers take the requested weight nearest the geometric mean of the smallest and largest,
+so that its own fit comes out of the same SVD):
 
 1. ``M0 = [w0 X_E; X_R]``; its R factor (triangle-on-triangle Householder updates) and the SVD
    of the column-scaled R, ``R0 D0 = U S V^T``, truncated at ``s > rcond * s_max`` (k kept).
@@ -24,7 +25,9 @@ Decomposition (once per training set and force weight), at a reference energy we
    basis: ``beta = T [(a^2 u_E + u_R) / (1 + (a^2 - 1) l)]`` with ``T = B L^-T Z`` and
    ``u = Z^T L^-1 P^T Y``. Every weight and every label level costs one (n, k) x (k, levels)
    product; the denominators are >= min(a^2, 1), so the small system is well conditioned
-   whatever the conditioning of the data (no Gram matrix of the data is formed).
+   whatever the conditioning of the data (no Gram matrix of the data is formed). One step of
+   iterative refinement on the residuals of the factors (also O(n^2) per weight) removes the
+   error the basis carries in its small directions.
 
 Full rank (k = number of columns): the result is the exact least-squares solution for every
 weight, i.e. ``scipy.linalg.lstsq`` of the dense weighted matrix, up to rounding.
@@ -35,9 +38,14 @@ The present per-weight path instead truncates the SVD of the problem scaled at e
 Since ``diag(a, 1) M0`` changes every singular value by a factor between ``min(a, 1)`` and
 ``max(a, 1)``, the two differ only in directions whose singular values lie within that factor
 of the cutoff; at the paper's weights (w_E/w_F 5 ... 300, reference ~39) that is a factor <= 7.7
-around ``rcond * s_max``. Those directions carry almost no signal, so predictions and test
-errors agree closely (tested on qSNAP-like and real qSNAP blocks); the coefficients themselves
-can differ in those ill-determined directions, as between any two truncation choices.
+around ``rcond * s_max`` (plus the change of the column scaling). Where few directions lie
+there (LAMMPS qSNAP blocks truncated at rcond 1e-6) test errors agree within a few per cent,
+as close as ``lstsq`` at rcond and at 3 rcond; where the spectrum is continuous through the
+cutoff (the synthetic benchmark blocks) they can differ a lot, since each truncation is then a
+different regularization. Underdetermined problems differ in the same way (minimum norm in a
+different column scaling). :func:`~pyiron_appmlip.core.fit.fit_statistics_weights` therefore
+uses the basis by default only where it proves full rank at the weight
+(:meth:`EnergyWeightBasis.full_rank_bound`) and solves the other weights on their own.
 """
 
 from __future__ import annotations
