@@ -359,3 +359,28 @@ def real_qsnap():
         energies.append(atoms.get_potential_energy())
         forces.append(atoms.get_forces())
     return blocks, energies, forces
+
+
+def test_ill_conditioned_full_rank_fits_are_as_accurate_as_lstsq():
+    """Scaled condition number ~2e8 and exactly linear labels: the fits from the shared basis
+    (one refinement step) recover the true coefficients as closely as dense lstsq does."""
+    blocks, _, _ = qsnap_like_dataset(70, n_configs=40, p=24)
+    blocks = [np.delete(b, 1, axis=1) for b in blocks]  # drop the exactly collinear column
+    rng = np.random.default_rng(1)
+    scale = np.abs(blocks[0][1:, 1:]).max(axis=0)
+    beta = rng.standard_normal(blocks[0].shape[1] + 1) / np.r_[1.0, 1.0, scale]
+    energies = [(b.shape[0] - 1) // 3 * beta[0] + b[0] @ beta[1:] for b in blocks]
+    forces = [(b[1:] @ beta[1:]).reshape(-1, 3) for b in blocks]
+    stats = _stats(blocks, [{1: (e, f)} for e, f in zip(energies, forces, strict=True)], (1,))
+    weights = [(5.0, 1.0), (50.0, 1.0), (300.0, 1.0)]
+    fits = fit_statistics_weights(stats, weights)
+    a, _ = weighted_system(blocks, energies, forces, 50.0, 1.0)
+    s = np.linalg.svd(a / np.linalg.norm(a, axis=0), compute_uv=False)
+    assert 1e8 < s[0] / s[-1] < 1e9
+    for w in weights:
+        ref, _ = naive_fit(blocks, energies, forces, *w, DEFAULT_RCOND)
+        got = fits[w][1].coefficients
+        err = np.abs(got - beta).max() / np.abs(beta).max()
+        err_lstsq = np.abs(ref - beta).max() / np.abs(beta).max()
+        assert err <= max(2.0 * err_lstsq, 1e-11), (w, err, err_lstsq)
+    assert fits[(300.0, 1.0)][1].truncation_weight == 50.0  # from the basis
