@@ -44,7 +44,14 @@ import numpy as np
 from ..dft.levels import level_order
 from ..structures.conversion import as_strings
 
-__all__ = ["LabelledDataset", "LevelData", "write_dataset", "load_dataset", "merge_datasets"]
+__all__ = [
+    "LabelledDataset",
+    "LevelData",
+    "write_dataset",
+    "load_dataset",
+    "merge_datasets",
+    "select_configurations",
+]
 
 FORMAT = "pyiron_appmlip.labelled_dataset/1"
 UNITS = {
@@ -467,4 +474,43 @@ def merge_datasets(first: LabelledDataset, second: LabelledDataset, metadata=Non
         group=[info[i][3] for i in ids],
         levels=levels,
         metadata=dict(metadata if metadata is not None else (second.metadata or first.metadata)),
+    )
+
+
+def select_configurations(dataset: LabelledDataset, ids: Sequence[str], metadata=None):
+    """The part of ``dataset`` with the configurations ``ids`` (in the dataset's order).
+
+    Args:
+        dataset: the dataset.
+        ids: configuration ids to keep; an id the dataset lacks raises a ValueError.
+        metadata: metadata of the result (default: the dataset's).
+    """
+    keep = set(ids)
+    unknown = sorted(keep - set(dataset.ids))
+    if unknown:
+        raise ValueError(f"ids names configurations the dataset lacks, e.g. {unknown[:3]}")
+    rows = [k for k, cid in enumerate(dataset.ids) if cid in keep]
+    levels = {}
+    for name, data in dataset.levels.items():
+        sel = [k for k, cid in enumerate(data.ids) if cid in keep]
+        if not sel:
+            continue
+        levels[name] = LevelData(
+            name=data.name,
+            level=dict(data.level),
+            engine=data.engine,
+            engine_version=data.engine_version,
+            ids=[data.ids[k] for k in sel],
+            forces=[data.forces[k] for k in sel],
+            source=dict(data.source),
+            **{key: np.asarray(getattr(data, key))[sel] for key in _LEVEL_ARRAYS},
+        )
+    return LabelledDataset(
+        ids=[dataset.ids[k] for k in rows],
+        structures=[dataset.structures[k] for k in rows],
+        subset=[dataset.subset[k] for k in rows],
+        generator=[dataset.generator[k] for k in rows],
+        group=[dataset.group[k] for k in rows],
+        levels=levels,
+        metadata=dict(dataset.metadata if metadata is None else metadata),
     )

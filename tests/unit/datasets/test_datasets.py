@@ -240,3 +240,18 @@ def test_merge_datasets_refuses_other_levels_and_splits(tmp_path):
     np.testing.assert_array_equal(merged.level(1).energy[1:], ds.level(1).energy[1:])
     np.testing.assert_array_equal(merged.level(1).forces[2], ds.level(1).forces[2])
     np.testing.assert_array_equal(merged.level(5).stress, ds.level(5).stress)
+
+
+def test_select_configurations_keeps_their_labels_bitwise():
+    from pyiron_appmlip.datasets.store import select_configurations
+
+    ds = _dataset()
+    part = select_configurations(ds, [ds.ids[2], ds.ids[0]])
+    assert part.ids == [ds.ids[0], ds.ids[2]] and part.subset == ["train", "test"]
+    assert part.level(1).ids == [ds.ids[0], ds.ids[2]] and part.level(5).ids == [ds.ids[2]]
+    np.testing.assert_array_equal(part.level(1).forces[1], ds.level(1).forces[2])
+    assert part.level(1).energy[1] == ds.level(1).energy[2]
+    np.testing.assert_array_equal(part.level(1).kmesh, ds.level(1).kmesh[[0, 2]])
+    assert select_configurations(ds, [ds.ids[0]]).level_names == ["1"]
+    with pytest.raises(ValueError, match="ids names configurations the dataset lacks"):
+        select_configurations(ds, ["nope"])
