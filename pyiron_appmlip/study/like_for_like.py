@@ -62,7 +62,7 @@ ERRORS = ("energy_rmse_test_truth", "force_rmse_test_truth")
 COSTS = ("dft_seconds", "dft_seconds_mean_x_n")
 DOMINANCE = ("standard", "strict")
 #: Groups of the W-Be set left out of the study: the 256-atom defect cells' energies per atom
-#: spread by up to 3.6 eV/atom within one group (-3.3 to +0.3 eV/atom), far beyond any defect
+#: spread by up to 3.5 eV/atom within one group (-3.3 to +0.3 eV/atom), far beyond any defect
 #: formation energy, and FitSNAP's published fit of that set weights the energies of the defect
 #: and liquid groups 40 to 12,000 times less than those of the MD snapshots.
 WBE_EXCLUDED_GROUPS = ("Defect_*", "Liquids")
@@ -1389,7 +1389,7 @@ def collect_results(
                 "VASP (PBE) labels of the Be-only groups of the W-Be SNAP training set (Wood et "
                 "al., Phys. Rev. B 99, 184305 (2019); FitSNAP examples/WBe_PRB2019) without the "
                 f"groups {', '.join(WBE_EXCLUDED_GROUPS)} (their energies per atom spread by up "
-                "to 3.6 eV/atom within a group, and FitSNAP's own fit nearly ignores them); one "
+                "to 3.5 eV/atom within a group, and FitSNAP's own fit nearly ignores them); one "
                 "DFT level, halves split by configuration id, ZBL reference (zbl 4.0 4.8, as in "
                 "FitSNAP's fit of that set) subtracted before fitting",
             )
