@@ -210,6 +210,10 @@ def main(argv=None) -> int:
     for flag in ("paper_results", "wbe"):
         if getattr(args, flag):
             command += f" --{flag.replace('_', '-')} PATH"
+    if list(args.like_twojmax) != [4]:
+        command += " --like-twojmax " + " ".join(str(t) for t in args.like_twojmax)
+    if args.like_repetitions != 50:
+        command += f" --like-repetitions {args.like_repetitions}"
     text = write_report(findings, args.out, command=command, extra=extra)
     if args.out is None:
         print(text)
