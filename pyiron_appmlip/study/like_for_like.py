@@ -882,7 +882,12 @@ def _section_curves(results: list[SourceResult], conv: StudyConventions) -> list
                         return "-"
                     v = g.iloc[0][key]
                     ratio = g.iloc[0][f"{key}_vs_random"]
-                    extra = f" ({_ratio(ratio)} fewer than random)" if sampler != "random" else ""
+                    if sampler == "random" or not np.isfinite(ratio):
+                        extra = ""
+                    elif ratio >= 1.0:
+                        extra = f" ({_ratio(ratio)} fewer than random)"
+                    else:
+                        extra = f" ({_ratio(1.0 / ratio)} more than random)"
                     return _n(
                         None if v is None or (isinstance(v, float) and np.isnan(v)) else v
                     ) + (extra if np.isfinite(ratio) else "")
