@@ -187,7 +187,8 @@ def like_for_like_lines(args, say) -> list[str]:
         lines += [
             "The large dataset's campaign is still running: its training pool is not yet "
             "labelled at every level below its highest tested one, so it is not in section 6. "
-            "What it holds so far:",
+            "What it holds so far (part of these wall times were measured on shared cores and "
+            "overstate the cost, see the README):",
             "",
         ]
     for name in shipped:
