@@ -20,6 +20,8 @@ ASE's sign convention, wall times in seconds of one core)::
         forces (sum N, 3)   in the order of ids
         stress (K, 6)       Voigt order xx yy zz yz xz xy
         wall_time (K,)      seconds
+        cpu_time (K,)       CPU seconds of the calculation, NaN where not recorded (files
+                            written before it existed load with NaN)
         n_kpoints, n_scf_iterations (K,), kmesh (K, 3)
         job_id (K,)         id of the labelling job in the generating pyiron project
         child_id (K,)       id of the single-point child job that ran the calculation
@@ -60,12 +62,14 @@ UNITS = {
     "stress": "eV/Angstrom^3 (ASE sign: positive = tensile)",
     "positions": "Angstrom",
     "wall_time": "s (one core)",
+    "cpu_time": "s (CPU of the calculating process)",
 }
 _LEVEL_ARRAYS = (
     "energy",
     "energy_zero",
     "stress",
     "wall_time",
+    "cpu_time",
     "n_kpoints",
     "n_scf_iterations",
     "kmesh",
@@ -99,9 +103,13 @@ class LevelData:
     job_id: np.ndarray
     child_id: np.ndarray
     source: dict = field(default_factory=dict)
+    cpu_time: np.ndarray | None = None
 
     def __post_init__(self):
         k = len(self.ids)
+        if self.cpu_time is None:  # not recorded (imported labels, files written before it)
+            self.cpu_time = np.full(k, np.nan)
+        self.cpu_time = np.asarray(self.cpu_time, dtype=float)
         if len(set(self.ids)) != k:
             raise ValueError(f"level {self.name!r}: configuration ids must be unique")
         for key in _LEVEL_ARRAYS + ("forces",):
@@ -219,6 +227,7 @@ class LabelledDataset:
                         "n_atoms": int(n_atoms[cid]),
                         "energy_per_atom": float(data.energy[k] / n_atoms[cid]),
                         "wall_time": float(data.wall_time[k]),
+                        "cpu_time": float(data.cpu_time[k]),
                         "n_kpoints": int(data.n_kpoints[k]),
                         "job_id": int(data.job_id[k]),
                         "child_id": int(data.child_id[k]),
@@ -313,7 +322,7 @@ def load_dataset(path: str) -> LabelledDataset:
                 engine_version=str(h.attrs["engine_version"]),
                 ids=lid,
                 forces=[forces[offsets[k] : offsets[k + 1]] for k in range(len(lid))],
-                **{key: h[key][()] for key in _LEVEL_ARRAYS},
+                **{key: h[key][()] for key in _LEVEL_ARRAYS if key in h},
                 source=json.loads(h["source"].asstr()[()]) if "source" in h else {},
             )
         return LabelledDataset(
@@ -365,6 +374,7 @@ def dataset_from_labelling_jobs(
                 acc["forces"].append(np.asarray(record.forces, dtype=float).reshape(-1, 3))
                 acc["stress"].append(np.asarray(record.stress, dtype=float).reshape(6))
                 acc["wall_time"].append(record.wall_time)
+                acc["cpu_time"].append(getattr(record, "cpu_time", float("nan")))
                 acc["n_kpoints"].append(record.n_kpoints)
                 acc["n_scf_iterations"].append(record.n_scf_iterations)
                 acc["kmesh"].append(record.kmesh)
@@ -384,6 +394,7 @@ def dataset_from_labelling_jobs(
             forces=acc["forces"],
             stress=np.asarray(acc["stress"], dtype=float).reshape(-1, 6),
             wall_time=np.asarray(acc["wall_time"], dtype=float),
+            cpu_time=np.asarray(acc["cpu_time"], dtype=float),
             n_kpoints=np.asarray(acc["n_kpoints"], dtype=np.int64),
             n_scf_iterations=np.asarray(acc["n_scf_iterations"], dtype=np.int64),
             kmesh=np.asarray(acc["kmesh"], dtype=np.int64).reshape(-1, 3),

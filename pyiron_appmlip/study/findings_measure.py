@@ -207,8 +207,9 @@ def dataset_summary(dataset) -> dict:
 
     Returns:
         ``n_configurations``, ``levels``, ``n_atoms_range`` ([min, max]), and per level
-        ``n_calculations``, ``core_seconds`` (summed wall time), ``mean_seconds_per_configuration``
-        and ``engine_version``; ``encut_range_ev`` ([min, max] plane-wave cut-off over the levels,
+        ``n_calculations``, ``core_seconds`` (summed wall time), ``mean_seconds_per_configuration``,
+        ``cpu_seconds`` (summed CPU time where recorded, else None), ``n_cpu_recorded`` and
+        ``engine_version``; ``encut_range_ev`` ([min, max] plane-wave cut-off over the levels,
         ``None`` if no level has one).
     """
     names = dataset.level_names
@@ -226,6 +227,13 @@ def dataset_summary(dataset) -> dict:
         "mean_seconds_per_configuration": {
             lv: float(np.mean(dataset.level(lv).wall_time)) for lv in names
         },
+        "cpu_seconds": {
+            lv: float(np.nansum(dataset.level(lv).cpu_time))
+            if np.isfinite(dataset.level(lv).cpu_time).any()
+            else None
+            for lv in names
+        },
+        "n_cpu_recorded": {lv: int(np.isfinite(dataset.level(lv).cpu_time).sum()) for lv in names},
         "engine_version": {lv: dataset.level(lv).engine_version for lv in names},
         "encut_range_ev": [min(encuts), max(encuts)] if encuts else None,
     }

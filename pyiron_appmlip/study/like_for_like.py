@@ -1171,18 +1171,30 @@ def dataset_cost_lines(dataset, name: str) -> list[str]:
     lines = [
         f"{name}: {d['n_configurations']} configurations of {d['n_atoms_range'][0]}-"
         f"{d['n_atoms_range'][1]} atoms ({len(dataset.train_ids)} training pool, "
-        f"{len(dataset.test_ids)} test); wall time on one core:",
+        f"{len(dataset.test_ids)} test); wall time on one core, and the calculations' own CPU "
+        "time where it was recorded (wall time grows when other work shares the cores, CPU "
+        "time does not):",
         "",
-        "| level | calculations | mean per configuration (s) | total (core-hours) |",
-        "|---|---|---|---|",
+        "| level | calculations | mean per configuration (s) | total (core-hours) "
+        "| CPU time recorded for | CPU core-hours of those |",
+        "|---|---|---|---|---|---|",
     ]
+
+    def cpu(lv):
+        return "-" if d["cpu_seconds"][lv] is None else f"{d['cpu_seconds'][lv] / 3600:.2f}"
+
     for lv in d["levels"]:
         lines.append(
             f"| {lv} | {d['n_calculations'][lv]} | "
-            f"{d['mean_seconds_per_configuration'][lv]:.1f} | {d['core_seconds'][lv] / 3600:.2f} |"
+            f"{d['mean_seconds_per_configuration'][lv]:.1f} | {d['core_seconds'][lv] / 3600:.2f} "
+            f"| {d['n_cpu_recorded'][lv]} | {cpu(lv)} |"
         )
     total = sum(d["core_seconds"].values()) / 3600
-    lines.append(f"| all | {sum(d['n_calculations'].values())} | | {total:.2f} |")
+    cpu_total = sum(v for v in d["cpu_seconds"].values() if v is not None) / 3600
+    lines.append(
+        f"| all | {sum(d['n_calculations'].values())} | | {total:.2f} | "
+        f"{sum(d['n_cpu_recorded'].values())} | {cpu_total:.2f} |"
+    )
     return lines + [""]
 
 

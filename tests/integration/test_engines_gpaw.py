@@ -44,6 +44,9 @@ def test_energy_reproducible_forces_and_stress():
     assert first.pseudopotentials.startswith("gpaw-data")
     assert first.kmesh == (1, 1, 1) and first.n_kpoints == 1
     assert first.wall_time > 0 and first.n_scf_iterations > 0
+    # the calculation's own CPU time: positive, and (one thread) not above its wall time
+    assert 0 < first.cpu_time <= first.wall_time * 1.05 + 0.05
+    assert type(first).from_dict(first.to_dict()).cpu_time == first.cpu_time
     assert first.level["encut"] == 300.0 and first.level["kspacing"] is None
     # the input is not modified (no calculator attached to the caller's atoms)
     assert atoms.calc is None

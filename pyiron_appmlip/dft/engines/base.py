@@ -12,6 +12,9 @@ Conventions (the same for every engine):
   (positive = tensile; a compressed cell has negative stress). Multiply by
   :data:`pyiron_appmlip.core.units.EV_PER_A3_TO_GPA` for GPa.
 - ``wall_time``: seconds spent in the engine for this calculation.
+- ``cpu_time``: CPU seconds of the calculating process (all its threads) for this calculation,
+  NaN where unknown (e.g. an external VASP run). Unlike the wall time it does not grow when
+  other work shares the cores, so it is the cost of the calculation.
 - ``status``: ``"finished"`` (all quantities present and the SCF converged) or ``"failed"``
   (``error`` says why; energy, forces and stress are then None - a failed calculation never
   carries data).
@@ -43,6 +46,7 @@ class SinglePointResult:
     forces: np.ndarray | None = None
     stress: np.ndarray | None = None
     wall_time: float = 0.0
+    cpu_time: float = float("nan")
     n_kpoints: int = 0
     kmesh: tuple[int, int, int] = (1, 1, 1)
     n_scf_iterations: int = -1
@@ -99,6 +103,7 @@ class SinglePointResult:
             "forces": np.full((n, 3), np.nan) if self.forces is None else self.forces,
             "stress": np.full(6, np.nan) if self.stress is None else self.stress,
             "wall_time": float(self.wall_time),
+            "cpu_time": float(self.cpu_time),
             "n_kpoints": int(self.n_kpoints),
             "kmesh": np.array(self.kmesh, dtype=np.int64),
             "n_scf_iterations": int(self.n_scf_iterations),
@@ -128,8 +133,9 @@ class SinglePointResult:
                 kw[key] = int(kw[key])
         if "converged" in kw:
             kw["converged"] = bool(kw["converged"])
-        if "wall_time" in kw:
-            kw["wall_time"] = float(kw["wall_time"])
+        for key in ("wall_time", "cpu_time"):
+            if key in kw:
+                kw[key] = float(kw[key])
         for key in ("status", "engine", "engine_version", "pseudopotentials", "error"):
             if key in kw and isinstance(kw[key], bytes):
                 kw[key] = kw[key].decode()

@@ -213,7 +213,7 @@ def run_gpaw(
     }
     calc = None
     limits = _thread_limits(blas_threads)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     try:
         calc = GPAW(**params)
         atoms.calc = calc
@@ -226,6 +226,7 @@ def run_gpaw(
             error=f"SCF not converged within maxiter={params['maxiter']} iterations "
             f"({type(exc).__name__}: {exc})",
             wall_time=time.perf_counter() - start,
+            cpu_time=time.process_time() - cpu_start,
             n_scf_iterations=_niter(calc),
             **common,
         )
@@ -233,6 +234,7 @@ def run_gpaw(
         return failed_result(
             error=format_exception(exc),
             wall_time=time.perf_counter() - start,
+            cpu_time=time.process_time() - cpu_start,
             n_scf_iterations=_niter(calc),
             **common,
         )
@@ -240,6 +242,7 @@ def run_gpaw(
         if limits is not None:
             limits.restore_original_limits()
     wall_time = time.perf_counter() - start
+    cpu_time = time.process_time() - cpu_start
     n_ibz = _n_ibz(calc)
     return SinglePointResult(
         status="finished",
@@ -248,6 +251,7 @@ def run_gpaw(
         forces=np.array(forces, dtype=float),
         stress=None if stress is None else np.array(stress, dtype=float),
         wall_time=wall_time,
+        cpu_time=cpu_time,
         n_scf_iterations=_niter(calc),
         converged=bool(getattr(getattr(calc, "scf", None), "converged", True)),
         **{**common, "n_kpoints": n_ibz or common["n_kpoints"]},

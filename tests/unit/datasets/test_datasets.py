@@ -43,6 +43,7 @@ def _level(name, structures, ids, seed):
         forces=[rng.normal(size=(n[i], 3)) for i in ids],
         stress=rng.normal(size=(k, 6)),
         wall_time=rng.uniform(1, 2, size=k),
+        cpu_time=rng.uniform(0.5, 1, size=k),
         n_kpoints=np.arange(k) + 1,
         n_scf_iterations=np.arange(k) + 10,
         kmesh=np.ones((k, 3), dtype=np.int64),
@@ -78,8 +79,9 @@ def test_round_trip_keeps_every_array(tmp_path):
     for name in ("1", "5"):
         x, y = ds.levels[name], back.levels[name]
         assert x.ids == y.ids and x.level == y.level and x.engine_version == y.engine_version
-        for key in ("energy", "energy_zero", "stress", "wall_time", "kmesh", "child_id"):
+        for key in ("energy", "energy_zero", "stress", "wall_time", "cpu_time", "kmesh"):
             np.testing.assert_array_equal(getattr(x, key), getattr(y, key))
+        np.testing.assert_array_equal(x.child_id, y.child_id)
         for fx, fy in zip(x.forces, y.forces, strict=True):
             np.testing.assert_array_equal(fx, fy)
     assert back.train_ids == ds.ids[:2] and back.test_ids == ds.ids[2:]
@@ -157,6 +159,7 @@ def test_export_of_a_real_tiny_gpaw_campaign(project, tmp_path):
             assert level.job_id[i] == job.job_id
             assert level.child_id[i] == lab["child_ids"][k]
             assert level.wall_time[i] > 0 and level.n_kpoints[i] == 1
+            assert 0 < level.cpu_time[i] < 10 * level.wall_time[i]  # recorded by the job
     assert back.generator[back.ids.index(back.metadata["bulk_id"])] == "bulk_reference"
     # an interrupted job: left out by default, its finished calculations kept with partial=True
     train_job = pr.load("be_L1_train_p0")
@@ -255,3 +258,14 @@ def test_select_configurations_keeps_their_labels_bitwise():
     assert select_configurations(ds, [ds.ids[0]]).level_names == ["1"]
     with pytest.raises(ValueError, match="ids names configurations the dataset lacks"):
         select_configurations(ds, ["nope"])
+
+
+def test_a_file_without_cpu_times_loads_with_nan(tmp_path):
+    """Files written before CPU times were recorded (e.g. the shipped small dataset)."""
+    path = write_dataset(str(tmp_path / "d.h5"), _dataset())
+    with h5py.File(path, "a") as f:
+        for name in f["levels"]:
+            del f["levels"][name]["cpu_time"]
+    back = load_dataset(path)
+    assert np.isnan(back.level(1).cpu_time).all() and len(back.level(1).cpu_time) == 3
+    assert np.isfinite(back.level(1).wall_time).all()
