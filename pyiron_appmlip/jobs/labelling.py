@@ -774,6 +774,7 @@ class AppmlipLabelling(ExecutorMixin, _RunGuards, _LevelAndEngine, PythonTemplat
             [np.full(6, np.nan) if r.stress is None else r.stress for r in records]
         ).reshape(-1, 6)
         out.wall_time = np.array([r.wall_time for r in records], dtype=float)
+        out.cpu_time = np.array([r.cpu_time for r in records], dtype=float)
         out.n_kpoints = np.array([r.n_kpoints for r in records], dtype=np.int64)
         out.kmesh = np.array([r.kmesh for r in records], dtype=np.int64).reshape(-1, 3)
         out.n_scf_iterations = np.array([r.n_scf_iterations for r in records], dtype=np.int64)
@@ -836,6 +837,8 @@ class AppmlipLabelling(ExecutorMixin, _RunGuards, _LevelAndEngine, PythonTemplat
                     "forces": data["forces"][offsets[m] : offsets[m + 1]],
                     "stress": data["stress"][m],
                     "wall_time": data["wall_time"][m],
+                    # jobs written before CPU times were recorded have none
+                    "cpu_time": data["cpu_time"][m] if "cpu_time" in data else float("nan"),
                     "n_kpoints": data["n_kpoints"][m],
                     "kmesh": tuple(data["kmesh"][m]),
                     "n_scf_iterations": data["n_scf_iterations"][m],
