@@ -1357,7 +1357,7 @@ def collect_results(
                     lambda spec=spec: load_be_dataset(campaign=spec),
                     conv,
                     f"the shipped GPAW dataset '{spec}' ({CAMPAIGNS[spec]['description']}; "
-                    "trained on levels 1-4, tested on level 5)",
+                    "trained on the levels below the reference level, see the tables)",
                 )
             )
         else:
@@ -1460,7 +1460,9 @@ def collect_results(
                 )
 
             say(f"{name} 2Jmax {twojmax}")
-            results.append(_cached(cache, key, compute))
+            result = _cached(cache, key, compute)
+            result.description = description  # the text is not part of what was computed
+            results.append(result)
     return results
 
 
