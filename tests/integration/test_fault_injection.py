@@ -136,13 +136,21 @@ def _finished_children(pr):
 
 def _killed_until_done(pr, stage, log, rng, seconds, writes, n_kills, after_kill):
     """Kill ``stage`` ``n_kills`` times (alternately at a random time within its clean duration
-    and at a random write of its clean run), then let it finish; return the number of kills."""
+    and at a random write of its clean run), then let it finish; return the number of kills.
+
+    A resumed run reuses what was stored before the kill, so less work is left after every kill:
+    both windows shrink by a factor 0.8 per pair of kills, so that the kills keep landing while
+    the stage still runs (a run that finishes first ends the stage's kills)."""
     kills = 0
     for k in range(n_kills):
+        shrink = 0.8 ** (k // 2)
         if k % 2:
-            done = _run(stage, pr.path, log, die_at=int(rng.integers(1, max(2, writes // 2))))
+            last = max(2, int(writes * shrink) // 2)
+            done = _run(stage, pr.path, log, die_at=int(rng.integers(1, last)))
         else:
-            done = _run(stage, pr.path, log, kill_after=float(rng.uniform(0.3, 0.9) * seconds))
+            done = _run(
+                stage, pr.path, log, kill_after=float(rng.uniform(0.3, 0.9) * seconds * shrink)
+            )
         if done:
             return kills
         kills += 1
@@ -206,6 +214,7 @@ def test_killed_at_random_moments_resumed_equals_an_uninterrupted_run(tmp_path_f
     total_kills += _killed_until_done(
         pr, "sweep", log, rng, seconds["sweep"], writes["sweep"], 12, lambda: None
     )
+    print(f"{total_kills} SIGKILLs")
     assert total_kills >= 20
     sweep = pr.load("sweep")
     assert sweep.status.finished
