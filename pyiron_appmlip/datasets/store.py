@@ -170,6 +170,9 @@ class LabelledDataset:
             unknown = sorted(set(data.ids) - known)
             if unknown:
                 raise ValueError(f"level {name!r} labels unknown configurations {unknown[:3]}")
+        self._position: dict[str, int] = {}
+        for k, cid in enumerate(self.ids):
+            self._position.setdefault(cid, k)
 
     @property
     def train_ids(self) -> list[str]:
@@ -189,7 +192,9 @@ class LabelledDataset:
         return np.array([len(a) for a in self.structures], dtype=np.int64)
 
     def structure(self, configuration_id: str):
-        return self.structures[self.ids.index(configuration_id)]
+        if configuration_id not in self._position:
+            raise ValueError(f"configuration {configuration_id!r} is not in the dataset")
+        return self.structures[self._position[configuration_id]]
 
     def labels(self, level, ids: Sequence[str] | None = None):
         """:class:`~pyiron_appmlip.training.labels.Labels` of ``level`` (name or paper level number)."""
