@@ -44,6 +44,39 @@ __all__ = [
 _BATCH_ROWS = 8192
 
 
+def _stream_scores(blocks, p, energy, forces) -> tuple[list, list]:
+    """Leverage pieces of a stream of blocks, force rows batched into ~``_BATCH_ROWS`` rows.
+
+    Returns ``(energies, force_sums)``: ``energy(x, n)`` of every checked block ``x`` of ``n``
+    atoms, and per block the sum over its force rows of ``forces(rows)`` (evaluated on the force
+    rows of many blocks stacked at once).
+    """
+    energies: list = []
+    force_sums: list = []
+    pending: list[np.ndarray] = []
+    n_pending = 0
+
+    def flush():
+        nonlocal pending, n_pending
+        if not pending:
+            return
+        sizes = [x.shape[0] - 1 for x in pending]
+        values = forces(np.concatenate([x[1:] for x in pending]))
+        starts = np.cumsum([0] + sizes[:-1])
+        force_sums.extend(np.add.reduceat(values, starts, axis=0) if values.size else [])
+        pending, n_pending = [], 0
+
+    for i, b in enumerate(blocks):
+        x, n = check_block(b, p, name=f"blocks[{i}]")
+        energies.append(energy(x, n))
+        pending.append(x)
+        n_pending += x.shape[0]
+        if n_pending >= _BATCH_ROWS:
+            flush()
+    flush()
+    return energies, force_sums
+
+
 class LeverageProjector:
     """Hat-matrix diagonal of new rows for the weighted training matrix held in ``stats``.
 
@@ -98,34 +131,17 @@ class LeverageProjector:
         Returns:
             ``(regular (M,), block (M,))``.
         """
-        p = self.n_descriptors
         proj_x = self.projection[1:]
-        regular: list[float] = []
-        block_sum: list[float] = []
-        pending: list[np.ndarray] = []
-        n_pending = 0
 
-        def flush():
-            nonlocal pending, n_pending
-            if not pending:
-                return
-            sizes = [x.shape[0] - 1 for x in pending]
-            forces = np.concatenate([x[1:] for x in pending]) @ proj_x
-            h_f = np.einsum("ij,ij->i", forces, forces) * self.force_weight**2
-            starts = np.cumsum([0] + sizes[:-1])
-            block_sum.extend(np.add.reduceat(h_f, starts) if h_f.size else [])
-            pending, n_pending = [], 0
-
-        for i, b in enumerate(blocks):
-            x, n = check_block(b, p, name=f"blocks[{i}]")
+        def energy(x, n):
             e = self.energy_weight * (self.projection[0] + (x[0] / n) @ proj_x)
-            h_e = float(e @ e)
-            regular.append(h_e)
-            pending.append(x)
-            n_pending += x.shape[0]
-            if n_pending >= _BATCH_ROWS:
-                flush()
-        flush()
+            return float(e @ e)
+
+        def forces(rows):
+            f = rows @ proj_x
+            return np.einsum("ij,ij->i", f, f) * self.force_weight**2
+
+        regular, block_sum = _stream_scores(blocks, self.n_descriptors, energy, forces)
         regular_arr = np.asarray(regular)
         return regular_arr, regular_arr + np.asarray(block_sum)
 
@@ -294,35 +310,20 @@ class SharedLeverageProjector:
         Returns:
             ``{(w_E, w_F): (regular (M,), block (M,))}``.
         """
-        p = self.n_descriptors
         t = np.hstack(self._segments)
         t_x = t[1:]
         bounds = np.cumsum([0] + [seg.shape[1] for seg in self._segments])
-        energy_sq: list[np.ndarray] = []
-        force_sq: list[np.ndarray] = []
-        pending: list[np.ndarray] = []
-        n_pending = 0
 
-        def flush():
-            nonlocal pending, n_pending
-            if not pending:
-                return
-            sizes = [x.shape[0] - 1 for x in pending]
-            proj = np.concatenate([x[1:] for x in pending]) @ t_x
-            proj *= proj
-            starts = np.cumsum([0] + sizes[:-1])
-            force_sq.extend(np.add.reduceat(proj, starts, axis=0) if proj.size else [])
-            pending, n_pending = [], 0
-
-        for i, b in enumerate(blocks):
-            x, n = check_block(b, p, name=f"blocks[{i}]")
+        def energy(x, n):
             e = t[0] + (x[0] / n) @ t_x
-            energy_sq.append(e * e)
-            pending.append(x)
-            n_pending += x.shape[0]
-            if n_pending >= _BATCH_ROWS:
-                flush()
-        flush()
+            return e * e
+
+        def forces(rows):
+            proj = rows @ t_x
+            proj *= proj
+            return proj
+
+        energy_sq, force_sq = _stream_scores(blocks, self.n_descriptors, energy, forces)
         width = t.shape[1]
         es = np.asarray(energy_sq).reshape(-1, width)
         fs = np.asarray(force_sq).reshape(-1, width) if force_sq else np.zeros_like(es)
