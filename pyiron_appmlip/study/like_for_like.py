@@ -1254,9 +1254,24 @@ def render_report(
     return "\n".join(lines) + "\n"
 
 
+def code_digest() -> str:
+    """SHA-256 of the package's Python sources: part of every cache key, so that a result
+    computed by other code (an edited checkout keeps its version string) is not reused."""
+    import hashlib
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    h = hashlib.sha256()
+    for path in sorted(glob.glob(os.path.join(root, "**", "*.py"), recursive=True)):
+        h.update(os.path.relpath(path, root).encode())
+        with open(path, "rb") as fh:
+            h.update(hashlib.sha256(fh.read()).digest())
+    return h.hexdigest()
+
+
 def _cached(cache_dir, key: dict, compute):
     """``compute()``, stored in ``cache_dir`` under a hash of ``key`` and reused only for an equal
-    key (the dataset file's SHA-256, 2Jmax, conventions and package version are in it)."""
+    key (the dataset file's SHA-256, 2Jmax, conventions, package version and
+    :func:`code_digest` are in it)."""
     import hashlib
     import json
     import pickle
@@ -1331,7 +1346,8 @@ def collect_results(
         twojmax_values: 2Jmax values of our sources (the authors' tables are 2Jmax 6).
         conventions: the :class:`StudyConventions`.
         cache: folder of cached results: a result is reused only if the source's files
-            (SHA-256), 2Jmax, conventions and package version are the same.
+            (SHA-256), 2Jmax, conventions, package version and package sources
+            (:func:`code_digest`) are the same.
         executor: where the sweep units run.
         progress: optional callable receiving messages.
         authors_fit: also analyse the first of ``datasets`` with the authors' fit (no
@@ -1412,6 +1428,7 @@ def collect_results(
             )
         )
     references = {"W-Be (Be part)": "zbl 4.0 4.8"}
+    code = code_digest() if cache else None
     for name, path, load, source_conv, description in sources:
         if os.path.isdir(path):
             digest = sorted(
@@ -1428,6 +1445,7 @@ def collect_results(
                 "twojmax": int(twojmax),
                 "conventions": asdict(source_conv),
                 "version": __version__,
+                "code": code,
                 "reference": references.get(name),
                 "excluded": list(WBE_EXCLUDED_GROUPS) if name.startswith("W-Be") else None,
                 "format": RESULT_FORMAT,

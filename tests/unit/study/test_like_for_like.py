@@ -213,3 +213,31 @@ def test_paper_statements_are_computed_from_the_tables(tmp_path):
     assert first["follows"] == "no" and "level 2: 9.00 at 5" in first["tables"]
     w.loc[w["train_level"] == "2", "energy_rmse_test_truth"] = [1.0, 9.0]
     assert lfl.paper_statements(lfl.paper_source(tables))[0]["follows"] == "yes"
+
+
+def test_a_cached_result_is_reused_only_for_an_equal_key(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"n": len(calls)}
+
+    key = {"source": "abc", "twojmax": 4, "code": lfl.code_digest()}
+    assert lfl._cached(str(tmp_path), key, compute) == {"n": 1}
+    assert lfl._cached(str(tmp_path), dict(key), compute) == {"n": 1}  # reused
+    assert lfl._cached(str(tmp_path), {**key, "code": "edited"}, compute) == {"n": 2}
+    assert lfl._cached(str(tmp_path), {**key, "twojmax": 6}, compute) == {"n": 3}
+    for p in tmp_path.glob("*.pkl"):  # a damaged file is recomputed, not used
+        p.write_bytes(b"garbage")
+    assert lfl._cached(str(tmp_path), key, compute) == {"n": 4}
+    assert len(lfl.code_digest()) == 64 and lfl.code_digest() == lfl.code_digest()
+
+
+def test_an_empty_training_pool_is_named():
+    from pyiron_appmlip.datasets.be import load_be_dataset
+
+    ds = load_be_dataset()
+    block = {ds.ids[0]: np.zeros((4, 20))}
+    with pytest.raises(ValueError, match="the training pool is empty"):
+        # level 5 labels the test subset only: no training configuration has it
+        lfl.measure_dataset(ds, 4, train_levels=["1", "5"], truth_level="5", blocks=block)
