@@ -130,21 +130,25 @@ def like_for_like_lines(args, say) -> list[str]:
     """The like-for-like sections and the shipped datasets' cost tables of the report."""
     from ..datasets.be import CAMPAIGNS, LARGE_DATASET_FILE, load_be_dataset
     from .like_for_like import (
+        MIN_TEST,
         StudyConventions,
         application_sections,
         collect_results,
         dataset_cost_lines,
+        default_levels,
         render_sections,
     )
 
-    datasets = ["small"]
+    shipped = {"small": load_be_dataset(campaign="small")}
     if os.path.exists(LARGE_DATASET_FILE):
-        large = load_be_dataset(campaign="large")
-        # once its training pool has every level below the highest one with test labels
-        names = large.level_names
-        tested = [n for n in names if len(large.common_ids([n], large.test_ids)) >= 10]
-        below = [n for n in names if tested and int(n) < int(tested[-1])]
-        if below and len(large.common_ids(below, large.train_ids)) >= 30:
+        shipped["large"] = load_be_dataset(campaign="large")
+    datasets = ["small"]
+    if "large" in shipped:
+        # once its training pool is labelled at the levels below its reference level
+        large = shipped["large"]
+        truth, below = default_levels(large)
+        tested = len(large.common_ids([truth], large.test_ids)) >= MIN_TEST
+        if tested and truth not in below and len(large.common_ids(below, large.train_ids)) >= 30:
             datasets.append("large")
     executor = int(args.executor) if str(args.executor).isdigit() else args.executor
     conv = StudyConventions(
@@ -182,7 +186,6 @@ def like_for_like_lines(args, say) -> list[str]:
     sections = render_sections(results, conv, application_sections(results, conv))
     lines += [ln.replace("## ", "### ", 1) if ln.startswith("## ") else ln for ln in sections]
     lines += ["## 7. The shipped datasets' DFT cost", ""]
-    shipped = ["small"] + (["large"] if os.path.exists(LARGE_DATASET_FILE) else [])
     if "large" in shipped and "large" not in datasets:
         lines += [
             "The large dataset's campaign is still running: its training pool is not yet "
@@ -191,10 +194,8 @@ def like_for_like_lines(args, say) -> list[str]:
             "overstate the cost, see the README):",
             "",
         ]
-    for name in shipped:
-        lines += dataset_cost_lines(
-            load_be_dataset(campaign=name), f"GPAW {name} ({CAMPAIGNS[name]['file']})"
-        )
+    for name, dataset in shipped.items():
+        lines += dataset_cost_lines(dataset, f"GPAW {name} ({CAMPAIGNS[name]['file']})")
     return lines
 
 

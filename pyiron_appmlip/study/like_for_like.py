@@ -48,6 +48,7 @@ __all__ = [
     "render_report",
     "render_sections",
     "collect_results",
+    "default_levels",
     "application_front",
     "md_throughput",
     "application_sections",
@@ -516,6 +517,23 @@ def _sizes(pool_rows: list[int], n_coefficients: int, n_sizes: int) -> list[int]
     return [int(s) for s in grid if s < pool]
 
 
+def default_levels(dataset, test_ids=None) -> tuple[str, list[str]]:
+    """``(reference level, training levels)`` of :func:`measure_dataset` by default.
+
+    The reference is the highest level with at least :data:`MIN_TEST` test configurations (a
+    campaign still running may have its highest level on a few only), else the highest; the
+    training levels are those below it (a dataset with one level trains and tests on it).
+    """
+    from ..dft.levels import level_order
+
+    names = dataset.level_names
+    test_ids = dataset.test_ids if test_ids is None else test_ids
+    enough = [n for n in names if len(dataset.common_ids([n], test_ids)) >= MIN_TEST]
+    truth = enough[-1] if enough else names[-1]
+    below = [n for n in names if level_order(n) < level_order(truth)]
+    return truth, below or [truth]
+
+
 def measure_dataset(
     dataset,
     twojmax: int,
@@ -568,12 +586,8 @@ def measure_dataset(
         train_ids, test_ids = split_by_configuration(
             dataset.ids, test_fraction=conv.test_fraction, seed=conv.seed
         )
-    if truth_level is None:
-        # the highest level with at least MIN_TEST test configurations (a campaign still
-        # running may have its highest level on a few only)
-        enough = [n for n in names if len(dataset.common_ids([n], test_ids)) >= MIN_TEST]
-        truth_level = enough[-1] if enough else names[-1]
-    truth = str(truth_level)
+    default_truth, default_train = default_levels(dataset, test_ids)
+    truth = str(default_truth if truth_level is None else truth_level)
     if train_levels is None:
         below = [n for n in names if level_order(n) < level_order(truth)]
         train_levels = below or [truth]
