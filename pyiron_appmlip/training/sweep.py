@@ -474,7 +474,7 @@ def run_sweep(
         independent = grid.draws == "independent"
         for unit, sizes in todo.items():
             _, sampler, rep = unit
-            if independent and sampler != "all":
+            if independent:  # one order per size (the whole pool's is its one nested order)
                 size_orders = {
                     size: [pool[k] for k in order_of(sampler, rep, size)[:size]] for size in sizes
                 }
@@ -493,11 +493,13 @@ def run_sweep(
                 if cid in factors_of:
                     opts["factors"] = factors_of[cid]
                 unit_options[cid] = opts
+            head = (
+                (source, size_orders, unit_labels)
+                if independent
+                else (source, ordered_ids, unit_labels, sizes)
+            )
             tasks[unit] = (
-                source,
-                size_orders if independent and sampler != "all" else ordered_ids,
-                unit_labels,
-                *([] if independent and sampler != "all" else [sizes]),
+                *head,
                 grid.weights,
                 grid.train_levels,
                 test_stats,
@@ -510,8 +512,7 @@ def run_sweep(
             )
         log(f"2Jmax {twojmax}: {len(tasks)} units ({describe_executor(executor, len(tasks))})")
         finished = {}
-        # with independent draws the whole pool ("all") is still one nested unit
-        function = _unit_function if independent else unit_fits
+        function = independent_unit_fits if independent else unit_fits
         for unit, records in run_tasks(executor, function, tasks):
             unit_rows = rows_of(unit, records)
             done.update(row_key(r) for r in unit_rows)
@@ -600,13 +601,6 @@ def unit_fits(
             "its descriptor block (compute the descriptors with virial=True)"
         )
     return records
-
-
-def _unit_function(source, ids_or_orders, *args, **kwargs):
-    """:func:`independent_unit_fits` for a mapping of orders, else :func:`unit_fits`."""
-    if isinstance(ids_or_orders, Mapping):
-        return independent_unit_fits(source, ids_or_orders, *args, **kwargs)
-    return unit_fits(source, ids_or_orders, *args, **kwargs)
 
 
 def independent_unit_fits(source, orders, unit_labels, *args, **kwargs):
