@@ -1436,7 +1436,7 @@ def collect_results(
                 "VASP (PBE) labels of the Be-only groups of the W-Be SNAP training set (Wood et "
                 "al., Phys. Rev. B 99, 184305 (2019); FitSNAP examples/WBe_PRB2019) without the "
                 f"groups {', '.join(WBE_EXCLUDED_GROUPS)} (their energies per atom spread by up "
-                "to 3.5 eV/atom within a group, and FitSNAP's own fit nearly ignores them); one "
+                "to 3.7 eV/atom within a group, and FitSNAP's own fit nearly ignores them); one "
                 "DFT level, halves split by configuration id, ZBL reference (zbl 4.0 4.8, as in "
                 "FitSNAP's fit of that set) subtracted before fitting",
             )
