@@ -235,6 +235,17 @@ def remove_leftover_hdf5(job) -> str | None:
     return path
 
 
+class LeftoverSafeSave:
+    """Mixin for every job of the package: ``save`` first removes an HDF5 file of the job's name
+    that no database entry owns (see :func:`remove_leftover_hdf5`), so a job whose first save
+    was killed can be created and run again under the same name."""
+
+    def save(self):
+        """Save the job (see pyiron's ``save``) after removing a leftover HDF5 file of its name."""
+        remove_leftover_hdf5(self)
+        return super().save()
+
+
 def remove_job_files(project, job_name: str, reason: str) -> list[str]:
     """Remove the database entry and files of job ``job_name`` in ``project`` by hand.
 

@@ -31,7 +31,7 @@ from pyiron_base import PythonTemplateJob
 
 from ..structures import candidates
 from ..structures.conversion import as_strings, structures_from_arrays, structures_to_arrays
-from ._common import plain, save_then_set_status
+from ._common import LeftoverSafeSave, plain, save_then_set_status
 
 __all__ = ["AppmlipCandidates", "GENERATORS"]
 
@@ -80,7 +80,7 @@ def _reorder(value, template):
     return value
 
 
-class AppmlipCandidates(PythonTemplateJob):
+class AppmlipCandidates(LeftoverSafeSave, PythonTemplateJob):
     """Seeded candidate structures from one generator of :mod:`pyiron_appmlip.structures.candidates`.
 
     Read the output with :attr:`structures`, :attr:`configuration_ids` and :meth:`get_table`.

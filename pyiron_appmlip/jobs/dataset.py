@@ -79,7 +79,7 @@ from ..datasets.importers import FORMATS, file_sha256, read_dataset
 from ..datasets.store import LabelledDataset, load_dataset, write_dataset
 from ..dft.levels import level_label
 from ..structures.conversion import as_strings, configuration_ids
-from ._common import plain, save_then_set_status
+from ._common import LeftoverSafeSave, plain, save_then_set_status
 
 __all__ = ["AppmlipDataset", "DatasetFileError", "allowed_options", "DATASET_FILE"]
 
@@ -169,7 +169,7 @@ def _json_default(value):
     return str(value)
 
 
-class AppmlipDataset(PythonTemplateJob):
+class AppmlipDataset(LeftoverSafeSave, PythonTemplateJob):
     """Labelled configurations made elsewhere, as a label source (see the module docstring).
 
     Set ``job.input.path`` (with ``format``, ``level`` and ``options``) to import files, or

@@ -48,7 +48,7 @@ from ..descriptors.store import (
 )
 from ..executors import check_executor, describe_executor, open_executor
 from ..structures.conversion import structures_from_arrays, structures_to_arrays
-from ._common import plain, rerun_in_place, save_then_set_status
+from ._common import LeftoverSafeSave, plain, rerun_in_place, save_then_set_status
 from ._execution import ExecutorMixin
 
 __all__ = ["AppmlipDescriptors"]
@@ -56,7 +56,7 @@ __all__ = ["AppmlipDescriptors"]
 BACKENDS = ("lammps", "fitsnap")
 
 
-class AppmlipDescriptors(ExecutorMixin, PythonTemplateJob):
+class AppmlipDescriptors(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
     """qSNAP descriptor blocks of ``structures`` for one 2Jmax.
 
     Input (``job.input``):

@@ -11,12 +11,18 @@ import numpy as np
 import pandas as pd
 from pyiron_base import PythonTemplateJob
 
-from ._common import plain, save_then_set_status, table_from_hdf_dict, table_to_hdf_dict
+from ._common import (
+    LeftoverSafeSave,
+    plain,
+    save_then_set_status,
+    table_from_hdf_dict,
+    table_to_hdf_dict,
+)
 
 __all__ = ["AppmlipEvaluationCost"]
 
 
-class AppmlipEvaluationCost(PythonTemplateJob):
+class AppmlipEvaluationCost(LeftoverSafeSave, PythonTemplateJob):
     """Measure atom-steps per second of LAMMPS MD with qSNAP potentials.
 
     Input (``job.input``):

@@ -132,9 +132,9 @@ from ..structures.conversion import (
 from ._common import (
     RUN_LOCK_NAME,
     JobRunningError,
+    LeftoverSafeSave,
     process_gone_message,
     remove_job_files,
-    remove_leftover_hdf5,
     rerun_in_place,
     run_lock,
     run_lock_holder,
@@ -267,14 +267,8 @@ class _LevelAndEngine:
 _LOCK_WAIT = 30.0
 
 
-class _RunGuards:
+class _RunGuards(LeftoverSafeSave):
     """Saving over files of killed processes, and ``run`` of a job whose process is gone."""
-
-    def save(self):
-        """Save the job (see pyiron's ``save``), first removing an HDF5 file of the same name
-        that no database entry owns (left by a process killed during a first save)."""
-        remove_leftover_hdf5(self)
-        return super().save()
 
     def _how_to_continue(self) -> str:  # pragma: no cover - overridden
         raise NotImplementedError

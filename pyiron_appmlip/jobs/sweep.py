@@ -29,6 +29,7 @@ from ..training.model import SnapModel
 from ..training.sweep import SWEEP_SAMPLERS, BlockSource, SweepGrid, run_sweep
 from ..training.table import COLUMN_NAMES, KEY_COLUMNS, row_key
 from ._common import (
+    LeftoverSafeSave,
     job_id_of,
     plain,
     rerun_in_place,
@@ -176,7 +177,7 @@ def _labels_digest(labels: Labels) -> str:
     return h.hexdigest()
 
 
-class AppmlipSweep(ExecutorMixin, PythonTemplateJob):
+class AppmlipSweep(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
     """Factorial sweep over level x subset size x weight x 2Jmax x sampler x repetition.
 
     Set up with :meth:`add_descriptors` (per 2Jmax) and :meth:`add_labels` (per level), then the
