@@ -119,6 +119,20 @@ def _parser() -> argparse.ArgumentParser:
         default=50,
         help="repetitions per sampler and size in the like-for-like sections (default 50)",
     )
+    parser.add_argument(
+        "--wbe-twojmax",
+        type=int,
+        nargs="+",
+        default=None,
+        help="2Jmax values of the W-Be column (default: --like-twojmax), e.g. 4 6 8",
+    )
+    parser.add_argument(
+        "--like-repetitions-at",
+        nargs="+",
+        default=None,
+        metavar="2JMAX=N",
+        help="at most N repetitions at that 2Jmax in the like-for-like sections (e.g. 8=10)",
+    )
     parser.add_argument("--cache", default=None, help="folder of cached like-for-like results")
     parser.add_argument(
         "--executor", default="serial", help="where sweep units run: 'serial', 'local' or a count"
@@ -136,6 +150,7 @@ def like_for_like_lines(args, say) -> list[str]:
         collect_results,
         dataset_cost_lines,
         default_levels,
+        parse_repetitions_at,
         render_sections,
     )
 
@@ -164,6 +179,8 @@ def like_for_like_lines(args, say) -> list[str]:
         executor=executor,
         progress=say,
         authors_fit=True,
+        wbe_twojmax=args.wbe_twojmax,
+        repetitions_at=parse_repetitions_at(args.like_repetitions_at),
     )
     lines = [
         "## 6. Figs. 6 and 7 like for like (the paper authors' conventions)",
@@ -224,6 +241,10 @@ def main(argv=None) -> int:
         command += " --like-twojmax " + " ".join(str(t) for t in args.like_twojmax)
     if args.like_repetitions != 50:
         command += f" --like-repetitions {args.like_repetitions}"
+    if args.wbe and args.wbe_twojmax:
+        command += " --wbe-twojmax " + " ".join(str(t) for t in args.wbe_twojmax)
+    if args.like_repetitions_at:
+        command += " --like-repetitions-at " + " ".join(args.like_repetitions_at)
     text = write_report(findings, args.out, command=command, extra=extra)
     if args.out is None:
         print(text)

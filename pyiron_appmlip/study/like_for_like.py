@@ -32,7 +32,7 @@ import argparse
 import glob
 import os
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -1333,10 +1333,51 @@ def _parser():
     parser.add_argument("--twojmax", type=int, nargs="+", default=[4])
     parser.add_argument("--repetitions", type=int, default=StudyConventions.repetitions)
     parser.add_argument("--front-repetitions", type=int, default=StudyConventions.front_repetitions)
+    parser.add_argument(
+        "--wbe-twojmax",
+        type=int,
+        nargs="+",
+        default=None,
+        help="2Jmax values of the W-Be source (default: --twojmax)",
+    )
+    parser.add_argument(
+        "--repetitions-at",
+        nargs="+",
+        default=None,
+        metavar="2JMAX=N",
+        help="at most N repetitions at that 2Jmax (e.g. 8=10 for the dear 2Jmax 8 models)",
+    )
     parser.add_argument("--executor", default="serial", help="'serial', 'local' or a worker count")
     parser.add_argument("--cache", default=None, help="folder of cached results (reused if equal)")
     parser.add_argument("--out", default=None, help="Markdown report (default: print)")
     return parser
+
+
+def _check_repetitions_at(repetitions_at) -> dict:
+    """``{2Jmax: repetitions}`` with positive integers, else a ValueError naming the parameter."""
+    out = {}
+    for t, n in (repetitions_at or {}).items():
+        ok = all(
+            isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 1 for v in (t, n)
+        )
+        if not ok:
+            raise ValueError(
+                "repetitions_at must map 2Jmax values to positive repetition counts, e.g. "
+                f"{{8: 10}}; got {repetitions_at!r}"
+            )
+        out[int(t)] = int(n)
+    return out
+
+
+def parse_repetitions_at(items) -> dict:
+    """``["8=10", ...]`` (the command-line form) as ``{8: 10, ...}``."""
+    out = {}
+    for item in items or ():
+        left, sep, right = str(item).partition("=")
+        if not sep or not left.strip().isdigit() or not right.strip().isdigit():
+            raise ValueError(f"--repetitions-at takes 2JMAX=N pairs such as 8=10, got {item!r}")
+        out[int(left)] = int(right)
+    return _check_repetitions_at(out)
 
 
 def collect_results(
@@ -1349,6 +1390,8 @@ def collect_results(
     executor="serial",
     progress=None,
     authors_fit: bool = False,
+    wbe_twojmax=None,
+    repetitions_at: dict | None = None,
 ) -> list[SourceResult]:
     """Every source's :class:`SourceResult`, computed or taken from ``cache``.
 
@@ -1366,6 +1409,10 @@ def collect_results(
         progress: optional callable receiving messages.
         authors_fit: also analyse the first of ``datasets`` with the authors' fit (no
             constant column, ``lstsq`` cond 1e-13), as a column of its own.
+        wbe_twojmax: 2Jmax values of the W-Be source (default: ``twojmax_values``), e.g. with
+            2Jmax 8, where only the W-Be pool has enough equations for the curves.
+        repetitions_at: ``{2Jmax: n}``: at most ``n`` repetitions (curves and fronts) at that
+            2Jmax, for the dear models; every column of the report states its repetitions.
     """
     from .. import __version__
     from ..datasets.be import _DATA, CAMPAIGNS, load_be_dataset
@@ -1373,6 +1420,7 @@ def collect_results(
 
     conv = StudyConventions() if conventions is None else conventions
     say = progress or (lambda m: None)
+    repetitions_at = _check_repetitions_at(repetitions_at)
     results = []
     if paper_results:
         results.append(paper_source(load_paper_tables(paper_results), conv))
@@ -1397,8 +1445,6 @@ def collect_results(
                 (os.path.basename(spec), spec, lambda spec=spec: load_dataset(spec), conv, spec)
             )
     if authors_fit and sources:
-        from dataclasses import replace
-
         name, path, load, source_conv, description = sources[0]
         sources.insert(
             1,
@@ -1411,7 +1457,6 @@ def collect_results(
             ),
         )
     if wbe:
-        from dataclasses import replace
 
         def load_wbe():
             import fnmatch
@@ -1453,11 +1498,20 @@ def collect_results(
         else:
             digest = file_sha256(path)
         loaded = []
-        for twojmax in twojmax_values:
+        own = wbe_twojmax if name.startswith("W-Be") and wbe_twojmax is not None else None
+        for twojmax in twojmax_values if own is None else own:
+            conv_at = source_conv
+            if int(twojmax) in repetitions_at:
+                n = repetitions_at[int(twojmax)]
+                conv_at = replace(
+                    source_conv,
+                    repetitions=min(source_conv.repetitions, n),
+                    front_repetitions=min(source_conv.front_repetitions, n),
+                )
             key = {
                 "source": digest,
                 "twojmax": int(twojmax),
-                "conventions": asdict(source_conv),
+                "conventions": asdict(conv_at),
                 "version": __version__,
                 "code": code,
                 "reference": references.get(name),
@@ -1468,7 +1522,7 @@ def collect_results(
             def compute(
                 twojmax=twojmax,
                 load=load,
-                conv=source_conv,
+                conv=conv_at,
                 text=description,
                 loaded=loaded,
                 name=name,
@@ -1512,6 +1566,8 @@ def main(argv=None) -> int:
         cache=args.cache,
         executor=executor,
         progress=lambda m: print(m, file=sys.stderr, flush=True),
+        wbe_twojmax=args.wbe_twojmax,
+        repetitions_at=parse_repetitions_at(args.repetitions_at),
     )
     command = "python -m pyiron_appmlip.study.like_for_like " + " ".join(
         argv if argv is not None else sys.argv[1:]

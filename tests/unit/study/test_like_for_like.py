@@ -241,3 +241,56 @@ def test_an_empty_training_pool_is_named():
     with pytest.raises(ValueError, match="the training pool is empty"):
         # level 5 labels the test subset only: no training configuration has it
         lfl.measure_dataset(ds, 4, train_levels=["1", "5"], truth_level="5", blocks=block)
+
+
+def test_2jmax_per_source_and_fewer_repetitions_at_a_dear_2jmax(tmp_path, monkeypatch):
+    """W-Be at its own 2Jmax values; ``repetitions_at`` lowers the repetitions at one 2Jmax only,
+    and a result's key holds the conventions it was computed with."""
+    import json
+
+    from ase.build import bulk
+
+    (tmp_path / "wbe" / "EOS_HCP").mkdir(parents=True)
+    for k, a in enumerate((2.2, 2.3)):  # two FitSNAP JSON files, as in FitSNAP's examples
+        cell = bulk("Be", "hcp", a=a, c=3.6)
+        config = {
+            "NumAtoms": len(cell),
+            "Lattice": np.asarray(cell.cell).tolist(),
+            "Energy": -7.0 + k,
+            "Stress": np.eye(3).tolist(),
+            "AtomTypes": cell.get_chemical_symbols(),
+            "Positions": cell.positions.tolist(),
+            "Forces": np.zeros((len(cell), 3)).tolist(),
+        }
+        text = json.dumps({"Dataset": {"EnergyStyle": "electronvolt", "Data": [config]}})
+        (tmp_path / "wbe" / "EOS_HCP" / f"c{k}.json").write_text("# test\n" + text)
+    calls = []
+
+    def recorded(dataset, twojmax, conv, name="", **kwargs):
+        calls.append((name, twojmax, conv.repetitions, conv.front_repetitions))
+        return lfl.SourceResult(name, "", twojmax, None, None, {}, {})
+
+    monkeypatch.setattr(lfl, "measure_dataset", recorded)
+    conv = lfl.StudyConventions(repetitions=5, front_repetitions=4)
+    results = lfl.collect_results(
+        None,
+        ["small"],
+        str(tmp_path / "wbe"),
+        [2, 8],
+        conv,
+        wbe_twojmax=[4, 8],
+        repetitions_at={8: 2},
+    )
+    assert calls == [
+        ("GPAW small, 2Jmax 2", 2, 5, 4),
+        ("GPAW small, 2Jmax 8", 8, 2, 2),
+        ("W-Be (Be part), 2Jmax 4", 4, 5, 4),
+        ("W-Be (Be part), 2Jmax 8", 8, 2, 2),
+    ]
+    assert [r.twojmax for r in results] == [2, 8, 4, 8]
+    for bad in ({8: 0}, {"8": 2}, {8: 2.5}):
+        with pytest.raises(ValueError, match="repetitions_at must map 2Jmax values"):
+            lfl.collect_results(None, [], None, [4], conv, repetitions_at=bad)
+    assert lfl.parse_repetitions_at(["8=10", "10=3"]) == {8: 10, 10: 3}
+    with pytest.raises(ValueError, match="2JMAX=N pairs"):
+        lfl.parse_repetitions_at(["8:10"])
