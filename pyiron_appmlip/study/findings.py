@@ -120,11 +120,12 @@ def _parser() -> argparse.ArgumentParser:
         help="repetitions per sampler and size in the like-for-like sections (default 50)",
     )
     parser.add_argument(
-        "--wbe-twojmax",
-        type=int,
+        "--source-twojmax",
         nargs="+",
         default=None,
-        help="2Jmax values of the W-Be column (default: --like-twojmax), e.g. 4 6 8",
+        metavar="SOURCE=2J,2J",
+        help="2Jmax values of one like-for-like source instead of --like-twojmax, e.g. "
+        "wbe=4,6,8 large=4,6,8 (sources: small, large, wbe)",
     )
     parser.add_argument(
         "--like-repetitions-at",
@@ -151,6 +152,7 @@ def like_for_like_lines(args, say) -> list[str]:
         dataset_cost_lines,
         default_levels,
         parse_repetitions_at,
+        parse_twojmax_of,
         render_sections,
     )
 
@@ -179,7 +181,11 @@ def like_for_like_lines(args, say) -> list[str]:
         executor=executor,
         progress=say,
         authors_fit=True,
-        wbe_twojmax=args.wbe_twojmax,
+        twojmax_of={
+            k: v
+            for k, v in parse_twojmax_of(args.source_twojmax).items()
+            if k in datasets or (k == "wbe" and args.wbe)
+        },
         repetitions_at=parse_repetitions_at(args.like_repetitions_at),
     )
     lines = [
@@ -241,8 +247,8 @@ def main(argv=None) -> int:
         command += " --like-twojmax " + " ".join(str(t) for t in args.like_twojmax)
     if args.like_repetitions != 50:
         command += f" --like-repetitions {args.like_repetitions}"
-    if args.wbe and args.wbe_twojmax:
-        command += " --wbe-twojmax " + " ".join(str(t) for t in args.wbe_twojmax)
+    if args.source_twojmax:
+        command += " --source-twojmax " + " ".join(args.source_twojmax)
     if args.like_repetitions_at:
         command += " --like-repetitions-at " + " ".join(args.like_repetitions_at)
     text = write_report(findings, args.out, command=command, extra=extra)

@@ -1334,11 +1334,12 @@ def _parser():
     parser.add_argument("--repetitions", type=int, default=StudyConventions.repetitions)
     parser.add_argument("--front-repetitions", type=int, default=StudyConventions.front_repetitions)
     parser.add_argument(
-        "--wbe-twojmax",
-        type=int,
+        "--source-twojmax",
         nargs="+",
         default=None,
-        help="2Jmax values of the W-Be source (default: --twojmax)",
+        metavar="SOURCE=2J,2J",
+        help="2Jmax values of one source instead of --twojmax, e.g. wbe=4,6,8 large=4,6,8 "
+        "(sources: wbe, small, large or a --dataset file as given)",
     )
     parser.add_argument(
         "--repetitions-at",
@@ -1380,6 +1381,20 @@ def parse_repetitions_at(items) -> dict:
     return _check_repetitions_at(out)
 
 
+def parse_twojmax_of(items) -> dict:
+    """``["wbe=4,6,8", ...]`` (the command-line form) as ``{"wbe": [4, 6, 8], ...}``."""
+    out = {}
+    for item in items or ():
+        name, sep, values = str(item).partition("=")
+        parts = [v.strip() for v in values.split(",")]
+        if not sep or not name.strip() or not all(v.isdigit() for v in parts):
+            raise ValueError(
+                f"--source-twojmax takes SOURCE=2J,2J pairs such as wbe=4,6,8, got {item!r}"
+            )
+        out[name.strip()] = [int(v) for v in parts]
+    return out
+
+
 def collect_results(
     paper_results: str | None = None,
     datasets=(),
@@ -1390,7 +1405,7 @@ def collect_results(
     executor="serial",
     progress=None,
     authors_fit: bool = False,
-    wbe_twojmax=None,
+    twojmax_of: dict | None = None,
     repetitions_at: dict | None = None,
 ) -> list[SourceResult]:
     """Every source's :class:`SourceResult`, computed or taken from ``cache``.
@@ -1409,8 +1424,10 @@ def collect_results(
         progress: optional callable receiving messages.
         authors_fit: also analyse the first of ``datasets`` with the authors' fit (no
             constant column, ``lstsq`` cond 1e-13), as a column of its own.
-        wbe_twojmax: 2Jmax values of the W-Be source (default: ``twojmax_values``), e.g. with
-            2Jmax 8, where only the W-Be pool has enough equations for the curves.
+        twojmax_of: ``{source: 2Jmax values}`` for sources with values of their own (default:
+            ``twojmax_values``); a source is named as given (``"small"``, ``"large"``, a file)
+            or ``"wbe"``, e.g. ``{"wbe": [4, 6, 8]}``: at 2Jmax 8 (1,596 coefficients) only a
+            pool with enough equations in its smallest subsets has a learning curve.
         repetitions_at: ``{2Jmax: n}``: at most ``n`` repetitions (curves and fronts) at that
             2Jmax, for the dear models; every column of the report states its repetitions.
     """
@@ -1421,11 +1438,20 @@ def collect_results(
     conv = StudyConventions() if conventions is None else conventions
     say = progress or (lambda m: None)
     repetitions_at = _check_repetitions_at(repetitions_at)
+    twojmax_of = dict(twojmax_of or {})
+    known = [*datasets, *(["wbe"] if wbe else [])]
+    unknown = sorted(set(twojmax_of) - set(known))
+    if unknown:
+        raise ValueError(
+            f"twojmax_of names sources {unknown} that are not given; the sources are {known}"
+        )
+    spec_of = {}
     results = []
     if paper_results:
         results.append(paper_source(load_paper_tables(paper_results), conv))
     sources = []
     for spec in datasets:
+        spec_of[f"GPAW {spec}" if spec in CAMPAIGNS else os.path.basename(spec)] = spec
         if spec in CAMPAIGNS:
             path = os.path.join(_DATA, CAMPAIGNS[spec]["file"])
             sources.append(
@@ -1446,6 +1472,7 @@ def collect_results(
             )
     if authors_fit and sources:
         name, path, load, source_conv, description = sources[0]
+        spec_of[f"{name} (authors' fit)"] = spec_of[name]
         sources.insert(
             1,
             (
@@ -1457,6 +1484,7 @@ def collect_results(
             ),
         )
     if wbe:
+        spec_of["W-Be (Be part)"] = "wbe"
 
         def load_wbe():
             import fnmatch
@@ -1498,8 +1526,7 @@ def collect_results(
         else:
             digest = file_sha256(path)
         loaded = []
-        own = wbe_twojmax if name.startswith("W-Be") and wbe_twojmax is not None else None
-        for twojmax in twojmax_values if own is None else own:
+        for twojmax in twojmax_of.get(spec_of[name], twojmax_values):
             conv_at = source_conv
             if int(twojmax) in repetitions_at:
                 n = repetitions_at[int(twojmax)]
@@ -1566,7 +1593,7 @@ def main(argv=None) -> int:
         cache=args.cache,
         executor=executor,
         progress=lambda m: print(m, file=sys.stderr, flush=True),
-        wbe_twojmax=args.wbe_twojmax,
+        twojmax_of=parse_twojmax_of(args.source_twojmax),
         repetitions_at=parse_repetitions_at(args.repetitions_at),
     )
     command = "python -m pyiron_appmlip.study.like_for_like " + " ".join(

@@ -244,7 +244,7 @@ def test_an_empty_training_pool_is_named():
 
 
 def test_2jmax_per_source_and_fewer_repetitions_at_a_dear_2jmax(tmp_path, monkeypatch):
-    """W-Be at its own 2Jmax values; ``repetitions_at`` lowers the repetitions at one 2Jmax only,
+    """W-Be at its own 2Jmax values (``twojmax_of``); ``repetitions_at`` lowers the repetitions at one 2Jmax only,
     and a result's key holds the conventions it was computed with."""
     import json
 
@@ -278,7 +278,7 @@ def test_2jmax_per_source_and_fewer_repetitions_at_a_dear_2jmax(tmp_path, monkey
         str(tmp_path / "wbe"),
         [2, 8],
         conv,
-        wbe_twojmax=[4, 8],
+        twojmax_of={"wbe": [4, 8]},
         repetitions_at={8: 2},
     )
     assert calls == [
@@ -291,6 +291,11 @@ def test_2jmax_per_source_and_fewer_repetitions_at_a_dear_2jmax(tmp_path, monkey
     for bad in ({8: 0}, {"8": 2}, {8: 2.5}):
         with pytest.raises(ValueError, match="repetitions_at must map 2Jmax values"):
             lfl.collect_results(None, [], None, [4], conv, repetitions_at=bad)
+    with pytest.raises(ValueError, match=r"twojmax_of names sources \['large'\]"):
+        lfl.collect_results(None, ["small"], None, [4], conv, twojmax_of={"large": [8]})
+    assert lfl.parse_twojmax_of(["wbe=4,6,8", "large=8"]) == {"wbe": [4, 6, 8], "large": [8]}
+    with pytest.raises(ValueError, match="SOURCE=2J,2J pairs"):
+        lfl.parse_twojmax_of(["wbe:4"])
     assert lfl.parse_repetitions_at(["8=10", "10=3"]) == {8: 10, 10: 3}
     with pytest.raises(ValueError, match="2JMAX=N pairs"):
         lfl.parse_repetitions_at(["8:10"])
