@@ -517,6 +517,62 @@ def _sizes(pool_rows: list[int], n_coefficients: int, n_sizes: int) -> list[int]
     return [int(s) for s in grid if s < pool]
 
 
+#: A test configuration is an outlier of the energy error if its error exceeds this many times
+#: the median absolute error of the test set (see :func:`energy_error_concentration`).
+OUTLIER_FACTOR = 10.0
+
+
+def energy_error_concentration(errors, groups=None, factor: float = OUTLIER_FACTOR) -> dict:
+    """How much of an energy RMSE a few configurations carry.
+
+    An RMSE over configurations is dominated by the largest errors; a model that extrapolates
+    badly on a handful of test configurations (e.g. the most compressed cells of an equation
+    of state, outside the training pool's range) has a test RMSE that says little about the
+    others. Outliers are the configurations whose absolute error exceeds ``factor`` times the
+    median absolute error.
+
+    Args:
+        errors: per-configuration energy errors (meV/atom).
+        groups: per-configuration group names (optional).
+        factor: outlier threshold in units of the median absolute error.
+
+    Returns:
+        ``{"count", "share", "rmse", "rmse_without", "groups"}``: the number of outliers, their
+        share of the sum of squared errors, the RMSE of all, the RMSE of the others, and
+        ``{group: count}`` of the outliers.
+    """
+    e = np.abs(np.asarray(errors, dtype=float))
+    if e.size == 0:
+        nan = float("nan")
+        return {"count": 0, "share": 0.0, "rmse": nan, "rmse_without": nan, "groups": {}}
+    out = e > factor * np.median(e)
+    total = float(np.sum(e**2))
+    rest = e[~out]
+    names = {}
+    if groups is not None:
+        for g in np.asarray(groups, dtype=object)[out]:
+            names[str(g)] = names.get(str(g), 0) + 1
+    return {
+        "count": int(out.sum()),
+        "share": float(np.sum(e[out] ** 2) / total) if total > 0 else 0.0,
+        "rmse": float(np.sqrt(total / e.size)),
+        "rmse_without": float(np.sqrt(np.mean(rest**2))) if rest.size else float("nan"),
+        "groups": dict(sorted(names.items(), key=lambda kv: -kv[1])),
+    }
+
+
+def _test_energy_errors(coefficients, blocks, labels, test) -> np.ndarray:
+    """Energy errors (meV/atom) of a model on the test configurations, from their blocks."""
+    c = np.asarray(coefficients, dtype=float)
+    out = []
+    for i in test:
+        b = blocks[i]
+        n = (b.shape[0] - 1) // 3
+        pred = float(b[0] @ c[1:] + c[0] * n) if c.size == b.shape[1] + 1 else float(b[0] @ c)
+        out.append(1000.0 * (pred - labels.energies[i]) / n)
+    return np.array(out)
+
+
 def default_levels(dataset, test_ids=None) -> tuple[str, list[str]]:
     """``(reference level, training levels)`` of :func:`measure_dataset` by default.
 
@@ -683,6 +739,12 @@ def measure_dataset(
     )
     if not np.isfinite(front_df["dft_seconds_mean_x_n"]).any():
         front_df["dft_seconds"] = np.nan  # imported labels: no wall times
+    whole_row = next(r for r in curve_rows if r["sampler"] == "all")
+    group_of = dict(zip(dataset.ids, dataset.group, strict=True))
+    concentration = energy_error_concentration(
+        _test_energy_errors(whole_row["coefficients"], blocks, labels[truth], test),
+        [group_of.get(i, "") for i in test],
+    )
     whole = curves_df[curves_df["sampler"] == "all"].iloc[0]
     full = {
         "energy": float(whole["energy_rmse_test_truth"]),
@@ -714,6 +776,7 @@ def measure_dataset(
                 min(curves_df["rank"].min(), front_df["rank"].min(), weight_sweep["rank"].min())
             ),
             "conventions": asdict(conv),
+            "energy_outliers": concentration,
         },
         rows=front_df,
         weight_sweep=weight_sweep,
@@ -884,6 +947,26 @@ def _section_curves(results: list[SourceResult], conv: StudyConventions) -> list
         info_row(
             "whole pool: energy / force test RMSE",
             lambda r: f"{r.full['energy']:.2f} / {r.full['force']:.1f}",
+        )
+    )
+
+    def outliers(r):
+        c = r.info.get("energy_outliers")
+        if not c:
+            return "-"
+        if not c["count"]:
+            return "none"
+        where = ", ".join(f"{g or 'no group'} {n}" for g, n in list(c["groups"].items())[:3])
+        return (
+            f"{c['count']} ({where}) carry {100 * c['share']:.0f} % of the squared error; "
+            f"the others {c['rmse_without']:.2f}"
+        )
+
+    lines.append(
+        info_row(
+            f"whole pool: test configurations with energy errors above {OUTLIER_FACTOR:g}x the "
+            "median (meV/atom)",
+            outliers,
         )
     )
     for kind, unit in (("energy", "meV/atom"), ("force", "meV/Angstrom")):

@@ -190,6 +190,10 @@ def test_a_real_run_on_the_shipped_dataset_is_overdetermined_and_reported(tmp_pa
     assert set(r.needed["sampler"]) == set(lfl.CURVE_SAMPLERS)
     for (cost, rule), f in r.fronts.items():
         assert cost in lfl.COSTS and rule in lfl.DOMINANCE and f["levels"]
+    # the whole pool's test energy errors evaluated configuration by configuration from the
+    # blocks give the sweep's RMSE (computed from the test statistics)
+    conc = r.info["energy_outliers"]
+    assert conc["rmse"] == pytest.approx(r.full["energy"], rel=1e-8)
     ws = r.weight_sweep
     assert len(ws) == len(lfl.SWEEP_WEIGHTS) * 4 and set(ws["sampler"]) == {"all"}
     assert (ws["subset_size"] == r.info["pool"]).all()
@@ -299,3 +303,20 @@ def test_2jmax_per_source_and_fewer_repetitions_at_a_dear_2jmax(tmp_path, monkey
     assert lfl.parse_repetitions_at(["8=10", "10=3"]) == {8: 10, 10: 3}
     with pytest.raises(ValueError, match="2JMAX=N pairs"):
         lfl.parse_repetitions_at(["8:10"])
+
+
+def test_energy_error_concentration_against_a_loop():
+    rng = np.random.default_rng(3)
+    errors = rng.normal(0.0, 5.0, 200)
+    errors[[3, 70]] = [400.0, -900.0]
+    groups = ["EOS"] * 100 + ["MD"] * 100
+    got = lfl.energy_error_concentration(errors, groups)
+    med = np.median(np.abs(errors))
+    out = [k for k in range(200) if abs(errors[k]) > lfl.OUTLIER_FACTOR * med]
+    rest = [errors[k] for k in range(200) if k not in out]
+    assert got["count"] == len(out) >= 2
+    assert got["share"] == pytest.approx(sum(errors[k] ** 2 for k in out) / sum(errors**2))
+    assert got["rmse_without"] == pytest.approx(np.sqrt(np.mean(np.square(rest))))
+    assert got["rmse"] == pytest.approx(np.sqrt(np.mean(errors**2)))
+    assert got["groups"]["EOS"] == sum(1 for k in out if k < 100)
+    assert lfl.energy_error_concentration(np.ones(5))["count"] == 0
