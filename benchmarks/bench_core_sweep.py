@@ -155,6 +155,91 @@ class SyntheticQSNAP:
         return block, labels
 
 
+class LammpsQSNAP:
+    """Real qSNAP blocks from LAMMPS ``compute snap`` (the package's descriptors) of Be cells,
+    labelled with a Morse pair potential (ASE) as the "true" level 6 plus the level errors of
+    :data:`LEVEL_ERRORS`; configuration i is rebuilt identically from (seed, i).
+
+    Half the cells are strained, rattled hcp supercells with vacancies (54 sites), half random
+    sequential packings at the density of hcp Be, both with ``n_atoms`` atoms no closer than
+    1.7 (hcp) or 1.6 (packings) Angstrom. All blocks are computed at once (:meth:`prepare`), in memory: 2,000 x 50 atoms
+    take 1.2 GB at 2Jmax 6 and 3.9 GB at 2Jmax 8 (2Jmax 10 would need 10 GB; use the synthetic
+    blocks there).
+    """
+
+    def __init__(self, twojmax: int = 6, n_atoms: int = 50, seed: int = 0):
+        from pyiron_appmlip.descriptors.settings import n_bispectrum
+
+        self.twojmax = twojmax
+        self.n_atoms = n_atoms
+        self.seed = seed
+        k = n_bispectrum(twojmax)
+        self.p = k + k * (k + 1) // 2  # the block's columns: linear and quadratic
+        self.cache = {}
+
+    def structure(self, index: int):
+        from ase import Atoms
+        from ase.build import bulk
+
+        rng = np.random.default_rng([self.seed, index, 7])
+        n = self.n_atoms
+        if index % 2 == 0:
+            atoms = bulk("Be", "hcp", a=2.29, c=3.58).repeat((3, 3, 3))  # 54 sites
+            del atoms[list(rng.choice(len(atoms), len(atoms) - n, replace=False))]
+            strain = np.eye(3) + rng.uniform(-0.04, 0.04, (3, 3))
+            atoms.set_cell(atoms.cell @ (0.5 * (strain + strain.T)), scale_atoms=True)
+            for _ in range(100):
+                trial = atoms.positions + rng.normal(0.0, rng.uniform(0.03, 0.15), (n, 3))
+                probe = atoms.copy()
+                probe.positions = trial
+                if n < 2 or probe.get_all_distances(mic=True)[np.triu_indices(n, 1)].min() > 1.7:
+                    atoms.positions = trial
+                    break
+            return atoms
+        length = (n / 0.123) ** (1 / 3) * rng.uniform(0.97, 1.08)
+        cell = np.diag([length] * 3)
+        positions = []
+        while len(positions) < n:
+            x = rng.uniform(0.0, length, 3)
+            d = np.array(positions) - x if positions else np.zeros((0, 3))
+            d -= length * np.round(d / length)
+            if not len(d) or np.min(np.linalg.norm(d, axis=1)) > 1.6:
+                positions.append(x)
+        return Atoms("Be" * n, positions=positions, cell=cell, pbc=True)
+
+    def prepare(self, indices):
+        """Compute the blocks (LAMMPS) and labels (Morse) of ``indices`` not computed yet."""
+        from ase.calculators.morse import MorsePotential
+
+        from pyiron_appmlip.descriptors import compute_qsnap_blocks
+
+        todo = [int(i) for i in indices if int(i) not in self.cache]
+        if not todo:
+            return
+        structures = [self.structure(i) for i in todo]
+        blocks = compute_qsnap_blocks(structures, self.twojmax)
+        calc = MorsePotential(epsilon=0.35, r0=2.0, rho0=4.0, rcut1=4.0, rcut2=4.8)
+        for i, atoms, block in zip(todo, structures, blocks, strict=True):
+            atoms.calc = calc
+            energy = float(atoms.get_potential_energy())
+            forces = atoms.get_forces().copy()
+            rng = np.random.default_rng([self.seed, i, 8])
+            shape = rng.standard_normal()
+            labels = {}
+            for lv in LEVELS:
+                bias, e_noise, f_noise = LEVEL_ERRORS[lv]
+                e = energy + self.n_atoms * (
+                    bias * (1 + 0.3 * shape) + e_noise * rng.standard_normal()
+                )
+                labels[lv] = (e, forces + f_noise * rng.standard_normal((self.n_atoms, 3)))
+            self.cache[i] = (np.ascontiguousarray(block), labels)
+
+    def configuration(self, index: int):
+        """Return (block (1 + 3N, p), {level: (energy eV, forces (N, 3))})."""
+        self.prepare([index])
+        return self.cache[int(index)]
+
+
 def weighted_matrix(blocks, energies, forces, w_e, w_f):
     """Explicit W [c | X] and W y of eq. 2-3."""
     rows = sum(b.shape[0] for b in blocks)
@@ -252,13 +337,28 @@ def main():
         "decomposition where it proves full rank), shared (truncation at one reference weight "
         "for all weights), per_weight (one QR + SVD per size and weight)",
     )
+    ap.add_argument(
+        "--blocks",
+        choices=("synthetic", "lammps"),
+        default="synthetic",
+        help="synthetic qSNAP-like blocks (default), or real qSNAP blocks from LAMMPS of Be "
+        "cells labelled with a Morse potential (2Jmax <= 8, in memory)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     if args.small:
         args.configs, args.atoms, args.twojmax, args.repetitions = 200, 20, 4, 1
     stream = args.twojmax >= 10 if args.stream is None else args.stream
 
-    gen = SyntheticQSNAP(args.twojmax, args.atoms, args.seed)
+    if args.blocks == "lammps":
+        if stream:
+            ap.error("--blocks lammps keeps the blocks in memory: not with --stream or 2Jmax 10")
+        gen = LammpsQSNAP(args.twojmax, args.atoms, args.seed)
+        t0 = time.perf_counter()
+        gen.prepare(range(args.configs))
+        print(f"LAMMPS qSNAP blocks and Morse labels: {time.perf_counter() - t0:.1f} s")
+    else:
+        gen = SyntheticQSNAP(args.twojmax, args.atoms, args.seed)
     pool = Pool(gen, args.configs, stream)
     n_train = args.configs // 2
     train_idx = np.arange(n_train)
@@ -269,6 +369,7 @@ def main():
     n_fits_design = len(LEVELS) * len(sizes) * len(weights) * args.repetitions * len(SAMPLERS)
     print(
         f"pool: {args.configs} configurations x {args.atoms} atoms, 2Jmax={args.twojmax}, "
+        f"{args.blocks} blocks, "
         f"p={p} (+1 constant); train {n_train}, test {args.configs - n_train}; "
         + ("regenerated in every pass" if stream else f"generated in {pool.t_gen:.1f} s"),
         flush=True,
