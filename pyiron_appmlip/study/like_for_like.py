@@ -562,15 +562,22 @@ def energy_error_concentration(errors, groups=None, factor: float = OUTLIER_FACT
 
 
 def _test_energy_errors(coefficients, blocks, labels, test) -> np.ndarray:
-    """Energy errors (meV/atom) of a model on the test configurations, from their blocks."""
-    c = np.asarray(coefficients, dtype=float)
-    out = []
-    for i in test:
-        b = blocks[i]
-        n = (b.shape[0] - 1) // 3
-        pred = float(b[0] @ c[1:] + c[0] * n) if c.size == b.shape[1] + 1 else float(b[0] @ c)
-        out.append(1000.0 * (pred - labels.energies[i]) / n)
-    return np.array(out)
+    """Energy errors (meV/atom) of a model (coefficients constant first) on the test
+    configurations, from their blocks."""
+    from ..core.fit import LinearModel
+
+    energies, forces = LinearModel(np.asarray(coefficients, dtype=float)).predict(
+        [blocks[i] for i in test]
+    )
+    n = np.array([len(f) for f in forces])
+    return 1000.0 * (energies - np.array([labels.energies[i] for i in test])) / n
+
+
+def _levels_below(names, truth) -> list[str]:
+    """The levels of ``names`` below ``truth`` (``[truth]`` if none: train and test on it)."""
+    from ..dft.levels import level_order
+
+    return [n for n in names if level_order(n) < level_order(truth)] or [truth]
 
 
 def default_levels(dataset, test_ids=None) -> tuple[str, list[str]]:
@@ -580,14 +587,11 @@ def default_levels(dataset, test_ids=None) -> tuple[str, list[str]]:
     campaign still running may have its highest level on a few only), else the highest; the
     training levels are those below it (a dataset with one level trains and tests on it).
     """
-    from ..dft.levels import level_order
-
     names = dataset.level_names
     test_ids = dataset.test_ids if test_ids is None else test_ids
     enough = [n for n in names if len(dataset.common_ids([n], test_ids)) >= MIN_TEST]
     truth = enough[-1] if enough else names[-1]
-    below = [n for n in names if level_order(n) < level_order(truth)]
-    return truth, below or [truth]
+    return truth, _levels_below(names, truth)
 
 
 def measure_dataset(
@@ -629,7 +633,6 @@ def measure_dataset(
     """
     import pandas as pd
 
-    from ..dft.levels import level_order
     from ..training.labels import split_by_configuration
     from ..training.sweep import InMemoryBlocks, SweepGrid, row_key, run_sweep
 
@@ -642,11 +645,9 @@ def measure_dataset(
         train_ids, test_ids = split_by_configuration(
             dataset.ids, test_fraction=conv.test_fraction, seed=conv.seed
         )
-    default_truth, default_train = default_levels(dataset, test_ids)
-    truth = str(default_truth if truth_level is None else truth_level)
+    truth = str(default_levels(dataset, test_ids)[0] if truth_level is None else truth_level)
     if train_levels is None:
-        below = [n for n in names if level_order(n) < level_order(truth)]
-        train_levels = below or [truth]
+        train_levels = _levels_below(names, truth)
     train_levels = [str(v) for v in train_levels]
     curve_level = str(curve_level or train_levels[-1])
     pool = dataset.common_ids(train_levels, train_ids)
@@ -1528,18 +1529,17 @@ def collect_results(
         raise ValueError(
             f"twojmax_of names sources {unknown} that are not given; the sources are {known}"
         )
-    spec_of = {}
     results = []
     if paper_results:
         results.append(paper_source(load_paper_tables(paper_results), conv))
     sources = []
     for spec in datasets:
-        spec_of[f"GPAW {spec}" if spec in CAMPAIGNS else os.path.basename(spec)] = spec
         if spec in CAMPAIGNS:
             path = os.path.join(_DATA, CAMPAIGNS[spec]["file"])
             sources.append(
                 (
                     f"GPAW {spec}",
+                    spec,
                     path,
                     lambda spec=spec: load_be_dataset(campaign=spec),
                     conv,
@@ -1551,15 +1551,22 @@ def collect_results(
             from ..datasets.store import load_dataset
 
             sources.append(
-                (os.path.basename(spec), spec, lambda spec=spec: load_dataset(spec), conv, spec)
+                (
+                    os.path.basename(spec),
+                    spec,
+                    spec,
+                    lambda spec=spec: load_dataset(spec),
+                    conv,
+                    spec,
+                )
             )
     if authors_fit and sources:
-        name, path, load, source_conv, description = sources[0]
-        spec_of[f"{name} (authors' fit)"] = spec_of[name]
+        name, spec, path, load, source_conv, description = sources[0]
         sources.insert(
             1,
             (
                 f"{name} (authors' fit)",
+                spec,
                 path,
                 load,
                 replace(source_conv, fit_convention="authors"),
@@ -1567,7 +1574,6 @@ def collect_results(
             ),
         )
     if wbe:
-        spec_of["W-Be (Be part)"] = "wbe"
 
         def load_wbe():
             import fnmatch
@@ -1586,6 +1592,7 @@ def collect_results(
         sources.append(
             (
                 "W-Be (Be part)",
+                "wbe",
                 wbe,
                 load_wbe,
                 replace(conv, test_fraction=0.5),
@@ -1599,7 +1606,7 @@ def collect_results(
         )
     references = {"W-Be (Be part)": "zbl 4.0 4.8"}
     code = code_digest() if cache else None
-    for name, path, load, source_conv, description in sources:
+    for name, spec, path, load, source_conv, description in sources:
         if os.path.isdir(path):
             digest = sorted(
                 (os.path.relpath(f, path), file_sha256(f))
@@ -1609,7 +1616,7 @@ def collect_results(
         else:
             digest = file_sha256(path)
         loaded = []
-        for twojmax in twojmax_of.get(spec_of[name], twojmax_values):
+        for twojmax in twojmax_of.get(spec, twojmax_values):
             conv_at = source_conv
             if int(twojmax) in repetitions_at:
                 n = repetitions_at[int(twojmax)]
