@@ -67,6 +67,19 @@ LEVEL_ERRORS = {
 }
 
 
+def level_labels(energy: float, forces: np.ndarray, rng) -> dict:
+    """{level: (energy, forces)}: the "true" (level 6) labels plus the errors of
+    :data:`LEVEL_ERRORS` (a per-configuration bias shape, energy and force noise)."""
+    n = len(forces)
+    labels = {}
+    shape = rng.standard_normal()
+    for lv in LEVELS:
+        bias, e_noise, f_noise = LEVEL_ERRORS[lv]
+        e = energy + n * (bias * (1 + 0.3 * shape) + e_noise * rng.standard_normal())
+        labels[lv] = (e, forces + f_noise * rng.standard_normal((n, 3)))
+    return labels
+
+
 class SyntheticQSNAP:
     """Deterministic generator: configuration i is rebuilt identically from (seed, i)."""
 
@@ -145,14 +158,7 @@ class SyntheticQSNAP:
         e_atom += self.amp * np.sin(z @ self.b)
         de_dz = self.a + z @ self.c + self.amp * np.cos(z @ self.b)[:, None] * self.b
         forces = -np.einsum("ik,ijkc->jc", de_dz / self.scales, dd)
-        energy = float(e_atom.sum())
-        labels = {}
-        shape = rng.standard_normal()
-        for lv in LEVELS:
-            bias, e_noise, f_noise = LEVEL_ERRORS[lv]
-            e = energy + n * (bias * (1 + 0.3 * shape) + e_noise * rng.standard_normal())
-            labels[lv] = (e, forces + f_noise * rng.standard_normal((n, 3)))
-        return block, labels
+        return block, level_labels(float(e_atom.sum()), forces, rng)
 
 
 class LammpsQSNAP:
@@ -223,15 +229,7 @@ class LammpsQSNAP:
             atoms.calc = calc
             energy = float(atoms.get_potential_energy())
             forces = atoms.get_forces().copy()
-            rng = np.random.default_rng([self.seed, i, 8])
-            shape = rng.standard_normal()
-            labels = {}
-            for lv in LEVELS:
-                bias, e_noise, f_noise = LEVEL_ERRORS[lv]
-                e = energy + self.n_atoms * (
-                    bias * (1 + 0.3 * shape) + e_noise * rng.standard_normal()
-                )
-                labels[lv] = (e, forces + f_noise * rng.standard_normal((self.n_atoms, 3)))
+            labels = level_labels(energy, forces, np.random.default_rng([self.seed, i, 8]))
             self.cache[i] = (np.ascontiguousarray(block), labels)
 
     def configuration(self, index: int):
