@@ -342,6 +342,13 @@ def main():
         help="synthetic qSNAP-like blocks (default), or real qSNAP blocks from LAMMPS of Be "
         "cells labelled with a Morse potential (2Jmax <= 8, in memory)",
     )
+    ap.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print the N functions of the streamed side with the most own time (cProfile)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     if args.small:
@@ -383,6 +390,12 @@ def main():
     )
 
     # ---------------------------------------------------------------- streamed
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     gen_before = pool.t_gen
     t_start = time.perf_counter()
     test_stats = SufficientStatistics(p, LEVELS)
@@ -458,6 +471,12 @@ def main():
         f"{t_sweep:.1f} s" + (f" (generation {t_gen_streamed:.1f} s left out)" if stream else ""),
         flush=True,
     )
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        print("\nprofile of the streamed side (profiling overhead included):")
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(args.profile)
 
     # ---------------------------------------------------------------- naive
     row_bytes = 8 * (p + 1) * (1 + 3 * args.atoms)
