@@ -741,7 +741,10 @@ def measure_dataset(
     if not np.isfinite(front_df["dft_seconds_mean_x_n"]).any():
         front_df["dft_seconds"] = np.nan  # imported labels: no wall times
     whole_row = next(r for r in curve_rows if r["sampler"] == "all")
-    group_of = dict(zip(dataset.ids, dataset.group, strict=True))
+    # the source's group, else the generator that made the structure (our own datasets)
+    group_of = {
+        i: g or k for i, g, k in zip(dataset.ids, dataset.group, dataset.generator, strict=True)
+    }
     concentration = energy_error_concentration(
         _test_energy_errors(whole_row["coefficients"], blocks, labels[truth], test),
         [group_of.get(i, "") for i in test],

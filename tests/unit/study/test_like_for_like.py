@@ -171,12 +171,23 @@ def test_conventions_reject_bad_values():
         lfl.StudyConventions(curve_weight=12.0)
 
 
-def test_a_real_run_on_the_shipped_dataset_is_overdetermined_and_reported(tmp_path):
+def test_a_real_run_on_the_shipped_dataset_is_overdetermined_and_reported(tmp_path, monkeypatch):
     """LAMMPS descriptors at 2Jmax 2 and the sweep with the authors' conventions (3 repetitions)."""
     from pyiron_appmlip.datasets.be import load_be_dataset
 
+    seen = []
+    real = lfl.energy_error_concentration
+
+    def recorded(errors, groups=None, **kwargs):
+        seen.append(list(groups))
+        return real(errors, groups, **kwargs)
+
+    monkeypatch.setattr(lfl, "energy_error_concentration", recorded)
+    dataset = load_be_dataset()
     conv = lfl.StudyConventions(repetitions=3, front_repetitions=2, n_sizes=4)
-    r = lfl.measure_dataset(load_be_dataset(), 2, conv, name="GPAW small")
+    r = lfl.measure_dataset(dataset, 2, conv, name="GPAW small")
+    # the shipped dataset has no source groups: outliers are named by their generator
+    assert seen and set(seen[0]) <= set(dataset.generator) and "" not in seen[0]
     rows = r.rows
     # every fit has at least as many equations as coefficients (no underdetermined fit)
     assert r.info["min_rank"] == r.info["n_coefficients"]
