@@ -78,6 +78,9 @@ _LEVEL_ARRAYS = (
 )
 
 
+COST_CLOCKS = ("auto", "cpu", "wall")
+
+
 @dataclass
 class LevelData:
     """The labels of one convergence level (finished calculations only).
@@ -123,10 +126,31 @@ class LevelData:
     def index(self, configuration_id: str) -> int:
         return self._index[configuration_id]
 
-    def labels(self, ids: Sequence[str] | None = None):
-        """A :class:`~pyiron_appmlip.training.labels.Labels` of these (or all) configurations."""
+    def cost_clock(self, clock: str = "auto") -> str:
+        """Which recorded time :meth:`cost_seconds` returns: ``"cpu"`` or ``"wall"``.
+
+        ``"auto"`` is ``"cpu"`` when the CPU time is recorded for every calculation of the level
+        (it does not grow when other work shares the cores, the wall time does), else ``"wall"``.
+        """
+        if clock not in COST_CLOCKS:
+            raise ValueError(f"clock must be one of {COST_CLOCKS}, got {clock!r}")
+        if clock != "auto":
+            return clock
+        recorded = len(self.ids) > 0 and bool(np.isfinite(self.cpu_time).all())
+        return "cpu" if recorded else "wall"
+
+    def cost_seconds(self, clock: str = "auto") -> np.ndarray:
+        """The DFT cost of each calculation in seconds, by :meth:`cost_clock`."""
+        return self.cpu_time if self.cost_clock(clock) == "cpu" else self.wall_time
+
+    def labels(self, ids: Sequence[str] | None = None, clock: str = "auto"):
+        """A :class:`~pyiron_appmlip.training.labels.Labels` of these (or all) configurations.
+
+        Its ``wall_times`` are the calculations' cost by :meth:`cost_seconds` (``clock``).
+        """
         from ..training.labels import Labels
 
+        cost = self.cost_seconds(clock)
         ids = self.ids if ids is None else [i for i in ids if i in self._index]
         rows = [self._index[i] for i in ids]
         job_ids = sorted(set(int(j) for j in self.job_id[rows]))
@@ -134,7 +158,7 @@ class LevelData:
             ids,
             self.energy[rows],
             [self.forces[r] for r in rows],
-            wall_times=self.wall_time[rows],
+            wall_times=cost[rows],
             job_id=job_ids[0] if len(job_ids) == 1 else None,
         )
 
@@ -196,9 +220,13 @@ class LabelledDataset:
             raise ValueError(f"configuration {configuration_id!r} is not in the dataset")
         return self.structures[self._position[configuration_id]]
 
-    def labels(self, level, ids: Sequence[str] | None = None):
-        """:class:`~pyiron_appmlip.training.labels.Labels` of ``level`` (name or paper level number)."""
-        return self.level(level).labels(ids)
+    def labels(self, level, ids: Sequence[str] | None = None, clock: str = "auto"):
+        """:class:`~pyiron_appmlip.training.labels.Labels` of ``level`` (name or paper level number).
+
+        ``clock`` chooses the recorded time taken as each calculation's cost
+        (:meth:`LevelData.cost_clock`).
+        """
+        return self.level(level).labels(ids, clock=clock)
 
     def level(self, level) -> LevelData:
         key = str(level)

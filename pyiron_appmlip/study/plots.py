@@ -16,7 +16,8 @@ notebook the returned figure displays itself.
   RMSE as colour.
 
 Units: energy RMSE in meV/atom, force RMSE in meV/Angstrom, DFT cost from ``dft_seconds`` (sum
-of the recorded wall times of the training subset).
+of the recorded times of the training subset: wall, or CPU where every calculation of the level
+has it).
 """
 
 from __future__ import annotations

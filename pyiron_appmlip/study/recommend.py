@@ -70,8 +70,9 @@ class Recommendation:
 
     Errors are in meV/atom (energy) and meV/Angstrom (forces), measured on the test set against
     the truth level; with ``aggregate="mean"`` they are means over the repetitions of the
-    settings (``n_repetitions``). DFT cost is the sum of the recorded wall times of the
-    training subset (``dft_seconds``) and core-hours = ``dft_seconds / 3600 *
+    settings (``n_repetitions``). DFT cost is the sum of the recorded times of the training
+    subset (``dft_seconds``: wall times, or CPU times where the dataset records them for every
+    calculation of the level) and core-hours = ``dft_seconds / 3600 *
     cores_per_calculation``.
 
     Attributes:
@@ -160,7 +161,7 @@ class Recommendation:
             f"  energy RMSE         {e['energy_rmse']:.3g} meV/atom",
             f"  force RMSE          {e['force_rmse']:.3g} meV/Angstrom",
             "Costs",
-            f"  DFT training set    {c['dft_seconds']:.4g} s wall = {c['dft_core_hours']:.4g} "
+            f"  DFT training set    {c['dft_seconds']:.4g} s = {c['dft_core_hours']:.4g} "
             f"core-hours at {self.cores_per_calculation} core(s) per calculation",
         ]
         aps = c.get("atom_steps_per_second", float("nan"))
@@ -253,9 +254,9 @@ def recommend(
         energy_target: energy RMSE target in meV/atom.
         force_target: force RMSE target in meV/Angstrom.
         preference: in [0, 1]; 0 optimises forces only, 1 energies only.
-        cores_per_calculation: cores each DFT calculation ran on. ``dft_seconds`` are the wall
-            seconds of the recorded runs, so a calculation is assumed to have occupied this many
-            cores for its whole wall time.
+        cores_per_calculation: cores each DFT calculation ran on. ``dft_seconds`` are the recorded
+            seconds of each run (wall, or the CPU time of its process), so a calculation is
+            assumed to have occupied this many cores for all of them.
         aggregate: ``"mean"`` (default; expected errors over repetitions) or None (single rows).
         truth_level: the truth level to use if the table holds several.
         energy_column: energy error column to optimise (default: test vs truth).

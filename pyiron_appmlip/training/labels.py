@@ -29,7 +29,9 @@ class Labels:
     Attributes:
         energies: total energies in eV.
         forces: (N, 3) arrays in eV/Angstrom.
-        wall_times: recorded wall time (s) of each calculation (the DFT cost).
+        wall_times: recorded time (s) of each calculation, taken as its DFT cost: the wall time,
+            or the CPU time where a dataset records it for every calculation of the level
+            (:meth:`~pyiron_appmlip.datasets.store.LevelData.cost_seconds`).
         job_id: the labelling job they came from.
         stresses: optional ``{id: (6,) Voigt stress}`` in eV/Angstrom^3, ASE's sign (NaN or a
             missing id: not recorded).

@@ -269,3 +269,20 @@ def test_a_file_without_cpu_times_loads_with_nan(tmp_path):
     back = load_dataset(path)
     assert np.isnan(back.level(1).cpu_time).all() and len(back.level(1).cpu_time) == 3
     assert np.isfinite(back.level(1).wall_time).all()
+    assert back.level(1).cost_clock() == "wall"  # nothing else to take
+
+
+def test_the_cost_of_a_level_is_its_cpu_time_only_where_every_calculation_has_one():
+    ds = _dataset()
+    level = ds.level(1)
+    assert level.cost_clock() == "cpu"
+    np.testing.assert_array_equal(level.cost_seconds(), level.cpu_time)
+    labels = ds.labels(1)
+    assert labels.wall_times == dict(zip(level.ids, level.cpu_time.tolist(), strict=True))
+    walls = ds.labels(1, clock="wall").wall_times
+    assert walls == dict(zip(level.ids, level.wall_time.tolist(), strict=True))
+    level.cpu_time[0] = np.nan  # one calculation without a CPU time: the whole level uses wall
+    assert level.cost_clock() == "wall"
+    np.testing.assert_array_equal(level.cost_seconds(), level.wall_time)
+    with pytest.raises(ValueError, match="clock must be one of"):
+        level.cost_seconds("cpu_seconds")
