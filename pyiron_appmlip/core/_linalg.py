@@ -114,3 +114,48 @@ def truncated_solve(r11: np.ndarray, z: np.ndarray, rcond: float, scale_columns:
         u_, s_, vt_ = scaled_svd(r11, rcond, scale_columns)[1:]
         return c[:, None] * (vt_.T @ ((u_.T @ z) / s_[:, None])), s_.size, s_
     return c[:, None] * x, int(rank), s[: int(rank)]
+
+
+def proven_full_rank_solve(
+    r11: np.ndarray, z: np.ndarray, rcond: float, scale_columns: bool = True
+):
+    """``truncated_solve(r11, z, rcond, scale_columns)`` by back substitution, where a bound
+    proves that the truncated SVD would keep every direction; ``None`` where it does not.
+
+    With ``A = r11 @ diag(c)`` (``c`` as in :func:`truncated_solve`) and its explicit inverse
+    (LAPACK ``dtrtri``, n^3 / 3 flops, against ~10 n^3 for an SVD),
+    ``s_max(A) <= min(||A||_F, sqrt(||A||_1 ||A||_inf))`` and the same for ``1 / s_min(A) =
+    ||A^-1||_2``. When the resulting lower bound on ``s_min / s_max`` exceeds ``10 rcond``, no
+    singular value falls below ``rcond * s_max``, so the truncated (minimum-norm) solution is
+    the unique least-squares solution ``c * A^-1 z``, which back substitution gives to the same
+    rounding.
+
+    Args:
+        r11: (n, n) upper triangular.
+        z: (n, k).
+        rcond: relative singular-value cutoff.
+        scale_columns: scale the columns of ``r11`` to unit norm.
+
+    Returns:
+        ``(b (n, k), bound)`` or ``None``.
+    """
+    n = r11.shape[1]
+    if n == 0:
+        return None
+    norms = np.linalg.norm(r11, axis=0)
+    if not np.all(norms > 0):
+        return None
+    c = 1.0 / norms if scale_columns else np.ones(n)
+    a = np.asfortranarray(np.triu(r11) * c)
+    inv, info = lapack.dtrtri(a, lower=0, unitdiag=0, overwrite_c=0)
+    if info != 0:  # an exact zero on the diagonal
+        return None
+
+    def norm2_bound(m):
+        return min(np.linalg.norm(m), np.sqrt(np.linalg.norm(m, 1) * np.linalg.norm(m, np.inf)))
+
+    inv = np.triu(inv)
+    bound = 1.0 / (norm2_bound(a) * norm2_bound(inv))
+    if not bound > 10.0 * rcond:  # also NaN / inf from overflow
+        return None
+    return c[:, None] * (inv @ z), float(bound)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._linalg import DEFAULT_RCOND, r_factor, truncated_solve
+from ._linalg import DEFAULT_RCOND, proven_full_rank_solve, r_factor, truncated_solve
 from .errors import ErrorSummary, direct_errors, statistics_errors, statistics_errors_batch
 from .statistics import SufficientStatistics, iter_checkpoints
 from .validation import (
@@ -49,6 +49,13 @@ __all__ = [
 
 _LEVEL = "default"
 
+TRIANGLE_MAX_WEIGHTS = 16
+"""Up to this many energy weights per training set, ``factorization="auto"`` factorizes each
+weight's problem on its own (a triangle-on-triangle QR and a triangular inverse, ~n^3 flops)
+instead of building the shared :class:`~.weight_basis.EnergyWeightBasis` (an SVD and a
+symmetric eigendecomposition, ~30 n^3 flops, then O(n^2) per weight); see
+:func:`fit_statistics_weights`."""
+
 
 class UnderdeterminedFitWarning(UserWarning):
     """A fit with fewer equations (rows) than coefficients: the solution is not determined by
@@ -68,7 +75,8 @@ class LinearModel:
         ridge: ridge penalty on the descriptor coefficients.
         rcond: relative singular-value cutoff of the solve.
         level: the label level the model was fitted to.
-        singular_values: singular values kept in the solve.
+        singular_values: singular values kept in the solve (None where the solve proved full
+            rank without an SVD, see :func:`fit_statistics_weights`).
         stress_weight: stress weight of the fit (0: no stress rows).
         truncation_weight: NaN when ``rank`` and ``singular_values`` belong to the fit's own
             weighted problem (one decomposition per weight pair); otherwise the energy weight
@@ -245,14 +253,7 @@ def fit_statistics_levels(
             rf = stacked_r(pieces, triangular=all_columns)
         else:
             rf = np.zeros((p + 1 + k, p + 1 + k))
-        if constant:
-            beta, rank, s = truncated_solve(
-                rf[: p + 1, : p + 1], rf[: p + 1, p + 1 :], rcond, scale_columns
-            )
-        else:  # drop the constant column: re-triangularise the (p + 1 + k) x (p + k) rest
-            rd = r_factor(rf[:, 1:]) if pieces else np.zeros((p + k, p + k))
-            b, rank, s = truncated_solve(rd[:p, :p], rd[:p, p:], rcond, scale_columns)
-            beta = np.vstack([np.zeros((1, k)), b])
+        beta, rank, s = _solve_factor(rf, p, constant, rcond, scale_columns)
         for j, lv in enumerate(lvs):
             out[lv] = LinearModel(
                 coefficients=beta[:, j].copy(),
@@ -266,6 +267,28 @@ def fit_statistics_levels(
                 stress_weight=w_s,
             )
     return out
+
+
+def _solve_factor(rf, p: int, constant: bool, rcond: float, scale_columns: bool, prove=False):
+    """``(beta (p + 1, k), rank, singular values)`` from the R factor ``rf`` of ``[A | Y]``
+    (p + 1 coefficient columns, k label columns), truncated SVD as in
+    :func:`fit_statistics_levels`. ``prove``: back substitution where
+    :func:`~._linalg.proven_full_rank_solve` proves full rank (the same solution; singular
+    values then ``None``)."""
+    k = rf.shape[1] - (p + 1)
+    if constant:
+        r11, z = rf[: p + 1, : p + 1], rf[: p + 1, p + 1 :]
+    else:  # drop the constant column: re-triangularise the (p + 1 + k) x (p + k) rest
+        rd = r_factor(rf[:, 1:]) if np.any(rf) else np.zeros((p + k, p + k))
+        r11, z = rd[:p, :p], rd[:p, p:]
+    proven = proven_full_rank_solve(r11, z, rcond, scale_columns) if prove else None
+    if proven is not None:
+        beta, rank, s = proven[0], r11.shape[1], None
+    else:
+        beta, rank, s = truncated_solve(r11, z, rcond, scale_columns)
+    if not constant:
+        beta = np.vstack([np.zeros((1, k)), beta])
+    return beta, rank, s
 
 
 def _level_sets(stats: SufficientStatistics, levels, partition: str, w_s: float) -> list:
@@ -326,13 +349,20 @@ def fit_statistics_weights(
     ``factorization`` chooses what happens where the problem is numerically rank deficient
     (the shared and the per-weight truncation then differ, see :mod:`.weight_basis`):
 
-    - ``"auto"`` (default): results as :func:`fit_statistics_levels` for every pair. A pair
-      comes from the shared basis only when the basis proves (a lower bound on
-      ``s_min / s_max`` above ``10 rcond``) that the per-weight truncated SVD keeps every
-      direction, so both are the exact least-squares solution (dense ``scipy.linalg.lstsq``)
-      up to rounding; otherwise the pair gets its own QR + SVD. The reference pair's fit is
-      taken from the reference SVD in both cases, so rank-deficient data cost no more than
-      before.
+    - ``"auto"`` (default): results as :func:`fit_statistics_levels` for every pair. With up
+      to :data:`TRIANGLE_MAX_WEIGHTS` ratios per training set, each ratio's R factor is
+      stacked from the fixed energy and force triangles (one triangle-on-triangle QR) and
+      solved by back substitution where its explicit triangular inverse proves (a lower
+      bound on ``s_min / s_max`` above ``10 rcond``, :func:`~._linalg.proven_full_rank_solve`)
+      that the truncated SVD keeps every direction; otherwise that ratio gets the truncated
+      SVD of the same factor. For the paper's six ratios this costs about a quarter of the
+      shared basis below (``benchmarks/README.md``). With more ratios a pair comes from the
+      shared basis when the basis proves the same bound
+      (:meth:`~.weight_basis.EnergyWeightBasis.full_rank_bound`), and otherwise from its own
+      QR + SVD; the reference pair's fit is taken from the reference SVD. Either way each
+      result is the exact least-squares solution (dense ``scipy.linalg.lstsq``) up to
+      rounding where the problem has full numerical rank, and the per-weight truncated SVD
+      where it does not.
     - ``"shared"``: every pair from the shared basis; where it is rank deficient the truncation
       is the reference weight's (the least-squares solution within the directions kept
       there). Much faster at large p on rank-deficient data, but not equal to per-weight
@@ -340,7 +370,8 @@ def fit_statistics_weights(
 
     ``rank`` and ``singular_values`` of a model from the shared basis are those of the
     reference problem, and ``truncation_weight`` is its energy weight; models with their own
-    solve have ``truncation_weight`` NaN. Single pairs use :func:`fit_statistics_levels`, and
+    solve have ``truncation_weight`` NaN, and those solved by back substitution have full rank
+    and ``singular_values`` None (no SVD was computed). Single pairs use :func:`fit_statistics_levels`, and
     so do underdetermined fits (fewer equations than coefficients) with ``"auto"``: their
     minimum-norm solution depends on the per-weight column scaling (with ``"shared"`` it is
     the minimum-norm one in the reference weight's column scaling).
@@ -420,6 +451,24 @@ def fit_statistics_weights(
                 continue
             w_e, w_f = next(iter(by_energy.values()))[0]
             _warn_underdetermined(groups, stress, lvs, w_e, w_f, w_s, ridge, p, constant)
+            if factorization == "auto" and len(by_energy) <= TRIANGLE_MAX_WEIGHTS:
+                for ratio, pairs in by_energy.items():
+                    rf = stacked_r([ratio * x for x in energy] + rest, triangular)
+                    beta, rank, s = _solve_factor(rf, p, constant, rcond, scale_columns, prove=True)
+                    for w_e, w_f in pairs:
+                        for j, lv in enumerate(lvs):
+                            out[(w_e, w_f)][lv] = LinearModel(
+                                coefficients=beta[:, j].copy(),
+                                rank=rank,
+                                energy_weight=w_e,
+                                force_weight=w_f,
+                                ridge=ridge,
+                                rcond=rcond,
+                                level=lv,
+                                singular_values=s,
+                                stress_weight=w_s,
+                            )
+                continue
             ratios = np.array(sorted(by_energy))
             middle = np.sqrt(ratios[0] * ratios[-1])
             reference = float(ratios[np.argmin(np.abs(np.log(ratios / middle)))])

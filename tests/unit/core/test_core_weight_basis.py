@@ -34,6 +34,7 @@ from pyiron_appmlip.core import (  # noqa: E402
     statistics_errors_batch,
     subset_fits,
 )
+from pyiron_appmlip.core import fit as fit_module  # noqa: E402
 from pyiron_appmlip.core.fit import UnderdeterminedFitWarning  # noqa: E402
 
 WEIGHTS = [(5.0, 1.0), (12.25, 1.0), (50.0, 1.0), (300.0, 1.0), (2.0, 0.5)]
@@ -58,11 +59,20 @@ def _shared_reference_fit(blocks, energies, forces, w_e, w_ref, rcond, scale=Tru
     return basis @ g
 
 
-@pytest.mark.parametrize("factorization", ["auto", "shared"])
-def test_full_rank_fits_equal_dense_lstsq_for_all_weights_and_levels(factorization):
+@pytest.fixture
+def auto_uses_the_basis(monkeypatch):
+    """``factorization="auto"`` with the shared basis (as for more weights than
+    ``TRIANGLE_MAX_WEIGHTS``) instead of one triangle per weight."""
+    monkeypatch.setattr(fit_module, "TRIANGLE_MAX_WEIGHTS", 0)
+
+
+@pytest.mark.parametrize("factorization", ["auto", "auto-basis", "shared"])
+def test_full_rank_fits_equal_dense_lstsq_for_all_weights_and_levels(factorization, request):
     blocks, labels = random_dataset(60, n_configs=30, p=9, atoms=(1, 6), levels=(1, 2, 3))
     stats = _stats(blocks, labels, (1, 2, 3))
-    fits = fit_statistics_weights(stats, WEIGHTS, factorization=factorization)
+    if factorization == "auto-basis":
+        request.getfixturevalue("auto_uses_the_basis")
+    fits = fit_statistics_weights(stats, WEIGHTS, factorization=factorization.split("-")[0])
     shared = 0
     for w_e, w_f in WEIGHTS:
         for lv in (1, 2, 3):
@@ -73,6 +83,10 @@ def test_full_rank_fits_equal_dense_lstsq_for_all_weights_and_levels(factorizati
             assert_rel(model.coefficients, ref, 1e-8)
             assert_rel(predictions(model.coefficients, blocks), predictions(ref, blocks), 1e-8)
             shared += not np.isnan(model.truncation_weight)
+            assert (model.singular_values is None) == (factorization == "auto")
+    if factorization == "auto":  # every weight its own triangle, proven full rank
+        assert shared == 0
+        return
     # the reference ratio (50, nearest the geometric mean of 4 ... 300) is its own solve and
     # 4, 5, 12.25, 300 come from the shared basis
     assert shared == 4 * 3
@@ -80,7 +94,7 @@ def test_full_rank_fits_equal_dense_lstsq_for_all_weights_and_levels(factorizati
     assert fits[(300.0, 1.0)][1].truncation_weight == 50.0
 
 
-def test_real_qsnap_blocks_full_rank_equal_dense_lstsq(real_qsnap):
+def test_real_qsnap_blocks_full_rank_equal_dense_lstsq(real_qsnap, monkeypatch):
     blocks, energies, forces = real_qsnap
     labels = [
         {1: (e, f), 2: (e + 0.01 * len(f), 0.9 * f)} for e, f in zip(energies, forces, strict=True)
@@ -88,6 +102,12 @@ def test_real_qsnap_blocks_full_rank_equal_dense_lstsq(real_qsnap):
     stats = _stats(blocks, labels)
     for factorization in ("auto", "shared"):
         fits = fit_statistics_weights(stats, WEIGHTS, factorization=factorization)
+        if factorization == "auto":  # one triangle per weight, each proven full rank
+            assert all(
+                np.isnan(m.truncation_weight) and m.singular_values is None
+                for by_level in fits.values()
+                for m in by_level.values()
+            )
         for w_e, w_f in WEIGHTS:
             for lv in (1, 2):
                 e, f = level_lists(labels, lv)
@@ -148,7 +168,7 @@ def test_real_qsnap_rank_deficient_shared_truncation_against_lstsq(real_qsnap):
     assert len(ranks) > 1  # the per-weight truncation really differs between the weights
 
 
-def test_options_stress_factors_ridge_and_no_constant():
+def test_options_stress_factors_ridge_and_no_constant(monkeypatch):
     rng = np.random.default_rng(62)
     blocks, labels = random_dataset(62, n_configs=24, p=7, atoms=(1, 5), levels=(1, 2))
     stats = SufficientStatistics(7, levels=(1, 2))
@@ -171,8 +191,13 @@ def test_options_stress_factors_ridge_and_no_constant():
         {"stress_weight": 20.0, "ridge": 1e-2, "scale_columns": False},
         {"constant": False, "rcond": 1e-13, "scale_columns": False},
     ):
-        for factorization in ("auto", "shared"):
-            fits = fit_statistics_weights(stats, weights, factorization=factorization, **options)
+        for factorization in ("auto", "auto-basis", "shared"):
+            limit = 0 if factorization == "auto-basis" else fit_module.TRIANGLE_MAX_WEIGHTS
+            with monkeypatch.context() as m:
+                m.setattr(fit_module, "TRIANGLE_MAX_WEIGHTS", limit)
+                fits = fit_statistics_weights(
+                    stats, weights, factorization=factorization.split("-")[0], **options
+                )
             for w in weights:
                 ref = fit_statistics_levels(stats, *w, **options)
                 for lv in (1, 2):
@@ -187,8 +212,15 @@ def test_ridge_and_no_constant_against_dense_lstsq():
     stats = _stats(blocks, labels, (1,))
     weights = [(5.0, 1.0), (40.0, 1.0), (300.0, 1.0)]
     ridge = 0.5
-    fits = fit_statistics_weights(stats, weights, ridge=ridge, factorization="shared")
-    no_constant = fit_statistics_weights(stats, weights, constant=False, factorization="shared")
+    for factorization in ("auto", "shared"):
+        fits = fit_statistics_weights(stats, weights, ridge=ridge, factorization=factorization)
+        no_constant = fit_statistics_weights(
+            stats, weights, constant=False, factorization=factorization
+        )
+        _check_ridge_and_no_constant(blocks, e, f, weights, ridge, fits, no_constant)
+
+
+def _check_ridge_and_no_constant(blocks, e, f, weights, ridge, fits, no_constant):
     for w_e, w_f in weights:
         a, y = weighted_system(blocks, e, f, w_e, w_f)
         reg = np.sqrt(ridge) * np.eye(a.shape[1])[1:]
@@ -361,6 +393,7 @@ def real_qsnap():
     return blocks, energies, forces
 
 
+@pytest.mark.usefixtures("auto_uses_the_basis")
 def test_ill_conditioned_full_rank_fits_are_as_accurate_as_lstsq():
     """Scaled condition number ~2e8 and exactly linear labels: the fits from the shared basis
     (one refinement step) recover the true coefficients as closely as dense lstsq does."""
@@ -384,3 +417,36 @@ def test_ill_conditioned_full_rank_fits_are_as_accurate_as_lstsq():
         err_lstsq = np.abs(ref - beta).max() / np.abs(beta).max()
         assert err <= max(2.0 * err_lstsq, 1e-11), (w, err, err_lstsq)
     assert fits[(300.0, 1.0)][1].truncation_weight == 50.0  # from the basis
+
+
+def test_the_full_rank_proof_is_a_true_bound_and_refuses_rank_deficient_triangles():
+    """proven_full_rank_solve against numpy's full SVD and dense lstsq: its bound never exceeds
+    the true s_min / s_max of the column-scaled triangle, its solution is lstsq's, and it
+    declines where a singular value lies below the cutoff."""
+    from pyiron_appmlip.core._linalg import proven_full_rank_solve
+
+    rng = np.random.default_rng(71)
+    declined = 0
+    for trial in range(40):
+        n = int(rng.integers(2, 40))
+        a = rng.standard_normal((3 * n, n)) * np.logspace(0, rng.uniform(0, 9), n)
+        if trial % 4 == 0:  # numerically rank deficient: one column a combination of two
+            a[:, -1] = a[:, 0] - 2.0 * a[:, 1] + 1e-13 * rng.standard_normal(3 * n)
+        r = scipy.linalg.qr(a, mode="r")[0][:n]
+        z = rng.standard_normal((n, 3))
+        scaled = r / np.linalg.norm(r, axis=0)
+        s = np.linalg.svd(scaled, compute_uv=False)
+        got = proven_full_rank_solve(r, z, DEFAULT_RCOND)
+        if got is None:
+            declined += 1
+            continue
+        beta, bound = got
+        assert bound <= s[-1] / s[0] * (1 + 1e-12)
+        assert s[-1] > DEFAULT_RCOND * s[0]
+        ref = (
+            scipy.linalg.lstsq(scaled, z, cond=DEFAULT_RCOND)[0]
+            / np.linalg.norm(r, axis=0)[:, None]
+        )
+        assert_rel(beta, ref, 1e-8)
+    assert 10 <= declined < 40  # every rank-deficient triangle, and no more than a few others
+    assert proven_full_rank_solve(np.zeros((3, 3)), np.ones((3, 1)), DEFAULT_RCOND) is None
