@@ -471,6 +471,14 @@ def main():
         f"{t_sweep:.1f} s" + (f" (generation {t_gen_streamed:.1f} s left out)" if stream else ""),
         flush=True,
     )
+    models = [r.model for r in records.values()]
+    by_basis = sum(not np.isnan(m.truncation_weight) for m in models)
+    by_triangle = sum(m.singular_values is None for m in models)
+    print(
+        f"fits: {by_triangle} by back substitution (full rank proven), {by_basis} from a shared "
+        f"decomposition, {len(models) - by_triangle - by_basis} by their own truncated SVD",
+        flush=True,
+    )
     if profiler is not None:
         import pstats
 

@@ -669,9 +669,10 @@ def subset_fits(
 ) -> list[SubsetFit]:
     """Fits for growing prefixes of one ordered stream, from a single pass.
 
-    At every subset size all weight pairs and levels come from one decomposition where that
-    gives the same results (:func:`fit_statistics_weights`); the training and test errors of all of them from one
-    matrix product per factor (:func:`~pyiron_appmlip.core.errors.statistics_errors_batch`).
+    At every subset size all weight pairs and levels come from the subset's streamed R factors
+    (:func:`fit_statistics_weights`: one triangle per weight for a few weights, one shared
+    decomposition for many); the training and test errors of all of them from one matrix
+    product per factor (:func:`~pyiron_appmlip.core.errors.statistics_errors_batch`).
 
     Memory: one accumulator, O(p^2 x levels).
 
@@ -694,11 +695,11 @@ def subset_fits(
         n_descriptors: p (default: taken from the first block).
         stress_weight: weight w_S of the stress rows of every fit (0: none).
         constant: as in :func:`fit_statistics_levels`.
-        factorization: ``"auto"`` (default) or ``"shared"``: one decomposition per subset
-            for all weight pairs, see :func:`fit_statistics_weights` (``"auto"`` gives the
-            results of one solve per pair, ``"shared"`` truncates rank-deficient problems at
-            one reference weight); ``"per_weight"``: one QR + SVD per (subset, weight pair),
-            :func:`fit_statistics_levels`.
+        factorization: ``"auto"`` (default) or ``"shared"``, see
+            :func:`fit_statistics_weights` (``"auto"`` gives the results of one solve per
+            pair, ``"shared"`` one decomposition per subset for all pairs, which truncates
+            rank-deficient problems at one reference weight); ``"per_weight"``: one QR + SVD
+            per (subset, weight pair), :func:`fit_statistics_levels`.
 
     Returns:
         For every checkpoint, weight pair and level one :class:`SubsetFit` with training errors
