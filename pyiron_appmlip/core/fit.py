@@ -7,8 +7,10 @@ columns. This is the layout of a LAMMPS ``.snapcoeff`` element block.
 Solve: the weighted factors ``[w_E f_E R_E; w_F f_F R_F; w_S f_S R_S]`` of every group (``f``:
 the group's weight factors, 1 by default; stress factors only when ``w_S > 0``), plus
 ``sqrt(ridge) I`` rows for the descriptor coefficients when ``ridge > 0`` (the constant is never
-penalised), are reduced by one small QR to ``R11 beta = z``. Columns are scaled to unit norm (``scale_columns=True``), and the
-SVD of the scaled ``R11`` is truncated at ``s > rcond * s_max``. This equals
+penalised), are reduced by one small QR to ``R11 beta = z``. Columns are scaled to unit norm
+(``scale_columns=True``), and the SVD of the scaled ``R11`` is truncated at
+``s > rcond * s_max`` (:func:`fit_statistics_weights` solves by back substitution instead where
+a bound proves that no singular value is cut, which gives the same solution). This equals
 ``scipy.linalg.lstsq(W A D, W y, cond=rcond)`` with ``D`` = 1 / column norms of ``W A``, undone
 afterwards; with ``scale_columns=False`` it equals ``lstsq(W A, W y, cond=rcond)``.
 """
@@ -371,10 +373,11 @@ def fit_statistics_weights(
     ``rank`` and ``singular_values`` of a model from the shared basis are those of the
     reference problem, and ``truncation_weight`` is its energy weight; models with their own
     solve have ``truncation_weight`` NaN, and those solved by back substitution have full rank
-    and ``singular_values`` None (no SVD was computed). Single pairs use :func:`fit_statistics_levels`, and
-    so do underdetermined fits (fewer equations than coefficients) with ``"auto"``: their
-    minimum-norm solution depends on the per-weight column scaling (with ``"shared"`` it is
-    the minimum-norm one in the reference weight's column scaling).
+    and ``singular_values`` None (no SVD was computed). Single pairs use
+    :func:`fit_statistics_levels`, and so do underdetermined fits (fewer equations than
+    coefficients) with ``"auto"``: their minimum-norm solution depends on the per-weight column
+    scaling (with ``"shared"`` it is the minimum-norm one in the reference weight's column
+    scaling).
 
     Args:
         stats: the streamed statistics.

@@ -221,7 +221,7 @@ class LabelledDataset:
         return self.structures[self._position[configuration_id]]
 
     def labels(self, level, ids: Sequence[str] | None = None, clock: str = "auto"):
-        """:class:`~pyiron_appmlip.training.labels.Labels` of ``level`` (name or paper level number).
+        """:class:`~pyiron_appmlip.training.labels.Labels` of ``level`` (a name or paper level).
 
         ``clock`` chooses the recorded time taken as each calculation's cost
         (:meth:`LevelData.cost_clock`).
