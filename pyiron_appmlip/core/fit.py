@@ -373,11 +373,12 @@ def fit_statistics_weights(
     ``rank`` and ``singular_values`` of a model from the shared basis are those of the
     reference problem, and ``truncation_weight`` is its energy weight; models with their own
     solve have ``truncation_weight`` NaN, and those solved by back substitution have full rank
-    and ``singular_values`` None (no SVD was computed). Single pairs use
-    :func:`fit_statistics_levels`, and so do underdetermined fits (fewer equations than
-    coefficients) with ``"auto"``: their minimum-norm solution depends on the per-weight column
-    scaling (with ``"shared"`` it is the minimum-norm one in the reference weight's column
-    scaling).
+    and ``singular_values`` None (no SVD was computed). A single pair (one triangle with
+    ``"auto"``, else :func:`fit_statistics_levels`) gives the same results as
+    :func:`fit_statistics_levels`. Underdetermined fits (fewer equations than coefficients) use
+    :func:`fit_statistics_levels` with ``"auto"``: their minimum-norm solution depends on the
+    per-weight column scaling (with ``"shared"`` it is the minimum-norm one in the reference
+    weight's column scaling).
 
     Args:
         stats: the streamed statistics.
@@ -448,13 +449,15 @@ def fit_statistics_weights(
                 rest.append(reg)
                 n_rows += p
             underdetermined = n_rows < n_coefficients and factorization == "auto"
-            if len(by_energy) == 1 or not energy or not rest or underdetermined:
+            triangles = factorization == "auto" and len(by_energy) <= TRIANGLE_MAX_WEIGHTS
+            single = len(by_energy) == 1 and not triangles  # nothing to share
+            if single or not energy or not rest or underdetermined:
                 for pairs in by_energy.values():
                     own_solve(pairs, lvs)
                 continue
             w_e, w_f = next(iter(by_energy.values()))[0]
             _warn_underdetermined(groups, stress, lvs, w_e, w_f, w_s, ridge, p, constant)
-            if factorization == "auto" and len(by_energy) <= TRIANGLE_MAX_WEIGHTS:
+            if triangles:
                 for ratio, pairs in by_energy.items():
                     rf = stacked_r([ratio * x for x in energy] + rest, triangular)
                     beta, rank, s = _solve_factor(rf, p, constant, rcond, scale_columns, prove=True)

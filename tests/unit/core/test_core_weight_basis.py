@@ -450,3 +450,16 @@ def test_the_full_rank_proof_is_a_true_bound_and_refuses_rank_deficient_triangle
         assert_rel(beta, ref, 1e-8)
     assert 10 <= declined < 40  # every rank-deficient triangle, and no more than a few others
     assert proven_full_rank_solve(np.zeros((3, 3)), np.ones((3, 1)), DEFAULT_RCOND) is None
+
+
+def test_a_single_weight_is_one_proven_triangle_equal_to_dense_lstsq(real_qsnap):
+    """One weight pair (as in the per-weight leverage passes of a sweep) on real qSNAP blocks:
+    back substitution, the result of lstsq of the explicit weighted matrix."""
+    blocks, energies, forces = real_qsnap
+    labels = [{1: (e, f)} for e, f in zip(energies, forces, strict=True)]
+    stats = _stats(blocks, labels, (1,))
+    for w in [(12.25, 1.0), (300.0, 2.0)]:
+        model = fit_statistics_weights(stats, [w])[w][1]
+        ref, rank = naive_fit(blocks, energies, forces, *w, DEFAULT_RCOND)
+        assert model.singular_values is None and model.rank == rank == blocks[0].shape[1] + 1
+        assert_rel(model.coefficients, ref, 1e-8)
