@@ -256,19 +256,27 @@ def fit_statistics_levels(
         else:
             rf = np.zeros((p + 1 + k, p + 1 + k))
         beta, rank, s = _solve_factor(rf, p, constant, rcond, scale_columns)
-        for j, lv in enumerate(lvs):
-            out[lv] = LinearModel(
-                coefficients=beta[:, j].copy(),
-                rank=rank,
-                energy_weight=w_e,
-                force_weight=w_f,
-                ridge=ridge,
-                rcond=rcond,
-                level=lv,
-                singular_values=s,
-                stress_weight=w_s,
-            )
+        out.update(_models(beta, lvs, w_e, w_f, rank, s, ridge=ridge, rcond=rcond, w_s=w_s))
     return out
+
+
+def _models(beta, lvs, w_e, w_f, rank, s, *, ridge, rcond, w_s, truncation=float("nan")):
+    """``{level: LinearModel}`` from the coefficient columns ``beta`` (one per level)."""
+    return {
+        lv: LinearModel(
+            coefficients=beta[:, j].copy(),
+            rank=rank,
+            energy_weight=w_e,
+            force_weight=w_f,
+            ridge=ridge,
+            rcond=rcond,
+            level=lv,
+            singular_values=s,
+            stress_weight=w_s,
+            truncation_weight=truncation,
+        )
+        for j, lv in enumerate(lvs)
+    }
 
 
 def _solve_factor(rf, p: int, constant: bool, rcond: float, scale_columns: bool, prove=False):
@@ -414,6 +422,7 @@ def fit_statistics_weights(
     p = stats.n_descriptors
     n_coefficients = p + 1 if constant else p
     out: dict = {w: {} for w in weights}
+    model_options = dict(ridge=ridge, rcond=rcond, w_s=w_s)
 
     def own_solve(pairs, lvs):
         for w_e, w_f in pairs:
@@ -462,18 +471,9 @@ def fit_statistics_weights(
                     rf = stacked_r([ratio * x for x in energy] + rest, triangular)
                     beta, rank, s = _solve_factor(rf, p, constant, rcond, scale_columns, prove=True)
                     for w_e, w_f in pairs:
-                        for j, lv in enumerate(lvs):
-                            out[(w_e, w_f)][lv] = LinearModel(
-                                coefficients=beta[:, j].copy(),
-                                rank=rank,
-                                energy_weight=w_e,
-                                force_weight=w_f,
-                                ridge=ridge,
-                                rcond=rcond,
-                                level=lv,
-                                singular_values=s,
-                                stress_weight=w_s,
-                            )
+                        out[(w_e, w_f)].update(
+                            _models(beta, lvs, w_e, w_f, rank, s, **model_options)
+                        )
                 continue
             ratios = np.array(sorted(by_energy))
             middle = np.sqrt(ratios[0] * ratios[-1])
@@ -502,19 +502,18 @@ def fit_statistics_weights(
                 if not constant:
                     beta = np.vstack([np.zeros((1, beta.shape[1])), beta])
                 for w_e, w_f in pairs:
-                    for j, lv in enumerate(lvs):
-                        out[(w_e, w_f)][lv] = LinearModel(
-                            coefficients=beta[:, j].copy(),
-                            rank=basis.rank,
-                            energy_weight=w_e,
-                            force_weight=w_f,
-                            ridge=ridge,
-                            rcond=rcond,
-                            level=lv,
-                            singular_values=basis.singular_values,
-                            stress_weight=w_s,
-                            truncation_weight=truncation,
+                    out[(w_e, w_f)].update(
+                        _models(
+                            beta,
+                            lvs,
+                            w_e,
+                            w_f,
+                            basis.rank,
+                            basis.singular_values,
+                            truncation=truncation,
+                            **model_options,
                         )
+                    )
     return out
 
 
