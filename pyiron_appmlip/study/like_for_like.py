@@ -730,11 +730,9 @@ def measure_dataset(
     ].sort_values(["train_level", "weight_ratio"])
     curves_df = pd.DataFrame(curve_rows).drop(columns=["coefficients", "training_ids"])
     front_df = pd.DataFrame(front_rows).drop(columns=["coefficients", "training_ids"])
+    costs = {lv: dataset.level(lv).cost_seconds() for lv in train_levels}
     mean_seconds = {
-        lv: float(np.nanmean(dataset.level(lv).cost_seconds()))
-        if np.isfinite(dataset.level(lv).cost_seconds()).any()
-        else np.nan
-        for lv in train_levels
+        lv: float(np.nanmean(c)) if np.isfinite(c).any() else np.nan for lv, c in costs.items()
     }
     front_df["dft_seconds_mean_x_n"] = (
         front_df["train_level"].map(mean_seconds) * front_df["subset_size"]
