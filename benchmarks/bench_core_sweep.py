@@ -8,7 +8,9 @@ and tested on the other half against every level.
   the 11 sizes; per snapshot one shared decomposition gives all weights and all 6 levels
   (``subset_fits`` -> ``fit_statistics_weights``); errors of all fits from one matrix product
   per factor. Leverage: the pool's R factors, one decomposition for all leverage weights and
-  one scoring pass (``SharedLeverageProjector``).
+  one scoring pass (``SharedLeverageProjector``). The 100 % subset of every order is the whole
+  pool: its fits come once from the pool statistics (``statistics_fits``), so each pass stops
+  at 90 %.
 - naive (as the paper's scripts): for every fit build the full weighted matrix of the subset
   and call ``scipy.linalg.lstsq``; errors from the data; leverage from ``numpy.linalg.svd``
   of the full weighted pool matrix. Same column scaling and rcond, so the answers must agree.
@@ -49,6 +51,7 @@ from pyiron_appmlip.core import (
     direct_errors,
     sampling_order,
     statistics_errors,
+    statistics_fits,
     subset_fits,
 )
 
@@ -401,9 +404,9 @@ def main():
     test_stats = SufficientStatistics(p, LEVELS)
     for b, lab in pool.iterate(test_idx):
         test_stats.add(b, lab, partition="test")
-    pool_stats = SufficientStatistics(p)
-    for b, _ in pool.iterate(train_idx):
-        pool_stats.add(b)
+    pool_stats = SufficientStatistics(p, LEVELS)  # the pool's fits are every order's 100 %
+    for b, lab in pool.iterate(train_idx):
+        pool_stats.add(b, lab)
     pool_stats.flush()
     t_stats = time.perf_counter() - t_start
     print(f"  test and pool statistics: {t_stats:.1f} s", flush=True)
@@ -426,6 +429,18 @@ def main():
     records = {}  # (sampler, rep, w, size, level) -> SubsetFit
     orders = {}
     n_passes = 0
+    # the largest size is the whole pool: the same fits for every order, from its statistics
+    whole = {
+        ((rec.energy_weight, rec.force_weight), rec.level): rec
+        for rec in statistics_fits(
+            pool_stats,
+            weights,
+            LEVELS,
+            test_statistics=test_stats,
+            factorization=args.factorization,
+        )
+    }
+    below = sizes[:-1] if sizes[-1] == n_train else sizes
     for sampler in SAMPLERS:
         for rep in range(args.repetitions):
             seed = [args.seed, SAMPLERS.index(sampler), rep]
@@ -442,12 +457,16 @@ def main():
                 )
                 for w in fit_weights:
                     orders[(sampler, rep, w)] = order
-                stream_ = ((b, lab) for b, lab in pool.iterate(order[: sizes[-1]]))
+                for w in fit_weights:
+                    for lv in LEVELS:
+                        if below is not sizes:
+                            records[(sampler, rep, w, n_train, lv)] = whole[(w, lv)]
+                stream_ = ((b, lab) for b, lab in pool.iterate(order[: below[-1]]))
                 n_passes += 1
                 t1 = time.perf_counter()
                 for rec in subset_fits(
                     stream_,
-                    sizes,
+                    below,
                     fit_weights,
                     LEVELS,
                     test_statistics=test_stats,
@@ -471,6 +490,12 @@ def main():
         f"{t_sweep:.1f} s" + (f" (generation {t_gen_streamed:.1f} s left out)" if stream else ""),
         flush=True,
     )
+    if below is not sizes:
+        print(
+            f"  the {len(whole)} fits of the whole pool ({n_train} configurations) come once from "
+            f"its statistics; the passes stop at {below[-1]}",
+            flush=True,
+        )
     models = [r.model for r in records.values()]
     by_basis = sum(not np.isnan(m.truncation_weight) for m in models)
     by_triangle = sum(m.singular_values is None for m in models)

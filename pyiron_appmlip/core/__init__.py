@@ -26,6 +26,7 @@ from .fit import (
     fit_statistics_levels,
     fit_statistics_weights,
     fit_weighted,
+    statistics_fits,
     subset_fits,
 )
 from .leverage import (
@@ -55,6 +56,7 @@ __all__ = [
     "fit_statistics_levels",
     "fit_statistics_weights",
     "SubsetFit",
+    "statistics_fits",
     "subset_fits",
     "ErrorSummary",
     "statistics_errors",

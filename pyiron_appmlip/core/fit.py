@@ -46,6 +46,7 @@ __all__ = [
     "fit_statistics_weights",
     "SubsetFit",
     "subset_fits",
+    "statistics_fits",
     "DEFAULT_RCOND",
 ]
 
@@ -655,6 +656,22 @@ class SubsetFit:
     stress_weight: float = 0.0
 
 
+def _checked_fit_arguments(weights, stress_weight, factorization, test_statistics, test_levels):
+    """``(weights, stress_weight, test_levels)`` of :func:`subset_fits` and
+    :func:`statistics_fits`, checked, with the test statistics' levels as the default."""
+    if factorization not in ("auto", "shared", "per_weight"):
+        raise ValueError(
+            f"factorization must be 'auto', 'shared' or 'per_weight', got {factorization!r}"
+        )
+    weights = [check_weights(we, wf) for we, wf in weights]
+    stress_weight = check_stress_weight(stress_weight)
+    if not weights:
+        raise ValueError("weights must contain at least one (energy_weight, force_weight) pair")
+    if test_statistics is not None:
+        test_levels = list(test_statistics.levels if test_levels is None else test_levels)
+    return weights, stress_weight, test_levels
+
+
 def subset_fits(
     configurations: Iterable,
     checkpoints: Sequence[int],
@@ -712,51 +729,86 @@ def subset_fits(
         ``test_levels``.
     """
     levels = list(levels)
-    if factorization not in ("auto", "shared", "per_weight"):
-        raise ValueError(
-            f"factorization must be 'auto', 'shared' or 'per_weight', got {factorization!r}"
-        )
-    weights = [check_weights(we, wf) for we, wf in weights]
-    stress_weight = check_stress_weight(stress_weight)
-    if not weights:
-        raise ValueError("weights must contain at least one (energy_weight, force_weight) pair")
-    if test_statistics is not None:
-        test_levels = list(test_statistics.levels if test_levels is None else test_levels)
+    weights, stress_weight, test_levels = _checked_fit_arguments(
+        weights, stress_weight, factorization, test_statistics, test_levels
+    )
     records = []
-    for size, stats in iter_checkpoints(
+    for _, stats in iter_checkpoints(
         configurations, checkpoints, levels, n_descriptors=n_descriptors
     ):
-        options = dict(
-            stress_weight=stress_weight,
+        records += statistics_fits(
+            stats,
+            weights,
+            levels,
+            test_statistics=test_statistics,
+            test_levels=test_levels,
+            test_partition=test_partition,
             ridge=ridge,
             rcond=rcond,
             scale_columns=scale_columns,
+            stress_weight=stress_weight,
             constant=constant,
+            factorization=factorization,
         )
-        if factorization != "per_weight":
-            by_weight = fit_statistics_weights(
-                stats, weights, levels, factorization=factorization, **options
-            )
-        else:
-            by_weight = {w: fit_statistics_levels(stats, *w, levels, **options) for w in weights}
-        keys = [(w, lv) for w in weights for lv in levels]
-        coefficients = np.column_stack([by_weight[w][lv].coefficients for w, lv in keys])
-        train = statistics_errors_batch(stats, coefficients, levels, "train")
-        if test_statistics is not None:
-            test = statistics_errors_batch(
-                test_statistics, coefficients, test_levels, test_partition
-            )
-        for i, ((w_e, w_f), lv) in enumerate(keys):
-            records.append(
-                SubsetFit(
-                    subset_size=size,
-                    energy_weight=w_e,
-                    force_weight=w_f,
-                    level=lv,
-                    model=by_weight[(w_e, w_f)][lv],
-                    train=train[i][lv],
-                    test=test[i] if test_statistics is not None else {},
-                    stress_weight=stress_weight,
-                )
-            )
     return records
+
+
+def statistics_fits(
+    stats: SufficientStatistics,
+    weights: Sequence[tuple[float, float]],
+    levels: Sequence,
+    *,
+    test_statistics: SufficientStatistics | None = None,
+    test_levels: Sequence | None = None,
+    test_partition: str = "test",
+    ridge: float = 0.0,
+    rcond: float = DEFAULT_RCOND,
+    scale_columns: bool = True,
+    stress_weight: float = 0.0,
+    constant: bool = True,
+    factorization: str = "auto",
+) -> list[SubsetFit]:
+    """The :class:`SubsetFit` records of one training set's statistics (the ``"train"``
+    partition of ``stats``): every weight pair and level, with training and test errors.
+
+    This is one checkpoint of :func:`subset_fits`; it serves a training set whose statistics
+    are at hand already, e.g. the whole pool, whose fits are the same for every sampling order.
+    The arguments are those of :func:`subset_fits`; ``subset_size`` is the number of training
+    configurations in ``stats``.
+    """
+    levels = list(levels)
+    weights, stress_weight, test_levels = _checked_fit_arguments(
+        weights, stress_weight, factorization, test_statistics, test_levels
+    )
+    options = dict(
+        stress_weight=stress_weight,
+        ridge=ridge,
+        rcond=rcond,
+        scale_columns=scale_columns,
+        constant=constant,
+    )
+    if factorization != "per_weight":
+        by_weight = fit_statistics_weights(
+            stats, weights, levels, factorization=factorization, **options
+        )
+    else:
+        by_weight = {w: fit_statistics_levels(stats, *w, levels, **options) for w in weights}
+    keys = [(w, lv) for w in weights for lv in levels]
+    coefficients = np.column_stack([by_weight[w][lv].coefficients for w, lv in keys])
+    train = statistics_errors_batch(stats, coefficients, levels, "train")
+    if test_statistics is not None:
+        test = statistics_errors_batch(test_statistics, coefficients, test_levels, test_partition)
+    size = stats.n_configs("train")
+    return [
+        SubsetFit(
+            subset_size=size,
+            energy_weight=w_e,
+            force_weight=w_f,
+            level=lv,
+            model=by_weight[(w_e, w_f)][lv],
+            train=train[i][lv],
+            test=test[i] if test_statistics is not None else {},
+            stress_weight=stress_weight,
+        )
+        for i, ((w_e, w_f), lv) in enumerate(keys)
+    ]

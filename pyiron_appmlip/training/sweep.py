@@ -470,17 +470,35 @@ def run_sweep(
                 unit_rows.append(row)
             return unit_rows
 
-        tasks = {}
         independent = grid.draws == "independent"
-        for unit, sizes in todo.items():
-            _, sampler, rep = unit
+        n_pool = len(pool)
+        # the whole pool is the same training set in every unit: fit it once
+        task_sizes = {u: list(sizes) for u, sizes in todo.items()}
+        pool_users = [u for u in todo if u[1] != "all" and n_pool in todo[u]]
+        pool_unit = (twojmax, "all", 0) if (twojmax, "all", 0) in todo else (twojmax, "pool", 0)
+        if _share_pool_fits(pool_unit in todo, pool_users, todo, n_pool, independent):
+            for unit in pool_users:
+                task_sizes[unit].remove(n_pool)
+            task_sizes[pool_unit] = [n_pool]
+        else:
+            pool_users = []
+
+        def unit_order(unit, size, n_pool=n_pool, order_of=order_of):
+            if unit[1] == "pool":
+                return np.arange(n_pool)
+            return order_of(unit[1], unit[2], size)
+
+        tasks = {}
+        for unit, sizes in task_sizes.items():
+            if not sizes:
+                continue
             if independent:  # one order per size (the whole pool's is its one nested order)
                 size_orders = {
-                    size: [pool[k] for k in order_of(sampler, rep, size)[:size]] for size in sizes
+                    size: [pool[k] for k in unit_order(unit, size)[:size]] for size in sizes
                 }
                 ordered_ids = list(dict.fromkeys(c for ids in size_orders.values() for c in ids))
             else:
-                ordered_ids = [pool[k] for k in order_of(sampler, rep, max(sizes))[: max(sizes)]]
+                ordered_ids = [pool[k] for k in unit_order(unit, max(sizes))[: max(sizes)]]
             unit_labels = {
                 cid: {lv: _label(labels[lv], cid) for lv in grid.train_levels}
                 for cid in ordered_ids
@@ -510,19 +528,48 @@ def run_sweep(
                 unit_options,
                 FIT_CONVENTIONS[grid.fit_convention],
             )
-        log(f"2Jmax {twojmax}: {len(tasks)} units ({describe_executor(executor, len(tasks))})")
-        finished = {}
+        shared = f"; the whole pool fitted once for {len(pool_users)} units" if pool_users else ""
+        log(
+            f"2Jmax {twojmax}: {len(tasks)} units ({describe_executor(executor, len(tasks))})"
+            + shared
+        )
+        finished = {unit: [] for unit in todo}
         function = independent_unit_fits if independent else unit_fits
-        for unit, records in run_tasks(executor, function, tasks):
-            unit_rows = rows_of(unit, records)
-            done.update(row_key(r) for r in unit_rows)
-            log(f"2Jmax {twojmax}: {unit[1]} repetition {unit[2]} done, sizes {todo[unit]}")
-            if on_unit_done is not None:
-                on_unit_done(unit, unit_rows)
-            finished[unit] = unit_rows
-        for unit in tasks:
-            rows_out.extend(finished[unit])
+        for task, records in run_tasks(executor, function, tasks):
+            served = [task] if task in todo else []
+            if task == pool_unit:
+                served += pool_users
+            for unit in served:
+                unit_rows = rows_of(unit, records)
+                done.update(row_key(r) for r in unit_rows)
+                sizes = sorted({r.subset_size for r in records})
+                log(f"2Jmax {twojmax}: {unit[1]} repetition {unit[2]} done, sizes {sizes}")
+                if on_unit_done is not None:
+                    on_unit_done(unit, unit_rows)
+                finished[unit] += unit_rows
+        for unit in todo:
+            rows_out.extend(sorted(finished[unit], key=lambda r: r["subset_size"]))
     return rows_out
+
+
+def _share_pool_fits(pool_task_needed_anyway, users, todo, n_pool, independent) -> bool:
+    """Whether the whole pool's fits are computed once for the ``users`` (units that have the
+    pool size among their sizes) instead of once in each: always when the "all" sampler's unit
+    runs anyway; otherwise when the configurations it saves streaming exceed the pool (each
+    independent draw of the pool size is a pass of its own; a nested order stops at its next
+    smaller size instead)."""
+    if not users:
+        return False
+    if pool_task_needed_anyway:
+        return True
+    saved = 0
+    for unit in users:
+        if independent:
+            saved += n_pool
+        else:
+            smaller = [s for s in todo[unit] if s < n_pool]
+            saved += n_pool - (max(smaller) if smaller else 0)
+    return saved > n_pool
 
 
 def unit_fits(

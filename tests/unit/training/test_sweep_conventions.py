@@ -95,3 +95,76 @@ def test_conventions_are_recorded_only_when_not_the_default():
         SweepGrid(["1"], [4], [150], draws="fresh")
     with pytest.raises(ValueError, match="fit_convention must be one of"):
         SweepGrid(["1"], [4], [150], fit_convention="fitsnap")
+
+
+class CountingBlocks(InMemoryBlocks):
+    """In-memory blocks that count how many blocks the sweep reads."""
+
+    def __init__(self, blocks):
+        super().__init__(blocks)
+        self.reads = 0
+
+    def iter_blocks(self, ids):
+        for b in super().iter_blocks(ids):
+            self.reads += 1
+            yield b
+
+
+def _reads(grid, n=40):
+    ids, blocks, labels = _data(n)
+    source = CountingBlocks(blocks)
+    units = []
+    rows = run_sweep(
+        {4: source},
+        {"1": labels},
+        ids[:30],
+        ids[30:],
+        grid,
+        "1",
+        on_unit_done=lambda unit, unit_rows: units.append((unit, len(unit_rows))),
+    )
+    return rows, source.reads, units, blocks, labels
+
+
+@pytest.mark.parametrize("draws", ["nested", "independent"])
+def test_the_whole_pool_is_fitted_once_for_every_unit_and_equals_dense_lstsq(draws):
+    kw = {"samplers": ["leverage", "random"], "repetitions": 3, "draws": draws}
+    rows, reads, units, blocks, labels = _reads(SweepGrid(["1"], [8, 12, 30], [150.0, 5.0], **kw))
+    _, reads_without, _, _, _ = _reads(SweepGrid(["1"], [8, 12], [150.0, 5.0], **kw))
+    # 30 is the whole pool: one pass over it serves the six units (each unit would read it once)
+    assert reads - reads_without == 30
+    assert len(rows) == 6 * 3 * 2
+    # every unit's rows reach on_unit_done: its own sizes, then its share of the pool fits
+    per_unit = {}
+    for unit, n_rows in units:
+        per_unit[unit] = per_unit.get(unit, 0) + n_rows
+    assert sorted(per_unit.values()) == [6] * 6
+    whole = [r for r in rows if r["subset_size"] == 30]
+    assert len(whole) == 12
+    for r in whole:
+        assert sorted(r["training_ids"]) == sorted(f"c{k:03d}" for k in range(30))
+        same = next(x for x in whole if x["weight_ratio"] == r["weight_ratio"])
+        np.testing.assert_array_equal(r["coefficients"], same["coefficients"])
+    for r in rows:  # each row against its own training set, pool size included
+        ref = _dense(r["training_ids"], blocks, labels, r["weight_ratio"], False)
+        np.testing.assert_allclose(r["coefficients"], ref, rtol=1e-8, atol=1e-10)
+
+
+def test_the_whole_pool_is_fitted_in_each_unit_where_that_reads_less():
+    # nested orders that stop one configuration short of the pool: one more pass over the
+    # whole pool would read more than the two units' last configurations
+    kw = {"samplers": ["random"], "repetitions": 2}
+    _, reads, _, _, _ = _reads(SweepGrid(["1"], [8, 29, 30], [150.0], **kw))
+    _, reads_without, _, _, _ = _reads(SweepGrid(["1"], [8, 29], [150.0], **kw))
+    assert reads - reads_without == 2
+
+
+def test_the_all_sampler_unit_serves_the_pool_size_of_the_others_at_no_extra_read():
+    kw = {"samplers": ["leverage", "all"], "repetitions": 2}
+    rows, reads, _, _, _ = _reads(SweepGrid(["1"], [8, 30], [150.0], **kw))
+    _, reads_without, _, _, _ = _reads(SweepGrid(["1"], [8], [150.0], **kw))
+    assert reads == reads_without
+    whole = [r for r in rows if r["subset_size"] == 30]
+    assert sorted(r["sampler"] for r in whole) == ["all", "leverage", "leverage"]
+    for r in whole:
+        np.testing.assert_array_equal(r["coefficients"], whole[0]["coefficients"])
