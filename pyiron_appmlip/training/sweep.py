@@ -7,6 +7,11 @@ the training pool and one pass over its blocks, from which the fits of every sub
 pair and training level follow as small p x p problems (:func:`pyiron_appmlip.core.subset_fits`).
 Rows already computed (same unit, size, weights and level) are never computed again, so an
 interrupted sweep resumes where it stopped and a larger grid computes only the new cells.
+A subset as large as the training pool is the pool itself whatever the sampling order, so its
+fits are computed once for all units that have that size: in the "all" sampler's unit when it
+runs, otherwise in a task of their own where that reads fewer configurations than every unit
+streaming the pool to its end (always with independent draws). Each unit's rows still carry its
+own sampler, repetition and sampling order.
 
 Stresses: with descriptor blocks that carry the six virial rows (``virial=True``) and labels
 with stresses and cell volumes, the stress errors are reported (GPa) and, with
