@@ -423,8 +423,12 @@ def main():
     t_lev = time.perf_counter() - t0
     print(
         f"  leverage for {len(lev_weights)} weights (one scoring pass; "
-        f"{sum(projector.shared.values())} from the shared decomposition, rank "
-        f"{projector.rank}): {t_lev:.1f} s",
+        + (
+            "the inverse R factor, full rank proven"
+            if projector.triangular
+            else f"{sum(projector.shared.values())} from the shared decomposition"
+        )
+        + f", rank {projector.rank}): {t_lev:.1f} s",
         flush=True,
     )
     t0 = time.perf_counter()

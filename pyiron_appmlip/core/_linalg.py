@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
-from scipy.linalg import lapack
+from scipy.linalg import blas, lapack
 
 DEFAULT_RCOND = 1e-10
 """Relative singular-value cutoff: singular values <= rcond * s_max are treated as zero."""
@@ -116,28 +116,24 @@ def truncated_solve(r11: np.ndarray, z: np.ndarray, rcond: float, scale_columns:
     return c[:, None] * x, int(rank), s[: int(rank)]
 
 
-def proven_full_rank_solve(
-    r11: np.ndarray, z: np.ndarray, rcond: float, scale_columns: bool = True
-):
-    """``truncated_solve(r11, z, rcond, scale_columns)`` by back substitution, where a bound
-    proves that the truncated SVD would keep every direction; ``None`` where it does not.
+def proven_full_rank_inverse(r11: np.ndarray, rcond: float, scale_columns: bool = True):
+    """``r11^-1`` where a bound proves that the truncated SVD of the (column-scaled) triangle
+    would keep every direction; ``None`` where it does not.
 
     With ``A = r11 @ diag(c)`` (``c`` as in :func:`truncated_solve`) and its explicit inverse
     (LAPACK ``dtrtri``, n^3 / 3 flops, against ~10 n^3 for an SVD),
     ``s_max(A) <= min(||A||_F, sqrt(||A||_1 ||A||_inf))`` and the same for ``1 / s_min(A) =
     ||A^-1||_2``. When the resulting lower bound on ``s_min / s_max`` exceeds ``10 rcond``, no
-    singular value falls below ``rcond * s_max``, so the truncated (minimum-norm) solution is
-    the unique least-squares solution ``c * A^-1 z``, which back substitution gives to the same
-    rounding.
+    singular value falls below ``rcond * s_max``: the matrix has full numerical rank, and
+    ``r11^-1 = diag(c) A^-1`` (upper triangular).
 
     Args:
         r11: (n, n) upper triangular.
-        z: (n, k).
         rcond: relative singular-value cutoff.
         scale_columns: scale the columns of ``r11`` to unit norm.
 
     Returns:
-        ``(b (n, k), bound)`` or ``None``.
+        ``(r11^-1 (n, n), bound)`` or ``None``.
     """
     n = r11.shape[1]
     if n == 0:
@@ -158,4 +154,34 @@ def proven_full_rank_solve(
     bound = 1.0 / (norm2_bound(a) * norm2_bound(inv))
     if not bound > 10.0 * rcond:  # also NaN / inf from overflow
         return None
-    return c[:, None] * (inv @ z), float(bound)
+    return c[:, None] * inv, float(bound)
+
+
+def proven_full_rank_solve(
+    r11: np.ndarray, z: np.ndarray, rcond: float, scale_columns: bool = True
+):
+    """``truncated_solve(r11, z, rcond, scale_columns)`` by back substitution, where
+    :func:`proven_full_rank_inverse` proves that the truncated SVD would keep every direction
+    (then the truncated, minimum-norm solution is the unique least-squares solution
+    ``r11^-1 z``); ``None`` where it does not.
+
+    Args:
+        r11: (n, n) upper triangular.
+        z: (n, k).
+        rcond: relative singular-value cutoff.
+        scale_columns: scale the columns of ``r11`` to unit norm.
+
+    Returns:
+        ``(b (n, k), bound)`` or ``None``.
+    """
+    proven = proven_full_rank_inverse(r11, rcond, scale_columns)
+    if proven is None:
+        return None
+    inverse, bound = proven
+    return inverse @ z, bound
+
+
+def triangular_projection_rows(rows: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """``rows @ upper`` for an upper triangular ``upper`` (BLAS ``dtrmm``: half the flops of a
+    dense product); ``rows`` is overwritten when it is a Fortran-ordered float64 array."""
+    return blas.dtrmm(1.0, upper, rows, side=1, lower=0, overwrite_b=1)

@@ -28,7 +28,13 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from ._linalg import DEFAULT_RCOND, r_factor, scaled_svd
+from ._linalg import (
+    DEFAULT_RCOND,
+    proven_full_rank_inverse,
+    r_factor,
+    scaled_svd,
+    triangular_projection_rows,
+)
 from .statistics import SufficientStatistics
 from .validation import check_block, check_nonempty, check_rcond, check_weights
 from .weight_basis import EnergyWeightBasis
@@ -77,6 +83,23 @@ def _stream_scores(blocks, p, energy, forces) -> tuple[list, list]:
     return energies, force_sums
 
 
+def _force_projection(projection: np.ndarray, triangular: bool):
+    """``rows -> [0, rows] @ projection`` for force rows (their constant column is zero); for
+    the inverse R factor (upper triangular) one triangular product (``dtrmm``), half the flops
+    of the dense one."""
+    if not triangular:
+        proj_x = projection[1:]
+        return lambda rows: rows @ proj_x
+    upper = np.asfortranarray(projection)
+
+    def project(rows):
+        augmented = np.zeros((rows.shape[0], upper.shape[0]), order="F")
+        augmented[:, 1:] = rows
+        return triangular_projection_rows(augmented, upper)
+
+    return project
+
+
 class LeverageProjector:
     """Hat-matrix diagonal of new rows for the weighted training matrix held in ``stats``.
 
@@ -90,10 +113,18 @@ class LeverageProjector:
         rcond: relative singular-value cutoff; singular values ``s > rcond * s_max`` are kept.
         scale_columns: scale the columns to unit norm before the SVD.
 
+    Where a bound proves full numerical rank (:func:`~._linalg.proven_full_rank_inverse`: the
+    truncated SVD would keep every direction), the projection is the inverse of the weighted R
+    factor, which needs no SVD and halves the flops of the scoring pass (a triangular product);
+    otherwise it comes from the truncated SVD. Both give the same hat-matrix diagonal.
+
     Attributes:
-        rank: the number of singular values kept.
-        singular_values: singular values of the column-scaled weighted matrix.
-        projection: (p + 1, rank) with ``h_i = ||x_{w,i} @ projection||^2``.
+        rank: the number of directions kept (p + 1 where full rank is proven).
+        singular_values: singular values of the column-scaled weighted matrix, or ``None``
+            where full rank was proven without an SVD.
+        projection: (p + 1, rank) with ``h_i = ||x_{w,i} @ projection||^2`` (upper triangular
+            where full rank was proven).
+        triangular: whether ``projection`` is the inverse R factor.
     """
 
     def __init__(
@@ -116,8 +147,15 @@ class LeverageProjector:
                 if r.shape[0]:
                     pieces.append(w * r[:, : p + 1])
         r = r_factor(np.vstack(pieces))
-        c, _, s, vt = scaled_svd(r, rcond, scale_columns)
         self.n_descriptors = p
+        proven = proven_full_rank_inverse(r, rcond, scale_columns)
+        self.triangular = proven is not None
+        if proven is not None:
+            self.projection = proven[0]
+            self.rank = p + 1
+            self.singular_values = None
+            return
+        c, _, s, vt = scaled_svd(r, rcond, scale_columns)
         self.rank = s.size
         self.singular_values = s
         self.projection = c[:, None] * (vt.T / s)
@@ -132,13 +170,14 @@ class LeverageProjector:
             ``(regular (M,), block (M,))``.
         """
         proj_x = self.projection[1:]
+        force_projection = _force_projection(self.projection, self.triangular)
 
         def energy(x, n):
             e = self.energy_weight * (self.projection[0] + (x[0] / n) @ proj_x)
             return float(e @ e)
 
         def forces(rows):
-            f = rows @ proj_x
+            f = force_projection(rows)
             return np.einsum("ij,ij->i", f, f) * self.force_weight**2
 
         regular, block_sum = _stream_scores(blocks, self.n_descriptors, energy, forces)
@@ -232,11 +271,16 @@ class SharedLeverageProjector:
             weight from the shared decomposition, truncated at the reference ratio where rank
             deficient.
 
+    A single ratio with ``factorization="auto"`` needs no shared decomposition: its weighted R
+    factor is inverted where a bound proves full rank (as in :class:`LeverageProjector`).
+
     Attributes:
         weights: the weight pairs.
-        rank: number of kept directions of the shared decomposition.
+        rank: number of kept directions of the shared decomposition (p + 1 for a single ratio
+            proven full rank).
         reference: the reference ratio ``w_E / w_F`` of the shared decomposition.
         shared: ``{(w_E, w_F): True if from the shared decomposition}``.
+        triangular: whether the single ratio's inverse R factor is the projection.
     """
 
     def __init__(
@@ -270,6 +314,20 @@ class SharedLeverageProjector:
         self._segments: list[np.ndarray] = []
         self._columns: dict = {}  # weight -> (segment, column weights, energy-row factor)
         self.shared = {}
+        self.triangular = False
+        if factorization == "auto" and unique.size == 1 and energy and force:
+            # one ratio: its own R factor, inverted where full rank is proven (no SVD)
+            ratio = float(unique[0])
+            r = r_factor(np.vstack([ratio * x for x in energy] + list(force)))
+            proven = proven_full_rank_inverse(r, rcond, scale_columns)
+            if proven is not None:
+                self.triangular = True
+                self.rank = p + 1
+                self._segments.append(proven[0])
+                for w in self.weights:
+                    self._columns[w] = (0, np.ones(p + 1), ratio)
+                    self.shared[w] = False
+                return
         basis = None
         if energy and force:
             basis = EnergyWeightBasis(
@@ -318,8 +376,10 @@ class SharedLeverageProjector:
             e = t[0] + (x[0] / n) @ t_x
             return e * e
 
+        project = _force_projection(t, self.triangular)
+
         def forces(rows):
-            proj = rows @ t_x
+            proj = project(rows)
             proj *= proj
             return proj
 

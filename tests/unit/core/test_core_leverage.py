@@ -94,3 +94,46 @@ def test_leverage_validation():
         LeverageProjector(SufficientStatistics(3), 1.0, 1.0)
     with pytest.raises(ValueError, match="at least one configuration"):
         leverage_scores_streamed(lambda: iter([]), 1.0, 1.0)
+
+
+def _stats(blocks):
+    stats = SufficientStatistics(blocks[0].shape[1])
+    stats.add_many(blocks)
+    return stats
+
+
+def test_proven_full_rank_leverage_uses_the_inverse_r_factor_and_equals_the_full_svd():
+    from pyiron_appmlip.core import SharedLeverageProjector
+
+    blocks, _ = random_dataset(45, n_configs=30, p=10, atoms=(1, 6))
+    proj = LeverageProjector(_stats(blocks), 12.25, 1.0)
+    assert proj.triangular and proj.singular_values is None and proj.rank == 11
+    assert np.allclose(proj.projection, np.triu(proj.projection))
+    ref = _svd_leverage(blocks, 12.25, 1.0)
+    for got, want in zip(proj.scores(blocks), ref, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-8)
+    # one ratio in the shared projector: the same inverse R factor, no shared decomposition
+    shared = SharedLeverageProjector(_stats(blocks), [(12.25, 1.0)])
+    assert shared.triangular and shared.rank == 11 and shared.shared == {(12.25, 1.0): False}
+    for got, want in zip(shared.scores(blocks)[(12.25, 1.0)], ref, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-8)
+    # two ratios keep the shared decomposition (one scoring product for both)
+    two = SharedLeverageProjector(_stats(blocks), [(12.25, 1.0), (300.0, 1.0)])
+    assert not two.triangular and all(two.shared.values())
+    scores = two.scores(blocks)
+    for w in [(12.25, 1.0), (300.0, 1.0)]:
+        for got, want in zip(scores[w], _svd_leverage(blocks, *w), strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-8)
+
+
+def test_rank_deficient_leverage_keeps_the_truncated_svd():
+    from pyiron_appmlip.core import SharedLeverageProjector
+
+    blocks, _, _ = qsnap_like_dataset(42)
+    proj = LeverageProjector(_stats(blocks), 10.0, 1.0)
+    assert not proj.triangular and proj.rank == blocks[0].shape[1]  # p of p + 1 kept
+    shared = SharedLeverageProjector(_stats(blocks), [(10.0, 1.0)])
+    assert not shared.triangular
+    ref = _svd_leverage(blocks, 10.0, 1.0, scale=True, rcond=DEFAULT_RCOND)
+    for got, want in zip(shared.scores(blocks)[(10.0, 1.0)], ref, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10)
