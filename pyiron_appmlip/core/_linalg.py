@@ -78,7 +78,13 @@ def scaled_svd(r11: np.ndarray, rcond: float, scale_columns: bool = True):
     return c, u[:, :k], s[:k], vt[:k]
 
 
-def truncated_solve(r11: np.ndarray, z: np.ndarray, rcond: float, scale_columns: bool = True):
+def truncated_solve(
+    r11: np.ndarray,
+    z: np.ndarray,
+    rcond: float,
+    scale_columns: bool = True,
+    n_equations: int | None = None,
+):
     """Minimum-norm (in scaled coordinates) solution of ``min ||r11 b - z||``.
 
     With ``scale_columns=False`` this is ``scipy.linalg.lstsq(r11, z, cond=rcond)``; with
@@ -86,11 +92,17 @@ def truncated_solve(r11: np.ndarray, z: np.ndarray, rcond: float, scale_columns:
     LAPACK ``gelsd`` (SVD by divide and conquer, the singular vectors applied implicitly: about
     half the cost of an explicit SVD).
 
+    An R factor of m < n equations has at most m non-zero rows in exact arithmetic; the
+    streamed updates leave rounding noise in the others. Given ``n_equations = m < n``, only
+    the m rows of largest (column-scaled) norm are solved: O(m^2 n) instead of O(n^3), with the
+    same solution up to that noise.
+
     Args:
         r11: (n, n).
         z: (n, k).
         rcond: relative singular-value cutoff.
         scale_columns: scale the columns of ``r11`` to unit norm before the SVD.
+        n_equations: number of equations behind ``r11`` (None: unknown).
 
     Returns:
         ``(b (n, k), rank, singular values kept)``.
@@ -100,6 +112,9 @@ def truncated_solve(r11: np.ndarray, z: np.ndarray, rcond: float, scale_columns:
     if scale_columns:
         norms = np.linalg.norm(r11, axis=0)
         np.divide(1.0, norms, out=c, where=norms > 0)
+    if n_equations is not None and 0 < n_equations < r11.shape[0]:
+        keep = np.sort(np.argsort(np.linalg.norm(r11 * c, axis=1))[-int(n_equations) :])
+        r11, z = r11[keep], z[keep]
     if n == 0 or not np.any(r11):
         return np.zeros((n, z.shape[1])), 0, np.zeros(0)
     if z.shape[1] == 0:  # no right-hand side: the rank and singular values only

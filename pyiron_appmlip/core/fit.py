@@ -247,7 +247,7 @@ def fit_statistics_levels(
                 if r.shape[0] and w > 0.0:
                     all_columns = all_columns and np.array_equal(cols, np.arange(r.shape[1]))
                     pieces.append(w * r[:, cols])
-        _warn_underdetermined(groups, stress, lvs, w_e, w_f, w_s, ridge, p, constant)
+        n_equations = _warn_underdetermined(groups, stress, lvs, w_e, w_f, w_s, ridge, p, constant)
         if ridge > 0.0:
             reg = np.zeros((p + 1 + k, p + 1 + k))
             reg[1 + np.arange(p), 1 + np.arange(p)] = np.sqrt(ridge)
@@ -256,7 +256,9 @@ def fit_statistics_levels(
             rf = stacked_r(pieces, triangular=all_columns)
         else:
             rf = np.zeros((p + 1 + k, p + 1 + k))
-        beta, rank, s = _solve_factor(rf, p, constant, rcond, scale_columns)
+        beta, rank, s = _solve_factor(
+            rf, p, constant, rcond, scale_columns, n_equations=None if ridge > 0.0 else n_equations
+        )
         out.update(_models(beta, lvs, w_e, w_f, rank, s, ridge=ridge, rcond=rcond, w_s=w_s))
     return out
 
@@ -280,12 +282,15 @@ def _models(beta, lvs, w_e, w_f, rank, s, *, ridge, rcond, w_s, truncation=float
     }
 
 
-def _solve_factor(rf, p: int, constant: bool, rcond: float, scale_columns: bool, prove=False):
+def _solve_factor(
+    rf, p: int, constant: bool, rcond: float, scale_columns: bool, prove=False, n_equations=None
+):
     """``(beta (p + 1, k), rank, singular values)`` from the R factor ``rf`` of ``[A | Y]``
     (p + 1 coefficient columns, k label columns), truncated SVD as in
     :func:`fit_statistics_levels`. ``prove``: back substitution where
     :func:`~._linalg.proven_full_rank_solve` proves full rank (the same solution; singular
-    values then ``None``)."""
+    values then ``None``). ``n_equations``: the number of equations behind ``rf``, see
+    :func:`~._linalg.truncated_solve`."""
     k = rf.shape[1] - (p + 1)
     if constant:
         r11, z = rf[: p + 1, : p + 1], rf[: p + 1, p + 1 :]
@@ -296,7 +301,7 @@ def _solve_factor(rf, p: int, constant: bool, rcond: float, scale_columns: bool,
     if proven is not None:
         beta, rank, s = proven[0], r11.shape[1], None
     else:
-        beta, rank, s = truncated_solve(r11, z, rcond, scale_columns)
+        beta, rank, s = truncated_solve(r11, z, rcond, scale_columns, n_equations)
     if not constant:
         beta = np.vstack([np.zeros((1, k)), beta])
     return beta, rank, s
@@ -314,7 +319,8 @@ def _level_sets(stats: SufficientStatistics, levels, partition: str, w_s: float)
     return list(shared.values())
 
 
-def _warn_underdetermined(groups, stress, lvs, w_e, w_f, w_s, ridge, p, constant) -> None:
+def _warn_underdetermined(groups, stress, lvs, w_e, w_f, w_s, ridge, p, constant) -> int:
+    """Warn where the fit has fewer equations than coefficients; the number of equations."""
     n_equations = 0
     for g, stress_parts in zip(groups, stress, strict=True):
         f_e, f_f, f_s = g.factors
@@ -331,6 +337,7 @@ def _warn_underdetermined(groups, stress, lvs, w_e, w_f, w_s, ridge, p, constant
             ),
             stacklevel=3,
         )
+    return n_equations
 
 
 def fit_statistics_weights(

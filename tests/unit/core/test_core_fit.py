@@ -248,3 +248,37 @@ def test_an_underdetermined_fit_warns_with_the_counts():
         warnings.simplefilter("error", UnderdeterminedFitWarning)
         fit_weighted(more, rng.normal(size=3), [rng.normal(size=(4, 3)) for _ in range(3)], 1, 1)
         fit_weighted(blocks, energies, forces, 1.0, 1.0, ridge=1e-3)  # a ridge fit is determined
+
+
+def test_an_underdetermined_solve_sees_only_the_nonzero_rows_and_equals_dense_lstsq(monkeypatch):
+    import warnings
+
+    from pyiron_appmlip.core import _linalg
+    from pyiron_appmlip.core.fit import UnderdeterminedFitWarning
+
+    rng = np.random.default_rng(5)
+    p = 40
+    blocks = [rng.normal(size=(1 + 3 * 2, p)) * np.geomspace(1, 50, p) for _ in range(3)]
+    energies = rng.normal(size=3)
+    forces = [rng.normal(size=(2, 3)) for _ in range(3)]
+    stats = SufficientStatistics(p, [1])
+    for b, e, f in zip(blocks, energies, forces, strict=True):
+        stats.add(b, {1: (e, f)})
+    shapes = []
+    real = _linalg.scipy.linalg.lstsq
+
+    def recording(a, *args, **kwargs):
+        shapes.append(a.shape)
+        return real(a, *args, **kwargs)
+
+    monkeypatch.setattr(_linalg.scipy.linalg, "lstsq", recording)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnderdeterminedFitWarning)
+        model = fit_statistics_levels(stats, 2.0, 1.0, [1])[1]
+    monkeypatch.setattr(_linalg.scipy.linalg, "lstsq", real)
+    # 3 energy + 18 force rows for 41 coefficients: the solve gets the 21 nonzero rows
+    assert shapes == [(21, p + 1)] and model.rank == 21
+    a, y = weighted_system(blocks, energies, forces, 2.0, 1.0)
+    c = 1.0 / np.linalg.norm(a, axis=0)
+    ref = c * scipy.linalg.lstsq(a * c, y, cond=DEFAULT_RCOND)[0]  # minimum norm, scaled
+    assert_rel(model.coefficients, ref, 1e-8)
