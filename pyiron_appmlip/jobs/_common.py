@@ -63,6 +63,36 @@ def rerun_in_place(job, run_mode: str | None = None) -> None:
     job.run()
 
 
+LOCKED_FILE_ATTEMPTS = 6
+"""How often :func:`save_new_job` tries a save that HDF5 could not lock the file for."""
+
+
+def save_new_job(job, attempts: int = LOCKED_FILE_ATTEMPTS, delay: float = 0.1) -> None:
+    """``job.save()`` of a job that has no database row yet, tried again where HDF5 could not
+    lock the job's file before that row was written.
+
+    A process forked by another thread of this process (an executor handing a task to SLURM,
+    say) starts with copies of every file descriptor open at that moment, and with them HDF5's
+    ``flock`` of an open file, until it closes them to execute its program. A save that reopens
+    the file in that window fails with ``BlockingIOError`` ("unable to lock file"). Until the
+    database row exists, pyiron's save has written nothing but the job's HDF5 file, which the
+    next attempt writes again; a failure after it is raised, as is the last attempt's.
+
+    Args:
+        job: a pyiron job that has not been saved (``job.job_id`` is None).
+        attempts: saves to try in all.
+        delay: seconds before the second attempt, growing linearly after it.
+    """
+    for attempt in range(attempts):
+        try:
+            job.save()
+            return
+        except BlockingIOError:
+            if job.job_id is not None or attempt == attempts - 1:
+                raise
+            time.sleep(delay * (attempt + 1))
+
+
 def save_then_set_status(job, status: str = "finished") -> None:
     """Write the job's HDF5 output, then set and store its status.
 

@@ -138,6 +138,7 @@ from ._common import (
     rerun_in_place,
     run_lock,
     run_lock_holder,
+    save_new_job,
     save_then_set_status,
 )
 from ._execution import ExecutorMixin
@@ -680,7 +681,7 @@ class AppmlipLabelling(ExecutorMixin, _RunGuards, _LevelAndEngine, PythonTemplat
             """Save each child just before its calculation is handed to the executor."""
             for k, cid, atoms, child in todo:
                 with quiet if quiet is not None else contextlib.nullcontext():
-                    child.save()
+                    save_new_job(child)  # an executor thread may be forking at this moment
                 child.status.submitted = True  # the master stores its result when it returns
                 os.makedirs(child.working_directory, exist_ok=True)
                 children[k] = child
