@@ -315,10 +315,11 @@ class SharedLeverageProjector:
         self._columns: dict = {}  # weight -> (segment, column weights, energy-row factor)
         self.shared = {}
         self.triangular = False
+        own_r = {}  # ratio -> its weighted R factor, where already computed
         if factorization == "auto" and unique.size == 1 and energy and force:
             # one ratio: its own R factor, inverted where full rank is proven (no SVD)
             ratio = float(unique[0])
-            r = r_factor(np.vstack([ratio * x for x in energy] + list(force)))
+            r = own_r[ratio] = r_factor(np.vstack([ratio * x for x in energy] + list(force)))
             proven = proven_full_rank_inverse(r, rcond, scale_columns)
             if proven is not None:
                 self.triangular = True
@@ -354,8 +355,10 @@ class SharedLeverageProjector:
                 d, _ = basis._denominator(ratio)
                 self._columns[w] = (0, 1.0 / d, ratio)
                 continue
-            pieces = [ratio * x for x in energy] + list(force)
-            c, _, s, vt = scaled_svd(r_factor(np.vstack(pieces)), rcond, scale_columns)
+            r = own_r.get(float(ratio))
+            if r is None:
+                r = r_factor(np.vstack([ratio * x for x in energy] + list(force)))
+            c, _, s, vt = scaled_svd(r, rcond, scale_columns)
             self._segments.append(c[:, None] * (vt.T / s))
             self._columns[w] = (len(self._segments) - 1, np.ones(s.size), ratio)
 

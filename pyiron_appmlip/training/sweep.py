@@ -544,10 +544,10 @@ def run_sweep(
             served = [task] if task in todo else []
             if task == pool_unit:
                 served += pool_users
+            sizes = sorted({r.subset_size for r in records})
             for unit in served:
                 unit_rows = rows_of(unit, records)
                 done.update(row_key(r) for r in unit_rows)
-                sizes = sorted({r.subset_size for r in records})
                 log(f"2Jmax {twojmax}: {unit[1]} repetition {unit[2]} done, sizes {sizes}")
                 if on_unit_done is not None:
                     on_unit_done(unit, unit_rows)
