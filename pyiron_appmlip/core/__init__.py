@@ -44,6 +44,13 @@ from .sampling import (
     sampling_order,
     weighted_order,
 )
+from .shared_subsets import (
+    PlanNode,
+    SubsetPlan,
+    plan_statistics,
+    plan_subsets,
+    shared_subset_fits,
+)
 from .statistics import SufficientStatistics, iter_checkpoints
 
 __all__ = [
@@ -58,6 +65,11 @@ __all__ = [
     "SubsetFit",
     "statistics_fits",
     "subset_fits",
+    "PlanNode",
+    "SubsetPlan",
+    "plan_subsets",
+    "plan_statistics",
+    "shared_subset_fits",
     "ErrorSummary",
     "statistics_errors",
     "statistics_errors_batch",

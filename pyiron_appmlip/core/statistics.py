@@ -83,7 +83,7 @@ from .validation import (
     check_volume,
 )
 
-__all__ = ["SufficientStatistics", "iter_checkpoints"]
+__all__ = ["SufficientStatistics", "add_configuration", "iter_checkpoints"]
 
 _FORMAT = "pyiron_appmlip.core.SufficientStatistics"
 _VERSION = 2
@@ -716,6 +716,18 @@ class SufficientStatistics:
         )
 
 
+def add_configuration(stats: SufficientStatistics, item, partition: str = "train") -> None:
+    """Add one stream item ``(block, labels)``, ``(block, labels, config_id)`` or ``(block,
+    labels, config_id, options)`` (see :func:`iter_checkpoints`) to ``stats``; labels of levels
+    that ``stats`` does not accumulate are ignored."""
+    block, labels = item[0], item[1]
+    cid = item[2] if len(item) > 2 else None
+    options = item[3] if len(item) > 3 and item[3] is not None else {}
+    if labels:
+        labels = {lv: labels[lv] for lv in stats.levels if lv in labels}
+    stats.add(block, labels, partition, cid, **options)
+
+
 def iter_checkpoints(
     configurations: Iterable,
     checkpoints: Sequence[int],
@@ -758,15 +770,10 @@ def iter_checkpoints(
     count = 0
     idx = 0
     for item in configurations:
-        block, labels = item[0], item[1]
-        cid = item[2] if len(item) > 2 else None
-        options = item[3] if len(item) > 3 and item[3] is not None else {}
         if stats is None:
-            p = n_descriptors if n_descriptors is not None else np.shape(block)[-1]
+            p = n_descriptors if n_descriptors is not None else np.shape(item[0])[-1]
             stats = SufficientStatistics(p, levels, chunk_rows)
-        if labels:
-            labels = {lv: labels[lv] for lv in stats.levels if lv in labels}
-        stats.add(block, labels, partition, cid, **options)
+        add_configuration(stats, item, partition)
         count += 1
         if count == sizes[idx]:
             stats.flush()
