@@ -49,10 +49,12 @@ from pyiron_appmlip.core import (
     SharedLeverageProjector,
     SufficientStatistics,
     direct_errors,
+    plan_statistics,
+    plan_subsets,
     sampling_order,
+    shared_subset_fits,
     statistics_errors,
     statistics_fits,
-    subset_fits,
 )
 
 K_OF_TWOJMAX = {4: 14, 6: 30, 8: 55, 10: 91}
@@ -406,12 +408,48 @@ def main():
     test_stats = SufficientStatistics(p, LEVELS)
     for b, lab in pool.iterate(test_idx):
         test_stats.add(b, lab, partition="test")
-    pool_stats = SufficientStatistics(p, LEVELS)  # the pool's fits are every order's 100 %
-    for b, lab in pool.iterate(train_idx):
-        pool_stats.add(b, lab)
-    pool_stats.flush()
     t_stats = time.perf_counter() - t_start
-    print(f"  test and pool statistics: {t_stats:.1f} s", flush=True)
+    print(f"  test statistics: {t_stats:.1f} s", flush=True)
+
+    def read(indices):
+        return pool.iterate(indices)
+
+    fit_options = dict(test_statistics=test_stats, factorization=args.factorization)
+    records = {}  # (sampler, rep, w, size, level) -> SubsetFit
+    orders = {}
+    below = sizes[:-1] if sizes[-1] == n_train else sizes
+    # the random orders need no leverage: they come first, with the whole pool (the largest
+    # size of every order, the same fits for all) built from one of their 90 % subsets; its
+    # statistics then give the leverage
+    t0 = time.perf_counter()
+    random_orders = []
+    for rep in range(args.repetitions):
+        seed = [args.seed, SAMPLERS.index("random"), rep]
+        random_orders.append(sampling_order("random", n_train, seed=seed))
+        for w in weights:
+            orders[("random", rep, w)] = random_orders[-1]
+    plan_a = plan_subsets(
+        random_orders + [train_idx], [below] * len(random_orders) + [[n_train]], n_train
+    )
+    whole = {}
+    pool_stats = None
+    for targets, stats in plan_statistics(plan_a, read, LEVELS, n_descriptors=p):
+        recs = statistics_fits(stats, weights, LEVELS, **fit_options)
+        for k, _ in targets:
+            for rec in recs:
+                w = (rec.energy_weight, rec.force_weight)
+                if k == len(random_orders):
+                    whole[(w, rec.level)] = rec
+                else:
+                    records[("random", k, w, rec.subset_size, rec.level)] = rec
+        if any(k == len(random_orders) for k, _ in targets):
+            pool_stats = stats
+    t_random = time.perf_counter() - t0
+    print(
+        f"  random orders and the whole pool: {t_random:.1f} s ({plan_a.reads} configurations "
+        f"read, {plan_a.separate_reads} with one pass each)",
+        flush=True,
+    )
     t0 = time.perf_counter()
     lev_weights = weights if args.leverage_ratio is None else [(args.leverage_ratio, 1.0)]
     projector = SharedLeverageProjector(
@@ -432,74 +470,67 @@ def main():
         flush=True,
     )
     t0 = time.perf_counter()
-    records = {}  # (sampler, rep, w, size, level) -> SubsetFit
-    orders = {}
-    n_passes = 0
-    # the largest size is the whole pool: the same fits for every order, from its statistics
-    whole = {
-        ((rec.energy_weight, rec.force_weight), rec.level): rec
-        for rec in statistics_fits(
-            pool_stats,
-            weights,
-            LEVELS,
-            test_statistics=test_stats,
-            factorization=args.factorization,
-        )
-    }
-    below = sizes[:-1] if sizes[-1] == n_train else sizes
+    lev_orders, lev_keys, own = [], [], {}
     for sampler in SAMPLERS:
+        if sampler == "random":
+            continue
         for rep in range(args.repetitions):
             seed = [args.seed, SAMPLERS.index(sampler), rep]
-            if sampler == "random":
-                jobs = [(weights, None)]
-            elif args.leverage_ratio is None:
-                jobs = [([w], w) for w in weights]  # leverage depends on the weights
+            if args.leverage_ratio is None:  # leverage (and the order) depends on the weight
+                jobs = [([w], w) for w in weights]
             else:
                 jobs = [(weights, lev_weights[0])]
             for fit_weights, lev_w in jobs:
-                reg, blk = leverage[lev_w] if lev_w else (None, None)
+                reg, blk = leverage[lev_w]
                 order = sampling_order(
                     sampler, n_train, leverage=reg, block_leverage=blk, seed=seed
                 )
+                if args.leverage_ratio is None:
+                    own[len(lev_orders)] = fit_weights
+                lev_orders.append(order)
+                lev_keys.append((sampler, rep))
                 for w in fit_weights:
                     orders[(sampler, rep, w)] = order
-                for w in fit_weights:
-                    for lv in LEVELS:
-                        if below is not sizes:
-                            records[(sampler, rep, w, n_train, lv)] = whole[(w, lv)]
-                stream_ = ((b, lab) for b, lab in pool.iterate(order[: below[-1]]))
-                n_passes += 1
-                t1 = time.perf_counter()
-                for rec in subset_fits(
-                    stream_,
-                    below,
-                    fit_weights,
-                    LEVELS,
-                    test_statistics=test_stats,
-                    factorization=args.factorization,
-                ):
-                    key = (sampler, rep, (rec.energy_weight, rec.force_weight))
-                    records[key + (rec.subset_size, rec.level)] = rec
-                if stream:
-                    print(
-                        f"  pass {n_passes} ({sampler}, repetition {rep}): "
-                        f"{time.perf_counter() - t1:.1f} s",
-                        flush=True,
-                    )
-    t_sweep = time.perf_counter() - t0
+    plan_b = plan_subsets(lev_orders, below, n_train)
+    for (sampler, rep), recs in zip(
+        lev_keys,
+        shared_subset_fits(
+            lev_orders, below, read, weights, LEVELS, order_weights=own, plan=plan_b,
+            n_descriptors=p, **fit_options,
+        ),
+        strict=True,
+    ):  # fmt: skip
+        for rec in recs:
+            w = (rec.energy_weight, rec.force_weight)
+            records[(sampler, rep, w, rec.subset_size, rec.level)] = rec
+    for sampler, rep, w in orders:  # every order's 100 %: the whole pool's fits
+        for lv in LEVELS:
+            if below is not sizes:
+                records[(sampler, rep, w, n_train, lv)] = whole[(w, lv)]
+    t_lev_orders = time.perf_counter() - t0
+    print(
+        f"  {len(lev_orders)} leverage orders: {t_lev_orders:.1f} s ({plan_b.reads} "
+        f"configurations read, {plan_b.separate_reads} with one pass each; {plan_b.n_merges} "
+        f"intersections, at most {plan_b.peak_statistics} accumulators)",
+        flush=True,
+    )
     t_gen_streamed = pool.t_gen - gen_before
     t_ours = time.perf_counter() - t_start - t_gen_streamed
     n_fits = len(records)
+    n_read = len(test_idx) + plan_a.reads + n_train + plan_b.reads
+    n_separate = len(test_idx) + plan_a.separate_reads + n_train + plan_b.separate_reads
     print(
-        f"\nstreamed: {t_ours:.1f} s total = statistics {t_stats:.1f} s + leverage "
-        f"({len(lev_weights)} weights) {t_lev:.1f} s + {n_passes} passes / {n_fits} fits "
-        f"{t_sweep:.1f} s" + (f" (generation {t_gen_streamed:.1f} s left out)" if stream else ""),
+        f"\nstreamed: {t_ours:.1f} s total = test statistics {t_stats:.1f} s + random orders and "
+        f"the whole pool {t_random:.1f} s + leverage ({len(lev_weights)} weights) {t_lev:.1f} s + "
+        f"leverage orders {t_lev_orders:.1f} s; {len(random_orders) + len(lev_orders)} orders, "
+        f"{n_fits} fits, {n_read} configurations read ({n_separate} with one pass per order)"
+        + (f" (generation {t_gen_streamed:.1f} s left out)" if stream else ""),
         flush=True,
     )
     if below is not sizes:
         print(
             f"  the {len(whole)} fits of the whole pool ({n_train} configurations) come once from "
-            f"its statistics; the passes stop at {below[-1]}",
+            f"its statistics; the orders stop at {below[-1]}",
             flush=True,
         )
     models = [r.model for r in records.values()]

@@ -50,6 +50,7 @@ from .shared_subsets import (
     plan_statistics,
     plan_subsets,
     shared_subset_fits,
+    statistics_budget,
 )
 from .statistics import SufficientStatistics, iter_checkpoints
 
@@ -70,6 +71,7 @@ __all__ = [
     "plan_subsets",
     "plan_statistics",
     "shared_subset_fits",
+    "statistics_budget",
     "ErrorSummary",
     "statistics_errors",
     "statistics_errors_batch",

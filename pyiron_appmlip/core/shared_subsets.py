@@ -33,10 +33,36 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fit import SubsetFit, _checked_fit_arguments, statistics_fits
-from .statistics import SufficientStatistics, add_configuration
+from .statistics import (
+    SufficientStatistics,
+    _default_chunk_rows,
+    _small_chunk_rows,
+    add_configuration,
+)
 from .validation import check_weights
 
-__all__ = ["PlanNode", "SubsetPlan", "plan_subsets", "plan_statistics", "shared_subset_fits"]
+__all__ = [
+    "PlanNode",
+    "SubsetPlan",
+    "plan_subsets",
+    "plan_statistics",
+    "shared_subset_fits",
+    "statistics_budget",
+]
+
+
+def statistics_budget(
+    n_descriptors: int, n_levels: int = 1, max_bytes: float = 2 * 2**30, cap: int = 64
+) -> int:
+    """How many accumulators (:class:`~.statistics.SufficientStatistics`) fit in ``max_bytes``:
+    the ``max_statistics`` of :func:`plan_subsets` for ``n_descriptors`` columns and
+    ``n_levels`` label levels (energy and force R factors with their row buffers), at least 1
+    and at most ``cap``. With the default 2 GiB: the cap at 2Jmax 6 (p = 495), 16 at 2Jmax 8
+    (p = 1595) and 3 at 2Jmax 10 (p = 4277)."""
+    n = int(n_descriptors) + 1 + int(n_levels)
+    chunk = _default_chunk_rows(n)
+    per = 8 * n * (2 * n + chunk + _small_chunk_rows(chunk, n))
+    return int(max(1, min(cap, max_bytes // per)))
 
 
 @dataclass(frozen=True)
@@ -385,9 +411,11 @@ def plan_statistics(
             raise ValueError(
                 f"read returned {count} configurations for {node.added.size} pool indices"
             )
-        stats.flush()
         if node.n_children:
+            stats.release_buffers()  # kept for the children: its R factors only
             live[i] = stats
+        else:
+            stats.flush()
         if node.targets:
             yield node.targets, stats
 

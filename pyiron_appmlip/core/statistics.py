@@ -143,6 +143,11 @@ class _StreamedR:
         self.flush()
         return self.r
 
+    def release(self) -> None:
+        """Fold pending rows in and free the row buffer (allocated again by :meth:`take`)."""
+        self.flush()
+        self._buf = None
+
     def absorb(self, other: _StreamedR) -> None:
         """Add all rows of ``other`` (not modified) to this factor."""
         self.flush()
@@ -225,6 +230,12 @@ class _Group:
         self.force.flush()
         for part in self.stress.values():
             part.flush()
+
+    def release(self) -> None:
+        self.energy.release()
+        self.force.release()
+        for part in self.stress.values():
+            part.release()
 
     def copy(self) -> _Group:
         new = object.__new__(_Group)
@@ -557,6 +568,13 @@ class SufficientStatistics:
         for g in groups:
             g.flush()
         return groups
+
+    def release_buffers(self) -> None:
+        """Fold pending rows in and free the row buffers, leaving only the R factors in memory
+        (for statistics that are kept but not added to for a while); adding rows allocates
+        them again."""
+        for g in self._groups.values():
+            g.release()
 
     # ------------------------------------------------------------------ copy / merge / io
     def _empty_like(self) -> SufficientStatistics:

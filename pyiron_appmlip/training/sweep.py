@@ -37,6 +37,8 @@ from ..core import (
     SufficientStatistics,
     leverage_scores_streamed,
     repeated_orders,
+    shared_subset_fits,
+    statistics_budget,
     subset_fits,
 )
 from ..core.validation import check_stress_weight, check_weights
@@ -481,7 +483,7 @@ def run_sweep(
         task_sizes = {u: list(sizes) for u, sizes in todo.items()}
         pool_users = [u for u in todo if u[1] != "all" and n_pool in todo[u]]
         pool_unit = (twojmax, "all", 0) if (twojmax, "all", 0) in todo else (twojmax, "pool", 0)
-        if _share_pool_fits(pool_unit in todo, pool_users, todo, n_pool, independent):
+        if _share_pool_fits(pool_unit in todo, pool_users, todo, n_pool):
             for unit in pool_users:
                 task_sizes[unit].remove(n_pool)
             task_sizes[pool_unit] = [n_pool]
@@ -557,23 +559,21 @@ def run_sweep(
     return rows_out
 
 
-def _share_pool_fits(pool_task_needed_anyway, users, todo, n_pool, independent) -> bool:
+def _share_pool_fits(pool_task_needed_anyway, users, todo, n_pool) -> bool:
     """Whether the whole pool's fits are computed once for the ``users`` (units that have the
     pool size among their sizes) instead of once in each: always when the "all" sampler's unit
-    runs anyway; otherwise when the configurations it saves streaming exceed the pool (each
-    independent draw of the pool size is a pass of its own; a nested order stops at its next
-    smaller size instead)."""
+    runs anyway; otherwise when the configurations it saves streaming exceed the pool. Within
+    a unit the pool is built from the unit's next smaller subset, nested (the order's prefix)
+    or independent (the largest other draw, :func:`independent_unit_fits`), so a unit saves
+    the pool size minus that size."""
     if not users:
         return False
     if pool_task_needed_anyway:
         return True
     saved = 0
     for unit in users:
-        if independent:
-            saved += n_pool
-        else:
-            smaller = [s for s in todo[unit] if s < n_pool]
-            saved += n_pool - (max(smaller) if smaller else 0)
+        smaller = [s for s in todo[unit] if s < n_pool]
+        saved += n_pool - (max(smaller) if smaller else 0)
     return saved > n_pool
 
 
@@ -624,18 +624,9 @@ def unit_fits(
         ValueError: if ``stress_weight > 0`` and no configuration of the unit has both a
             recorded stress and virial rows.
     """
-    unit_options = unit_options or {}
     with_stress = [0]
-
-    def stream():
-        for cid, block in zip(ordered_ids, source.iter_blocks(ordered_ids), strict=True):
-            labels, options = _add_options(block, unit_labels[cid], cid, unit_options.get(cid))
-            if options.get("virial") and any(len(v) == 3 for v in labels.values()):
-                with_stress[0] += 1
-            yield (block, labels, cid, options) if options else (block, labels, cid)
-
     records = subset_fits(
-        stream(),
+        _unit_items(source, ordered_ids, unit_labels, unit_options, with_stress),
         sizes,
         weights,
         train_levels,
@@ -646,23 +637,77 @@ def unit_fits(
         stress_weight=stress_weight,
         **(fit_options or {}),
     )
-    if stress_weight > 0 and with_stress[0] == 0:
+    _check_unit_stress(stress_weight, with_stress[0], len(ordered_ids))
+    return records
+
+
+def _unit_items(source, ids, unit_labels, unit_options, with_stress):
+    """The stream items of ``ids`` (blocks from ``source``, in that order); counts in
+    ``with_stress[0]`` the configurations with a recorded stress and virial rows."""
+    unit_options = unit_options or {}
+    for cid, block in zip(ids, source.iter_blocks(ids), strict=True):
+        labels, options = _add_options(block, unit_labels[cid], cid, unit_options.get(cid))
+        if options.get("virial") and any(len(v) == 3 for v in labels.values()):
+            with_stress[0] += 1
+        yield (block, labels, cid, options) if options else (block, labels, cid)
+
+
+def _check_unit_stress(stress_weight, n_with_stress, n_configs) -> None:
+    if stress_weight > 0 and n_with_stress == 0:
         raise ValueError(
-            f"stress_weight={stress_weight} but none of the {len(ordered_ids)} training "
+            f"stress_weight={stress_weight} but none of the {n_configs} training "
             "configurations of this unit has both a recorded stress and the six virial rows in "
             "its descriptor block (compute the descriptors with virial=True)"
         )
-    return records
 
 
-def independent_unit_fits(source, orders, unit_labels, *args, **kwargs):
-    """One sweep unit of independent draws: :func:`unit_fits` for each subset size on its own
-    sampling order (``orders`` maps a size to its ordered ids, as many as the size)."""
-    records = []
-    for size, ordered_ids in orders.items():
-        labels = {cid: unit_labels[cid] for cid in ordered_ids}
-        records += unit_fits(source, ordered_ids, labels, [size], *args, **kwargs)
-    return records
+def independent_unit_fits(
+    source,
+    orders,
+    unit_labels,
+    weights,
+    train_levels,
+    test_stats,
+    test_levels,
+    ridge,
+    p,
+    stress_weight=0.0,
+    unit_options=None,
+    fit_options=None,
+):
+    """One sweep unit of independent draws (the task an executor runs): the records of every
+    subset size, each on its own sampling order (``orders`` maps a size to its ordered ids, as
+    many as the size). The draws of different sizes share configurations; their statistics are
+    built from each other (:func:`~pyiron_appmlip.core.plan_subsets`), so the unit reads fewer
+    configurations than one pass per size. The other arguments are those of
+    :func:`unit_fits`."""
+    ids = list(dict.fromkeys(c for ordered in orders.values() for c in ordered))
+    local = {c: i for i, c in enumerate(ids)}
+    sizes = list(orders)
+    index_orders = [np.array([local[c] for c in orders[s]], dtype=np.int64) for s in sizes]
+    with_stress = [0]
+
+    def read(indices):
+        chosen = [ids[i] for i in indices]
+        return _unit_items(source, chosen, unit_labels, unit_options, with_stress)
+
+    per_size = shared_subset_fits(
+        index_orders,
+        [[s] for s in sizes],
+        read,
+        weights,
+        train_levels,
+        n_pool=len(ids),
+        max_statistics=statistics_budget(p, len(set(train_levels))),
+        test_statistics=test_stats,
+        test_levels=test_levels,
+        n_descriptors=p,
+        ridge=ridge,
+        stress_weight=stress_weight,
+        **(fit_options or {}),
+    )
+    _check_unit_stress(stress_weight, with_stress[0], len(ids))
+    return [r for records in per_size for r in records]
 
 
 def _label(labels, cid) -> tuple:

@@ -197,3 +197,38 @@ def test_a_short_read_is_an_error(data):
 def test_bad_input_names_the_parameter(orders, sizes, kwargs, message):
     with pytest.raises(ValueError, match=message):
         plan_subsets(orders, sizes, **kwargs)
+
+
+def test_released_buffers_change_nothing_but_memory(data):
+    blocks, labels, _, _ = data
+    a = SufficientStatistics(8, levels=(1, 2), chunk_rows=16)
+    b = SufficientStatistics(8, levels=(1, 2), chunk_rows=16)
+    for i in range(10):
+        a.add(blocks[i], labels[i])
+        b.add(blocks[i], labels[i])
+    b.release_buffers()
+    assert all(g.force._buf is None and g.energy._buf is None for g in b._groups.values())
+    for i in range(10, 20):
+        a.add(blocks[i], labels[i])
+        b.add(blocks[i], labels[i])
+    da, db = a.to_dict(), b.to_dict()
+    assert sorted(da) == sorted(db)
+    for key, value in da.items():
+        if key.endswith("_r"):  # R factors: the same up to rounding and row signs
+            np.testing.assert_allclose(value.T @ value, db[key].T @ db[key], rtol=1e-12, atol=1e-9)
+        else:
+            np.testing.assert_allclose(value, db[key], rtol=1e-13, err_msg=key)
+
+
+def test_statistics_budget_counts_factors_and_buffers():
+    from pyiron_appmlip.core import statistics_budget
+
+    p, levels = 300, 6
+    stats = SufficientStatistics(p, levels=range(levels))
+    stats.add(np.ones((4, p)), {lv: (1.0, np.zeros((1, 3))) for lv in range(levels)})
+    (g,) = stats._groups.values()  # allocated: both R factors and both row buffers
+    per = sum(x.nbytes for x in (g.energy.r, g.force.r, g.energy._buf, g.force._buf))
+    assert statistics_budget(p, levels, max_bytes=10 * per, cap=100) == 10
+    assert statistics_budget(p, levels, max_bytes=10 * per - 1, cap=100) == 9
+    assert statistics_budget(p, levels, max_bytes=1) == 1
+    assert statistics_budget(4277, 6) == 3  # 2Jmax 10 in 2 GiB
