@@ -420,6 +420,24 @@ def plan_statistics(
             yield node.targets, stats
 
 
+def _check_plan(plan: SubsetPlan, orders, sizes) -> None:
+    """Raise unless ``plan`` holds exactly the subsets ``order[:size]`` of these orders."""
+    wanted = sorted((k, s) for k, ss in enumerate(sizes) for s in ss)
+    if plan.targets != wanted:
+        raise ValueError(
+            f"plan does not match orders and sizes: it has {len(plan.targets)} subsets, the "
+            f"orders and sizes ask for {len(wanted)} (make it with plan_subsets(orders, sizes))"
+        )
+    for node in plan.nodes:
+        for k, s in node.targets:
+            if not np.array_equal(node.members, np.sort(orders[k][:s])):
+                raise ValueError(
+                    f"plan does not match orders and sizes: its subset ({k}, {s}) holds other "
+                    "configurations than order k's first s (make it with plan_subsets(orders, "
+                    "sizes))"
+                )
+
+
 def shared_subset_fits(
     orders: Sequence,
     sizes: Sequence,
@@ -470,6 +488,8 @@ def shared_subset_fits(
     }
     if plan is None:
         plan = plan_subsets(orders, sizes, n_pool, max_statistics=max_statistics)
+    else:
+        _check_plan(plan, *_orders_and_sizes(orders, sizes, n_pool)[:2])
     n_orders = len(orders)
     bad = [k for k in own if not 0 <= k < n_orders]
     if bad:

@@ -220,8 +220,10 @@ def run_sweep(
 ) -> list[dict]:
     """Run every unit of ``grid`` whose rows are not all in ``done``; return the new rows.
 
-    Memory: the labels (small) plus one p x p accumulator per level at a time; blocks are
-    streamed from the sources in sampling order.
+    Memory: the labels (small) plus, per unit running, one accumulator of p x p R factors
+    (nested draws) or at most the 2 GiB of :func:`~pyiron_appmlip.core.statistics_budget`
+    (independent draws, whose sizes are built from each other); blocks are streamed from the
+    sources in sampling order.
 
     Args:
         sources: 2Jmax -> :class:`BlockSource` (e.g. a descriptor job's block store). A source

@@ -232,3 +232,16 @@ def test_statistics_budget_counts_factors_and_buffers():
     assert statistics_budget(p, levels, max_bytes=10 * per - 1, cap=100) == 9
     assert statistics_budget(p, levels, max_bytes=1) == 1
     assert statistics_budget(4277, 6) == 3  # 2Jmax 10 in 2 GiB
+
+
+def test_a_plan_of_other_orders_is_refused(data):
+    blocks, labels, _, _ = data
+    orders = correlated_orders(3)
+    plan = plan_subsets(orders, SIZES, N_POOL)
+    read = CountingRead(blocks, labels)
+    with pytest.raises(ValueError, match="plan does not match orders and sizes: it has 12"):
+        shared_subset_fits(orders, SIZES[:2], read, WEIGHTS, (1, 2), plan=plan)
+    other = [orders[1], orders[0], orders[2]]
+    with pytest.raises(ValueError, match="holds other configurations"):
+        shared_subset_fits(other, SIZES, read, WEIGHTS, (1, 2), plan=plan)
+    assert read.n_read == 0
