@@ -53,6 +53,7 @@ from pyiron_appmlip.core import (
     plan_subsets,
     sampling_order,
     shared_subset_fits,
+    statistics_budget,
     statistics_errors,
     statistics_fits,
 )
@@ -428,8 +429,12 @@ def main():
         random_orders.append(sampling_order("random", n_train, seed=seed))
         for w in weights:
             orders[("random", rep, w)] = random_orders[-1]
+    budget = statistics_budget(p, len(LEVELS))  # accumulators alive at once, in 2 GiB
     plan_a = plan_subsets(
-        random_orders + [train_idx], [below] * len(random_orders) + [[n_train]], n_train
+        random_orders + [train_idx],
+        [below] * len(random_orders) + [[n_train]],
+        n_train,
+        max_statistics=budget,
     )
     whole = {}
     pool_stats = None
@@ -491,7 +496,7 @@ def main():
                 lev_keys.append((sampler, rep))
                 for w in fit_weights:
                     orders[(sampler, rep, w)] = order
-    plan_b = plan_subsets(lev_orders, below, n_train)
+    plan_b = plan_subsets(lev_orders, below, n_train, max_statistics=budget)
     for (sampler, rep), recs in zip(
         lev_keys,
         shared_subset_fits(
