@@ -632,6 +632,16 @@ def unit_fits(
         sizes,
         weights,
         train_levels,
+        **_fit_keywords(test_stats, test_levels, ridge, p, stress_weight, fit_options),
+    )
+    _check_unit_stress(stress_weight, with_stress[0], len(ordered_ids))
+    return records
+
+
+def _fit_keywords(test_stats, test_levels, ridge, p, stress_weight, fit_options) -> dict:
+    """The keywords a sweep unit passes to :func:`~pyiron_appmlip.core.subset_fits` (nested
+    draws) or :func:`~pyiron_appmlip.core.shared_subset_fits` (independent draws)."""
+    return dict(
         test_statistics=test_stats,
         test_levels=test_levels,
         ridge=ridge,
@@ -639,8 +649,6 @@ def unit_fits(
         stress_weight=stress_weight,
         **(fit_options or {}),
     )
-    _check_unit_stress(stress_weight, with_stress[0], len(ordered_ids))
-    return records
 
 
 def _unit_items(source, ids, unit_labels, unit_options, with_stress):
@@ -701,12 +709,7 @@ def independent_unit_fits(
         train_levels,
         n_pool=len(ids),
         max_statistics=statistics_budget(p, len(set(train_levels))),
-        test_statistics=test_stats,
-        test_levels=test_levels,
-        n_descriptors=p,
-        ridge=ridge,
-        stress_weight=stress_weight,
-        **(fit_options or {}),
+        **_fit_keywords(test_stats, test_levels, ridge, p, stress_weight, fit_options),
     )
     _check_unit_stress(stress_weight, with_stress[0], len(ids))
     return [r for records in per_size for r in records]
