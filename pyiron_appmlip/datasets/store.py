@@ -146,7 +146,8 @@ class LevelData:
     def labels(self, ids: Sequence[str] | None = None, clock: str = "auto"):
         """A :class:`~pyiron_appmlip.training.labels.Labels` of these (or all) configurations.
 
-        Its ``wall_times`` are the calculations' cost by :meth:`cost_seconds` (``clock``).
+        Its ``wall_times`` are the calculations' cost by :meth:`cost_seconds` (``clock``), its
+        ``cost_clock`` names that clock, and its ``n_kpoints`` are the recorded k-point counts.
         """
         from ..training.labels import Labels
 
@@ -160,6 +161,8 @@ class LevelData:
             [self.forces[r] for r in rows],
             wall_times=cost[rows],
             job_id=job_ids[0] if len(job_ids) == 1 else None,
+            cost_clock=self.cost_clock(clock),
+            n_kpoints=np.asarray(self.n_kpoints, dtype=np.int64)[rows],
         )
 
 

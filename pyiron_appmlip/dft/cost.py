@@ -15,6 +15,10 @@ it is fixed at 0 and listed in ``CostModel.fixed``.
 
 Inputs are either plain arrays (``wall_times``, ``n_atoms``, ``n_kpoints``, ``levels``) or
 :class:`~pyiron_appmlip.jobs.labelling.AppmlipLabelling` jobs, whose finished records are used.
+
+Labels without recorded times (imported data) get a cost from a :class:`LevelCost`: seconds per
+configuration, seconds per atom, or a :class:`CostModel`, given per level
+(:func:`parse_level_costs`; the sweep and fit jobs take them as ``job.input.level_costs``).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .levels import get_level, kmesh
+from .levels import get_level, kmesh, level_label
 
 __all__ = [
     "CostModel",
@@ -34,6 +38,9 @@ __all__ = [
     "cost_summary",
     "records_from_jobs",
     "predict_labelling_cost",
+    "COST_KINDS",
+    "LevelCost",
+    "parse_level_costs",
 ]
 
 
@@ -295,3 +302,205 @@ def predict_labelling_cost(structures: Sequence | Iterable, level, model: CostMo
         "n_atoms": n_atoms,
         "n_kpoints": n_kpoints,
     }
+
+
+#: The kinds of a given cost of a level (:class:`LevelCost`).
+COST_KINDS = ("per_configuration", "per_atom", "model")
+_MODEL_KEYS = (
+    "prefactor",
+    "atom_exponent",
+    "kpoint_exponent",
+    "n_samples",
+    "rms_log_residual",
+    "fixed",
+    "level",
+)
+_SPEC_HELP = (
+    "{'per_configuration': seconds}, {'per_atom': seconds} or {'model': CostModel or its to_dict()}"
+)
+
+
+def _positive_seconds(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(f"{name} must be a number of seconds > 0, got {value!r}")
+    x = float(value)
+    if not math.isfinite(x) or x <= 0:
+        raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")
+    return x
+
+
+def _cost_model(value, name: str) -> CostModel:
+    if isinstance(value, CostModel):
+        data = value.to_dict()
+    elif isinstance(value, Mapping):
+        data = dict(value)
+    else:
+        raise ValueError(f"{name} must be a CostModel or its to_dict(), got {value!r}")
+    unknown = sorted(set(data) - set(_MODEL_KEYS))
+    needed = [k for k in _MODEL_KEYS[:3] if k not in data]
+    if unknown or needed:
+        raise ValueError(
+            f"{name} must have the keys {list(_MODEL_KEYS[:3])} (optional "
+            f"{list(_MODEL_KEYS[3:])}); missing {needed}, unknown {unknown}"
+        )
+    prefactor = _positive_seconds(data["prefactor"], f"{name}['prefactor']")
+    exponents = {}
+    for key in ("atom_exponent", "kpoint_exponent"):
+        x = data[key]
+        if isinstance(x, bool) or not isinstance(x, int | float | np.integer | np.floating):
+            raise ValueError(f"{name}[{key!r}] must be a finite number, got {x!r}")
+        if not math.isfinite(float(x)):
+            raise ValueError(f"{name}[{key!r}] must be a finite number, got {x!r}")
+        exponents[key] = float(x)
+    return CostModel(
+        prefactor=prefactor,
+        n_samples=int(data.get("n_samples", 0)),
+        rms_log_residual=float(data.get("rms_log_residual", float("nan"))),
+        fixed=tuple(str(f) for f in (data.get("fixed") or ())),
+        level=data.get("level") or None,
+        **exponents,
+    )
+
+
+@dataclass(frozen=True)
+class LevelCost:
+    """The DFT cost of one level's calculations, given by the user instead of measured times.
+
+    Attributes:
+        kind: one of :data:`COST_KINDS`: ``"per_configuration"`` (``seconds`` per
+            configuration), ``"per_atom"`` (``seconds`` per atom) or ``"model"`` (the
+            :class:`CostModel` ``model`` of the level, in the number of atoms and k-points).
+        seconds: seconds per configuration or per atom (NaN for a model).
+        model: the cost model (None for the other kinds).
+    """
+
+    kind: str
+    seconds: float = float("nan")
+    model: CostModel | None = None
+
+    @classmethod
+    def from_spec(cls, spec, name: str = "level_cost") -> LevelCost:
+        """A cost from ``{"per_configuration": s}``, ``{"per_atom": s}`` or ``{"model": m}``
+        (``m`` a :class:`CostModel` or its :meth:`~CostModel.to_dict`); a :class:`LevelCost`
+        or a :class:`CostModel` is taken as it is.
+
+        Args:
+            spec: the cost.
+            name: how the messages name the parameter (e.g. ``"level_costs['3']"``).
+
+        Raises:
+            ValueError: naming ``name`` and the allowed forms, for anything else: another
+                kind, several kinds, seconds that are not a finite number > 0, a model without
+                a finite prefactor > 0 and finite exponents.
+        """
+        if isinstance(spec, LevelCost):
+            return spec
+        if isinstance(spec, CostModel):
+            spec = {"model": spec}
+        if not isinstance(spec, Mapping) or len(spec) != 1:
+            raise ValueError(f"{name} must be one of {_SPEC_HELP}, got {spec!r}")
+        ((kind, value),) = spec.items()
+        if kind not in COST_KINDS:
+            raise ValueError(
+                f"{name} has the unknown kind {kind!r}; allowed kinds: {list(COST_KINDS)} "
+                f"({_SPEC_HELP})"
+            )
+        if kind == "model":
+            return cls(kind, model=_cost_model(value, f"{name}['model']"))
+        return cls(kind, seconds=_positive_seconds(value, f"{name}[{kind!r}]"))
+
+    @property
+    def needs_kpoints(self) -> bool:
+        """Whether the cost depends on the number of k-points (a model with K in it)."""
+        return self.kind == "model" and self.model.kpoint_exponent != 0.0
+
+    def predict(self, n_atoms, n_kpoints=None) -> np.ndarray:
+        """Seconds per configuration.
+
+        Args:
+            n_atoms: atoms per configuration.
+            n_kpoints: k-points of the mesh per configuration; needed only by a model with a
+                k-point exponent other than 0.
+
+        Raises:
+            ValueError: a model that needs the k-points without them.
+        """
+        n = np.asarray(n_atoms, dtype=float)
+        if self.kind == "per_configuration":
+            return np.full(n.shape, self.seconds)
+        if self.kind == "per_atom":
+            return self.seconds * n
+        if n_kpoints is None:
+            if self.needs_kpoints:
+                raise ValueError(
+                    f"the cost model depends on the number of k-points (kpoint_exponent "
+                    f"{self.model.kpoint_exponent:g}), which is not known here"
+                )
+            n_kpoints = 1
+        return self.model.predict(n, n_kpoints)
+
+    def describe(self) -> str:
+        """How the cost was given, e.g. ``"given: 3 s per atom"``."""
+        if self.kind == "per_configuration":
+            return f"given: {self.seconds:g} s per configuration"
+        if self.kind == "per_atom":
+            return f"given: {self.seconds:g} s per atom"
+        m = self.model
+        return (
+            f"given: cost model {m.prefactor:.4g} s x N^{m.atom_exponent:.3g} x "
+            f"K^{m.kpoint_exponent:.3g} (N atoms, K k-points)"
+        )
+
+    def to_spec(self) -> dict:
+        """The plain form :meth:`from_spec` reads (HDF5- and JSON-friendly)."""
+        if self.kind == "model":
+            data = self.model.to_dict()
+            if data["level"] is None:
+                del data["level"]
+            return {"model": data}
+        return {self.kind: self.seconds}
+
+
+def parse_level_costs(level_costs, levels=None, name: str = "level_costs") -> dict[str, LevelCost]:
+    """Normalise given DFT costs per level to ``{level label: LevelCost}``.
+
+    Args:
+        level_costs: None or a mapping level (any spelling :func:`~pyiron_appmlip.dft.levels.
+            level_label` reads: ``3``, ``"3"``, ``"imported:wbe"``) -> a cost
+            (:meth:`LevelCost.from_spec`): ``{"per_configuration": 120.0}``,
+            ``{"per_atom": 3.0}`` or ``{"model": cost_model}``.
+        levels: if given, the levels that have labels; a cost of another level is refused.
+        name: how the messages name the parameter.
+
+    Returns:
+        The costs by level label (empty for None).
+
+    Raises:
+        ValueError: naming the parameter, for a malformed cost (see
+            :meth:`LevelCost.from_spec`), two spellings of one level, or a level not in
+            ``levels`` (the message lists them).
+    """
+    if level_costs is None:
+        return {}
+    if not isinstance(level_costs, Mapping):
+        raise ValueError(f"{name} must map levels to costs ({_SPEC_HELP}), got {level_costs!r}")
+    out: dict[str, LevelCost] = {}
+    for level, spec in level_costs.items():
+        try:
+            label = level_label(level)
+        except (TypeError, ValueError) as err:
+            raise ValueError(
+                f"{name} names the level {level!r}, which is not a level: {err}"
+            ) from None
+        if label in out:
+            raise ValueError(f"{name} names level {label!r} twice (as {level!r} and before)")
+        out[label] = LevelCost.from_spec(spec, f"{name}[{label!r}]")
+    if levels is not None:
+        known = [level_label(lv) for lv in levels]
+        unknown = [lv for lv in out if lv not in known]
+        if unknown:
+            raise ValueError(
+                f"{name} names the level(s) {unknown}, which have no labels here; levels with "
+                f"labels: {known}"
+            )
+    return out

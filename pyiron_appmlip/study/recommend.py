@@ -28,6 +28,7 @@ import pandas as pd
 from ..core.pareto import pareto_mask
 from ..core.sampling import SAMPLERS, sampling_order
 from ..dft.levels import level_label
+from ..training.costs import cost_is_unknown
 from ..training.table import SETTING_COLUMNS, check_table
 
 __all__ = [
@@ -39,11 +40,12 @@ __all__ = [
     "AGGREGATES",
 ]
 
-_OPTIONAL_SETTING_COLUMNS = ("truth_level", "n_descriptors", "weight_ratio")
+_OPTIONAL_SETTING_COLUMNS = ("truth_level", "n_descriptors", "weight_ratio", "dft_cost_source")
 #: Ways of combining the repetitions of one setting: ``"mean"`` (expected errors and cost over
 #: repetitions) or ``None`` (every row on its own).
 AGGREGATES = ("mean", None)
 _COST = "dft_seconds"
+_COST_SOURCE = "dft_cost_source"
 _THROUGHPUT = "atom_steps_per_second"
 _SECONDS_PER_HOUR = 3600.0
 
@@ -72,8 +74,9 @@ class Recommendation:
     the truth level; with ``aggregate="mean"`` they are means over the repetitions of the
     settings (``n_repetitions``). DFT cost is the sum of the recorded times of the training
     subset (``dft_seconds``: wall times, or CPU times where the dataset records them for every
-    calculation of the level) and core-hours = ``dft_seconds / 3600 *
-    cores_per_calculation``.
+    calculation of the level, or the cost given per level with the sweep's ``level_costs``) and
+    core-hours = ``dft_seconds / 3600 * cores_per_calculation``; ``cost_sources`` says which,
+    per level, and the summary repeats it.
 
     Attributes:
         best: the chosen row (aggregated over repetitions for ``aggregate="mean"``).
@@ -91,6 +94,9 @@ class Recommendation:
         energy_column: the energy error column that was optimised.
         force_column: the force error column that was optimised.
         cores_per_calculation: cores each DFT calculation ran on (for the core-hours).
+        cost_sources: ``{training level: where its dft_seconds come from}`` (the table's
+            ``dft_cost_source``, e.g. ``"measured wall time"``, ``"given: 3 s per atom"``);
+            empty for a table without that column.
     """
 
     best: pd.Series
@@ -103,6 +109,7 @@ class Recommendation:
     energy_column: str = "energy_rmse_test_truth"
     force_column: str = "force_rmse_test_truth"
     cores_per_calculation: int = 1
+    cost_sources: dict = field(default_factory=dict)
 
     @property
     def settings(self) -> dict:
@@ -141,6 +148,8 @@ class Recommendation:
             out["atom_steps_per_second"] = float(self.best[_THROUGHPUT])
         if "n_train_atoms" in self.best.index:
             out["n_train_atoms"] = float(self.best["n_train_atoms"])
+        if _COST_SOURCE in self.best.index:
+            out[_COST_SOURCE] = str(self.best[_COST_SOURCE])
         return out
 
     def summary(self) -> str:
@@ -163,6 +172,7 @@ class Recommendation:
             "Costs",
             f"  DFT training set    {c['dft_seconds']:.4g} s = {c['dft_core_hours']:.4g} "
             f"core-hours at {self.cores_per_calculation} core(s) per calculation",
+            f"  DFT cost source     {c.get(_COST_SOURCE, 'not recorded in the table')}",
         ]
         aps = c.get("atom_steps_per_second", float("nan"))
         if math.isfinite(aps):
@@ -336,6 +346,7 @@ def recommend(
     if not valid.all():
         notes.append(f"{int((~valid).sum())} row(s) without {objectives} values were ignored")
     t = t[valid]
+    cost_sources = _cost_sources(t, notes)
     numeric = [energy_column, force_column, _COST, _THROUGHPUT, "n_train_atoms"]
     numeric += [c for c in t.columns if c.startswith(("energy_rmse", "force_rmse"))]
     agg = _aggregate(t, aggregate, numeric)
@@ -461,7 +472,40 @@ def recommend(
         energy_column=energy_column,
         force_column=force_column,
         cores_per_calculation=cores,
+        cost_sources=cost_sources,
     )
+
+
+def _cost_sources(table: pd.DataFrame, notes: list) -> dict:
+    """``{training level: dft_cost_source}`` of the table's rows; notes where a level's cost is
+    unknown (counted as 0 s) and where the levels' costs come from different kinds of source."""
+    if _COST_SOURCE not in table.columns:
+        return {}
+    sources: dict = {}
+    for level, source in zip(table["train_level"], table[_COST_SOURCE], strict=True):
+        sources.setdefault(str(level), set()).add(str(source))
+    out = {lv: "; ".join(sorted(s)) for lv, s in sources.items()}
+    unknown = [lv for lv, s in sources.items() if any(cost_is_unknown(x) for x in s)]
+    if unknown:
+        notes.append(
+            f"the DFT cost of level(s) {unknown} is unknown (no recorded time; counted as 0 s), "
+            "so dft_seconds, the DFT budget and the Pareto front's cost axis do not see it; give "
+            "the sweep's input.level_costs (seconds per configuration or per atom, or a cost "
+            "model) and resume it"
+        )
+    kinds = {
+        "measured" if x.startswith("measured") else "given" if x.startswith("given") else x
+        for s in sources.values()
+        for x in s
+        if not cost_is_unknown(x)
+    }
+    if len(kinds) > 1:
+        notes.append(
+            "the levels' DFT costs come from different sources ("
+            + "; ".join(f"level {lv}: {src}" for lv, src in out.items())
+            + "): costs compare across levels only as far as the given costs match measured ones"
+        )
+    return out
 
 
 def budget_scan(table: pd.DataFrame, budgets_core_hours: Sequence[float], **kwargs) -> pd.DataFrame:

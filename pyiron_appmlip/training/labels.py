@@ -19,6 +19,9 @@ import numpy as np
 
 __all__ = ["Labels", "split_by_configuration", "parse_weights", "parse_group_weights"]
 
+#: The clocks a recorded DFT time can come from (``Labels.cost_clock``).
+COST_CLOCKS = ("wall", "cpu")
+
 
 @dataclass
 class Labels:
@@ -31,13 +34,18 @@ class Labels:
         forces: (N, 3) arrays in eV/Angstrom.
         wall_times: recorded time (s) of each calculation, taken as its DFT cost: the wall time,
             or the CPU time where a dataset records it for every calculation of the level
-            (:meth:`~pyiron_appmlip.datasets.store.LevelData.cost_seconds`).
+            (:meth:`~pyiron_appmlip.datasets.store.LevelData.cost_seconds`); NaN or a missing
+            id: not recorded.
         job_id: the labelling job they came from.
         stresses: optional ``{id: (6,) Voigt stress}`` in eV/Angstrom^3, ASE's sign (NaN or a
             missing id: not recorded).
         volumes: optional ``{id: cell volume in Angstrom^3}``, needed where a stress is used.
         groups: optional ``{id: group name}`` (e.g. the kind of structure), for per-group
             weight factors of the fit.
+        cost_clock: which time ``wall_times`` holds, ``"wall"`` (default) or ``"cpu"``; named
+            in the fit table's ``dft_cost_source``.
+        n_kpoints: optional ``{id: k-points of the mesh}`` (``prod(kmesh)``), for a given cost
+            model of the level (:class:`~pyiron_appmlip.dft.cost.LevelCost`).
     """
 
     energies: dict
@@ -47,8 +55,12 @@ class Labels:
     stresses: dict | None = None
     volumes: dict | None = None
     groups: dict | None = None
+    cost_clock: str = "wall"
+    n_kpoints: dict | None = None
 
     def __post_init__(self):
+        if self.cost_clock not in COST_CLOCKS:
+            raise ValueError(f"cost_clock must be one of {COST_CLOCKS}, got {self.cost_clock!r}")
         if self.stresses is not None:
             out = {}
             for cid, s in self.stresses.items():
@@ -68,6 +80,8 @@ class Labels:
             self.volumes = {cid: float(v) for cid, v in self.volumes.items()}
         if self.groups is not None:
             self.groups = {cid: str(g) for cid, g in self.groups.items()}
+        if self.n_kpoints is not None:
+            self.n_kpoints = {cid: int(k) for cid, k in self.n_kpoints.items() if int(k) >= 1}
 
     @classmethod
     def from_arrays(
@@ -81,6 +95,8 @@ class Labels:
         stresses=None,
         volumes=None,
         groups=None,
+        cost_clock="wall",
+        n_kpoints=None,
     ):
         """Labels from aligned arrays.
 
@@ -88,12 +104,14 @@ class Labels:
             ids: configuration ids (str or bytes).
             energies: total energies in eV.
             forces: per configuration (N, 3) in eV/Angstrom (or flat).
-            wall_times: DFT wall times in s (default 0).
+            wall_times: DFT times in s (default: not recorded, NaN).
             job_id: the labelling job.
             stresses: optional per configuration Voigt (6,) or 3x3 stress in eV/Angstrom^3,
                 ASE's sign (NaN or None: not recorded).
             volumes: optional cell volumes in Angstrom^3.
             groups: optional group names.
+            cost_clock: ``"wall"`` or ``"cpu"``: which time ``wall_times`` holds.
+            n_kpoints: optional k-points of the mesh (values < 1: not recorded).
         """
         ids = [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
         if not (len(ids) == len(energies) == len(forces)):
@@ -101,10 +119,11 @@ class Labels:
                 f"ids, energies and forces must have equal lengths, got {len(ids)}, "
                 f"{len(energies)}, {len(forces)}"
             )
-        for name, seq in (("stresses", stresses), ("volumes", volumes), ("groups", groups)):
+        optional = (("stresses", stresses), ("volumes", volumes), ("groups", groups))
+        for name, seq in (*optional, ("n_kpoints", n_kpoints)):
             if seq is not None and len(seq) != len(ids):
                 raise ValueError(f"{name} has {len(seq)} entries but there are {len(ids)} ids")
-        wt = np.zeros(len(ids)) if wall_times is None else np.asarray(wall_times, dtype=float)
+        wt = np.full(len(ids), np.nan) if wall_times is None else np.asarray(wall_times, float)
         return cls(
             energies={i: float(e) for i, e in zip(ids, energies, strict=True)},
             forces={
@@ -120,6 +139,8 @@ class Labels:
             groups=None
             if groups is None
             else {i: g for i, g in zip(ids, groups, strict=True) if g is not None},
+            cost_clock=cost_clock,
+            n_kpoints=None if n_kpoints is None else dict(zip(ids, n_kpoints, strict=True)),
         )
 
     def stress(self, config_id) -> np.ndarray | None:

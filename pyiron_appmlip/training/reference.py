@@ -294,7 +294,8 @@ class ReferencePotential:
 
         Returns:
             A new :class:`Labels`: energies, forces and (where recorded) stresses minus the
-            reference; wall times, job id, volumes and groups copied; ``labels`` is unchanged.
+            reference; wall times (and their clock), job id, volumes, groups and k-point counts
+            copied; ``labels`` is unchanged.
 
         Raises:
             KeyError: for a configuration of ``labels`` without a structure.
@@ -333,6 +334,8 @@ class ReferencePotential:
             stresses=None if labels.stresses is None else new_stresses,
             volumes=None if labels.volumes is None else dict(labels.volumes),
             groups=None if labels.groups is None else dict(labels.groups),
+            cost_clock=labels.cost_clock,
+            n_kpoints=None if labels.n_kpoints is None else dict(labels.n_kpoints),
         )
 
     # -- serialisation -----------------------------------------------------------------------

@@ -44,6 +44,7 @@ from ..core import (
 from ..core.validation import check_stress_weight, check_weights
 from ..dft.levels import level_label, level_order
 from ..executors import describe_executor, run_tasks
+from .costs import dft_costs
 from .labels import parse_group_weights, parse_weights
 from .table import KEY_COLUMNS, make_row, row_key
 
@@ -217,6 +218,7 @@ def run_sweep(
     join_report: dict | None = None,
     executor="serial",
     group_weights: Mapping | None = None,
+    level_costs: Mapping | None = None,
 ) -> list[dict]:
     """Run every unit of ``grid`` whose rows are not all in ``done``; return the new rows.
 
@@ -252,6 +254,12 @@ def run_sweep(
         group_weights: ``{group: (energy_factor, force_factor, stress_factor)}`` multiplying
             ``w_E``, ``w_F`` and ``w_S`` for the training configurations of that group (the
             labels' ``groups``); groups not named keep factors 1.
+        level_costs: a given DFT cost per level, ``{level: {"per_configuration": s}}``,
+            ``{level: {"per_atom": s}}`` or ``{level: {"model": CostModel}}``
+            (:func:`~pyiron_appmlip.dft.cost.parse_level_costs`), for labels without recorded
+            times (imported data). It wins over recorded times. Each row's ``dft_seconds`` is
+            the sum over its training configurations and ``dft_cost_source`` says where the
+            cost comes from (:mod:`pyiron_appmlip.training.costs`).
 
     Returns:
         One dict per fit with the columns of :data:`~pyiron_appmlip.training.table.COLUMNS`
@@ -262,8 +270,8 @@ def run_sweep(
         ValueError: besides malformed input, if ``group_weights`` names a group no
             configuration has (the message names the groups present), a configuration's block
             has neither 1 + 3 N nor 1 + 3 N + 6 rows for its N labelled atoms, a used stress has
-            no cell volume, or ``grid.stress_weight > 0`` while no training configuration has a
-            recorded stress.
+            no cell volume, ``grid.stress_weight > 0`` while no training configuration has a
+            recorded stress, or ``level_costs`` is malformed or names a level without labels.
     """
     labels = {level_label(k): v for k, v in labels.items()}
     truth = level_label(truth_level)
@@ -283,6 +291,7 @@ def run_sweep(
     log = progress or (lambda msg: None)
     all_levels = list(dict.fromkeys([*grid.train_levels, truth]))
     factors_of = _group_factors(labels, all_levels, parse_group_weights(group_weights))
+    costs = dft_costs(labels, train_ids, grid.train_levels, level_costs)
     volumes = _volumes(labels, all_levels)
     if grid.stress_weight > 0 and not any(
         labels[lv].stresses and any(labels[lv].stress(i) is not None for i in train_ids)
@@ -406,18 +415,12 @@ def run_sweep(
             nested = sampler == "all" or grid.draws == "nested"
             return orders[(sampler, None if nested else size)][rep]
 
-        wall = {
-            lv: np.array([labels[lv].wall_times.get(i, np.nan) for i in pool])
-            for lv in grid.train_levels
-        }
-
         def rows_of(
             unit,
             records,
             twojmax=twojmax,
             p=p,
             pool=pool,
-            wall=wall,
             source=source,
             order_of=order_of,
         ):
@@ -466,7 +469,8 @@ def run_sweep(
                         "energy_rmse_test_truth_shifted": tt.energy_rmse_shifted,
                         "force_rmse_test_truth": tt.force_rmse,
                         "stress_rmse_test_truth": tt.stress_rmse,
-                        "dft_seconds": np.nansum(wall[lv][chosen]),
+                        "dft_seconds": costs[lv].total(pool[k] for k in chosen),
+                        "dft_cost_source": costs[lv].source,
                         "n_train_atoms": sum(len(labels[lv].forces[pool[k]]) for k in chosen),
                         "atom_steps_per_second": aps.get(int(twojmax), np.nan),
                         "descriptors_job": _job(getattr(source, "job_id", None)),
@@ -822,6 +826,7 @@ def fit_table(
     *,
     stress_weight: float = 0.0,
     group_weights: Mapping | None = None,
+    level_costs: Mapping | None = None,
 ) -> list[dict]:
     """Fit the whole training pool for every (training level, weight) pair.
 
@@ -840,6 +845,7 @@ def fit_table(
         twojmax: 2Jmax recorded in the rows (the blocks do not know it).
         stress_weight: weight w_S of the stress rows (see :class:`SweepGrid`).
         group_weights: per-group weight factors (see :func:`run_sweep`).
+        level_costs: given DFT costs per level (see :func:`run_sweep`).
 
     Returns:
         The rows (:data:`~pyiron_appmlip.training.table.COLUMNS`, plus ``coefficients`` and
@@ -868,5 +874,6 @@ def fit_table(
         truth,
         ridge=ridge,
         group_weights=group_weights,
+        level_costs=level_costs,
     )
     return sorted(rows, key=row_key)

@@ -6,7 +6,8 @@ Every table of fits in the package (the :class:`~pyiron_appmlip.jobs.sweep.Appml
 that order. The study layer (recommendation, Pareto fronts, plots, the findings report) reads
 tables through these names. Energies are RMSEs in meV/atom, forces in meV/Angstrom (force
 components), stresses in GPa (recorded Voigt components; NaN where no configuration has a
-recorded stress and virial rows), DFT cost in wall seconds.
+recorded stress and virial rows), DFT cost in seconds (recorded wall or CPU times, or a cost
+given per level; ``dft_cost_source`` names which, see :mod:`pyiron_appmlip.training.costs`).
 """
 
 from __future__ import annotations
@@ -95,7 +96,21 @@ COLUMNS: tuple[Column, ...] = (
     ),
     Column("force_rmse_test_truth", "float", "meV/Angstrom", "test error against the truth level"),
     Column("stress_rmse_test_truth", "float", "GPa", "test error against the truth level"),
-    Column("dft_seconds", "float", "s", "recorded DFT wall time of the training subset"),
+    Column(
+        "dft_seconds",
+        "float",
+        "s",
+        "DFT cost of the training subset: the sum of its configurations' recorded times or given "
+        "cost (dft_cost_source says which)",
+    ),
+    Column(
+        "dft_cost_source",
+        "str",
+        "",
+        "where dft_seconds comes from for the training level: 'measured wall time', 'measured "
+        "CPU time', 'given: ...' (job.input.level_costs) or 'unknown: ...' (no recorded time, "
+        "counted as 0 s)",
+    ),
     Column("n_train_atoms", "int", "", "atoms in the training subset"),
     Column(
         "atom_steps_per_second",

@@ -402,3 +402,68 @@ def test_recommend_and_plots_accept_a_table_from_run_sweep(tmp_path):
     assert recommend(table, min_atom_steps_per_second=1e5).settings["twojmax"] == 2
     plot_pareto(table, path=tmp_path / "pareto.png")
     assert (tmp_path / "pareto.png").stat().st_size > 5000
+
+
+def _cost_table(wall_times, level_costs=None):
+    """A fit table of two levels from run_sweep; ``wall_times(level, n_atoms)`` gives the
+    recorded times (None: none recorded, as for imported labels)."""
+    from pyiron_appmlip.training.labels import Labels
+    from pyiron_appmlip.training.sweep import InMemoryBlocks, SweepGrid, run_sweep
+
+    rng = np.random.default_rng(4)
+    ids = [f"c{i}" for i in range(24)]
+    n_atoms = rng.integers(1, 4, size=len(ids))
+    blocks = {i: rng.normal(size=(1 + 3 * n, 5)) for i, n in zip(ids, n_atoms, strict=True)}
+    beta = rng.normal(size=5)
+    labels = {}
+    for level, noise in (("1", 0.3), ("2", 0.01)):
+        labels[level] = Labels.from_arrays(
+            ids,
+            [blocks[i][0] @ beta + noise * rng.normal() for i in ids],
+            [
+                blocks[i][1:] @ beta + noise * rng.normal(size=3 * n)
+                for i, n in zip(ids, n_atoms, strict=True)
+            ],
+            wall_times=wall_times(level, n_atoms),
+        )
+    grid = SweepGrid(["1", "2"], [6, 12], [1, 100], samplers=["random", "all"], repetitions=2)
+    rows = run_sweep(
+        {2: InMemoryBlocks(blocks)}, labels, ids[:18], ids[18:], grid, "2", level_costs=level_costs
+    )
+    return pd.DataFrame(rows)
+
+
+def test_the_recommendation_names_the_cost_source():
+    measured = _cost_table(lambda level, n: 10.0 * float(level) * n)
+    result = recommend(measured)
+    assert result.costs["dft_cost_source"] == "measured wall time"
+    assert result.cost_sources == {"1": "measured wall time", "2": "measured wall time"}
+    assert "DFT cost source     measured wall time" in result.summary()
+    assert not any("DFT cost" in note for note in result.notes)
+    # imported labels without times and no given cost: said, not silently 0 s
+    unknown = _cost_table(lambda level, n: None)
+    assert (unknown["dft_seconds"] == 0.0).all()
+    result = recommend(unknown)
+    assert result.costs["dft_cost_source"].startswith("unknown")
+    text = result.summary()
+    assert "DFT cost source     unknown" in text
+    assert "Note: the DFT cost of level(s) ['1', '2'] is unknown" in text
+    assert "level_costs" in text
+    # a cost given for one level, the other measured: both named, and the mix noted
+    given = _cost_table(
+        lambda level, n: None if level == "1" else 30.0 * n, level_costs={"1": {"per_atom": 2.0}}
+    )
+    result = recommend(given, dft_budget_core_hours=1e3)
+    assert result.cost_sources == {"1": "given: 2 s per atom", "2": "measured wall time"}
+    assert any(
+        "different sources" in note and "given: 2 s per atom" in note for note in result.notes
+    )
+    assert f"DFT cost source     {result.cost_sources[result.settings['train_level']]}" in (
+        result.summary()
+    )
+    scan = budget_scan(given, [1e-3, 1e3])
+    assert scan["dft_cost_source"].iloc[-1] in ("given: 2 s per atom", "measured wall time")
+    # a table without the column (made elsewhere) says that the source is not recorded
+    result = recommend(measured.drop(columns="dft_cost_source"))
+    assert result.cost_sources == {}
+    assert "DFT cost source     not recorded in the table" in result.summary()
