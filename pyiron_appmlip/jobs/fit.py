@@ -22,11 +22,13 @@ class AppmlipFit(AppmlipSweep):
     ``labelling_jobs`` (level -> job id, set with :meth:`add_labels`), ``weights`` (set with
     :attr:`weights` as numbers w_E/w_F or pairs), ``train_levels`` (default: all),
     ``truth_level`` (default: the highest), ``test_fraction`` and ``split_seed`` (the seeded
-    split by configuration), ``ridge``.
+    split by configuration), ``ridge``, and as for the sweep ``stress_weight``,
+    ``group_weights`` and ``level_costs`` (the DFT cost of levels without recorded times).
 
     Output: as :class:`~pyiron_appmlip.jobs.sweep.AppmlipSweep` (:meth:`get_table`,
-    :meth:`get_model`, :meth:`get_coefficients`, ``train_ids``, ``test_ids``, the descriptor
-    settings and the provenance), with ``sampler == "all"`` in every row.
+    :meth:`get_model`, :meth:`get_coefficients`, :meth:`get_group_errors`, ``train_ids``,
+    ``test_ids``, the descriptor settings and the provenance), with ``sampler == "all"`` in
+    every row.
     """
 
     def __init__(self, project, job_name):

@@ -21,13 +21,16 @@ import pandas as pd
 from pyiron_base import PythonTemplateJob
 
 from ..descriptors.settings import QSnapSettings
+from ..dft.cost import parse_level_costs
 from ..dft.levels import level_label, level_order
 from ..executors import check_executor
 from ..structures.conversion import as_strings
+from ..training.costs import assign_dft_costs, dft_costs
+from ..training.group_errors import group_error_table, prediction_frame
 from ..training.labels import Labels, parse_group_weights, parse_weights, split_by_configuration
 from ..training.model import SnapModel
 from ..training.sweep import SWEEP_SAMPLERS, BlockSource, SweepGrid, run_sweep
-from ..training.table import COLUMN_NAMES, KEY_COLUMNS, row_key
+from ..training.table import COLUMN_NAMES, COLUMNS, KEY_COLUMNS, row_key
 from ._common import (
     LeftoverSafeSave,
     job_id_of,
@@ -49,6 +52,10 @@ _STRESS_COLUMNS = {
     "stress_rmse_test": np.nan,
     "stress_rmse_test_truth": np.nan,
 }
+#: The cost-source column, and its value in unit files and job tables written before it (a run
+#: sets it anew for every row, see :func:`~pyiron_appmlip.training.costs.assign_dft_costs`).
+_COST_SOURCE_COLUMNS = {"dft_cost_source": "not recorded (stored before cost sources existed)"}
+_TEXT_COLUMNS = tuple(c.name for c in COLUMNS if c.kind == "str")
 
 
 def _array_digest(arrays: dict) -> str:
@@ -76,7 +83,7 @@ def _write_unit(folder: str, unit: tuple, rows: list[dict], context: str = "") -
     tmp = path + ".tmp.npz"
     scalars = pd.DataFrame([{c: r[c] for c in COLUMN_NAMES if c in r} for r in rows])
     arrays = {f"col__{c}": scalars[c].to_numpy() for c in scalars.columns}
-    for c in ("sampler", "train_level", "truth_level"):
+    for c in _TEXT_COLUMNS:
         if c in scalars:
             arrays[f"col__{c}"] = scalars[c].astype(str).to_numpy().astype("U")
     arrays["coefficients"] = (
@@ -109,7 +116,8 @@ def _read_unit(path: str) -> tuple[str, list[dict]]:
     context = str(arrays["context"])
     cols = {k[5:]: v for k, v in arrays.items() if k.startswith("col__")}
     n_rows = len(arrays["coefficients"])
-    for c, default in _STRESS_COLUMNS.items():  # unit files written before stresses
+    # unit files written before stresses or cost sources
+    for c, default in {**_STRESS_COLUMNS, **_COST_SOURCE_COLUMNS}.items():
         if c not in cols and n_rows:
             cols[c] = np.full(n_rows, default)
     missing = [c for c in COLUMN_NAMES if c not in cols and c != "descriptors_job"]
@@ -193,12 +201,20 @@ class AppmlipSweep(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
     jobs' stresses, eV/Angstrom^3 with ASE's sign, and cell volumes are used), and
     ``group_weights`` (default ``{}``) maps a configuration group to ``(energy, force,
     stress)`` factors of its weights (see :func:`~pyiron_appmlip.training.sweep.run_sweep`).
+    ``level_costs`` (default ``{}``) gives the DFT cost of a level whose labels have no
+    recorded times (imported data): ``{level: {"per_configuration": seconds}}``,
+    ``{level: {"per_atom": seconds}}`` or ``{level: {"model": cost_model.to_dict()}}``
+    (a :class:`~pyiron_appmlip.dft.cost.CostModel`); a given cost wins over recorded times, and
+    the table's ``dft_cost_source`` names the source of every level's cost
+    (:mod:`pyiron_appmlip.training.costs`). Changing it recomputes no fit: the next
+    :meth:`resume` only sets the costs anew.
 
     Output: :meth:`get_table` (one row per fit, columns
     :data:`pyiron_appmlip.training.table.COLUMNS`), :meth:`get_model` (a
     :class:`~pyiron_appmlip.training.model.SnapModel` of any row, with its descriptor settings,
-    ready for export), :meth:`get_coefficients`, the split (``train_ids``, ``test_ids``), the
-    descriptor settings per 2Jmax and the provenance.
+    ready for export), :meth:`get_coefficients`, :meth:`get_group_errors` (FitSNAP's error
+    table of any row: per configuration group, training and test), the split (``train_ids``,
+    ``test_ids``), the descriptor settings per 2Jmax and the provenance.
     """
 
     def __init__(self, project, job_name):
@@ -222,6 +238,7 @@ class AppmlipSweep(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
         self.input.reference_potential = None
         self.input.stress_weight = 0.0
         self.input.group_weights = {}
+        self.input.level_costs = {}
 
     # -- input helpers ------------------------------------------------------------------------
     def add_descriptors(self, job, twojmax: int | None = None):
@@ -315,6 +332,12 @@ class AppmlipSweep(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
     def _group_weights(self) -> dict:
         return parse_group_weights(plain(self.input.get("group_weights") or {}))
 
+    def _level_costs(self) -> dict:
+        """The given DFT costs per level, checked (``job.input.level_costs``)."""
+        return parse_level_costs(
+            plain(self.input.get("level_costs") or {}), levels=self._levels(), name="level_costs"
+        )
+
     def _truth(self):
         levels = self._levels()
         truth = self.input.truth_level
@@ -335,6 +358,9 @@ class AppmlipSweep(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
                 raise ValueError(f"sampler must be one of {SWEEP_SAMPLERS}, got {s!r}")
         self.grid()
         self._group_weights()
+        costs = self._level_costs()
+        if costs:  # stored in their plain form (a CostModel object is not HDF5 data)
+            self.input.level_costs = {lv: c.to_spec() for lv, c in costs.items()}
         self._truth()
         self._check_executor()
 
@@ -391,6 +417,8 @@ class AppmlipSweep(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
         folder = self.unit_folder
         log = self._logger.info
         previous, report = _read_units(folder, contexts, log=log)
+        # the given costs of the levels used (other levels' costs are checked, not used)
+        level_costs = {lv: c for lv, c in self._level_costs().items() if lv in labels}
         join: dict = {}
         done = [row_key(r) for r in previous]
         new_rows = run_sweep(
@@ -410,7 +438,10 @@ class AppmlipSweep(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
             join_report=join,
             executor=self.executor,
             group_weights=self._group_weights(),
+            level_costs=level_costs,
         )
+        # the rows read back get the costs of the current labels and level_costs
+        assign_dft_costs(previous, dft_costs(labels, train_ids, grid.train_levels, level_costs))
         report["computed_rows"] = len(new_rows)
         log(
             f"sweep rows: {report['reused_rows']} reused from {report['reused_files']} unit "
@@ -431,6 +462,7 @@ class AppmlipSweep(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
         self.output.descriptor_settings = settings
         self.output.ridge = float(self.input.ridge)
         self.output.reference_potential = self.input.get("reference_potential") or ""
+        self.output.group_weights = {k: list(v) for k, v in self._group_weights().items()}
         self.output.provenance = {
             "descriptors_jobs": {str(k): v for k, v in desc_ids.items()},
             "labelling_jobs": {k: _job_list(v) for k, v in self.input.labelling_jobs.items()},
@@ -474,7 +506,7 @@ class AppmlipSweep(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
         """The labels of ``level``: one job's, or several jobs' merged by configuration id."""
         job_ids = _job_list(self.input.labelling_jobs[level])
         energies, forces, wall, source = {}, {}, {}, {}
-        stresses, volumes, groups = {}, {}, {}
+        stresses, volumes, groups, kpoints = {}, {}, {}, {}
         for job_id in job_ids:
             job = self.project.load(job_id)
             if _provides_levels(job):
@@ -496,6 +528,7 @@ class AppmlipSweep(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
                 stresses=None if stress is None else list(np.asarray(stress, dtype=float)),
                 volumes=None if stress is None else _volumes(job, data["ids"]),
                 groups=job_groups,
+                n_kpoints=data.get("n_kpoints"),
             )
             for cid, e in lab.energies.items():
                 if cid in energies:
@@ -515,6 +548,8 @@ class AppmlipSweep(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
                     stresses[cid], volumes[cid] = lab.stress(cid), lab.volumes[cid]
                 if lab.groups and cid in lab.groups:
                     groups[cid] = lab.groups[cid]
+                if lab.n_kpoints and cid in lab.n_kpoints:
+                    kpoints[cid] = lab.n_kpoints[cid]
         return Labels(
             energies,
             forces,
@@ -523,6 +558,7 @@ class AppmlipSweep(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
             stresses=stresses or None,
             volumes=volumes or None,
             groups=groups or None,
+            n_kpoints=kpoints or None,
         )
 
     def _contexts(
@@ -611,7 +647,102 @@ class AppmlipSweep(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
     # -- output -------------------------------------------------------------------------------
     def get_table(self) -> pd.DataFrame:
         """The sweep table (one row per fit) as a DataFrame."""
-        return table_from_hdf_dict(self.output.table)
+        table = table_from_hdf_dict(self.output.table)
+        added = {**_STRESS_COLUMNS, **_COST_SOURCE_COLUMNS}
+        missing = [c for c in added if c not in table.columns]
+        if missing and len(table.columns):  # a table stored before these columns existed
+            for c in missing:
+                table[c] = added[c]
+            table = table[[c for c in COLUMN_NAMES if c in table.columns]]
+        return table
+
+    def get_group_errors(self, row=0, test_level=None) -> pd.DataFrame:
+        """FitSNAP's error table of one fitted model: errors per configuration group.
+
+        The model's predictions are rebuilt from the blocks of its descriptors job (read one
+        configuration at a time) and the labels of this job's labelling jobs (minus the
+        reference potential, as in the fit). See
+        :func:`~pyiron_appmlip.training.group_errors.group_error_table` for the columns and
+        what "weighted" means: the weights are the row's ``energy_weight``, ``force_weight``
+        and ``stress_weight`` times the group factors of ``job.input.group_weights``.
+
+        Args:
+            row: a row index of :meth:`get_table`, or a row itself (as for :meth:`get_model`).
+            test_level: the labels the test configurations are compared with: None (default)
+                the row's training level (the table's ``*_test`` columns), or any level with a
+                labelling job here, e.g. the row's ``truth_level`` (the ``*_test_truth``
+                columns). The training configurations are always compared with the training
+                level.
+
+        Returns:
+            A DataFrame with the columns ``partition``, ``level`` (the level of the labels the
+            rows compare with), then ``group``, ``quantity``, ``unit``, ``n_config``,
+            ``n_rows``, ``mae``, ``rmse``, ``n_weighted_rows``, ``weighted_mae``,
+            ``weighted_rmse``, ``weighted_unit``. Energies in meV/atom, forces in
+            meV/Angstrom, stresses in GPa; configurations without a group form the group
+            ``"(no group)"`` and ``"*ALL"`` rows cover every group. The training rows cover
+            the model's training subset, the test rows the test configurations with labels at
+            ``test_level`` and the truth level (none if the test partition is empty).
+            ``table.attrs`` holds the row index, 2Jmax, the levels and the weights.
+        """
+        table = self.get_table()
+        index = self._row_index(table, row)
+        r = table.iloc[index]
+        model = self.get_model(index)
+        train_level, truth = str(r["train_level"]), str(r["truth_level"])
+        test = train_level if test_level is None else level_label(test_level)
+        if test not in self.input.labelling_jobs:
+            raise ValueError(
+                f"test_level {test_level!r} (label {test!r}) has no labelling job in this job; "
+                f"levels: {self._levels()}"
+            )
+        levels = list(dict.fromkeys([train_level, truth, test]))
+        labels = {lv: self._load_labels(lv) for lv in levels}
+        reference = self._fitted_reference()
+        if reference is not None:
+            structures = self._structures_by_id(levels)
+            labels = {lv: reference.subtract(lab, structures) for lv, lab in labels.items()}
+        groups: dict = {}
+        for lv in levels:
+            for cid, name in (labels[lv].groups or {}).items():
+                groups.setdefault(cid, name)
+        desc_job = self.project.load(int(r["descriptors_job"]))
+        source = JobBlocks(desc_job.get_store(), desc_job.configuration_ids)
+        known = set(source.ids)
+        test_ids = [
+            i
+            for i in as_strings(np.asarray(self.output.get("test_ids", [])))
+            if i in known and i in labels[truth].ids and i in labels[test].ids
+        ]
+        stored = self.output.get("group_weights")
+        options = {
+            "energy_weight": float(r["energy_weight"]),
+            "force_weight": float(r["force_weight"]),
+            "stress_weight": float(r["stress_weight"]),
+            "group_weights": plain(stored) if stored is not None else self._group_weights(),
+            "groups": groups,
+        }
+        frames = []
+        for partition, ids, level in (
+            ("train", list(model.training_ids), train_level),
+            ("test", test_ids, test),
+        ):
+            pairs = zip(ids, source.iter_blocks(ids), strict=True)
+            frame = prediction_frame(model.coefficients, pairs, labels[level], partition, **options)
+            frames.append(frame)
+        out = group_error_table(pd.concat(frames, ignore_index=True))
+        out.insert(1, "level", [train_level if p == "train" else test for p in out["partition"]])
+        out.attrs = {
+            "row": index,
+            "twojmax": int(r["twojmax"]),
+            "train_level": train_level,
+            "test_level": test,
+            "truth_level": truth,
+            "energy_weight": options["energy_weight"],
+            "force_weight": options["force_weight"],
+            "stress_weight": options["stress_weight"],
+        }
+        return out
 
     def get_coefficients(self, index=0) -> np.ndarray:
         """Coefficients (constant first) of row ``index`` of :meth:`get_table` (or of a row)."""

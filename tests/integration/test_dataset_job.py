@@ -358,6 +358,170 @@ def test_sweep_group_weights_and_stresses_change_the_fit_as_weighted_lstsq_predi
     assert changed > 1e-6 * np.abs(weighted.get_coefficients(0)).max()
 
 
+# -------------------------------------------------------------------------------- group errors
+def _brute_force_group_errors(blocks, values, ids, partition, coefficients, w, factors):
+    """The per-group error rows by a loop over the dense matrix of ``ids`` built from the
+    values read from the files: energies per atom, force components, recorded stresses
+    (``-virial / volume``), each row with its weight ``w[quantity]`` times the group factor."""
+    a, y, weights, meta = [], [], [], []
+    for cid in ids:
+        v, b = values[cid], blocks[cid]
+        n = v["n"]
+        f_e, f_f, f_s = factors.get(v["group"], (1.0, 1.0, 1.0))
+        rows = [(np.r_[1.0, b[0] / n], v["energy"] / n, w["energy"] * f_e, "energy")]
+        rows += [
+            (np.r_[0.0, b[1 + j]], v["forces"].ravel()[j], w["force"] * f_f, "force")
+            for j in range(3 * n)
+        ]
+        if v["stress"] is not None:
+            rows += [
+                (np.r_[0.0, -b[-6 + j] / v["volume"]], v["stress"][j], w["stress"] * f_s, "stress")
+                for j in range(6)
+            ]
+        for row, label, weight, quantity in rows:
+            a.append(row)
+            y.append(label)
+            weights.append(weight)
+            meta.append((v["group"], quantity, cid))
+    weights = np.array(weights)
+    residual = np.array(a) @ coefficients - np.array(y)
+    scale = {"energy": 1000.0, "force": 1000.0, "stress": 160.21766208}
+    out = {}
+    for group in ["*ALL", *sorted({m[0] for m in meta})]:
+        for quantity in ("energy", "force", "stress"):
+            mask = np.array([m[1] == quantity and group in ("*ALL", m[0]) for m in meta])
+            if not mask.any():
+                continue
+            r, ww = residual[mask], weights[mask]
+            out[(partition, group, quantity)] = {
+                "n_config": len({m[2] for m, keep in zip(meta, mask, strict=True) if keep}),
+                "n_rows": int(mask.sum()),
+                "mae": scale[quantity] * np.mean(np.abs(r)),
+                "rmse": scale[quantity] * np.sqrt(np.mean(r**2)),
+                "n_weighted_rows": int(np.count_nonzero(ww)),
+                "weighted_mae": np.mean(np.abs(ww * r)),
+                "weighted_rmse": np.sqrt(np.sum((ww * r) ** 2) / np.count_nonzero(ww)),
+            }
+    return out
+
+
+def test_group_errors_of_every_row_equal_a_brute_force_loop_over_the_file_values(
+    cu_files, cu_study
+):
+    _, _, values = cu_files
+    pr, data, desc = cu_study
+    blocks = _blocks(desc)
+    factors = {"rattled": (2.0, 1.0, 0.5)}
+    sweep = _sweep(
+        pr,
+        "cu_group_errors",
+        data,
+        desc,
+        group_weights={"rattled": [2.0, 1.0, 0.5]},
+        stress_weight=50.0,
+    )
+    table = sweep.get_table()
+    test = _ids(sweep.output.test_ids)
+    for k, r in table.iterrows():
+        errors = sweep.get_group_errors(k)
+        assert errors.attrs["row"] == k and errors.attrs["test_level"] == LEVEL
+        assert set(errors["level"]) == {LEVEL}
+        c = sweep.get_coefficients(k)
+        w = {"energy": r["energy_weight"], "force": r["force_weight"], "stress": 50.0}
+        train = list(sweep.get_model(k).training_ids)
+        expected = _brute_force_group_errors(blocks, values, train, "train", c, w, factors)
+        expected |= _brute_force_group_errors(blocks, values, test, "test", c, w, factors)
+        got = {(e.partition, e.group, e.quantity): e for e in errors.itertuples()}
+        assert set(got) == set(expected)
+        assert {key[1] for key in got} >= {"*ALL", "bulk", "rattled"}
+        for key, ref in expected.items():
+            for name, value in ref.items():
+                if name.startswith("n_"):
+                    assert getattr(got[key], name) == value, (k, key, name)
+                else:
+                    assert getattr(got[key], name) == pytest.approx(value, rel=1e-9), (key, name)
+        # "*ALL" rows: the table's columns of that row; the groups add up to them
+        for (partition, quantity), part in errors.groupby(["partition", "quantity"]):
+            every = part[part["group"] == "*ALL"].iloc[0]
+            groups = part[part["group"] != "*ALL"]
+            assert groups["n_rows"].sum() == every["n_rows"]
+            assert groups["n_config"].sum() == every["n_config"]
+            column = f"{quantity}_rmse_train" if partition == "train" else f"{quantity}_rmse_test"
+            assert every["rmse"] == pytest.approx(r[column], rel=1e-9)
+        # the truth level (here the training level) by name, and a level this job has not
+        truth = sweep.get_group_errors(r.to_dict(), test_level=r["truth_level"])
+        assert np.allclose(truth["rmse"], errors["rmse"], rtol=1e-12)
+    with pytest.raises(ValueError, match=r"test_level 3 .* has no labelling job"):
+        sweep.get_group_errors(0, test_level=3)
+    with pytest.raises(ValueError, match="row must be an index"):
+        sweep.get_group_errors(len(table))
+
+
+# -------------------------------------------------------------------------------- DFT cost
+def test_level_costs_give_imported_labels_a_dft_cost_and_every_output_names_it(cu_files, cu_study):
+    from pyiron_appmlip.dft.cost import CostModel
+    from pyiron_appmlip.study import recommend
+    from pyiron_appmlip.training.costs import cost_is_unknown
+
+    _, _, values = cu_files
+    pr, data, desc = cu_study
+    sweep = _sweep(pr, "cu_costs", data, desc)
+    table = sweep.get_table()
+    # no recorded times and no given cost: 0 s, and said so in the table and the recommendation
+    assert (table["dft_seconds"] == 0.0).all()
+    assert all(cost_is_unknown(s) for s in table["dft_cost_source"])
+    text = recommend(table).summary()
+    assert "DFT cost source     unknown" in text and "is unknown" in text
+    # a cost per atom, given afterwards: no fit is recomputed, every row gets its cost
+    sweep.input.level_costs = {LEVEL: {"per_atom": 3.0}}
+    sweep.resume()
+    sweep = pr.load("cu_costs")
+    assert sweep.output.resume_report["computed_rows"] == 0
+    table = sweep.get_table()
+    assert (table["dft_cost_source"] == "given: 3 s per atom").all()
+    for k, r in table.iterrows():
+        atoms = sum(values[i]["n"] for i in sweep.get_model(k).training_ids)
+        assert r["dft_seconds"] == pytest.approx(3.0 * atoms, rel=1e-12)
+        assert r["n_train_atoms"] == atoms
+    result = recommend(table)
+    assert result.cost_sources == {LEVEL: "given: 3 s per atom"}
+    assert "DFT cost source     given: 3 s per atom" in result.summary()
+    assert not any("unknown" in note for note in result.notes)
+    # a CostModel object is stored in its plain form; N only (its K exponent is 0)
+    model = CostModel(2.0, 1.5, 0.0, 3, 0.1, fixed=("kpoint_exponent",))
+    fit = pr.create.job.AppmlipFit("cu_costs_model")
+    fit.set_descriptors(desc)
+    fit.add_labels(data)
+    fit.weights = [150]
+    fit.input.level_costs = {LEVEL: {"model": model}}
+    fit.run()
+    fit = pr.load("cu_costs_model")
+    assert dict(fit.input.level_costs[LEVEL]["model"])["prefactor"] == 2.0
+    (r,) = fit.get_table().to_dict("records")
+    train = _ids(fit.output.train_ids)
+    assert r["dft_seconds"] == pytest.approx(sum(2.0 * values[i]["n"] ** 1.5 for i in train))
+    assert r["dft_cost_source"].startswith("given: cost model 2 s x N^1.5 x K^0")
+
+
+def test_bad_level_costs_are_refused_naming_the_parameter(cu_study):
+    pr, data, desc = cu_study
+    job = pr.create.job.AppmlipSweep("cu_bad_costs")
+    job.add_descriptors(desc)
+    job.add_labels(data)
+    for spec, message in (
+        ({LEVEL: {"per_atom": -3.0}}, r"level_costs\['imported:cu_json'\]\['per_atom'\] must be"),
+        ({LEVEL: {"per_atom": float("nan")}}, r"\['per_atom'\] must be a finite number"),
+        ({LEVEL: {"per_minute": 3.0}}, r"unknown kind 'per_minute'; allowed kinds"),
+        (
+            {"3": {"per_atom": 3.0}},
+            r"level_costs names the level\(s\) \['3'\], which have no labels",
+        ),
+    ):
+        job.input.level_costs = spec
+        with pytest.raises(ValueError, match=message):
+            job.validate_ready_to_run()
+
+
 # -------------------------------------------------------------------------------- input checks
 def test_input_checks(cu_study, tmp_path):
     from pyiron_appmlip.jobs.dataset import DatasetFileError, allowed_options

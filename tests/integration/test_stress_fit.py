@@ -86,6 +86,20 @@ def test_sweep_job_fits_gpaw_stresses(stress_study):
     assert table["stress_rmse_test_truth"].iloc[0] == pytest.approx(
         rows[0]["stress_rmse_test_truth"], rel=1e-12
     )
+    # FitSNAP's error table of the row: one group (none recorded), its "*ALL" rows the table's
+    errors = job.get_group_errors(0).set_index(["partition", "group", "quantity"])
+    assert set(errors.index.get_level_values("group")) == {"*ALL", "(no group)"}
+    for partition, suffix in (("train", "train"), ("test", "test_truth")):
+        for quantity in ("energy", "force", "stress"):
+            every = errors.loc[(partition, "*ALL", quantity)]
+            # (the fit is underdetermined: its training errors are 0 up to rounding)
+            assert every["rmse"] == pytest.approx(
+                table[f"{quantity}_rmse_{suffix}"].iloc[0], rel=1e-9, abs=1e-6
+            )
+            assert every["n_rows"] == errors.loc[(partition, "(no group)", quantity), "n_rows"]
+        n = errors.loc[(partition, "*ALL", "energy"), "n_config"]
+        assert errors.loc[(partition, "*ALL", "stress"), "n_rows"] == 6 * n
+    assert errors.loc[("train", "*ALL", "energy"), "n_config"] == len(train)
     # without stress weight the fit is another one, with stress errors still reported
     plain = _sweep(pr, "no_stress_weight", lab, descriptors[True])
     plain.run()
@@ -119,11 +133,14 @@ def test_unit_files_written_before_the_stress_columns_still_load(tmp_path):
     row = {c: 0.5 for c in COLUMN_NAMES}
     row.update(twojmax=4, sampler="all", repetition=0, subset_size=2, train_level="1")
     row.update(truth_level="1", coefficients=np.ones(3), training_ids=("a", "b"))
-    old = {k: v for k, v in row.items() if not k.startswith("stress_")}
+    row.update(dft_cost_source="given: 3 s per atom")
+    old = {k: v for k, v in row.items() if not k.startswith("stress_") and k != "dft_cost_source"}
     path = sweep_job._write_unit(str(tmp_path), (4, "all", 0), [old], context="ctx")
     context, rows = sweep_job._read_unit(path)
     assert context == "ctx" and len(rows) == 1
     assert rows[0]["stress_weight"] == 0.0
     assert np.isnan(rows[0]["stress_rmse_train"]) and np.isnan(rows[0]["stress_rmse_test_truth"])
+    assert rows[0]["dft_cost_source"].startswith("not recorded")
     _, again = sweep_job._read_unit(sweep_job._write_unit(str(tmp_path), (4, "all", 0), [row]))
     assert again[0]["stress_rmse_test"] == 0.5
+    assert again[0]["dft_cost_source"] == "given: 3 s per atom"

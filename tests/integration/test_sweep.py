@@ -173,6 +173,16 @@ def test_sweep_job_interrupted_resumed_extended(tiny_study, monkeypatch):
     assert set(table["train_level"]) == {"1", "2"}
     assert (table["truth_level"] == "2").all()
     assert np.isfinite(table["energy_rmse_test_truth"]).all()
+    # the DFT cost of every row, read back or computed: the GPAW wall times of its subset
+    walls = {}
+    for level, lj in labels.items():
+        data = lj.get_labels()
+        walls[str(level)] = dict(zip(data["ids"], data["wall_times"], strict=True))
+    assert (table["dft_cost_source"] == "measured wall time").all()
+    for k, r in table.iterrows():
+        subset = job.get_model(k).training_ids
+        expected = sum(walls[r["train_level"]][i] for i in subset)
+        assert expected > 0 and r["dft_seconds"] == pytest.approx(expected, rel=1e-12)
     # provenance points at existing jobs
     ids = set(pr.job_table()["id"])
     assert set(table["descriptors_job"]) <= ids
