@@ -23,6 +23,7 @@ from ase.units import bar
 from pyiron_appmlip.core import DEFAULT_RCOND, fit_weighted
 from pyiron_appmlip.datasets.store import LabelledDataset, LevelData
 from pyiron_appmlip.structures.conversion import configuration_id
+from pyiron_appmlip.training.table import COLUMN_NAMES
 
 LEVEL = "imported:cu_json"
 HYPER = {"quadraticflag": 0}  # 2Jmax 2, linear: p = 5 columns, a well-posed tiny fit
@@ -483,6 +484,12 @@ def test_level_costs_give_imported_labels_a_dft_cost_and_every_output_names_it(c
         atoms = sum(values[i]["n"] for i in sweep.get_model(k).training_ids)
         assert r["dft_seconds"] == pytest.approx(3.0 * atoms, rel=1e-12)
         assert r["n_train_atoms"] == atoms
+    # a table stored before the column existed gets it, saying so
+    stored = pr.load("cu_costs")
+    del stored.output.table["dft_cost_source"]
+    old = stored.get_table()
+    assert list(old.columns) == list(COLUMN_NAMES)
+    assert old["dft_cost_source"].str.startswith("not recorded").all()
     result = recommend(table)
     assert result.cost_sources == {LEVEL: "given: 3 s per atom"}
     assert "DFT cost source     given: 3 s per atom" in result.summary()
