@@ -201,15 +201,18 @@ def test_killed_at_random_moments_resumed_equals_an_uninterrupted_run(tmp_path_f
         assert not set(dft[n_before:]) & finished, (n_before, finished)
     assert pr.load("lab").status.finished
     assert len(dft) >= 8
-    # descriptors: committed configurations are reused, the store ends bitwise equal
+    # descriptors: committed configurations are reused, the store ends equal to the clean run's
+    # (computed in other processes: up to rounding)
     total_kills += _killed_until_done(
         pr, "descriptors", log, rng, seconds["descriptors"], writes["descriptors"], 12, lambda: None
     )
     desc = pr.load("desc")
     assert desc.status.finished
     clean_desc = clean.load("desc")
+    assert clean_desc.configuration_ids == desc.configuration_ids
     for a, b in zip(clean_desc.get_blocks(), desc.get_blocks(), strict=True):
-        assert a.tobytes() == b.tobytes()
+        assert a.shape == b.shape
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-12 * np.abs(a).max())
     # sweep: units written before a kill are reused
     total_kills += _killed_until_done(
         pr, "sweep", log, rng, seconds["sweep"], writes["sweep"], 12, lambda: None
@@ -222,9 +225,12 @@ def test_killed_at_random_moments_resumed_equals_an_uninterrupted_run(tmp_path_f
     assert len(a) == len(b) == 3 * 3 * 3 * 2  # samplers x repetitions x sizes x weights
     keys = ["twojmax", "sampler", "repetition", "subset_size", "energy_weight", "train_level"]
     assert a[keys].astype(str).values.tolist() == b[keys].astype(str).values.tolist()
-    # every error equal (the DFT wall times of the training sets naturally differ between runs)
+    # every error equal up to rounding: both runs fit the same labels in other processes (the
+    # DFT wall times of the training sets naturally differ between runs)
     errors = [c for c in a.columns if "_rmse_" in c]
-    np.testing.assert_array_equal(a[errors].to_numpy(float), b[errors].to_numpy(float))
+    np.testing.assert_allclose(
+        b[errors].to_numpy(float), a[errors].to_numpy(float), rtol=1e-7, atol=1e-9
+    )
     lab_clean, lab = clean.load("lab").get_labels(), pr.load("lab").get_labels()
     assert lab_clean["ids"] == lab["ids"]
     np.testing.assert_allclose(lab_clean["energies"], lab["energies"], rtol=0, atol=1e-10)

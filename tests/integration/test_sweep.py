@@ -220,6 +220,13 @@ def test_sweep_job_interrupted_resumed_extended(tiny_study, monkeypatch):
 _ERRORS = ["energy_rmse_test_truth", "force_rmse_test_truth", "energy_rmse_train"]
 
 
+def _errors_close(got, want, rtol=1e-9):
+    """The errors (meV/atom, meV/Angstrom) of two tables equal up to rounding: the units of
+    different runs are computed in different worker processes."""
+    got, want = got[_ERRORS].to_numpy(float), want[_ERRORS].to_numpy(float)
+    return got.shape == want.shape and np.allclose(got, want, rtol=rtol, atol=0.0, equal_nan=True)
+
+
 @pytest.mark.slow
 def test_resume_reuses_only_rows_of_the_same_inputs(tiny_study):
     pr, labels, desc = tiny_study
@@ -239,13 +246,13 @@ def test_resume_reuses_only_rows_of_the_same_inputs(tiny_study):
         setattr(fresh.input, key, value)
         fresh.run()
         expected = pr.load(f"sweep_fresh_{key}").get_table()
-        np.testing.assert_array_equal(changed[_ERRORS].to_numpy(), expected[_ERRORS].to_numpy())
-        assert not np.array_equal(changed[_ERRORS].to_numpy(), first[_ERRORS].to_numpy()), key
+        assert _errors_close(changed, expected), key
+        assert not _errors_close(changed, first), key  # other inputs, other errors
         job.input.split_seed, job.input.ridge, job.input.seed = 0, 0.0, 0
         job.resume()
         job = pr.load("sweep_ctx")
         assert job.output.resume_report["computed_rows"] == 0  # the first inputs' units reused
-        np.testing.assert_array_equal(
+        np.testing.assert_array_equal(  # the stored rows themselves: bitwise
             job.get_table()[_ERRORS].to_numpy(), first[_ERRORS].to_numpy()
         )
 
@@ -278,7 +285,7 @@ def test_damaged_or_edited_unit_files_are_named_set_aside_and_recomputed(tiny_st
     assert sorted(report["damaged_files"]) == [os.path.basename(f) for f in files]
     assert report["computed_rows"] == len(clean) and report["reused_rows"] == 0
     assert all(os.path.exists(f + ".damaged") for f in files)
-    np.testing.assert_array_equal(job.get_table()[_ERRORS].to_numpy(), clean[_ERRORS].to_numpy())
+    assert _errors_close(job.get_table(), clean)
 
 
 @pytest.mark.slow
@@ -295,6 +302,12 @@ def test_sweep_units_on_two_local_workers_give_the_serial_table(tiny_study):
     a, b = tables["serial"], tables[2]
     pd_testing = pytest.importorskip("pandas.testing")
     cols = [c for c in a.get_table().columns if not c.endswith("_job")]
-    pd_testing.assert_frame_equal(a.get_table()[cols], b.get_table()[cols], check_exact=True)
+    # the same fits in this process and in two worker processes: equal up to rounding
+    pd_testing.assert_frame_equal(
+        a.get_table()[cols], b.get_table()[cols], check_exact=False, rtol=1e-9, atol=0.0
+    )
     for k in range(len(a.get_table())):
-        assert a.get_coefficients(k).tobytes() == b.get_coefficients(k).tobytes()
+        want = a.get_coefficients(k)
+        np.testing.assert_allclose(
+            b.get_coefficients(k), want, rtol=0, atol=1e-7 * np.abs(want).max()
+        )
