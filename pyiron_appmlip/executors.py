@@ -21,12 +21,22 @@ submitted to a :class:`concurrent.futures.Executor`. An *executor spec* says whi
 
 Jobs hold a storable spec in ``job.input.executor``. Results never depend on the executor: the
 same functions run with the same arguments, and results are put back in the order of the input.
+
+The local pools (and the descriptor jobs' own pool) start their workers with
+:func:`script_free_context`: a worker never runs the script that started it, so a plain script
+without an ``if __name__ == "__main__":`` guard runs its body once, however many workers it
+starts. Only a task that needs a function or class defined in the script itself makes its worker
+import the script, as ``multiprocessing`` always does; such a script needs the guard.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import multiprocessing
+import multiprocessing.context
 import os
+import sys
+import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
@@ -39,6 +49,7 @@ __all__ = [
     "describe_executor",
     "open_executor",
     "run_tasks",
+    "script_free_context",
     "LostTaskError",
 ]
 
@@ -84,15 +95,165 @@ def _one_thread_per_worker() -> None:
         pass
 
 
+# -- worker processes that do not run the calling script -----------------------------------------
+#
+# A process started by "spawn" or "forkserver" receives the parent's "preparation data" first;
+# its keys ``init_main_from_path`` / ``init_main_from_name`` make the child run the parent's main
+# script (as ``__mp_main__``) before it does anything else. The processes below are launched with
+# those keys left out: multiprocessing.spawn.get_preparation_data is wrapped once, and the wrapper
+# drops them only while this thread launches one of these processes (a thread-local switch), so
+# every other process of the program is started exactly as before. The parent's __main__ module
+# is never touched. The child gets the left-out keys with the process object and imports the
+# script only when something it unpickles names a function or class of the script.
+
+_MAIN_KEYS = ("init_main_from_name", "init_main_from_path")
+_launching = threading.local()
+_wrap_lock = threading.Lock()
+
+
+def _wrap_preparation_data() -> None:
+    from multiprocessing import spawn
+
+    with _wrap_lock:
+        original = spawn.get_preparation_data
+        if getattr(original, "_appmlip_script_free", False):
+            return
+
+        def get_preparation_data(name):
+            data = original(name)
+            if getattr(_launching, "script_free", False):
+                for key in _MAIN_KEYS:
+                    data.pop(key, None)
+            return data
+
+        get_preparation_data.__wrapped__ = original
+        get_preparation_data.__doc__ = original.__doc__
+        get_preparation_data._appmlip_script_free = True
+        spawn.get_preparation_data = get_preparation_data
+
+
+def _main_script() -> dict:
+    """How a standard child would import this process' main script (the preparation keys)."""
+    from multiprocessing import spawn
+
+    data = spawn.get_preparation_data("main")
+    return {key: data[key] for key in _MAIN_KEYS if key in data}
+
+
+def _launch_script_free(process, launch):
+    """Start ``process`` with ``launch`` without the main script in its preparation data."""
+    _wrap_preparation_data()
+    process._appmlip_main_script = _main_script()
+    before = getattr(_launching, "script_free", False)
+    _launching.script_free = True
+    try:
+        return launch(process)
+    finally:
+        _launching.script_free = before
+
+
+def _import_script_on_demand(script: dict | None) -> None:
+    """In a child: give ``__main__`` a module ``__getattr__`` that imports the parent's script
+    (as ``multiprocessing`` would have done at start-up) the first time a name is missing."""
+    if not script:
+        return
+    placeholder = sys.modules["__main__"]
+    loading = []
+
+    def __getattr__(name):
+        if (name.startswith("__") and name.endswith("__")) or loading:
+            raise AttributeError(name)
+        from multiprocessing import process, spawn
+
+        loading.append(name)
+        current = process.current_process()
+        # as while a child starts: a script without the main guard that starts processes stops
+        # with multiprocessing's error naming the guard instead of starting more
+        current._inheriting = True
+        try:
+            spawn.prepare(dict(script))
+        finally:
+            del current._inheriting
+        module = sys.modules["__main__"]
+        if module is placeholder:  # e.g. a package's __main__.py, never re-run by a child
+            raise AttributeError(f"module '__main__' has no attribute {name!r}")
+        return getattr(module, name)
+
+    placeholder.__getattr__ = __getattr__
+
+
+class _ScriptFreeSpawnProcess(multiprocessing.context.SpawnProcess):
+    @staticmethod
+    def _Popen(process_obj):
+        return _launch_script_free(process_obj, multiprocessing.context.SpawnProcess._Popen)
+
+    def _after_fork(self):
+        _import_script_on_demand(getattr(self, "_appmlip_main_script", None))
+
+
+class _ScriptFreeSpawnContext(multiprocessing.context.SpawnContext):
+    Process = _ScriptFreeSpawnProcess
+
+
+_CONTEXTS = {"spawn": _ScriptFreeSpawnContext}
+
+if hasattr(multiprocessing.context, "ForkServerProcess"):  # not on Windows
+
+    class _ScriptFreeForkServerProcess(multiprocessing.context.ForkServerProcess):
+        @staticmethod
+        def _Popen(process_obj):
+            return _launch_script_free(
+                process_obj, multiprocessing.context.ForkServerProcess._Popen
+            )
+
+        def _after_fork(self):
+            super()._after_fork()
+            _import_script_on_demand(getattr(self, "_appmlip_main_script", None))
+
+    class _ScriptFreeForkServerContext(multiprocessing.context.ForkServerContext):
+        Process = _ScriptFreeForkServerProcess
+
+    _CONTEXTS["forkserver"] = _ScriptFreeForkServerContext
+
+
+def script_free_context(method: str = "spawn") -> multiprocessing.context.BaseContext:
+    """A ``multiprocessing`` context whose processes do not run the script that started them.
+
+    With the standard ``"spawn"`` and ``"forkserver"`` start methods every new process first runs
+    the main script (as ``__mp_main__``), so that a script without an
+    ``if __name__ == "__main__":`` guard runs its whole body again in every worker. Processes of
+    this context skip that; they import the script only if a task needs a function or class
+    defined in it (then, as always, the script needs the guard). Everything else, the parent's
+    ``__main__`` module included, is left as it is.
+
+    Use it for your own pool, e.g. ``ProcessPoolExecutor(4, mp_context=script_free_context())``
+    assigned to ``job.executor``.
+
+    Args:
+        method: the start method, ``"spawn"`` or (not on Windows) ``"forkserver"``.
+
+    Returns:
+        A context to pass as ``mp_context`` to :class:`concurrent.futures.ProcessPoolExecutor`
+        (or to use like the ``multiprocessing`` module).
+
+    Raises:
+        ValueError: for another start method.
+    """
+    if method not in _CONTEXTS:
+        raise ValueError(f"method must be one of {sorted(_CONTEXTS)}, got {method!r}")
+    context = _CONTEXTS[method]()
+    context._check_available()
+    return context
+
+
 class _LocalPool(concurrent.futures.ProcessPoolExecutor):
-    """A process pool (spawned workers, one BLAS thread each) that ignores ``resource_dict``."""
+    """A process pool (spawned workers that do not run the calling script, one BLAS thread
+    each) that ignores ``resource_dict``."""
 
     def __init__(self, max_workers: int):
-        import multiprocessing
-
         super().__init__(
             max_workers=max_workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=script_free_context("spawn"),
             initializer=_one_thread_per_worker,
         )
 

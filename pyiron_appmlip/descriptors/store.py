@@ -854,10 +854,14 @@ def _executor(n_processes: int):
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
+    from ..executors import script_free_context
+
     method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-    ctx = mp.get_context(method)
+    # workers that never run the calling script (see pyiron_appmlip.executors)
+    ctx = script_free_context(method)
     if method == "forkserver":
-        # Workers fork from a server that has imported the descriptor code once.
+        # Workers fork from a server that has imported the descriptor code once (and never the
+        # calling script: __main__ is not among the modules it loads).
         ctx.set_forkserver_preload(["pyiron_appmlip.descriptors.lammps_snap"])
     return ProcessPoolExecutor(max_workers=n_processes, mp_context=ctx)
 
@@ -887,9 +891,9 @@ def compute_to_store(
     committed in input order as chunks of ``chunk_size`` configurations complete; at most about
     ``2 * n_processes`` chunks are in memory at a time.
 
-    Worker processes are started with ``forkserver`` (``spawn`` where that is unavailable), which
-    re-imports the main module: a script that calls this with ``n_processes > 1`` needs the usual
-    ``if __name__ == "__main__":`` guard. Notebooks and pyiron's own job runners need nothing.
+    Worker processes are started with ``forkserver`` (``spawn`` where that is unavailable) and
+    never run the calling script (see :func:`pyiron_appmlip.executors.script_free_context`): a
+    plain script needs no ``if __name__ == "__main__":`` guard.
 
     Args:
         structures: a list of ASE/pyiron structures or a dict from

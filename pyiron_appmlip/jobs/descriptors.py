@@ -25,9 +25,8 @@ Example::
     job.run()
     for block in job.iter_blocks(): ...
 
-With ``n_processes > 1`` (the default on a multi-core machine) a Python script that runs the job
-needs an ``if __name__ == "__main__":`` guard, as for any ``multiprocessing`` code that starts
-workers by ``forkserver`` or ``spawn``.
+The local worker processes never run the calling script, so a plain Python script that runs the
+job needs no ``if __name__ == "__main__":`` guard (see :mod:`pyiron_appmlip.executors`).
 """
 
 from __future__ import annotations
