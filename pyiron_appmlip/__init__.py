@@ -60,6 +60,7 @@ _LAZY = {
     "compute_qsnap_blocks": "pyiron_appmlip.descriptors",
     "write_snap_potential": "pyiron_appmlip.descriptors",
     "QSnapSettings": "pyiron_appmlip.descriptors",
+    "descriptor_presets": "pyiron_appmlip.descriptors",
     # structures
     "configuration_id": "pyiron_appmlip.structures.conversion",
     "read_dataset": "pyiron_appmlip.datasets.importers",

@@ -6,6 +6,9 @@ then atom by atom (input order) x, y, z force rows (minus derivatives; predicted
 per element the ``compute snap`` columns (K linear, then K(K+1)/2 quadratic products), then for
 several elements the atom counts of elements 2..n on the energy row; no constant column.
 
+Named settings: ``QSnapSettings.preset("paper_qsnap")`` or ``QSnapSettings.preset(
+"fitsnap_linear")``; :func:`descriptor_presets` lists the names.
+
 Backends: :func:`compute_qsnap_blocks` (LAMMPS ``compute snap``, default) and
 :func:`compute_qsnap_blocks_fitsnap` (FitSNAP); they give the same blocks.
 """
@@ -15,11 +18,19 @@ from .export import snap_element_coefficients, snap_potential_dataframe, write_s
 from .fitsnap import compute_qsnap_blocks_fitsnap
 from .frames import lammps_frame
 from .lammps_snap import compute_qsnap_blocks, iter_qsnap_blocks
-from .settings import QSnapSettings, bispectrum_indices, n_bispectrum
+from .settings import (
+    DESCRIPTOR_PRESETS,
+    QSnapSettings,
+    bispectrum_indices,
+    descriptor_presets,
+    n_bispectrum,
+)
 from .store import BlockStore, compute_to_store
 
 __all__ = [
     "QSnapSettings",
+    "DESCRIPTOR_PRESETS",
+    "descriptor_presets",
     "bispectrum_indices",
     "n_bispectrum",
     "compute_qsnap_blocks",

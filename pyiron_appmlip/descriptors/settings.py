@@ -4,6 +4,15 @@ Defaults are the paper's (sec. 2.2): ``rcutfac`` 4.812302818, ``rfac0`` 0.99363,
 radius 0.5 and weight 1 for every element, ``bzeroflag`` 1, ``quadraticflag`` 1. ``twojmax``
 (2Jmax) is the complexity knob (4, 6, 8, 10 in the paper; any even positive integer works).
 
+Named presets (:meth:`QSnapSettings.preset`, listed by :func:`descriptor_presets`):
+
+* ``"paper_qsnap"``: the paper's qSNAP at 2Jmax 6, i.e. these defaults (quadratic,
+  ``bzeroflag`` 1);
+* ``"fitsnap_linear"``: the defaults of FitSNAP's BISPECTRUM section (fitsnap3 3.1): linear SNAP
+  (``quadraticflag`` 0) at 2Jmax 6 with ``rcutfac`` 4.67637, ``rfac0`` 0.99363, ``rmin0`` 0,
+  radius 0.5, weight 1, ``switchflag`` 1 and FitSNAP's ``bzeroflag`` 0 (LAMMPS' own default is
+  1). FitSNAP's per-element constant column is the constant column the fit adds here.
+
 Column layout of a block (see :mod:`pyiron_appmlip.descriptors.lammps_snap`): for each element,
 in the order of :attr:`QSnapSettings.elements`, the ``compute snap`` columns of that element (K
 linear components B_k, then with ``quadraticflag`` the K(K+1)/2 products in LAMMPS' order
@@ -20,11 +29,79 @@ import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
-__all__ = ["QSnapSettings", "bispectrum_indices", "n_bispectrum"]
+__all__ = [
+    "QSnapSettings",
+    "bispectrum_indices",
+    "n_bispectrum",
+    "DESCRIPTOR_PRESETS",
+    "descriptor_presets",
+]
 
 PAPER_RCUTFAC = 4.812302818
 PAPER_RFAC0 = 0.99363
+
+#: Named descriptor settings: name -> (QSnapSettings fields, one-line description).
+#: Use :meth:`QSnapSettings.preset`; :func:`descriptor_presets` lists the names.
+DESCRIPTOR_PRESETS: Mapping[str, tuple[Mapping, str]] = MappingProxyType(
+    {
+        "paper_qsnap": (
+            MappingProxyType(
+                {
+                    "twojmax": 6,
+                    "rcutfac": PAPER_RCUTFAC,
+                    "rfac0": PAPER_RFAC0,
+                    "rmin0": 0.0,
+                    "radelem": 0.5,
+                    "wj": 1.0,
+                    "bzeroflag": 1,
+                    "quadraticflag": 1,
+                    "switchflag": 1,
+                }
+            ),
+            "the paper's qSNAP: quadratic, 2Jmax 6, rcutfac 4.812302818, rfac0 0.99363, "
+            "rmin0 0, bzeroflag 1 (this package's defaults)",
+        ),
+        "fitsnap_linear": (
+            MappingProxyType(
+                {
+                    "twojmax": 6,
+                    "rcutfac": 4.67637,
+                    "rfac0": 0.99363,
+                    "rmin0": 0.0,
+                    "radelem": 0.5,
+                    "wj": 1.0,
+                    "bzeroflag": 0,
+                    "quadraticflag": 0,
+                    "switchflag": 1,
+                }
+            ),
+            "FitSNAP's defaults: linear SNAP, 2Jmax 6, rcutfac 4.67637, rfac0 0.99363, rmin0 0, "
+            "bzeroflag 0 (FitSNAP's default; LAMMPS' is 1)",
+        ),
+    }
+)
+
+
+def descriptor_presets() -> dict[str, str]:
+    """The names of the descriptor presets, each with a one-line description.
+
+    Returns:
+        ``{name: description}``, e.g. ``{"paper_qsnap": "the paper's qSNAP: ...", ...}``.
+        :meth:`QSnapSettings.preset` turns a name into settings.
+    """
+    return {name: description for name, (_, description) in DESCRIPTOR_PRESETS.items()}
+
+
+def _preset_fields(name) -> dict:
+    """The QSnapSettings fields of preset ``name``; a ValueError lists the names for others."""
+    if not isinstance(name, str) or name not in DESCRIPTOR_PRESETS:
+        raise ValueError(
+            f"unknown descriptor preset {name!r}; preset must be one of "
+            f"{sorted(DESCRIPTOR_PRESETS)}"
+        )
+    return dict(DESCRIPTOR_PRESETS[name][0])
 
 
 def bispectrum_indices(twojmax: int) -> list[tuple[int, int, int]]:
@@ -286,6 +363,35 @@ class QSnapSettings:
     @classmethod
     def from_json(cls, text: str) -> QSnapSettings:
         return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def preset(cls, name: str, /, **overrides) -> QSnapSettings:
+        """Settings of a named preset, with optional keyword overrides.
+
+        Args:
+            name: ``"paper_qsnap"`` (the paper's quadratic SNAP, 2Jmax 6) or
+                ``"fitsnap_linear"`` (FitSNAP's linear SNAP defaults, 2Jmax 6, ``bzeroflag``
+                0); :func:`descriptor_presets` lists them with their values.
+            **overrides: any :class:`QSnapSettings` field, e.g. ``twojmax=4`` or
+                ``elements=("Be", "W")``; it replaces the preset's value.
+
+        Returns:
+            The settings (``elements`` unset unless given).
+
+        Raises:
+            ValueError: for an unknown preset name (the message lists the names), an unknown
+                field or an invalid value.
+
+        Example::
+
+            QSnapSettings.preset("fitsnap_linear", twojmax=8)
+        """
+        fields = _preset_fields(name)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ValueError(f"unknown qSNAP hyperparameter(s) {unknown}; known: {sorted(known)}")
+        return cls(**{**fields, **overrides})
 
     @classmethod
     def make(cls, base=None, /, **hyperparameters) -> QSnapSettings:
