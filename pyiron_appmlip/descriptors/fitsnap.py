@@ -9,7 +9,10 @@ blocks here and are undone:
   rows are rotated back here;
 * its stress rows are in bar (``1.6021765e6 * virial / volume``): converted back to the virial;
 * its BISPECTRUM section turns flags into Python bools, which recent LAMMPS rejects: cast to int;
-* its default ``bzeroflag`` is 0 (adding a one-hot column): always passed explicitly.
+* its default ``bzeroflag`` is 0: always passed explicitly. With ``bzeroflag`` 0 it puts a
+  column of the atom fraction before the element's columns; it is dropped (the fit here adds
+  its own constant column). FitSNAP computes this for one element only: with several elements
+  and ``bzeroflag`` 0 this backend refuses, use the LAMMPS backend.
 
 FitSNAP runs serially here (no MPI); it is imported only when this backend is used.
 """
@@ -84,6 +87,13 @@ class FitsnapDescriptors:
             ) from err
         if settings.elements is None:
             raise ValueError("settings.elements is not set")
+        if not settings.bzeroflag and len(settings.elements) > 1:
+            # FitSNAP 3.1 sizes its single-configuration matrix for one such column in all
+            raise ValueError(
+                f"the 'fitsnap' backend computes bzeroflag 0 for one element only, got elements "
+                f"{list(settings.elements)}; use backend 'lammps' (the same blocks) or "
+                "bzeroflag 1"
+            )
         self.settings = settings
         self.virial = bool(virial)
         # FitSNAP may write files into the working directory: keep them out of the user's way.
@@ -127,12 +137,17 @@ class FitsnapDescriptors:
         }
         with contextlib.redirect_stdout(io.StringIO()):
             a, _, _ = self.fs.calculator.process_single(data)
-        p_snap = len(settings.elements) * settings.n_per_element
-        expected = (1 + 3 * n + 6, p_snap)  # virial rows are there (zero unless stress is on)
+        n_types = len(settings.elements)
+        p_snap = n_types * settings.n_per_element
+        one_hot = 0 if settings.bzeroflag else n_types  # FitSNAP's column per element
+        expected = (1 + 3 * n + 6, p_snap + one_hot)  # virial rows there (zero unless stress)
         if a.shape != expected:
             raise RuntimeError(
                 f"FitSNAP descriptor matrix has shape {a.shape}, expected {expected}"
             )
+        if one_hot:  # per element [count / N, its columns]: drop the count column
+            a = a.reshape(len(a), n_types, 1 + settings.n_per_element)[:, :, 1:]
+            a = a.reshape(len(a), p_snap)
         energy_row = a[0] * n
         force_rows = a[1 : 1 + 3 * n]
         virial_rows = None

@@ -55,3 +55,23 @@ def test_fitsnap_backend_validates_like_lammps():
     atoms.positions[1] = atoms.positions[0] + [0.2, 0, 0]
     with pytest.raises(ValueError, match="overlapping atoms"):
         compute_qsnap_blocks_fitsnap([atoms], 4)
+
+
+def test_bzeroflag_0_one_element_and_the_refusal_for_several():
+    """FitSNAP adds a column per element with bzeroflag 0 (left out here); it computes that for
+    one element only, so several elements are refused with the way out."""
+    structs = structures()
+    s = QSnapSettings(4, bzeroflag=0, elements=("Be",))
+    for ref, got in zip(
+        compute_qsnap_blocks(structs, s, virial=True),
+        compute_qsnap_blocks_fitsnap(structs, s, virial=True),
+        strict=True,
+    ):
+        assert got.shape == ref.shape
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-10 * np.abs(ref).max())
+    atoms = structs[1].copy()
+    atoms.numbers[[0, 5]] = 13  # Al
+    binary = QSnapSettings(4, bzeroflag=0, elements=("Be", "Al"))
+    assert compute_qsnap_blocks([atoms], binary)[0].shape[1] == binary.n_columns()
+    with pytest.raises(ValueError, match="bzeroflag 0 for one element only.*backend 'lammps'"):
+        compute_qsnap_blocks_fitsnap([atoms], binary)
