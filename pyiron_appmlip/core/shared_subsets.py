@@ -52,16 +52,25 @@ __all__ = [
 
 
 def statistics_budget(
-    n_descriptors: int, n_levels: int = 1, max_bytes: float = 2 * 2**30, cap: int = 64
+    n_descriptors: int,
+    n_levels: int = 1,
+    max_bytes: float = 2 * 2**30,
+    cap: int = 64,
+    *,
+    stresses: bool = False,
 ) -> int:
     """How many accumulators (:class:`~.statistics.SufficientStatistics`) fit in ``max_bytes``:
     the ``max_statistics`` of :func:`plan_subsets` for ``n_descriptors`` columns and
-    ``n_levels`` label levels (energy and force R factors with their row buffers), at least 1
-    and at most ``cap``. With the default 2 GiB: the cap at 2Jmax 6 (p = 495), 16 at 2Jmax 8
-    (p = 1595) and 3 at 2Jmax 10 (p = 4277)."""
+    ``n_levels`` label levels (energy and force R factors with their row buffers, and with
+    ``stresses`` a stress R factor with its buffer), at least 1 and at most ``cap``. With the
+    default 2 GiB and no stresses: the cap at 2Jmax 6 (p = 495), 16 at 2Jmax 8 (p = 1595) and
+    3 at 2Jmax 10 (p = 4277)."""
     n = int(n_descriptors) + 1 + int(n_levels)
     chunk = _default_chunk_rows(n)
-    per = 8 * n * (2 * n + chunk + _small_chunk_rows(chunk, n))
+    small = _small_chunk_rows(chunk, n)
+    per = 8 * n * (2 * n + chunk + small)
+    if stresses:
+        per += 8 * n * (n + small)
     return int(max(1, min(cap, max_bytes // per)))
 
 

@@ -21,9 +21,21 @@ Example::
 
     job = pr.create.job.AppmlipDescriptors("desc_2j6")
     job.structures = structures          # ASE or pyiron structures
-    job.input.twojmax = 6
+    job.input.twojmax = 6                # or job.use_preset("paper_qsnap")
     job.run()
     for block in job.iter_blocks(): ...
+
+Virial rows: by default (``input.virial`` None) the store keeps every block's six virial rows,
+so that any fit or sweep can weight stresses (``stress_weight > 0``) without computing the
+descriptors again; a fit with ``stress_weight`` 0 does not fit them (it reports stress errors
+where stresses are labelled). They cost no extra LAMMPS work and six rows per configuration in
+the store. The block accessors (:meth:`~AppmlipDescriptors.get_blocks`,
+:meth:`~AppmlipDescriptors.iter_blocks`, :meth:`~AppmlipDescriptors.iter_chunks`) hand out
+``(1 + 3 N, p)`` blocks unless called with ``virial=True`` or the input says
+``virial = True``. A job with ``input.virial = False`` (the default of earlier versions) serves
+fits without stresses only; for a stress fit set ``job.input.virial = True`` and call
+``job.resume()``: the blocks are computed again with the virial rows (the old store is kept as
+``<store_file>.without_virial``).
 
 The local worker processes never run the calling script, so a plain Python script that runs the
 job needs no ``if __name__ == "__main__":`` guard (see :mod:`pyiron_appmlip.executors`).
@@ -37,10 +49,11 @@ import os
 import numpy as np
 from pyiron_base import PythonTemplateJob
 
-from ..descriptors.settings import QSnapSettings
+from ..descriptors.settings import DESCRIPTOR_PRESETS, QSnapSettings
 from ..descriptors.store import (
     BlockStore,
     DamagedStoreError,
+    StoreSettingsError,
     check_min_distance,
     compute_to_store,
     default_n_processes,
@@ -62,14 +75,16 @@ class AppmlipDescriptors(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
         structures: the structures as arrays (set with :attr:`structures`).
         twojmax: 2Jmax (even positive integer).
         hyperparameters: further :class:`QSnapSettings` fields (rcutfac, radelem, wj,
-            elements, ...).
+            elements, ...). :meth:`use_preset` sets ``twojmax`` and these from a named preset.
         backend: "lammps" (default) or "fitsnap".
         executor: where the chunks are computed (:mod:`pyiron_appmlip.executors`; default None:
             all local cores), or assign a running executor to ``job.executor``.
         n_processes: local worker processes when ``executor`` is None (None: all cores); the
             older way of saying ``executor = n``.
         chunk_size: configurations per task and per store commit.
-        virial: also store the six virial rows.
+        virial: the six virial rows, which fits with ``stress_weight > 0`` need. None
+            (default): stored, and left out of the blocks the accessors hand out unless they
+            are called with ``virial=True``; True: stored and handed out; False: not stored.
         min_distance: reject structures with atoms closer than this (a positive number of
             Angstrom), or None for no check.
         store_file: name of the block store, a plain file name (no folder, no ``..``, not
@@ -98,7 +113,7 @@ class AppmlipDescriptors(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
         self.input.n_processes = None
         self.input.executor = None
         self.input.chunk_size = 8
-        self.input.virial = False
+        self.input.virial = None
         self.input.min_distance = 0.5
         self.input.store_file = "qsnap_blocks.h5"
         self.input.progress = True
@@ -120,6 +135,47 @@ class AppmlipDescriptors(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
     def _structure_arrays(self) -> dict:
         data = self.input.structures
         return {k: np.asarray(data[k]) for k in data.keys()}
+
+    def use_preset(self, name: str, **overrides) -> None:
+        """Set ``input.twojmax`` and ``input.hyperparameters`` from a named descriptor preset.
+
+        Every hyperparameter of the preset is written into the input, so the job records the
+        values themselves. ``elements`` and ``element_counts`` already in
+        ``input.hyperparameters`` are kept (they describe the chemistry, not the preset).
+
+        Args:
+            name: ``"paper_qsnap"`` or ``"fitsnap_linear"`` (see
+                :func:`~pyiron_appmlip.descriptors.settings.descriptor_presets`).
+            **overrides: :class:`QSnapSettings` fields replacing the preset's values, e.g.
+                ``twojmax=4``.
+
+        Raises:
+            ValueError: for an unknown preset name (the message lists the names), an unknown
+                field or an invalid value; the input is then left unchanged.
+
+        Example::
+
+            job.use_preset("fitsnap_linear", twojmax=4)
+        """
+        previous = plain(self.input.hyperparameters or {})
+        kept = {k: previous[k] for k in ("elements", "element_counts") if k in previous}
+        settings = QSnapSettings.preset(name, **{**kept, **overrides})
+        values = settings.to_dict()
+        keys = (set(DESCRIPTOR_PRESETS[name][0]) | set(overrides) | set(kept)) - {"twojmax"}
+        self.input.twojmax = int(settings.twojmax)
+        self.input.hyperparameters = {k: values[k] for k in sorted(keys)}
+
+    @property
+    def has_virial_rows(self) -> bool:
+        """Whether the blocks carry the six virial rows (those of the last run; before a run:
+        whether the input asks for them)."""
+        if self.output.get("settings") is not None and self.output.get("virial") is not None:
+            return bool(self.output.virial)
+        return self._virial_input()
+
+    def _virial_input(self) -> bool:
+        """Whether the input asks for the virial rows to be stored (None and True do)."""
+        return _check_virial(self.input.virial) is not False
 
     @property
     def settings(self) -> QSnapSettings:
@@ -145,8 +201,8 @@ class AppmlipDescriptors(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
         """Settings and virial flag the store must have when it is read."""
         if self.output.get("settings") is not None:
             virial = self.output.get("virial")
-            return self.settings, bool(self.input.virial if virial is None else virial)
-        return self._input_settings(), bool(self.input.virial)
+            return self.settings, self._virial_input() if virial is None else bool(virial)
+        return self._input_settings(), self._virial_input()
 
     def _check_store_for_resume(self) -> None:
         """Refuse to resume onto a store computed with other settings than the input's."""
@@ -156,15 +212,48 @@ class AppmlipDescriptors(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
             store = BlockStore(self.store_path)
         except DamagedStoreError:
             return  # unreadable: set aside and recomputed by the run
+        if self._adds_virial_rows(store):
+            return  # set aside and recomputed with the virial rows by the run
         store.check_settings(
             self._input_settings(),
-            virial=bool(self.input.virial),
+            virial=self._virial_input(),
             hint=(
                 f"Nothing was changed. To recompute the store with the input's settings, delete "
                 f"{store.path} and call resume() again; or set the input back to the store's "
                 f"settings."
             ),
         )
+
+    def _adds_virial_rows(self, store: BlockStore) -> bool:
+        """Whether ``store`` holds the input's blocks without the virial rows the input asks for
+        (a store of a job computed with ``virial = False`` whose input now says True)."""
+        if not self._virial_input() or store.metadata.get("virial") is not False:
+            return False
+        try:
+            store.check_settings(self._input_settings(), virial=None)
+        except StoreSettingsError:
+            return False
+        return True
+
+    def _set_aside_store_without_virial(self) -> str | None:
+        """Rename a store without the virial rows the input asks for to
+        ``<store_file>.without_virial`` (so that the run computes it again); its new path, or
+        None if there is nothing to set aside."""
+        if not os.path.isfile(self.store_path):
+            return None
+        try:
+            store = BlockStore(self.store_path)
+        except (DamagedStoreError, ValueError):
+            return None  # handled by compute_to_store
+        if not self._adds_virial_rows(store):
+            return None
+        aside = self.store_path + ".without_virial"
+        os.replace(self.store_path, aside)
+        self._logger.info(
+            f"descriptor store {self.store_path} has no virial rows but the input asks for them: "
+            f"set aside as {aside}, every configuration is computed again"
+        )
+        return aside
 
     def _validate_input(self):
         if self.input.backend not in BACKENDS:
@@ -179,6 +268,7 @@ class AppmlipDescriptors(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
             raise ValueError(f"chunk_size must be >= 1, got {self.input.chunk_size}")
         check_min_distance(self.input.min_distance)
         _check_store_file(self.input.store_file)
+        _check_virial(self.input.virial)
         settings = self._unresolved_input_settings()  # validates twojmax and hyperparameters
         if settings.elements is not None:
             settings.for_structures(self.structures)
@@ -212,6 +302,7 @@ class AppmlipDescriptors(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
         arrays = self._structure_arrays()
         settings = self._input_settings()
         os.makedirs(self.working_directory, exist_ok=True)
+        self._set_aside_store_without_virial()
         report = {}
         n_processes, spec = self._where()
         with contextlib.ExitStack() as stack:
@@ -226,7 +317,7 @@ class AppmlipDescriptors(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
                 backend=self.input.backend,
                 n_processes=n_processes,
                 chunk_size=int(self.input.chunk_size),
-                virial=bool(self.input.virial),
+                virial=self._virial_input(),
                 min_distance=check_min_distance(self.input.min_distance),
                 progress=bool(self.input.progress),
                 report=report,
@@ -243,7 +334,7 @@ class AppmlipDescriptors(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
         self.output.n_atoms = np.array([n_atoms[position[i]] for i in ids], dtype=np.int64)
         self.output.p = int(store.n_columns)
         self.output.settings = settings.to_dict()
-        self.output.virial = bool(self.input.virial)
+        self.output.virial = self._virial_input()
         self.output.n_reused = int(report["n_reused"])
         self.output.n_recomputed = int(report["n_computed"])
         self.output.recomputed_ids = np.array(report["computed_ids"], dtype="S64")
@@ -336,19 +427,54 @@ class AppmlipDescriptors(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
         """Block width (number of descriptor columns, no constant)."""
         return int(self.output.p)
 
-    def iter_blocks(self, ids=None, chunk_size: int = 64):
-        """Yield blocks one at a time, in ``ids`` order (default: :attr:`configuration_ids`)."""
-        store = self.get_store()
-        yield from store.iter_blocks(self.configuration_ids if ids is None else ids, chunk_size)
+    def _drop_virial_rows(self, virial) -> bool:
+        """Whether the accessors leave the stored virial rows out (see :meth:`iter_blocks`)."""
+        if virial is not None and not isinstance(virial, bool | np.bool_):
+            raise ValueError(f"virial must be True, False or None, got {virial!r}")
+        virial = None if virial is None else bool(virial)
+        stored = self.has_virial_rows
+        if virial is None:
+            return stored and _check_virial(self.input.virial) is not True
+        if virial and not stored:
+            raise ValueError(
+                f"virial=True asks for the six virial rows, but descriptors job "
+                f"{self.job_name!r} was computed without them (input.virial False); set "
+                "job.input.virial = True and call job.resume() to compute them"
+            )
+        return stored and not virial
 
-    def iter_chunks(self, chunk_size: int = 64, ids=None):
-        """Yield ``(ids, blocks)`` chunks (see :meth:`BlockStore.iter_chunks`)."""
-        store = self.get_store()
-        yield from store.iter_chunks(chunk_size, self.configuration_ids if ids is None else ids)
+    def iter_blocks(self, ids=None, chunk_size: int = 64, virial: bool | None = None):
+        """Yield blocks one at a time, in ``ids`` order (default: :attr:`configuration_ids`).
 
-    def get_blocks(self, ids=None) -> list[np.ndarray]:
-        """Blocks in memory (for small sets), in ``ids`` order (default: all)."""
-        return list(self.iter_blocks(ids))
+        Args:
+            ids: configuration ids (default: all, input order).
+            chunk_size: configurations read from the store at a time.
+            virial: True: blocks with their six virial rows, ``(1 + 3 N + 6, p)``; False:
+                without, ``(1 + 3 N, p)``; None (default): with them only if
+                ``input.virial`` is True.
+
+        Raises:
+            ValueError: for ``virial=True`` on a job computed without the virial rows.
+        """
+        drop = self._drop_virial_rows(virial)
+        store = self.get_store()
+        for block in store.iter_blocks(self.configuration_ids if ids is None else ids, chunk_size):
+            yield block[:-6] if drop else block
+
+    def iter_chunks(self, chunk_size: int = 64, ids=None, virial: bool | None = None):
+        """Yield ``(ids, blocks)`` chunks (see :meth:`BlockStore.iter_chunks`); ``virial`` as
+        in :meth:`iter_blocks`."""
+        drop = self._drop_virial_rows(virial)
+        store = self.get_store()
+        for chunk_ids, blocks in store.iter_chunks(
+            chunk_size, self.configuration_ids if ids is None else ids
+        ):
+            yield chunk_ids, [b[:-6] for b in blocks] if drop else blocks
+
+    def get_blocks(self, ids=None, virial: bool | None = None) -> list[np.ndarray]:
+        """Blocks in memory (for small sets), in ``ids`` order (default: all); ``virial`` as
+        in :meth:`iter_blocks`."""
+        return list(self.iter_blocks(ids, virial=virial))
 
 
 def _check_store_file(name) -> str:
@@ -368,6 +494,18 @@ def _check_store_file(name) -> str:
             f"'qsnap_blocks.h5' (no folder, no '..', not an absolute path), got {name!r}"
         )
     return name
+
+
+def _check_virial(value) -> bool | None:
+    """``input.virial`` as None, True or False, else a ValueError naming the allowed values."""
+    if value is None:
+        return None
+    if isinstance(value, bool | np.bool_ | int | np.integer) and value in (0, 1):
+        return bool(value)  # the job's HDF5 file may give a stored bool back as 0 or 1
+    raise ValueError(
+        f"virial must be None (default: virial rows stored, left out by get_blocks unless "
+        f"asked for), True (stored and handed out) or False (not stored), got {value!r}"
+    )
 
 
 def _decode(value) -> str:

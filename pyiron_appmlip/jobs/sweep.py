@@ -197,8 +197,8 @@ class AppmlipSweep(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
     ``measure_evaluation_cost = True`` to measure it with LAMMPS, and ``executor``: where the
     units run (:mod:`pyiron_appmlip.executors`; default ``None``, all local cores), or assign
     a running executor to ``job.executor``. ``stress_weight`` (default 0.0: stresses are not
-    fitted) weights the stress rows (descriptors computed with ``virial=True``; the labelling
-    jobs' stresses, eV/Angstrom^3 with ASE's sign, and cell volumes are used), and
+    fitted) weights the stress rows (from the virial rows descriptors jobs store by default, the
+    labelling jobs' stresses, eV/Angstrom^3 with ASE's sign, and cell volumes), and
     ``group_weights`` (default ``{}``) maps a configuration group to ``(energy, force,
     stress)`` factors of its weights (see :func:`~pyiron_appmlip.training.sweep.run_sweep`).
     ``level_costs`` (default ``{}``) gives the DFT cost of a level whose labels have no
@@ -356,13 +356,32 @@ class AppmlipSweep(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
         for s in self.input.samplers:
             if s not in SWEEP_SAMPLERS:
                 raise ValueError(f"sampler must be one of {SWEEP_SAMPLERS}, got {s!r}")
-        self.grid()
+        grid = self.grid()
         self._group_weights()
         costs = self._level_costs()
         if costs:  # stored in their plain form (a CostModel object is not HDF5 data)
             self.input.level_costs = {lv: c.to_spec() for lv, c in costs.items()}
         self._truth()
         self._check_executor()
+        if grid.stress_weight > 0:
+            self._check_virial_rows(grid.stress_weight)
+
+    def _check_virial_rows(self, stress_weight: float) -> None:
+        """Refuse a stress fit on descriptors jobs whose blocks lack the six virial rows, with
+        the way to add them."""
+        without = []
+        for t, job_id in sorted(self.input.descriptors_jobs.items(), key=lambda kv: int(kv[0])):
+            job = self.project.load(int(job_id))
+            if job is not None and not job.has_virial_rows:
+                without.append(f"{job.job_name!r} (id {int(job_id)}, 2Jmax {int(t)})")
+        if without:
+            raise ValueError(
+                f"stress_weight={stress_weight} fits stresses, which needs the six virial rows "
+                f"in the descriptor blocks, but the descriptors job(s) {', '.join(without)} "
+                "were computed without them (input.virial False). Add them with "
+                "job.input.virial = True and job.resume() on each of these jobs (the blocks "
+                "are computed again with the virial rows), or set stress_weight to 0"
+            )
 
     def _check_executor(self):
         check_executor(self.executor)

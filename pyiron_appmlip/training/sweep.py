@@ -13,10 +13,10 @@ runs, otherwise in a task of their own where that reads fewer configurations tha
 streaming the pool to its end (always with independent draws). Each unit's rows still carry its
 own sampler, repetition and sampling order.
 
-Stresses: with descriptor blocks that carry the six virial rows (``virial=True``) and labels
-with stresses and cell volumes, the stress errors are reported (GPa) and, with
-``SweepGrid.stress_weight > 0``, the stresses are fitted (see :mod:`pyiron_appmlip.core.statistics`
-for the convention). Whether a block has virial rows is read from its row count and the atom
+Stresses: with descriptor blocks that carry the six virial rows (``virial=True``, the default of
+``AppmlipDescriptors`` jobs) and labels with stresses and cell volumes, the stress errors are
+reported (GPa) and, with ``SweepGrid.stress_weight > 0``, the stresses are fitted (see
+:mod:`pyiron_appmlip.core.statistics` for the convention). Whether a block has virial rows is read from its row count and the atom
 count of its labels. Per-group weight factors (``group_weights``) multiply the weights of the
 training configurations of a group (:attr:`~pyiron_appmlip.training.labels.Labels.groups`); they
 are fixed for a sweep and do not change the errors.
@@ -671,7 +671,9 @@ def _check_unit_stress(stress_weight, n_with_stress, n_configs) -> None:
         raise ValueError(
             f"stress_weight={stress_weight} but none of the {n_configs} training "
             "configurations of this unit has both a recorded stress and the six virial rows in "
-            "its descriptor block (compute the descriptors with virial=True)"
+            "its descriptor block (compute the descriptors with virial=True; an "
+            "AppmlipDescriptors job stores them by default, one computed without them gets them "
+            "with job.input.virial = True and job.resume())"
         )
 
 
@@ -712,7 +714,11 @@ def independent_unit_fits(
         weights,
         train_levels,
         n_pool=len(ids),
-        max_statistics=statistics_budget(p, len(set(train_levels))),
+        max_statistics=statistics_budget(
+            p,
+            len(set(train_levels)),
+            stresses=any(len(v) == 3 for lab in unit_labels.values() for v in lab.values()),
+        ),
         **_fit_keywords(test_stats, test_levels, ridge, p, stress_weight, fit_options),
     )
     _check_unit_stress(stress_weight, with_stress[0], len(ids))

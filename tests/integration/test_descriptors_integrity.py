@@ -62,7 +62,7 @@ def test_random_bytes_in_the_data_are_named_never_returned_and_recomputed(projec
     path = job.store_path
     ids = job.get_store().ids
     k = 5  # a 4-atom cell in the middle of the data
-    assert _entry(path, k)[1] == 13
+    assert _entry(path, k)[1] == 1 + 3 * 4 + 6  # with the virial rows (default)
     _damage_one_block(path, k)
 
     with pytest.raises(ValueError, match="damaged") as err:
@@ -230,7 +230,7 @@ def test_store_without_checksums_is_read_with_a_warning_and_recomputed_on_resume
 def test_store_of_other_settings_is_refused_on_read_and_resume(project):
     structs = _structures(3)
     _job(project, "desc6", structs, twojmax=6)
-    _job(project, "desc4v", structs, twojmax=4, virial=True)
+    _job(project, "desc4nv", structs, twojmax=4, virial=False)
     j4 = _job(project, "desc4", structs, twojmax=4)
     clean = j4.get_blocks()
     shutil.copyfile(project.load("desc6").store_path, j4.store_path)  # another job's store
@@ -246,9 +246,9 @@ def test_store_of_other_settings_is_refused_on_read_and_resume(project):
         j4.resume()
     j4 = project.load("desc4")
     assert j4.status.finished and os.path.exists(j4.store_path)  # nothing changed
-    # the store of a job with the virial rows
-    shutil.copyfile(project.load("desc4v").store_path, j4.store_path)
-    with pytest.raises(ValueError, match="virial True"):
+    # the store of a job without the virial rows (stored by default)
+    shutil.copyfile(project.load("desc4nv").store_path, j4.store_path)
+    with pytest.raises(ValueError, match="virial False"):
         j4.get_blocks()
     # input changed after the run: resume refuses; deleting the store recomputes it
     j6 = project.load("desc6")

@@ -1,10 +1,13 @@
-"""AppmlipDescriptors job: run (2 processes), reload, accessors, validation, resume."""
+"""AppmlipDescriptors job: run (2 processes), reload, accessors, validation, resume, presets,
+virial rows by default and added to a job computed without them."""
+
+import os
 
 import numpy as np
 import pytest
 from ase.build import bulk
 
-from pyiron_appmlip.descriptors import compute_qsnap_blocks
+from pyiron_appmlip.descriptors import QSnapSettings, compute_qsnap_blocks
 from pyiron_appmlip.descriptors import store as store_module
 from pyiron_appmlip.structures.conversion import configuration_id
 
@@ -32,7 +35,19 @@ def test_run_reload_and_blocks(project):
     assert job.configuration_ids == ids
     assert job.p == 119
     np.testing.assert_array_equal(job.n_atoms, [4] * 6)
+    # the six virial rows are stored by default; the accessors leave them out unless asked
+    assert job.input.virial is None and job.output.virial is True and job.has_virial_rows
     ref = compute_qsnap_blocks(structs, 4)
+    with_virial = compute_qsnap_blocks(structs, 4, virial=True)
+    assert [b.shape[0] for b in job.get_store().get_blocks()] == [1 + 3 * 4 + 6] * 6
+    for got, want in zip(job.get_blocks(virial=True), with_virial, strict=True):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
+    (_, chunk), *_ = job.iter_chunks(6, virial=True)
+    assert [b.shape[0] for b in chunk] == [1 + 3 * 4 + 6] * 6
+    (_, chunk), *_ = job.iter_chunks(6)
+    assert [b.shape[0] for b in chunk] == [1 + 3 * 4] * 6
+    with pytest.raises(ValueError, match="virial must be True, False or None"):
+        job.get_blocks(virial="yes")
 
     from pyiron_appmlip import Project
 
@@ -71,6 +86,11 @@ def test_invalid_input(project):
     job4.input.hyperparameters = {"elements": ["W"]}
     with pytest.raises(ValueError, match="unknown element"):
         job4.run()
+    job5 = project.create.job.AppmlipDescriptors("bad5")
+    job5.structures = structures(1)
+    job5.input.virial = "yes"
+    with pytest.raises(ValueError, match=r"virial must be None .* True .* or False"):
+        job5.run()
 
 
 def test_resume_after_interruption(project, monkeypatch):
@@ -130,3 +150,60 @@ def test_descriptor_chunks_on_an_executorlib_executor_equal_the_serial_blocks(pr
     for a, b in zip(blocks["serial"], blocks["single_node"], strict=True):
         assert a.shape == b.shape
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-12 * np.abs(a).max())
+
+
+def test_use_preset_sets_the_input_and_the_blocks_follow(project):
+    structs = structures(2)
+    job = project.create.job.AppmlipDescriptors("desc_preset")
+    job.structures = structs
+    job.input.hyperparameters = {"elements": ["Be"]}
+    job.input.n_processes = 1
+    job.input.progress = False
+    with pytest.raises(ValueError, match=r"unknown descriptor preset 'linear'.*'paper_qsnap'"):
+        job.use_preset("linear")
+    with pytest.raises(ValueError, match="twojmax"):
+        job.use_preset("fitsnap_linear", twojmax=3)
+    assert dict(job.input.hyperparameters) == {"elements": ["Be"]} and job.input.twojmax == 6
+    job.use_preset("fitsnap_linear", twojmax=4)
+    assert job.input.twojmax == 4
+    hyper = dict(job.input.hyperparameters)
+    assert hyper["elements"] == ["Be"]  # kept
+    assert hyper["rcutfac"] == 4.67637 and hyper["bzeroflag"] == 0 and hyper["quadraticflag"] == 0
+    job.run()
+    settings = QSnapSettings.preset("fitsnap_linear", twojmax=4, elements=("Be",))
+    assert job.settings == settings and job.p == 14
+    for got, ref in zip(job.get_blocks(), compute_qsnap_blocks(structs, settings), strict=True):
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+
+
+def test_virial_rows_added_to_a_job_computed_without_them(project):
+    """A job computed with virial False (the default of earlier versions): setting virial True
+    and resuming computes the blocks again with the virial rows and keeps the old store."""
+    structs = structures(3)
+    job = project.create.job.AppmlipDescriptors("desc_no_virial")
+    job.structures = structs
+    job.input.twojmax = 4
+    job.input.virial = False
+    job.input.n_processes = 1
+    job.input.progress = False
+    job.run()
+    assert not job.has_virial_rows
+    without = job.get_blocks()
+    assert all(b.shape == (1 + 3 * 4, 119) for b in without)
+    with pytest.raises(ValueError, match=r"job.input.virial = True and call job.resume\(\)"):
+        job.get_blocks(virial=True)
+    job = project.load("desc_no_virial")
+    job.input.virial = True
+    job.resume()
+    job = project.load("desc_no_virial")
+    assert job.status.finished and job.has_virial_rows and job.output.n_recomputed == 3
+    ref = compute_qsnap_blocks(structs, 4, virial=True)
+    for got, want, old in zip(job.get_blocks(), ref, without, strict=True):
+        assert got.shape == (1 + 3 * 4 + 6, 119)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
+        np.testing.assert_allclose(got[:13], old, rtol=0, atol=1e-12 * np.abs(old).max())
+    assert os.path.isfile(job.store_path + ".without_virial")
+    # the other way round (virial rows stored, input says False) is refused as before
+    job.input.virial = False
+    with pytest.raises(ValueError, match="virial True"):
+        job.resume()

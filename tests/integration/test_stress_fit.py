@@ -144,3 +144,101 @@ def test_unit_files_written_before_the_stress_columns_still_load(tmp_path):
     _, again = sweep_job._read_unit(sweep_job._write_unit(str(tmp_path), (4, "all", 0), [row]))
     assert again[0]["stress_rmse_test"] == 0.5
     assert again[0]["dft_cost_source"] == "given: 3 s per atom"
+
+
+# -- virial rows by default -----------------------------------------------------------------------
+def _descriptors_job(pr, name, structures, **inputs):
+    desc = pr.create.job.AppmlipDescriptors(name)
+    desc.structures = structures
+    desc.input.twojmax = 2  # 20 columns: the stacked problem below is overdetermined
+    desc.input.n_processes = 1
+    desc.input.progress = False
+    for key, value in inputs.items():
+        desc.input[key] = value
+    desc.run()
+    return desc
+
+
+def _fit(pr, name, lab, desc, stress_weight):
+    fit = pr.create.job.AppmlipFit(name)
+    fit.set_descriptors(desc)
+    fit.add_labels(lab)
+    fit.weights = [(150.0, 1.0)]
+    fit.input.stress_weight = stress_weight
+    return fit
+
+
+def _dense_lstsq(desc, lab, structures, ids, w_e, w_f, w_s):
+    """scipy.linalg.lstsq on the stacked weighted rows: energy per atom [1, B/N], forces
+    [0, dB], stresses [0, -virial/V] against ASE's stress, columns scaled to unit norm."""
+    import scipy.linalg
+
+    from pyiron_appmlip.core import DEFAULT_RCOND
+
+    data = lab.get_labels()
+    at = {cid: k for k, cid in enumerate(data["ids"])}
+    volume = {cid: s.get_volume() for cid, s in zip(lab.configuration_ids, structures, strict=True)}
+    blocks = dict(zip(desc.configuration_ids, desc.get_blocks(virial=True), strict=True))
+    rows, ys = [], []
+    for cid in ids:
+        b, k = blocks[cid], at[cid]
+        n = len(data["forces"][k])
+        assert b.shape[0] == 1 + 3 * n + 6
+        rows.append(w_e * np.r_[1.0, b[0] / n])
+        ys.append(w_e * data["energies"][k] / n)
+        rows.extend(w_f * np.c_[np.zeros(3 * n), b[1 : 1 + 3 * n]])
+        ys.extend(w_f * np.asarray(data["forces"][k]).ravel())
+        rows.extend(w_s * np.c_[np.zeros(6), -b[-6:] / volume[cid]])
+        ys.extend(w_s * np.asarray(data["stress"][k]))
+    a, y = np.array(rows), np.array(ys)
+    if w_s:  # the stress rows make this small problem full rank
+        assert a.shape[0] > a.shape[1] and np.linalg.matrix_rank(a) == a.shape[1]
+    d = 1.0 / np.linalg.norm(a, axis=0)
+    return d * scipy.linalg.lstsq(a * d, y, cond=DEFAULT_RCOND)[0]
+
+
+def test_descriptors_job_with_default_input_serves_a_stress_fit(stress_study):
+    pr, lab, _, structures = stress_study
+    desc = _descriptors_job(pr, "desc_2_default", structures)  # no virial setting
+    assert desc.has_virial_rows
+    fit = _fit(pr, "fit_default_stress", lab, desc, stress_weight=20.0)
+    fit.run()
+    assert fit.status.finished
+    table = fit.get_table()
+    assert table["stress_weight"].iloc[0] == 20.0
+    assert np.isfinite(table["stress_rmse_train"].iloc[0])
+    train = [i.decode() for i in fit.output.train_ids]
+    ref = _dense_lstsq(desc, lab, structures, train, 150.0, 1.0, 20.0)
+    got = fit.get_coefficients(0)
+    assert np.abs(got - ref).max() <= 1e-8 * np.abs(ref).max()
+    # the stress rows matter: without them the fit is another one
+    no_stress = _dense_lstsq(desc, lab, structures, train, 150.0, 1.0, 0.0)
+    assert np.abs(no_stress - ref).max() > 1e-4 * np.abs(ref).max()
+
+
+def test_stress_fit_on_blocks_without_virial_rows_names_the_fix(stress_study):
+    pr, lab, _, structures = stress_study
+    old = _descriptors_job(pr, "desc_2_old", structures, virial=False)
+    assert not old.has_virial_rows
+    # energies and forces only: fine
+    plain = _fit(pr, "fit_old_no_stress", lab, old, stress_weight=0.0)
+    plain.run()
+    assert plain.status.finished and np.isnan(plain.get_table()["stress_rmse_train"].iloc[0])
+    # a stress fit is refused before it starts, naming the job and the fix
+    fit = _fit(pr, "fit_old_stress", lab, old, stress_weight=20.0)
+    with pytest.raises(ValueError, match="stress_weight=20.0") as err:
+        fit.run()
+    message = str(err.value)
+    assert f"'desc_2_old' (id {old.job_id}, 2Jmax 2)" in message
+    assert "job.input.virial = True and job.resume()" in message
+    assert "stress_weight to 0" in message
+    assert fit.job_id is None  # nothing was run or saved
+    # following the message: the blocks get their virial rows and the fit runs
+    old = pr.load("desc_2_old")
+    old.input.virial = True
+    old.resume()
+    fit = _fit(pr, "fit_old_stress_after_fix", lab, pr.load("desc_2_old"), stress_weight=20.0)
+    fit.run()
+    train = [i.decode() for i in fit.output.train_ids]
+    ref = _dense_lstsq(pr.load("desc_2_old"), lab, structures, train, 150.0, 1.0, 20.0)
+    assert np.abs(fit.get_coefficients(0) - ref).max() <= 1e-8 * np.abs(ref).max()

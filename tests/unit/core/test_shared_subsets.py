@@ -232,6 +232,18 @@ def test_statistics_budget_counts_factors_and_buffers():
     assert statistics_budget(p, levels, max_bytes=10 * per - 1, cap=100) == 9
     assert statistics_budget(p, levels, max_bytes=1) == 1
     assert statistics_budget(4277, 6) == 3  # 2Jmax 10 in 2 GiB
+    # with stresses: one more R factor and its row buffer
+    block = np.ones((4 + 6, p))
+    stats = SufficientStatistics(p, levels=range(levels))
+    label = (1.0, np.zeros((1, 3)), np.ones(6))
+    stats.add(block, {lv: label for lv in range(levels)}, virial=True, volume=10.0)
+    (g,) = stats._groups.values()
+    (s,) = g.stress.values()
+    per_s = per + s.r.nbytes + s._buf.nbytes
+    assert per_s > per
+    assert statistics_budget(p, levels, max_bytes=10 * per_s, cap=100, stresses=True) == 10
+    assert statistics_budget(p, levels, max_bytes=10 * per_s - 1, cap=100, stresses=True) == 9
+    assert statistics_budget(p, levels, max_bytes=10 * per_s, cap=100) > 10  # no stresses
 
 
 def test_a_plan_of_other_orders_is_refused(data):
