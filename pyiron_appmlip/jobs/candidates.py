@@ -31,7 +31,7 @@ from pyiron_base import PythonTemplateJob
 
 from ..structures import candidates
 from ..structures.conversion import as_strings, structures_from_arrays, structures_to_arrays
-from ._common import LeftoverSafeSave, plain, save_then_set_status
+from ._common import LeftoverSafeSave, PlainOutput, plain, save_then_set_status
 
 __all__ = ["AppmlipCandidates", "GENERATORS"]
 
@@ -80,7 +80,7 @@ def _reorder(value, template):
     return value
 
 
-class AppmlipCandidates(LeftoverSafeSave, PythonTemplateJob):
+class AppmlipCandidates(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
     """Seeded candidate structures from one generator of :mod:`pyiron_appmlip.structures.candidates`.
 
     Read the output with :attr:`structures`, :attr:`configuration_ids` and :meth:`get_table`.
@@ -197,10 +197,8 @@ class AppmlipCandidates(LeftoverSafeSave, PythonTemplateJob):
         infos = [{k: v for k, v in info.items() if _json_ok(v)} for info in infos]
         default = str(self.input.generator)
         self.output.structures = structures_to_arrays(structures)
-        self.output.generator = np.array(
-            [str(info.get("generator", default)) for info in infos], dtype="S"
-        )
-        self.output.info = np.array([json.dumps(info) for info in infos], dtype="S")
+        self.output.generator = [str(info.get("generator", default)) for info in infos]
+        self.output.info = [json.dumps(info) for info in infos]
         self.output.min_distance = np.array(
             [candidates.minimum_distance(a) for a in structures], dtype=float
         )

@@ -52,7 +52,11 @@ Output (``job.output``):
     dataset_file, dataset_sha256: the dataset file in the working directory and its SHA-256.
     source: ``"import"`` or ``"dataset"``.
     levels: the level names, lowest first; n_labelled, n_stress_recorded: per level.
-    ids, n_atoms, groups: per configuration, in dataset order.
+    ids, n_atoms, configuration_groups: per configuration, in dataset order (ids and groups as
+        lists of ``str``; a configuration without a group has ``""``). ``output.groups`` is
+        the same list under its older name, kept for existing scripts (``groups`` is also the
+        name of a method of pyiron's output container, so the list is stored under the new
+        name).
     summary: the import's counts and checksums (``format``, ``root``, ``level``, ``n_files``,
         ``files_sha256`` -- the SHA-256 of the ``sha256sum`` manifest of every file read --,
         ``n_read``, ``n_configurations``, ``n_duplicates_merged``,
@@ -79,7 +83,7 @@ from ..datasets.importers import FORMATS, file_sha256, read_dataset
 from ..datasets.store import LabelledDataset, load_dataset, write_dataset
 from ..dft.levels import level_label
 from ..structures.conversion import as_strings, configuration_ids
-from ._common import LeftoverSafeSave, plain, save_then_set_status
+from ._common import LeftoverSafeSave, PlainOutput, plain, save_then_set_status
 
 __all__ = ["AppmlipDataset", "DatasetFileError", "allowed_options", "DATASET_FILE"]
 
@@ -169,7 +173,20 @@ def _json_default(value):
     return str(value)
 
 
-class AppmlipDataset(LeftoverSafeSave, PythonTemplateJob):
+class _GroupsAlias(list):
+    """The groups of the configurations (``output.configuration_groups``) under their older
+    name ``output.groups``, a list of ``str``. Calling it lists the output's nested
+    containers, as the method of pyiron's output container of that name does."""
+
+    def __init__(self, values, container):
+        super().__init__(values)
+        self._container = container
+
+    def __call__(self):
+        return type(self._container).groups(self._container)
+
+
+class AppmlipDataset(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
     """Labelled configurations made elsewhere, as a label source (see the module docstring).
 
     Set ``job.input.path`` (with ``format``, ``level`` and ``options``) to import files, or
@@ -307,9 +324,9 @@ class AppmlipDataset(LeftoverSafeSave, PythonTemplateJob):
         out.dataset_sha256 = sha
         out.source = source
         out.levels = list(names)
-        out.ids = np.array(dataset.ids, dtype="S16")
+        out.ids = [str(cid) for cid in dataset.ids]
         out.n_atoms = np.asarray(dataset.n_atoms, dtype=np.int64)
-        out.groups = list(dataset.group)
+        out.configuration_groups = [str(g) for g in dataset.group]
         out.n_labelled = np.array([len(dataset.levels[n].ids) for n in names], dtype=np.int64)
         out.n_stress_recorded = np.array(
             [int(np.all(np.isfinite(dataset.levels[n].stress), axis=1).sum()) for n in names],
@@ -346,6 +363,18 @@ class AppmlipDataset(LeftoverSafeSave, PythonTemplateJob):
         }
         out.provenance = json.dumps(provenance, sort_keys=True, default=_json_default)
         out.run_error = ""
+        self._set_groups_alias()
+
+    def _set_groups_alias(self) -> None:
+        """``output.groups``: ``output.configuration_groups`` under its older name."""
+        groups = self.output.get("configuration_groups")
+        if groups is not None:
+            object.__setattr__(self.output, "groups", _GroupsAlias(groups, self.output))
+
+    def from_hdf(self, hdf=None, group_name=None):
+        """Load the job (see pyiron's ``from_hdf``); ``output.groups`` is set as after the run."""
+        super().from_hdf(hdf=hdf, group_name=group_name)
+        self._set_groups_alias()
 
     # -- the dataset file ---------------------------------------------------------------------
     @property

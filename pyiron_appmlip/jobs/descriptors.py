@@ -60,7 +60,13 @@ from ..descriptors.store import (
 )
 from ..executors import check_executor, describe_executor, open_executor
 from ..structures.conversion import structures_from_arrays, structures_to_arrays
-from ._common import LeftoverSafeSave, plain, rerun_in_place, save_then_set_status
+from ._common import (
+    LeftoverSafeSave,
+    PlainOutput,
+    plain,
+    rerun_in_place,
+    save_then_set_status,
+)
 from ._execution import ExecutorMixin
 
 __all__ = ["AppmlipDescriptors"]
@@ -68,7 +74,7 @@ __all__ = ["AppmlipDescriptors"]
 BACKENDS = ("lammps", "fitsnap")
 
 
-class AppmlipDescriptors(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
+class AppmlipDescriptors(PlainOutput, LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
     """qSNAP descriptor blocks of ``structures`` for one 2Jmax.
 
     Input (``job.input``):
@@ -330,17 +336,17 @@ class AppmlipDescriptors(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
         position = {cid: k for k, cid in enumerate(store.ids)}
         n_atoms = store.n_atoms
         self.output.store_file = str(self.input.store_file)
-        self.output.ids = np.array(ids, dtype="S64")
+        self.output.ids = list(ids)
         self.output.n_atoms = np.array([n_atoms[position[i]] for i in ids], dtype=np.int64)
         self.output.p = int(store.n_columns)
         self.output.settings = settings.to_dict()
         self.output.virial = self._virial_input()
         self.output.n_reused = int(report["n_reused"])
         self.output.n_recomputed = int(report["n_computed"])
-        self.output.recomputed_ids = np.array(report["computed_ids"], dtype="S64")
-        self.output.damaged_ids = np.array(  # as stored: a damaged id may not be UTF-8
-            [i.encode("utf-8", "surrogateescape") for i in report["damaged_ids"]], dtype="S64"
-        )
+        self.output.recomputed_ids = [str(i) for i in report["computed_ids"]]
+        # as read from the store: bytes of a damaged id that are not UTF-8 are kept as
+        # surrogate escapes (and written back as those bytes)
+        self.output.damaged_ids = [str(i) for i in report["damaged_ids"]]
         message = (
             f"descriptor store {store.path}: {report['n_reused']} reused, "
             f"{report['n_computed']} recomputed"

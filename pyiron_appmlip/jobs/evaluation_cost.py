@@ -13,6 +13,7 @@ from pyiron_base import PythonTemplateJob
 
 from ._common import (
     LeftoverSafeSave,
+    PlainOutput,
     plain,
     save_then_set_status,
     table_from_hdf_dict,
@@ -21,8 +22,11 @@ from ._common import (
 
 __all__ = ["AppmlipEvaluationCost"]
 
+#: Columns of :meth:`AppmlipEvaluationCost.get_table`, in order.
+_COLUMNS = ("twojmax", "n_coefficients", "n_atoms", "n_steps", "atom_steps_per_second")
 
-class AppmlipEvaluationCost(LeftoverSafeSave, PythonTemplateJob):
+
+class AppmlipEvaluationCost(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
     """Measure atom-steps per second of LAMMPS MD with qSNAP potentials.
 
     Input (``job.input``):
@@ -87,7 +91,7 @@ class AppmlipEvaluationCost(LeftoverSafeSave, PythonTemplateJob):
                 if best is None or res["atom_steps_per_second"] > best["atom_steps_per_second"]:
                     best = res
             rows.append(
-                {
+                {  # the keys of _COLUMNS, in order
                     "twojmax": int(t),
                     "n_coefficients": int(best["n_coefficients"]),
                     "n_atoms": int(best["n_atoms"]),
@@ -99,7 +103,9 @@ class AppmlipEvaluationCost(LeftoverSafeSave, PythonTemplateJob):
         save_then_set_status(self)
 
     def get_table(self) -> pd.DataFrame:
-        return table_from_hdf_dict(self.output.table)
+        """One row per 2Jmax: ``twojmax``, ``n_coefficients``, ``n_atoms``, ``n_steps``,
+        ``atom_steps_per_second`` (LAMMPS MD throughput, atom-steps per second)."""
+        return table_from_hdf_dict(self.output.table, columns=_COLUMNS)
 
     def atom_steps_per_second(self) -> dict:
         t = self.get_table()

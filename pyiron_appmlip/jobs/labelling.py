@@ -133,6 +133,7 @@ from ._common import (
     RUN_LOCK_NAME,
     JobRunningError,
     LeftoverSafeSave,
+    PlainOutput,
     process_gone_message,
     remove_job_files,
     rerun_in_place,
@@ -268,7 +269,7 @@ class _LevelAndEngine:
 _LOCK_WAIT = 30.0
 
 
-class _RunGuards(LeftoverSafeSave):
+class _RunGuards(PlainOutput, LeftoverSafeSave):
     """Saving over files of killed processes, and ``run`` of a job whose process is gone."""
 
     def _how_to_continue(self) -> str:  # pragma: no cover - overridden

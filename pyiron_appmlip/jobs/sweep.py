@@ -33,6 +33,7 @@ from ..training.sweep import SWEEP_SAMPLERS, BlockSource, SweepGrid, run_sweep
 from ..training.table import COLUMN_NAMES, COLUMNS, KEY_COLUMNS, row_key
 from ._common import (
     LeftoverSafeSave,
+    PlainOutput,
     job_id_of,
     plain,
     rerun_in_place,
@@ -185,7 +186,7 @@ def _labels_digest(labels: Labels) -> str:
     return h.hexdigest()
 
 
-class AppmlipSweep(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
+class AppmlipSweep(PlainOutput, LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
     """Factorial sweep over level x subset size x weight x 2Jmax x sampler x repetition.
 
     Set up with :meth:`add_descriptors` (per 2Jmax) and :meth:`add_labels` (per level), then the
@@ -470,13 +471,11 @@ class AppmlipSweep(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
         self._store_table(previous + new_rows, grid, desc_ids)
         self.output.resume_report = report
         self.output.join_report = {
-            str(t): {
-                k: (np.array(v, dtype="S64") if isinstance(v, list) else v) for k, v in r.items()
-            }
+            str(t): {k: ([str(x) for x in v] if isinstance(v, list) else v) for k, v in r.items()}
             for t, r in join.items()
         }
-        self.output.train_ids = np.array(train_ids, dtype="S16")
-        self.output.test_ids = np.array(test_ids, dtype="S16")
+        self.output.train_ids = [str(i) for i in train_ids]
+        self.output.test_ids = [str(i) for i in test_ids]
         self.output.grid = grid.to_dict()
         self.output.descriptor_settings = settings
         self.output.ridge = float(self.input.ridge)
@@ -656,7 +655,7 @@ class AppmlipSweep(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
             key = _unit_key(r)
             if len(r["training_ids"]) > len(orders.get(key, ())):
                 orders[key] = r["training_ids"]
-        self.output.training_orders = {k: np.array(v, dtype="S64") for k, v in orders.items()}
+        self.output.training_orders = {k: [str(i) for i in v] for k, v in orders.items()}
 
     def resume(self, run_mode: str | None = None):
         """Continue an interrupted sweep, or compute the cells added to the grid since the last
@@ -665,8 +664,10 @@ class AppmlipSweep(LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
 
     # -- output -------------------------------------------------------------------------------
     def get_table(self) -> pd.DataFrame:
-        """The sweep table (one row per fit) as a DataFrame."""
-        table = table_from_hdf_dict(self.output.table)
+        """The sweep table (one row per fit) as a DataFrame, columns in the order of
+        :data:`~pyiron_appmlip.training.table.COLUMNS` (also for jobs loaded from a file
+        written before the column order was recorded)."""
+        table = table_from_hdf_dict(self.output.table, columns=COLUMN_NAMES)
         added = {**_STRESS_COLUMNS, **_COST_SOURCE_COLUMNS}
         missing = [c for c in added if c not in table.columns]
         if missing and len(table.columns):  # a table stored before these columns existed

@@ -128,7 +128,7 @@ def test_fit_job_is_the_sweeps_simplest_case(study):
     pd_testing.assert_frame_equal(table, sweep.get_table())
 
     # independent: the in-memory fit on the job's training ids
-    train = [i.decode() for i in fit.output.train_ids]
+    train = list(fit.output.train_ids)
     data = lab.get_labels()
     pos = {cid: k for k, cid in enumerate(data["ids"])}
     train = [i for i in train if i in pos]

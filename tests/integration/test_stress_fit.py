@@ -77,8 +77,8 @@ def test_sweep_job_fits_gpaw_stresses(stress_study):
         volumes=[volumes[i] for i in data["ids"]],
     )
     store = descriptors[True].get_store()
-    train = [i.decode() for i in job.output.train_ids]
-    test = [i.decode() for i in job.output.test_ids]
+    train = list(job.output.train_ids)
+    test = list(job.output.test_ids)
     grid = SweepGrid(["1"], [], [(150.0, 1.0)], samplers=["all"], stress_weight=20.0)
     rows = run_sweep({4: store}, {"1": labels}, train, test, grid, "1")
     assert len(rows) == len(table) == 1

@@ -193,7 +193,7 @@ def test_sweep_job_interrupted_resumed_extended(tiny_study, monkeypatch):
     assert coef.shape == (desc.p + 1,)
     from pyiron_appmlip.core import direct_errors
 
-    test_ids = [i.decode() for i in job.output.test_ids]
+    test_ids = list(job.output.test_ids)
     truth = labels[2].get_labels()
     pos = {cid: k for k, cid in enumerate(truth["ids"])}
     test_ids = [i for i in test_ids if i in pos]
