@@ -207,7 +207,7 @@ def test_descriptors_job_with_default_input_serves_a_stress_fit(stress_study):
     table = fit.get_table()
     assert table["stress_weight"].iloc[0] == 20.0
     assert np.isfinite(table["stress_rmse_train"].iloc[0])
-    train = [i.decode() for i in fit.output.train_ids]
+    train = list(fit.output.train_ids)
     ref = _dense_lstsq(desc, lab, structures, train, 150.0, 1.0, 20.0)
     got = fit.get_coefficients(0)
     assert np.abs(got - ref).max() <= 1e-8 * np.abs(ref).max()
@@ -239,6 +239,6 @@ def test_stress_fit_on_blocks_without_virial_rows_names_the_fix(stress_study):
     old.resume()
     fit = _fit(pr, "fit_old_stress_after_fix", lab, pr.load("desc_2_old"), stress_weight=20.0)
     fit.run()
-    train = [i.decode() for i in fit.output.train_ids]
+    train = list(fit.output.train_ids)
     ref = _dense_lstsq(pr.load("desc_2_old"), lab, structures, train, 150.0, 1.0, 20.0)
     assert np.abs(fit.get_coefficients(0) - ref).max() <= 1e-8 * np.abs(ref).max()
