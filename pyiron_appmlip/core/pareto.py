@@ -90,7 +90,12 @@ def pareto_front(table, objectives, maximize=None, dominance: str = "standard"):
         dominance: as in :func:`pareto_mask`.
 
     Returns:
-        The sub-table (original index kept), sorted by the first objective.
+        The sub-table (original index kept), sorted by the first objective. Rows with a NaN
+        objective are never on the front.
+
+    Raises:
+        ValueError: for unknown columns, or test-error objectives of a table whose fits had no
+            test set (``n_test`` 0 in every row, the columns all NaN).
     """
     if isinstance(objectives, str) or not all(isinstance(c, str) for c in objectives):
         raise ValueError(
@@ -104,6 +109,14 @@ def pareto_front(table, objectives, maximize=None, dominance: str = "standard"):
         )
     if len(objectives) == 0:
         raise ValueError("objectives must name at least one column")
+    test_columns = [c for c in objectives if "_rmse_test" in c]
+    if test_columns and "n_test" in table.columns and len(table):
+        if (table["n_test"].to_numpy() == 0).all() and table[test_columns].isna().all().all():
+            raise ValueError(
+                f"objectives {test_columns} are test errors, but no fit of this table has a test "
+                "set (test_fraction = 0, n_test 0): those columns are NaN. Run the fits with "
+                "test_fraction > 0, or name training-error columns (e.g. energy_rmse_train)"
+            )
     mask = pareto_mask(
         table[list(objectives)].to_numpy(dtype=float), maximize=maximize, dominance=dominance
     )

@@ -12,12 +12,19 @@ Pure functions of arrays (no pyiron). Labels and descriptors meet only in the fi
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Labels", "split_by_configuration", "parse_weights", "parse_group_weights"]
+__all__ = [
+    "Labels",
+    "split_by_configuration",
+    "check_test_fraction",
+    "parse_weights",
+    "parse_group_weights",
+]
 
 #: The clocks a recorded DFT time can come from (``Labels.cost_clock``).
 COST_CLOCKS = ("wall", "cpu")
@@ -164,22 +171,36 @@ def split_by_configuration(ids: Sequence[str], test_fraction: float = 0.25, seed
     configurations, so adding structures to a study never moves existing ones between train and
     test.
 
+    How many are held out, for ``n`` distinct ids: ``test_fraction = 0`` holds out none (every
+    configuration is for training; the test list is empty). Otherwise ``round(test_fraction *
+    n)`` (Python's ``round``: halves go to the even number), but at least 1 and at most
+    ``n - 1``, so that both sides are non-empty. A positive fraction that rounds to 0 (below
+    ``0.5 / n``) still holds out one configuration, with a :class:`UserWarning` saying so.
+
     Args:
         ids: configuration ids.
-        test_fraction: fraction of configurations held out for testing.
+        test_fraction: fraction of configurations held out for testing, ``0 <= test_fraction
+            < 1``.
         seed: seed of the hash that decides each configuration's side.
 
     Returns:
-        ``(train_ids, test_ids)`` as sorted lists; both are non-empty when len(ids) >= 2.
+        ``(train_ids, test_ids)`` as sorted lists; with ``test_fraction = 0`` the test list is
+        empty, otherwise both are non-empty.
+
+    Raises:
+        ValueError: for a ``test_fraction`` outside [0, 1), no ids, or a positive
+            ``test_fraction`` with fewer than two ids.
     """
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(
-            f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction!r}"
-        )
+    test_fraction = check_test_fraction(test_fraction)
     ids = sorted(set(str(i) for i in ids))
+    if test_fraction == 0.0:
+        if not ids:
+            raise ValueError("ids must contain at least one configuration id, got none")
+        return ids, []
     if len(ids) < 2:
         raise ValueError(
-            f"at least 2 configurations are needed for a train/test split, got {len(ids)}"
+            f"at least 2 configurations are needed for a train/test split, got {len(ids)}; "
+            "test_fraction = 0 trains on all of them without a test set"
         )
 
     def u(i):
@@ -187,10 +208,40 @@ def split_by_configuration(ids: Sequence[str], test_fraction: float = 0.25, seed
         return int.from_bytes(h[:8], "big") / 2.0**64
 
     keyed = sorted(ids, key=u)
-    n_test = min(max(1, int(round(test_fraction * len(ids)))), len(ids) - 1)
+    n_test = int(round(test_fraction * len(ids)))
+    if n_test == 0:
+        warnings.warn(
+            f"test_fraction={test_fraction!r} of {len(ids)} configurations rounds to 0 held "
+            f"out; 1 configuration is held out for testing (a positive fraction holds out at "
+            f"least one). Set test_fraction = 0 to train on all {len(ids)} without a test set.",
+            UserWarning,
+            stacklevel=2,
+        )
+    n_test = min(max(1, n_test), len(ids) - 1)
     test = sorted(keyed[:n_test])
     train = sorted(keyed[n_test:])
     return train, test
+
+
+def check_test_fraction(test_fraction) -> float:
+    """Return ``test_fraction`` as a float; it must be a number with ``0 <= test_fraction < 1``.
+
+    0 means no test set (train on every configuration); see :func:`split_by_configuration` for
+    how a fraction becomes a number of held-out configurations.
+
+    Raises:
+        ValueError: naming the parameter and the allowed values.
+    """
+    ok = isinstance(test_fraction, int | float | np.integer | np.floating) and not isinstance(
+        test_fraction, bool | np.bool_
+    )
+    if not ok or not 0.0 <= float(test_fraction) < 1.0:
+        raise ValueError(
+            "test_fraction must be a number with 0 <= test_fraction < 1 (the fraction of "
+            "configurations held out for testing; 0: none held out, train on all), got "
+            f"{test_fraction!r}"
+        )
+    return float(test_fraction)
 
 
 def parse_weights(weights) -> list[tuple[float, float]]:

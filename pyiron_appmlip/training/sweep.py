@@ -234,7 +234,8 @@ def run_sweep(
             :func:`~pyiron_appmlip.dft.levels.level_label`.
         train_ids: training partition; the training pool is the training ids that have
             descriptors and finished labels at every training level.
-        test_ids: test partition.
+        test_ids: test partition; empty for no test set (every configuration trains): then
+            every test-error column is NaN and ``n_test`` is 0.
         grid: the :class:`SweepGrid`.
         truth_level: the level test errors are also measured against (the reference level).
         done: row keys (:func:`~pyiron_appmlip.training.table.row_key`) already computed.
@@ -343,9 +344,15 @@ def run_sweep(
                 f"2Jmax {twojmax}: no training configuration has descriptors and finished labels "
                 f"at every training level {grid.train_levels}"
             )
-        if not test:
+        if not test and test_ids:
             raise ValueError(
-                f"2Jmax {twojmax}: no test configuration has labels at truth level {truth!r}"
+                f"2Jmax {twojmax}: none of the {len(test_ids)} test configurations has "
+                f"descriptors and labels at truth level {truth!r}"
+            )
+        if not test:
+            log(
+                f"2Jmax {twojmax}: no test set (no configuration held out): the test-error "
+                "columns are NaN, the *_train columns are errors on the training subset"
             )
         too_big = [s for s in grid.subset_sizes if s > len(pool)]
         if too_big and any(s != "all" for s in grid.samplers):
@@ -381,7 +388,11 @@ def run_sweep(
             n = len(labels[truth].forces[cid])
             lab, options = _add_options(block, lab, cid, {"n_atoms": n, "volume": volumes.get(cid)})
             test_stats.add(block, lab, "test", cid, **options)
-        test_stats.flush()
+        if test_stats is not None:
+            test_stats.flush()
+        else:  # no test set: the width from a training block
+            for block in source.iter_blocks(pool[:1]):
+                p = np.shape(block)[1]
 
         lev = blev = None
         if any(u[1] in ("leverage", "block_leverage") for u in todo):
@@ -441,7 +452,7 @@ def run_sweep(
                     continue
                 chosen = order_of(sampler, rep, rec.subset_size)[: rec.subset_size]
                 own = rec.test.get(lv)
-                tt = rec.test[truth]
+                tt = rec.test.get(truth)  # None without a test set
                 row = make_row(
                     {
                         "twojmax": twojmax,
@@ -456,7 +467,7 @@ def run_sweep(
                         "stress_weight": rec.stress_weight,
                         "train_level": lv,
                         "truth_level": truth,
-                        "n_test": tt.n_configs,
+                        "n_test": tt.n_configs if tt else 0,
                         "rank": rec.model.rank,
                         "energy_rmse_train": rec.train.energy_rmse,
                         "force_rmse_train": rec.train.force_rmse,
@@ -465,10 +476,12 @@ def run_sweep(
                         "energy_rmse_test_shifted": own.energy_rmse_shifted if own else np.nan,
                         "force_rmse_test": own.force_rmse if own else np.nan,
                         "stress_rmse_test": own.stress_rmse if own else np.nan,
-                        "energy_rmse_test_truth": tt.energy_rmse,
-                        "energy_rmse_test_truth_shifted": tt.energy_rmse_shifted,
-                        "force_rmse_test_truth": tt.force_rmse,
-                        "stress_rmse_test_truth": tt.stress_rmse,
+                        "energy_rmse_test_truth": tt.energy_rmse if tt else np.nan,
+                        "energy_rmse_test_truth_shifted": (
+                            tt.energy_rmse_shifted if tt else np.nan
+                        ),
+                        "force_rmse_test_truth": tt.force_rmse if tt else np.nan,
+                        "stress_rmse_test_truth": tt.stress_rmse if tt else np.nan,
                         "dft_seconds": costs[lv].total(pool[k] for k in chosen),
                         "dft_cost_source": costs[lv].source,
                         "n_train_atoms": sum(len(labels[lv].forces[pool[k]]) for k in chosen),
@@ -842,7 +855,8 @@ def fit_table(
         blocks: configuration id -> descriptor block (1 + 3N, p).
         labels: level -> :class:`~pyiron_appmlip.training.labels.Labels`.
         train_ids: configuration ids of the training partition.
-        test_ids: configuration ids of the test partition.
+        test_ids: configuration ids of the test partition (empty: no test set, the test-error
+            columns are NaN).
         weights: see :func:`~pyiron_appmlip.training.labels.parse_weights`.
         train_levels: levels to train on (default: every level in ``labels``).
         truth_level: level the ``*_truth`` test errors are measured against (default: the

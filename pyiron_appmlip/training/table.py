@@ -25,6 +25,7 @@ __all__ = [
     "make_row",
     "row_key",
     "check_table",
+    "check_test_errors",
     "describe_columns",
 ]
 
@@ -202,6 +203,37 @@ def check_table(table, needed: Iterable[str], what: str) -> None:
             f"{what} needs the column(s) {missing}, which the table does not have; "
             f"its columns are {list(table.columns)}"
         )
+    check_test_errors(table, needed, what)
+
+
+def check_test_errors(table, needed: Iterable[str], what: str) -> None:
+    """Raise a ValueError if ``needed`` names test-error columns and the table has no test set.
+
+    A fit made without a test set (``test_fraction = 0``: every configuration trains) has
+    ``n_test`` 0 and NaN in every test-error column (``*_test*``). A caller that reads those
+    columns then has nothing to work with; the message says why and what to do.
+
+    Args:
+        table: a fit table (a pandas DataFrame).
+        needed: the columns the caller reads.
+        what: the caller's name, used in the message.
+    """
+    test_columns = [c for c in needed if _is_test_column(c) and c in table.columns]
+    if not test_columns or "n_test" not in table.columns or len(table) == 0:
+        return
+    without = table["n_test"].to_numpy() == 0
+    if without.all() and table[test_columns].isna().all().all():
+        raise ValueError(
+            f"{what} needs test errors ({test_columns}), but no fit of this table has a test "
+            "set: no configuration was held out (test_fraction = 0, n_test 0), so the test-error "
+            "columns are NaN. Run the fits with test_fraction > 0 (e.g. 0.25), or name "
+            "training-error columns (energy_rmse_train, force_rmse_train), which measure the "
+            "fit on its own training data"
+        )
+
+
+def _is_test_column(name: str) -> bool:
+    return isinstance(name, str) and "_rmse_test" in name
 
 
 def describe_columns():
