@@ -2,7 +2,10 @@
 
 Defaults are the paper's (sec. 2.2): ``rcutfac`` 4.812302818, ``rfac0`` 0.99363, ``rmin0`` 0,
 radius 0.5 and weight 1 for every element, ``bzeroflag`` 1, ``quadraticflag`` 1. ``twojmax``
-(2Jmax) is the complexity knob (4, 6, 8, 10 in the paper; any even positive integer works).
+(2Jmax) is the complexity knob (4, 6, 8, 10 in the paper; any even integer from 2 to
+:data:`MAX_TWOJMAX` = 20 works). Above 10 the settings warn with the predicted block width and the
+memory of the fit's normal matrix: a quadratic block has 4,277 columns per element at 2Jmax 10,
+10,010 at 12 and 128,777 at 20.
 
 Named presets (:meth:`QSnapSettings.preset`, listed by :func:`descriptor_presets`):
 
@@ -27,9 +30,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+
+import numpy as np
 
 __all__ = [
     "QSnapSettings",
@@ -37,10 +43,18 @@ __all__ = [
     "n_bispectrum",
     "DESCRIPTOR_PRESETS",
     "descriptor_presets",
+    "check_twojmax",
+    "check_hyperparameters",
+    "MAX_TWOJMAX",
+    "LARGE_TWOJMAX",
 ]
 
 PAPER_RCUTFAC = 4.812302818
 PAPER_RFAC0 = 0.99363
+#: Largest 2Jmax accepted (a quadratic block then has 128,777 columns per element).
+MAX_TWOJMAX = 20
+#: 2Jmax above this (the paper's largest) warns with the predicted cost.
+LARGE_TWOJMAX = 10
 
 #: Named descriptor settings: name -> (QSnapSettings fields, one-line description).
 #: Use :meth:`QSnapSettings.preset`; :func:`descriptor_presets` lists the names.
@@ -120,15 +134,81 @@ def n_bispectrum(twojmax: int) -> int:
     return len(bispectrum_indices(twojmax))
 
 
-def _check_twojmax(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
-        raise ValueError(f"twojmax must be an even positive integer, got {value!r}")
+def check_twojmax(value) -> int:
+    """Return 2Jmax as an int: an even integer from 2 to :data:`MAX_TWOJMAX` (20).
+
+    A number with an integral value (``6``, ``6.0``, ``numpy.int64(6)``) is accepted; text,
+    booleans, odd numbers and numbers outside the range are refused. Above
+    :data:`LARGE_TWOJMAX` (10) a :class:`UserWarning` predicts the cost (see
+    :func:`twojmax_cost_note`).
+
+    Raises:
+        ValueError: naming ``twojmax`` and the allowed values.
+    """
+    allowed = f"an even integer from 2 to {MAX_TWOJMAX} (4, 6, 8, 10 in the paper)"
+    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
+    if not ok or not np.isfinite(value) or int(value) != value:
+        raise ValueError(f"twojmax must be {allowed}, got {value!r}")
     value = int(value)
     if value <= 0 or value % 2:
+        raise ValueError(f"twojmax must be {allowed}, got {value}")
+    if value > MAX_TWOJMAX:
+        k = n_bispectrum(MAX_TWOJMAX)
         raise ValueError(
-            f"twojmax must be an even positive integer (4, 6, 8, 10, ...), got {value}"
+            f"twojmax must be {allowed}, got {value} (already 2Jmax {MAX_TWOJMAX} gives "
+            f"{k + k * (k + 1) // 2:,} quadratic descriptor columns per element)"
         )
+    if value > LARGE_TWOJMAX:
+        warnings.warn(twojmax_cost_note(value), UserWarning, stacklevel=3)
     return value
+
+
+def twojmax_cost_note(twojmax: int) -> str:
+    """A sentence on the cost of a large 2Jmax: columns per element and the fit's memory."""
+    k = n_bispectrum(twojmax)
+    p = k + k * (k + 1) // 2
+    gigabytes = 8.0 * (p + 1) ** 2 / 1e9
+    return (
+        f"twojmax={twojmax} is above the paper's largest ({LARGE_TWOJMAX}): {p:,} descriptor "
+        f"columns per element with quadraticflag 1 ({k} with quadraticflag 0); a configuration "
+        f"of N atoms has a (1 + 3 N) x {p:,} block, and the fit's normal matrix takes "
+        f"{gigabytes:.3g} GB per element (2Jmax {LARGE_TWOJMAX}: 4,277 columns, 0.15 GB); "
+        "LAMMPS' compute snap is also much slower"
+    )
+
+
+def check_hyperparameters(hyperparameters) -> dict:
+    """Check further :class:`QSnapSettings` fields given as a mapping (a job's
+    ``input.hyperparameters``) and return them as a plain dict.
+
+    Every key must be a field of :class:`QSnapSettings` other than ``twojmax`` (which a job takes
+    from its own input), and the values must be valid for it; ``None`` means no further fields.
+
+    Raises:
+        ValueError: naming the unknown or invalid field and the allowed values.
+    """
+    if hyperparameters is None:
+        return {}
+    if hasattr(hyperparameters, "to_builtin"):
+        hyperparameters = hyperparameters.to_builtin()
+    if not isinstance(hyperparameters, Mapping):
+        raise ValueError(
+            "hyperparameters must be a mapping of QSnapSettings fields to values, e.g. "
+            f"{{'quadraticflag': 0}}, got {hyperparameters!r}"
+        )
+    hyperparameters = dict(hyperparameters)
+    if "twojmax" in hyperparameters:
+        raise ValueError(
+            "hyperparameters must not contain twojmax: set it as the job's own input "
+            "(job.input.twojmax)"
+        )
+    try:
+        QSnapSettings.make(2, **hyperparameters)  # unknown fields and bad values raise, named
+    except ValueError as err:
+        raise ValueError(f"hyperparameters: {err}") from None
+    return hyperparameters
 
 
 def _check_symbol(symbol) -> str:
@@ -172,7 +252,8 @@ class QSnapSettings:
     """Hyperparameters of qSNAP descriptors (LAMMPS ``compute snap`` / ``pair_style snap``).
 
     Attributes:
-        twojmax: 2Jmax, an even positive integer.
+        twojmax: 2Jmax, an even integer from 2 to 20 (see :func:`check_twojmax`; above 10 a
+            warning predicts the number of columns and the fit's memory).
         rcutfac: as in LAMMPS; the cutoff between elements i and j is
             ``rcutfac * (radelem_i + radelem_j)``.
         rfac0: as in LAMMPS.
@@ -205,7 +286,7 @@ class QSnapSettings:
 
     def __post_init__(self):
         set_ = object.__setattr__
-        set_(self, "twojmax", _check_twojmax(self.twojmax))
+        set_(self, "twojmax", check_twojmax(self.twojmax))
         elements = self.elements
         if elements is not None:
             if isinstance(elements, str):

@@ -8,11 +8,18 @@ exchange-correlation functional. :data:`PAPER_LEVELS` holds the six levels of th
 
 Units: ``kspacing`` in 1/Angstrom with the factor 2*pi included (VASP's KSPACING convention),
 ``encut`` and ``sigma`` in eV. Smearing is Methfessel-Paxton of order 1 (VASP ISMEAR = 1).
+
+Bounds: ``kspacing`` at least :data:`MIN_KSPACING` (0.01 1/Angstrom; a 3 Angstrom cubic cell
+then has a 210 x 210 x 210 k-mesh) and ``encut`` from :data:`MIN_ENCUT` (50 eV) to
+:data:`MAX_ENCUT` (5000 eV). A level finer than :data:`LARGE_KSPACING` (0.05) or above
+:data:`LARGE_ENCUT` (1500 eV) warns with the predicted k-points or plane waves (the paper's finest
+level 6 has 0.10 and 900 eV).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
@@ -26,10 +33,39 @@ __all__ = [
     "level_label",
     "level_order",
     "SUPPORTED_XC",
+    "MIN_KSPACING",
+    "LARGE_KSPACING",
+    "MIN_ENCUT",
+    "MAX_ENCUT",
+    "LARGE_ENCUT",
 ]
 
 SUPPORTED_XC = ("PBE",)
 _FIELDS = ("kspacing", "encut", "sigma", "xc", "name", "paper_seconds")
+#: Smallest k-point spacing accepted (1/Angstrom, 2*pi included).
+MIN_KSPACING = 0.01
+#: Spacings below this warn with the predicted k-mesh.
+LARGE_KSPACING = 0.05
+#: Range of plane-wave cut-offs accepted (eV).
+MIN_ENCUT, MAX_ENCUT = 50.0, 5000.0
+#: Cut-offs above this warn with the predicted number of plane waves.
+LARGE_ENCUT = 1500.0
+#: hbar^2 / (2 m_e) in eV Angstrom^2: a plane wave of wave number k has kinetic energy
+#: _HBAR2_2M * k^2.
+_HBAR2_2M = 3.80998
+
+
+def _kpoint_note(kspacing: float) -> str:
+    n = kmesh(3.0 * np.eye(3), kspacing)[0]
+    return (
+        f"a 3 Angstrom cubic cell gets a {n} x {n} x {n} k-mesh ({n**3:,} k-points per single "
+        f"point; the paper's finest level, 0.10, gives 21 x 21 x 21)"
+    )
+
+
+def _plane_waves_per_volume(encut: float) -> float:
+    """Plane waves per Angstrom^3 of cell below the cut-off ``encut`` (eV)."""
+    return (encut / _HBAR2_2M) ** 1.5 / (6.0 * math.pi**2)
 
 
 @dataclass(frozen=True)
@@ -38,8 +74,9 @@ class ConvergenceLevel:
 
     Attributes:
         kspacing: k-point spacing in 1/Angstrom, 2*pi included (as VASP's KSPACING); ``None`` means
-            the Gamma point only.
-        encut: plane-wave cut-off energy in eV.
+            the Gamma point only. At least 0.01; below 0.05 a warning gives the predicted k-mesh.
+        encut: plane-wave cut-off energy in eV, from 50 to 5000; above 1500 a warning gives the
+            predicted number of plane waves.
         sigma: Methfessel-Paxton (order 1) smearing width in eV.
         xc: exchange-correlation functional; only ``"PBE"`` is supported.
         name: optional label, e.g. ``"level 3"``.
@@ -70,6 +107,19 @@ class ConvergenceLevel:
                     f"the Gamma point only, got {self.kspacing!r}"
                 )
             object.__setattr__(self, "kspacing", float(self.kspacing))
+            if self.kspacing < MIN_KSPACING:
+                raise ValueError(
+                    f"kspacing must be >= {MIN_KSPACING} (1/Angstrom, 2*pi included) or None for "
+                    f"the Gamma point only, got {self.kspacing!r}: "
+                    f"{_kpoint_note(self.kspacing)}"
+                )
+            if self.kspacing < LARGE_KSPACING:
+                warnings.warn(
+                    f"kspacing={self.kspacing!r} 1/Angstrom is a very fine k-point sampling: "
+                    f"{_kpoint_note(self.kspacing)}",
+                    UserWarning,
+                    stacklevel=3,
+                )
         for key in ("encut", "sigma"):
             value = getattr(self, key)
             if (
@@ -80,6 +130,20 @@ class ConvergenceLevel:
             ):
                 raise ValueError(f"{key} must be a positive number in eV, got {value!r}")
             object.__setattr__(self, key, float(value))
+        if not MIN_ENCUT <= self.encut <= MAX_ENCUT:
+            raise ValueError(
+                f"encut must be a plane-wave cut-off from {MIN_ENCUT:g} to {MAX_ENCUT:g} eV, got "
+                f"{self.encut!r}"
+            )
+        if self.encut > LARGE_ENCUT:
+            n, n_paper = _plane_waves_per_volume(self.encut), _plane_waves_per_volume(900.0)
+            warnings.warn(
+                f"encut={self.encut:g} eV is a very high cut-off: about {n:.0f} plane waves per "
+                f"Angstrom^3 of cell, {n / n_paper:.1f} times as many as at 900 eV (the paper's "
+                f"finest level), and the cost of a single point grows at least as fast",
+                UserWarning,
+                stacklevel=3,
+            )
         if not isinstance(self.xc, str) or self.xc.upper() not in SUPPORTED_XC:
             raise ValueError(f"xc must be one of {list(SUPPORTED_XC)}, got {self.xc!r}")
         object.__setattr__(self, "xc", self.xc.upper())

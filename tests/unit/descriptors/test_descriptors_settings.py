@@ -90,3 +90,46 @@ def test_serialisation_round_trip():
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.twojmax = 4
     np.testing.assert_equal(s.n_linear, 55)
+
+
+def test_twojmax_bounds_and_the_warning_of_large_ones():
+    import warnings
+
+    from pyiron_appmlip.descriptors.settings import MAX_TWOJMAX, check_twojmax
+
+    with pytest.raises(ValueError, match=r"twojmax must be an even integer from 2 to 20.*got 100"):
+        QSnapSettings(twojmax=100)
+    with pytest.raises(ValueError, match="got 22"):
+        QSnapSettings(twojmax=MAX_TWOJMAX + 2)
+    # columns per element: K linear + K (K + 1) / 2 products; K counted by brute force
+    k = sum(
+        1
+        for j1 in range(13)
+        for j2 in range(j1 + 1)
+        for j in range(j1 - j2, min(12, j1 + j2) + 1, 2)
+        if j >= j1
+    )
+    columns = k + k * (k + 1) // 2
+    with pytest.warns(UserWarning, match=rf"{columns:,} descriptor columns per element"):
+        settings = QSnapSettings(twojmax=12, elements=("Be",))
+    assert settings.n_columns() == columns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for t in (2, 4, 6, 8, 10):
+            QSnapSettings(twojmax=t)
+    assert check_twojmax(np.int64(6)) == 6 and check_twojmax(6.0) == 6
+
+
+def test_hyperparameters_are_checked_as_the_settings_check_them():
+    from pyiron_appmlip.descriptors.settings import check_hyperparameters
+
+    assert check_hyperparameters({"quadraticflag": 0}) == {"quadraticflag": 0}
+    assert check_hyperparameters(None) == {}
+    for bad, message in [
+        ({"rcutfac": -1.0}, "hyperparameters: rcutfac must be positive"),
+        ({"quadratic": 0}, r"hyperparameters: unknown qSNAP hyperparameter\(s\) \['quadratic'\]"),
+        ({"twojmax": 4}, "must not contain twojmax"),
+        (6, "hyperparameters must be a mapping"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            check_hyperparameters(bad)

@@ -1,4 +1,5 @@
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -131,3 +132,35 @@ def test_one_label_and_one_order_per_level():
     for bad in (True, 2.5, "", None, 7, [1]):
         with pytest.raises(ValueError, match="level"):
             level_label(bad)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"kspacing": 1e-6, "encut": 300}, r"kspacing must be >= 0.01 .* 2094396 x 2094396"),
+        ({"kspacing": 0.009, "encut": 300}, r"kspacing must be >= 0.01"),
+        ({"kspacing": 0.5, "encut": 1e9}, r"encut must be a plane-wave cut-off from 50 to 5000"),
+        ({"kspacing": 0.5, "encut": 10}, r"encut must be a plane-wave cut-off from 50 to 5000"),
+    ],
+)
+def test_absurd_levels_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ConvergenceLevel(**kwargs)
+
+
+def test_large_levels_warn_with_the_predicted_cost():
+    # k-mesh of a 3 Angstrom cubic cell at 0.03 1/Angstrom: ceil(2 pi / 3 / 0.03) = 70
+    n = math.ceil(2 * math.pi / 3.0 / 0.03)
+    assert kmesh(3.0 * np.eye(3), 0.03) == (n, n, n)
+    with pytest.warns(UserWarning, match=rf"{n} x {n} x {n} k-mesh \({n**3:,} k-points"):
+        ConvergenceLevel(kspacing=0.03, encut=300)
+    # plane waves below the cut-off, per Angstrom^3: k_max^3 / (6 pi^2), hbar^2 k^2 / 2m = E
+    hbar2_2m = 1.0545718e-34**2 / (2 * 9.1093837e-31) / 1.602176634e-19 * 1e20  # eV A^2
+    per_volume = (2000.0 / hbar2_2m) ** 1.5 / (6 * math.pi**2)
+    with pytest.warns(UserWarning, match=rf"about {per_volume:.0f} plane waves per Angstrom\^3"):
+        ConvergenceLevel(kspacing=0.5, encut=2000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for level in PAPER_LEVELS.values():  # the paper's levels are neither refused nor large
+            ConvergenceLevel.from_dict(level.to_dict())
+        ConvergenceLevel(kspacing=0.05, encut=1500)  # the bounds themselves do not warn
