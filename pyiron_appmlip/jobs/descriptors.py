@@ -49,7 +49,12 @@ import os
 import numpy as np
 from pyiron_base import PythonTemplateJob
 
-from ..descriptors.settings import DESCRIPTOR_PRESETS, QSnapSettings
+from ..descriptors.settings import (
+    DESCRIPTOR_PRESETS,
+    QSnapSettings,
+    check_hyperparameters,
+    check_twojmax,
+)
 from ..descriptors.store import (
     BlockStore,
     DamagedStoreError,
@@ -68,20 +73,32 @@ from ._common import (
     save_then_set_status,
 )
 from ._execution import ExecutorMixin
+from ._input import (
+    CheckedInputJob,
+    check_bool,
+    check_choice,
+    check_integer,
+    check_storable_executor,
+)
 
 __all__ = ["AppmlipDescriptors"]
 
 BACKENDS = ("lammps", "fitsnap")
 
 
-class AppmlipDescriptors(PlainOutput, LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
+class AppmlipDescriptors(
+    PlainOutput, LeftoverSafeSave, CheckedInputJob, ExecutorMixin, PythonTemplateJob
+):
     """qSNAP descriptor blocks of ``structures`` for one 2Jmax.
 
     Input (``job.input``):
         structures: the structures as arrays (set with :attr:`structures`).
-        twojmax: 2Jmax (even positive integer).
+        twojmax: 2Jmax, an even integer from 2 to 20 (checked by
+            :func:`~pyiron_appmlip.descriptors.settings.check_twojmax`, as in
+            :class:`QSnapSettings`; above 10 a warning predicts the block width).
         hyperparameters: further :class:`QSnapSettings` fields (rcutfac, radelem, wj,
-            elements, ...). :meth:`use_preset` sets ``twojmax`` and these from a named preset.
+            elements, ...), checked as :class:`QSnapSettings` checks them. :meth:`use_preset`
+            sets ``twojmax`` and these from a named preset.
         backend: "lammps" (default) or "fitsnap".
         executor: where the chunks are computed (:mod:`pyiron_appmlip.executors`; default None:
             all local cores), or assign a running executor to ``job.executor``.
@@ -96,6 +113,9 @@ class AppmlipDescriptors(PlainOutput, LeftoverSafeSave, ExecutorMixin, PythonTem
         store_file: name of the block store, a plain file name (no folder, no ``..``, not
             absolute): the store always lives in the job's working directory.
         progress: show a progress bar.
+
+    Each input is checked when it is set (a ``ValueError`` names the input and its allowed
+    values) and again when the job runs.
 
     Output (``job.output``):
         store_file: name of the block store in the working directory.
@@ -125,6 +145,20 @@ class AppmlipDescriptors(PlainOutput, LeftoverSafeSave, ExecutorMixin, PythonTem
         self.input.progress = True
 
     # -- input --------------------------------------------------------------------------------
+    def _input_checks(self) -> dict:
+        return {
+            "twojmax": check_twojmax,
+            "hyperparameters": check_hyperparameters,
+            "backend": check_choice("backend", BACKENDS),
+            "n_processes": _check_n_processes,
+            "executor": check_storable_executor,
+            "chunk_size": check_integer("chunk_size", 1, " (configurations per task)"),
+            "min_distance": check_min_distance,
+            "store_file": _check_store_file,
+            "progress": check_bool("progress"),
+            "virial": _check_virial,
+        }
+
     @property
     def structures(self) -> list:
         """The input structures as ASE Atoms (set with a list of ASE/pyiron structures)."""
@@ -193,7 +227,7 @@ class AppmlipDescriptors(PlainOutput, LeftoverSafeSave, ExecutorMixin, PythonTem
 
     def _unresolved_input_settings(self) -> QSnapSettings:
         hyper = plain(self.input.hyperparameters or {})
-        return QSnapSettings.make(int(self.input.twojmax), **hyper)
+        return QSnapSettings.make(check_twojmax(self.input.twojmax), **hyper)
 
     def _input_settings(self) -> QSnapSettings:
         """The input's settings with elements resolved from the structures."""
@@ -262,19 +296,12 @@ class AppmlipDescriptors(PlainOutput, LeftoverSafeSave, ExecutorMixin, PythonTem
         return aside
 
     def _validate_input(self):
-        if self.input.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {self.input.backend!r}")
+        for key, check in self._input_checks().items():  # stored values, e.g. hand-edited
+            if key in self.input:
+                check(self.input[key])
         if self.input.structures is None or len(self.input.structures["n_atoms"]) == 0:
             raise ValueError("structures is empty: set job.structures = [...]")
-        n = self.input.n_processes
-        if n is not None and int(n) < 1:
-            raise ValueError(f"n_processes must be >= 1 or None, got {n}")
-        check_executor(self.executor)
-        if int(self.input.chunk_size) < 1:
-            raise ValueError(f"chunk_size must be >= 1, got {self.input.chunk_size}")
-        check_min_distance(self.input.min_distance)
-        _check_store_file(self.input.store_file)
-        _check_virial(self.input.virial)
+        check_executor(self.executor)  # also a running executor given to job.executor
         settings = self._unresolved_input_settings()  # validates twojmax and hyperparameters
         if settings.elements is not None:
             settings.for_structures(self.structures)
@@ -481,6 +508,13 @@ class AppmlipDescriptors(PlainOutput, LeftoverSafeSave, ExecutorMixin, PythonTem
         """Blocks in memory (for small sets), in ``ids`` order (default: all); ``virial`` as
         in :meth:`iter_blocks`."""
         return list(self.iter_blocks(ids, virial=virial))
+
+
+def _check_n_processes(value):
+    """``n_processes``: None (all cores) or a positive integer."""
+    if value is None:
+        return None
+    return check_integer("n_processes", 1, " (local worker processes) or None (all cores)")(value)
 
 
 def _check_store_file(name) -> str:

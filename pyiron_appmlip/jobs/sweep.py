@@ -15,6 +15,7 @@ import hashlib
 import inspect
 import json
 import os
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,8 @@ from ._common import (
     table_to_hdf_dict,
 )
 from ._execution import ExecutorMixin
+from ._fit_input import sweep_input_checks
+from ._input import CheckedInputJob
 
 __all__ = ["AppmlipSweep"]
 
@@ -186,60 +189,105 @@ def _labels_digest(labels: Labels) -> str:
     return h.hexdigest()
 
 
-class AppmlipSweep(PlainOutput, LeftoverSafeSave, ExecutorMixin, PythonTemplateJob):
+class AppmlipSweep(
+    PlainOutput, LeftoverSafeSave, CheckedInputJob, ExecutorMixin, PythonTemplateJob
+):
     """Factorial sweep over level x subset size x weight x 2Jmax x sampler x repetition.
 
-    Set up with :meth:`add_descriptors` (per 2Jmax) and :meth:`add_labels` (per level), then the
-    grid in ``job.input``: ``train_levels`` (default: all labelled levels), ``truth_level``
-    (default: the highest), ``subset_sizes``, ``weights`` (numbers w_E/w_F or pairs),
-    ``samplers`` ("leverage", "block_leverage", "random", "all"), ``repetitions``, ``seed``,
-    ``leverage_weights``, ``test_fraction``, ``split_seed``, ``ridge`` and optionally
-    ``atom_steps_per_second`` ({2Jmax: measured MD throughput}) or
-    ``measure_evaluation_cost = True`` to measure it with LAMMPS, and ``executor``: where the
-    units run (:mod:`pyiron_appmlip.executors`; default ``None``, all local cores), or assign
-    a running executor to ``job.executor``. ``stress_weight`` (default 0.0: stresses are not
-    fitted) weights the stress rows (from the virial rows descriptors jobs store by default, the
-    labelling jobs' stresses, eV/Angstrom^3 with ASE's sign, and cell volumes), and
-    ``group_weights`` (default ``{}``) maps a configuration group to ``(energy, force,
-    stress)`` factors of its weights (see :func:`~pyiron_appmlip.training.sweep.run_sweep`).
-    ``level_costs`` (default ``{}``) gives the DFT cost of a level whose labels have no
-    recorded times (imported data): ``{level: {"per_configuration": seconds}}``,
-    ``{level: {"per_atom": seconds}}`` or ``{level: {"model": cost_model.to_dict()}}``
-    (a :class:`~pyiron_appmlip.dft.cost.CostModel`); a given cost wins over recorded times, and
-    the table's ``dft_cost_source`` names the source of every level's cost
-    (:mod:`pyiron_appmlip.training.costs`). Changing it recomputes no fit: the next
-    :meth:`resume` only sets the costs anew.
+    Set up with :meth:`add_descriptors` (one descriptors job per 2Jmax) and :meth:`add_labels`
+    (one labelling or dataset job per level), then the grid in ``job.input``. Every input below
+    is checked when it is set (``job.input.test_fraction = 1.5`` raises a ``ValueError`` naming
+    the input and its allowed values) and again when the job runs.
+
+    Input (``job.input``; default in brackets):
+        descriptors_jobs: ``{2Jmax: descriptors job id}``, set with :meth:`add_descriptors`
+            [``{}``].
+        labelling_jobs: ``{level label: job id}`` (or a list of ids whose labels are merged by
+            configuration), set with :meth:`add_labels` [``{}``]. The run checks that each job
+            provides the level it is filed under.
+        train_levels: the levels to train on (numbers 1-6, level names or ConvergenceLevels,
+            stored as their labels) [None: every level with a labelling job].
+        truth_level: the reference level of the ``*_test_truth`` errors [None: the highest
+            level with a labelling job].
+        subset_sizes: training subset sizes, positive integers no larger than the training
+            pool [``[10, 20]``].
+        weights: the energy/force weights of the fits, numbers w_E/w_F (w_F = 1) or
+            ``(w_E, w_F)`` pairs, positive; stored as pairs [``[[150.0, 1.0], [12.0, 1.0]]``].
+            w_E multiplies per-atom energy residuals (eV/atom), w_F force-component residuals
+            (eV/Angstrom); without stresses and ridge only their ratio matters.
+        samplers: how the subsets are drawn, one or more of ``"leverage"``,
+            ``"block_leverage"``, ``"random"`` and ``"all"`` (the whole training pool)
+            [``["leverage", "block_leverage", "random"]``].
+        repetitions: independent sampling orders per sampler, an integer >= 1 [1].
+        seed: root seed of the sampling orders, an integer >= 0 [0].
+        leverage_weights: the ``(w_E, w_F)`` pair whose weighted design matrix gives the
+            leverage scores [None: the first pair of ``weights``].
+        test_fraction: fraction of the configurations held out for testing, ``0 <= f < 1``
+            [0.25]. Of n configurations ``round(f * n)`` are held out, at least one and at most
+            n - 1; a positive fraction that rounds to none still holds out one, with a warning.
+            ``0`` holds out none: every configuration trains, the test-error columns of the
+            table are NaN (``n_test`` 0), ``output.has_test_set`` is False and the run warns.
+        split_seed: seed of the split by configuration id, an integer [0].
+        ridge: ridge term, ``ridge * ||beta||^2`` (descriptor coefficients, not the reference
+            energy) added to the weighted squared residuals; finite, >= 0 [0.0].
+        stress_weight: weight w_S of the stress rows, on stress residuals in eV/Angstrom^3
+            (ASE's sign), finite, >= 0 [0.0: stresses are not fitted, their errors are still
+            reported where the descriptors have virial rows]. FitSNAP's ``vweight`` (on bar) is
+            ``stress_weight / 1.6021765e6``. Uses the virial rows descriptors jobs store by
+            default, the labels' stresses and the cell volumes.
+        group_weights: ``{group: (energy, force, stress) factors}`` multiplying w_E, w_F and w_S
+            for the configurations of a group (groups come with dataset jobs), finite, >= 0
+            [``{}``].
+        reference_potential: a fixed potential subtracted from every label before the fits and
+            written into the exported model (set with :attr:`reference_potential`, a
+            :class:`~pyiron_appmlip.training.reference.ReferencePotential`; stored as JSON)
+            [None].
+        level_costs: the DFT cost of levels whose labels have no recorded times (imported
+            data), ``{level: {"per_configuration": seconds}}``, ``{level: {"per_atom":
+            seconds}}`` or ``{level: {"model": cost_model.to_dict()}}`` (a
+            :class:`~pyiron_appmlip.dft.cost.CostModel`) [``{}``]; a given cost wins over
+            recorded times, and the table's ``dft_cost_source`` names the source of every
+            level's cost (:mod:`pyiron_appmlip.training.costs`). Changing it recomputes no fit:
+            the next :meth:`resume` only sets the costs anew.
+        atom_steps_per_second: ``{2Jmax: measured LAMMPS MD throughput}`` in atom-steps per
+            second, copied into the table [``{}``]; or ``measure_evaluation_cost = True`` to
+            measure it with LAMMPS [False].
+        executor: where the sweep units run, a storable spec (:mod:`pyiron_appmlip.executors`:
+            None or ``"local"`` for all local cores, ``"serial"``, a number of local workers,
+            or ``{"kind": ..., ...}`` for executorlib) [None]; a running executor goes to
+            ``job.executor``.
 
     Output: :meth:`get_table` (one row per fit, columns
     :data:`pyiron_appmlip.training.table.COLUMNS`), :meth:`get_model` (a
     :class:`~pyiron_appmlip.training.model.SnapModel` of any row, with its descriptor settings,
     ready for export), :meth:`get_coefficients`, :meth:`get_group_errors` (FitSNAP's error
     table of any row: per configuration group, training and test), the split (``train_ids``,
-    ``test_ids``), the descriptor settings per 2Jmax and the provenance.
+    ``test_ids``, ``has_test_set``), the descriptor settings per 2Jmax and the provenance.
     """
 
     def __init__(self, project, job_name):
         super().__init__(project, job_name)
-        self.input.descriptors_jobs = {}
-        self.input.labelling_jobs = {}
-        self.input.train_levels = None
-        self.input.truth_level = None
-        self.input.subset_sizes = [10, 20]
-        self.input.weights = [[150.0, 1.0], [12.0, 1.0]]
-        self.input.samplers = ["leverage", "block_leverage", "random"]
-        self.input.repetitions = 1
-        self.input.seed = 0
-        self.input.leverage_weights = None
-        self.input.test_fraction = 0.25
-        self.input.split_seed = 0
-        self.input.ridge = 0.0
-        self.input.atom_steps_per_second = {}
-        self.input.measure_evaluation_cost = False
-        self.input.executor = None
-        self.input.reference_potential = None
-        self.input.stress_weight = 0.0
-        self.input.group_weights = {}
-        self.input.level_costs = {}
+        with self.input.unchecked():  # the defaults (AppmlipFit replaces the samplers)
+            self.input.descriptors_jobs = {}
+            self.input.labelling_jobs = {}
+            self.input.train_levels = None
+            self.input.truth_level = None
+            self.input.subset_sizes = [10, 20]
+            self.input.weights = [[150.0, 1.0], [12.0, 1.0]]
+            self.input.samplers = ["leverage", "block_leverage", "random"]
+            self.input.repetitions = 1
+            self.input.seed = 0
+            self.input.leverage_weights = None
+            self.input.test_fraction = 0.25
+            self.input.split_seed = 0
+            self.input.ridge = 0.0
+            self.input.atom_steps_per_second = {}
+            self.input.measure_evaluation_cost = False
+            self.input.executor = None
+            self.input.reference_potential = None
+            self.input.stress_weight = 0.0
+            self.input.group_weights = {}
+            self.input.level_costs = {}
 
     # -- input helpers ------------------------------------------------------------------------
     def add_descriptors(self, job, twojmax: int | None = None):
@@ -349,7 +397,17 @@ class AppmlipSweep(PlainOutput, LeftoverSafeSave, ExecutorMixin, PythonTemplateJ
             )
         return truth
 
+    def _input_checks(self) -> dict:
+        return sweep_input_checks()
+
+    def _check_stored_input(self):
+        """The checks of assignment, run on the stored values (e.g. a hand-edited HDF5 file)."""
+        for key, check in self._input_checks().items():
+            if key in self.input:
+                check(self.input[key])
+
     def _validate_input(self):
+        self._check_stored_input()
         if not self.input.descriptors_jobs:
             raise ValueError(
                 "descriptors_jobs is empty: call job.add_descriptors(descriptor_job) per 2Jmax"
@@ -422,6 +480,15 @@ class AppmlipSweep(PlainOutput, LeftoverSafeSave, ExecutorMixin, PythonTemplateJ
         train_ids, test_ids = split_by_configuration(
             all_ids, float(self.input.test_fraction), int(self.input.split_seed)
         )
+        if not test_ids:
+            message = (
+                f"{self.job_name}: test_fraction = 0, no configuration is held out: all "
+                f"{len(train_ids)} configurations are training configurations. The table's "
+                "test-error columns (*_test, *_test_truth) are NaN and n_test is 0; its *_train "
+                "columns are errors on the training configurations"
+            )
+            self._logger.info(message)
+            warnings.warn(message, UserWarning, stacklevel=2)
         aps = {int(k): float(v) for k, v in plain(self.input.atom_steps_per_second or {}).items()}
         if self.input.measure_evaluation_cost:
             from ..descriptors.evaluation_cost import measure_evaluation_cost
@@ -476,6 +543,7 @@ class AppmlipSweep(PlainOutput, LeftoverSafeSave, ExecutorMixin, PythonTemplateJ
         }
         self.output.train_ids = [str(i) for i in train_ids]
         self.output.test_ids = [str(i) for i in test_ids]
+        self.output.has_test_set = bool(test_ids)
         self.output.grid = grid.to_dict()
         self.output.descriptor_settings = settings
         self.output.ridge = float(self.input.ridge)
@@ -527,6 +595,7 @@ class AppmlipSweep(PlainOutput, LeftoverSafeSave, ExecutorMixin, PythonTemplateJ
         stresses, volumes, groups, kpoints = {}, {}, {}, {}
         for job_id in job_ids:
             job = self.project.load(job_id)
+            _check_level_of(job, level, job_id)
             if _provides_levels(job):
                 data = job.get_labels(only_finished=True, level=level)
             else:
@@ -666,7 +735,13 @@ class AppmlipSweep(PlainOutput, LeftoverSafeSave, ExecutorMixin, PythonTemplateJ
     def get_table(self) -> pd.DataFrame:
         """The sweep table (one row per fit) as a DataFrame, columns in the order of
         :data:`~pyiron_appmlip.training.table.COLUMNS` (also for jobs loaded from a file
-        written before the column order was recorded)."""
+        written before the column order was recorded).
+
+        Errors in meV/atom (energy), meV/Angstrom (forces) and GPa (stress). Without a test set
+        (``test_fraction = 0``) the test-error columns (``*_test``, ``*_test_truth``) are NaN
+        and ``n_test`` is 0: only the ``*_train`` columns hold errors, on the training
+        configurations.
+        """
         table = table_from_hdf_dict(self.output.table, columns=COLUMN_NAMES)
         added = {**_STRESS_COLUMNS, **_COST_SOURCE_COLUMNS}
         missing = [c for c in added if c not in table.columns]
@@ -859,6 +934,25 @@ def _volumes(labelling_job, ids) -> list[float]:
         )
     }
     return [by_id.get(cid, np.nan) for cid in ids]
+
+
+def _check_level_of(job, level: str, job_id: int) -> None:
+    """Raise a ValueError unless label source ``job`` provides ``level`` (its own level, or one
+    of a dataset job's levels): ``labelling_jobs`` edited by hand may name a job of another
+    level, whose labels would be reported under the wrong level."""
+    if job is None:
+        raise ValueError(f"labelling_jobs[{level!r}] = {job_id}: no job with that id exists")
+    if _provides_levels(job):
+        provided = [level_label(name) for name in job.level_names]
+    else:
+        provided = [level_label(job.level_name)]
+    if level not in provided:
+        which = f"level {provided[0]!r}" if len(provided) == 1 else f"the levels {provided}"
+        raise ValueError(
+            f"labelling_jobs[{level!r}] = {job_id}: job {job.job_name!r} provides {which}, not "
+            f"level {level!r}; its labels would be reported as level {level!r}. Name each level's "
+            "job with job.add_labels(labelling_job) (or labelling_jobs[<its level>] = <its id>)"
+        )
 
 
 def _provides_levels(job) -> bool:

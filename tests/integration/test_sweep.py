@@ -311,3 +311,71 @@ def test_sweep_units_on_two_local_workers_give_the_serial_table(tiny_study):
         np.testing.assert_allclose(
             b.get_coefficients(k), want, rtol=0, atol=1e-7 * np.abs(want).max()
         )
+
+
+def _loop_rmse(coefficients, blocks, energies, forces):
+    """Energy (meV/atom) and force (meV/Angstrom) RMSE of a model, configuration by
+    configuration."""
+    de, df = [], []
+    for b, e, f in zip(blocks, energies, forces, strict=True):
+        n = len(f)
+        de.append((coefficients[0] * n + b[0] @ coefficients[1:] - e) / n)
+        df.extend(b[1:] @ coefficients[1:] - np.ravel(f))
+    return 1000 * np.sqrt(np.mean(np.square(de))), 1000 * np.sqrt(np.mean(np.square(df)))
+
+
+@pytest.mark.slow
+def test_fit_with_test_fraction_zero_trains_on_every_configuration(tiny_study):
+    from pyiron_appmlip.study import recommend
+
+    pr, labels, _ = tiny_study
+    # linear SNAP at 2Jmax 4: 15 coefficients for the 8 cells' 8 + 3 N equations
+    desc = pr.create.job.AppmlipDescriptors("desc_linear_4")
+    desc.structures = labels[1].structures
+    desc.input.twojmax = 4
+    desc.input.hyperparameters = {"quadraticflag": 0}
+    desc.input.n_processes = 1
+    desc.run()
+    fit = pr.create.job.AppmlipFit("fit_all")
+    fit.set_descriptors(desc)
+    for job in labels.values():
+        fit.add_labels(job)
+    fit.weights = [150, 12]
+    fit.input.test_fraction = 0
+    fit.input.executor = "serial"
+    with pytest.warns(UserWarning, match="no configuration is held out"):
+        fit.run()
+    fit = pr.load("fit_all")
+    table = fit.get_table()
+    assert not fit.output.has_test_set
+    assert len(fit.output.test_ids) == 0
+    ids = desc.configuration_ids
+    assert sorted(str(i) for i in fit.output.train_ids) == sorted(ids)
+    assert (table["n_test"] == 0).all() and (table["subset_size"] == len(ids)).all()
+    test_columns = [c for c in table.columns if "_rmse_test" in c]
+    assert table[test_columns].isna().all().all()
+    blocks = desc.get_blocks(ids)
+    for k, row in table.iterrows():
+        data = labels[int(row["train_level"])].get_labels()
+        pos = {cid: j for j, cid in enumerate(data["ids"])}
+        e, f = _loop_rmse(
+            fit.get_coefficients(k),
+            blocks,
+            [data["energies"][pos[i]] for i in ids],
+            [data["forces"][pos[i]] for i in ids],
+        )
+        assert row["energy_rmse_train"] == pytest.approx(e, rel=1e-6)
+        assert row["force_rmse_train"] == pytest.approx(f, rel=1e-6)
+        assert row["energy_rmse_train"] > 1e-3  # an overdetermined fit: a real training error
+    with pytest.raises(ValueError, match="no configuration was held out"):
+        recommend(table)
+
+
+@pytest.mark.slow
+def test_a_labelling_job_filed_under_another_level_is_refused_at_run_time(tiny_study):
+    pr, labels, desc = tiny_study
+    job = _new_sweep(pr, "sweep_wrong_level", labels, desc, [2, 4])
+    job.input.labelling_jobs["1"] = labels[2].job_id  # edited by hand: a level-2 job as level 1
+    with pytest.raises(ValueError, match=r"labelling_jobs\['1'\] = \d+: job 'labels_2' provides"):
+        job.run()
+    assert not pr.load("sweep_wrong_level").status.finished
