@@ -70,12 +70,18 @@ def test_run_reload_and_blocks(project):
 def test_invalid_input(project):
     job = project.create.job.AppmlipDescriptors("bad")
     job.structures = structures(1)
-    job.input.backend = "gpu"
+    with pytest.raises(ValueError, match="backend must be one of"):
+        job.input.backend = "gpu"  # refused when set
+    with job.input.unchecked():  # as if written to the job's file by other means
+        job.input.backend = "gpu"
     with pytest.raises(ValueError, match="backend"):
         job.run()
     job2 = project.create.job.AppmlipDescriptors("bad2")
     job2.structures = structures(1)
-    job2.input.twojmax = 3
+    with pytest.raises(ValueError, match="twojmax must be an even integer"):
+        job2.input.twojmax = 3
+    with job2.input.unchecked():
+        job2.input.twojmax = 3
     with pytest.raises(ValueError, match="twojmax"):
         job2.run()
     job3 = project.create.job.AppmlipDescriptors("bad3")

@@ -119,12 +119,21 @@ def test_sweep_job_group_weights_and_stress_weight_checks(stress_study):
     job = _sweep(pr, "bad_groups", lab, descriptors[True], group_weights={"slab": [1, 1, 1]})
     with pytest.raises(ValueError, match=r"'slab'.*groups present: \[\]"):
         job.run()
-    job = _sweep(pr, "bad_factors", lab, descriptors[True], group_weights={"slab": [1, -1]})
-    with pytest.raises(ValueError, match="group_weights"):
-        job.validate_ready_to_run()
-    job = _sweep(pr, "bad_weight", lab, descriptors[True], stress_weight=-1.0)
-    with pytest.raises(ValueError, match="stress_weight"):
-        job.validate_ready_to_run()
+    # refused when set ...
+    with pytest.raises(ValueError, match=r"group_weights\['slab'\] must be three"):
+        _sweep(pr, "bad_factors", lab, descriptors[True], group_weights={"slab": [1, -1]})
+    with pytest.raises(ValueError, match="stress_weight must be a finite number >= 0"):
+        _sweep(pr, "bad_weight", lab, descriptors[True], stress_weight=-1.0)
+    # ... and at run time, where a value reached the input without its check
+    for name, key, value in (
+        ("bad_factors", "group_weights", {"slab": [1, -1]}),
+        ("bad_weight", "stress_weight", -1.0),
+    ):
+        job = _sweep(pr, name, lab, descriptors[True])
+        with job.input.unchecked():
+            job.input[key] = value
+        with pytest.raises(ValueError, match=key):
+            job.validate_ready_to_run()
 
 
 def test_unit_files_written_before_the_stress_columns_still_load(tmp_path):
