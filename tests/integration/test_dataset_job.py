@@ -519,14 +519,17 @@ def test_bad_level_costs_are_refused_naming_the_parameter(cu_study):
         ({LEVEL: {"per_atom": -3.0}}, r"level_costs\['imported:cu_json'\]\['per_atom'\] must be"),
         ({LEVEL: {"per_atom": float("nan")}}, r"\['per_atom'\] must be a finite number"),
         ({LEVEL: {"per_minute": 3.0}}, r"unknown kind 'per_minute'; allowed kinds"),
-        (
-            {"3": {"per_atom": 3.0}},
-            r"level_costs names the level\(s\) \['3'\], which have no labels",
-        ),
     ):
-        job.input.level_costs = spec
+        with pytest.raises(ValueError, match=message):  # refused when set
+            job.input.level_costs = spec
+        with job.input.unchecked():  # and at run time, where it reached the input unchecked
+            job.input.level_costs = spec
         with pytest.raises(ValueError, match=message):
             job.validate_ready_to_run()
+    # whether a level has labels is known at run time
+    job.input.level_costs = {"3": {"per_atom": 3.0}}
+    with pytest.raises(ValueError, match=r"level_costs names the level\(s\) \['3'\], which have"):
+        job.validate_ready_to_run()
 
 
 # -------------------------------------------------------------------------------- input checks
