@@ -94,7 +94,10 @@ def test_invalid_input(project):
         job4.run()
     job5 = project.create.job.AppmlipDescriptors("bad5")
     job5.structures = structures(1)
-    job5.input.virial = "yes"
+    with pytest.raises(ValueError, match=r"virial must be None .* True .* or False"):
+        job5.input.virial = "yes"
+    with job5.input.unchecked():
+        job5.input.virial = "yes"
     with pytest.raises(ValueError, match=r"virial must be None .* True .* or False"):
         job5.run()
 
