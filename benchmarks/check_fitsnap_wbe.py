@@ -23,7 +23,7 @@ Both sides solve the same weighted least-squares problem:
 - Reference: ZBL (``pair_style zbl 4.0 4.8``, Z = 4) subtracted from energies and forces;
   ``ReferencePotential.zbl(("Be",))`` in the package, FitSNAP's REFERENCE section (its
   ``compute snap`` reference column) on the other side. Stresses are not fitted (the W-Be
-  JSON stresses are kbar although declared bar, see ``pyiron_appmlip.datasets.importers``).
+  JSON stresses are kbar although declared bar, see ``pyiron_appmlip.datasets.formats.fitsnap_json``).
 - Constant column: ``bzeroflag 0`` on both sides (the default here). FitSNAP then adds its
   one-hot column (the fraction of atoms of the element: 1 on every per-atom energy row, 0 on
   force rows), which is exactly the package's constant per-atom energy column

@@ -19,6 +19,7 @@ from ase.calculators.emt import EMT
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from pyiron_appmlip.datasets import importers
+from pyiron_appmlip.datasets.formats import training_container
 from pyiron_appmlip.datasets.importers import group_summary, guess_format, read_dataset
 from pyiron_appmlip.datasets.store import load_dataset, write_dataset
 from pyiron_appmlip.structures.conversion import configuration_id
@@ -571,10 +572,10 @@ class FakeContainer:
 
 
 def test_training_container(monkeypatch):
-    monkeypatch.setattr(importers, "_potentialfit_available", lambda: False)
+    monkeypatch.setattr(training_container, "_potentialfit_available", lambda: False)
     with pytest.raises(ImportError, match="needs pyiron_potentialfit, which is not installed"):
         read_dataset(FakeContainer())
-    monkeypatch.setattr(importers, "_potentialfit_available", lambda: True)
+    monkeypatch.setattr(training_container, "_potentialfit_available", lambda: True)
     assert guess_format(FakeContainer()) == "training-container"
     with pytest.raises(ValueError, match="records no unit or sign"):
         read_dataset(FakeContainer())
