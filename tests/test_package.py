@@ -63,6 +63,27 @@ def test_pyproject_and_conda_environments_agree():
             assert re.search(rf"^\s*-\s*{re.escape(conda_name)}\b", text, re.M), (env.name, n)
 
 
+def test_license_file_matches_pyproject_and_the_sdist_includes_it():
+    """LICENSE holds the licence pyproject.toml declares, and the sdist include list finds it."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["license"] == {"text": "BSD-3-Clause"}
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("BSD 3-Clause License\n")
+    assert "Copyright (c) 2026, the pyiron_appmlip developers" in text
+    for clause in (
+        "1. Redistributions of source code",
+        "2. Redistributions in binary form",
+        "3. Neither the name of the copyright holder",
+    ):
+        assert clause in text
+    include = project["tool"]["hatch"]["build"]["targets"]["sdist"]["include"]
+    assert "LICENSE" in include
+    for entry in include:
+        assert (ROOT / entry).exists(), entry
+
+
 @pytest.mark.skipif(
     shutil.which("ruff") is None and not (Path(sys.executable).parent / "ruff").exists(),
     reason="ruff not installed",
