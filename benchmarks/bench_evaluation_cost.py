@@ -22,7 +22,7 @@ def main(argv=None):
     parser.add_argument("--ensemble", default="nve", choices=("nve", "nvt"))
     args = parser.parse_args(argv)
 
-    from pyiron_appmlip.descriptors import measure_evaluation_cost
+    from pyiron_appmlip.potential import measure_evaluation_cost
 
     print(f"{'2Jmax':>5s} {'coeffs':>7s} {'atoms':>6s} {'steps':>6s} {'seconds':>8s} "
           f"{'atom-steps/s':>13s} {'paper':>8s}")  # fmt: skip

@@ -221,7 +221,7 @@ def run_package(dataset, settings, reference, group_weights, rcond=None) -> FitR
         dataset: a :class:`~pyiron_appmlip.datasets.store.LabelledDataset` from
             ``read_dataset`` of a FitSNAP JSON folder (one level).
         settings: the :class:`~pyiron_appmlip.descriptors.QSnapSettings` (elements set).
-        reference: the :class:`~pyiron_appmlip.training.reference.ReferencePotential`.
+        reference: the :class:`~pyiron_appmlip.potential.reference.ReferencePotential`.
         group_weights: ``{group: (eweight, fweight)}`` in FitSNAP's convention.
         rcond: the solver's relative singular-value cutoff (None: the package default).
 
@@ -671,7 +671,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from pyiron_appmlip.datasets.importers import read_dataset
-    from pyiron_appmlip.training.reference import ReferencePotential
+    from pyiron_appmlip.potential.reference import ReferencePotential
 
     root = os.path.abspath(args.path)
     files = select_files(root, args.groups, args.limit)

@@ -25,9 +25,9 @@ from pyiron_appmlip.core.fit import fit_weighted
 from pyiron_appmlip.datasets.importers import read_dataset
 from pyiron_appmlip.datasets.store import select_configurations
 from pyiron_appmlip.descriptors import compute_qsnap_blocks
+from pyiron_appmlip.potential.reference import ReferencePotential
 from pyiron_appmlip.study.like_for_like import WBE_EXCLUDED_GROUPS, StudyConventions
 from pyiron_appmlip.training.labels import split_by_configuration
-from pyiron_appmlip.training.reference import ReferencePotential
 
 
 def main():

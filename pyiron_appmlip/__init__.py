@@ -46,8 +46,11 @@ _LAZY = {
     "kmesh": "pyiron_appmlip.dft.levels",
     "level_label": "pyiron_appmlip.dft.levels",
     "level_order": "pyiron_appmlip.dft.levels",
-    # training: the model with its settings, the fit table's columns, the sweep
-    "SnapModel": "pyiron_appmlip.training.model",
+    # the fitted potential: the model with its settings, its export to LAMMPS
+    "SnapModel": "pyiron_appmlip.potential.model",
+    "write_snap_potential": "pyiron_appmlip.potential",
+    "snap_potential_dataframe": "pyiron_appmlip.potential",
+    # training: the fit table's columns, the sweep
     "COLUMNS": "pyiron_appmlip.training.table",
     "describe_columns": "pyiron_appmlip.training.table",
     "SweepGrid": "pyiron_appmlip.training.sweep",
@@ -56,9 +59,8 @@ _LAZY = {
     # numerical core
     "fit_weighted": "pyiron_appmlip.core",
     "leverage_scores": "pyiron_appmlip.core",
-    # descriptors and export
+    # descriptors
     "compute_qsnap_blocks": "pyiron_appmlip.descriptors",
-    "write_snap_potential": "pyiron_appmlip.descriptors",
     "QSnapSettings": "pyiron_appmlip.descriptors",
     "descriptor_presets": "pyiron_appmlip.descriptors",
     # structures
@@ -75,7 +77,6 @@ _LAZY = {
     "pareto_front": "pyiron_appmlip.core.pareto",
     "recommend": "pyiron_appmlip.study",
     "acquisition_plan": "pyiron_appmlip.study",
-    "snap_potential_dataframe": "pyiron_appmlip.descriptors",
 }
 __all__ = list(_LAZY)
 

@@ -22,7 +22,7 @@ by environment variables, or its configuration file names other resource paths, 
 written to the file: a :class:`LammpsSetupWarning` says which setting to extend. Every change of
 the configuration file is announced by a :class:`LammpsSetupWarning`.
 
-:meth:`SnapModel.lammps_job <pyiron_appmlip.training.model.SnapModel.lammps_job>` does the same
+:meth:`SnapModel.lammps_job <pyiron_appmlip.potential.model.SnapModel.lammps_job>` does the same
 by itself when pyiron finds no LAMMPS executable. Importing the package never writes files. On a
 cluster with its own LAMMPS build, configure that one in pyiron's resources instead.
 """

@@ -234,7 +234,7 @@ def export_potential(model, settings, folder="appmlip_potential", name="appmlip"
     Returns:
         The absolute paths of the two files, written into ``folder``.
     """
-    from .descriptors import write_snap_potential
+    from .potential import write_snap_potential
 
     coeff_file, param_file = write_snap_potential(
         model, settings.elements, folder, settings=settings, name=name

@@ -168,7 +168,7 @@ def campaign_split(
     ids, test_fraction: float | None = None, seed: int | None = None, campaign: str = "small"
 ):
     """``(train_ids, test_ids)`` of the campaign (hash-stable split by configuration id)."""
-    from ..training.labels import split_by_configuration
+    from .labels import split_by_configuration
 
     settings = _campaign(campaign)
     return split_by_configuration(

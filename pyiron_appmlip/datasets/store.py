@@ -144,12 +144,12 @@ class LevelData:
         return self.cpu_time if self.cost_clock(clock) == "cpu" else self.wall_time
 
     def labels(self, ids: Sequence[str] | None = None, clock: str = "auto"):
-        """A :class:`~pyiron_appmlip.training.labels.Labels` of these (or all) configurations.
+        """A :class:`~pyiron_appmlip.datasets.labels.Labels` of these (or all) configurations.
 
         Its ``wall_times`` are the calculations' cost by :meth:`cost_seconds` (``clock``), its
         ``cost_clock`` names that clock, and its ``n_kpoints`` are the recorded k-point counts.
         """
-        from ..training.labels import Labels
+        from .labels import Labels
 
         cost = self.cost_seconds(clock)
         ids = self.ids if ids is None else [i for i in ids if i in self._index]
@@ -224,7 +224,7 @@ class LabelledDataset:
         return self.structures[self._position[configuration_id]]
 
     def labels(self, level, ids: Sequence[str] | None = None, clock: str = "auto"):
-        """:class:`~pyiron_appmlip.training.labels.Labels` of ``level`` (a name or paper level).
+        """:class:`~pyiron_appmlip.datasets.labels.Labels` of ``level`` (a name or paper level).
 
         ``clock`` chooses the recorded time taken as each calculation's cost
         (:meth:`LevelData.cost_clock`).

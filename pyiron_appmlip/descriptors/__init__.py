@@ -1,4 +1,4 @@
-"""qSNAP descriptors: blocks for the linear fit, their HDF5 store, and export to LAMMPS.
+"""qSNAP descriptors: blocks for the linear fit and their HDF5 store.
 
 Block of a structure with N atoms: shape ``(1 + 3N, p)``; row 0 the descriptors summed over atoms,
 then atom by atom (input order) x, y, z force rows (minus derivatives; predicted forces are
@@ -11,10 +11,13 @@ Named settings: ``QSnapSettings.preset("paper_qsnap")`` or ``QSnapSettings.prese
 
 Backends: :func:`compute_qsnap_blocks` (LAMMPS ``compute snap``, default) and
 :func:`compute_qsnap_blocks_fitsnap` (FitSNAP); they give the same blocks.
+
+The export of a fitted model to LAMMPS and the MD evaluation cost are in
+:mod:`pyiron_appmlip.potential`; importing them from here still works but warns.
 """
 
-from .evaluation_cost import measure_evaluation_cost
-from .export import snap_element_coefficients, snap_potential_dataframe, write_snap_potential
+import warnings
+
 from .fitsnap import compute_qsnap_blocks_fitsnap
 from .frames import lammps_frame
 from .lammps_snap import compute_qsnap_blocks, iter_qsnap_blocks
@@ -37,10 +40,26 @@ __all__ = [
     "iter_qsnap_blocks",
     "compute_qsnap_blocks_fitsnap",
     "lammps_frame",
+    "BlockStore",
+    "compute_to_store",
+]
+
+_MOVED_TO_POTENTIAL = (
     "write_snap_potential",
     "snap_potential_dataframe",
     "snap_element_coefficients",
-    "BlockStore",
-    "compute_to_store",
     "measure_evaluation_cost",
-]
+)
+
+
+def __getattr__(name):
+    if name not in _MOVED_TO_POTENTIAL:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .. import potential
+
+    warnings.warn(
+        f"pyiron_appmlip.descriptors.{name} has moved to pyiron_appmlip.potential.{name}",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(potential, name)

@@ -13,7 +13,8 @@ see :mod:`.frames`). Columns: see :mod:`.settings` (per element the K linear and
 quadratic ``compute snap`` columns, then atom-count columns for elements 2..n); no constant
 column.
 
-One LAMMPS instance per process is reused for all structures (``clear`` and redefine the box).
+One LAMMPS instance per process (:mod:`.lammps_session`) is reused for all structures (``clear``
+and redefine the box).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import numpy as np
 
 from ..structures.conversion import configuration_id, to_ase
 from .frames import derivative_rows_from_lammps, min_distance, to_lammps, virial_rows_from_lammps
+from .lammps_session import close_lammps
+from .lammps_session import lammps_instance as _lammps
 from .settings import QSnapSettings
 
 __all__ = [
@@ -38,32 +41,6 @@ __all__ = [
 ]
 
 DEFAULT_MIN_DISTANCE = 0.5  # Angstrom
-_CMDARGS = ["-screen", "none", "-log", "none", "-nocite"]
-_LMP = None  # this process' LAMMPS instance
-
-
-def _lammps():
-    """The LAMMPS instance of this process (created on first use)."""
-    global _LMP
-    if _LMP is None:
-        from lammps import lammps
-
-        lmp = lammps(cmdargs=list(_CMDARGS))
-        if not lmp.has_package("ML-SNAP"):
-            lmp.close()
-            raise RuntimeError("this LAMMPS build lacks the ML-SNAP package (compute snap)")
-        _LMP = lmp
-    return _LMP
-
-
-def close_lammps() -> None:
-    """Close this process' LAMMPS instance (a new one is created when needed)."""
-    global _LMP
-    if _LMP is not None:
-        try:
-            _LMP.close()
-        finally:
-            _LMP = None
 
 
 @dataclass

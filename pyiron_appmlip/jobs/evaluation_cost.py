@@ -74,7 +74,7 @@ class AppmlipEvaluationCost(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
         super().validate_ready_to_run()
 
     def run_static(self):
-        from ..descriptors.evaluation_cost import measure_evaluation_cost
+        from ..potential.evaluation_cost import measure_evaluation_cost
 
         self.status.running = True
         self._validate_input()

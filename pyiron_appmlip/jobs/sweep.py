@@ -25,11 +25,11 @@ from ..descriptors.settings import QSnapSettings
 from ..dft.cost import parse_level_costs
 from ..dft.levels import level_label, level_order
 from ..executors import check_executor
+from ..potential.model import SnapModel
 from ..structures.conversion import as_strings
 from ..training.costs import assign_dft_costs, dft_costs
 from ..training.group_errors import group_error_table, prediction_frame
 from ..training.labels import Labels, parse_group_weights, parse_weights, split_by_configuration
-from ..training.model import SnapModel
 from ..training.sweep import SWEEP_SAMPLERS, BlockSource, SweepGrid, run_sweep
 from ..training.table import COLUMN_NAMES, COLUMNS, KEY_COLUMNS, row_key
 from ._common import (
@@ -259,7 +259,7 @@ class AppmlipSweep(
 
     Output: :meth:`get_table` (one row per fit, columns
     :data:`pyiron_appmlip.training.table.COLUMNS`), :meth:`get_model` (a
-    :class:`~pyiron_appmlip.training.model.SnapModel` of any row, with its descriptor settings,
+    :class:`~pyiron_appmlip.potential.model.SnapModel` of any row, with its descriptor settings,
     ready for export), :meth:`get_coefficients`, :meth:`get_group_errors` (FitSNAP's error
     table of any row: per configuration group, training and test), the split (``train_ids``,
     ``test_ids``, ``has_test_set``), the descriptor settings per 2Jmax and the provenance.
@@ -491,7 +491,7 @@ class AppmlipSweep(
             warnings.warn(message, UserWarning, stacklevel=2)
         aps = {int(k): float(v) for k, v in plain(self.input.atom_steps_per_second or {}).items()}
         if self.input.measure_evaluation_cost:
-            from ..descriptors.evaluation_cost import measure_evaluation_cost
+            from ..potential.evaluation_cost import measure_evaluation_cost
 
             for t in sources:
                 if t not in aps:
@@ -557,12 +557,12 @@ class AppmlipSweep(
 
     @property
     def reference_potential(self):
-        """The :class:`~pyiron_appmlip.training.reference.ReferencePotential` subtracted from
+        """The :class:`~pyiron_appmlip.potential.reference.ReferencePotential` subtracted from
         every label before the fits (None: none); the models carry it into their export."""
         text = self.input.get("reference_potential")
         if not text:
             return None
-        from ..training.reference import ReferencePotential
+        from ..potential.reference import ReferencePotential
 
         return ReferencePotential.from_json(text)
 
@@ -571,7 +571,7 @@ class AppmlipSweep(
         if value is None:
             self.input.reference_potential = None
             return
-        from ..training.reference import ReferencePotential
+        from ..potential.reference import ReferencePotential
 
         if not isinstance(value, ReferencePotential):
             raise ValueError(
@@ -857,7 +857,7 @@ class AppmlipSweep(
                 with the key columns, e.g. ``table.loc[i]`` or a row of ``recommend``'s output).
 
         Returns:
-            A :class:`~pyiron_appmlip.training.model.SnapModel`; ``model.write_lammps(folder)``
+            A :class:`~pyiron_appmlip.potential.model.SnapModel`; ``model.write_lammps(folder)``
             and ``model.potential_dataframe(folder)`` export it for LAMMPS and pyiron.
         """
         table = self.get_table()
@@ -888,7 +888,7 @@ class AppmlipSweep(
 
     def _fitted_reference(self):
         """The reference potential the stored fits were made on top of (None if none)."""
-        from ..training.reference import ReferencePotential
+        from ..potential.reference import ReferencePotential
 
         text = self.output.get("reference_potential", self.input.get("reference_potential"))
         return ReferencePotential.from_json(text) if text else None

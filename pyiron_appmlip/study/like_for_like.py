@@ -628,7 +628,7 @@ def measure_dataset(
         blocks: ``{configuration id: block}`` at this 2Jmax, if already computed.
         executor: where the sweep units run (:mod:`pyiron_appmlip.executors`).
         progress: optional callable receiving messages.
-        reference: a :class:`~pyiron_appmlip.training.reference.ReferencePotential`
+        reference: a :class:`~pyiron_appmlip.potential.reference.ReferencePotential`
             subtracted from the labels before fitting (errors are the same with or without it,
             as the reference is added back to every prediction).
     """
@@ -790,9 +790,9 @@ def md_throughput(twojmax_values, n_steps: int = 100) -> dict:
     """Measured LAMMPS MD throughput (atom-steps per second) of qSNAP per 2Jmax.
 
     128-atom hcp Be, random coefficients (the cost does not depend on their values), one core:
-    :func:`~pyiron_appmlip.descriptors.evaluation_cost.measure_evaluation_cost`.
+    :func:`~pyiron_appmlip.potential.evaluation_cost.measure_evaluation_cost`.
     """
-    from ..descriptors.evaluation_cost import measure_evaluation_cost
+    from ..potential.evaluation_cost import measure_evaluation_cost
 
     return {
         int(t): float(
@@ -1648,7 +1648,7 @@ def collect_results(
                 loaded=loaded,
                 name=name,
             ):
-                from ..training.reference import ReferencePotential
+                from ..potential.reference import ReferencePotential
 
                 if not loaded:
                     loaded.append(load())

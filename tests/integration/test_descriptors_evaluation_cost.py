@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from pyiron_appmlip.descriptors import QSnapSettings, measure_evaluation_cost
-from pyiron_appmlip.descriptors.evaluation_cost import hcp_be
+from pyiron_appmlip.descriptors import QSnapSettings
+from pyiron_appmlip.potential.evaluation_cost import hcp_be, measure_evaluation_cost
 
 
 def test_throughput_is_measured_and_falls_with_twojmax():

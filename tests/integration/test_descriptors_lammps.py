@@ -15,7 +15,7 @@ from pyiron_appmlip.descriptors import (
     QSnapSettings,
     compute_qsnap_blocks,
     lammps_frame,
-    lammps_snap,
+    lammps_session,
 )
 from pyiron_appmlip.descriptors.frames import derivative_rows_from_lammps
 
@@ -307,6 +307,6 @@ def test_validation_errors():
 
 def test_one_lammps_instance_is_reused():
     compute_qsnap_blocks([be()], 4)
-    first = lammps_snap._LMP
+    first = lammps_session._LMP
     compute_qsnap_blocks([be(), triclinic()], 6)
-    assert lammps_snap._LMP is first
+    assert lammps_session._LMP is first

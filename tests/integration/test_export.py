@@ -12,9 +12,8 @@ import pytest
 from ase.build import bulk
 from scipy.spatial.transform import Rotation
 
-from pyiron_appmlip.descriptors import (
-    QSnapSettings,
-    compute_qsnap_blocks,
+from pyiron_appmlip.descriptors import QSnapSettings, compute_qsnap_blocks
+from pyiron_appmlip.potential import (
     snap_element_coefficients,
     snap_potential_dataframe,
     write_snap_potential,

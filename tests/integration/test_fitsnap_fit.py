@@ -29,7 +29,7 @@ from scipy.spatial.transform import Rotation
 pytest.importorskip("fitsnap3lib")
 
 from pyiron_appmlip.datasets.importers import read_dataset  # noqa: E402
-from pyiron_appmlip.training.reference import ReferencePotential  # noqa: E402
+from pyiron_appmlip.potential.reference import ReferencePotential  # noqa: E402
 
 SCRIPT = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from pyiron_appmlip.core import fit_weighted
-from pyiron_appmlip.descriptors import QSnapSettings, compute_qsnap_blocks, write_snap_potential
-from pyiron_appmlip.training.model import SnapModel
+from pyiron_appmlip.descriptors import QSnapSettings, compute_qsnap_blocks
+from pyiron_appmlip.potential import write_snap_potential
+from pyiron_appmlip.potential.model import SnapModel
 
 sys.path.insert(0, os.path.dirname(__file__))
 from test_export import (  # noqa: E402

@@ -55,7 +55,8 @@ def _lammps_predictions(structures, coeff_file, param_file):
 
 
 def test_model_from_a_sweep_job_exports_its_own_settings_and_lammps_reproduces_it(study, tmp_path):
-    from pyiron_appmlip.descriptors import compute_qsnap_blocks, write_snap_potential
+    from pyiron_appmlip.descriptors import compute_qsnap_blocks
+    from pyiron_appmlip.potential import write_snap_potential
     from pyiron_appmlip.structures.candidates import rattled_strained_cells
 
     pr, lab, desc = study
@@ -209,9 +210,9 @@ def test_a_sweep_on_top_of_zbl_exports_reference_plus_snap_that_lammps_reproduce
     from ase.calculators.lammpslib import LAMMPSlib
 
     from pyiron_appmlip.descriptors import compute_qsnap_blocks
-    from pyiron_appmlip.descriptors.export import pair_commands
+    from pyiron_appmlip.potential.export import pair_commands
+    from pyiron_appmlip.potential.reference import ReferencePotential
     from pyiron_appmlip.structures.candidates import rattled_strained_cells
-    from pyiron_appmlip.training.reference import ReferencePotential
 
     pr, lab, desc = study
     zbl = ReferencePotential.zbl(("Be",))

@@ -14,8 +14,8 @@ from ase.build import bulk
 from ase.neighborlist import neighbor_list
 from scipy.spatial.transform import Rotation
 
+from pyiron_appmlip.potential.reference import ReferencePotential
 from pyiron_appmlip.training.labels import Labels
-from pyiron_appmlip.training.reference import ReferencePotential
 
 A, C = 2.2858, 3.5843
 INNER, OUTER = 4.0, 4.8
@@ -299,7 +299,7 @@ def _fit_on_top_of(reference, train, settings):
     """A SnapModel fitted to (LJ + reference) - reference: the residual labels."""
     from pyiron_appmlip.core import fit_weighted
     from pyiron_appmlip.descriptors import compute_qsnap_blocks
-    from pyiron_appmlip.training.model import SnapModel
+    from pyiron_appmlip.potential.model import SnapModel
 
     e_lj, f_lj = _export_helpers().labels(train)
     e_ref, f_ref, _ = reference.evaluate(train)
@@ -319,8 +319,8 @@ def _fit_on_top_of(reference, train, settings):
 @pytest.mark.parametrize("elements", [("Be",), ("Be", "Al")], ids=["Be", "BeAl"])
 def test_model_fitted_on_top_of_zbl_is_reproduced_by_lammps_hybrid_overlay(elements, tmp_path):
     from pyiron_appmlip.descriptors import QSnapSettings, compute_qsnap_blocks
-    from pyiron_appmlip.descriptors.export import pair_commands, snap_potential_dataframe
-    from pyiron_appmlip.training.model import SnapModel
+    from pyiron_appmlip.potential.export import pair_commands, snap_potential_dataframe
+    from pyiron_appmlip.potential.model import SnapModel
 
     helpers = _export_helpers()
     symbols = 13 if len(elements) == 2 else None
@@ -385,9 +385,10 @@ def test_model_fitted_on_top_of_zbl_is_reproduced_by_lammps_hybrid_overlay(eleme
 
 
 def test_reference_must_share_the_model_elements(tmp_path):
-    from pyiron_appmlip.descriptors import QSnapSettings, write_snap_potential
-    from pyiron_appmlip.descriptors.export import pair_commands
-    from pyiron_appmlip.training.model import SnapModel
+    from pyiron_appmlip.descriptors import QSnapSettings
+    from pyiron_appmlip.potential import write_snap_potential
+    from pyiron_appmlip.potential.export import pair_commands
+    from pyiron_appmlip.potential.model import SnapModel
 
     s = QSnapSettings(4, elements=("Be", "Al"))
     c = np.zeros(s.n_columns() + 1)
@@ -404,7 +405,7 @@ def test_reference_must_share_the_model_elements(tmp_path):
 def test_pyiron_lammps_job_runs_the_hybrid_potential(project, tmp_path):
     pytest.importorskip("pyiron_atomistics")
     from pyiron_appmlip.descriptors import QSnapSettings
-    from pyiron_appmlip.training.model import SnapModel
+    from pyiron_appmlip.potential.model import SnapModel
 
     helpers = _export_helpers()
     helpers._install_lammps_executable()

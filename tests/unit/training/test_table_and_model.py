@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from pyiron_appmlip.descriptors.settings import QSnapSettings
-from pyiron_appmlip.training.model import SnapModel
+from pyiron_appmlip.potential.model import SnapModel
 from pyiron_appmlip.training.table import COLUMN_NAMES, COLUMNS, check_table, make_row
 
 
