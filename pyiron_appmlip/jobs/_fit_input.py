@@ -161,7 +161,7 @@ def check_group_weights(value) -> dict:
 
 def check_reference_potential(value):
     """``reference_potential``: None, a ReferencePotential or its JSON text (stored as text)."""
-    from ..training.reference import ReferencePotential
+    from ..potential.reference import ReferencePotential
 
     value = _builtin(value)
     if value is None or value == "":

@@ -60,7 +60,7 @@ class AppmlipFit(AppmlipSweep):
             JSON folders), finite, >= 0 [``{}``].
         reference_potential: a fixed potential (e.g. ZBL) subtracted from every label before
             the fit and written into the exported model; set with :attr:`reference_potential`
-            (a :class:`~pyiron_appmlip.training.reference.ReferencePotential`; stored as JSON)
+            (a :class:`~pyiron_appmlip.potential.reference.ReferencePotential`; stored as JSON)
             [None].
         level_costs: the DFT cost of levels whose labels have no recorded times (imported
             data), ``{level: {"per_configuration": seconds}}``, ``{level: {"per_atom":

@@ -240,7 +240,7 @@ class AppmlipSweep(
             [``{}``].
         reference_potential: a fixed potential subtracted from every label before the fits and
             written into the exported model (set with :attr:`reference_potential`, a
-            :class:`~pyiron_appmlip.training.reference.ReferencePotential`; stored as JSON)
+            :class:`~pyiron_appmlip.potential.reference.ReferencePotential`; stored as JSON)
             [None].
         level_costs: the DFT cost of levels whose labels have no recorded times (imported
             data), ``{level: {"per_configuration": seconds}}``, ``{level: {"per_atom":

@@ -37,7 +37,7 @@ SCRIPT = textwrap.dedent(
     import os
 
     from pyiron_appmlip import Project
-    from pyiron_appmlip.training.reference import ReferencePotential
+    from pyiron_appmlip.potential.reference import ReferencePotential
 
     with open("runs.txt", "a") as marker:  # one line each time this file's body runs
         marker.write("ran\\n")

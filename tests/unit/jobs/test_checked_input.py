@@ -11,7 +11,7 @@ from pyiron_base import DataContainer
 
 from pyiron_appmlip.jobs._input import CheckedInput
 from pyiron_appmlip.jobs.sweep import _check_level_of
-from pyiron_appmlip.training.reference import ReferencePotential
+from pyiron_appmlip.potential.reference import ReferencePotential
 
 BAD_FIT_INPUTS = [
     ("test_fraction", 1.5, r"test_fraction must be a number with 0 <= test_fraction < 1"),
