@@ -27,6 +27,7 @@ from ._linalg import DEFAULT_RCOND, proven_full_rank_solve, r_factor, truncated_
 from .errors import ErrorSummary, direct_errors, statistics_errors, statistics_errors_batch
 from .statistics import SufficientStatistics, iter_checkpoints
 from .validation import (
+    as_weight_pairs,
     check_block,
     check_nonempty,
     check_rcond,
@@ -410,7 +411,7 @@ def fit_statistics_weights(
     """
     if factorization not in ("auto", "shared"):
         raise ValueError(f"factorization must be 'auto' or 'shared', got {factorization!r}")
-    weights = [check_weights(we, wf) for we, wf in weights]
+    weights = as_weight_pairs(weights)
     if not weights:
         raise ValueError("weights must contain at least one (energy_weight, force_weight) pair")
     w_s = check_stress_weight(stress_weight)
@@ -670,7 +671,7 @@ def _checked_fit_arguments(weights, stress_weight, factorization, test_statistic
         raise ValueError(
             f"factorization must be 'auto', 'shared' or 'per_weight', got {factorization!r}"
         )
-    weights = [check_weights(we, wf) for we, wf in weights]
+    weights = as_weight_pairs(weights)
     stress_weight = check_stress_weight(stress_weight)
     if not weights:
         raise ValueError("weights must contain at least one (energy_weight, force_weight) pair")

@@ -36,7 +36,13 @@ from ._linalg import (
     triangular_projection_rows,
 )
 from .statistics import SufficientStatistics
-from .validation import check_block, check_nonempty, check_rcond, check_weights
+from .validation import (
+    as_weight_pairs,
+    check_block,
+    check_nonempty,
+    check_rcond,
+    check_weights,
+)
 from .weight_basis import EnergyWeightBasis
 
 __all__ = [
@@ -295,7 +301,7 @@ class SharedLeverageProjector:
     ):
         if factorization not in ("auto", "shared"):
             raise ValueError(f"factorization must be 'auto' or 'shared', got {factorization!r}")
-        self.weights = [check_weights(we, wf) for we, wf in weights]
+        self.weights = as_weight_pairs(weights)
         if not self.weights:
             raise ValueError("weights must contain at least one (energy_weight, force_weight) pair")
         rcond = check_rcond(rcond)

@@ -39,7 +39,7 @@ from .statistics import (
     _small_chunk_rows,
     add_configuration,
 )
-from .validation import check_weights
+from .validation import as_weight_pairs
 
 __all__ = [
     "PlanNode",
@@ -491,10 +491,8 @@ def shared_subset_fits(
         level as :func:`~.fit.subset_fits` gives them.
     """
     levels = list(levels)
-    weights = [check_weights(we, wf) for we, wf in weights]
-    own = {
-        int(k): [check_weights(we, wf) for we, wf in v] for k, v in (order_weights or {}).items()
-    }
+    weights = as_weight_pairs(weights)
+    own = {int(k): as_weight_pairs(v) for k, v in (order_weights or {}).items()}
     if plan is None:
         plan = plan_subsets(orders, sizes, n_pool, max_statistics=max_statistics)
     else:

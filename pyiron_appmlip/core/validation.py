@@ -9,6 +9,8 @@ from collections.abc import Sequence
 import numpy as np
 
 __all__ = [
+    "WeightPair",
+    "as_weight_pairs",
     "check_weights",
     "check_stress_weight",
     "check_factors",
@@ -38,12 +40,62 @@ def _positive_finite(value, name: str) -> float:
     return x
 
 
-def check_weights(energy_weight, force_weight) -> tuple[float, float]:
-    """Return ``(energy_weight, force_weight)`` as floats; both must be finite and > 0."""
-    return (
-        _positive_finite(energy_weight, "energy_weight"),
-        _positive_finite(force_weight, "force_weight"),
-    )
+class WeightPair(tuple):
+    """An energy and force weight ``(w_E, w_F)`` as floats, both finite and > 0.
+
+    Checked when made, so code that receives a ``WeightPair`` need not check it again. It is a
+    tuple: ``w_e, w_f = pair`` works and it equals the plain tuple of its two floats.
+
+    Args:
+        energy_weight: w_E, the weight of the energy rows (finite, > 0).
+        force_weight: w_F, the weight of the force rows (finite, > 0).
+
+    Raises:
+        ValueError: naming ``energy_weight`` or ``force_weight`` if it is not a finite
+            number > 0.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, energy_weight, force_weight):
+        return super().__new__(
+            cls,
+            (
+                _positive_finite(energy_weight, "energy_weight"),
+                _positive_finite(force_weight, "force_weight"),
+            ),
+        )
+
+    def __getnewargs__(self):
+        return tuple(self)
+
+    @property
+    def energy(self) -> float:
+        """w_E."""
+        return self[0]
+
+    @property
+    def force(self) -> float:
+        """w_F."""
+        return self[1]
+
+
+def check_weights(energy_weight, force_weight) -> WeightPair:
+    """Return ``(energy_weight, force_weight)`` as a :class:`WeightPair` of floats; both must
+    be finite and > 0."""
+    return WeightPair(energy_weight, force_weight)
+
+
+def as_weight_pairs(weights) -> list[WeightPair]:
+    """``(w_E, w_F)`` pairs as :class:`WeightPair` objects; pairs that already are one are
+    taken as they are (they were checked when made), the others are checked."""
+    out = []
+    for w in weights:
+        if not isinstance(w, WeightPair):
+            energy_weight, force_weight = w
+            w = WeightPair(energy_weight, force_weight)
+        out.append(w)
+    return out
 
 
 def check_stress_weight(stress_weight) -> float:

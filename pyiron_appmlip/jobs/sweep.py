@@ -29,7 +29,7 @@ from ..potential.model import SnapModel
 from ..structures.conversion import as_strings
 from ..training.costs import assign_dft_costs, dft_costs
 from ..training.group_errors import group_error_table, prediction_frame
-from ..training.labels import Labels, parse_group_weights, parse_weights, split_by_configuration
+from ..training.labels import Labels, parse_group_weights, split_by_configuration
 from ..training.sweep import SWEEP_SAMPLERS, BlockSource, SweepGrid, run_sweep
 from ..training.table import COLUMN_NAMES, COLUMNS, KEY_COLUMNS, row_key
 from ._common import (
@@ -370,7 +370,7 @@ class AppmlipSweep(
         return SweepGrid(
             train_levels=train,
             subset_sizes=list(self.input.subset_sizes or []),
-            weights=parse_weights([w if np.isscalar(w) else tuple(w) for w in self.input.weights]),
+            weights=[w if np.isscalar(w) else tuple(w) for w in self.input.weights],
             samplers=list(self.input.samplers),
             repetitions=int(self.input.repetitions),
             seed=int(self.input.seed),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.validation import WeightPair
 from ..datasets.labels import COST_CLOCKS, Labels, check_test_fraction, split_by_configuration
 
 __all__ = [
@@ -30,7 +31,8 @@ def parse_weights(weights) -> list[tuple[float, float]]:
             150 and 12, ``(150, 12)`` the single pair w_E = 150, w_F = 12.
 
     Returns:
-        The ``(energy_weight, force_weight)`` pairs as floats.
+        The ``(energy_weight, force_weight)`` pairs as
+        :class:`~pyiron_appmlip.core.validation.WeightPair` objects (tuples of two floats).
     """
     if weights is None:
         raise ValueError("weights must be a positive number w_E/w_F or (w_E, w_F) pairs, got None")
@@ -49,7 +51,7 @@ def parse_weights(weights) -> list[tuple[float, float]]:
             raise ValueError(
                 f"weights must be positive finite numbers w_E/w_F or (w_E, w_F) pairs, got {w!r}"
             )
-        out.append(pair)
+        out.append(WeightPair(*pair))
     if not out:
         raise ValueError("weights must contain at least one (w_E, w_F) pair, got an empty list")
     return out

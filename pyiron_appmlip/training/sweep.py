@@ -13,6 +13,12 @@ runs, otherwise in a task of their own where that reads fewer configurations tha
 streaming the pool to its end (always with independent draws). Each unit's rows still carry its
 own sampler, repetition and sampling order.
 
+:func:`run_sweep` works per 2Jmax in four stages: :func:`join_configurations` (descriptors x
+labels by configuration id), :func:`plan_units` (the units with missing rows, each a
+:class:`NestedUnit` or :class:`IndependentUnit` holding all it needs, and the shared fit of the
+whole pool), :func:`execute_units` (each unit is the single argument of :func:`unit_fits` on
+the executor) and :func:`tabulate` (fit records -> table rows).
+
 Stresses: with descriptor blocks that carry the six virial rows (``virial=True``, the default of
 ``AppmlipDescriptors`` jobs) and labels with stresses and cell volumes, the stress errors are
 reported (GPa) and, with ``SweepGrid.stress_weight > 0``, the stresses are fitted (see
@@ -27,7 +33,8 @@ Pure numpy (no pyiron); :class:`~pyiron_appmlip.jobs.sweep.AppmlipSweep` is the 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -41,7 +48,7 @@ from ..core import (
     statistics_budget,
     subset_fits,
 )
-from ..core.validation import check_stress_weight, check_weights
+from ..core.validation import WeightPair, as_weight_pairs, check_stress_weight, check_weights
 from ..dft.levels import level_label, level_order
 from ..executors import describe_executor, run_tasks
 from .costs import dft_costs
@@ -54,6 +61,17 @@ __all__ = [
     "InMemoryBlocks",
     "run_sweep",
     "fit_table",
+    "UnitKey",
+    "FitSettings",
+    "NestedUnit",
+    "IndependentUnit",
+    "unit_fits",
+    "Join",
+    "Plan",
+    "join_configurations",
+    "plan_units",
+    "execute_units",
+    "tabulate",
     "row_key",
     "KEY_COLUMNS",
     "SWEEP_SAMPLERS",
@@ -152,12 +170,14 @@ class SweepGrid:
                 f"{self.fit_convention!r}"
             )
 
-    def units(self, twojmax_values) -> list[tuple[int, str, int]]:
+    def units(self, twojmax_values) -> list[UnitKey]:
+        """The units of the grid for the given 2Jmax values: one per sampler and repetition
+        (one for "all"), as :class:`UnitKey` tuples ``(twojmax, sampler, repetition)``."""
         out = []
         for t in twojmax_values:
             for s in self.samplers:
                 reps = [0] if s == "all" else range(self.repetitions)
-                out.extend((int(t), s, int(r)) for r in reps)
+                out.extend(UnitKey(int(t), s, int(r)) for r in reps)
         return out
 
     def to_dict(self) -> dict:
@@ -276,6 +296,69 @@ def run_sweep(
     """
     labels = {level_label(k): v for k, v in labels.items()}
     truth = level_label(truth_level)
+    _check_sweep_input(sources, labels, train_ids, grid, truth)
+    all_levels = list(dict.fromkeys([*grid.train_levels, truth]))
+    sweep = _Sweep(
+        grid=grid,
+        labels=labels,
+        truth=truth,
+        all_levels=all_levels,
+        factors_of=_group_factors(labels, all_levels, parse_group_weights(group_weights)),
+        costs=dft_costs(labels, train_ids, grid.train_levels, level_costs),
+        volumes=_volumes(labels, all_levels),
+        aps=dict(atom_steps_per_second or {}),
+        ridge=ridge,
+        done=set(done),
+    )
+    log = progress or (lambda msg: None)
+    rows_out: list[dict] = []
+    for twojmax in sorted(sources):
+        source = sources[twojmax]
+        join = join_configurations(twojmax, source, labels, train_ids, test_ids, grid, truth)
+        if join_report is not None:
+            join_report[int(twojmax)] = join.report()
+        if join.without_labels or join.without_descriptors:
+            log(
+                f"2Jmax {twojmax}: {len(join.without_labels)} configurations with descriptors "
+                f"left out (no finished label at a needed level), "
+                f"{len(join.without_descriptors)} labelled configurations have no descriptors"
+            )
+        join.check(grid, truth)
+        if not join.test:
+            log(
+                f"2Jmax {twojmax}: no test set (no configuration held out): the test-error "
+                "columns are NaN, the *_train columns are errors on the training subset"
+            )
+        plan = plan_units(twojmax, source, join, sweep, log)
+        if plan is None:
+            log(f"2Jmax {twojmax}: all {len(grid.units([twojmax]))} units done earlier")
+            continue
+        shared = (
+            f"; the whole pool fitted once for {len(plan.pool_users)} units"
+            if plan.pool_users
+            else ""
+        )
+        log(
+            f"2Jmax {twojmax}: {len(plan.units)} units "
+            f"({describe_executor(executor, len(plan.units))})" + shared
+        )
+        finished = {key: [] for key in plan.todo}
+        for key, records in execute_units(plan, executor):
+            sizes = sorted({r.subset_size for r in records})
+            for served in plan.served_by(key):
+                unit_rows = tabulate(served, records, plan, sweep)
+                sweep.done.update(row_key(r) for r in unit_rows)
+                log(f"2Jmax {twojmax}: {served[1]} repetition {served[2]} done, sizes {sizes}")
+                if on_unit_done is not None:
+                    on_unit_done(served, unit_rows)
+                finished[served] += unit_rows
+        for key in plan.todo:
+            rows_out.extend(sorted(finished[key], key=lambda r: r["subset_size"]))
+    return rows_out
+
+
+def _check_sweep_input(sources, labels: dict, train_ids, grid: SweepGrid, truth: str) -> None:
+    """Refuse levels without labels, no sources, and a stress fit without stresses."""
     if truth not in labels:
         raise ValueError(
             f"truth_level {truth!r} has no labelling job; levels with labels: {sorted(labels)}"
@@ -287,13 +370,6 @@ def run_sweep(
             )
     if not sources:
         raise ValueError("sources must map at least one 2Jmax to its descriptors; got none")
-    done = set(done)
-    aps = dict(atom_steps_per_second or {})
-    log = progress or (lambda msg: None)
-    all_levels = list(dict.fromkeys([*grid.train_levels, truth]))
-    factors_of = _group_factors(labels, all_levels, parse_group_weights(group_weights))
-    costs = dft_costs(labels, train_ids, grid.train_levels, level_costs)
-    volumes = _volumes(labels, all_levels)
     if grid.stress_weight > 0 and not any(
         labels[lv].stresses and any(labels[lv].stress(i) is not None for i in train_ids)
         for lv in grid.train_levels
@@ -303,279 +379,601 @@ def run_sweep(
             f"stress at the training levels {grid.train_levels}; set stress_weight to 0 or "
             "provide stresses (and cell volumes) in the labels"
         )
-    rows_out: list[dict] = []
-    for twojmax in sorted(sources):
-        source = sources[twojmax]
-        source_ids = set(source.ids)
-        pool = [
-            i
-            for i in train_ids
-            if i in source_ids and all(i in labels[lv].ids for lv in grid.train_levels)
-        ]
-        test = [i for i in test_ids if i in source_ids and i in labels[truth].ids]
-        labelled = set().union(*(labels[lv].ids for lv in all_levels))
-        if not source_ids & labelled:
+
+
+@dataclass
+class _Sweep:
+    """What every 2Jmax of one :func:`run_sweep` call shares; ``done`` grows as rows come."""
+
+    grid: SweepGrid
+    labels: dict
+    truth: str
+    all_levels: list
+    factors_of: dict
+    costs: dict
+    volumes: dict
+    aps: dict
+    ridge: float
+    done: set
+
+
+# -- stage 1: join -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Join:
+    """Descriptors and labels of one 2Jmax joined by configuration id.
+
+    Attributes:
+        twojmax: the 2Jmax of the descriptors.
+        n_descriptors: how many configurations have descriptors.
+        pool: the training pool: training ids with descriptors and finished labels at every
+            training level, in the order of the training ids.
+        test: test ids with descriptors and a label at the truth level.
+        without_labels: configurations of the split with descriptors left out (a needed level
+            has no finished label).
+        without_descriptors: labelled configurations the descriptors lack.
+        n_test_ids: how many configurations the test partition has (0: no test set).
+    """
+
+    twojmax: int
+    n_descriptors: int
+    pool: tuple[str, ...]
+    test: tuple[str, ...]
+    without_labels: tuple[str, ...]
+    without_descriptors: tuple[str, ...]
+    n_test_ids: int = 0
+
+    def report(self) -> dict:
+        """The entry of ``run_sweep``'s ``join_report`` (counts and id lists)."""
+        return {
+            "descriptors": self.n_descriptors,
+            "pool": len(self.pool),
+            "test": len(self.test),
+            "without_labels": list(self.without_labels),
+            "without_descriptors": list(self.without_descriptors),
+        }
+
+    def check(self, grid: SweepGrid, truth: str) -> None:
+        """Refuse an empty pool or test set, and subset sizes larger than the pool."""
+        if not self.pool:
             raise ValueError(
-                f"2Jmax {twojmax}: the descriptors ({len(source_ids)} configurations) and the "
-                f"labels (levels {all_levels}, {len(labelled)} configurations) share no "
-                "configuration id; ids are content hashes of the structures, so the two were "
-                "computed for different structures"
+                f"2Jmax {self.twojmax}: no training configuration has descriptors and finished "
+                f"labels at every training level {grid.train_levels}"
             )
-        in_split = set(train_ids) | set(test_ids)
-        used = set(pool) | set(test)
-        without_labels = sorted(i for i in source_ids & in_split if i not in used)
-        without_descriptors = sorted(labelled - source_ids)
-        if join_report is not None:
-            join_report[int(twojmax)] = {
-                "descriptors": len(source_ids),
-                "pool": len(pool),
-                "test": len(test),
-                "without_labels": without_labels,
-                "without_descriptors": without_descriptors,
-            }
-        if without_labels or without_descriptors:
-            log(
-                f"2Jmax {twojmax}: {len(without_labels)} configurations with descriptors left "
-                f"out (no finished label at a needed level), {len(without_descriptors)} "
-                "labelled configurations have no descriptors"
-            )
-        if not pool:
+        if not self.test and self.n_test_ids:
             raise ValueError(
-                f"2Jmax {twojmax}: no training configuration has descriptors and finished labels "
-                f"at every training level {grid.train_levels}"
-            )
-        if not test and test_ids:
-            raise ValueError(
-                f"2Jmax {twojmax}: none of the {len(test_ids)} test configurations has "
+                f"2Jmax {self.twojmax}: none of the {self.n_test_ids} test configurations has "
                 f"descriptors and labels at truth level {truth!r}"
             )
-        if not test:
-            log(
-                f"2Jmax {twojmax}: no test set (no configuration held out): the test-error "
-                "columns are NaN, the *_train columns are errors on the training subset"
-            )
-        too_big = [s for s in grid.subset_sizes if s > len(pool)]
+        too_big = [s for s in grid.subset_sizes if s > len(self.pool)]
         if too_big and any(s != "all" for s in grid.samplers):
             raise ValueError(
-                f"subset_size {too_big} larger than the training pool ({len(pool)} configurations "
-                f"for 2Jmax {twojmax}); allowed: 1..{len(pool)}"
+                f"subset_size {too_big} larger than the training pool ({len(self.pool)} "
+                f"configurations for 2Jmax {self.twojmax}); allowed: 1..{len(self.pool)}"
             )
-        units = grid.units([twojmax])
-        todo = {}
-        for unit in units:
-            _, sampler, rep = unit
-            sizes = [len(pool)] if sampler == "all" else grid.subset_sizes
-            missing = [
-                (size, w)
-                for size in sizes
-                for w in grid.weights
-                for lv in grid.train_levels
-                if (twojmax, sampler, rep, size, round(w[0], 12), round(w[1], 12), lv) not in done
-            ]
-            if missing:
-                todo[unit] = sorted({m[0] for m in missing})
-        if not todo:
-            log(f"2Jmax {twojmax}: all {len(units)} units done earlier")
-            continue
 
-        p = None
-        test_stats = None
-        for cid, block in zip(test, source.iter_blocks(test), strict=True):
-            if test_stats is None:
-                p = block.shape[1]
-                test_stats = SufficientStatistics(p, levels=all_levels)
-            lab = {lv: _label(labels[lv], cid) for lv in all_levels if cid in labels[lv].ids}
-            n = len(labels[truth].forces[cid])
-            lab, options = _add_options(block, lab, cid, {"n_atoms": n, "volume": volumes.get(cid)})
-            test_stats.add(block, lab, "test", cid, **options)
-        if test_stats is not None:
-            test_stats.flush()
-        else:  # no test set: the width from a training block
-            for block in source.iter_blocks(pool[:1]):
-                p = np.shape(block)[1]
 
-        lev = blev = None
-        if any(u[1] in ("leverage", "block_leverage") for u in todo):
-            log(f"2Jmax {twojmax}: leverage scores of {len(pool)} pool configurations")
-            pool_atoms = [len(labels[grid.train_levels[0]].forces[i]) for i in pool]
-            lev, blev = leverage_scores_streamed(
-                lambda pool=pool, source=source, pool_atoms=pool_atoms: _without_virial_rows(
-                    source.iter_blocks(pool), pool_atoms
-                ),
-                *grid.leverage_weights,
-            )
-        # orders[(sampler, size)]: (repetitions, n_pool) sampling orders; size None = nested
-        orders = {}
-        for unit, unit_sizes in todo.items():
-            sampler = unit[1]
-            if sampler == "all":
-                orders[(sampler, None)] = np.arange(len(pool))[None, :]
-                continue
-            for size in [None] if grid.draws == "nested" else unit_sizes:
-                if (sampler, size) not in orders:
-                    orders[(sampler, size)] = repeated_orders(
-                        sampler,
-                        grid.repetitions,
-                        len(pool),
-                        leverage=lev,
-                        block_leverage=blev,
-                        seed=grid.order_seed(size),
-                    )
+def join_configurations(
+    twojmax, source: BlockSource, labels: Mapping, train_ids, test_ids, grid: SweepGrid, truth
+) -> Join:
+    """Join the descriptors of one 2Jmax with the labels by configuration id.
 
-        def order_of(sampler, rep, size, orders=orders):
-            nested = sampler == "all" or grid.draws == "nested"
-            return orders[(sampler, None if nested else size)][rep]
+    Args:
+        twojmax: the 2Jmax of ``source`` (named in messages).
+        source: the descriptors (:class:`BlockSource`).
+        labels: level label -> :class:`~pyiron_appmlip.training.labels.Labels`.
+        train_ids: the training partition.
+        test_ids: the test partition.
+        grid: the :class:`SweepGrid` (its training levels).
+        truth: the label of the truth level.
 
-        def rows_of(
-            unit,
-            records,
-            twojmax=twojmax,
-            p=p,
-            pool=pool,
-            source=source,
-            order_of=order_of,
-        ):
-            _, sampler, rep = unit
-            unit_rows = []
-            for rec in records:
-                lv = rec.level
-                key = (
-                    twojmax,
-                    sampler,
-                    rep,
-                    rec.subset_size,
-                    round(rec.energy_weight, 12),
-                    round(rec.force_weight, 12),
-                    lv,
-                )
-                if key in done:
-                    continue
-                chosen = order_of(sampler, rep, rec.subset_size)[: rec.subset_size]
-                own = rec.test.get(lv)
-                tt = rec.test.get(truth)  # None without a test set
-                row = make_row(
-                    {
-                        "twojmax": twojmax,
-                        "n_descriptors": p,
-                        "sampler": sampler,
-                        "repetition": rep,
-                        "seed": grid.seed,
-                        "subset_size": rec.subset_size,
-                        "energy_weight": rec.energy_weight,
-                        "force_weight": rec.force_weight,
-                        "weight_ratio": rec.energy_weight / rec.force_weight,
-                        "stress_weight": rec.stress_weight,
-                        "train_level": lv,
-                        "truth_level": truth,
-                        "n_test": tt.n_configs if tt else 0,
-                        "rank": rec.model.rank,
-                        "energy_rmse_train": rec.train.energy_rmse,
-                        "force_rmse_train": rec.train.force_rmse,
-                        "stress_rmse_train": rec.train.stress_rmse,
-                        "energy_rmse_test": own.energy_rmse if own else np.nan,
-                        "energy_rmse_test_shifted": own.energy_rmse_shifted if own else np.nan,
-                        "force_rmse_test": own.force_rmse if own else np.nan,
-                        "stress_rmse_test": own.stress_rmse if own else np.nan,
-                        "energy_rmse_test_truth": tt.energy_rmse if tt else np.nan,
-                        "energy_rmse_test_truth_shifted": (
-                            tt.energy_rmse_shifted if tt else np.nan
-                        ),
-                        "force_rmse_test_truth": tt.force_rmse if tt else np.nan,
-                        "stress_rmse_test_truth": tt.stress_rmse if tt else np.nan,
-                        "dft_seconds": costs[lv].total(pool[k] for k in chosen),
-                        "dft_cost_source": costs[lv].source,
-                        "n_train_atoms": sum(len(labels[lv].forces[pool[k]]) for k in chosen),
-                        "atom_steps_per_second": aps.get(int(twojmax), np.nan),
-                        "descriptors_job": _job(getattr(source, "job_id", None)),
-                        "labelling_job": _job(labels[lv].job_id),
-                        "truth_labelling_job": _job(labels[truth].job_id),
-                    }
-                )
-                row["coefficients"] = np.asarray(rec.model.coefficients, dtype=float)
-                row["training_ids"] = tuple(pool[k] for k in chosen)
-                unit_rows.append(row)
-            return unit_rows
+    Returns:
+        The :class:`Join`.
 
-        independent = grid.draws == "independent"
-        n_pool = len(pool)
-        # the whole pool is the same training set in every unit: fit it once
-        task_sizes = {u: list(sizes) for u, sizes in todo.items()}
-        pool_users = [u for u in todo if u[1] != "all" and n_pool in todo[u]]
-        pool_unit = (twojmax, "all", 0) if (twojmax, "all", 0) in todo else (twojmax, "pool", 0)
-        if _share_pool_fits(pool_unit in todo, pool_users, todo, n_pool):
-            for unit in pool_users:
-                task_sizes[unit].remove(n_pool)
-            task_sizes[pool_unit] = [n_pool]
-        else:
-            pool_users = []
-
-        def unit_order(unit, size, n_pool=n_pool, order_of=order_of):
-            if unit[1] == "pool":
-                return np.arange(n_pool)
-            return order_of(unit[1], unit[2], size)
-
-        tasks = {}
-        for unit, sizes in task_sizes.items():
-            if not sizes:
-                continue
-            if independent:  # one order per size (the whole pool's is its one nested order)
-                size_orders = {
-                    size: [pool[k] for k in unit_order(unit, size)[:size]] for size in sizes
-                }
-                ordered_ids = list(dict.fromkeys(c for ids in size_orders.values() for c in ids))
-            else:
-                ordered_ids = [pool[k] for k in unit_order(unit, max(sizes))[: max(sizes)]]
-            unit_labels = {
-                cid: {lv: _label(labels[lv], cid) for lv in grid.train_levels}
-                for cid in ordered_ids
-            }
-            unit_options = {}
-            for cid in ordered_ids:
-                opts = {"n_atoms": len(labels[grid.train_levels[0]].forces[cid])}
-                if cid in volumes:
-                    opts["volume"] = volumes[cid]
-                if cid in factors_of:
-                    opts["factors"] = factors_of[cid]
-                unit_options[cid] = opts
-            head = (
-                (source, size_orders, unit_labels)
-                if independent
-                else (source, ordered_ids, unit_labels, sizes)
-            )
-            tasks[unit] = (
-                *head,
-                grid.weights,
-                grid.train_levels,
-                test_stats,
-                all_levels,
-                ridge,
-                p,
-                grid.stress_weight,
-                unit_options,
-                FIT_CONVENTIONS[grid.fit_convention],
-            )
-        shared = f"; the whole pool fitted once for {len(pool_users)} units" if pool_users else ""
-        log(
-            f"2Jmax {twojmax}: {len(tasks)} units ({describe_executor(executor, len(tasks))})"
-            + shared
+    Raises:
+        ValueError: if the descriptors and the labels share no configuration id.
+    """
+    all_levels = list(dict.fromkeys([*grid.train_levels, truth]))
+    source_ids = set(source.ids)
+    pool = [
+        i
+        for i in train_ids
+        if i in source_ids and all(i in labels[lv].ids for lv in grid.train_levels)
+    ]
+    test = [i for i in test_ids if i in source_ids and i in labels[truth].ids]
+    labelled = set().union(*(labels[lv].ids for lv in all_levels))
+    if not source_ids & labelled:
+        raise ValueError(
+            f"2Jmax {twojmax}: the descriptors ({len(source_ids)} configurations) and the "
+            f"labels (levels {all_levels}, {len(labelled)} configurations) share no "
+            "configuration id; ids are content hashes of the structures, so the two were "
+            "computed for different structures"
         )
-        finished = {unit: [] for unit in todo}
-        function = independent_unit_fits if independent else unit_fits
-        for task, records in run_tasks(executor, function, tasks):
-            served = [task] if task in todo else []
-            if task == pool_unit:
-                served += pool_users
-            sizes = sorted({r.subset_size for r in records})
-            for unit in served:
-                unit_rows = rows_of(unit, records)
-                done.update(row_key(r) for r in unit_rows)
-                log(f"2Jmax {twojmax}: {unit[1]} repetition {unit[2]} done, sizes {sizes}")
-                if on_unit_done is not None:
-                    on_unit_done(unit, unit_rows)
-                finished[unit] += unit_rows
-        for unit in todo:
-            rows_out.extend(sorted(finished[unit], key=lambda r: r["subset_size"]))
-    return rows_out
+    in_split = set(train_ids) | set(test_ids)
+    used = set(pool) | set(test)
+    return Join(
+        twojmax=twojmax,
+        n_descriptors=len(source_ids),
+        pool=tuple(pool),
+        test=tuple(test),
+        without_labels=tuple(sorted(i for i in source_ids & in_split if i not in used)),
+        without_descriptors=tuple(sorted(labelled - source_ids)),
+        n_test_ids=len(test_ids),
+    )
+
+
+# -- the work units ------------------------------------------------------------------------------
+class UnitKey(NamedTuple):
+    """Names a sweep unit: one sampling order (or, with independent draws, one set of draws)
+    of the training pool. ``sampler`` is ``"pool"`` for the task that fits the whole pool once
+    for several units."""
+
+    twojmax: int
+    sampler: str
+    repetition: int
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """What every fit of the units of one 2Jmax shares.
+
+    Attributes:
+        weights: the ``(w_E, w_F)`` pairs, already checked.
+        train_levels: the training levels.
+        test_statistics: streamed statistics of the test configurations.
+        test_levels: the levels the test errors are measured against.
+        ridge: ridge term of every fit.
+        n_descriptors: number of descriptor columns p.
+        stress_weight: weight w_S of the stress rows (0: stresses not fitted).
+        fit_options: keywords of :func:`~pyiron_appmlip.core.subset_fits` (``rcond``,
+            ``scale_columns``, ``constant``), e.g. a value of :data:`FIT_CONVENTIONS`.
+    """
+
+    weights: tuple[WeightPair, ...]
+    train_levels: tuple
+    test_statistics: SufficientStatistics | None
+    test_levels: tuple | None
+    ridge: float
+    n_descriptors: int
+    stress_weight: float = 0.0
+    fit_options: Mapping = field(default_factory=dict)
+
+    def keywords(self) -> dict:
+        """The keywords a unit passes to :func:`~pyiron_appmlip.core.subset_fits` (nested
+        draws) or :func:`~pyiron_appmlip.core.shared_subset_fits` (independent draws)."""
+        return dict(
+            test_statistics=self.test_statistics,
+            test_levels=None if self.test_levels is None else list(self.test_levels),
+            ridge=self.ridge,
+            n_descriptors=self.n_descriptors,
+            stress_weight=self.stress_weight,
+            **(self.fit_options or {}),
+        )
+
+
+@dataclass(frozen=True)
+class NestedUnit:
+    """One sweep unit of nested draws: the subsets are prefixes of one sampling order, and one
+    pass over its blocks gives the fits of every size, weight pair and training level.
+
+    Picklable (a block store is opened by path), so an executor can run it anywhere.
+
+    Attributes:
+        source: the :class:`BlockSource` of the blocks.
+        ordered_ids: configuration ids in sampling order, as many as the largest size.
+        labels: ``{configuration id: {level: (energy, forces)}}`` of those ids, or
+            ``(energy, forces, stress)`` where a stress is recorded (eV, eV/Angstrom,
+            eV/Angstrom^3).
+        sizes: subset sizes (prefix lengths of ``ordered_ids``).
+        settings: the :class:`FitSettings`.
+        options: ``{configuration id: {"n_atoms": N, "volume": V, "factors": (f_E, f_F,
+            f_S)}}`` (all optional): with ``n_atoms`` a block of 1 + 3 N + 6 rows is read as
+            having virial rows; ``volume`` in Angstrom^3.
+    """
+
+    source: BlockSource
+    ordered_ids: tuple[str, ...]
+    labels: Mapping
+    sizes: tuple[int, ...]
+    settings: FitSettings
+    options: Mapping = field(default_factory=dict)
+
+    def run(self) -> list:
+        """The :class:`~pyiron_appmlip.core.fit.SubsetFit` records of every size, weight pair
+        and training level.
+
+        Raises:
+            ValueError: if ``stress_weight > 0`` and no configuration of the unit has both a
+                recorded stress and virial rows.
+        """
+        s = self.settings
+        with_stress = [0]
+        records = subset_fits(
+            _unit_items(self.source, self.ordered_ids, self.labels, self.options, with_stress),
+            list(self.sizes),
+            list(s.weights),
+            list(s.train_levels),
+            **s.keywords(),
+        )
+        _check_unit_stress(s.stress_weight, with_stress[0], len(self.ordered_ids))
+        return records
+
+
+@dataclass(frozen=True)
+class IndependentUnit:
+    """One sweep unit of independent draws: every subset size on its own sampling order.
+
+    The draws of different sizes share configurations; their statistics are built from each
+    other (:func:`~pyiron_appmlip.core.plan_subsets`), so the unit reads fewer configurations
+    than one pass per size. Picklable.
+
+    Attributes:
+        source: the :class:`BlockSource` of the blocks.
+        orders: ``{size: ordered ids}``, as many ids as the size.
+        labels: as for :class:`NestedUnit`, for every id of ``orders``.
+        settings: the :class:`FitSettings`.
+        options: as for :class:`NestedUnit`.
+    """
+
+    source: BlockSource
+    orders: Mapping[int, tuple[str, ...]]
+    labels: Mapping
+    settings: FitSettings
+    options: Mapping = field(default_factory=dict)
+
+    @property
+    def ordered_ids(self) -> tuple[str, ...]:
+        """Every configuration id the unit reads, in order of first use."""
+        return tuple(dict.fromkeys(c for ordered in self.orders.values() for c in ordered))
+
+    def run(self) -> list:
+        """The records of every subset size, weight pair and training level (see
+        :meth:`NestedUnit.run`)."""
+        s = self.settings
+        ids = list(self.ordered_ids)
+        local = {c: i for i, c in enumerate(ids)}
+        sizes = list(self.orders)
+        index_orders = [
+            np.array([local[c] for c in self.orders[size]], dtype=np.int64) for size in sizes
+        ]
+        with_stress = [0]
+
+        def read(indices):
+            chosen = [ids[i] for i in indices]
+            return _unit_items(self.source, chosen, self.labels, self.options, with_stress)
+
+        per_size = shared_subset_fits(
+            index_orders,
+            [[size] for size in sizes],
+            read,
+            list(s.weights),
+            list(s.train_levels),
+            n_pool=len(ids),
+            max_statistics=statistics_budget(
+                s.n_descriptors,
+                len(set(s.train_levels)),
+                stresses=any(len(v) == 3 for lab in self.labels.values() for v in lab.values()),
+            ),
+            **s.keywords(),
+        )
+        _check_unit_stress(s.stress_weight, with_stress[0], len(ids))
+        return [r for records in per_size for r in records]
+
+
+_SETTING_ARGUMENTS = (
+    "weights",
+    "train_levels",
+    "test_stats",
+    "test_levels",
+    "ridge",
+    "p",
+    "stress_weight",
+    "unit_options",
+    "fit_options",
+)
+
+
+def _unit_from_arguments(cls, n_head: int, args: tuple, kwargs: dict):
+    """A unit from the positional arguments :func:`unit_fits` and
+    :func:`independent_unit_fits` took before the units were objects."""
+    head = args[:n_head]
+    values = dict(zip(_SETTING_ARGUMENTS, args[n_head:], strict=False))
+    values.update(kwargs)
+    test_levels = values["test_levels"]
+    settings = FitSettings(
+        weights=tuple(as_weight_pairs(values["weights"])),
+        train_levels=tuple(values["train_levels"]),
+        test_statistics=values["test_stats"],
+        test_levels=None if test_levels is None else tuple(test_levels),
+        ridge=values["ridge"],
+        n_descriptors=values["p"],
+        stress_weight=values.get("stress_weight", 0.0),
+        fit_options=dict(values.get("fit_options") or {}),
+    )
+    return cls(*head, settings=settings, options=dict(values.get("unit_options") or {}))
+
+
+def unit_fits(unit, *args, **kwargs) -> list:
+    """Run one sweep unit (the task an executor runs).
+
+    Args:
+        unit: a :class:`NestedUnit` or :class:`IndependentUnit`. The positional form of
+            earlier versions, ``unit_fits(source, ordered_ids, unit_labels, sizes, weights,
+            train_levels, test_stats, test_levels, ridge, p, stress_weight=0.0,
+            unit_options=None, fit_options=None)``, is still taken and runs a
+            :class:`NestedUnit`.
+
+    Returns:
+        The unit's :class:`~pyiron_appmlip.core.fit.SubsetFit` records.
+    """
+    if args or kwargs:
+        unit = _unit_from_arguments(NestedUnit, 4, (unit, *args), kwargs)
+    return unit.run()
+
+
+def independent_unit_fits(unit, *args, **kwargs) -> list:
+    """Run one sweep unit of independent draws: ``unit`` is an :class:`IndependentUnit`, or
+    the positional form of earlier versions ``(source, orders, unit_labels, weights, ...)``
+    (the arguments of :func:`unit_fits` without ``sizes``, ``orders`` mapping a size to its
+    ordered ids)."""
+    if args or kwargs:
+        unit = _unit_from_arguments(IndependentUnit, 3, (unit, *args), kwargs)
+    return unit.run()
+
+
+# -- stage 2: plan -------------------------------------------------------------------------------
+@dataclass
+class Plan:
+    """The work of one 2Jmax: the units to run and what their rows need.
+
+    Attributes:
+        twojmax: the 2Jmax.
+        source: its descriptors.
+        join: the :class:`Join` of its descriptors and labels.
+        n_descriptors: number of descriptor columns p.
+        todo: the units with rows still missing -> their subset sizes.
+        units: the work handed to the executor, by key: the units of ``todo`` (without the
+            pool size where the pool is fitted once) and, where shared, the pool fit.
+        pool_unit: key of the task that fits the whole pool for ``pool_users``.
+        pool_users: units whose fits of the pool size come from ``pool_unit``.
+        orders: ``{(sampler, size or None): (repetitions, n_pool) sampling orders}``.
+    """
+
+    twojmax: int
+    source: BlockSource
+    join: Join
+    n_descriptors: int
+    todo: dict
+    units: dict
+    pool_unit: UnitKey
+    pool_users: list
+    orders: dict
+    draws: str
+
+    def order_of(self, sampler: str, rep: int, size: int) -> np.ndarray:
+        """The sampling order (pool indices) of one unit and subset size."""
+        nested = sampler == "all" or self.draws == "nested"
+        return self.orders[(sampler, None if nested else size)][rep]
+
+    def served_by(self, key) -> list:
+        """The units of ``todo`` whose rows come from the work of ``key``."""
+        served = [key] if key in self.todo else []
+        if key == self.pool_unit:
+            served += self.pool_users
+        return served
+
+
+def plan_units(twojmax, source: BlockSource, join: Join, sweep: _Sweep, log) -> Plan | None:
+    """Plan the work of one 2Jmax: the units with missing rows, the test statistics, the
+    sampling orders, whether the whole pool is fitted once, and one :class:`NestedUnit` or
+    :class:`IndependentUnit` per task. None if every row is done."""
+    grid, labels, truth = sweep.grid, sweep.labels, sweep.truth
+    pool, test = list(join.pool), list(join.test)
+    units = grid.units([twojmax])
+    todo = {}
+    for unit in units:
+        _, sampler, rep = unit
+        sizes = [len(pool)] if sampler == "all" else grid.subset_sizes
+        missing = [
+            (size, w)
+            for size in sizes
+            for w in grid.weights
+            for lv in grid.train_levels
+            if (twojmax, sampler, rep, size, round(w[0], 12), round(w[1], 12), lv) not in sweep.done
+        ]
+        if missing:
+            todo[unit] = sorted({m[0] for m in missing})
+    if not todo:
+        return None
+
+    p = None
+    test_stats = None
+    for cid, block in zip(test, source.iter_blocks(test), strict=True):
+        if test_stats is None:
+            p = block.shape[1]
+            test_stats = SufficientStatistics(p, levels=sweep.all_levels)
+        lab = {lv: _label(labels[lv], cid) for lv in sweep.all_levels if cid in labels[lv].ids}
+        n = len(labels[truth].forces[cid])
+        volume = sweep.volumes.get(cid)
+        lab, options = _add_options(block, lab, cid, {"n_atoms": n, "volume": volume})
+        test_stats.add(block, lab, "test", cid, **options)
+    if test_stats is not None:
+        test_stats.flush()
+    else:  # no test set: the width from a training block
+        for block in source.iter_blocks(pool[:1]):
+            p = np.shape(block)[1]
+
+    lev = blev = None
+    if any(u[1] in ("leverage", "block_leverage") for u in todo):
+        log(f"2Jmax {twojmax}: leverage scores of {len(pool)} pool configurations")
+        pool_atoms = [len(labels[grid.train_levels[0]].forces[i]) for i in pool]
+        lev, blev = leverage_scores_streamed(
+            lambda: _without_virial_rows(source.iter_blocks(pool), pool_atoms),
+            *grid.leverage_weights,
+        )
+    orders = {}
+    for unit, unit_sizes in todo.items():
+        sampler = unit[1]
+        if sampler == "all":
+            orders[(sampler, None)] = np.arange(len(pool))[None, :]
+            continue
+        for size in [None] if grid.draws == "nested" else unit_sizes:
+            if (sampler, size) not in orders:
+                orders[(sampler, size)] = repeated_orders(
+                    sampler,
+                    grid.repetitions,
+                    len(pool),
+                    leverage=lev,
+                    block_leverage=blev,
+                    seed=grid.order_seed(size),
+                )
+
+    n_pool = len(pool)
+    # the whole pool is the same training set in every unit: fit it once
+    task_sizes = {u: list(sizes) for u, sizes in todo.items()}
+    pool_users = [u for u in todo if u[1] != "all" and n_pool in todo[u]]
+    all_unit = UnitKey(twojmax, "all", 0)
+    pool_unit = all_unit if all_unit in todo else UnitKey(twojmax, "pool", 0)
+    if _share_pool_fits(pool_unit in todo, pool_users, todo, n_pool):
+        for unit in pool_users:
+            task_sizes[unit].remove(n_pool)
+        task_sizes[pool_unit] = [n_pool]
+    else:
+        pool_users = []
+    plan = Plan(
+        twojmax=twojmax,
+        source=source,
+        join=join,
+        n_descriptors=p,
+        todo=todo,
+        units={},
+        pool_unit=pool_unit,
+        pool_users=pool_users,
+        orders=orders,
+        draws=grid.draws,
+    )
+    settings = FitSettings(
+        weights=tuple(grid.weights),
+        train_levels=tuple(grid.train_levels),
+        test_statistics=test_stats,
+        test_levels=tuple(sweep.all_levels),
+        ridge=sweep.ridge,
+        n_descriptors=p,
+        stress_weight=grid.stress_weight,
+        fit_options=dict(FIT_CONVENTIONS[grid.fit_convention]),
+    )
+
+    def unit_order(unit, size):
+        if unit[1] == "pool":
+            return np.arange(n_pool)
+        return plan.order_of(unit[1], unit[2], size)
+
+    for unit, sizes in task_sizes.items():
+        if not sizes:
+            continue
+        if grid.draws == "independent":  # one order per size (the pool's is its nested order)
+            size_orders = {
+                size: tuple(pool[k] for k in unit_order(unit, size)[:size]) for size in sizes
+            }
+            ordered_ids = list(dict.fromkeys(c for ids in size_orders.values() for c in ids))
+        else:
+            ordered_ids = [pool[k] for k in unit_order(unit, max(sizes))[: max(sizes)]]
+        unit_labels = {
+            cid: {lv: _label(labels[lv], cid) for lv in grid.train_levels} for cid in ordered_ids
+        }
+        unit_options = {}
+        for cid in ordered_ids:
+            opts = {"n_atoms": len(labels[grid.train_levels[0]].forces[cid])}
+            if cid in sweep.volumes:
+                opts["volume"] = sweep.volumes[cid]
+            if cid in sweep.factors_of:
+                opts["factors"] = sweep.factors_of[cid]
+            unit_options[cid] = opts
+        if grid.draws == "independent":
+            plan.units[unit] = IndependentUnit(
+                source, size_orders, unit_labels, settings, unit_options
+            )
+        else:
+            plan.units[unit] = NestedUnit(
+                source, tuple(ordered_ids), unit_labels, tuple(sizes), settings, unit_options
+            )
+    return plan
+
+
+# -- stage 3: execute ----------------------------------------------------------------------------
+def execute_units(plan: Plan, executor) -> Iterator[tuple]:
+    """Run the units of ``plan`` with ``executor`` (:func:`unit_fits` each); yield ``(key,
+    records)`` as each finishes."""
+    return run_tasks(executor, unit_fits, {key: (unit,) for key, unit in plan.units.items()})
+
+
+# -- stage 4: tabulate ---------------------------------------------------------------------------
+def tabulate(unit, records, plan: Plan, sweep: _Sweep) -> list[dict]:
+    """The table rows of ``unit`` from fit records (those already done are skipped).
+
+    Returns:
+        One dict per record with the columns of :data:`~pyiron_appmlip.training.table.COLUMNS`
+        plus ``coefficients`` (constant first) and ``training_ids`` (in sampling order).
+    """
+    grid, labels, truth, costs = sweep.grid, sweep.labels, sweep.truth, sweep.costs
+    twojmax, pool, source = plan.twojmax, plan.join.pool, plan.source
+    _, sampler, rep = unit
+    unit_rows = []
+    for rec in records:
+        lv = rec.level
+        key = (
+            twojmax,
+            sampler,
+            rep,
+            rec.subset_size,
+            round(rec.energy_weight, 12),
+            round(rec.force_weight, 12),
+            lv,
+        )
+        if key in sweep.done:
+            continue
+        chosen = plan.order_of(sampler, rep, rec.subset_size)[: rec.subset_size]
+        own = rec.test.get(lv)
+        tt = rec.test.get(truth)  # None without a test set
+        row = make_row(
+            {
+                "twojmax": twojmax,
+                "n_descriptors": plan.n_descriptors,
+                "sampler": sampler,
+                "repetition": rep,
+                "seed": grid.seed,
+                "subset_size": rec.subset_size,
+                "energy_weight": rec.energy_weight,
+                "force_weight": rec.force_weight,
+                "weight_ratio": rec.energy_weight / rec.force_weight,
+                "stress_weight": rec.stress_weight,
+                "train_level": lv,
+                "truth_level": truth,
+                "n_test": tt.n_configs if tt else 0,
+                "rank": rec.model.rank,
+                "energy_rmse_train": rec.train.energy_rmse,
+                "force_rmse_train": rec.train.force_rmse,
+                "stress_rmse_train": rec.train.stress_rmse,
+                "energy_rmse_test": own.energy_rmse if own else np.nan,
+                "energy_rmse_test_shifted": own.energy_rmse_shifted if own else np.nan,
+                "force_rmse_test": own.force_rmse if own else np.nan,
+                "stress_rmse_test": own.stress_rmse if own else np.nan,
+                "energy_rmse_test_truth": tt.energy_rmse if tt else np.nan,
+                "energy_rmse_test_truth_shifted": tt.energy_rmse_shifted if tt else np.nan,
+                "force_rmse_test_truth": tt.force_rmse if tt else np.nan,
+                "stress_rmse_test_truth": tt.stress_rmse if tt else np.nan,
+                "dft_seconds": costs[lv].total(pool[k] for k in chosen),
+                "dft_cost_source": costs[lv].source,
+                "n_train_atoms": sum(len(labels[lv].forces[pool[k]]) for k in chosen),
+                "atom_steps_per_second": sweep.aps.get(int(twojmax), np.nan),
+                "descriptors_job": _job(getattr(source, "job_id", None)),
+                "labelling_job": _job(labels[lv].job_id),
+                "truth_labelling_job": _job(labels[truth].job_id),
+            }
+        )
+        row["coefficients"] = np.asarray(rec.model.coefficients, dtype=float)
+        row["training_ids"] = tuple(pool[k] for k in chosen)
+        unit_rows.append(row)
+    return unit_rows
 
 
 def _share_pool_fits(pool_task_needed_anyway, users, todo, n_pool) -> bool:
@@ -583,7 +981,7 @@ def _share_pool_fits(pool_task_needed_anyway, users, todo, n_pool) -> bool:
     pool size among their sizes) instead of once in each: always when the "all" sampler's unit
     runs anyway; otherwise when the configurations it saves streaming exceed the pool. Within
     a unit the pool is built from the unit's next smaller subset, nested (the order's prefix)
-    or independent (the largest other draw, :func:`independent_unit_fits`), so a unit saves
+    or independent (the largest other draw, :class:`IndependentUnit`), so a unit saves
     the pool size minus that size."""
     if not users:
         return False
@@ -596,82 +994,11 @@ def _share_pool_fits(pool_task_needed_anyway, users, todo, n_pool) -> bool:
     return saved > n_pool
 
 
-def unit_fits(
-    source,
-    ordered_ids,
-    unit_labels,
-    sizes,
-    weights,
-    train_levels,
-    test_stats,
-    test_levels,
-    ridge,
-    p,
-    stress_weight=0.0,
-    unit_options=None,
-    fit_options=None,
-):
-    """One sweep unit as a plain function (the task an executor runs).
-
-    Streams the blocks of ``ordered_ids`` (one sampling order) from ``source`` and returns the
-    :class:`~pyiron_appmlip.core.fit.SubsetFit` records of every subset size in ``sizes``,
-    weight pair and training level.
-
-    Args:
-        source: a :class:`BlockSource` (picklable: a block store is opened by path).
-        ordered_ids: configuration ids in sampling order, as many as the largest size.
-        unit_labels: ``{configuration id: {level: (energy, forces)}}`` of those ids, or
-            ``(energy, forces, stress)`` where a stress is recorded.
-        sizes: subset sizes (prefix lengths of ``ordered_ids``).
-        weights: ``(w_E, w_F)`` pairs.
-        train_levels: training levels.
-        test_stats: streamed statistics of the test configurations.
-        test_levels: levels the test errors are measured against.
-        ridge: ridge term.
-        p: number of descriptor columns.
-        stress_weight: weight w_S of the stress rows.
-        unit_options: ``{configuration id: {"n_atoms": N, "volume": V, "factors": (f_E, f_F,
-            f_S)}}`` (all optional): with ``n_atoms`` a block of 1 + 3 N + 6 rows is read as
-            having virial rows.
-        fit_options: keywords of :func:`~pyiron_appmlip.core.subset_fits` (``rcond``,
-            ``scale_columns``, ``constant``), e.g. a value of :data:`FIT_CONVENTIONS`.
-
-    Returns:
-        The list of records.
-
-    Raises:
-        ValueError: if ``stress_weight > 0`` and no configuration of the unit has both a
-            recorded stress and virial rows.
-    """
-    with_stress = [0]
-    records = subset_fits(
-        _unit_items(source, ordered_ids, unit_labels, unit_options, with_stress),
-        sizes,
-        weights,
-        train_levels,
-        **_fit_keywords(test_stats, test_levels, ridge, p, stress_weight, fit_options),
-    )
-    _check_unit_stress(stress_weight, with_stress[0], len(ordered_ids))
-    return records
-
-
-def _fit_keywords(test_stats, test_levels, ridge, p, stress_weight, fit_options) -> dict:
-    """The keywords a sweep unit passes to :func:`~pyiron_appmlip.core.subset_fits` (nested
-    draws) or :func:`~pyiron_appmlip.core.shared_subset_fits` (independent draws)."""
-    return dict(
-        test_statistics=test_stats,
-        test_levels=test_levels,
-        ridge=ridge,
-        n_descriptors=p,
-        stress_weight=stress_weight,
-        **(fit_options or {}),
-    )
-
-
 def _unit_items(source, ids, unit_labels, unit_options, with_stress):
     """The stream items of ``ids`` (blocks from ``source``, in that order); counts in
     ``with_stress[0]`` the configurations with a recorded stress and virial rows."""
     unit_options = unit_options or {}
+    ids = list(ids)
     for cid, block in zip(ids, source.iter_blocks(ids), strict=True):
         labels, options = _add_options(block, unit_labels[cid], cid, unit_options.get(cid))
         if options.get("virial") and any(len(v) == 3 for v in labels.values()):
@@ -688,54 +1015,6 @@ def _check_unit_stress(stress_weight, n_with_stress, n_configs) -> None:
             "AppmlipDescriptors job stores them by default, one computed without them gets them "
             "with job.input.virial = True and job.resume())"
         )
-
-
-def independent_unit_fits(
-    source,
-    orders,
-    unit_labels,
-    weights,
-    train_levels,
-    test_stats,
-    test_levels,
-    ridge,
-    p,
-    stress_weight=0.0,
-    unit_options=None,
-    fit_options=None,
-):
-    """One sweep unit of independent draws (the task an executor runs): the records of every
-    subset size, each on its own sampling order (``orders`` maps a size to its ordered ids, as
-    many as the size). The draws of different sizes share configurations; their statistics are
-    built from each other (:func:`~pyiron_appmlip.core.plan_subsets`), so the unit reads fewer
-    configurations than one pass per size. The other arguments are those of
-    :func:`unit_fits`."""
-    ids = list(dict.fromkeys(c for ordered in orders.values() for c in ordered))
-    local = {c: i for i, c in enumerate(ids)}
-    sizes = list(orders)
-    index_orders = [np.array([local[c] for c in orders[s]], dtype=np.int64) for s in sizes]
-    with_stress = [0]
-
-    def read(indices):
-        chosen = [ids[i] for i in indices]
-        return _unit_items(source, chosen, unit_labels, unit_options, with_stress)
-
-    per_size = shared_subset_fits(
-        index_orders,
-        [[s] for s in sizes],
-        read,
-        weights,
-        train_levels,
-        n_pool=len(ids),
-        max_statistics=statistics_budget(
-            p,
-            len(set(train_levels)),
-            stresses=any(len(v) == 3 for lab in unit_labels.values() for v in lab.values()),
-        ),
-        **_fit_keywords(test_stats, test_levels, ridge, p, stress_weight, fit_options),
-    )
-    _check_unit_stress(stress_weight, with_stress[0], len(ids))
-    return [r for records in per_size for r in records]
 
 
 def _label(labels, cid) -> tuple:

@@ -37,9 +37,9 @@ _STAGE = textwrap.dedent(
         note("dft", configuration_id(atoms))
         return real_gpaw(atoms, *args, **kwargs)
 
-    def logged_fits(source, ordered_ids, *args):
-        note("unit", [len(ordered_ids), ordered_ids[0]])
-        return real_fits(source, ordered_ids, *args)
+    def logged_fits(unit):
+        note("unit", [len(unit.ordered_ids), unit.ordered_ids[0]])
+        return real_fits(unit)
 
     labelling.run_gpaw, sweep.unit_fits = logged_gpaw, logged_fits
 
