@@ -51,12 +51,12 @@ Processes that were killed
     between leaves a file (truncated, or flagged "already open for write") that h5py refuses to
     open again. Saving a child or a master removes such a file first when no database entry owns
     it, and a child whose database entry has no readable file is removed with its files; both
-    are named in a :class:`~pyiron_appmlip.jobs._common.LeftoverWarning`, and the child is
+    are named in a :class:`~pyiron_appmlip.jobs._leftovers.LeftoverWarning`, and the child is
     computed again. A master whose database entry exists but whose own file is damaged cannot be
     loaded by pyiron and is not repaired.
 
     While a job runs, its process holds the run lock ``appmlip_run.lock`` in the job's working
-    directory (process id, host, start time; see :mod:`pyiron_appmlip.jobs._common` for the
+    directory (process id, host, start time; see :mod:`pyiron_appmlip.jobs._run_lock` for the
     rule). ``job.run()`` on a job with status ``running`` whose lock no live process holds sets
     the status to ``aborted`` and raises a ``RuntimeError`` saying the process is gone and how to
     continue (``job.rerun_failed()`` for a labelling job, ``job.run(delete_existing_job=True)``
@@ -66,7 +66,7 @@ Running a job twice at once
     ``rerun_failed()`` takes the run lock before it changes anything and holds it through a modal
     run (a background or queue run takes it over in ``run_static``). A second
     ``rerun_failed()`` of the same job while a live process holds the lock, from any process,
-    raises :class:`~pyiron_appmlip.jobs._common.JobRunningError` naming that process, instead of
+    raises :class:`~pyiron_appmlip.jobs._run_lock.JobRunningError` naming that process, instead of
     computing the same calculations again. A lock left by a process that is gone is taken over,
     with a warning.
 
