@@ -22,7 +22,15 @@ submitted to a :class:`concurrent.futures.Executor`. An *executor spec* says whi
 Jobs hold a storable spec in ``job.input.executor``. Results never depend on the executor: the
 same functions run with the same arguments, and results are put back in the order of the input.
 
-The local pools (and the descriptor jobs' own pool) start their workers with
+:func:`run_tasks` submits the tasks and hands the results back. With ``ordered=True`` it hands
+them back in input order (a result that arrives early waits for the ones before it), so that a
+caller can write them to a file in order as they come; ``max_in_flight`` bounds the tasks
+submitted but not yet handed back (running, queued, or waiting for their turn), so that a long
+list of tasks never has more than that many results in memory. ``preload`` names modules the
+workers of a local pool import once when they start (e.g. the LAMMPS bindings of the
+descriptors), instead of with their first task.
+
+The local pools start their workers with
 :func:`script_free_context`: a worker never runs the script that started it, so a plain script
 without an ``if __name__ == "__main__":`` guard runs its body once, however many workers it
 starts. Only a task that needs a function or class defined in the script itself makes its worker
@@ -32,6 +40,7 @@ import the script, as ``multiprocessing`` always does; such a script needs the g
 from __future__ import annotations
 
 import concurrent.futures
+import importlib
 import multiprocessing
 import multiprocessing.context
 import os
@@ -48,6 +57,7 @@ __all__ = [
     "check_executor",
     "describe_executor",
     "open_executor",
+    "worker_count",
     "run_tasks",
     "script_free_context",
     "LostTaskError",
@@ -246,15 +256,39 @@ def script_free_context(method: str = "spawn") -> multiprocessing.context.BaseCo
     return context
 
 
+def _start_worker(preload: tuple = ()) -> None:
+    """In a new worker of the local pool: one BLAS/OpenMP thread, then import ``preload``."""
+    _one_thread_per_worker()
+    for name in preload:
+        importlib.import_module(name)
+
+
+def _check_preload(preload) -> tuple:
+    """``preload`` as a tuple of module names, else a ValueError naming the allowed values."""
+    if isinstance(preload, str):
+        preload = (preload,)
+    try:
+        names = tuple(preload)
+    except TypeError:
+        names = None
+    if names is None or not all(isinstance(n, str) and n.strip() for n in names):
+        raise ValueError(
+            "preload must be a sequence of module names to import in every local worker, e.g. "
+            f"['pyiron_appmlip.descriptors.lammps_snap'], got {preload!r}"
+        )
+    return names
+
+
 class _LocalPool(concurrent.futures.ProcessPoolExecutor):
     """A process pool (spawned workers that do not run the calling script, one BLAS thread
-    each) that ignores ``resource_dict``."""
+    each, importing ``preload`` once at start) that ignores ``resource_dict``."""
 
-    def __init__(self, max_workers: int):
+    def __init__(self, max_workers: int, preload: tuple = ()):
         super().__init__(
             max_workers=max_workers,
             mp_context=script_free_context("spawn"),
-            initializer=_one_thread_per_worker,
+            initializer=_start_worker,
+            initargs=(tuple(preload),),
         )
 
     def submit(self, fn, /, *args, **kwargs):
@@ -323,6 +357,32 @@ def describe_executor(spec, n_tasks: int | None = None) -> str:
     )
 
 
+def worker_count(spec, n_tasks: int | None = None) -> int | None:
+    """How many tasks the executor of ``spec`` runs at once, where that is known.
+
+    Args:
+        spec: an executor spec or an :class:`~concurrent.futures.Executor` (see the module
+            docstring).
+        n_tasks: number of tasks about to be submitted; a local pool starts no more workers.
+
+    Returns:
+        The number of workers: 1 for ``"serial"``, the local pool's size, an executorlib spec's
+        ``max_workers`` or a running executor's own count; None where the spec does not say
+        (e.g. ``slurm_cluster`` without ``max_workers``).
+    """
+    spec = _normalise(spec)
+    if isinstance(spec, Executor):
+        if isinstance(spec, SerialExecutor):
+            return 1
+        workers = getattr(spec, "_max_workers", None)
+        return workers if isinstance(workers, int) and workers > 0 else None
+    if spec["kind"] == "serial":
+        return 1
+    if spec["kind"] == "local":
+        return _local_workers(spec, n_tasks)
+    return spec.get("max_workers")
+
+
 def _local_workers(spec: dict, n_tasks: int | None) -> int:
     n = spec.get("max_workers") or available_cores()
     if n_tasks is not None:
@@ -331,16 +391,23 @@ def _local_workers(spec: dict, n_tasks: int | None) -> int:
 
 
 @contextmanager
-def open_executor(spec, n_tasks: int | None = None) -> Iterator[Executor]:
+def open_executor(spec, n_tasks: int | None = None, preload=()) -> Iterator[Executor]:
     """The executor of ``spec``, shut down on exit unless it was passed in as an instance.
 
     Args:
         spec: an executor spec (see the module docstring).
         n_tasks: number of tasks about to be submitted; a local pool starts no more workers.
+        preload: module names every worker of a local pool imports once when it starts, before
+            its first task (e.g. ``["pyiron_appmlip.descriptors.lammps_snap"]``). Other
+            executors import them with the first task that needs them.
 
     Yields:
         A :class:`concurrent.futures.Executor`.
+
+    Raises:
+        ValueError: for an invalid spec or ``preload``.
     """
+    preload = _check_preload(preload)
     spec = _normalise(spec)
     if isinstance(spec, Executor):
         yield spec
@@ -350,7 +417,7 @@ def open_executor(spec, n_tasks: int | None = None) -> Iterator[Executor]:
         yield SerialExecutor()
         return
     if kind == "local":
-        executor: Executor = _LocalPool(_local_workers(spec, n_tasks))
+        executor: Executor = _LocalPool(_local_workers(spec, n_tasks), preload)
     else:
         import executorlib
 
@@ -375,15 +442,24 @@ LOST_TASK_GRACE_SECONDS = 20.0
 
 
 def run_tasks(
-    spec, fn, tasks, return_exceptions: bool = False, n_tasks: int | None = None
+    spec,
+    fn,
+    tasks,
+    return_exceptions: bool = False,
+    n_tasks: int | None = None,
+    *,
+    ordered: bool = False,
+    max_in_flight: int | None = None,
+    preload=(),
 ) -> Iterator[tuple]:
     """Run ``fn(*args)`` for every ``key: args`` of ``tasks``; yield ``(key, result)`` as each
-    task completes.
+    task completes (or, with ``ordered``, in input order).
 
     With the serial executor each task runs when the previous one has been handed back, so a
     caller that stores every result as it arrives loses at most the running task on an
-    interruption, whatever the executor. An exception of a task is raised here, and the tasks
-    not yet started are cancelled.
+    interruption, whatever the executor. An exception of a task is raised here as soon as it
+    is known (with ``ordered`` too, before the results ahead of it), and the tasks not yet
+    started are cancelled; so are they when the caller stops iterating early.
 
     On executorlib's ``slurm_cluster`` executor a task whose SLURM job leaves the queue without
     writing a result (``scancel``, a node failure, the time limit) would be waited for forever;
@@ -395,21 +471,39 @@ def run_tasks(
         fn: a plain, picklable function.
         tasks: ``{key: tuple of arguments}``, or an iterable of ``(key, arguments)`` pairs
             consumed lazily: each task is submitted as soon as the iterable hands it over (e.g.
-            while the caller still prepares the next ones).
+            while the caller still prepares the next ones) and ``max_in_flight`` allows it.
         return_exceptions: yield a task's exception as its result (e.g. a calculation cancelled
             on the cluster) instead of raising it.
         n_tasks: the number of tasks when ``tasks`` is an iterable (sizes a local pool).
+        ordered: yield the results in the order of ``tasks``; a result that completes early is
+            kept until those before it are handed back.
+        max_in_flight: at most this many tasks submitted and not yet handed back (running,
+            queued, or completed and waiting for their turn); the next task is submitted when
+            one is handed back. None: no bound (every task is submitted at once).
+        preload: module names every worker of a local pool imports once at start (see
+            :func:`open_executor`).
 
     Yields:
-        ``(key, result)`` pairs in order of completion (submission order when serial).
+        ``(key, result)`` pairs in order of completion (submission order when serial or
+        ``ordered``).
+
+    Raises:
+        ValueError: for an invalid spec, ``max_in_flight`` or ``preload``.
     """
     normalised = _normalise(spec)
+    if max_in_flight is not None and (
+        isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1
+    ):
+        raise ValueError(
+            f"max_in_flight must be a positive integer (tasks submitted and not yet handed back) "
+            f"or None (no bound), got {max_in_flight!r}"
+        )
+    preload = _check_preload(preload)
     watch = isinstance(normalised, dict) and normalised["kind"] == "slurm_cluster"
-    lost_any = False
     pairs = tasks.items() if isinstance(tasks, Mapping) else tasks
     if n_tasks is None and isinstance(tasks, Mapping):
         n_tasks = len(tasks)
-    with open_executor(spec, n_tasks=n_tasks) as executor:
+    with open_executor(spec, n_tasks=n_tasks, preload=preload) as executor:
         if isinstance(executor, SerialExecutor):
             for key, args in pairs:
                 try:
@@ -420,40 +514,74 @@ def run_tasks(
                     result = err
                 yield key, result
             return
-        futures, submitted = {}, {}
-        for key, args in pairs:
-            futures[executor.submit(fn, *args)] = key
-            submitted[key] = args
-        watcher = _SlurmWatch(normalised, fn, submitted) if watch else None
-        pending = set(futures)
-        while pending:
+        watcher = _SlurmWatch(normalised, fn) if watch else None
+        outstanding: dict = {}  # future -> key, submission order, not yet handed back
+        try:
+            yield from _submit_and_collect(
+                executor, fn, iter(pairs), outstanding, watcher,
+                return_exceptions, ordered, max_in_flight,
+            )  # fmt: skip
+        finally:
+            for future in outstanding:  # an error or a caller that stopped early
+                future.cancel()
+
+
+def _submit_and_collect(
+    executor, fn, pairs, outstanding, watcher, return_exceptions, ordered, max_in_flight
+) -> Iterator[tuple]:
+    """The loop of :func:`run_tasks` for a real executor (see there)."""
+    lost: dict = {}  # future -> LostTaskError of a lost SLURM task
+    exhausted = False
+    while True:
+        while not exhausted and (max_in_flight is None or len(outstanding) < max_in_flight):
+            try:
+                key, args = next(pairs)
+            except StopIteration:
+                exhausted = True
+                break
+            outstanding[executor.submit(fn, *args)] = key
+            if watcher is not None:
+                watcher.add(key, args)
+        if not outstanding:
+            return
+        if ordered:
+            head = next(iter(outstanding))
+            ready = [head] if head.done() or head in lost else []
+        else:
+            ready = [f for f in outstanding if f.done() or f in lost]
+        if not ready:
+            if ordered and not return_exceptions:  # an error is raised as soon as it is known
+                for future in outstanding:
+                    if future in lost:
+                        raise lost[future]
+                    if future.done() and not future.cancelled() and future.exception():
+                        raise future.exception()
+            waiting = [f for f in outstanding if not f.done() and f not in lost]
             done, _ = concurrent.futures.wait(
-                pending,
+                waiting,
                 timeout=LOST_TASK_POLL_SECONDS if watcher else None,
                 return_when=concurrent.futures.FIRST_COMPLETED,
             )
-            finished = [(f, None) for f in done]
             if watcher is not None and not done:
-                keys = {futures[f]: f for f in pending}
-                finished = [(keys[k], err) for k, err in watcher.lost(list(keys)).items()]
-            for future, lost in finished:
-                pending.discard(future)
-                if lost is not None:
-                    lost_any = True
-                    if not return_exceptions:
-                        executor._appmlip_lost = True
-                        raise lost
-                    yield futures[future], lost
-                    continue
+                keys = {outstanding[f]: f for f in waiting}
+                for key, err in watcher.lost(list(keys)).items():
+                    lost[keys[key]] = err
+                    executor._appmlip_lost = True
+            continue
+        for future in ready:
+            key = outstanding.pop(future)
+            if future in lost:
+                result = lost.pop(future)
+                if not return_exceptions:
+                    raise result
+            else:
                 try:
                     result = future.result()
                 except Exception as err:
                     if not return_exceptions:
                         raise
                     result = err
-                yield futures[future], result
-        if lost_any:
-            executor._appmlip_lost = True
+            yield key, result
 
 
 class _SlurmWatch:
@@ -461,15 +589,17 @@ class _SlurmWatch:
     a result: the task key is executorlib's (function name + hash of function and arguments),
     the SLURM job id is in the task's input file, the result would be its ``_o.h5`` file."""
 
-    def __init__(self, spec: dict, fn, tasks: Mapping):
+    def __init__(self, spec: dict, fn):
+        self.cache = os.path.abspath(spec.get("cache_directory") or "executorlib_cache")
+        self.fn = fn
+        self.task_keys: dict = {}
+        self.gone_since: dict = {}
+
+    def add(self, key, args) -> None:
+        """Watch the task ``key`` submitted with ``args``."""
         from executorlib.standalone.serialize import serialize_funct
 
-        self.cache = os.path.abspath(spec.get("cache_directory") or "executorlib_cache")
-        self.task_keys = {
-            key: serialize_funct(fn=fn, fn_args=list(args), fn_kwargs={})[0]
-            for key, args in tasks.items()
-        }
-        self.gone_since: dict = {}
+        self.task_keys[key] = serialize_funct(fn=self.fn, fn_args=list(args), fn_kwargs={})[0]
 
     def _files(self) -> dict:
         found = {}

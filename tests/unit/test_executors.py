@@ -1,10 +1,12 @@
-"""Executor specs: validation, the serial and local paths, and results in input order."""
+"""Executor specs: validation, the serial and local paths, results in input order, the bound
+on tasks in flight and the modules a local pool's workers import at start."""
 
 import json
 import multiprocessing
 import os
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -17,6 +19,7 @@ from pyiron_appmlip.executors import (
     open_executor,
     run_tasks,
     script_free_context,
+    worker_count,
 )
 
 
@@ -71,6 +74,134 @@ def test_serial_runs_lazily_in_order_and_a_local_pool_uses_one_blas_thread():
         with open_executor(mine) as ex:
             assert ex is mine
         assert mine.submit(int, "3").result() == 3
+
+
+def _modules_seen_by_worker(k, names):
+    """In a worker: which of ``names`` were imported before this task ran, and the pid."""
+    return k, [n for n in names if n in sys.modules], os.getpid()
+
+
+def test_workers_of_a_local_pool_import_the_preload_once_at_start():
+    probe = "pyiron_appmlip.descriptors.lammps_snap"
+    tasks = {k: (k, [probe]) for k in range(4)}
+    plain = dict(run_tasks(2, _modules_seen_by_worker, tasks))
+    # without preload a fresh worker has not imported the descriptor backend
+    assert all(seen == [] for _, seen, _ in plain.values()), plain
+    loaded = dict(run_tasks(2, _modules_seen_by_worker, tasks, preload=[probe]))
+    assert sorted(loaded) == list(range(4))
+    assert all(seen == [probe] for _, seen, _ in loaded.values()), loaded
+    assert os.getpid() not in {pid for *_, pid in loaded.values()}  # really other processes
+    from pyiron_appmlip.descriptors.compute import PRELOAD
+
+    assert PRELOAD == (probe,)  # what a descriptors job's local pool preloads
+
+
+def _fake_gated_task(k, gate, log, task_3_opens):
+    """A fake task: task 0 waits for ``gate``, which task 3 opens when it finishes (if
+    ``task_3_opens``; else the test opens it). No timing involved."""
+    if k == 0:
+        assert gate.wait(60), "the gate was never opened"
+    log.append(k)
+    if k == 3 and task_3_opens:
+        gate.set()
+    return k * k
+
+
+def test_ordered_results_come_in_input_order_although_they_complete_out_of_order():
+    # unordered: task 0 is released only once task 3 was handed back, so 3 comes first
+    log, gate, got = [], threading.Event(), []
+    tasks = {k: (k, gate, log, False) for k in range(5)}
+    with ThreadPoolExecutor(5) as pool:
+        for k, _ in run_tasks(pool, _fake_gated_task, tasks):
+            got.append(k)
+            if k == 3:
+                gate.set()
+    assert got.index(3) < got.index(0)
+    # ordered: task 0 again completes after task 3, but the results come in input order
+    log, gate = [], threading.Event()
+    tasks = {k: (k, gate, log, True) for k in range(5)}
+    with ThreadPoolExecutor(5) as pool:
+        ordered = list(run_tasks(pool, _fake_gated_task, tasks, ordered=True))
+    assert log.index(3) < log.index(0)
+    assert ordered == [(k, k * k) for k in range(5)]
+    # the same on the serial executor and on a local process pool, compared with a plain loop
+    want = [(k, k**2) for k in range(7)]
+    for spec in ("serial", 2):
+        got = list(run_tasks(spec, pow, ((k, (k, 2)) for k in range(7)), n_tasks=7, ordered=True))
+        assert got == want, spec
+
+
+def _fake_slow_task(k, delay):
+    """A fake slow task: sleeps ``delay`` seconds (only to keep tasks busy), returns ``k``."""
+    import time
+
+    time.sleep(delay)
+    return k
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_tasks_in_flight_never_exceed_max_in_flight(ordered):
+    bound, n = 3, 12
+    received, in_flight = [], []
+
+    def tasks():
+        for k in range(n):
+            # tasks handed over so far (this one included) minus results handed back
+            in_flight.append(k + 1 - len(received))
+            yield k, (k, 0.05 if k % 4 == 0 else 0.001)
+
+    with ThreadPoolExecutor(8) as pool:  # more threads than the bound: only it limits
+        for k, result in run_tasks(
+            pool, _fake_slow_task, tasks(), ordered=ordered, max_in_flight=bound
+        ):
+            assert k == result
+            received.append(k)
+    assert sorted(received) == list(range(n))
+    if ordered:
+        assert received == list(range(n))
+    assert max(in_flight) == bound  # reached (the first three go out before any result) ...
+    assert len(in_flight) == n  # ... and never exceeded, with every task submitted
+
+
+def _fake_failing_task(k, gate, finished):
+    """A fake task: task 2 fails at once, task 0 waits until the test releases it."""
+    if k == 2:
+        raise ValueError("fake failure of task 2")
+    if k == 0:
+        gate.wait(60)
+    finished.append(k)
+    return k
+
+
+def test_ordered_run_raises_a_later_tasks_error_before_the_earlier_ones_finish():
+    gate, finished = threading.Event(), []
+    tasks = {k: (k, gate, finished) for k in range(4)}
+    with ThreadPoolExecutor(4) as pool:
+        try:
+            with pytest.raises(ValueError, match="fake failure of task 2"):
+                list(run_tasks(pool, _fake_failing_task, tasks, ordered=True))
+            assert 0 not in finished  # raised while task 0 was still running
+        finally:
+            gate.set()
+
+
+def test_worker_count_and_bad_bounds_and_preloads_are_named():
+    assert worker_count(None) == available_cores()
+    assert worker_count(4, n_tasks=2) == 2 and worker_count("serial") == 1
+    assert worker_count({"kind": "single_node", "max_workers": 3}) == 3
+    assert worker_count({"kind": "slurm_cluster"}) is None
+    with ThreadPoolExecutor(5) as pool:
+        assert worker_count(pool) == 5
+    assert worker_count(SerialExecutor()) == 1
+    for bad in (0, -1, 1.5, True, "3"):
+        with pytest.raises(ValueError, match="max_in_flight must be a positive integer"):
+            list(run_tasks("serial", int, {0: ("1",)}, max_in_flight=bad))
+    for bad in ([1], 5, [""]):
+        with pytest.raises(ValueError, match="preload must be a sequence of module names"):
+            list(run_tasks("serial", int, {0: ("1",)}, preload=bad))
+        with pytest.raises(ValueError, match="preload must be a sequence of module names"):
+            with open_executor(2, preload=bad):
+                pass
 
 
 # -- workers that do not run the calling script ------------------------------------------------
