@@ -97,7 +97,8 @@ def main(argv=None):
     from concurrent.futures import ProcessPoolExecutor
 
     from pyiron_appmlip.descriptors import QSnapSettings, compute_qsnap_blocks, compute_to_store
-    from pyiron_appmlip.descriptors.store import _executor
+    from pyiron_appmlip.descriptors.compute import PRELOAD
+    from pyiron_appmlip.executors import open_executor
 
     structures = make_structures(args.n, args.repeat)
     n_atoms = len(structures[0])
@@ -130,16 +131,17 @@ def main(argv=None):
         def to_store(n_proc, executor=None):
             compute_to_store(
                 structures, settings, os.path.join(tmp, f"s{next(counter)}.h5"),
-                n_processes=n_proc, chunk_size=args.chunk_size, progress=False,
-                executor=executor,
+                chunk_size=args.chunk_size, progress=False,
+                executor=n_proc if executor is None else executor,
             )  # fmt: skip
 
         rows.append(("compute_to_store, 1 process", timed(lambda: to_store(1))))
         rows.append(("compute_to_store, 2 processes (cold start)", timed(lambda: to_store(2), 1)))
-        pool = _executor(2)
-        to_store(2, pool)  # start the workers and their LAMMPS instances
-        rows.append(("compute_to_store, 2 processes (warm pool)", timed(lambda: to_store(2, pool))))
-        pool.shutdown()
+        with open_executor(2, preload=PRELOAD) as pool:
+            to_store(2, pool)  # start the workers and their LAMMPS instances
+            rows.append(
+                ("compute_to_store, 2 processes (warm pool)", timed(lambda: to_store(2, pool)))
+            )
     with ProcessPoolExecutor(2) as pool:
         half = args.n // 2
         list(pool.map(_bare_worker, [(2, args.repeat, args.twojmax, 0)] * 2))

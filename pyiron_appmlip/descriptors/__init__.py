@@ -18,6 +18,7 @@ The export of a fitted model to LAMMPS and the MD evaluation cost are in
 
 import warnings
 
+from .compute import compute_to_store
 from .fitsnap import compute_qsnap_blocks_fitsnap
 from .frames import lammps_frame
 from .lammps_snap import compute_qsnap_blocks, iter_qsnap_blocks
@@ -28,7 +29,7 @@ from .settings import (
     descriptor_presets,
     n_bispectrum,
 )
-from .store import BlockStore, compute_to_store
+from .store import BlockStore
 
 __all__ = [
     "QSnapSettings",

@@ -26,11 +26,11 @@ recomputation of exactly the configurations whose bytes were hit; it lives in a 
 than in attributes because an HDF5 object header holds at most 64 KiB of attributes.
 :meth:`BlockStore.verify` checks every block; :meth:`BlockStore.repair` sets a damaged file aside
 (renamed to ``<name>.damaged``) and writes a new store holding only the verified blocks.
-:func:`compute_to_store` does both before computing what is missing, so running it again (or
-``AppmlipDescriptors.resume()``) repairs a store.
+:func:`~pyiron_appmlip.descriptors.compute.compute_to_store` does both before computing what is
+missing, so running it again (or ``AppmlipDescriptors.resume()``) repairs a store.
 
 Stores written before checksums existed (format 1, no ``sha256`` dataset) stay readable: opening
-one logs a warning that its blocks are unverified. :func:`compute_to_store` never reuses their
+one logs a warning that its blocks are unverified. ``compute_to_store`` never reuses their
 blocks: it sets such a file aside as ``<name>.unverified`` and recomputes it in format 2.
 
 Appending writes rows and per-configuration entries, flushes, then raises ``committed`` and
@@ -38,9 +38,10 @@ flushes again. Only the first ``committed`` configurations exist for readers; an
 (left by a process killed mid-append) is cut off when the store is next opened for appending. The
 file is open only inside each operation, so a killed process leaves it closed.
 
-:func:`compute_to_store` fills a store from structures in parallel (processes, one LAMMPS instance
-each), in input order, skipping configurations already stored and verified (resume after an
-interruption or a repair).
+Filling a store from structures (in parallel, in input order, skipping configurations already
+stored and verified) is :func:`pyiron_appmlip.descriptors.compute.compute_to_store`; its old
+names here (``compute_to_store``, ``check_min_distance``, ``default_n_processes``) still work
+and warn with their new place.
 """
 
 from __future__ import annotations
@@ -58,9 +59,6 @@ __all__ = [
     "DamagedStoreError",
     "StoreSettingsError",
     "block_digest",
-    "check_min_distance",
-    "compute_to_store",
-    "default_n_processes",
 ]
 
 FORMAT_VERSION = 2
@@ -725,7 +723,8 @@ class BlockStore:
 
         When a block fails its check, the file is renamed to ``<name>.damaged`` and a new store
         holding the verified blocks (same order, same settings) takes its place; the damaged
-        configurations are then simply missing and are recomputed by :func:`compute_to_store`.
+        configurations are then simply missing and are recomputed by
+        :func:`~pyiron_appmlip.descriptors.compute.compute_to_store`.
         A store without checksums (older format) is renamed to ``<name>.unverified`` and
         replaced by an empty store. An intact store is left untouched.
 
@@ -776,24 +775,6 @@ class BlockStore:
         return report
 
 
-def check_min_distance(value) -> float | None:
-    """``min_distance`` as a float, or None; anything but a positive finite number is refused.
-
-    Raises:
-        ValueError: naming the parameter and the allowed values.
-    """
-    if value is None:
-        return None
-    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool | np.bool_
-    )
-    if not ok or not (np.isfinite(value) and value > 0):
-        raise ValueError(
-            f"min_distance must be a positive number of Angstrom or None (no check), got {value!r}"
-        )
-    return float(value)
-
-
 def _settings_json(settings) -> str:
     """Canonical ``QSnapSettings.to_json()`` of settings given as an object, dict or JSON."""
     from .settings import QSnapSettings
@@ -805,254 +786,24 @@ def _settings_json(settings) -> str:
     return settings.to_json()
 
 
-# -- parallel filling ---------------------------------------------------------------------------
-def default_n_processes() -> int:
-    """Cores available to this process."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+# -- names that moved ---------------------------------------------------------------------------
+_MOVED = {
+    "compute_to_store": "pyiron_appmlip.descriptors.compute",
+    "check_min_distance": "pyiron_appmlip.descriptors.compute",
+    "default_n_processes": "pyiron_appmlip.descriptors.compute",
+}
 
 
-def _compute_chunk(arrays: dict, settings_json: str, backend: str, virial: bool, min_dist):
-    """Worker: blocks of a chunk of structures (given as structure arrays)."""
-    from ..structures.conversion import structures_from_arrays
-    from .settings import QSnapSettings
+def __getattr__(name):
+    if name in _MOVED:
+        import importlib
+        import warnings
 
-    settings = QSnapSettings.from_json(settings_json)
-    atoms_list = structures_from_arrays(arrays)
-    labels = [_as_id(i) for i in arrays["ids"]]
-    if backend == "lammps":
-        from .lammps_snap import compute_block
-    elif backend == "fitsnap":
-        from .fitsnap import compute_block_fitsnap as compute_block
-    else:
-        raise ValueError(f"backend must be 'lammps' or 'fitsnap', got {backend!r}")
-    return [
-        compute_block(a, settings, virial=virial, min_dist=min_dist, label=f"id {lab}")
-        for a, lab in zip(atoms_list, labels, strict=True)
-    ]
-
-
-def _slice_arrays(arrays: dict, select: Sequence[int]) -> dict:
-    n_atoms = np.asarray(arrays["n_atoms"])
-    offsets = np.concatenate([[0], np.cumsum(n_atoms)])
-    atom_idx = np.concatenate(
-        [np.arange(offsets[k], offsets[k + 1]) for k in select] or [np.zeros(0, dtype=int)]
-    )
-    return {
-        "numbers": np.asarray(arrays["numbers"])[atom_idx],
-        "positions": np.asarray(arrays["positions"]).reshape(-1, 3)[atom_idx],
-        "n_atoms": n_atoms[list(select)],
-        "cells": np.asarray(arrays["cells"]).reshape(-1, 3, 3)[list(select)],
-        "pbc": np.asarray(arrays["pbc"]).reshape(-1, 3)[list(select)],
-        "ids": np.asarray(arrays["ids"])[list(select)],
-    }
-
-
-def _executor(n_processes: int):
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    from ..executors import script_free_context
-
-    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-    # workers that never run the calling script (see pyiron_appmlip.executors)
-    ctx = script_free_context(method)
-    if method == "forkserver":
-        # Workers fork from a server that has imported the descriptor code once (and never the
-        # calling script: __main__ is not among the modules it loads).
-        ctx.set_forkserver_preload(["pyiron_appmlip.descriptors.lammps_snap"])
-    return ProcessPoolExecutor(max_workers=n_processes, mp_context=ctx)
-
-
-def compute_to_store(
-    structures,
-    settings,
-    path,
-    *,
-    backend: str = "lammps",
-    n_processes: int | None = None,
-    chunk_size: int = 8,
-    virial: bool = False,
-    min_distance: float | None = 0.5,
-    progress: bool = True,
-    executor=None,
-    report: dict | None = None,
-) -> BlockStore:
-    """Compute the blocks of ``structures`` into the store at ``path``; return the store.
-
-    Configurations already in the store (by configuration id) are skipped, so calling this again
-    after an interruption resumes; duplicate structures are computed once. An existing store is
-    first verified (:meth:`BlockStore.repair`): blocks that fail their checksum are set aside
-    with the file (``<name>.damaged``) and recomputed, a store without checksums is recomputed
-    entirely (``<name>.unverified``), and a file that cannot be read as a block store at all
-    is set aside and recomputed. A store written with other settings is refused. Blocks are
-    committed in input order as chunks of ``chunk_size`` configurations complete; at most about
-    ``2 * n_processes`` chunks are in memory at a time.
-
-    Worker processes are started with ``forkserver`` (``spawn`` where that is unavailable) and
-    never run the calling script (see :func:`pyiron_appmlip.executors.script_free_context`): a
-    plain script needs no ``if __name__ == "__main__":`` guard.
-
-    Args:
-        structures: a list of ASE/pyiron structures or a dict from
-            :func:`pyiron_appmlip.structures.conversion.structures_to_arrays`.
-        settings: :class:`QSnapSettings` (``elements`` inferred from all structures when unset).
-        path: the HDF5 file of the :class:`BlockStore` (opened or created).
-        backend: ``"lammps"`` or ``"fitsnap"``.
-        n_processes: worker processes (default: all cores), each keeping one LAMMPS instance;
-            1 computes in this process.
-        chunk_size: configurations per chunk.
-        virial: append the six virial rows.
-        min_distance: reject structures with two atoms closer than this (Angstrom, a positive
-            number); None disables the check.
-        progress: show a progress bar.
-        executor: an existing ``concurrent.futures`` executor to use instead of a new process
-            pool.
-        report: a dict to fill with what happened: ``n_reused`` (input configurations found
-            intact in the store), ``n_computed``, ``computed_ids``, ``damaged_ids`` (set aside
-            and recomputed), ``n_unverified`` (blocks of an older store, recomputed),
-            ``set_aside`` (where the old file went, or None).
-
-    Raises:
-        ValueError: for invalid arguments, or an existing store written with other settings
-            (delete it or use another path).
-    """
-    from ..structures.conversion import structures_from_arrays, structures_to_arrays
-    from .settings import QSnapSettings
-
-    if backend not in ("lammps", "fitsnap"):
-        raise ValueError(f"backend must be 'lammps' or 'fitsnap', got {backend!r}")
-    if isinstance(structures, dict):
-        arrays = structures
-    else:
-        from ..structures.conversion import to_ase_list
-
-        arrays = structures_to_arrays(to_ase_list(structures))
-    n_configs = len(np.asarray(arrays["n_atoms"]))
-    if n_configs == 0:
-        raise ValueError("structures must be a non-empty list of structures, got an empty list")
-    if not isinstance(settings, QSnapSettings):
-        settings = QSnapSettings.make(settings)
-    if settings.elements is None:
-        settings = settings.for_structures(structures_from_arrays(arrays))
-    else:
-        from ase.data import chemical_symbols
-
-        present = {chemical_symbols[z] for z in np.unique(arrays["numbers"])}
-        unknown = sorted(present - set(settings.elements))
-        if unknown:
-            raise ValueError(
-                f"unknown element(s) {unknown}: not in elements {list(settings.elements)}"
-            )
-    chunk_size = int(chunk_size)
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    min_distance = check_min_distance(min_distance)
-    n_processes = default_n_processes() if n_processes is None else int(n_processes)
-    if n_processes < 1:
-        raise ValueError(f"n_processes must be >= 1, got {n_processes}")
-
-    metadata = {"settings": settings.to_dict(), "virial": bool(virial)}
-    report = {} if report is None else report
-    report.update(damaged_ids=[], n_unverified=0, set_aside=None)
-    path = os.path.abspath(os.fspath(path))
-    existed = os.path.exists(path)
-    try:
-        store = BlockStore.open_or_create(path, settings.n_columns(), metadata, settings)
-        store.trim()
-        if existed:
-            check = store.repair()
-            report.update(
-                damaged_ids=check["damaged"],
-                n_unverified=check["n_unverified"],
-                set_aside=check["set_aside"],
-            )
-    except DamagedStoreError as err:  # the index or the HDF5 structure itself is damaged
-        aside = path + ".damaged"
-        os.replace(path, aside)
-        report.update(set_aside=aside)
-        logger.warning("%s; set aside as %s, every configuration is recomputed", err, aside)
-        store = BlockStore.create(path, settings.n_columns(), metadata, settings=settings)
-    if report["damaged_ids"]:
-        logger.warning(
-            "block store %s: %d damaged configuration(s) %s set aside (old file: %s) and "
-            "recomputed",
-            path,
-            len(report["damaged_ids"]),
-            report["damaged_ids"][:10],
-            report["set_aside"],
+        warnings.warn(
+            f"pyiron_appmlip.descriptors.store.{name} has moved to {_MOVED[name]}.{name}; "
+            "import it from there (this module holds only the block store)",
+            DeprecationWarning,
+            stacklevel=2,
         )
-    if report["n_unverified"]:
-        logger.warning(
-            "block store %s had no checksums: its %d blocks are recomputed (old file: %s)",
-            path,
-            report["n_unverified"],
-            report["set_aside"],
-        )
-    done = store.done_ids()
-    ids = [_as_id(i) for i in arrays["ids"]]
-    todo, seen = [], set(done)
-    for k, cid in enumerate(ids):
-        if cid not in seen:
-            seen.add(cid)
-            todo.append(k)
-    report.update(
-        n_reused=len(set(ids) & done),
-        n_computed=len(todo),
-        computed_ids=[ids[k] for k in todo],
-    )
-    chunks = [todo[i : i + chunk_size] for i in range(0, len(todo), chunk_size)]
-    args = (settings.to_json(), backend, bool(virial), min_distance)
-
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=len(todo), desc=f"qSNAP 2J={settings.twojmax}", disable=not progress)
-    try:
-
-        def commit(chunk, blocks):
-            n_atoms = np.asarray(arrays["n_atoms"])[chunk]
-            store.append_many([ids[k] for k in chunk], blocks, n_atoms)
-            bar.update(len(chunk))
-
-        if executor is None and (n_processes == 1 or len(chunks) <= 1):
-            for chunk in chunks:
-                commit(chunk, _compute_chunk(_slice_arrays(arrays, chunk), *args))
-        else:
-            own = executor is None
-            pool = _executor(min(n_processes, len(chunks))) if own else executor
-            try:
-                _run_ordered(pool, chunks, arrays, args, commit, max(2, 2 * n_processes))
-            finally:
-                if own:
-                    pool.shutdown(wait=True, cancel_futures=True)
-    finally:
-        bar.close()
-    store.refresh()
-    return store
-
-
-def _run_ordered(pool, chunks, arrays, args, commit, max_in_flight):
-    """Submit chunks with at most ``max_in_flight`` pending; commit results in chunk order."""
-    from concurrent.futures import FIRST_COMPLETED, wait
-
-    pending = {}  # chunk index -> future
-    next_submit = next_commit = 0
-    while next_commit < len(chunks):
-        while next_submit < len(chunks) and len(pending) < max_in_flight:
-            chunk = chunks[next_submit]
-            pending[next_submit] = pool.submit(_compute_chunk, _slice_arrays(arrays, chunk), *args)
-            next_submit += 1
-        head = pending[next_commit]
-        if not head.done():
-            wait(list(pending.values()), return_when=FIRST_COMPLETED)
-        # Raise a worker's error as soon as it is known, not only when its turn comes.
-        for fut in pending.values():
-            if fut.done() and fut.exception() is not None:
-                for other in pending.values():
-                    other.cancel()
-                raise fut.exception()
-        while next_commit in pending and pending[next_commit].done():
-            commit(chunks[next_commit], pending.pop(next_commit).result())
-            next_commit += 1
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -43,27 +43,21 @@ job needs no ``if __name__ == "__main__":`` guard (see :mod:`pyiron_appmlip.exec
 
 from __future__ import annotations
 
-import contextlib
 import os
+import warnings
 
 import numpy as np
 from pyiron_base import PythonTemplateJob
 
+from ..descriptors.compute import check_min_distance, compute_to_store
 from ..descriptors.settings import (
     DESCRIPTOR_PRESETS,
     QSnapSettings,
     check_hyperparameters,
     check_twojmax,
 )
-from ..descriptors.store import (
-    BlockStore,
-    DamagedStoreError,
-    StoreSettingsError,
-    check_min_distance,
-    compute_to_store,
-    default_n_processes,
-)
-from ..executors import check_executor, describe_executor, open_executor
+from ..descriptors.store import BlockStore, DamagedStoreError, StoreSettingsError
+from ..executors import check_executor
 from ..structures.conversion import structures_from_arrays, structures_to_arrays
 from ._common import (
     LeftoverSafeSave,
@@ -100,10 +94,15 @@ class AppmlipDescriptors(
             elements, ...), checked as :class:`QSnapSettings` checks them. :meth:`use_preset`
             sets ``twojmax`` and these from a named preset.
         backend: "lammps" (default) or "fitsnap".
-        executor: where the chunks are computed (:mod:`pyiron_appmlip.executors`; default None:
-            all local cores), or assign a running executor to ``job.executor``.
-        n_processes: local worker processes when ``executor`` is None (None: all cores); the
-            older way of saying ``executor = n``.
+        executor: where the chunks are computed, the same specs as every job's
+            (:mod:`pyiron_appmlip.executors`): None (default) or "local" (a local pool, one
+            worker per core), a number of local workers, "serial" (in this process), an
+            executorlib dict such as ``{"kind": "slurm_cluster", ...}``; or assign a running
+            executor to ``job.executor``. The workers of a local pool import the LAMMPS
+            backend once when they start.
+        n_processes: deprecated, use ``executor = n``. A number here still means a local pool
+            of that many workers when ``executor`` is None or "local" (a DeprecationWarning
+            says so at run time); None (default) leaves the choice to ``executor``.
         chunk_size: configurations per task and per store commit.
         virial: the six virial rows, which fits with ``stress_weight > 0`` need. None
             (default): stored, and left out of the blocks the accessors hand out unless they
@@ -310,23 +309,21 @@ class AppmlipDescriptors(
         self._validate_input()
         super().validate_ready_to_run()
 
-    def _where(self) -> tuple[int, object]:
-        """``(n_processes, executor spec or None)`` of the run.
-
-        The local cases (``executor`` None, ``"local"``, a number, ``"serial"``) use the
-        descriptor code's own process pool (workers forked from a server that has imported
-        LAMMPS once); any other spec or a running executor is used as given. The older input
-        ``n_processes`` still counts when ``executor`` is None.
-        """
+    def _executor_spec(self):
+        """The executor of the run: ``job.executor``, or the deprecated ``input.n_processes``
+        (a local pool of that many workers) when ``executor`` is None or ``"local"``."""
         spec = self.executor
-        if spec is None or spec == "local":
-            n = self.input.n_processes
-            return (default_n_processes() if n is None else int(n)), None
-        if spec == "serial":
-            return 1, None
-        if isinstance(spec, int) and not isinstance(spec, bool):
-            return int(spec), None
-        return default_n_processes(), spec
+        n = self.input.get("n_processes")
+        if n is None or not (spec is None or (isinstance(spec, str) and spec == "local")):
+            return spec
+        warnings.warn(
+            f"descriptors job {self.job_name!r}: input.n_processes is deprecated, set "
+            f"job.input.executor = {int(n)} instead (the same local pool of {int(n)} "
+            "workers); input.executor takes every executor spec of pyiron_appmlip.executors",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return int(n)
 
     # -- run ----------------------------------------------------------------------------------
     def run_static(self):
@@ -337,25 +334,19 @@ class AppmlipDescriptors(
         os.makedirs(self.working_directory, exist_ok=True)
         self._set_aside_store_without_virial()
         report = {}
-        n_processes, spec = self._where()
-        with contextlib.ExitStack() as stack:
-            executor = None if spec is None else stack.enter_context(open_executor(spec))
-            self.output.workers = (
-                describe_executor(spec) if spec is not None else f"{n_processes} local workers"
-            )
-            store = compute_to_store(
-                arrays,
-                settings,
-                self.store_path,
-                backend=self.input.backend,
-                n_processes=n_processes,
-                chunk_size=int(self.input.chunk_size),
-                virial=self._virial_input(),
-                min_distance=check_min_distance(self.input.min_distance),
-                progress=bool(self.input.progress),
-                report=report,
-                executor=executor,
-            )
+        store = compute_to_store(
+            arrays,
+            settings,
+            self.store_path,
+            backend=self.input.backend,
+            chunk_size=int(self.input.chunk_size),
+            virial=self._virial_input(),
+            min_distance=check_min_distance(self.input.min_distance),
+            progress=bool(self.input.progress),
+            report=report,
+            executor=self._executor_spec(),
+        )
+        self.output.workers = report["workers"]
         ids = list(dict.fromkeys(_decode(i) for i in arrays["ids"]))
         missing = [i for i in ids if i not in store]
         if missing:  # compute_to_store guarantees this; never finish on an incomplete store
@@ -511,10 +502,15 @@ class AppmlipDescriptors(
 
 
 def _check_n_processes(value):
-    """``n_processes``: None (all cores) or a positive integer."""
+    """``n_processes`` (deprecated, use ``executor``): None or a positive integer."""
     if value is None:
         return None
-    return check_integer("n_processes", 1, " (local worker processes) or None (all cores)")(value)
+    return check_integer(
+        "n_processes",
+        1,
+        " (local worker processes; deprecated, use input.executor = n) or None (input.executor "
+        "decides)",
+    )(value)
 
 
 def _check_store_file(name) -> str:

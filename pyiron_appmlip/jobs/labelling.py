@@ -113,10 +113,10 @@ import os
 import numpy as np
 from pyiron_base import PythonTemplateJob
 
+from ..descriptors.compute import check_min_distance
 from ..descriptors.frames import min_distance as closest_pair
 from ..descriptors.frames import to_lammps
 from ..descriptors.lammps_snap import DEFAULT_MIN_DISTANCE
-from ..descriptors.store import check_min_distance
 from ..dft.engines import ENGINES, check_engine, check_engine_options
 from ..dft.engines.base import SinglePointResult, failed_result, format_exception
 from ..dft.engines.gpaw import check_setups, run_gpaw

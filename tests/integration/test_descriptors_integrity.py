@@ -22,7 +22,7 @@ def _job(project, name, structs, twojmax=4, run=True, **inputs):
     job = project.create.job.AppmlipDescriptors(name)
     job.structures = structs
     job.input.twojmax = twojmax
-    job.input.n_processes = 1
+    job.input.executor = "serial"
     job.input.chunk_size = 2
     job.input.progress = False
     for key, value in inputs.items():

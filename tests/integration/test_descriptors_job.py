@@ -8,7 +8,7 @@ import pytest
 from ase.build import bulk
 
 from pyiron_appmlip.descriptors import QSnapSettings, compute_qsnap_blocks
-from pyiron_appmlip.descriptors import store as store_module
+from pyiron_appmlip.descriptors import compute as compute_module
 from pyiron_appmlip.structures.conversion import configuration_id
 
 
@@ -26,7 +26,7 @@ def test_run_reload_and_blocks(project):
     job = project.create.job.AppmlipDescriptors("desc4")
     job.structures = structs
     job.input.twojmax = 4
-    job.input.n_processes = 2
+    job.input.executor = 2
     job.input.chunk_size = 2
     job.input.progress = False
     job.run()
@@ -106,7 +106,7 @@ def test_resume_after_interruption(project, monkeypatch):
     structs = structures(5)
     calls = []
     fail = [True]
-    real = store_module._compute_chunk
+    real = compute_module._compute_chunk
 
     def flaky(arrays, *args):
         calls.append(len(arrays["n_atoms"]))
@@ -114,11 +114,11 @@ def test_resume_after_interruption(project, monkeypatch):
             raise RuntimeError("interrupted")
         return real(arrays, *args)
 
-    monkeypatch.setattr(store_module, "_compute_chunk", flaky)
+    monkeypatch.setattr(compute_module, "_compute_chunk", flaky)
     job = project.create.job.AppmlipDescriptors("resumable")
     job.structures = structs
     job.input.twojmax = 4
-    job.input.n_processes = 1
+    job.input.executor = "serial"
     job.input.chunk_size = 2
     job.input.progress = False
     with pytest.raises(RuntimeError, match="interrupted"):
@@ -161,12 +161,44 @@ def test_descriptor_chunks_on_an_executorlib_executor_equal_the_serial_blocks(pr
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-12 * np.abs(a).max())
 
 
+def test_n_processes_is_a_deprecated_synonym_for_a_local_pool(project):
+    import warnings
+
+    structs = structures(3)
+    job = project.create.job.AppmlipDescriptors("desc_n_processes")
+    job.structures = structs
+    job.input.twojmax = 2
+    job.input.chunk_size = 1
+    job.input.progress = False
+    job.input.n_processes = 2
+    with pytest.warns(DeprecationWarning, match=r"input.n_processes is deprecated.*executor = 2"):
+        job.run()
+    assert job.status.finished and job.output.workers == "2 local workers"
+    want = compute_qsnap_blocks(structs, 2)
+    for got, w in zip(job.get_blocks(), want, strict=True):
+        np.testing.assert_allclose(got, w, rtol=0, atol=1e-12 * np.abs(w).max())
+    # an executor of its own wins, without the warning
+    job = project.create.job.AppmlipDescriptors("desc_n_processes_serial")
+    job.structures = structs
+    job.input.twojmax = 2
+    job.input.progress = False
+    job.input.n_processes = 2
+    job.input.executor = "serial"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        job.run()
+    assert not [w for w in caught if "n_processes" in str(w.message)]
+    assert job.status.finished and job.output.workers.startswith("1 worker (serial")
+    for got, w in zip(job.get_blocks(), want, strict=True):
+        np.testing.assert_allclose(got, w, rtol=0, atol=1e-12 * np.abs(w).max())
+
+
 def test_use_preset_sets_the_input_and_the_blocks_follow(project):
     structs = structures(2)
     job = project.create.job.AppmlipDescriptors("desc_preset")
     job.structures = structs
     job.input.hyperparameters = {"elements": ["Be"]}
-    job.input.n_processes = 1
+    job.input.executor = "serial"
     job.input.progress = False
     with pytest.raises(ValueError, match=r"unknown descriptor preset 'linear'.*'paper_qsnap'"):
         job.use_preset("linear")
@@ -193,7 +225,7 @@ def test_virial_rows_added_to_a_job_computed_without_them(project):
     job.structures = structs
     job.input.twojmax = 4
     job.input.virial = False
-    job.input.n_processes = 1
+    job.input.executor = "serial"
     job.input.progress = False
     job.run()
     assert not job.has_virial_rows

@@ -16,6 +16,7 @@ from pyiron_appmlip.descriptors import (
     compute_qsnap_blocks,
     compute_to_store,
 )
+from pyiron_appmlip.descriptors import compute as compute_module
 from pyiron_appmlip.descriptors import store as store_module
 from pyiron_appmlip.structures.conversion import configuration_id
 
@@ -108,14 +109,14 @@ def test_compute_to_store_parallel_matches_serial_and_resumes(tmp_path, monkeypa
     ref = compute_qsnap_blocks(structs[:7], 4)
     ids = [configuration_id(s) for s in structs[:7]]
 
-    par = compute_to_store(structs, settings, tmp_path / "par.h5", n_processes=2, chunk_size=2)
+    par = compute_to_store(structs, settings, tmp_path / "par.h5", executor=2, chunk_size=2)
     assert par.ids == ids  # input order
     for got, want in zip(par.iter_blocks(), ref, strict=True):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
 
     # interrupted serial run: the third chunk fails, two chunks are stored
     calls = []
-    real = store_module._compute_chunk
+    real = compute_module._compute_chunk
 
     def flaky(arrays, *args):
         calls.append(len(arrays["n_atoms"]))
@@ -123,20 +124,22 @@ def test_compute_to_store_parallel_matches_serial_and_resumes(tmp_path, monkeypa
             raise KeyboardInterrupt
         return real(arrays, *args)
 
-    monkeypatch.setattr(store_module, "_compute_chunk", flaky)
+    monkeypatch.setattr(compute_module, "_compute_chunk", flaky)
     path = tmp_path / "ser.h5"
     with pytest.raises(KeyboardInterrupt):
-        compute_to_store(structs, settings, path, n_processes=1, chunk_size=2, progress=False)
+        compute_to_store(structs, settings, path, executor="serial", chunk_size=2, progress=False)
     assert BlockStore(path).ids == ids[:4]
     calls.clear()
-    done = compute_to_store(structs, settings, path, n_processes=1, chunk_size=2, progress=False)
+    done = compute_to_store(
+        structs, settings, path, executor="serial", chunk_size=2, progress=False
+    )
     assert sum(calls) == 3  # only the missing configurations were computed
     assert done.ids == ids
     for got, want in zip(done.iter_blocks(), ref, strict=True):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
     # other settings for the same file are refused
     with pytest.raises(ValueError, match="other settings"):
-        compute_to_store(structs, QSnapSettings(6), path, n_processes=1)
+        compute_to_store(structs, QSnapSettings(6), path, executor="serial")
 
 
 def test_compute_to_store_errors(tmp_path):
@@ -151,6 +154,33 @@ def test_compute_to_store_errors(tmp_path):
     bad.positions[1] = bad.positions[0] + [0.1, 0.0, 0.0]
     with pytest.raises(ValueError, match="overlapping atoms"):
         compute_to_store(
-            [structs[0], bad], QSnapSettings(4), tmp_path / "y.h5", n_processes=2, chunk_size=1
+            [structs[0], bad], QSnapSettings(4), tmp_path / "y.h5", executor=2, chunk_size=1
         )
     assert os.path.exists(tmp_path / "y.h5")
+    for kwargs, match in (
+        ({"executor": "cluster"}, "executor must be None or 'local'"),
+        ({"executor": 0}, "executor as a number of local workers must be >= 1"),
+        ({"max_in_flight": 0}, "max_in_flight must be a positive integer"),
+        ({"n_processes": 0}, "n_processes must be >= 1"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            compute_to_store(structs, QSnapSettings(4), tmp_path / "z.h5", **kwargs)
+    assert not os.path.exists(tmp_path / "z.h5")  # refused before anything was written
+
+
+def test_n_processes_still_works_and_warns_and_the_old_import_place_too(tmp_path):
+    structs = small_structures(3)
+    report = {}
+    with pytest.warns(DeprecationWarning, match=r"n_processes=n\) is deprecated: use executor=n"):
+        store = compute_to_store(
+            structs, QSnapSettings(2), tmp_path / "a.h5", n_processes=1, report=report
+        )
+    assert report["workers"] == "1 local worker"  # in this process
+    want = compute_qsnap_blocks(structs, 2)
+    for got, w in zip(store.iter_blocks(), want, strict=True):
+        np.testing.assert_allclose(got, w, rtol=0, atol=1e-12 * np.abs(w).max())
+    with pytest.warns(DeprecationWarning, match=r"moved to pyiron_appmlip\.descriptors\.compute"):
+        from pyiron_appmlip.descriptors.store import compute_to_store as old_place
+    assert old_place is compute_to_store
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        store_module.nothing  # noqa: B018

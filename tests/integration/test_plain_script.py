@@ -63,7 +63,7 @@ _SCRIPT = textwrap.dedent(
     desc.input.twojmax = 2
     desc.input.chunk_size = 1
     desc.input.progress = False
-    desc.input.n_processes = WORKERS
+    desc.input.executor = WORKERS
     desc.run()
     blocks = desc.get_blocks()
     print("descriptor blocks", [b.shape for b in blocks])
