@@ -1,5 +1,5 @@
-"""The package's jobs on a real single-node SLURM: labelling calculations and sweep units as
-SLURM jobs of executorlib's ``SlurmClusterExecutor`` (proved from slurmctld's records, squeue
+"""The package's jobs on a real single-node SLURM: labelling calculations, descriptor chunks and
+sweep units as SLURM jobs of executorlib's ``SlurmClusterExecutor`` (proved from slurmctld's records, squeue
 during the run and executorlib's task files), a calculation cancelled with ``scancel``, a master
 submitted through pyiron's queue adapter and a master killed with SIGKILL, each resumed with
 ``rerun_failed()``; every result is compared with a serial run in this process.
@@ -496,6 +496,47 @@ def test_sweep_units_on_slurm_give_the_serial_table(reference, slurm_cluster, tm
     # the three units (2Jmax 4 x three samplers) ran as three SLURM jobs
     tasks = services.executorlib_tasks(cache)
     assert len(tasks) == 3 and all(t.function == "unit_fits" and t.finished for t in tasks)
+    queue_ids = _assert_ran_as_slurm_jobs(
+        tasks, cache, name, slurm_cluster.hostname, slurm_cluster.partition
+    )
+    assert set(queue_ids) <= watch.active(), (queue_ids, watch.seen)
+
+
+# ---- 6. descriptor chunks as SLURM jobs -------------------------------------------------------
+
+
+def test_descriptor_chunks_run_as_slurm_jobs_and_equal_the_serial_blocks(
+    project, slurm_cluster, tmp_path
+):
+    """A descriptors job with the same executor spec as a labelling job: every chunk of
+    configurations is its own SLURM job, the blocks are stored in input order and equal those
+    computed in this process."""
+    from pyiron_appmlip.descriptors import compute_qsnap_blocks
+
+    cells = _cells()[:4]
+    ids = [configuration_id(a) for a in cells]
+    spec, cache, name = _slurm_executor(slurm_cluster, tmp_path)
+    job = project.create.job.AppmlipDescriptors("desc_slurm")
+    job.structures = cells
+    job.input.twojmax = 2
+    job.input.chunk_size = 1
+    job.input.progress = False
+    job.input.executor = spec
+    with _cancel_leftovers(name), _SqueueWatcher(name, tmp_path) as watch:
+        job.run()
+    assert job.status.finished, job.status
+    assert job.output.workers == "executorlib SlurmClusterExecutor"
+    assert job.configuration_ids == ids and job.get_store().ids == ids  # input order
+    want = compute_qsnap_blocks(cells, 2, virial=True)  # serial, in this process
+    for got, w in zip(job.get_blocks(virial=True), want, strict=True):
+        assert got.shape == w.shape
+        np.testing.assert_allclose(got, w, rtol=0, atol=1e-10 * np.abs(w).max())
+
+    # one SLURM job per chunk, each for its own configuration
+    tasks = services.executorlib_tasks(cache)
+    assert len(tasks) == len(ids) and all(t.function == "_compute_chunk" for t in tasks)
+    assert all(t.finished for t in tasks)
+    assert sorted(as_strings(t.args[0]["ids"])[0] for t in tasks) == sorted(ids)
     queue_ids = _assert_ran_as_slurm_jobs(
         tasks, cache, name, slurm_cluster.hostname, slurm_cluster.partition
     )
