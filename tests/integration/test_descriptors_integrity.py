@@ -18,7 +18,7 @@ def _structures(n=8, seed=3):
     return rattled_strained_cells(n, seed=seed, max_atoms=4)
 
 
-def _job(project, name, structs, twojmax=4, run=True, **inputs):
+def _job(project, name, structs, twojmax=4, run=True, unchecked=False, **inputs):
     job = project.create.job.AppmlipDescriptors(name)
     job.structures = structs
     job.input.twojmax = twojmax
@@ -26,7 +26,11 @@ def _job(project, name, structs, twojmax=4, run=True, **inputs):
     job.input.chunk_size = 2
     job.input.progress = False
     for key, value in inputs.items():
-        setattr(job.input, key, value)
+        if unchecked:  # as if written to the job's file by other means
+            with job.input.unchecked():
+                setattr(job.input, key, value)
+        else:
+            setattr(job.input, key, value)
     if run:
         job.run()
     return job
@@ -291,7 +295,9 @@ def test_resume_of_a_finished_job_verifies_its_store_and_reports(project, log_re
 # -- case 4: input checks ----------------------------------------------------------------------
 @pytest.mark.parametrize("value", [-1, 0, -0.5, float("nan"), float("inf"), "0.5", True])
 def test_min_distance_must_be_a_positive_number_or_none(project, value, tmp_path):
-    job = _job(project, "md", _structures(1), run=False, min_distance=value)
+    with pytest.raises(ValueError, match="min_distance must be a positive number of Angstrom or "):
+        _job(project, "md_set", _structures(1), run=False, min_distance=value)
+    job = _job(project, "md", _structures(1), run=False, unchecked=True, min_distance=value)
     with pytest.raises(ValueError, match="min_distance must be a positive number of Angstrom or "):
         job.run()
     with pytest.raises(ValueError, match="min_distance must be a positive number"):
@@ -311,7 +317,9 @@ def test_min_distance_none_and_positive_are_accepted(project):
 def test_store_file_must_be_a_plain_file_name_in_the_job_folder(project, name, tmp_path):
     outside = str(tmp_path / "elsewhere.h5")
     name = outside if name == "ABSOLUTE" else name
-    job = _job(project, "sf", _structures(1), run=False, store_file=name)
+    with pytest.raises(ValueError, match="store_file must be a plain file name inside the job"):
+        _job(project, "sf_set", _structures(1), run=False, store_file=name)
+    job = _job(project, "sf", _structures(1), run=False, unchecked=True, store_file=name)
     with pytest.raises(ValueError, match="store_file must be a plain file name inside the job"):
         job.run()
     assert not os.path.exists(outside)
