@@ -153,7 +153,7 @@ def cu_study(cu_files, tmp_path_factory):
     desc.input.twojmax = 2
     desc.input.hyperparameters = HYPER
     desc.input.virial = True
-    desc.input.n_processes = 1
+    desc.input.executor = "serial"
     desc.input.progress = False
     desc.run()
     return pr, data, desc
@@ -641,7 +641,7 @@ def test_be_dataset_levels_through_one_dataset_job_into_a_fit(project):
     desc.structures = job.structures
     desc.input.twojmax = 2
     desc.input.hyperparameters = HYPER
-    desc.input.n_processes = 1
+    desc.input.executor = "serial"
     desc.input.progress = False
     desc.run()
     fit = project.create.job.AppmlipFit("be_fit")

@@ -32,7 +32,7 @@ def study(tmp_path_factory):
     desc.structures = structures
     desc.input.twojmax = 4
     desc.input.hyperparameters = {"rcutfac": RCUTFAC, "rfac0": RFAC0}
-    desc.input.n_processes = 1
+    desc.input.executor = "serial"
     desc.run()
     return pr, lab, desc
 

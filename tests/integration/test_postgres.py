@@ -144,7 +144,7 @@ def _run(path):
     desc = pr.create.job.AppmlipDescriptors("desc_4")
     desc.structures = structures
     desc.input.twojmax = 4
-    desc.input.n_processes = 1
+    desc.input.executor = "serial"
     desc.input.progress = False
     desc.run()
 

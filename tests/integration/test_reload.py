@@ -102,7 +102,7 @@ def jobs(tmp_path_factory):
     desc.input.twojmax = 2
     desc.input.hyperparameters = {"quadraticflag": 0}
     desc.input.virial = True
-    desc.input.n_processes = 1
+    desc.input.executor = "serial"
     desc.input.progress = False
     desc.run()
     live[desc.job_name] = desc

@@ -31,7 +31,7 @@ def stress_study(tmp_path_factory):
         desc = pr.create.job.AppmlipDescriptors(f"desc_4_{virial}")
         desc.structures = structures
         desc.input.twojmax = 4
-        desc.input.n_processes = 1
+        desc.input.executor = "serial"
         desc.input.virial = virial
         desc.run()
         descriptors[virial] = desc
@@ -160,7 +160,7 @@ def _descriptors_job(pr, name, structures, **inputs):
     desc = pr.create.job.AppmlipDescriptors(name)
     desc.structures = structures
     desc.input.twojmax = 2  # 20 columns: the stacked problem below is overdetermined
-    desc.input.n_processes = 1
+    desc.input.executor = "serial"
     desc.input.progress = False
     for key, value in inputs.items():
         desc.input[key] = value

@@ -119,7 +119,7 @@ def tiny_study(tmp_path_factory):
     desc = pr.create.job.AppmlipDescriptors("desc_4")
     desc.structures = structures
     desc.input.twojmax = 4
-    desc.input.n_processes = 1
+    desc.input.executor = "serial"
     desc.run()
     return pr, labels, desc
 
@@ -334,7 +334,7 @@ def test_fit_with_test_fraction_zero_trains_on_every_configuration(tiny_study):
     desc.structures = labels[1].structures
     desc.input.twojmax = 4
     desc.input.hyperparameters = {"quadraticflag": 0}
-    desc.input.n_processes = 1
+    desc.input.executor = "serial"
     desc.run()
     fit = pr.create.job.AppmlipFit("fit_all")
     fit.set_descriptors(desc)
