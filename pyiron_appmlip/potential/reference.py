@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 
 import numpy as np
 
@@ -60,6 +60,34 @@ def _single_line(text, what: str) -> str:
     return text
 
 
+def _type_range(spec: str, n_types: int) -> range | None:
+    """Atom types of a ``pair_coeff`` type argument (``*``, ``n*``, ``*m``, ``n*m``, ``n``).
+
+    None if it is not of that form (LAMMPS then reports it); types out of 1..n_types are kept
+    (LAMMPS reports those too).
+    """
+    try:
+        if "*" not in spec:
+            return range(int(spec), int(spec) + 1)
+        lo, hi = spec.split("*", 1)
+        return range(int(lo) if lo else 1, (int(hi) if hi else n_types) + 1)
+    except ValueError:
+        return None
+
+
+def _type_pairs(line: str, n_types: int) -> list[tuple[int, int]] | None:
+    """The pairs ``(i, j)``, ``i <= j``, that one ``pair_coeff`` line sets (as LAMMPS does)."""
+    i_spec, j_spec = line.split()[:2]
+    ir, jr = _type_range(i_spec, n_types), _type_range(j_spec, n_types)
+    if ir is None or jr is None:
+        return None
+    return [(i, j) for i in ir for j in jr if j >= i]
+
+
+def _lammps_message(err: Exception) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
 @dataclass(frozen=True)
 class ReferencePotential:
     """A LAMMPS pair style evaluated under the SNAP model.
@@ -75,14 +103,28 @@ class ReferencePotential:
         cutoff: the pair style's largest cutoff in Angstrom, needed only for structures that are
             not periodic in every direction (the vacuum added around them must exceed it);
             :meth:`zbl` sets it to ``outer``.
+        check: check the lines when the reference is created (default): for ``pair_style zbl``
+            the atomic numbers of every ``pair_coeff`` line must be those of the atom types'
+            elements, and LAMMPS (the ``lammps`` Python module, in this process) must accept
+            ``pair_style``, each ``pair_coeff`` line and a zero-step run on one atom per
+            element. A line LAMMPS refuses raises a ValueError naming the argument and quoting
+            LAMMPS' message. ``False`` skips both checks (:meth:`from_dict` does, so that a stored
+            reference can be read where its files are not present).
+
+    Raises:
+        ValueError: for a line that is not one LAMMPS line, a hybrid or ``snap`` style, a
+            ``pair_coeff`` line without two atom types, unknown or repeated elements, a cutoff
+            that is not a positive number, and (with ``check``) ZBL atomic numbers that are not
+            the elements' or a line that LAMMPS refuses.
     """
 
     pair_style: str
     pair_coeff: tuple[str, ...]
     elements: tuple[str, ...]
     cutoff: float | None = None
+    check: InitVar[bool] = True
 
-    def __post_init__(self):
+    def __post_init__(self, check: bool = True):
         from ase.data import atomic_numbers
 
         set_ = object.__setattr__
@@ -123,6 +165,105 @@ class ReferencePotential:
             if not (np.isfinite(cutoff) and cutoff > 0):
                 raise ValueError(f"cutoff must be a positive number of Angstrom, got {cutoff}")
             set_(self, "cutoff", cutoff)
+        if check:
+            if self.style == "zbl":
+                self._check_zbl_numbers()
+            self._check_in_lammps()
+
+    def _check_zbl_numbers(self) -> None:
+        """ZBL's ``pair_coeff I J Z_I Z_J`` must give the atomic numbers of the types' elements."""
+        from ase.data import atomic_numbers
+
+        n = len(self.elements)
+        for k, line in enumerate(self.pair_coeff):
+            words = line.split()
+            pairs = _type_pairs(line, n)
+            if pairs is None or len(words) != 4:
+                continue  # LAMMPS reports the malformed line
+            try:
+                z_i, z_j = float(words[2]), float(words[3])
+            except ValueError:
+                continue
+            for i, j in pairs:
+                for t, z in ((i, z_i), (j, z_j)):
+                    if not 1 <= t <= n:
+                        continue
+                    element = self.elements[t - 1]
+                    if z != atomic_numbers[element]:
+                        raise ValueError(
+                            f"pair_coeff[{k}] {line!r}: pair_style zbl takes the atomic numbers "
+                            f"of the two atom types, but atom type {t} is {element} "
+                            f"(Z = {atomic_numbers[element]}), not Z = {z:g}; the atom types "
+                            f"1..{n} are the elements {list(self.elements)}"
+                        )
+
+    def _check_in_lammps(self) -> None:
+        """Set the pair style up in LAMMPS on one atom per element and run zero steps."""
+        from ase.data import atomic_masses, atomic_numbers
+
+        n = len(self.elements)
+        side = 4.0 * n + 8.0  # Angstrom; atoms 4 Angstrom apart on the diagonal
+        types = f"the atom types 1..{n} are the elements {list(self.elements)}"
+        lmp = lammps_instance()
+        step = "set-up"
+        try:
+            lmp.commands_list(
+                [
+                    "clear",
+                    "units metal",
+                    "atom_style atomic",
+                    "atom_modify map array sort 0 0",
+                    "boundary p p p",
+                    f"region box block 0 {side!r} 0 {side!r} 0 {side!r} units box",
+                    f"create_box {n} box",
+                ]
+            )
+            positions = [2.0 + 4.0 * t / np.sqrt(3.0) for t in range(n) for _ in range(3)]
+            lmp.create_atoms(n, list(range(1, n + 1)), list(range(1, n + 1)), positions)
+            lmp.commands_list(
+                [
+                    f"mass {i + 1} {float(atomic_masses[atomic_numbers[e]])!r}"
+                    for i, e in enumerate(self.elements)
+                ]
+            )
+            step = "pair_style"
+            lmp.command(f"pair_style {self.pair_style}")
+            for k, line in enumerate(self.pair_coeff):
+                step = k
+                lmp.command(f"pair_coeff {line}")
+            step = "run"
+            lmp.commands_list(["run 0 post no"])
+        except Exception as err:
+            close_lammps()  # the next use starts from a fresh instance
+            said = f'LAMMPS says "{_lammps_message(err)}"'
+            if step == "set-up":
+                raise RuntimeError(
+                    f"LAMMPS could not set up the check of the reference potential: {said}"
+                ) from err
+            if step == "pair_style":
+                raise ValueError(
+                    f"pair_style {self.pair_style!r} was refused by LAMMPS: {said} (a pair style "
+                    "of this LAMMPS build with its arguments, e.g. 'zbl 4.0 4.8')"
+                ) from None
+            if step != "run":
+                raise ValueError(
+                    f"pair_coeff[{step}] {self.pair_coeff[step]!r} was refused by LAMMPS "
+                    f"(pair_style {self.pair_style!r}): {said}; {types}"
+                ) from None
+            covered = set()
+            for line in self.pair_coeff:
+                covered.update(_type_pairs(line, n) or [])
+            unset = [
+                f"{i} {j} ({self.elements[i - 1]}-{self.elements[j - 1]})"
+                for i in range(1, n + 1)
+                for j in range(i, n + 1)
+                if (i, j) not in covered
+            ]
+            hint = f"; no pair_coeff line sets the type pair(s) {unset}" if unset else ""
+            raise ValueError(
+                f"pair_style {self.pair_style!r} with pair_coeff {list(self.pair_coeff)} cannot "
+                f"be evaluated by LAMMPS: {said}{hint}; {types}"
+            ) from None
 
     @classmethod
     def zbl(
@@ -142,6 +283,11 @@ class ReferencePotential:
         from ase.data import atomic_numbers
 
         elements = (elements,) if isinstance(elements, str) else tuple(elements)
+        if not elements:
+            raise ValueError(
+                "ReferencePotential.zbl: no elements were given (elements is empty); pass the "
+                "element symbols of the atom types in order, e.g. ('Be',) or ('W', 'Be')"
+            )
         inner, outer = float(inner), float(outer)
         if not (0 < inner < outer):
             raise ValueError(f"ZBL needs 0 < inner < outer, got inner={inner}, outer={outer}")
@@ -352,7 +498,11 @@ class ReferencePotential:
 
     @classmethod
     def from_dict(cls, data: Mapping) -> ReferencePotential:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`.
+
+        The stored lines are not run in LAMMPS again (``check=False``): they were checked when
+        the reference was created, and files a line names need not exist where it is read.
+        """
 
         def text(v):
             return v.decode() if isinstance(v, bytes) else str(v)
@@ -363,6 +513,7 @@ class ReferencePotential:
             pair_coeff=tuple(text(c) for c in data["pair_coeff"]),
             elements=tuple(text(e) for e in data["elements"]),
             cutoff=None if cutoff is None else float(cutoff),
+            check=False,
         )
 
     def to_json(self) -> str:

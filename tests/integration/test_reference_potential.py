@@ -266,6 +266,109 @@ def test_checks_and_round_trip():
         plain.evaluate(cluster)
 
 
+# What each line gives when evaluated without the check: "larger" (ZBL with W's Z for Be gives a
+# repulsion far above Be's), "error" (LAMMPS refuses it at evaluation) or None (not evaluated:
+# the wrong line concerns a type pair the test structure does not have).
+LINE_CHECKS = {
+    "zbl-W-for-Be": (
+        ("zbl 4 4.8", ["* * 74 74"], ("Be",)),
+        r"pair_coeff\[0\] '\* \* 74 74'.*atom type 1 is Be \(Z = 4\), not Z = 74",
+        "larger",
+    ),
+    "zbl-cross": (
+        ("zbl 4 4.8", ["1 1 4 4", "1 2 4 74", "2 2 13 13"], ("Be", "Al")),
+        r"pair_coeff\[1\] '1 2 4 74'.*atom type 2 is Al \(Z = 13\), not Z = 74",
+        None,
+    ),
+    "zbl-range": (
+        ("zbl 4 4.8", ["1 1 4 4", "1*2 2 4 13"], ("Be", "Al")),
+        r"pair_coeff\[1\] '1\*2 2 4 13'.*atom type 2 is Al \(Z = 13\), not Z = 4",
+        None,
+    ),
+    "unknown-style": (
+        ("not_a_style 3.0", ["* *"], ("Be",)),
+        r"pair_style 'not_a_style 3.0' was refused by LAMMPS: LAMMPS says \"ERROR: Unrecognized",
+        "error",
+    ),
+    "style-args": (
+        ("zbl 4.0", ["* * 4 4"], ("Be",)),
+        r"pair_style 'zbl 4.0' was refused by LAMMPS: LAMMPS says \"ERROR: Illegal",
+        "error",
+    ),
+    "no-such-type": (
+        ("zbl 4 4.8", ["* * 4 4", "1 2 4 4"], ("Be",)),
+        r"pair_coeff\[1\] '1 2 4 4' was refused by LAMMPS.*\"ERROR: Numeric index 2 is out of "
+        r"bounds.*atom types 1..1 are the elements \['Be'\]",
+        "error",
+    ),
+    "coeff-args": (
+        ("lj/cut 4.5", ["* * 0.05"], ("Be",)),
+        r"pair_coeff\[0\] '\* \* 0.05' was refused by LAMMPS.*\"ERROR: Incorrect args",
+        "error",
+    ),
+    "pair-unset": (
+        ("zbl 4 4.8", ["1 1 4 4"], ("Be", "Al")),
+        r"\"ERROR: All pair coeffs are not set.*no pair_coeff line sets the type pair\(s\) "
+        r"\['1 2 \(Be-Al\)', '2 2 \(Al-Al\)'\]",
+        "error",
+    ),
+    "no-file": (
+        ("eam/alloy", ["* * /no/such/file.eam.alloy Be"], ("Be",)),
+        r"pair_coeff\[0\] .* was refused by LAMMPS.*\"ERROR.*cannot open",
+        "error",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(LINE_CHECKS))
+def test_lines_are_checked_in_lammps_when_the_reference_is_created(case):
+    args, match, unchecked_gives = LINE_CHECKS[case]
+    with pytest.raises(ValueError, match=match):
+        ReferencePotential(*args)
+    # the same lines without the check fail later, or silently give the wrong reference
+    unchecked = ReferencePotential(*args, check=False)
+    pair = Atoms("Be2", positions=[[0, 0, 0], [1.2, 0.3, 0.2]], cell=np.eye(3) * 6.0, pbc=True)
+    if unchecked_gives == "larger":
+        (e_wrong,), _, _ = unchecked.evaluate([pair])
+        (e_be,), _, _ = ReferencePotential.zbl("Be").evaluate([pair])
+        assert e_be == pytest.approx(zbl_python(pair)[0], rel=1e-9)
+        assert e_wrong > 5 * e_be > 0
+    elif unchecked_gives == "error":
+        with pytest.raises(Exception, match="ERROR"):
+            unchecked.evaluate([pair])
+
+
+def test_checked_references_still_evaluate_and_reload_without_lammps_files(tmp_path):
+    # accepted: lj/cut mixes the cross pair; ranges of types; a tabulated file that exists
+    mixed = ReferencePotential("lj/cut 4.5", ["1 1 0.05 2.0", "2 2 0.1 2.2"], ("Be", "Al"))
+    ranged = ReferencePotential("zbl 4.0 4.8", ["1*1 1* 4 4"], ("Be",))
+    table = tmp_path / "pair.table"
+    r = np.linspace(0.5, 5.0, 200)
+    rows = "\n".join(
+        f"{k + 1} {x:.17g} {np.exp(-x):.17g} {np.exp(-x):.17g}" for k, x in enumerate(r)
+    )
+    table.write_text(f"EXP\nN 200\n\n{rows}\n")
+    tabulated = ReferencePotential("table linear 200", [f"* * {table} EXP 5.0"], ("Be",))
+    atoms = structures()["plain"]
+    for ref in (mixed, ranged, tabulated):
+        (e,), _, _ = ref.evaluate([atoms])
+        assert np.isfinite(e) and e != 0.0
+    assert ranged.evaluate([atoms])[0][0] == pytest.approx(zbl_python(atoms)[0], rel=1e-9)
+    # a stored reference is read without running LAMMPS: its file may be gone
+    stored = tabulated.to_dict()
+    table.unlink()
+    back = ReferencePotential.from_dict(stored)
+    assert back == tabulated
+    with pytest.raises(ValueError, match="cannot open"):
+        ReferencePotential(back.pair_style, back.pair_coeff, back.elements)
+
+
+def test_zbl_without_elements_says_so():
+    for empty in ((), []):
+        with pytest.raises(ValueError, match="no elements were given"):
+            ReferencePotential.zbl(empty)
+
+
 # -- export with the reference ---------------------------------------------------------------
 
 
