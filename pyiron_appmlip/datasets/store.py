@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..dft.levels import level_order
+from ..structures.checks import DEFAULT_MIN_DISTANCE
 from ..structures.conversion import as_strings
 
 __all__ = [
@@ -172,6 +173,12 @@ class LabelledDataset:
 
     ``group`` names, per configuration, the group of the source it was imported from (e.g. a
     FitSNAP group folder); it defaults to empty strings.
+
+    A configuration id given more than once is kept once (the first copy, with a
+    :class:`~pyiron_appmlip.structures.checks.DuplicateStructuresWarning` naming it), as
+    everywhere in the package (:func:`pyiron_appmlip.structures.checks.check_structures`);
+    copies placed in different subsets are refused. Overlapping atoms are refused when the
+    dataset is written (:func:`write_dataset`) or given to an ``AppmlipDataset`` job.
     """
 
     ids: list[str]
@@ -189,6 +196,9 @@ class LabelledDataset:
         for key in ("structures", "subset", "generator", "group"):
             if len(getattr(self, key)) != m:
                 raise ValueError(f"{key} has {len(getattr(self, key))} entries for {m} ids")
+        if len(set(self.ids)) < m:
+            self._drop_duplicates()
+            m = len(self.ids)
         bad = sorted(set(self.subset) - {"train", "test"})
         if bad:
             raise ValueError(f"subset entries must be 'train' or 'test', got {bad}")
@@ -200,6 +210,23 @@ class LabelledDataset:
         self._position: dict[str, int] = {}
         for k, cid in enumerate(self.ids):
             self._position.setdefault(cid, k)
+
+    def _drop_duplicates(self) -> None:
+        from ..structures.checks import check_structures
+
+        ids = [str(i) for i in self.ids]
+        first: dict[str, int] = {}
+        for k, cid in enumerate(ids):
+            k0 = first.setdefault(cid, k)
+            if self.subset[k] != self.subset[k0]:
+                raise ValueError(
+                    f"configuration {cid} is given twice, at positions {k0} ({self.subset[k0]!r}) "
+                    f"and {k} ({self.subset[k]!r}): one configuration cannot be in both subsets"
+                )
+        kept = check_structures(self.structures, None, ids=ids, what="LabelledDataset ids")
+        for key in ("ids", "structures", "subset", "generator", "group"):
+            values = getattr(self, key)
+            setattr(self, key, [values[k] for k in kept])
 
     @property
     def train_ids(self) -> list[str]:
@@ -272,9 +299,29 @@ class LabelledDataset:
         return pd.DataFrame(rows)
 
 
-def write_dataset(path: str, dataset: LabelledDataset, description: str = "") -> str:
-    """Write ``dataset`` to ``path`` (HDF5) atomically; returns the path."""
+def write_dataset(
+    path: str,
+    dataset: LabelledDataset,
+    description: str = "",
+    *,
+    min_distance: float | None = DEFAULT_MIN_DISTANCE,
+) -> str:
+    """Write ``dataset`` to ``path`` (HDF5) atomically; returns the path.
 
+    Args:
+        path: the file to write (replaced if it exists).
+        dataset: the dataset.
+        description: stored as the file's ``description`` attribute.
+        min_distance: configurations with two atoms (periodic images included) closer than
+            this (Angstrom, default 0.5) are refused, naming each with the atoms and their
+            distance; None: no check (:func:`pyiron_appmlip.structures.checks.check_structures`).
+
+    Raises:
+        ValueError: for ids that are not the structures' configuration ids, or overlapping
+            atoms.
+    """
+
+    from ..structures.checks import check_structures
     from ..structures.conversion import structures_to_arrays
 
     arrays = structures_to_arrays(dataset.structures)
@@ -284,6 +331,13 @@ def write_dataset(path: str, dataset: LabelledDataset, description: str = "") ->
         raise ValueError(
             f"dataset ids do not match their structures' configuration ids at positions {bad[:5]}"
         )
+    check_structures(
+        dataset.structures,
+        min_distance,
+        ids=stored_ids,
+        names=[f"configuration {k} (id {cid})" for k, cid in enumerate(stored_ids)],
+        hint="write_dataset(..., min_distance=None) switches the check off",
+    )
     tmp = f"{path}.tmp-{os.getpid()}"
     try:
         _write(tmp, arrays, dataset, description)

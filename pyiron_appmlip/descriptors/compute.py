@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..executors import available_cores, describe_executor, run_tasks, worker_count
+from ..structures.checks import check_min_distance
 from .store import BlockStore, DamagedStoreError, _as_id
 
 __all__ = [
@@ -40,24 +41,6 @@ PRELOAD = ("pyiron_appmlip.descriptors.lammps_snap",)
 #: Chunks in flight when the executor does not say how many workers it has (e.g. executorlib's
 #: ``slurm_cluster`` without ``max_workers``).
 DEFAULT_MAX_IN_FLIGHT = 64
-
-
-def check_min_distance(value) -> float | None:
-    """``min_distance`` as a float, or None; anything but a positive finite number is refused.
-
-    Raises:
-        ValueError: naming the parameter and the allowed values.
-    """
-    if value is None:
-        return None
-    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool | np.bool_
-    )
-    if not ok or not (np.isfinite(value) and value > 0):
-        raise ValueError(
-            f"min_distance must be a positive number of Angstrom or None (no check), got {value!r}"
-        )
-    return float(value)
 
 
 def default_n_processes() -> int:

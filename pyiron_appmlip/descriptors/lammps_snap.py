@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..structures.checks import DEFAULT_MIN_DISTANCE
 from ..structures.conversion import configuration_id, to_ase
 from .frames import derivative_rows_from_lammps, min_distance, to_lammps, virial_rows_from_lammps
 from .lammps_session import close_lammps
@@ -39,8 +40,6 @@ __all__ = [
     "close_lammps",
     "DEFAULT_MIN_DISTANCE",
 ]
-
-DEFAULT_MIN_DISTANCE = 0.5  # Angstrom
 
 
 @dataclass

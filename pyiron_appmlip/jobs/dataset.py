@@ -45,6 +45,12 @@ Input (``job.input``):
     options: further keyword arguments of ``read_dataset`` (:func:`allowed_options`:
         ``duplicates``, ``label_tolerance``, ``stress_unit``, ``stress_sign``, ``index``,
         ``keys``, ``metadata``).
+    min_distance: configurations with two atoms (periodic images included) closer than this
+        (Angstrom, default 0.5) are refused, imported or given, naming each with the atoms and
+        their distance; None: no check. Configurations given twice are kept once with a
+        warning naming them. The rule of every structure set of the package
+        (:func:`pyiron_appmlip.structures.checks.check_structures`); set it before
+        ``job.dataset = ...``, which checks at once.
     dataset_sha256: set when a dataset given with ``job.dataset = ...`` was saved (the
         checksum of the file written then).
 
@@ -82,6 +88,7 @@ from pyiron_base import PythonTemplateJob
 from ..datasets.importers import FORMATS, file_sha256, read_dataset
 from ..datasets.store import LabelledDataset, load_dataset, write_dataset
 from ..dft.levels import level_label
+from ..structures.checks import DEFAULT_MIN_DISTANCE, check_min_distance, check_structures
 from ..structures.conversion import as_strings, configuration_ids
 from ._common import LeftoverSafeSave, PlainOutput, plain, save_then_set_status
 
@@ -90,7 +97,7 @@ __all__ = ["AppmlipDataset", "DatasetFileError", "allowed_options", "DATASET_FIL
 #: Name of the dataset file in the job's working directory.
 DATASET_FILE = "dataset.h5"
 # read_dataset's arguments that the job's own input sets
-_OWN = ("path", "format", "level")
+_OWN = ("path", "format", "level", "min_distance")
 _SUMMARY_KEYS = (
     "format",
     "root",
@@ -116,8 +123,9 @@ def allowed_options() -> list[str]:
     return [p for p in inspect.signature(read_dataset).parameters if p not in _OWN]
 
 
-def _check_dataset(dataset) -> LabelledDataset:
-    """Refuse what cannot serve as labels: not a dataset, duplicate or wrong ids, no labels."""
+def _check_dataset(dataset, min_distance=None) -> LabelledDataset:
+    """Refuse what cannot serve as labels: not a dataset, duplicate or wrong ids, no labels,
+    atoms closer than ``min_distance`` (Angstrom; None: not checked)."""
     if not isinstance(dataset, LabelledDataset):
         raise ValueError(
             "dataset must be a LabelledDataset (e.g. read_dataset(...), load_dataset(...) or "
@@ -138,6 +146,13 @@ def _check_dataset(dataset) -> LabelledDataset:
             f"dataset ids are not the configuration ids of its structures at positions "
             f"{wrong[:5]} (ids are content hashes: configuration_id(structure))"
         )
+    check_structures(
+        dataset.structures,
+        min_distance,
+        ids=actual,
+        names=[f"dataset configuration {k} (id {cid})" for k, cid in enumerate(actual)],
+        hint="job.input.min_distance = None switches the check off",
+    )
     if not any(len(data.ids) for data in dataset.levels.values()):
         raise ValueError("dataset has no labels: every level is empty")
     for name in dataset.levels:
@@ -203,6 +218,7 @@ class AppmlipDataset(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
         self.input.format = None
         self.input.level = None
         self.input.options = {}
+        self.input.min_distance = DEFAULT_MIN_DISTANCE
         self.input.dataset_sha256 = None
         self._pending = None  # a dataset given before the job was saved
         self._cache = None  # (file key, dataset) of the last verified read
@@ -222,7 +238,7 @@ class AppmlipDataset(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
             raise ValueError(
                 f"job {self.job_name!r} was saved already; give the dataset to a new job"
             )
-        self._pending = _check_dataset(dataset)
+        self._pending = _check_dataset(dataset, self._min_distance())
 
     def _options(self) -> dict:
         options = plain(self.input.options) if self.input.options is not None else {}
@@ -230,11 +246,15 @@ class AppmlipDataset(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
             raise ValueError(f"options must be a dict of read_dataset arguments, got {options!r}")
         return options
 
+    def _min_distance(self) -> float | None:
+        return check_min_distance(self.input.get("min_distance", DEFAULT_MIN_DISTANCE))
+
     def _given(self) -> bool:
         return self._pending is not None or self.input.get("dataset_sha256") is not None
 
     def _validate_input(self):
         path = self.input.path
+        self._min_distance()
         if self._given():
             if path is not None:
                 raise ValueError(
@@ -263,8 +283,8 @@ class AppmlipDataset(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
         unknown = sorted(set(self._options()) - set(allowed))
         if unknown:
             raise ValueError(
-                f"options has unknown keys {unknown}; allowed: {allowed} (path, format and "
-                "level are the job's own input)"
+                f"options has unknown keys {unknown}; allowed: {allowed} (path, format, level "
+                "and min_distance are the job's own input)"
             )
         if self.input.level is not None:
             name = level_label(self.input.level)
@@ -281,7 +301,12 @@ class AppmlipDataset(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
         """Save the job; a dataset given with ``job.dataset`` is written to its file first."""
         if self._pending is not None and self.job_id is None:
             os.makedirs(self.working_directory, exist_ok=True)
-            write_dataset(self.dataset_path, self._pending, self._description("given"))
+            write_dataset(
+                self.dataset_path,
+                self._pending,
+                self._description("given"),
+                min_distance=self._min_distance(),
+            )
             self.input.dataset_sha256 = file_sha256(self.dataset_path)
         return super().save()
 
@@ -299,7 +324,10 @@ class AppmlipDataset(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
             sha = self.input.dataset_sha256 if source == "dataset" else None
             if sha is None:
                 os.makedirs(self.working_directory, exist_ok=True)
-                write_dataset(self.dataset_path, dataset, self._description(source))
+                # the structures were checked when read (read_dataset's min_distance)
+                write_dataset(
+                    self.dataset_path, dataset, self._description(source), min_distance=None
+                )
                 sha = file_sha256(self.dataset_path)
             self._store_output(dataset, source, sha)
         except Exception as exc:
@@ -313,7 +341,11 @@ class AppmlipDataset(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
             return _check_dataset(self._read_file(str(self.input.dataset_sha256))), "dataset"
         level = None if self.input.level is None else level_label(self.input.level)
         dataset = read_dataset(
-            self.input.path, format=self.input.format, level=level, **self._options()
+            self.input.path,
+            format=self.input.format,
+            level=level,
+            min_distance=self._min_distance(),
+            **self._options(),
         )
         return _check_dataset(dataset), "import"
 
@@ -349,6 +381,7 @@ class AppmlipDataset(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
                 "format": self.input.format,
                 "level": plain(self.input.level),
                 "options": self._options(),
+                "min_distance": self._min_distance(),
             },
             "metadata": dataset.metadata,
             "levels": {

@@ -58,6 +58,7 @@ from ..descriptors.settings import (
 )
 from ..descriptors.store import BlockStore, DamagedStoreError, StoreSettingsError
 from ..executors import check_executor
+from ..structures.checks import check_structures
 from ..structures.conversion import structures_from_arrays, structures_to_arrays
 from ._common import (
     LeftoverSafeSave,
@@ -86,7 +87,9 @@ class AppmlipDescriptors(
     """qSNAP descriptor blocks of ``structures`` for one 2Jmax.
 
     Input (``job.input``):
-        structures: the structures as arrays (set with :attr:`structures`).
+        structures: the structures as arrays (set with :attr:`structures`: a list of ASE or
+            pyiron structures, or one structure). A configuration given twice is kept once,
+            with a warning naming it (:func:`pyiron_appmlip.structures.checks.check_structures`).
         twojmax: 2Jmax, an even integer from 2 to 20 (checked by
             :func:`~pyiron_appmlip.descriptors.settings.check_twojmax`, as in
             :class:`QSnapSettings`; above 10 a warning predicts the block width).
@@ -107,8 +110,9 @@ class AppmlipDescriptors(
         virial: the six virial rows, which fits with ``stress_weight > 0`` need. None
             (default): stored, and left out of the blocks the accessors hand out unless they
             are called with ``virial=True``; True: stored and handed out; False: not stored.
-        min_distance: reject structures with atoms closer than this (a positive number of
-            Angstrom), or None for no check.
+        min_distance: refuse structures with two atoms (periodic images included) closer than
+            this (a positive number of Angstrom, default 0.5), before anything is computed;
+            None: no check. The same rule as the labelling job's.
         store_file: name of the block store, a plain file name (no folder, no ``..``, not
             absolute): the store always lives in the job's working directory.
         progress: show a progress bar.
@@ -167,9 +171,14 @@ class AppmlipDescriptors(
 
     @structures.setter
     def structures(self, structures):
-        from ..structures.conversion import to_ase_list
+        from ..structures.conversion import as_strings, to_ase_list
 
-        self.input.structures = structures_to_arrays(to_ase_list(structures))
+        atoms = to_ase_list(structures, "job.structures", single=True)
+        arrays = structures_to_arrays(atoms)
+        kept = check_structures(atoms, None, ids=as_strings(arrays["ids"]), what="job.structures")
+        if len(kept) < len(atoms):
+            arrays = structures_to_arrays([atoms[k] for k in kept])
+        self.input.structures = arrays
 
     def _structure_arrays(self) -> dict:
         data = self.input.structures
@@ -301,6 +310,18 @@ class AppmlipDescriptors(
         if self.input.structures is None or len(self.input.structures["n_atoms"]) == 0:
             raise ValueError("structures is empty: set job.structures = [...]")
         check_executor(self.executor)  # also a running executor given to job.executor
+        min_distance = check_min_distance(self.input.min_distance)
+        if min_distance is not None:
+            from ..structures.conversion import as_strings
+
+            ids = as_strings(self._structure_arrays()["ids"])
+            check_structures(
+                self.structures,
+                min_distance,
+                ids=ids,
+                names=[f"configuration {k} (id {cid})" for k, cid in enumerate(ids)],
+                hint="job.input.min_distance = None switches the check off",
+            )
         settings = self._unresolved_input_settings()  # validates twojmax and hyperparameters
         if settings.elements is not None:
             settings.for_structures(self.structures)

@@ -94,9 +94,14 @@ class AppmlipFit(AppmlipSweep):
         return fit_input_checks()
 
     def set_descriptors(self, job):
-        """Use the descriptor blocks of ``job`` (object, id or name); replaces any earlier one."""
-        self.input.descriptors_jobs = {}
-        self.add_descriptors(job)
+        """Use the descriptor blocks of ``job`` (object, id or name); replaces any earlier one.
+
+        Raises:
+            ValueError: for anything but an ``AppmlipDescriptors`` job, naming what was given
+                (the earlier descriptors job is then kept).
+        """
+        job_id, twojmax = self._descriptor_source(job, "set_descriptors")
+        self.input.descriptors_jobs = {str(twojmax): job_id}
 
     @property
     def weights(self):

@@ -113,15 +113,12 @@ import os
 import numpy as np
 from pyiron_base import PythonTemplateJob
 
-from ..descriptors.compute import check_min_distance
-from ..descriptors.frames import min_distance as closest_pair
-from ..descriptors.frames import to_lammps
-from ..descriptors.lammps_snap import DEFAULT_MIN_DISTANCE
 from ..dft.engines import ENGINES, check_engine, check_engine_options
 from ..dft.engines.base import SinglePointResult, failed_result, format_exception
 from ..dft.engines.gpaw import check_setups, run_gpaw
 from ..dft.levels import ConvergenceLevel, get_level, level_label
 from ..executors import check_executor, describe_executor, run_tasks
+from ..structures.checks import DEFAULT_MIN_DISTANCE, check_min_distance, check_structures
 from ..structures.conversion import (
     as_strings,
     structures_from_arrays,
@@ -202,10 +199,10 @@ def check_structure(atoms, min_distance=DEFAULT_MIN_DISTANCE, label: str = "stru
       (GPAW with ``pbc=False`` computes the periodic system and only drops the stress), so a slab
       or a cluster must be given as a periodic cell with vacuum;
     - a cell of non-zero volume (three independent cell vectors);
-    - no two atoms, periodic images included, closer than ``min_distance`` (Angstrom): the rule
-      of the descriptors job (:func:`pyiron_appmlip.descriptors.frames.min_distance`, default
-      :data:`~pyiron_appmlip.descriptors.lammps_snap.DEFAULT_MIN_DISTANCE`). Overlapping atoms
-      give energies of tens of eV that would pass as labels.
+    - no two atoms, periodic images included, closer than ``min_distance`` (Angstrom): the
+      package's rule for every set of structures (:func:`pyiron_appmlip.structures.checks.
+      check_structures`, default :data:`~pyiron_appmlip.structures.checks.DEFAULT_MIN_DISTANCE`).
+      Overlapping atoms give energies of tens of eV that would pass as labels.
 
     Args:
         atoms: ASE structure.
@@ -232,16 +229,13 @@ def check_structure(atoms, min_distance=DEFAULT_MIN_DISTANCE, label: str = "stru
             f"the engines need three linearly independent cell vectors"
         )
     if threshold is not None and len(atoms) > 0:
-        positions, lower, _ = to_lammps(atoms.get_positions(), cell, pbc)
-        close = closest_pair(positions, lower, threshold)
-        if close is not None:
-            d, i, j = close[0], *sorted(close[1:])
-            what = f"atoms {i} and {j} are" if i != j else f"atom {i} and its periodic image are"
-            raise ValueError(
-                f"{label}: {what} {d:.4f} Angstrom apart, below min_distance={min_distance} "
-                f"(overlapping atoms give meaningless labels; job.input.min_distance = None "
-                f"switches the check off)"
-            )
+        check_structures(
+            [atoms],
+            threshold,
+            ids=["-"],
+            names=[label],
+            hint="job.input.min_distance = None switches the check off",
+        )
 
 
 class _LevelAndEngine:
@@ -444,8 +438,10 @@ class AppmlipLabelling(ExecutorMixin, _RunGuards, _LevelAndEngine, PythonTemplat
     """DFT labels (energy, forces, stress) of a set of structures at one convergence level.
 
     Input (``job.input``):
-        structures: set with ``job.structures = [...]`` (stored as arrays with configuration ids;
-            duplicate structures are rejected).
+        structures: set with ``job.structures = [...]`` (a list of ASE or pyiron structures,
+            or one structure; stored as arrays with configuration ids). A configuration given
+            twice is kept once, with a warning naming it
+            (:func:`pyiron_appmlip.structures.checks.check_structures`).
         level: paper level 1..6 (stored as int) or a ConvergenceLevel (stored as dict);
             ``job.level = ...`` validates.
         engine: ``"gpaw"`` (default) or ``"vasp"``; ``job.engine = ...`` validates.
@@ -493,17 +489,11 @@ class AppmlipLabelling(ExecutorMixin, _RunGuards, _LevelAndEngine, PythonTemplat
 
     @structures.setter
     def structures(self, structures):
-        atoms = to_ase_list(structures)
+        atoms = to_ase_list(structures, "job.structures", single=True)
         arrays = structures_to_arrays(atoms)
-        ids = as_strings(arrays["ids"])
-        seen: dict[str, int] = {}
-        for index, cid in enumerate(ids):
-            if cid in seen:
-                raise ValueError(
-                    f"structures must be distinct: structures {seen[cid]} and {index} are "
-                    f"identical (configuration id {cid})"
-                )
-            seen[cid] = index
+        kept = check_structures(atoms, None, ids=as_strings(arrays["ids"]), what="job.structures")
+        if len(kept) < len(atoms):
+            arrays = structures_to_arrays([atoms[k] for k in kept])
         self.input.structures = arrays
 
     @property

@@ -290,13 +290,45 @@ class AppmlipSweep(
             self.input.level_costs = {}
 
     # -- input helpers ------------------------------------------------------------------------
+    def _source(self, job, method: str):
+        """The job ``job`` (object, id or name) names, loaded from this project."""
+        if not (hasattr(job, "job_id") or isinstance(job, int | np.integer | str)):
+            raise ValueError(
+                f"{method}() takes a job (the job object, its id or its name), got "
+                f"{type(job).__name__} {job!r:.80}"
+            )
+        job_id = job_id_of(job, self.project)
+        source = self.project.load(job_id)
+        if source is None:
+            raise ValueError(f"{method}(): no job with id {job_id} in project {self.project.path}")
+        return job_id, source
+
+    def _descriptor_source(self, job, method: str) -> tuple[int, int]:
+        """``(job id, 2Jmax)`` of a descriptors job; anything else is refused, naming it."""
+        job_id, source = self._source(job, method)
+        if not (hasattr(type(source), "get_store") and hasattr(type(source), "iter_blocks")):
+            hint = (
+                "; it holds labels: pass it to add_labels()"
+                if hasattr(type(source), "get_labels")
+                else ""
+            )
+            raise ValueError(
+                f"{method}() takes an AppmlipDescriptors job (qSNAP descriptor blocks of one "
+                f"2Jmax), got job {source.job_name!r} (id {job_id}) of type "
+                f"{type(source).__name__}{hint}"
+            )
+        return job_id, int(source.input.twojmax)
+
     def add_descriptors(self, job, twojmax: int | None = None):
         """Use descriptor ``job`` (object, id or name) for its 2Jmax.
 
         ``twojmax``, if given, must be the job's own 2Jmax (a check, not an override).
+
+        Raises:
+            ValueError: for anything but an ``AppmlipDescriptors`` job (naming what was given),
+                or a ``twojmax`` that is not the job's.
         """
-        job_id = job_id_of(job, self.project)
-        own = int(self.project.load(job_id).input.twojmax)
+        job_id, own = self._descriptor_source(job, "add_descriptors")
         if twojmax is not None and int(twojmax) != own:
             raise ValueError(
                 f"twojmax={twojmax!r} differs from the descriptors job's own 2Jmax {own}; "
@@ -320,11 +352,22 @@ class AppmlipSweep(
                 configuration labelled differently by two jobs is refused when the sweep runs).
 
         Raises:
-            ValueError: if ``level`` is not the job's level, or the level already has another
-                job and ``merge`` is False.
+            ValueError: for anything but an ``AppmlipLabelling`` or ``AppmlipDataset`` job
+                (naming what was given), if ``level`` is not the job's level, or the level
+                already has another job and ``merge`` is False.
         """
-        job_id = job_id_of(job, self.project)
-        source = self.project.load(job_id)
+        job_id, source = self._source(job, "add_labels")
+        if not (hasattr(type(source), "get_labels") and hasattr(type(source), "level_name")):
+            hint = (
+                "; it holds descriptors: pass it to add_descriptors() (set_descriptors() of a fit)"
+                if hasattr(type(source), "iter_blocks")
+                else ""
+            )
+            raise ValueError(
+                "add_labels() takes a label source, an AppmlipLabelling job (DFT labels of one "
+                f"level) or an AppmlipDataset job, got job {source.job_name!r} (id {job_id}) of "
+                f"type {type(source).__name__}{hint}"
+            )
         if _provides_levels(source) and level is not None:
             own = level_label(level)
             provided = [level_label(name) for name in source.level_names]

@@ -61,11 +61,47 @@ def to_ase(structure):
     )
 
 
-def to_ase_list(structures: Iterable, name: str = "structures") -> list:
-    """Convert an iterable of structures to a list of ASE Atoms; raise on an empty set."""
+def to_ase_list(structures: Iterable, name: str = "structures", single: bool = False) -> list:
+    """Convert an iterable of structures to a list of ASE Atoms; raise on an empty set.
+
+    Args:
+        structures: a list (or any iterable) of ASE or pyiron structures.
+        name: how the argument is named in error messages.
+        single: accept one structure as a list of one (otherwise a single structure is
+            refused: iterating over it would give its atoms).
+
+    Raises:
+        ValueError: for None or an empty set.
+        TypeError: for a single structure (unless ``single``), or an entry that is not a
+            structure, naming its position and type.
+    """
+    from ase import Atom, Atoms
+
     if structures is None:
         raise ValueError(f"{name} must be a non-empty list of structures, got None")
-    out = [to_ase(s) for s in structures]
+    if isinstance(structures, Atoms):
+        if single:
+            return [to_ase(structures)]
+        raise TypeError(
+            f"{name} must be a list of structures, got a single {type(structures).__name__} "
+            f"object: pass a list of structures, e.g. [atoms]"
+        )
+    if isinstance(structures, str | bytes | Atom):
+        raise TypeError(
+            f"{name} must be a list of structures (ASE or pyiron Atoms), got "
+            f"{type(structures).__name__}"
+        )
+    out = []
+    for k, s in enumerate(structures):
+        if isinstance(s, Atom):
+            raise TypeError(
+                f"{name}[{k}] is a single atom (ase.Atom), not a structure: pass a list of "
+                "structures (ASE or pyiron Atoms), e.g. [atoms] for one structure"
+            )
+        try:
+            out.append(to_ase(s))
+        except TypeError as err:
+            raise TypeError(f"{name}[{k}]: {err}; pass a list of structures") from None
     if len(out) == 0:
         raise ValueError(f"{name} must be a non-empty list of structures, got an empty list")
     return out

@@ -673,3 +673,106 @@ def test_be_dataset_levels_through_one_dataset_job_into_a_fit(project):
         assert table.loc[level, "dft_seconds"] == pytest.approx(
             sum(labels.wall_times[i] for i in train), rel=1e-12
         )
+
+
+# ------------------------------------------------------------------ one rule for structures
+def test_overlapping_atoms_are_refused_by_every_job_with_the_same_rule(cu_study, tmp_path):
+    """Two Cu atoms 0.1 Angstrom apart: refused by the import, by a given dataset, by the
+    descriptors and labelling jobs, each naming the atoms and the distance; None lets it pass."""
+    from pyiron_appmlip.datasets.importers import read_dataset
+
+    pr, data, _ = cu_study
+    root = tmp_path / "close_json"
+    close = bulk("Cu", "fcc", a=3.6, cubic=True)
+    close.positions[2] = close.positions[0] + [0.06, 0.08, 0.0]  # 0.1 Angstrom from atom 0
+    d_numpy = float(np.linalg.norm(close.positions[2] - close.positions[0]))
+    assert d_numpy == pytest.approx(0.1, abs=1e-12)
+    ok = bulk("Cu", "fcc", a=3.6)
+    for name, atoms in (("ok", ok), ("close", close)):
+        atoms.calc = EMT()
+        (root / "g").mkdir(parents=True, exist_ok=True)
+        _write_json(
+            root / "g" / f"{name}.json",
+            atoms,
+            atoms.get_potential_energy(),
+            atoms.get_forces(),
+            None,
+        )
+    cid = configuration_id(close)
+    rule = rf"\(id {cid}\): atoms 0 and 2 are {d_numpy:.4f} Angstrom apart, below min_distance=0\.5"
+
+    job = pr.create.job.AppmlipDataset("close_import")
+    job.input.path = str(root)
+    assert job.input.min_distance == 0.5
+    with pytest.raises(ValueError, match=rf"close.json {rule}.*job.input.min_distance"):
+        job.run()
+    job = pr.create.job.AppmlipDataset("close_import_unchecked")
+    job.input.path = str(root)
+    job.input.min_distance = None
+    job.run()
+    assert cid in job.configuration_ids
+    job.input.options = {"min_distance": 0.2}
+    with pytest.raises(ValueError, match=r"'min_distance'.*job's own input"):
+        job._validate_input()
+
+    dataset = read_dataset(str(root), min_distance=None)
+    given = pr.create.job.AppmlipDataset("close_given")
+    with pytest.raises(ValueError, match=rf"dataset configuration 0 {rule}"):
+        given.dataset = dataset
+    given.input.min_distance = None
+    given.dataset = dataset
+
+    desc = pr.create.job.AppmlipDescriptors("close_desc")
+    desc.structures = [ok, close]
+    desc.input.twojmax = 2
+    desc.input.n_processes = 1
+    with pytest.raises(ValueError, match=rf"configuration 1 {rule}"):
+        desc.run()
+    assert not os.path.exists(desc.store_path)  # refused before anything was computed
+
+    labels = pr.create.job.AppmlipLabelling("close_labels")
+    labels.structures = [ok, close]
+    with pytest.raises(ValueError, match=rf"configuration 1 {rule}"):
+        labels.run()
+
+
+def test_a_job_of_the_wrong_kind_is_named_by_the_fit_and_the_sweep(cu_study):
+    pr, data, desc = cu_study
+    lab = pr.create.job.AppmlipLabelling("never_run_labels")
+    lab.structures = data.structures[:1]
+    lab.save()
+    fit = pr.create.job.AppmlipFit("wrong_kinds_fit")
+    sweep = pr.create.job.AppmlipSweep("wrong_kinds_sweep")
+    fit.set_descriptors(desc)
+    for call, job, kind in (
+        (fit.set_descriptors, lab, "AppmlipLabelling"),
+        (fit.set_descriptors, data, "AppmlipDataset"),
+        (sweep.add_descriptors, lab.job_name, "AppmlipLabelling"),
+        (sweep.add_descriptors, data.job_id, "AppmlipDataset"),
+    ):
+        name = call.__name__
+        with pytest.raises(
+            ValueError,
+            match=rf"{name}\(\) takes an AppmlipDescriptors job .*got job '{job_name(pr, job)}' "
+            rf"\(id \d+\) of type {kind}; it holds labels: pass it to add_labels\(\)",
+        ):
+            call(job)
+    assert dict(fit.input.descriptors_jobs) == {"2": desc.job_id}  # the earlier one is kept
+    for owner in (fit, sweep):
+        with pytest.raises(
+            ValueError,
+            match=rf"add_labels\(\) takes a label source.*got job 'cu_2j2' \(id {desc.job_id}\) "
+            r"of type AppmlipDescriptors; it holds descriptors: pass it to add_descriptors\(\)",
+        ):
+            owner.add_labels(desc)
+        with pytest.raises(ValueError, match=r"add_descriptors\(\) takes a job .* got list"):
+            owner.add_descriptors([desc])
+    assert not fit.input.labelling_jobs and not sweep.input.descriptors_jobs
+
+
+def job_name(pr, job) -> str:
+    return (
+        job
+        if isinstance(job, str)
+        else pr.load(job if isinstance(job, int) else job.job_id).job_name
+    )

@@ -7,6 +7,7 @@ from ase import Atoms
 import pyiron_appmlip.jobs.labelling as labelling
 from pyiron_appmlip.dft.engines import MissingSetupError
 from pyiron_appmlip.dft.levels import ConvergenceLevel
+from pyiron_appmlip.structures.checks import DuplicateStructuresWarning
 from pyiron_appmlip.structures.conversion import configuration_id
 
 
@@ -206,10 +207,22 @@ def test_clear_errors(project):
         job.level = 7
     with pytest.raises(ValueError, match="structures must be a non-empty list"):
         job.structures = []
-    with pytest.raises(ValueError, match="structures must be distinct"):
-        job.structures = [tiny_be()[0], tiny_be()[0]]
     with pytest.raises(ValueError, match="structures is empty"):
         job.run()
+    # a configuration given twice is kept once, with a warning naming it and its positions
+    a, b = tiny_be()[:2]
+    with pytest.warns(
+        DuplicateStructuresWarning, match=rf"id {configuration_id(a)} at position 0, position 2"
+    ):
+        job.structures = [a, b, a.copy()]
+    assert job.configuration_ids == [configuration_id(a), configuration_id(b)]
+    # one structure is a list of one; a list of atoms is not a structure
+    job.structures = a
+    assert job.configuration_ids == [configuration_id(a)]
+    with pytest.raises(
+        TypeError, match=r"job.structures\[0\] is a single atom \(ase.Atom\).*list of"
+    ):
+        job.structures = list(a)
 
     job = project.create.job.AppmlipLabelling("unknown_engine")
     job.structures = tiny_be()[:1]

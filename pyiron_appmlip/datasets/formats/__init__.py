@@ -26,7 +26,9 @@ assumes, and the options it uses), in the order :func:`guess_format` tries them:
 :data:`REGISTRY` maps each name to its :class:`DatasetFormat`; :data:`FORMATS` lists the names.
 
 What every format shares (:mod:`.common`): the unit table, the stress sign conventions, the
-rule for copies of one structure (``duplicates``, ``label_tolerance``) and the provenance
+package's rule for structures (overlapping atoms refused, ``min_distance``; a configuration
+kept once, :mod:`pyiron_appmlip.structures.checks`), the rule for copies of one structure
+with different labels (``duplicates``, ``label_tolerance``) and the provenance
 recorded in ``dataset.metadata["import"]`` and ``dataset.levels[level].source``. Energies:
 ``energy`` is the free (force-consistent) energy where the source tells it apart, with
 ``energy_zero`` the sigma -> 0 value; elsewhere ``energy_zero`` is NaN. Wall times, k-points
@@ -67,6 +69,7 @@ from types import ModuleType
 
 import numpy as np
 
+from ...structures.checks import DEFAULT_MIN_DISTANCE, check_min_distance
 from ..store import LabelledDataset
 from . import ase_files, common, extxyz, fitsnap_json, training_container
 from .common import (
@@ -200,6 +203,7 @@ def read_dataset(
     index=":",
     keys: Mapping | None = None,
     metadata: Mapping | None = None,
+    min_distance: float | None = DEFAULT_MIN_DISTANCE,
 ) -> LabelledDataset:
     """Read labelled configurations written by another code (see the package docstring).
 
@@ -225,6 +229,10 @@ def read_dataset(
             ``stress``, ``virial`` or ``group`` (they take precedence over the calculator).
         metadata: extra entries of the dataset's ``metadata`` (the import summary is
             ``metadata["import"]``).
+        min_distance: configurations with two atoms (periodic images included) closer than
+            this (Angstrom, default 0.5) are refused, naming the file, the atoms and their
+            distance; None: no check. The rule of every structure set of the package
+            (:func:`pyiron_appmlip.structures.checks.check_structures`).
 
     Returns:
         One :class:`~pyiron_appmlip.datasets.store.LabelledDataset` with one level; every
@@ -233,14 +241,20 @@ def read_dataset(
     Raises:
         ValueError: for an unknown or unguessable format (listing the registered names), bad
             arguments, or any bad file or field (all of them in one message, each naming the
-            file and field), and for copies of one structure with different labels when
-            ``duplicates="error"``.
+            file and field), for copies of one structure with different labels when
+            ``duplicates="error"``, and for configurations with atoms closer than
+            ``min_distance``.
         FileNotFoundError: if ``path`` does not exist.
         ImportError: for ``"training-container"`` without pyiron_potentialfit.
+
+    Warns:
+        DuplicateStructuresWarning: when copies of one structure were merged or left out,
+            naming each configuration id and the files of its copies.
     """
     fmt = get_format(guess_format(path) if format is None else format)
     if duplicates not in _DUPLICATES:
         raise ValueError(f"duplicates must be 'error', 'first' or 'drop', got {duplicates!r}")
+    min_distance = check_min_distance(min_distance)
     tolerance = check_tolerance(label_tolerance)
     options = ReadOptions(stress_unit=stress_unit, stress_sign=stress_sign, index=index, keys=keys)
     fmt.check_options(options)
@@ -252,7 +266,9 @@ def read_dataset(
         level = f"imported:{name}"
     if not isinstance(level, str) or not level.strip() or "/" in level:
         raise ValueError(f"level must be a non-empty name without '/', got {level!r}")
-    return assemble(read, fmt.name, root, level, duplicates, tolerance, metadata, problems)
+    return assemble(
+        read, fmt.name, root, level, duplicates, tolerance, metadata, problems, min_distance
+    )
 
 
 def group_summary(dataset: LabelledDataset, level: str | None = None):

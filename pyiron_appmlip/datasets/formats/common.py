@@ -14,11 +14,16 @@ Units: :data:`UNITS` maps unit names (case, spaces, ``_``, ``-``, ``^`` and ``*`
 ``stress_unit=`` overrides the declared stress unit of every file and ``stress_sign=`` the sign
 convention (``"pressure"``: positive under compression; ``"ase"``: positive under tension).
 
-Duplicates: copies of one structure whose labels agree within ``label_tolerance`` (default:
-1e-4 eV/atom, 1e-3 eV/Angstrom, 1e-3 eV/Angstrom^3) are merged: the first (in natural order of
-file and frame) is kept, the others are counted and listed. Copies whose labels differ are
-refused (``duplicates="error"``, default), or the first is kept (``"first"``) or all of them
-are left out (``"drop"``); every case is listed.
+Structures follow the package's rule (:mod:`pyiron_appmlip.structures.checks`): a
+configuration with two atoms closer than ``min_distance`` (default 0.5 Angstrom, periodic
+images included) is refused, naming its file, the atoms and their distance; and a
+configuration is kept once. Duplicates: copies of one structure whose labels agree within
+``label_tolerance`` (default: 1e-4 eV/atom, 1e-3 eV/Angstrom, 1e-3 eV/Angstrom^3) are merged:
+the first (in natural order of file and frame) is kept, the others are counted and listed.
+Copies whose labels differ are refused (``duplicates="error"``, default), or the first is kept
+(``"first"``) or all of them are left out (``"drop"``); every case is listed, and merged or
+left-out copies are named in a
+:class:`~pyiron_appmlip.structures.checks.DuplicateStructuresWarning`.
 
 Provenance: ``dataset.metadata["import"]`` holds the format, the root, the level, the number of
 files and ``files_sha256``, the SHA-256 of the manifest ``"<sha256>  <path>\\n"`` of every file
@@ -44,6 +49,7 @@ from functools import cached_property
 import numpy as np
 
 from ...core.units import EV_PER_A3_TO_BAR
+from ...structures.checks import DEFAULT_MIN_DISTANCE, check_structures, warn_duplicates
 from ..store import LabelledDataset, LevelData
 
 __all__ = [
@@ -440,10 +446,19 @@ def _within(diff: dict, tolerance: Mapping) -> bool:
 
 
 def assemble(
-    read: ReadResult, fmt, root, level, duplicates, tolerance, metadata, problems
+    read: ReadResult,
+    fmt,
+    root,
+    level,
+    duplicates,
+    tolerance,
+    metadata,
+    problems,
+    min_distance=DEFAULT_MIN_DISTANCE,
 ) -> LabelledDataset:
     """One dataset with one level ``level`` from what a format read (see the module docstring
-    for the duplicate rule and the provenance); raises the collected ``problems``."""
+    for the duplicate rule and the provenance); raises the collected ``problems``, and refuses
+    configurations with atoms closer than ``min_distance`` (Angstrom; None: no check)."""
     from ...structures.conversion import configuration_id
 
     by_id: dict[str, list[Entry]] = {}
@@ -490,6 +505,23 @@ def assemble(
     problems.raise_if_any(f"{fmt} data at {root}")
     if not kept:
         raise ValueError(f"no labelled configurations found in {fmt} data at {root}")
+    check_structures(
+        [e.atoms for e in kept],
+        min_distance,
+        ids=[e.cid for e in kept],
+        names=[f"{os.path.join(root, e.origin)} (id {e.cid})" for e in kept],
+        hint="min_distance=None (job.input.min_distance of an AppmlipDataset job) switches the "
+        "check off",
+    )
+    where = f"{fmt} data at {root}"
+    for labels, action in (
+        ("agree", "labels equal within label_tolerance: the first copy is kept"),
+        ("differ", f"labels differ: duplicates={duplicates!r} "),
+    ):
+        copies = {r["id"]: r["copies"] for r in report if r["labels"] == labels}
+        if labels == "differ":
+            action += "keeps the first copy" if duplicates == "first" else "leaves every copy out"
+        warn_duplicates(copies, where, action, stacklevel=4)
     k = len(kept)
     source = {
         "format": fmt,

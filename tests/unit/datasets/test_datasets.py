@@ -127,6 +127,32 @@ def test_bad_input_names_the_problem(tmp_path):
         load_dataset(str(tmp_path / "other.h5"))
 
 
+def test_overlapping_atoms_are_not_written_and_duplicates_are_kept_once(tmp_path):
+    from pyiron_appmlip.structures.checks import DuplicateStructuresWarning
+
+    ds = _dataset()
+    close = ds.structures[1].copy()
+    close.positions[1] = close.positions[0] + [0.0, 0.0, 0.3]
+    ds.structures[1] = close
+    ds.ids[1] = configuration_id(close)
+    ds.levels = {}
+    with pytest.raises(ValueError, match=r"configuration 1 \(id .*\): atoms 0 and 1 are 0.3000"):
+        write_dataset(str(tmp_path / "close.h5"), ds)
+    assert not os.path.exists(tmp_path / "close.h5")
+    write_dataset(str(tmp_path / "close.h5"), ds, min_distance=None)
+    assert load_dataset(str(tmp_path / "close.h5")).ids == ds.ids
+    # a configuration given twice: the first copy is kept, with a warning naming it
+    s = _structures()
+    ids = [configuration_id(a) for a in s]
+    with pytest.warns(DuplicateStructuresWarning, match=rf"id {ids[0]} at position 0, position 3"):
+        twice = LabelledDataset(
+            ids + ids[:1], s + s[:1], ["train"] * 4, ["a", "b", "c", "d"], {}, group=list("wxyz")
+        )
+    assert twice.ids == ids and twice.generator == ["a", "b", "c"] and twice.group == list("wxy")
+    with pytest.raises(ValueError, match=rf"configuration {ids[0]} is given twice.*both subsets"):
+        LabelledDataset(ids + ids[:1], s + s[:1], ["train"] * 3 + ["test"], ["a"] * 4, {})
+
+
 def test_export_of_a_real_tiny_gpaw_campaign(project, tmp_path):
     """Level 1 (Gamma only) on three campaign structures plus the bulk reference, with GPAW."""
     from pyiron_appmlip.datasets import be

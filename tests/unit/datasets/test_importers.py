@@ -656,3 +656,47 @@ def test_a_multi_element_file_keeps_species_positions_and_labels(tmp_path):
     # bar, LAMMPS' sign (positive under compression) -> eV/Angstrom^3, ASE's sign
     expected = -voigt(stress_bar) * 1e5 / 1.602176634e-19 / 1e30
     np.testing.assert_allclose(level.stress[0], expected, rtol=1e-6)
+
+
+def test_overlapping_atoms_are_refused_naming_the_file(fitsnap_root, tmp_path):
+    root, _ = fitsnap_root
+    close = bulk("Be", "hcp", a=2.29, c=3.58).repeat((2, 1, 1))
+    close.positions[3] = close.positions[1] + [0.1, 0.0, 0.0]
+    write_fitsnap(
+        str(root / "Bad" / "close.json"), close, -10.0, np.zeros((4, 3)), np.zeros((3, 3))
+    )
+    cid = configuration_id(close)
+    with pytest.raises(ValueError) as err:
+        read_dataset(str(root))
+    text = str(err.value)
+    where = os.path.join(str(root), "Bad", "close.json")
+    assert f"{where} (id {cid}): atoms 1 and 3 are 0.1000 Angstrom apart" in text
+    assert "below min_distance=0.5" in text and "min_distance=None" in text
+    # the check is the caller's: a smaller threshold or None lets the cell through
+    assert cid in read_dataset(str(root), min_distance=0.05).ids
+    assert cid in read_dataset(str(root), min_distance=None).ids
+    with pytest.raises(ValueError, match="min_distance must be a positive number"):
+        read_dataset(str(root), min_distance=0)
+    # extxyz: the frame is named
+    frames = labelled_frames()
+    frames[1].positions[1] = frames[1].positions[0] + [0.0, 0.2, 0.0]
+    ase.io.write(str(tmp_path / "t.xyz"), frames)
+    with pytest.raises(ValueError, match=r"t.xyz@1 \(id .*\): atoms 0 and 1 are 0.2000 Angstrom"):
+        read_dataset(str(tmp_path / "t.xyz"))
+
+
+def test_duplicates_are_named_in_a_warning(fitsnap_root):
+    from pyiron_appmlip.structures.checks import DuplicateStructuresWarning
+
+    root, cases = fitsnap_root
+    atoms, e, f, s = cases["Bulk/Be_2.json"]
+    write_fitsnap(str(root / "Other" / "copy.json"), atoms, e, f, s)
+    cid = configuration_id(atoms)
+    with pytest.warns(DuplicateStructuresWarning) as record:
+        ds = read_dataset(str(root))
+    (message,) = [str(w.message) for w in record]
+    assert f"id {cid} at Bulk/Be_2.json, Other/copy.json" in message
+    assert "the first copy is kept" in message and ds.ids.count(cid) == 1
+    write_fitsnap(str(root / "Other" / "copy.json"), atoms, e + 1.0, f, s)
+    with pytest.warns(DuplicateStructuresWarning, match="duplicates='drop' leaves every copy out"):
+        assert cid not in read_dataset(str(root), duplicates="drop").ids
