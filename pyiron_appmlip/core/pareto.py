@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["pareto_mask", "pareto_front", "DOMINANCE"]
+__all__ = ["pareto_mask", "pareto_front", "objective_values", "DOMINANCE"]
 
 #: The dominance rules of :func:`pareto_mask`.
 DOMINANCE = ("standard", "strict")
@@ -35,7 +35,12 @@ def pareto_mask(values, maximize=None, dominance: str = "standard") -> np.ndarra
     """
     if dominance not in DOMINANCE:
         raise ValueError(f"dominance must be one of {DOMINANCE}, got {dominance!r}")
-    v = np.array(values, dtype=float, copy=True)
+    try:
+        v = np.array(values, dtype=float, copy=True)
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"values must be numbers (n rows, k objectives to minimise), got {err}"
+        ) from None
     if v.ndim == 1:
         v = v[:, None]
     if v.ndim != 2:
@@ -79,6 +84,68 @@ def pareto_mask(values, maximize=None, dominance: str = "standard") -> np.ndarra
     return mask
 
 
+def _as_number(value) -> float:
+    if value is None:
+        return float("nan")
+    if isinstance(value, bytes | np.bytes_):
+        value = value.decode()
+    return float(value)
+
+
+def objective_values(table, objectives, what: str = "pareto_front") -> np.ndarray:
+    """The ``objectives`` columns of a DataFrame as an (n, k) float array, checked.
+
+    Columns of numbers (or of text that reads as numbers, e.g. from a file) are taken; missing
+    values (None, NaN) stay NaN.
+
+    Args:
+        table: the pandas DataFrame.
+        objectives: column names.
+        what: the caller's name, for the messages.
+
+    Raises:
+        ValueError: for objectives that are not a list of column names, a column the table
+            lacks, or a column holding text that is not a number (naming the column, the row
+            and the value, and listing the table's numeric columns).
+    """
+    if isinstance(objectives, str) or not all(isinstance(c, str) for c in objectives):
+        raise ValueError(
+            f"objectives must be a list of column names, e.g. [{objectives!r}], got {objectives!r}"
+        )
+    objectives = list(objectives)
+    if len(objectives) == 0:
+        raise ValueError("objectives must name at least one column")
+    missing = [c for c in objectives if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"objectives {missing} are not columns of the table; columns: {list(table.columns)}"
+        )
+    out = np.empty((len(table), len(objectives)))
+    for k, name in enumerate(objectives):
+        column = table[name].to_numpy()
+        try:
+            out[:, k] = column.astype(float)
+            continue
+        except (TypeError, ValueError):
+            pass
+        for row, value in enumerate(column):
+            try:
+                out[row, k] = _as_number(value)
+            except (TypeError, ValueError):
+                numeric = [
+                    c
+                    for c in table.columns
+                    if np.issubdtype(np.asarray(table[c]).dtype, np.number)
+                    and not np.issubdtype(np.asarray(table[c]).dtype, np.bool_)
+                ]
+                raise ValueError(
+                    f"{what}: objective {name!r} holds {type(value).__name__} "
+                    f"{value!r:.40} (row {table.index[row]!r}), not a number; objectives are "
+                    f"numeric columns to minimise, e.g. {numeric}"
+                ) from None
+    return out
+
+
 def pareto_front(table, objectives, maximize=None, dominance: str = "standard"):
     """Rows of a pandas DataFrame that are Pareto-optimal in the named ``objectives`` columns.
 
@@ -94,21 +161,13 @@ def pareto_front(table, objectives, maximize=None, dominance: str = "standard"):
         objective are never on the front.
 
     Raises:
-        ValueError: for unknown columns, or test-error objectives of a table whose fits had no
-            test set (``n_test`` 0 in every row, the columns all NaN).
+        ValueError: for objectives that are not numeric columns of the table, naming them
+            (:func:`objective_values`), test-error objectives of a table whose fits had no
+            test set (``n_test`` 0 in every row, the columns all NaN), and as
+            :func:`pareto_mask`.
     """
-    if isinstance(objectives, str) or not all(isinstance(c, str) for c in objectives):
-        raise ValueError(
-            f"objectives must be a list of column names, e.g. [{objectives!r}], got {objectives!r}"
-        )
+    values = objective_values(table, objectives, "pareto_front")
     objectives = list(objectives)
-    missing = [c for c in objectives if c not in table.columns]
-    if missing:
-        raise ValueError(
-            f"objectives {missing} are not columns of the table; columns: {list(table.columns)}"
-        )
-    if len(objectives) == 0:
-        raise ValueError("objectives must name at least one column")
     test_columns = [c for c in objectives if "_rmse_test" in c]
     if test_columns and "n_test" in table.columns and len(table):
         if (table["n_test"].to_numpy() == 0).all() and table[test_columns].isna().all().all():
@@ -117,7 +176,6 @@ def pareto_front(table, objectives, maximize=None, dominance: str = "standard"):
                 "set (test_fraction = 0, n_test 0): those columns are NaN. Run the fits with "
                 "test_fraction > 0, or name training-error columns (e.g. energy_rmse_train)"
             )
-    mask = pareto_mask(
-        table[list(objectives)].to_numpy(dtype=float), maximize=maximize, dominance=dominance
-    )
-    return table[mask].sort_values(list(objectives))
+    mask = pareto_mask(values, maximize=maximize, dominance=dominance)
+    order = np.lexsort(values[mask].T[::-1])  # by the first objective, ties by the next ones
+    return table[mask].iloc[order]

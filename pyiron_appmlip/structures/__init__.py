@@ -3,8 +3,9 @@ candidate generators.
 
 ``conversion``: ``to_ase``, array round trips for HDF5 storage, :func:`configuration_id` (the
 stable key that joins descriptors and labels). ``checks``: the rule every set of structures
-follows (overlapping atoms refused, duplicate configurations kept once). ``candidates``: rattled, strained and sheared
-crystals, vacancies, slabs, random dense packings and the distance filter.
+follows (overlapping atoms refused, duplicate configurations kept once). ``candidates``:
+rattled, strained and sheared crystals, vacancies, slabs, random dense packings and the
+distance filter.
 """
 
 from .conversion import (

@@ -32,7 +32,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from ..core.pareto import pareto_mask
+from ..core.pareto import objective_values, pareto_mask
 from ..dft.levels import level_order
 from ..training.table import check_table
 
@@ -188,7 +188,8 @@ def plot_weight_sweep(
 
     One panel per 2Jmax, one line per training level through the weights (sorted by
     ``weight_ratio`` = w_E/w_F, annotated at both ends); solid lines are errors against the truth
-    level, dotted lines against the training level itself. Repetitions are averaged.
+    level, dotted lines against the training level itself. Repetitions are averaged. The
+    legend (levels, and line styles for ``vs="both"``) is below the panels.
 
     Args:
         table: the sweep table.
@@ -281,7 +282,8 @@ def plot_weight_sweep(
             Line2D([], [], color="k", ls="-", label="vs truth"),
             Line2D([], [], color="k", ls=":", label="vs own level"),
         ]
-    fig.legend(handles=handles, loc="outside right upper", fontsize=8)
+    # below the panels: beside them, the legend of a narrow figure ran into the title
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=8)
     fig.suptitle(f"Energy/force weight sweep (labels: w_E/w_F), sampler {sampler}")
     return _save(fig, path)
 
@@ -397,7 +399,7 @@ def _pareto_panels(table, by, front_columns, extra, what):
     fronts = []
     for v in values:
         panel = table[table[by] == v]
-        mask = pareto_mask(panel[list(front_columns)].to_numpy(dtype=float))
+        mask = pareto_mask(objective_values(panel, list(front_columns), what))
         fronts.append((v, panel[mask]))
     if all(len(f) == 0 for _, f in fronts):
         raise ValueError(f"no Pareto-optimal rows: {list(front_columns)} are NaN in every row")

@@ -6,10 +6,11 @@ label next.
 2Jmax, energy/force weights, sampler and subset size for an application described by its
 constraints: the most expensive model it can afford to evaluate (``max_twojmax`` or
 ``min_atom_steps_per_second``), the DFT budget for the training set
-(``dft_budget_core_hours``), the accuracy it needs (``energy_target``, ``force_target``) and
-whether energies or forces matter more (``preference``). Errors are test errors against the
-truth level (``energy_rmse_test_truth`` in meV/atom, ``force_rmse_test_truth`` in
-meV/Angstrom) unless other columns are named.
+(``dft_budget_core_hours``), the largest errors it accepts (``max_energy_rmse``,
+``max_force_rmse``: hard limits), the accuracy it aims at (``energy_target``,
+``force_target``: soft) and whether energies or forces matter more (``preference``). Errors
+are test errors against the truth level (``energy_rmse_test_truth`` in meV/atom,
+``force_rmse_test_truth`` in meV/Angstrom) unless other columns are named.
 
 :func:`budget_scan` repeats the recommendation for a range of DFT budgets (the paper's finding
 that the optimal convergence level grows with the budget), and :func:`acquisition_plan` lists
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..core.pareto import pareto_mask
+from ..core.pareto import objective_values, pareto_mask
 from ..core.sampling import SAMPLERS, sampling_order
 from ..dft.levels import level_label
 from ..training.costs import cost_is_unknown
@@ -231,6 +232,8 @@ def recommend(
     force_target: float | None = None,
     preference: float = 0.5,
     *,
+    max_energy_rmse: float | None = None,
+    max_force_rmse: float | None = None,
     cores_per_calculation: int = 1,
     aggregate: str | None = "mean",
     truth_level=None,
@@ -241,19 +244,35 @@ def recommend(
 
     Steps:
 
-    1. Rows with a NaN error or DFT cost are dropped; with ``aggregate="mean"`` the repetitions
-       of each setting (level, 2Jmax, weights, sampler, subset size) are averaged.
+    1. A ``dft_seconds`` that is negative or NaN is refused (it would pass any budget); rows
+       with a NaN error are dropped; with ``aggregate="mean"`` the repetitions of each setting
+       (level, 2Jmax, weights, sampler, subset size) are averaged.
     2. Constraints, in this order: ``max_twojmax`` (2Jmax <= value), ``min_atom_steps_per_second``
-       (measured MLIP MD throughput >= value; rows without a measurement are excluded) and
-       ``dft_budget_core_hours`` (``dft_seconds / 3600 * cores_per_calculation`` <= value). A
-       constraint that leaves no row raises a ValueError naming it.
+       (measured MLIP MD throughput >= value; rows without a measurement are excluded),
+       ``dft_budget_core_hours`` (``dft_seconds / 3600 * cores_per_calculation`` <= value),
+       ``max_energy_rmse`` (energy RMSE <= value, meV/atom) and ``max_force_rmse`` (force RMSE
+       <= value, meV/Angstrom). With ``aggregate="mean"`` they apply to the means over
+       repetitions. A constraint that leaves no row raises a ValueError naming it and the best
+       value left.
     3. Targets: rows with energy RMSE <= ``energy_target`` (meV/atom) and force RMSE <=
        ``force_target`` (meV/Angstrom) are kept. If none meets them, the choice falls on the
        Pareto set instead and the closest model (smallest summed relative shortfall) is chosen;
-       ``targets_met`` is then False and the summary says so.
+       ``targets_met`` is then False and the summary says so. (``max_energy_rmse`` and
+       ``max_force_rmse`` never fall back: use them for errors the application cannot accept.)
     4. Among the Pareto front of (energy RMSE, force RMSE, DFT cost) the model with the lowest
-       score ``preference * (E / E_min - 1) + (1 - preference) * (F / F_min - 1)`` is chosen
-       (errors relative to the best on the front); ties go to the cheapest training set.
+       score ``preference * (E / E_min - 1) + (1 - preference) * (F / F_min - 1)`` is chosen,
+       where ``E_min`` and ``F_min`` are the smallest errors on the front; ties go to the
+       cheapest training set.
+
+    What ``preference`` means: the score weighs *relative* excesses over the best error, so
+    it trades them at a fixed rate: one percent more force error costs as much as
+    ``(1 - preference) / preference`` percent more energy error. A model whose force error is
+    40 % above the best is therefore chosen over the model with the best forces whenever that
+    one's energy error is more than ``0.4 * (1 - preference) / preference`` times above the
+    best energy error: at ``preference=0.1`` ("mostly forces") when it saves 360 % of energy
+    error, at ``preference=0.5`` when it saves 40 %. Only ``preference=0`` ignores energies (and
+    ``1`` forces) altogether. To bound an error, give ``max_force_rmse`` or
+    ``max_energy_rmse``.
 
     Args:
         table: the sweep table (one row per fit).
@@ -263,7 +282,12 @@ def recommend(
         dft_budget_core_hours: DFT budget for the training set in core-hours.
         energy_target: energy RMSE target in meV/atom.
         force_target: force RMSE target in meV/Angstrom.
-        preference: in [0, 1]; 0 optimises forces only, 1 energies only.
+        preference: in [0, 1]; 0 optimises forces only, 1 energies only (see above for what
+            the values in between accept).
+        max_energy_rmse: largest acceptable energy RMSE in meV/atom; models above it are
+            excluded.
+        max_force_rmse: largest acceptable force RMSE in meV/Angstrom; models above it are
+            excluded.
         cores_per_calculation: cores each DFT calculation ran on. ``dft_seconds`` are the recorded
             seconds of each run (wall, or the CPU time of its process), so a calculation is
             assumed to have occupied this many cores for all of them.
@@ -276,8 +300,9 @@ def recommend(
         :class:`Recommendation`.
 
     Raises:
-        ValueError: empty table, missing columns, invalid arguments, or no row satisfying a
-            constraint (the message names the constraint).
+        ValueError: empty table, missing columns, a text column as an error or cost, a
+            negative or NaN ``dft_seconds`` (naming the rows), invalid arguments, or no row
+            satisfying a constraint (the message names the constraint).
     """
     if isinstance(preference, bool):
         raise ValueError(f"preference must be a number in [0, 1], got {preference!r}")
@@ -308,6 +333,8 @@ def recommend(
     budget = _optional_positive(dft_budget_core_hours, "dft_budget_core_hours", "core-hours")
     energy_target = _optional_positive(energy_target, "energy_target", "meV/atom")
     force_target = _optional_positive(force_target, "force_target", "meV/Angstrom")
+    max_energy = _optional_positive(max_energy_rmse, "max_energy_rmse", "meV/atom")
+    max_force = _optional_positive(max_force_rmse, "max_force_rmse", "meV/Angstrom")
 
     required = [*SETTING_COLUMNS, energy_column, force_column, _COST]
     if min_aps is not None:
@@ -333,12 +360,25 @@ def recommend(
         raise ValueError("truth_level was given but the table has no 'truth_level' column")
 
     objectives = [energy_column, force_column, _COST]
-    values = t[objectives].apply(pd.to_numeric, errors="coerce")
+    values = pd.DataFrame(
+        objective_values(t, objectives, "recommend"), index=t.index, columns=objectives
+    )
     infinite = np.isinf(values.to_numpy(dtype=float)).any(axis=1)
     if infinite.any():
         raise ValueError(
             f"the table holds +-inf in {objectives} at rows {list(t.index[infinite][:10])}: an "
             "error or cost cannot be infinite (a failed fit?); drop or fix those rows"
+        )
+    cost = values[_COST].to_numpy(dtype=float)
+    bad_cost = np.isnan(cost) | (cost < 0)
+    if bad_cost.any():
+        rows = list(t.index[bad_cost])
+        raise ValueError(
+            f"dft_seconds must be a number of seconds >= 0 in every row; {len(rows)} row(s) "
+            f"hold a negative or missing value, rows {rows[:10]}"
+            f"{' ...' if len(rows) > 10 else ''} (values {cost[bad_cost][:5].tolist()}): such a "
+            "cost would pass any dft_budget_core_hours and win every cost comparison; drop "
+            "or fix those rows"
         )
     valid = values.notna().all(axis=1).to_numpy()
     if not valid.any():
@@ -355,6 +395,8 @@ def recommend(
         "max_twojmax": max_twojmax,
         "min_atom_steps_per_second": min_aps,
         "dft_budget_core_hours": budget,
+        "max_energy_rmse": max_energy,
+        "max_force_rmse": max_force,
         "energy_target": energy_target,
         "force_target": force_target,
     }
@@ -394,6 +436,24 @@ def recommend(
                 f"no model satisfies dft_budget_core_hours={budget:g}: the cheapest remaining "
                 f"training set needs {core_hours.min():.4g} core-hours "
                 f"(dft_seconds / 3600 * cores_per_calculation={cores})"
+            )
+        agg = agg[keep]
+    for name, limit, column, unit in (
+        ("max_energy_rmse", max_energy, energy_column, "meV/atom"),
+        ("max_force_rmse", max_force, force_column, "meV/Angstrom"),
+    ):
+        if limit is None:
+            continue
+        errors = agg[column].to_numpy(dtype=float)
+        keep = errors <= limit
+        if not keep.any():
+            before = list(constraints)[: list(constraints).index(name)]  # applied already
+            earlier = [f"{k}={constraints[k]:g}" for k in before if constraints[k] is not None]
+            under = f" under {', '.join(earlier)}" if earlier else ""
+            mean = " (mean over repetitions)" if aggregate == "mean" else ""
+            raise ValueError(
+                f"no model satisfies {name}={limit:g} {unit}: the smallest {column}{mean} "
+                f"among the remaining models{under} is {errors.min():.4g} {unit}"
             )
         agg = agg[keep]
 

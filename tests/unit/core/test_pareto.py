@@ -114,3 +114,26 @@ def test_strict_dominance_keeps_a_tie_in_one_objective():
     assert list(pareto_front(table, ["e", "f"], dominance="strict").index) == [0, 1]
     with pytest.raises(ValueError, match=r"dominance must be one of \('standard', 'strict'\)"):
         pareto_mask(table.to_numpy(), dominance="weak")
+
+
+def test_a_text_objective_is_named_with_the_numeric_columns():
+    df = pd.DataFrame(
+        {
+            "e": [1.0, 2.0, 3.0],
+            "f": [3.0, 1.0, 2.0],
+            "sampler": ["leverage", "random", "all"],
+            "cost": ["10", "20", None],  # numbers read as text (e.g. from a file), one missing
+        }
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"pareto_front: objective 'sampler' holds str 'leverage' \(row 0\), not a number; "
+        r"objectives are numeric columns to minimise, e.g. \['e', 'f'\]",
+    ):
+        pareto_front(df, ["e", "sampler"])
+    # text that reads as numbers is taken as numbers; the missing one is never on the front
+    front = pareto_front(df, ["e", "f", "cost"])
+    expected = pareto_mask(np.array([[1, 3, 10], [2, 1, 20], [3, 2, np.nan]], dtype=float))
+    assert sorted(front.index) == np.flatnonzero(expected).tolist() == [0, 1]
+    with pytest.raises(ValueError, match="values must be numbers"):
+        pareto_mask([["a", 1.0]])

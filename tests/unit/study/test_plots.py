@@ -140,3 +140,34 @@ def test_plot_errors(table):
         plot_pareto(table, color="cost")
     with pytest.raises(ValueError, match="spread must be one of"):
         plot_learning_curves(table, 8, "5", 50.0, spread="iqr")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"vs": "truth", "twojmax": 6},  # one narrow panel: the old legend ran into the title
+        {"vs": "both", "twojmax": 6},
+        {"vs": "own", "twojmax": [4, 6]},
+        {"vs": "both"},
+    ],
+    ids=["one-panel", "one-panel-both", "two-panels", "three-panels"],
+)
+def test_weight_sweep_legend_covers_neither_title_nor_panels(table, kwargs):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = plot_weight_sweep(table, **kwargs)
+    FigureCanvasAgg(fig)
+    fig.canvas.draw()  # runs the constrained layout
+    renderer = fig.canvas.get_renderer()
+    (legend,) = fig.legends
+    box = legend.get_window_extent(renderer)
+    title = fig._suptitle.get_window_extent(renderer)
+    assert not box.overlaps(title)
+    for ax in visible_axes(fig):
+        assert not box.overlaps(ax.title.get_window_extent(renderer))
+        assert not box.overlaps(ax.get_tightbbox(renderer))  # axes, ticks, labels
+    for b in (box, title):  # both inside the figure
+        assert fig.bbox.x0 <= b.x0 and b.x1 <= fig.bbox.x1
+        assert fig.bbox.y0 <= b.y0 and b.y1 <= fig.bbox.y1
+    n_levels = len(set(table["train_level"]))
+    assert len(legend.get_texts()) == n_levels + (2 if kwargs["vs"] == "both" else 0)

@@ -467,3 +467,134 @@ def test_the_recommendation_names_the_cost_source():
     result = recommend(measured.drop(columns="dft_cost_source"))
     assert result.cost_sources == {}
     assert "DFT cost source     not recorded in the table" in result.summary()
+
+
+def test_a_text_column_as_an_objective_is_named():
+    from pyiron_appmlip.study import plot_pareto
+
+    table = hand_table()
+    with pytest.raises(ValueError, match=r"recommend: objective 'sampler' holds str 'leverage'"):
+        recommend(table, energy_column="sampler")
+    with pytest.raises(
+        ValueError, match=r"plot_pareto: objective 'sampler' holds str 'leverage' \(row 'A'\)"
+    ):
+        plot_pareto(table, color="sampler")
+
+
+def brute_force_recommendation(table, max_e, max_f, preference):
+    """Index of the row recommend(aggregate=None) should choose: filter by the limits, Pareto
+    front of (E, F, cost) by pairwise comparison, lowest relative score, ties to the cheapest."""
+    rows = [
+        (idx, float(e), float(f), float(c))
+        for idx, e, f, c in zip(
+            table.index,
+            table["energy_rmse_test_truth"],
+            table["force_rmse_test_truth"],
+            table["dft_seconds"],
+            strict=True,
+        )
+        if e <= max_e and f <= max_f
+    ]
+    if not rows:
+        return None
+    front = [
+        r
+        for r in rows
+        if not any(
+            all(o[k] <= r[k] for k in (1, 2, 3)) and any(o[k] < r[k] for k in (1, 2, 3))
+            for o in rows
+        )
+    ]
+    e_min, f_min = min(r[1] for r in front), min(r[2] for r in front)
+
+    def key(r):
+        score = preference * (r[1] / e_min - 1) + (1 - preference) * (r[2] / f_min - 1)
+        return (round(score, 12), r[3])
+
+    return min(front, key=key)[0]
+
+
+def test_error_limits_match_a_brute_force_filter_of_a_small_table():
+    table = synthetic_table(twojmax=(4, 6), sizes=(50, 200)).sample(90, random_state=3)
+    e, f = table["energy_rmse_test_truth"], table["force_rmse_test_truth"]
+    checked = 0
+    for max_e in (e.quantile(0.2), e.quantile(0.6), np.inf):
+        for max_f in (f.quantile(0.3), f.quantile(0.7), np.inf):
+            for preference in (0.0, 0.1, 0.5, 0.9, 1.0):
+                expected = brute_force_recommendation(table, max_e, max_f, preference)
+                kwargs = {
+                    "max_energy_rmse": None if np.isinf(max_e) else max_e,
+                    "max_force_rmse": None if np.isinf(max_f) else max_f,
+                }
+                if expected is None:
+                    with pytest.raises(ValueError, match="no model satisfies max_"):
+                        recommend(table, preference=preference, aggregate=None, **kwargs)
+                    continue
+                result = recommend(table, preference=preference, aggregate=None, **kwargs)
+                assert result.model_index == expected
+                assert (result.candidates["energy_rmse_test_truth"] <= max_e).all()
+                assert (result.candidates["force_rmse_test_truth"] <= max_f).all()
+                checked += 1
+    assert checked >= 30
+    # with repetitions averaged the limits apply to the means
+    mean = recommend(synthetic_table(), max_energy_rmse=25.0, max_force_rmse=230.0)
+    assert (mean.candidates["energy_rmse_test_truth"] <= 25.0).all()
+    assert (mean.candidates["force_rmse_test_truth"] <= 230.0).all()
+    assert "max_force_rmse=230" in mean.summary()
+
+
+def test_error_limits_that_leave_nothing_name_the_limit_and_the_best_value():
+    table = hand_table()  # best energy 3 (E), best force 45 (G); within 2Jmax 4: 8 and 90 (B)
+    with pytest.raises(ValueError, match=r"max_energy_rmse=2 meV/atom: the smallest .* is 3 "):
+        recommend(table, max_energy_rmse=2.0)
+    with pytest.raises(
+        ValueError,
+        match=r"max_force_rmse=80 meV/Angstrom: the smallest force_rmse_test_truth \(mean over "
+        r"repetitions\) among the remaining models under max_twojmax=4 is 90 meV/Angstrom",
+    ):
+        recommend(table, max_twojmax=4, max_force_rmse=80.0)
+    with pytest.raises(ValueError, match=r"under max_energy_rmse=3.5 is 70 meV/Angstrom"):
+        recommend(table, max_energy_rmse=3.5, max_force_rmse=60.0)  # only E is left
+    for bad in (0, -1.0, "x", np.nan):
+        with pytest.raises(ValueError, match="max_force_rmse must be a number > 0"):
+            recommend(table, max_force_rmse=bad)
+    # a budget scan gives no recommendation for budgets that cannot meet the limit
+    scan = budget_scan(table, [0.15, 20.0], max_force_rmse=55.0)
+    assert scan["train_level"].iloc[0] is None and scan["force_rmse"].iloc[1] <= 55.0
+
+
+def test_preference_trades_relative_errors_at_the_documented_rate():
+    def two(energy_b):
+        return pd.DataFrame(
+            {
+                "twojmax": [6, 6],
+                "train_level": ["3", "3"],
+                "energy_weight": [100.0, 1.0],
+                "force_weight": [1.0, 1.0],
+                "sampler": ["all", "all"],
+                "subset_size": [50, 50],
+                "energy_rmse_test_truth": [1.0, energy_b],  # A: best energy
+                "force_rmse_test_truth": [14.0, 10.0],  # A: forces 40 % above B's
+                "dft_seconds": [100.0, 100.0],
+            },
+            index=["A", "B"],
+        )
+
+    # preference 0.1: 1 % of force error is worth 9 % of energy error, 40 % worth 360 %
+    assert recommend(two(4.7), preference=0.1).model_index == "A"  # B's energy 370 % above
+    assert recommend(two(4.5), preference=0.1).model_index == "B"  # 350 % above
+    assert recommend(two(1.45), preference=0.5).model_index == "A"  # 45 % > 40 %
+    assert recommend(two(1.35), preference=0.5).model_index == "B"
+    assert recommend(two(100.0), preference=0.0).model_index == "B"
+    # a hard limit on the force error excludes A whatever the preference
+    assert recommend(two(4.7), preference=0.1, max_force_rmse=12.0).model_index == "B"
+
+
+@pytest.mark.parametrize("value", [-1.0, np.nan])
+def test_negative_or_missing_dft_seconds_are_refused_naming_the_rows(value):
+    table = hand_table()
+    table.loc[["C", "F"], "dft_seconds"] = value
+    with pytest.raises(ValueError, match=r"dft_seconds must be .* >= 0.*rows \['C', 'F'\]"):
+        recommend(table, dft_budget_core_hours=100.0)
+    with pytest.raises(ValueError, match=r"rows \['C', 'F'\]"):
+        recommend(table)
