@@ -725,7 +725,7 @@ def test_overlapping_atoms_are_refused_by_every_job_with_the_same_rule(cu_study,
     desc = pr.create.job.AppmlipDescriptors("close_desc")
     desc.structures = [ok, close]
     desc.input.twojmax = 2
-    desc.input.n_processes = 1
+    desc.input.executor = "serial"
     with pytest.raises(ValueError, match=rf"configuration 1 {rule}"):
         desc.run()
     assert not os.path.exists(desc.store_path)  # refused before anything was computed
