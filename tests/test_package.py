@@ -31,6 +31,15 @@ def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():
     assert test_cmd.strip() in ci_lines, (test_cmd, ci_lines)
 
 
+README_MAX_CHARACTERS = 8000
+
+
+def test_readme_is_at_most_8000_characters():
+    """The README stays an entry page; the details live in docs/."""
+    n = len((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert n <= README_MAX_CHARACTERS, f"README.md has {n} characters (at most 8000)"
+
+
 def test_public_api_names():
     import pyiron_appmlip
 

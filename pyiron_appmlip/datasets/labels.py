@@ -6,7 +6,7 @@ virial rows of the descriptors are turned into stress rows with it).
 
 Pure functions of arrays (no pyiron). Labels and descriptors meet only in the fit
 (:mod:`pyiron_appmlip.training.sweep`), joined by configuration id. The labelled-dataset files
-(:mod:`.store`) hand out their labels as :class:`Labels`.
+(:mod:`pyiron_appmlip.datasets.store`) hand out their labels as :class:`Labels`.
 """
 
 from __future__ import annotations

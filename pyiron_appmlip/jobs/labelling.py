@@ -71,37 +71,11 @@ Running a job twice at once
     with a warning.
 
 Running on a cluster (queue)
-    The master is submitted like any pyiron job; its children then run modal inside the master's
-    queue job (one allocation for the whole set)::
-
-        job.server.queue = "slurm"        # a queue name from queue.yaml
-        job.server.cores = 1              # cores of the allocation
-        job.server.run_time = 24 * 3600   # seconds
-        job.run()                         # submits; pr.wait_for_job(job) or check pr.job_table()
-
-    pyiron finds the queue configuration through its resource paths: ``<resource_path>/queues/``
-    holds ``queue.yaml`` (pysqa) and a submission template, e.g.::
-
-        # <resource_path>/queues/queue.yaml
-        queue_type: SLURM
-        queue_primary: slurm
-        queues:
-          slurm: {cores_max: 64, cores_min: 1, run_time_max: 172800, script: slurm.sh}
-
-        # <resource_path>/queues/slurm.sh
-        #!/bin/bash
-        #SBATCH --output=time.out
-        #SBATCH --job-name={{job_name}}
-        #SBATCH --chdir={{working_directory}}
-        #SBATCH --time={{ [1, run_time_max // 60]|max }}
-        #SBATCH --cpus-per-task={{cores}}
-        {{command}}
-
-    ``<resource_path>`` is set in ``~/.pyiron`` (``RESOURCE_PATHS``) or ``PYIRONRESOURCEPATHS``.
-    GPAW runs serially in the master's process (set ``OMP_NUM_THREADS`` to the cores in the
-    template); VASP children run the ``run_vasp_*`` script of ``<resource_path>/vasp/bin`` with
-    ``engine_options={"cores": n}``. ``job.run(run_mode="non_modal")`` runs the master in a
-    background process on the local machine the same way.
+    The master is submitted like any pyiron job (``job.server.queue``, ``job.server.cores``,
+    ``job.server.run_time``, then ``job.run()``); its children then run modal inside the
+    master's queue job (one allocation for the whole set). The documentation's page "Clusters
+    and executors" (``docs/clusters.md``) shows a pysqa ``queue.yaml`` and its submission
+    template, and where GPAW and VASP children run inside the allocation.
 """
 
 from __future__ import annotations

@@ -455,8 +455,9 @@ def front_summary(rows, conventions: StudyConventions | None = None, costs=COSTS
             the best median errors on the front.
 
     Returns:
-        ``{(cost, dominance): {"levels": [...], "counts": {level: n}, "front": DataFrame,
-        "range": (energy_max, force_max), "range_counts": {level: n}, "n_settings": n}}``.
+        A dict keyed by ``(cost, dominance)``; each value a dict
+        ``{"levels": [...], "counts": {level: n}, "front": DataFrame,``
+        ``"range": (energy_max, force_max), "range_counts": {level: n}, "n_settings": n}``.
     """
     from ..core.learning_curves import summarize_repetitions
     from ..core.pareto import pareto_front

@@ -22,7 +22,7 @@ import pytest
 MIN_WORDS = 8
 """Shortest run of consecutive words shared with the paper that counts as copied prose."""
 
-SCANNED_SUFFIXES = (".py", ".md", ".ipynb", ".toml", ".yml", ".sh", ".txt")
+SCANNED_SUFFIXES = (".py", ".md", ".rst", ".ipynb", ".toml", ".yml", ".sh", ".txt")
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_PAPER = os.path.join(
@@ -234,3 +234,16 @@ def test_no_sentence_of_the_paper_is_copied():
         paper_text = fh.read()
     hits = scan_repository(paper_text)
     assert not hits, "runs of words copied from the paper:\n" + "\n".join(hits)
+
+
+def test_the_documentation_pages_are_scanned():
+    """Every tracked file of docs/ except the CSS/HTML templates has a scanned suffix."""
+    out = subprocess.run(
+        ["git", "ls-files", "docs"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    pages = [p for p in out if p.endswith(".md")]
+    assert "docs/index.md" in pages, out
+    scanned = set(tracked_text_files())
+    assert set(pages) <= scanned
+    unscanned = [p for p in out if p not in scanned and not p.endswith(".gitignore")]
+    assert unscanned == [], unscanned
