@@ -58,8 +58,8 @@ from ..descriptors.settings import (
 )
 from ..descriptors.store import BlockStore, DamagedStoreError, StoreSettingsError
 from ..executors import check_executor
-from ..structures.checks import check_structures
-from ..structures.conversion import structures_from_arrays, structures_to_arrays
+from ..structures.checks import check_structures, checked_structure_arrays
+from ..structures.conversion import structures_from_arrays
 from ._common import (
     LeftoverSafeSave,
     PlainOutput,
@@ -171,14 +171,7 @@ class AppmlipDescriptors(
 
     @structures.setter
     def structures(self, structures):
-        from ..structures.conversion import as_strings, to_ase_list
-
-        atoms = to_ase_list(structures, "job.structures", single=True)
-        arrays = structures_to_arrays(atoms)
-        kept = check_structures(atoms, None, ids=as_strings(arrays["ids"]), what="job.structures")
-        if len(kept) < len(atoms):
-            arrays = structures_to_arrays([atoms[k] for k in kept])
-        self.input.structures = arrays
+        self.input.structures = checked_structure_arrays(structures, "job.structures")
 
     def _structure_arrays(self) -> dict:
         data = self.input.structures

@@ -92,13 +92,17 @@ from ..dft.engines.base import SinglePointResult, failed_result, format_exceptio
 from ..dft.engines.gpaw import check_setups, run_gpaw
 from ..dft.levels import ConvergenceLevel, get_level, level_label
 from ..executors import check_executor, describe_executor, run_tasks
-from ..structures.checks import DEFAULT_MIN_DISTANCE, check_min_distance, check_structures
+from ..structures.checks import (
+    DEFAULT_MIN_DISTANCE,
+    check_min_distance,
+    check_structures,
+    checked_structure_arrays,
+)
 from ..structures.conversion import (
     as_strings,
     structures_from_arrays,
     structures_to_arrays,
     to_ase,
-    to_ase_list,
 )
 from ._common import (
     RUN_LOCK_NAME,
@@ -463,12 +467,7 @@ class AppmlipLabelling(ExecutorMixin, _RunGuards, _LevelAndEngine, PythonTemplat
 
     @structures.setter
     def structures(self, structures):
-        atoms = to_ase_list(structures, "job.structures", single=True)
-        arrays = structures_to_arrays(atoms)
-        kept = check_structures(atoms, None, ids=as_strings(arrays["ids"]), what="job.structures")
-        if len(kept) < len(atoms):
-            arrays = structures_to_arrays([atoms[k] for k in kept])
-        self.input.structures = arrays
+        self.input.structures = checked_structure_arrays(structures, "job.structures")
 
     @property
     def configuration_ids(self) -> list[str]:

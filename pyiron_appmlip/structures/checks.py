@@ -31,6 +31,7 @@ __all__ = [
     "DuplicateStructuresWarning",
     "check_min_distance",
     "check_structures",
+    "checked_structure_arrays",
     "closest_pair",
     "warn_duplicates",
 ]
@@ -197,3 +198,26 @@ def check_structures(
             )
     warn_duplicates({cid: [f"position {k}" for k in ks] for cid, ks in copies.items()}, what)
     return kept
+
+
+def checked_structure_arrays(structures, what: str = "job.structures") -> dict:
+    """Structures given to a job's ``structures`` input as the arrays it stores, after the
+    package's duplicate rule (:func:`check_structures` without the distance check, which the
+    job applies with its own ``min_distance`` when it runs).
+
+    Args:
+        structures: one ASE/pyiron structure or a list of them.
+        what: how the input is named in messages.
+
+    Returns:
+        :func:`~pyiron_appmlip.structures.conversion.structures_to_arrays` of the structures,
+        each configuration once.
+    """
+    from .conversion import as_strings, structures_to_arrays, to_ase_list
+
+    atoms = to_ase_list(structures, what, single=True)
+    arrays = structures_to_arrays(atoms)
+    kept = check_structures(atoms, None, ids=as_strings(arrays["ids"]), what=what)
+    if len(kept) < len(atoms):
+        arrays = structures_to_arrays([atoms[k] for k in kept])
+    return arrays
