@@ -12,7 +12,9 @@ Run it with ``python -m pyiron_appmlip.quickstart`` (see ``--help``). Two parts:
    with GPAW at levels 1-5 (shipped with the package). It prints how far each level is from the
    highest, what a high force weight does to models trained on cheap levels, how many
    configurations leverage and random sampling need, a recommendation, and saves the Pareto
-   front as a PNG, each with one line saying what it shows.
+   front as a PNG, each with one line saying what it shows. This part is optional
+   (``--no-study``): it is the paper's study (:mod:`pyiron_appmlip.reproduction`) on the shipped
+   data, while the live run uses only what a study of one's own material uses.
 """
 
 from __future__ import annotations
@@ -255,9 +257,9 @@ def format_table(table) -> str:
 
 
 def _levels_table(dataset) -> str:
-    from .study.findings_measure import table3
+    from .study.level_comparison import compare_dataset_levels
 
-    t3 = table3(dataset)
+    t3 = compare_dataset_levels(dataset)
     cols = {
         "level": "level",
         "n_configs": "configs",
@@ -298,8 +300,10 @@ def study_shipped_dataset(
 
     import pandas as pd
 
-    from .datasets.be import load_be_dataset
-    from .study.like_for_like import StudyConventions, measure_dataset
+    # The shipped Be dataset and the paper authors' conventions belong to the paper's
+    # reproduction: this optional part alone uses them (``--no-study`` skips it).
+    from .reproduction.be_dataset import load_be_dataset
+    from .reproduction.like_for_like import StudyConventions, measure_dataset
     from .study.plots import plot_pareto
     from .study.recommend import recommend
 

@@ -14,7 +14,11 @@ Layers, lowest first:
 2. ``structures``, 3. ``dft``, 4. ``descriptors``, 5. ``datasets``, 6. ``potential``,
    7. ``training``, 8. ``jobs``, 9. ``study``: one folder each.
 10. ``entry``: ``quickstart`` and ``workflow``, which combine jobs and the study.
-11. ``facade``: the package's ``__init__``, which hands out the public names. An import of a
+11. ``reproduction``: the reproduction of the paper (its numbers, the like-for-like study, the
+   findings report, the shipped Be campaigns). It may import everything below it, and nothing
+   of the package imports it but the deprecated aliases of its modules' old places and the
+   quickstart's optional study of the shipped dataset (known exceptions, inside functions).
+12. ``facade``: the package's ``__init__``, which hands out the public names. An import of a
    name from the package itself (``from pyiron_appmlip import Project``) counts as an import of
    the module the facade takes that name from (``_LAZY`` there), ``__version__`` as support.
 """
@@ -41,6 +45,7 @@ LAYERS = (
     ("jobs", {"jobs"}),
     ("study", {"study"}),
     ("entry", {"quickstart", "workflow"}),
+    ("reproduction", {"reproduction"}),
 )
 RANK = {name: rank for rank, (name, _) in enumerate(LAYERS)}
 RANK["facade"] = len(LAYERS)
@@ -59,6 +64,32 @@ KNOWN_EXCEPTIONS = {
     ("pyiron_appmlip.descriptors.evaluation_cost", "pyiron_appmlip.potential"): (
         "deprecated alias of the module that moved to potential"
     ),
+    **{
+        (f"{PACKAGE}.{old}", f"{PACKAGE}.reproduction"): (
+            "deprecated alias of the module that moved to reproduction"
+        )
+        for old in (
+            "study.findings",
+            "study.findings_measure",
+            "study.findings_render",
+            "study.paper_values",
+            "study.like_for_like",
+            "datasets.be",
+        )
+    },
+    (f"{PACKAGE}.quickstart", f"{PACKAGE}.reproduction.be_dataset"): (
+        "the quickstart's optional second part, the paper's study on the shipped Be dataset"
+    ),
+    (f"{PACKAGE}.quickstart", f"{PACKAGE}.reproduction.like_for_like"): (
+        "the quickstart's optional second part, the paper's study on the shipped Be dataset"
+    ),
+}
+#: Where the reproduction may be imported from outside it: the known exceptions above.
+REPRODUCTION = f"{PACKAGE}.reproduction"
+REPRODUCTION_IMPORTERS = {
+    importer
+    for importer, imported in KNOWN_EXCEPTIONS
+    if imported == REPRODUCTION or imported.startswith(f"{REPRODUCTION}.")
 }
 
 
@@ -202,6 +233,59 @@ def test_no_module_imports_a_higher_layer():
     assert not stale, f"exceptions no longer needed, remove them from the list: {stale}"
 
 
+def reproduction_imports(sources: dict[str, str], facade: dict[str, str] | None = None):
+    """Every import of :mod:`pyiron_appmlip.reproduction` by a module outside it.
+
+    Returns:
+        A sorted list of ``(importer, imported, line, inside a function)``; a public name of the
+        package counts as the module the facade takes it from.
+    """
+    found = []
+    for key, text in sources.items():
+        is_package = key.endswith(".__init__")
+        module = key[: -len(".__init__")] if is_package else key
+        if layer_of(module) == "reproduction":
+            continue
+        for target, line, in_function in _imports(ast.parse(text), module, is_package):
+            if layer_of(target, facade) == "reproduction":
+                found.append((module, target, line, in_function))
+    return sorted(found)
+
+
+def test_no_product_module_imports_the_reproduction():
+    sources = package_sources()
+    facade = facade_names(sources[f"{PACKAGE}.__init__"])
+    public = [name for name, module in facade.items() if layer_of(module) == "reproduction"]
+    assert not public, f"public names of the package taken from the reproduction: {public}"
+    found = reproduction_imports(sources, facade)
+    unexpected = [b for b in found if b[0] not in REPRODUCTION_IMPORTERS]
+    assert not unexpected, "imports of the reproduction:\n" + "\n".join(
+        f"  {m}:{line} imports {t}" for m, t, line, _ in unexpected
+    )
+    eager = [b for b in found if not b[3]]
+    assert not eager, f"the deprecated aliases must import the reproduction lazily: {eager}"
+    assert {b[0] for b in found} == REPRODUCTION_IMPORTERS, "stale exceptions in the list"
+
+
+def test_an_import_of_the_reproduction_is_found_wherever_it_is():
+    sources = {
+        "pyiron_appmlip.study.fake": "def f():\n    from ..reproduction import findings\n",
+        "pyiron_appmlip.quickstart": "from pyiron_appmlip.reproduction.be_dataset import x\n",
+        "pyiron_appmlip.workflow": "from . import reproduction\n",
+        "pyiron_appmlip.reproduction.fake": "from ..study import recommend\n",
+    }
+    assert reproduction_imports(sources) == [
+        ("pyiron_appmlip.quickstart", "pyiron_appmlip.reproduction.be_dataset", 1, False),
+        ("pyiron_appmlip.study.fake", "pyiron_appmlip.reproduction", 2, True),
+        ("pyiron_appmlip.workflow", "pyiron_appmlip.reproduction", 1, False),
+    ]
+    assert [b[1] for b in upward_imports(sources)] == [
+        "pyiron_appmlip.reproduction.be_dataset",
+        "pyiron_appmlip.reproduction",
+        "pyiron_appmlip.reproduction",
+    ]
+
+
 def test_core_imports_nothing_else_of_the_package():
     sources = {k: v for k, v in package_sources().items() if k.startswith(f"{PACKAGE}.core")}
     assert len(sources) > 5
@@ -290,5 +374,9 @@ def test_imports_of_the_same_or_a_lower_layer_pass():
             "import numpy\n"
         ),
         "pyiron_appmlip.core.fake": "from . import fit\nfrom .units import x\n",
+        "pyiron_appmlip.reproduction.like_for_like.fake": (
+            "from ...quickstart import DEFAULTS\nfrom ...jobs.fit import AppmlipFit\n"
+            "from ..findings import main\nfrom .conventions import StudyConventions\n"
+        ),
     }
     assert upward_imports(sources) == []

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pyiron_appmlip.study import like_for_like as lfl
+from pyiron_appmlip.reproduction import like_for_like as lfl
 
 OWN, TRUTH = "(train precision)", "(6th precision)"
 
@@ -173,7 +173,7 @@ def test_conventions_reject_bad_values():
 
 def test_a_real_run_on_the_shipped_dataset_is_overdetermined_and_reported(tmp_path, monkeypatch):
     """LAMMPS descriptors at 2Jmax 2 and the sweep with the authors' conventions (3 repetitions)."""
-    from pyiron_appmlip.datasets.be import load_be_dataset
+    from pyiron_appmlip.reproduction.be_dataset import load_be_dataset
 
     seen = []
     real = lfl.energy_error_concentration
@@ -182,7 +182,7 @@ def test_a_real_run_on_the_shipped_dataset_is_overdetermined_and_reported(tmp_pa
         seen.append(list(groups))
         return real(errors, groups, **kwargs)
 
-    monkeypatch.setattr(lfl, "energy_error_concentration", recorded)
+    monkeypatch.setattr(lfl.measuring, "energy_error_concentration", recorded)
     dataset = load_be_dataset()
     conv = lfl.StudyConventions(repetitions=3, front_repetitions=2, n_sizes=4)
     r = lfl.measure_dataset(dataset, 2, conv, name="GPAW small")
@@ -249,7 +249,7 @@ def test_a_cached_result_is_reused_only_for_an_equal_key(tmp_path):
 
 
 def test_an_empty_training_pool_is_named():
-    from pyiron_appmlip.datasets.be import load_be_dataset
+    from pyiron_appmlip.reproduction.be_dataset import load_be_dataset
 
     ds = load_be_dataset()
     block = {ds.ids[0]: np.zeros((4, 20))}
@@ -285,7 +285,7 @@ def test_2jmax_per_source_and_fewer_repetitions_at_a_dear_2jmax(tmp_path, monkey
         calls.append((name, twojmax, conv.repetitions, conv.front_repetitions))
         return lfl.SourceResult(name, "", twojmax, None, None, {}, {})
 
-    monkeypatch.setattr(lfl, "measure_dataset", recorded)
+    monkeypatch.setattr(lfl.sources, "measure_dataset", recorded)
     conv = lfl.StudyConventions(repetitions=5, front_repetitions=4)
     results = lfl.collect_results(
         None,

@@ -9,9 +9,8 @@ from ase.build import bulk
 
 from pyiron_appmlip.datasets.store import LabelledDataset, LevelData
 from pyiron_appmlip.descriptors import compute_qsnap_blocks
-from pyiron_appmlip.structures.conversion import configuration_id
-from pyiron_appmlip.study import paper_values as pv
-from pyiron_appmlip.study.findings import (
+from pyiron_appmlip.reproduction import paper_values as pv
+from pyiron_appmlip.reproduction.findings import (
     Findings,
     FindingsSettings,
     Observations,
@@ -22,6 +21,7 @@ from pyiron_appmlip.study.findings import (
     table3,
     write_report,
 )
+from pyiron_appmlip.structures.conversion import configuration_id
 
 OFFSET = 0.05  # eV/atom between the two levels
 

@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from pyiron_appmlip.datasets.be import CAMPAIGN, DATASET_FILE, load_be_dataset
 from pyiron_appmlip.dft.levels import PAPER_LEVELS
+from pyiron_appmlip.reproduction.be_dataset import CAMPAIGN, DATASET_FILE, load_be_dataset
 from pyiron_appmlip.structures.conversion import configuration_id
 
 REPORT = os.path.join(os.path.dirname(DATASET_FILE), "be_findings.md")
@@ -78,7 +78,7 @@ def test_every_stored_calculation_finished_with_units(dataset, level):
 
 
 def test_report_table3_row_equals_a_recomputation_from_the_stored_labels(dataset):
-    from pyiron_appmlip.study.findings import read_report_table3
+    from pyiron_appmlip.reproduction.findings import read_report_table3
 
     printed = read_report_table3(REPORT)
     assert set(printed) == {"1", "2", "3", "4"}
@@ -100,7 +100,7 @@ def test_report_table3_row_equals_a_recomputation_from_the_stored_labels(dataset
 
 
 def test_report_prints_the_paper_beside_ours():
-    from pyiron_appmlip.study import paper_values as pv
+    from pyiron_appmlip.reproduction import paper_values as pv
 
     text = open(REPORT).read()
     for section in ("## 1. Table 3", "## 2. Tables 4/5", "## 3. Fig. 6", "## 4. Fig. 7"):
@@ -114,8 +114,12 @@ def test_report_prints_the_paper_beside_ours():
 def test_the_shipped_large_dataset_is_the_large_campaign_so_far():
     """The partial export of the 16-32-atom campaign: only its structures, its split, its levels,
     and only finished calculations (finite labels of the right shapes)."""
-    from pyiron_appmlip.datasets.be import LARGE_CAMPAIGN, bulk_reference, campaign_split
-    from pyiron_appmlip.datasets.be import campaign_structures as structures_of
+    from pyiron_appmlip.reproduction.be_dataset import (
+        LARGE_CAMPAIGN,
+        bulk_reference,
+        campaign_split,
+    )
+    from pyiron_appmlip.reproduction.be_dataset import campaign_structures as structures_of
     from pyiron_appmlip.structures.conversion import configuration_id
 
     ds = load_be_dataset(campaign="large")
