@@ -1,6 +1,6 @@
 """Which W-Be test configurations carry the whole-pool test energy error, per group and volume.
 
-The like-for-like study (``pyiron_appmlip.study.like_for_like``) splits the Be part of the W-Be
+The like-for-like study (``pyiron_appmlip.reproduction.like_for_like``) splits the Be part of the W-Be
 SNAP training set in halves by configuration id and fits the whole training half; at 2Jmax 8
 its test energy RMSE is far above the training one. This script repeats that fit (same groups
 left out, same split, ZBL reference, package fit at w_E/w_F = 150) and prints, for the training
@@ -26,7 +26,7 @@ from pyiron_appmlip.datasets.importers import read_dataset
 from pyiron_appmlip.datasets.store import select_configurations
 from pyiron_appmlip.descriptors import compute_qsnap_blocks
 from pyiron_appmlip.potential.reference import ReferencePotential
-from pyiron_appmlip.study.like_for_like import WBE_EXCLUDED_GROUPS, StudyConventions
+from pyiron_appmlip.reproduction.like_for_like import WBE_EXCLUDED_GROUPS, StudyConventions
 from pyiron_appmlip.training.labels import split_by_configuration
 
 

@@ -625,7 +625,7 @@ def _subset(dataset: LabelledDataset, ids) -> LabelledDataset:
 
 
 def test_be_dataset_levels_through_one_dataset_job_into_a_fit(project):
-    from pyiron_appmlip.datasets.be import load_be_dataset
+    from pyiron_appmlip.reproduction.be_dataset import load_be_dataset
 
     be = load_be_dataset()
     small = [cid for cid, n in zip(be.ids, be.n_atoms, strict=True) if n <= 2][:12]
