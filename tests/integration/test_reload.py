@@ -242,8 +242,14 @@ def assert_no_bytes(value, where: str) -> None:
 
 
 def _attributes(obj) -> dict:
-    """Public instance attributes (those of an object without a value comparison)."""
-    return {k: v for k, v in vars(obj).items() if not k.startswith("_")}
+    """Public instance attributes (those of an object without a value comparison), from its
+    ``__dict__`` and the ``__slots__`` of its classes (a tuple subclass such as ``WeightPair``
+    has slots only)."""
+    names = list(getattr(obj, "__dict__", {}))
+    for klass in type(obj).__mro__:
+        slots = klass.__dict__.get("__slots__", ())
+        names += [slots] if isinstance(slots, str) else list(slots)
+    return {k: getattr(obj, k) for k in names if not k.startswith("_") and hasattr(obj, k)}
 
 
 def test_the_comparison_sees_what_a_reload_used_to_change():
