@@ -370,7 +370,7 @@ class AppmlipSweep(
             )
         if _provides_levels(source) and level is not None:
             own = level_label(level)
-            provided = [level_label(name) for name in source.level_names]
+            provided = _provided_levels(source)
             if own not in provided:
                 raise ValueError(
                     f"level={level!r} (label {own!r}) is not a level of job "
@@ -985,10 +985,7 @@ def _check_level_of(job, level: str, job_id: int) -> None:
     level, whose labels would be reported under the wrong level."""
     if job is None:
         raise ValueError(f"labelling_jobs[{level!r}] = {job_id}: no job with that id exists")
-    if _provides_levels(job):
-        provided = [level_label(name) for name in job.level_names]
-    else:
-        provided = [level_label(job.level_name)]
+    provided = _provided_levels(job)
     if level not in provided:
         which = f"level {provided[0]!r}" if len(provided) == 1 else f"the levels {provided}"
         raise ValueError(
@@ -996,6 +993,14 @@ def _check_level_of(job, level: str, job_id: int) -> None:
             f"level {level!r}; its labels would be reported as level {level!r}. Name each level's "
             "job with job.add_labels(labelling_job) (or labelling_jobs[<its level>] = <its id>)"
         )
+
+
+def _provided_levels(job) -> list[str]:
+    """The level labels a label source job provides: a dataset job's ``level_names``, a
+    labelling job's own level."""
+    if _provides_levels(job):
+        return [level_label(name) for name in job.level_names]
+    return [level_label(job.level_name)]
 
 
 def _provides_levels(job) -> bool:
