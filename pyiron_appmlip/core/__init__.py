@@ -36,6 +36,14 @@ from .leverage import (
     leverage_scores_streamed,
     leverage_scores_weights,
 )
+from .multi_fidelity import (
+    DeltaModel,
+    EnergyFactors,
+    fit_delta,
+    fit_level_pair,
+    training_calculations,
+    training_cost,
+)
 from .sampling import (
     SAMPLERS,
     random_order,
@@ -55,6 +63,12 @@ from .shared_subsets import (
 from .statistics import SufficientStatistics, iter_checkpoints
 
 __all__ = [
+    "DeltaModel",
+    "EnergyFactors",
+    "fit_delta",
+    "fit_level_pair",
+    "training_calculations",
+    "training_cost",
     "DEFAULT_RCOND",
     "SufficientStatistics",
     "iter_checkpoints",

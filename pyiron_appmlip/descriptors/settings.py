@@ -382,6 +382,57 @@ class QSnapSettings:
             labels += [f"n_{e}" for e in elements[1:]]
         return labels
 
+    def column_subset(self, smaller: QSnapSettings) -> np.ndarray:
+        """Where the columns of ``smaller`` (a smaller 2Jmax, all else equal) sit in these.
+
+        A bispectrum component ``B(2j1, 2j2, 2j)`` does not depend on 2Jmax (nor does its
+        isolated-atom value subtracted with ``bzeroflag``), so the components of a smaller 2Jmax
+        are some of a larger one's, and so are their products (``quadraticflag``) and the
+        element-count columns. ``block[:, settings.column_subset(smaller)]`` therefore equals
+        the block ``smaller`` gives for the same structure (tested against LAMMPS). This is
+        the column mapping of a Delta model's correction at a smaller 2Jmax
+        (:func:`pyiron_appmlip.core.multi_fidelity.fit_delta`).
+
+        Args:
+            smaller: settings with a 2Jmax at most this one's and every other field equal.
+
+        Returns:
+            (p_smaller,) indices into this block's p columns, increasing.
+
+        Raises:
+            ValueError: if 2Jmax is larger or another field differs (the message names it).
+        """
+        if not isinstance(smaller, QSnapSettings):
+            raise ValueError(f"smaller must be QSnapSettings, got {type(smaller).__name__}")
+        if smaller.twojmax > self.twojmax:
+            raise ValueError(
+                f"smaller.twojmax ({smaller.twojmax}) must be at most twojmax ({self.twojmax})"
+            )
+        mine, theirs = self.to_dict(), smaller.to_dict()
+        differ = sorted(k for k in mine if k != "twojmax" and mine[k] != theirs.get(k))
+        if differ:
+            raise ValueError(
+                f"the settings differ in {differ} besides twojmax: their columns do not map"
+            )
+        large = {t: i for i, t in enumerate(bispectrum_indices(self.twojmax))}
+        lin = np.array([large[t] for t in bispectrum_indices(smaller.twojmax)], dtype=np.intp)
+        per = list(lin)
+        if self.quadraticflag:
+            k_large = len(large)
+
+            def pair(a: int, b: int) -> int:  # row-major upper triangle incl. diagonal
+                return k_large + a * k_large - a * (a - 1) // 2 + (b - a)
+
+            per += [pair(lin[a], lin[b]) for a in range(len(lin)) for b in range(a, len(lin))]
+        per = np.array(per, dtype=np.intp)
+        elements = self._require_elements()
+        n_per = self.n_per_element
+        cols = [e * n_per + per for e in range(len(elements))]
+        n_counts = self.n_count_columns()
+        if n_counts:
+            cols.append(len(elements) * n_per + np.arange(n_counts))
+        return np.concatenate(cols)
+
     # -- elements -----------------------------------------------------------------------------
     def _require_elements(self) -> tuple[str, ...]:
         if self.elements is None:
