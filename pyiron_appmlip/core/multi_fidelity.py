@@ -388,9 +388,7 @@ def fit_delta(
             f"present: {list(delta_stats.levels)}"
         )
     cols = check_columns(columns, p)
-    w_e, w_f = (
-        (energy_weight, force_weight) if correction_weights is None else correction_weights
-    )
+    w_e, w_f = (energy_weight, force_weight) if correction_weights is None else correction_weights
     w_e, w_f = check_weights(w_e, w_f)
     correction_ridge = check_ridge(correction_ridge)
     pieces, n_rows, n_configs = _delta_pieces(

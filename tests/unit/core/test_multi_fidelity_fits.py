@@ -161,7 +161,12 @@ def test_training_cost_counts_each_calculation_once():
     # nested energies at a higher level: 4 cheap + 2 expensive calculations
     parts = [(energy_ids, "hi"), (force_ids, "lo")]
     assert training_calculations(parts) == {
-        ("a", "hi"), ("b", "hi"), ("a", "lo"), ("b", "lo"), ("c", "lo"), ("d", "lo")
+        ("a", "hi"),
+        ("b", "hi"),
+        ("a", "lo"),
+        ("b", "lo"),
+        ("c", "lo"),
+        ("d", "lo"),
     }
     assert training_cost(parts, lambda c, lv: cost[lv]) == 24.0
     # one level for both: energies and forces of one calculation cost one
