@@ -1,5 +1,5 @@
 """Numerical core (numpy/scipy only): streamed statistics, weighted fits, errors, leverage
-scores, sampling orders and DFT-vs-DFT comparisons for linear (q)SNAP models.
+scores, sampling orders, label-free selectors and DFT-vs-DFT comparisons for linear (q)SNAP models.
 
 Data model: configuration m has a descriptor block (1 + 3 N_m, p): the total-energy row (sum over
 atoms), then force rows x, y, z atom by atom (predicted forces = rows @ beta), optionally six
@@ -52,6 +52,20 @@ from .sampling import (
     sampling_order,
     weighted_order,
 )
+from .selectors import (
+    DETERMINISTIC_SELECTORS,
+    FIRST_POINT_SELECTORS,
+    SELECTORS,
+    cur_order,
+    d_optimal_order,
+    dataset_entropy,
+    entropy_order,
+    feature_rows,
+    fps_order,
+    maxvol_order,
+    maxvol_rows,
+    standardized,
+)
 from .shared_subsets import (
     PlanNode,
     SubsetPlan,
@@ -102,6 +116,18 @@ __all__ = [
     "sampling_order",
     "sample_subset",
     "repeated_orders",
+    "SELECTORS",
+    "DETERMINISTIC_SELECTORS",
+    "FIRST_POINT_SELECTORS",
+    "feature_rows",
+    "standardized",
+    "maxvol_rows",
+    "maxvol_order",
+    "d_optimal_order",
+    "cur_order",
+    "fps_order",
+    "dataset_entropy",
+    "entropy_order",
     "LevelComparison",
     "compare_levels",
     "comparison_table",
