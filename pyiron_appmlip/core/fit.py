@@ -652,6 +652,11 @@ class SubsetFit:
         train: training errors (same level).
         test: {test level: ErrorSummary} on the test statistics.
         stress_weight: stress weight of the fit.
+        energy_size: configurations whose energies were fitted (None: ``subset_size``), e.g.
+            the energy subset of a multi-fidelity fit.
+        energy_level: the level of the energy labels (None: ``level``).
+        force_level: the level of the force labels (None: ``level``).
+        kind: "single", "level_pair" or "delta" (see :mod:`.multi_fidelity`).
     """
 
     subset_size: int
@@ -662,6 +667,10 @@ class SubsetFit:
     train: ErrorSummary
     test: dict = field(default_factory=dict)
     stress_weight: float = 0.0
+    energy_size: int | None = None
+    energy_level: object = None
+    force_level: object = None
+    kind: str = "single"
 
 
 def _checked_fit_arguments(weights, stress_weight, factorization, test_statistics, test_levels):

@@ -14,7 +14,7 @@ from ..core.validation import check_ridge, check_stress_weight, check_weights
 from ..dft.cost import parse_level_costs
 from ..dft.levels import level_label
 from ..training.labels import check_test_fraction, parse_group_weights, parse_weights
-from ..training.sweep import SWEEP_SAMPLERS
+from ..training.sweep import SWEEP_SAMPLERS, parse_level_pairs
 from ._common import plain
 from ._input import (
     check_bool,
@@ -241,6 +241,36 @@ def check_level_costs(value) -> dict:
     return {label: cost.to_spec() for label, cost in costs.items()}
 
 
+def checkparse_level_pairs(name: str):
+    """The check of ``level_pairs`` / ``delta_pairs``: a list of two different levels each,
+    stored as level labels."""
+
+    def check(value):
+
+        pairs = _builtin(value)
+        if pairs is None:
+            return []
+        if isinstance(pairs, str) or not isinstance(pairs, list | tuple):
+            raise ValueError(f"{name} must be a list of [level, level] pairs, got {pairs!r}")
+        return [list(p) for p in parse_level_pairs([_builtin(p) for p in pairs], name)]
+
+    return check
+
+
+def check_energy_sizes(value) -> list[int]:
+    """``energy_sizes``: positive integers (sizes of energy subsets), sorted."""
+    sizes = _builtin(value)
+    sizes = [] if sizes is None else sizes
+    if isinstance(sizes, str) or not isinstance(sizes, list | tuple):
+        raise ValueError(f"energy_sizes must be a list of positive integers, got {sizes!r}")
+    out = []
+    for n in sizes:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"energy_sizes must be positive integers, got {sizes!r}")
+        out.append(int(n))
+    return sorted(set(out))
+
+
 def _stress_weight(value):
     value = _builtin(value)
     return 0.0 if value is None else check_stress_weight(value)
@@ -273,6 +303,9 @@ def sweep_input_checks() -> dict:
         "stress_weight": _stress_weight,
         "group_weights": check_group_weights,
         "level_costs": check_level_costs,
+        "level_pairs": checkparse_level_pairs("level_pairs"),
+        "delta_pairs": checkparse_level_pairs("delta_pairs"),
+        "energy_sizes": check_energy_sizes,
     }
 
 

@@ -31,7 +31,13 @@ from ..training.costs import assign_dft_costs, dft_costs
 from ..training.group_errors import group_error_table, prediction_frame
 from ..training.labels import Labels, parse_group_weights, split_by_configuration
 from ..training.sweep import SWEEP_SAMPLERS, BlockSource, SweepGrid, run_sweep
-from ..training.table import COLUMN_NAMES, COLUMNS, KEY_COLUMNS, row_key
+from ..training.table import (
+    COLUMN_NAMES,
+    COLUMNS,
+    KEY_COLUMNS,
+    complete_older_columns,
+    row_key,
+)
 from ._common import (
     LeftoverSafeSave,
     PlainOutput,
@@ -124,6 +130,7 @@ def _read_unit(path: str) -> tuple[str, list[dict]]:
     for c, default in {**_STRESS_COLUMNS, **_COST_SOURCE_COLUMNS}.items():
         if c not in cols and n_rows:
             cols[c] = np.full(n_rows, default)
+    complete_older_columns(cols, n_rows)  # unit files written before multi-fidelity fits
     missing = [c for c in COLUMN_NAMES if c not in cols and c != "descriptors_job"]
     if missing:
         raise ValueError(f"sweep unit file {path} lacks the columns {missing}")
@@ -235,6 +242,16 @@ class AppmlipSweep(
             reported where the descriptors have virial rows]. FitSNAP's ``vweight`` (on bar) is
             ``stress_weight / 1.6021765e6``. Uses the virial rows descriptors jobs store by
             default, the labels' stresses and the cell volumes.
+        level_pairs: ``[energy_level, force_level]`` pairs of multi-fidelity fits, energies
+            from the first level and forces (and stresses) from the second [``[]``]; see
+            :class:`~pyiron_appmlip.training.sweep.SweepGrid`. Rows: ``model_kind``
+            "level_pair", ``train_level`` "E<a>+F<b>".
+        delta_pairs: ``[low_level, high_level]`` pairs of Delta models (a fit to the low level
+            plus a correction to ``high - low``) [``[]``]. Rows: ``model_kind`` "delta",
+            ``train_level`` "<low>+delta(<high>)".
+        energy_sizes: sizes of the energy subsets of level pairs and of the correction sets of
+            Delta models, the first n configurations of each training subset [``[]``: the whole
+            subset].
         group_weights: ``{group: (energy, force, stress) factors}`` multiplying w_E, w_F and w_S
             for the configurations of a group (groups come with dataset jobs), finite, >= 0
             [``{}``].
@@ -288,6 +305,9 @@ class AppmlipSweep(
             self.input.stress_weight = 0.0
             self.input.group_weights = {}
             self.input.level_costs = {}
+            self.input.level_pairs = []
+            self.input.delta_pairs = []
+            self.input.energy_sizes = []
 
     # -- input helpers ------------------------------------------------------------------------
     def _source(self, job, method: str):
@@ -419,6 +439,9 @@ class AppmlipSweep(
             seed=int(self.input.seed),
             leverage_weights=None if lw is None else tuple(lw),
             stress_weight=self.input.get("stress_weight") or 0.0,
+            level_pairs=[tuple(p) for p in self.input.get("level_pairs") or []],
+            delta_pairs=[tuple(p) for p in self.input.get("delta_pairs") or []],
+            energy_sizes=list(self.input.get("energy_sizes") or []),
         )
 
     def _group_weights(self) -> dict:
@@ -502,7 +525,7 @@ class AppmlipSweep(
         self._validate_input()
         grid = self.grid()
         truth = self._truth()
-        levels_needed = list(dict.fromkeys([*grid.train_levels, truth]))
+        levels_needed = list(dict.fromkeys([*grid.pool_levels, truth]))
         labels = {}
         for lv in levels_needed:
             labels[lv] = self._load_labels(lv)
@@ -571,7 +594,7 @@ class AppmlipSweep(
             level_costs=level_costs,
         )
         # the rows read back get the costs of the current labels and level_costs
-        assign_dft_costs(previous, dft_costs(labels, train_ids, grid.train_levels, level_costs))
+        assign_dft_costs(previous, dft_costs(labels, train_ids, grid.pool_levels, level_costs))
         report["computed_rows"] = len(new_rows)
         log(
             f"sweep rows: {report['reused_rows']} reused from {report['reused_files']} unit "
@@ -719,6 +742,8 @@ class AppmlipSweep(
         # only when not the default, so that earlier runs' contexts stay valid
         if grid.stress_weight:
             common["stress_weight"] = float(grid.stress_weight)
+        if grid.pool_levels != grid.train_levels:  # the pool needs labels at more levels
+            common["pool_levels"] = list(grid.pool_levels)
         group_weights = self._group_weights()
         if group_weights:
             common["group_weights"] = {k: list(v) for k, v in sorted(group_weights.items())}
@@ -743,7 +768,8 @@ class AppmlipSweep(
             r
             for r in rows
             if (int(r["twojmax"]), str(r["sampler"]), int(r["repetition"])) in wanted
-            and str(r["train_level"]) in grid.train_levels
+            and (str(r["train_level"]), int(r.get("n_energy", r["subset_size"])))
+            in grid.row_specs(int(r["subset_size"]))
             and (r["sampler"] == "all" or int(r["subset_size"]) in grid.subset_sizes)
             and any(
                 abs(float(r["energy_weight"]) - w[0]) < 1e-12
@@ -787,10 +813,15 @@ class AppmlipSweep(
         """
         table = table_from_hdf_dict(self.output.table, columns=COLUMN_NAMES)
         added = {**_STRESS_COLUMNS, **_COST_SOURCE_COLUMNS}
-        missing = [c for c in added if c not in table.columns]
+        missing = [c for c in COLUMN_NAMES if c not in table.columns]
         if missing and len(table.columns):  # a table stored before these columns existed
             for c in missing:
-                table[c] = added[c]
+                if c in added:
+                    table[c] = added[c]
+            filled = complete_older_columns({c: table[c] for c in table.columns}, len(table))
+            for c in missing:
+                if c in filled:
+                    table[c] = filled[c]
             table = table[[c for c in COLUMN_NAMES if c in table.columns]]
         return table
 
@@ -946,7 +977,7 @@ class AppmlipSweep(
             row = row.to_dict()
         if not isinstance(row, dict):
             raise ValueError(f"row must be a row index or a table row, got {type(row).__name__}")
-        missing = [c for c in KEY_COLUMNS if c not in row]
+        missing = [c for c in KEY_COLUMNS if c not in row and c != "n_energy"]
         if missing:
             raise ValueError(f"row lacks the key columns {missing} (needed: {list(KEY_COLUMNS)})")
         keys = [row_key(r) for r in table[list(KEY_COLUMNS)].to_dict("records")]

@@ -25,10 +25,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.multi_fidelity import training_cost
 from ..dft.cost import LevelCost, parse_level_costs
 from ..dft.levels import level_label
 
-__all__ = ["DftCost", "dft_costs", "assign_dft_costs", "UNKNOWN_COST", "cost_is_unknown"]
+__all__ = [
+    "DftCost",
+    "dft_costs",
+    "assign_dft_costs",
+    "row_dft_cost",
+    "UNKNOWN_COST",
+    "cost_is_unknown",
+]
 
 #: How ``dft_cost_source`` begins where a level's DFT cost is not known.
 UNKNOWN_COST = "unknown"
@@ -133,10 +141,53 @@ def dft_costs(
     return out
 
 
+def row_dft_cost(kind: str, energy_level, force_level, ids, n_energy: int, costs) -> tuple:
+    """``(dft_seconds, dft_cost_source)`` of one fit: every (configuration, level) calculation
+    its training set needs, once (:func:`~pyiron_appmlip.core.multi_fidelity.training_cost`).
+
+    A single-level fit needs its level on the training subset ``ids``; a level pair
+    (``kind`` "level_pair") ``force_level`` on ``ids`` and ``energy_level`` on their first
+    ``n_energy``; a Delta model (``kind`` "delta", energy level = the high one, force level =
+    the low one) the low level on ``ids`` and the high one on the first ``n_energy``.
+
+    Args:
+        kind: "single", "level_pair" or "delta".
+        energy_level: label of the energy level.
+        force_level: label of the force level.
+        ids: the training subset, in sampling order.
+        n_energy: the size of the energy (correction) subset.
+        costs: ``{level label: DftCost}`` (:func:`dft_costs`).
+    """
+    ids = [str(i) for i in ids]
+    if kind == "single":
+        cost = costs[str(force_level)]
+        return cost.total(ids), cost.source
+    energy, force = costs[str(energy_level)], costs[str(force_level)]
+
+    def seconds(cid, level):
+        value = costs[level].seconds.get(cid, np.nan)
+        return 0.0 if value != value else float(value)
+
+    total = training_cost(
+        [(ids, str(force_level)), (ids[: int(n_energy)], str(energy_level))], seconds
+    )
+    if energy.source == force.source:
+        return total, force.source
+    return total, f"{force_level}: {force.source}; {energy_level}: {energy.source}"
+
+
 def assign_dft_costs(rows: Iterable[dict], costs: Mapping[str, DftCost]) -> None:
     """Set ``dft_seconds`` and ``dft_cost_source`` of fit-table rows from their
-    ``training_ids`` and ``train_level`` (in place)."""
+    ``training_ids``, ``train_level`` and, for multi-fidelity rows, ``model_kind``,
+    ``energy_level``, ``force_level`` and ``n_energy`` (in place)."""
     for row in rows:
-        cost = costs[str(row["train_level"])]
-        row["dft_seconds"] = cost.total(row["training_ids"])
-        row["dft_cost_source"] = cost.source
+        kind = row.get("model_kind", "single")
+        level = str(row["train_level"])
+        row["dft_seconds"], row["dft_cost_source"] = row_dft_cost(
+            kind,
+            row.get("energy_level", level) if kind != "single" else level,
+            row.get("force_level", level) if kind != "single" else level,
+            row["training_ids"],
+            int(row.get("n_energy", len(row["training_ids"]))),
+            costs,
+        )

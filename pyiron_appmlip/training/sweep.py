@@ -41,19 +41,26 @@ import numpy as np
 from ..core import (
     DEFAULT_RCOND,
     SAMPLERS,
+    EnergyFactors,
+    SubsetFit,
     SufficientStatistics,
+    fit_delta,
+    fit_level_pair,
+    iter_checkpoints,
     leverage_scores_streamed,
     repeated_orders,
     shared_subset_fits,
     statistics_budget,
+    statistics_errors_batch,
+    statistics_fits,
     subset_fits,
 )
 from ..core.validation import WeightPair, as_weight_pairs, check_stress_weight, check_weights
 from ..dft.levels import level_label, level_order
 from ..executors import describe_executor, run_tasks
-from .costs import dft_costs
+from .costs import dft_costs, row_dft_cost
 from .labels import parse_group_weights, parse_weights
-from .table import KEY_COLUMNS, make_row, row_key
+from .table import KEY_COLUMNS, delta_label, level_pair_label, make_row, row_key
 
 __all__ = [
     "SweepGrid",
@@ -66,6 +73,8 @@ __all__ = [
     "NestedUnit",
     "IndependentUnit",
     "unit_fits",
+    "multi_fidelity_fits",
+    "parse_level_pairs",
     "Join",
     "Plan",
     "join_configurations",
@@ -115,6 +124,20 @@ class SweepGrid:
             order) or "independent" (every subset size of every repetition is a fresh draw, as
             in the paper authors' scripts; one pass per size instead of one per repetition).
         fit_convention: a key of :data:`FIT_CONVENTIONS` ("package" or "authors").
+        level_pairs: ``(energy_level, force_level)`` pairs of multi-fidelity fits: energy rows
+            from the first level, force (and stress) rows from the second
+            (:func:`~pyiron_appmlip.core.multi_fidelity.fit_level_pair`). Rows have
+            ``model_kind`` "level_pair" and ``train_level`` "E<a>+F<b>"; they need labels at
+            both levels for every pool configuration, like the training levels.
+        delta_pairs: ``(low_level, high_level)`` pairs of Delta models: a fit to the low level
+            on the training subset plus a correction fitted to ``high - low`` on its first
+            ``n_energy`` configurations (:func:`~pyiron_appmlip.core.multi_fidelity.fit_delta`),
+            one linear model. Rows have ``model_kind`` "delta" and ``train_level``
+            "<low>+delta(<high>)".
+        energy_sizes: sizes of the energy subset of level pairs and of the correction set of
+            Delta models: the first n configurations of the training subset (so they lie inside
+            it and cost one calculation more each). Each size up to the training subset's gives
+            a row; empty (default): the whole training subset. Needs ``draws="nested"``.
     """
 
     train_levels: Sequence
@@ -127,6 +150,9 @@ class SweepGrid:
     stress_weight: float = 0.0
     draws: str = "nested"
     fit_convention: str = "package"
+    level_pairs: Sequence = ()
+    delta_pairs: Sequence = ()
+    energy_sizes: Sequence[int] = ()
 
     def __post_init__(self):
         self.train_levels = list(dict.fromkeys(level_label(lv) for lv in self.train_levels))
@@ -169,6 +195,55 @@ class SweepGrid:
                 f"fit_convention must be one of {tuple(FIT_CONVENTIONS)}, got "
                 f"{self.fit_convention!r}"
             )
+        self.level_pairs = parse_level_pairs(self.level_pairs, "level_pairs")
+        self.delta_pairs = parse_level_pairs(self.delta_pairs, "delta_pairs")
+        energy_sizes = []
+        for n in self.energy_sizes:
+            if isinstance(n, bool) or not isinstance(n, int | float | np.number) or n != int(n):
+                raise ValueError(
+                    f"energy_sizes must be positive integers, got {list(self.energy_sizes)!r}"
+                )
+            if n < 1:
+                raise ValueError(
+                    f"energy_sizes must be positive integers, got {list(self.energy_sizes)!r}"
+                )
+            energy_sizes.append(int(n))
+        self.energy_sizes = sorted(set(energy_sizes))
+        mixed = bool(self.level_pairs or self.delta_pairs)
+        if self.energy_sizes and not mixed:
+            raise ValueError(
+                "energy_sizes is set but no level_pairs or delta_pairs use it; give level_pairs "
+                "(energies and forces from two levels) or delta_pairs, or leave energy_sizes empty"
+            )
+        if mixed and self.draws != "nested":
+            raise ValueError(
+                "level_pairs and delta_pairs need draws='nested' (an energy subset is a prefix "
+                f"of its training subset's sampling order); got draws={self.draws!r}"
+            )
+        if self.energy_sizes and self.subset_sizes and "all" not in self.samplers:
+            too_big = [n for n in self.energy_sizes if n > max(self.subset_sizes)]
+            if too_big:
+                raise ValueError(
+                    f"energy_sizes {too_big} larger than every subset size "
+                    f"({max(self.subset_sizes)} at most): an energy subset lies inside its "
+                    "training subset"
+                )
+
+    @property
+    def pool_levels(self) -> list:
+        """Every level a pool configuration needs labels at: the training levels and those of
+        ``level_pairs`` and ``delta_pairs``."""
+        pairs = [lv for pair in (*self.level_pairs, *self.delta_pairs) for lv in pair]
+        return list(dict.fromkeys([*self.train_levels, *pairs]))
+
+    def row_specs(self, size: int) -> list[tuple[str, int]]:
+        """``(train_level label, n_energy)`` of every row of one subset size and weight pair:
+        the training levels, then the level pairs and Delta models at each energy size."""
+        out = [(lv, int(size)) for lv in self.train_levels]
+        sizes = [n for n in self.energy_sizes if n <= size] or [int(size)]
+        out += [(level_pair_label(e, f), n) for e, f in self.level_pairs for n in sizes]
+        out += [(delta_label(lo, hi), n) for lo, hi in self.delta_pairs for n in sizes]
+        return out
 
     def units(self, twojmax_values) -> list[UnitKey]:
         """The units of the grid for the given 2Jmax values: one per sampler and repetition
@@ -193,12 +268,31 @@ class SweepGrid:
             # recorded only when not the default, so that stored sweeps keep their identity
             **({"draws": self.draws} if self.draws != "nested" else {}),
             **({"fit_convention": self.fit_convention} if self.fit_convention != "package" else {}),
+            **({"level_pairs": [list(p) for p in self.level_pairs]} if self.level_pairs else {}),
+            **({"delta_pairs": [list(p) for p in self.delta_pairs]} if self.delta_pairs else {}),
+            **({"energy_sizes": list(self.energy_sizes)} if self.energy_sizes else {}),
         }
 
     def order_seed(self, size: int | None = None):
         """Seed of the sampling orders: ``seed`` for nested draws, ``[seed, size]`` for the
         independent draws of one subset size."""
         return self.seed if size is None or self.draws == "nested" else [self.seed, int(size)]
+
+
+def parse_level_pairs(pairs, name: str = "level_pairs") -> list[tuple[str, str]]:
+    """``pairs`` as distinct ``(level label, level label)`` tuples of two different levels."""
+    out = []
+    for pair in pairs or ():
+        if isinstance(pair, str) or not isinstance(pair, Sequence) or len(pair) != 2:
+            raise ValueError(f"{name} must be a list of (level, level) pairs, got {list(pairs)!r}")
+        a, b = (level_label(lv) for lv in pair)
+        if a == b:
+            raise ValueError(
+                f"{name}: the pair ({a!r}, {b!r}) names one level twice; a single level is a "
+                "train level (train_levels)"
+            )
+        out.append((a, b))
+    return list(dict.fromkeys(out))
 
 
 class BlockSource:
@@ -297,14 +391,14 @@ def run_sweep(
     labels = {level_label(k): v for k, v in labels.items()}
     truth = level_label(truth_level)
     _check_sweep_input(sources, labels, train_ids, grid, truth)
-    all_levels = list(dict.fromkeys([*grid.train_levels, truth]))
+    all_levels = list(dict.fromkeys([*grid.pool_levels, truth]))
     sweep = _Sweep(
         grid=grid,
         labels=labels,
         truth=truth,
         all_levels=all_levels,
         factors_of=_group_factors(labels, all_levels, parse_group_weights(group_weights)),
-        costs=dft_costs(labels, train_ids, grid.train_levels, level_costs),
+        costs=dft_costs(labels, train_ids, grid.pool_levels, level_costs),
         volumes=_volumes(labels, all_levels),
         aps=dict(atom_steps_per_second or {}),
         ridge=ridge,
@@ -368,6 +462,14 @@ def _check_sweep_input(sources, labels: dict, train_ids, grid: SweepGrid, truth:
             raise ValueError(
                 f"train level {lv!r} has no labelling job; levels with labels: {sorted(labels)}"
             )
+    for name in ("level_pairs", "delta_pairs"):
+        for pair in getattr(grid, name):
+            lacking = [lv for lv in pair if lv not in labels]
+            if lacking:
+                raise ValueError(
+                    f"{name} names level(s) {lacking} in {pair}, which have no labels; levels "
+                    f"with labels: {sorted(labels)}"
+                )
     if not sources:
         raise ValueError("sources must map at least one 2Jmax to its descriptors; got none")
     if grid.stress_weight > 0 and not any(
@@ -437,7 +539,7 @@ class Join:
         if not self.pool:
             raise ValueError(
                 f"2Jmax {self.twojmax}: no training configuration has descriptors and finished "
-                f"labels at every training level {grid.train_levels}"
+                f"labels at every needed level {grid.pool_levels}"
             )
         if not self.test and self.n_test_ids:
             raise ValueError(
@@ -445,6 +547,7 @@ class Join:
                 f"descriptors and labels at truth level {truth!r}"
             )
         too_big = [s for s in grid.subset_sizes if s > len(self.pool)]
+        too_big += [s for s in grid.energy_sizes if s > len(self.pool) and s not in too_big]
         if too_big and any(s != "all" for s in grid.samplers):
             raise ValueError(
                 f"subset_size {too_big} larger than the training pool ({len(self.pool)} "
@@ -472,12 +575,12 @@ def join_configurations(
     Raises:
         ValueError: if the descriptors and the labels share no configuration id.
     """
-    all_levels = list(dict.fromkeys([*grid.train_levels, truth]))
+    all_levels = list(dict.fromkeys([*grid.pool_levels, truth]))
     source_ids = set(source.ids)
     pool = [
         i
         for i in train_ids
-        if i in source_ids and all(i in labels[lv].ids for lv in grid.train_levels)
+        if i in source_ids and all(i in labels[lv].ids for lv in grid.pool_levels)
     ]
     test = [i for i in test_ids if i in source_ids and i in labels[truth].ids]
     labelled = set().union(*(labels[lv].ids for lv in all_levels))
@@ -526,6 +629,9 @@ class FitSettings:
         stress_weight: weight w_S of the stress rows (0: stresses not fitted).
         fit_options: keywords of :func:`~pyiron_appmlip.core.subset_fits` (``rcond``,
             ``scale_columns``, ``constant``), e.g. a value of :data:`FIT_CONVENTIONS`.
+        level_pairs: ``(energy_level, force_level)`` pairs (:attr:`SweepGrid.level_pairs`).
+        delta_pairs: ``(low_level, high_level)`` pairs (:attr:`SweepGrid.delta_pairs`).
+        energy_sizes: energy subset sizes (:attr:`SweepGrid.energy_sizes`).
     """
 
     weights: tuple[WeightPair, ...]
@@ -536,6 +642,9 @@ class FitSettings:
     n_descriptors: int
     stress_weight: float = 0.0
     fit_options: Mapping = field(default_factory=dict)
+    level_pairs: tuple = ()
+    delta_pairs: tuple = ()
+    energy_sizes: tuple = ()
 
     def keywords(self) -> dict:
         """The keywords a unit passes to :func:`~pyiron_appmlip.core.subset_fits` (nested
@@ -587,13 +696,13 @@ class NestedUnit:
         """
         s = self.settings
         with_stress = [0]
-        records = subset_fits(
-            _unit_items(self.source, self.ordered_ids, self.labels, self.options, with_stress),
-            list(self.sizes),
-            list(s.weights),
-            list(s.train_levels),
-            **s.keywords(),
-        )
+        items = _unit_items(self.source, self.ordered_ids, self.labels, self.options, with_stress)
+        if s.level_pairs or s.delta_pairs:
+            records = multi_fidelity_fits(items, list(self.sizes), s)
+        else:
+            records = subset_fits(
+                items, list(self.sizes), list(s.weights), list(s.train_levels), **s.keywords()
+            )
         _check_unit_stress(s.stress_weight, with_stress[0], len(self.ordered_ids))
         return records
 
@@ -777,8 +886,9 @@ def plan_units(twojmax, source: BlockSource, join: Join, sweep: _Sweep, log) -> 
             (size, w)
             for size in sizes
             for w in grid.weights
-            for lv in grid.train_levels
-            if (twojmax, sampler, rep, size, round(w[0], 12), round(w[1], 12), lv) not in sweep.done
+            for lv, n_energy in grid.row_specs(size)
+            if (twojmax, sampler, rep, size, round(w[0], 12), round(w[1], 12), lv, n_energy)
+            not in sweep.done
         ]
         if missing:
             todo[unit] = sorted({m[0] for m in missing})
@@ -860,6 +970,9 @@ def plan_units(twojmax, source: BlockSource, join: Join, sweep: _Sweep, log) -> 
         n_descriptors=p,
         stress_weight=grid.stress_weight,
         fit_options=dict(FIT_CONVENTIONS[grid.fit_convention]),
+        level_pairs=tuple(grid.level_pairs),
+        delta_pairs=tuple(grid.delta_pairs),
+        energy_sizes=tuple(grid.energy_sizes),
     )
 
     def unit_order(unit, size):
@@ -878,7 +991,7 @@ def plan_units(twojmax, source: BlockSource, join: Join, sweep: _Sweep, log) -> 
         else:
             ordered_ids = [pool[k] for k in unit_order(unit, max(sizes))[: max(sizes)]]
         unit_labels = {
-            cid: {lv: _label(labels[lv], cid) for lv in grid.train_levels} for cid in ordered_ids
+            cid: {lv: _label(labels[lv], cid) for lv in grid.pool_levels} for cid in ordered_ids
         }
         unit_options = {}
         for cid in ordered_ids:
@@ -920,6 +1033,7 @@ def tabulate(unit, records, plan: Plan, sweep: _Sweep) -> list[dict]:
     unit_rows = []
     for rec in records:
         lv = rec.level
+        n_energy = rec.subset_size if rec.energy_size is None else int(rec.energy_size)
         key = (
             twojmax,
             sampler,
@@ -928,10 +1042,15 @@ def tabulate(unit, records, plan: Plan, sweep: _Sweep) -> list[dict]:
             round(rec.energy_weight, 12),
             round(rec.force_weight, 12),
             lv,
+            n_energy,
         )
         if key in sweep.done:
             continue
         chosen = plan.order_of(sampler, rep, rec.subset_size)[: rec.subset_size]
+        ids = [pool[k] for k in chosen]
+        e_level = lv if rec.energy_level is None else rec.energy_level
+        f_level = lv if rec.force_level is None else rec.force_level
+        dft_seconds, cost_source = row_dft_cost(rec.kind, e_level, f_level, ids, n_energy, costs)
         own = rec.test.get(lv)
         tt = rec.test.get(truth)  # None without a test set
         row = make_row(
@@ -947,6 +1066,10 @@ def tabulate(unit, records, plan: Plan, sweep: _Sweep) -> list[dict]:
                 "weight_ratio": rec.energy_weight / rec.force_weight,
                 "stress_weight": rec.stress_weight,
                 "train_level": lv,
+                "model_kind": rec.kind,
+                "energy_level": e_level,
+                "force_level": f_level,
+                "n_energy": n_energy,
                 "truth_level": truth,
                 "n_test": tt.n_configs if tt else 0,
                 "rank": rec.model.rank,
@@ -961,12 +1084,12 @@ def tabulate(unit, records, plan: Plan, sweep: _Sweep) -> list[dict]:
                 "energy_rmse_test_truth_shifted": tt.energy_rmse_shifted if tt else np.nan,
                 "force_rmse_test_truth": tt.force_rmse if tt else np.nan,
                 "stress_rmse_test_truth": tt.stress_rmse if tt else np.nan,
-                "dft_seconds": costs[lv].total(pool[k] for k in chosen),
-                "dft_cost_source": costs[lv].source,
-                "n_train_atoms": sum(len(labels[lv].forces[pool[k]]) for k in chosen),
+                "dft_seconds": dft_seconds,
+                "dft_cost_source": cost_source,
+                "n_train_atoms": sum(len(labels[f_level].forces[i]) for i in ids),
                 "atom_steps_per_second": sweep.aps.get(int(twojmax), np.nan),
                 "descriptors_job": _job(getattr(source, "job_id", None)),
-                "labelling_job": _job(labels[lv].job_id),
+                "labelling_job": _job(labels[f_level].job_id),
                 "truth_labelling_job": _job(labels[truth].job_id),
             }
         )
@@ -1004,6 +1127,131 @@ def _unit_items(source, ids, unit_labels, unit_options, with_stress):
         if options.get("virial") and any(len(v) == 3 for v in labels.values()):
             with_stress[0] += 1
         yield (block, labels, cid, options) if options else (block, labels, cid)
+
+
+def multi_fidelity_fits(items, sizes: Sequence[int], settings: FitSettings) -> list:
+    """The records of one nested unit with level pairs or Delta models: the single-level fits
+    of :func:`~pyiron_appmlip.core.subset_fits` plus, at every subset size, weight pair and
+    energy size, one multi-fidelity fit per level pair and one Delta model per Delta pair.
+
+    One pass over ``items`` (in sampling order): at each energy size the energy factors (and,
+    for Delta models, the statistics) of the prefix are kept, so every further fit is a small
+    p x p solve from statistics already streamed.
+
+    Training errors are on the training subset: energies against the energy level and forces
+    against the force level for a level pair, both against the high level for a Delta model.
+    The record's test errors at its own label (``test[record.level]``) are the same mix.
+    """
+    s = settings
+    kw = s.keywords()
+    test_stats, test_levels = kw.pop("test_statistics"), kw.pop("test_levels")
+    p, ridge, w_s = kw.pop("n_descriptors"), kw.pop("ridge"), kw.pop("stress_weight")
+    options = kw  # rcond, scale_columns, constant
+    pairs = [lv for pair in (*s.level_pairs, *s.delta_pairs) for lv in pair]
+    levels = list(dict.fromkeys([*s.train_levels, *pairs]))
+    sizes = sorted(set(sizes))
+    checkpoints = sorted(set(sizes) | {n for n in s.energy_sizes if n <= sizes[-1]})
+    energy_snapshots: dict = {}
+    snapshots: dict = {}
+    records: list = []
+    for size, stats in iter_checkpoints(items, checkpoints, levels, n_descriptors=p):
+        if size in s.energy_sizes and size < sizes[-1]:  # needed by a larger subset
+            if s.level_pairs:
+                energy_snapshots[size] = EnergyFactors.of(stats)
+            if s.delta_pairs:
+                snapshots[size] = stats.copy()
+        if size not in sizes:
+            continue
+        records += statistics_fits(
+            stats,
+            list(s.weights),
+            list(s.train_levels),
+            test_statistics=test_stats,
+            test_levels=test_levels,
+            ridge=ridge,
+            stress_weight=w_s,
+            **options,
+        )
+        n_list = [n for n in s.energy_sizes if n <= size] or [size]
+        fits = []  # (kind, label, energy level, force level, n_energy, weights, model)
+        for w_e, w_f in s.weights:
+            for e_level, f_level in s.level_pairs:
+                for n in n_list:
+                    model = fit_level_pair(
+                        stats,
+                        e_level,
+                        f_level,
+                        w_e,
+                        w_f,
+                        energy_statistics=None if n == size else energy_snapshots[n],
+                        stress_weight=w_s,
+                        ridge=ridge,
+                        **options,
+                    )
+                    label = level_pair_label(e_level, f_level)
+                    fits.append(("level_pair", label, e_level, f_level, n, (w_e, w_f), model))
+            for low, high in s.delta_pairs:
+                for n in n_list:
+                    delta = fit_delta(
+                        stats,
+                        low,
+                        high,
+                        w_e,
+                        w_f,
+                        delta_statistics=None if n == size else snapshots[n],
+                        ridge=ridge,
+                        **options,
+                    )
+                    model = delta.as_linear_model()
+                    label = delta_label(low, high)
+                    fits.append(("delta", label, high, low, n, (w_e, w_f), model))
+        if not fits:
+            continue
+        coefficients = np.column_stack([f[-1].coefficients for f in fits])
+        train = statistics_errors_batch(stats, coefficients, levels, "train")
+        test = (
+            statistics_errors_batch(test_stats, coefficients, test_levels, "test")
+            if test_stats is not None
+            else None
+        )
+        for i, (kind, label, e_level, f_level, n, (w_e, w_f), model) in enumerate(fits):
+            own = (e_level, f_level) if kind == "level_pair" else (e_level, e_level)
+            test_i = {}
+            if test is not None:
+                test_i = dict(test[i])
+                if all(lv in test_i for lv in own):
+                    test_i[label] = _mixed_summary(test_i[own[0]], test_i[own[1]])
+            records.append(
+                SubsetFit(
+                    subset_size=size,
+                    energy_weight=w_e,
+                    force_weight=w_f,
+                    level=label,
+                    model=model,
+                    train=_mixed_summary(train[i][own[0]], train[i][own[1]]),
+                    test=test_i,
+                    stress_weight=w_s if kind == "level_pair" else 0.0,
+                    energy_size=n,
+                    energy_level=e_level,
+                    force_level=f_level,
+                    kind=kind,
+                )
+            )
+    return records
+
+
+def _mixed_summary(energy, force):
+    """An :class:`~pyiron_appmlip.core.ErrorSummary` with the energy errors of ``energy`` and
+    the force and stress errors of ``force``."""
+    from dataclasses import replace
+
+    return replace(
+        energy,
+        force_rmse=force.force_rmse,
+        n_force_components=force.n_force_components,
+        stress_rmse=force.stress_rmse,
+        n_stress_components=force.n_stress_components,
+    )
 
 
 def _check_unit_stress(stress_weight, n_with_stress, n_configs) -> None:

@@ -27,6 +27,10 @@ __all__ = [
     "check_table",
     "check_test_errors",
     "describe_columns",
+    "complete_older_columns",
+    "level_pair_label",
+    "delta_label",
+    "MODEL_KINDS",
 ]
 
 
@@ -70,7 +74,33 @@ COLUMNS: tuple[Column, ...] = (
         "stress weight w_S, on stress residuals in eV/Angstrom^3 (0: stresses not fitted; "
         "FitSNAP's vweight, on bar, is w_S / 1.6021765e6)",
     ),
-    Column("train_level", "str", "", "label of the DFT level the model was trained on"),
+    Column(
+        "train_level",
+        "str",
+        "",
+        "label of the DFT level the model was trained on; for a multi-fidelity fit 'E<a>+F<b>' "
+        "(energies at level a, forces at level b), for a Delta model '<low>+delta(<high>)'",
+    ),
+    Column(
+        "model_kind",
+        "str",
+        "",
+        "'single' (one level), 'level_pair' (energies and forces from two levels) or 'delta' "
+        "(a model of the low level plus a correction to the high one)",
+    ),
+    Column(
+        "energy_level", "str", "", "level of the energy labels (the high level of a Delta model)"
+    ),
+    Column(
+        "force_level", "str", "", "level of the force (and stress) labels (a Delta model's low one)"
+    ),
+    Column(
+        "n_energy",
+        "int",
+        "",
+        "configurations with energies at energy_level: the first n_energy of the training subset "
+        "(subset_size for a single level; a Delta model's correction set)",
+    ),
     Column("truth_level", "str", "", "label of the reference level of the *_truth errors"),
     Column("n_test", "int", "", "test configurations with labels at the truth level"),
     Column("rank", "int", "", "numerical rank of the weighted least-squares problem"),
@@ -140,6 +170,7 @@ KEY_COLUMNS = (
     "energy_weight",
     "force_weight",
     "train_level",
+    "n_energy",
 )
 #: The columns that define one choice of settings; repetitions of the same settings differ only
 #: in the sampling of the training subset.
@@ -151,6 +182,8 @@ SETTING_COLUMNS = (
     "sampler",
     "subset_size",
 )
+#: Model kinds (the ``model_kind`` column).
+MODEL_KINDS = ("single", "level_pair", "delta")
 _KINDS = {c.name: c.kind for c in COLUMNS}
 _CAST = {"int": int, "float": float, "str": str}
 
@@ -244,13 +277,56 @@ def describe_columns():
 
 
 def row_key(row: Mapping) -> tuple:
-    """The identity of one fit within a sweep (the values of :data:`KEY_COLUMNS`)."""
+    """The identity of one fit within a sweep (the values of :data:`KEY_COLUMNS`; a row without
+    ``n_energy``, stored before multi-fidelity fits, has ``n_energy = subset_size``)."""
+    size = int(row["subset_size"])
+    n_energy = row.get("n_energy", size) if hasattr(row, "get") else row["n_energy"]
     return (
         int(row["twojmax"]),
         str(row["sampler"]),
         int(row["repetition"]),
-        int(row["subset_size"]),
+        size,
         round(float(row["energy_weight"]), 12),
         round(float(row["force_weight"]), 12),
         str(row["train_level"]),
+        int(size if n_energy is None or n_energy != n_energy else n_energy),
     )
+
+
+def level_pair_label(energy_level, force_level) -> str:
+    """``train_level`` of a multi-fidelity fit: ``"E<energy level>+F<force level>"``."""
+    return f"E{energy_level}+F{force_level}"
+
+
+def delta_label(low_level, high_level) -> str:
+    """``train_level`` of a Delta model: ``"<low>+delta(<high>)"``."""
+    return f"{low_level}+delta({high_level})"
+
+
+def complete_older_columns(columns: dict, n_rows: int) -> dict:
+    """Fill, in place, the multi-fidelity columns of a table stored before they existed: every
+    such row is a single-level fit (``model_kind`` "single", ``energy_level`` and
+    ``force_level`` its ``train_level``, ``n_energy`` its ``subset_size``).
+
+    Args:
+        columns: column name -> values (arrays or lists of ``n_rows``).
+        n_rows: the number of rows.
+
+    Returns:
+        ``columns``.
+    """
+    if not n_rows:
+        return columns
+    import numpy as np
+
+    level = np.asarray(columns["train_level"], dtype=object)
+    defaults = {
+        "model_kind": np.full(n_rows, "single", dtype=object),
+        "energy_level": level,
+        "force_level": level,
+        "n_energy": np.asarray(columns["subset_size"], dtype=np.int64),
+    }
+    for name, values in defaults.items():
+        if name not in columns:
+            columns[name] = values
+    return columns
