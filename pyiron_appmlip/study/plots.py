@@ -41,6 +41,7 @@ __all__ = [
     "plot_learning_curves",
     "plot_pareto",
     "plot_pareto_cost",
+    "series_levels",
     "LABELS",
 ]
 
@@ -127,6 +128,33 @@ def _save(fig: Figure, path) -> Figure:
     if path is not None:
         fig.savefig(path, dpi=150)
     return fig
+
+
+def series_levels(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with one ``train_level`` per plotted series: a multi-fidelity label whose
+    energy subsets are not the whole training subset (``n_energy`` below ``subset_size``) is
+    shown per energy subset size, e.g. ``"E4+F1 (energies on 20)"``; other rows unchanged.
+
+    The plots call it, so each line or point of a level pair or Delta model is one energy
+    subset size, not a mean over several.
+    """
+    needed = ("n_energy", "subset_size", "train_level")
+    if any(c not in table.columns for c in needed) or len(table) == 0:
+        return table
+    n_energy = pd.to_numeric(table["n_energy"], errors="coerce")
+    size = pd.to_numeric(table["subset_size"], errors="coerce")
+    label = table["train_level"].astype(str)
+    partial = {
+        lv for lv in label[(n_energy != size) & n_energy.notna()] if "(energies on" not in lv
+    }
+    if not partial:
+        return table
+    out = table.copy()
+    mask = label.isin(partial)
+    out.loc[mask, "train_level"] = [
+        f"{lv} (energies on {int(n)})" for lv, n in zip(label[mask], n_energy[mask], strict=True)
+    ]
+    return out
 
 
 def _select(table: pd.DataFrame, column: str, value, name: str) -> pd.DataFrame:
@@ -217,6 +245,7 @@ def plot_weight_sweep(
     for k in kinds:
         needed += list(columns[k][:2])
     check_table(table, needed, "plot_weight_sweep")
+    table = series_levels(table)
     sampler = _sampler_choice(table, sampler)
     data = _select(table, "sampler", sampler, "sampler")
     if levels is not None:
@@ -331,6 +360,7 @@ def plot_learning_curves(
         ["twojmax", "train_level", "weight_ratio", "sampler", "subset_size", column],
         "plot_learning_curves",
     )
+    table = series_levels(table)
     data = _select(table, "twojmax", twojmax, "twojmax")
     data = _select(data, "train_level", level, "level")
     data = _select(data, "weight_ratio", weight_ratio, "weight_ratio")
@@ -395,6 +425,7 @@ def _norm(values: np.ndarray, log: bool | None):
 
 def _pareto_panels(table, by, front_columns, extra, what):
     check_table(table, [by, "train_level", *front_columns, *extra], what)
+    table = series_levels(table)
     values = _sorted_values(table[by], by)
     fronts = []
     for v in values:
@@ -456,6 +487,7 @@ def plot_pareto(
     if len(objectives) != 2:
         raise ValueError(f"objectives must name two columns (y, x), got {objectives}")
     front_columns = list(dict.fromkeys([*objectives, color]))
+    table = series_levels(table)
     fronts = _pareto_panels(table, by, front_columns, [], "plot_pareto")
     all_levels = _sorted_levels(table["train_level"])
     styles = _level_styles(all_levels)
@@ -516,6 +548,7 @@ def plot_pareto_cost(
         The figure (also saved to ``path`` if given).
     """
     _choice(time_unit, "time_unit", list(_TIME_UNITS))
+    table = series_levels(table)
     fronts = _pareto_panels(table, by, [energy, force, cost], [], "plot_pareto_cost")
     all_levels = _sorted_levels(table["train_level"])
     styles = _level_styles(all_levels)

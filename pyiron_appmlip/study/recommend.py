@@ -41,7 +41,17 @@ __all__ = [
     "AGGREGATES",
 ]
 
-_OPTIONAL_SETTING_COLUMNS = ("truth_level", "n_descriptors", "weight_ratio", "dft_cost_source")
+_OPTIONAL_SETTING_COLUMNS = (
+    "truth_level",
+    "n_descriptors",
+    "weight_ratio",
+    "dft_cost_source",
+    # multi-fidelity training sets (tables written before them lack these columns)
+    "model_kind",
+    "energy_level",
+    "force_level",
+    "n_energy",
+)
 #: Ways of combining the repetitions of one setting: ``"mean"`` (expected errors and cost over
 #: repetitions) or ``None`` (every row on its own).
 AGGREGATES = ("mean", None)
@@ -65,6 +75,24 @@ def _optional_positive(value, name: str, unit: str) -> float | None:
 
 def _fmt_level(level) -> str:
     return str(level)
+
+
+def _kind_note(settings: dict) -> str:
+    """What a multi-fidelity training set is made of ("" for one level)."""
+    kind = settings.get("model_kind", "single")
+    if kind == "level_pair":
+        return (
+            f" (energies at level {settings['energy_level']} on the first "
+            f"{settings['n_energy']} configurations, forces at level {settings['force_level']} "
+            "on all)"
+        )
+    if kind == "delta":
+        return (
+            f" (a model of level {settings['force_level']} on all configurations plus a "
+            f"correction to level {settings['energy_level']} fitted on the first "
+            f"{settings['n_energy']})"
+        )
+    return ""
 
 
 @dataclass
@@ -114,7 +142,9 @@ class Recommendation:
 
     @property
     def settings(self) -> dict:
-        """Level, 2Jmax, weights, sampler and subset size of the chosen model."""
+        """Level, 2Jmax, weights, sampler and subset size of the chosen model; for a
+        multi-fidelity training set also ``model_kind``, ``energy_level``, ``force_level`` and
+        ``n_energy`` (see :class:`~pyiron_appmlip.training.sweep.SweepGrid`)."""
         b = self.best
         out = {
             "train_level": b["train_level"],
@@ -127,6 +157,11 @@ class Recommendation:
         }
         if "truth_level" in b.index:
             out["truth_level"] = b["truth_level"]
+        if "model_kind" in b.index:
+            out["model_kind"] = str(b["model_kind"])
+            out["energy_level"] = str(b["energy_level"])
+            out["force_level"] = str(b["force_level"])
+            out["n_energy"] = int(b["n_energy"])
         return out
 
     @property
@@ -161,7 +196,7 @@ class Recommendation:
         truth = f" level {s['truth_level']}" if "truth_level" in s else " level"
         lines = [
             "Recommended MLIP settings",
-            f"  training level      {_fmt_level(s['train_level'])}",
+            f"  training level      {_fmt_level(s['train_level'])}{_kind_note(s)}",
             f"  2Jmax               {s['twojmax']}",
             f"  weights w_E, w_F    {s['energy_weight']:g}, {s['force_weight']:g}"
             f" (w_E/w_F = {s['weight_ratio']:g})",
