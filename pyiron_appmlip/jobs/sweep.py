@@ -859,18 +859,29 @@ class AppmlipSweep(
         r = table.iloc[index]
         model = self.get_model(index)
         train_level, truth = str(r["train_level"]), str(r["truth_level"])
+        kind = str(r.get("model_kind", "single"))
+        # a level pair compares energies with its energy level and forces with its force
+        # level; a Delta model compares both with its high level (the level it models)
+        own = {
+            "single": (train_level, train_level),
+            "level_pair": (str(r.get("energy_level")), str(r.get("force_level"))),
+            "delta": (str(r.get("energy_level")), str(r.get("energy_level"))),
+        }[kind]
         test = train_level if test_level is None else level_label(test_level)
-        if test not in self.input.labelling_jobs:
+        if test != train_level and test not in self.input.labelling_jobs:
             raise ValueError(
                 f"test_level {test_level!r} (label {test!r}) has no labelling job in this job; "
                 f"levels: {self._levels()}"
             )
-        levels = list(dict.fromkeys([train_level, truth, test]))
+        levels = list(dict.fromkeys([*own, truth] + ([test] if test != train_level else [])))
         labels = {lv: self._load_labels(lv) for lv in levels}
         reference = self._fitted_reference()
         if reference is not None:
             structures = self._structures_by_id(levels)
             labels = {lv: reference.subtract(lab, structures) for lv, lab in labels.items()}
+        if kind != "single" or train_level not in labels:
+            labels[train_level] = _mixed_labels(labels[own[0]], labels[own[1]])
+            levels.append(train_level)
         groups: dict = {}
         for lv in levels:
             for cid, name in (labels[lv].groups or {}).items():
@@ -985,6 +996,19 @@ class AppmlipSweep(
             return keys.index(row_key(row))
         except ValueError:
             raise ValueError(f"no row of this job has the key {row_key(row)}") from None
+
+
+def _mixed_labels(energy: Labels, force: Labels) -> Labels:
+    """Labels with the energies of ``energy`` and the forces and stresses of ``force`` (the
+    labels a multi-fidelity fit is compared with)."""
+    import dataclasses
+
+    ids = set(energy.energies) & set(force.forces)
+    return dataclasses.replace(
+        force,
+        energies={i: e for i, e in energy.energies.items() if i in ids},
+        forces={i: f for i, f in force.forces.items() if i in ids},
+    )
 
 
 class JobBlocks(BlockSource):

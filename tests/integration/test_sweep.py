@@ -379,3 +379,70 @@ def test_a_labelling_job_filed_under_another_level_is_refused_at_run_time(tiny_s
     with pytest.raises(ValueError, match=r"labelling_jobs\['1'\] = \d+: job 'labels_2' provides"):
         job.run()
     assert not pr.load("sweep_wrong_level").status.finished
+
+
+@pytest.mark.slow
+def test_sweep_job_with_level_pairs_and_delta_models_reloads_and_exports(tiny_study, tmp_path):
+    """Real GPAW labels at levels 1 and 2: the job's level-pair and Delta rows, after pr.load,
+    equal dense least squares on their training ids; the model of a pair row exports, and its
+    group errors compare energies with level 2 and forces with level 1."""
+    import scipy.linalg
+
+    pr, labels, desc = tiny_study
+    job = _new_sweep(pr, "sweep_pairs", labels, desc, [4, 6])
+    job.input.samplers = ["random"]
+    job.input.weights = [[12.0, 1.0]]
+    job.input.train_levels = [1]
+    job.input.level_pairs = [[2, 1]]
+    job.input.delta_pairs = [[1, 2]]
+    job.input.energy_sizes = [3]
+    with pytest.raises(ValueError, match="energy_sizes must be positive integers"):
+        job.input.energy_sizes = [0]
+    with pytest.raises(ValueError, match="names one level twice"):
+        job.input.level_pairs = [[1, 1]]
+    job.input.executor = "serial"
+    job.run()
+    job = pr.load("sweep_pairs")
+    table = job.get_table()
+    assert set(table["model_kind"]) == {"single", "level_pair", "delta"}
+    assert set(table["train_level"]) == {"1", "E2+F1", "1+delta(2)"}
+    data = {lv: labels[lv].get_labels() for lv in (1, 2)}
+    pos = {lv: {cid: j for j, cid in enumerate(d["ids"])} for lv, d in data.items()}
+    ids_all = desc.configuration_ids
+    blocks = dict(zip(ids_all, desc.get_blocks(ids_all), strict=True))
+
+    def rows(ids, lv, what):
+        a, y = [], []
+        for i in ids:
+            b = blocks[i][: 1 + 3 * len(data[lv]["forces"][pos[lv][i]])]
+            n = (b.shape[0] - 1) // 3
+            if what == "e":
+                a.append(np.r_[1.0, b[0] / n][None, :])
+                y.append([data[lv]["energies"][pos[lv][i]] / n])
+            else:
+                a.append(np.hstack([np.zeros((3 * n, 1)), b[1:]]))
+                y.append(np.ravel(data[lv]["forces"][pos[lv][i]]))
+        return np.vstack(a), np.concatenate(y)
+
+    for k, r in table[table["model_kind"] == "level_pair"].iterrows():
+        model = job.get_model(k)
+        ids = list(model.training_ids)
+        ae, ye = rows(ids[: int(r["n_energy"])], 2, "e")
+        af, yf = rows(ids, 1, "f")
+        a, y = np.vstack([12.0 * ae, af]), np.r_[12.0 * ye, yf]
+        scale = np.linalg.norm(a, axis=0)
+        scale[scale == 0] = 1.0
+        ref = scipy.linalg.lstsq(a / scale, y, cond=1e-10)[0] / scale
+        np.testing.assert_allclose(job.get_coefficients(k), ref, rtol=1e-6, atol=1e-8)
+        assert r["dft_seconds"] > 0
+    k = int(np.flatnonzero(table["model_kind"] == "level_pair")[0])
+    model = job.get_model(k)
+    model.write_lammps(tmp_path / "pot")
+    assert (tmp_path / "pot").exists()
+    errors = job.get_group_errors(k)
+    assert errors.attrs["train_level"] == "E2+F1"
+    train = errors[(errors["partition"] == "train") & (errors["group"] == "*ALL")]
+    e_row = train[train["quantity"] == "energy"].iloc[0]
+    assert e_row["rmse"] == pytest.approx(table.loc[k, "energy_rmse_train"], rel=1e-6)
+    f_row = train[train["quantity"] == "force"].iloc[0]
+    assert f_row["rmse"] == pytest.approx(table.loc[k, "force_rmse_train"], rel=1e-6)
