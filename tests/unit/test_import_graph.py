@@ -42,6 +42,7 @@ LAYERS = (
     ("datasets", {"datasets"}),
     ("potential", {"potential"}),
     ("training", {"training"}),
+    ("planning", {"planning"}),
     ("jobs", {"jobs"}),
     ("study", {"study"}),
     ("entry", {"quickstart", "workflow"}),
