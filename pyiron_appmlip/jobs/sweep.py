@@ -223,12 +223,16 @@ class AppmlipSweep(
             w_E multiplies per-atom energy residuals (eV/atom), w_F force-component residuals
             (eV/Angstrom); without stresses and ridge only their ratio matters.
         samplers: how the subsets are drawn, one or more of ``"leverage"``,
-            ``"block_leverage"``, ``"random"`` and ``"all"`` (the whole training pool)
+            ``"block_leverage"``, ``"random"``, the label-free selectors ``"maxvol"``,
+            ``"d_optimal"``, ``"cur"``, ``"fps"``, ``"entropy"``
+            (:mod:`pyiron_appmlip.core.selectors`) and ``"all"`` (the whole training pool)
             [``["leverage", "block_leverage", "random"]``].
-        repetitions: independent sampling orders per sampler, an integer >= 1 [1].
+        repetitions: independent sampling orders per sampler, an integer >= 1 [1]; the
+            deterministic selectors ``"maxvol"``, ``"d_optimal"`` and ``"cur"`` run once.
         seed: root seed of the sampling orders, an integer >= 0 [0].
         leverage_weights: the ``(w_E, w_F)`` pair whose weighted design matrix gives the
-            leverage scores [None: the first pair of ``weights``].
+            leverage scores and weighs the rows of the ``"d_optimal"`` selector [None: the
+            first pair of ``weights``].
         test_fraction: fraction of the configurations held out for testing, ``0 <= f < 1``
             [0.25]. Of n configurations ``round(f * n)`` are held out, at least one and at most
             n - 1; a positive fraction that rounds to none still holds out one, with a warning.

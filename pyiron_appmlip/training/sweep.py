@@ -40,10 +40,13 @@ import numpy as np
 
 from ..core import (
     DEFAULT_RCOND,
+    DETERMINISTIC_SELECTORS,
     SAMPLERS,
+    SELECTORS,
     EnergyFactors,
     SubsetFit,
     SufficientStatistics,
+    feature_rows,
     fit_delta,
     fit_level_pair,
     iter_checkpoints,
@@ -111,13 +114,18 @@ class SweepGrid:
         train_levels: levels to train on (names as in the labels mapping).
         subset_sizes: training subset sizes (positive ints, each at most the pool size).
         weights: (energy_weight, force_weight) pairs; a number r means (r, 1).
-        samplers: "leverage" (regular), "block_leverage", "random" and/or "all" (the whole
-            pool, one unit regardless of repetitions and sizes).
-        repetitions: independent sampling orders per sampler (leverage and random).
+        samplers: "leverage" (regular), "block_leverage", "random", the label-free selectors
+            "maxvol", "d_optimal", "cur", "fps" and "entropy"
+            (:mod:`pyiron_appmlip.core.selectors`), and/or "all" (the whole pool, one unit
+            regardless of repetitions and sizes).
+        repetitions: independent sampling orders per sampler (leverage and random). The
+            deterministic selectors "maxvol", "d_optimal" and "cur" have one order: one unit
+            (repetition 0) whatever ``repetitions`` is. "fps" and "entropy" start repetition 0
+            from their deterministic first configuration, the others from one drawn at random.
         seed: root seed; repetition r of a sampler uses the r-th child of SeedSequence(seed),
             so results do not depend on how many repetitions are asked for.
         leverage_weights: (w_E, w_F) of the weighted matrix whose leverage drives the samplers
-            (default: the first weight pair).
+            and whose rows the "d_optimal" selector weighs (default: the first weight pair).
         stress_weight: weight w_S of the stress rows of every fit (finite, >= 0; default 0:
             stresses are not fitted, only their errors reported where available).
         draws: "nested" (default; the subsets of one repetition are prefixes of one sampling
@@ -247,11 +255,13 @@ class SweepGrid:
 
     def units(self, twojmax_values) -> list[UnitKey]:
         """The units of the grid for the given 2Jmax values: one per sampler and repetition
-        (one for "all"), as :class:`UnitKey` tuples ``(twojmax, sampler, repetition)``."""
+        (one for "all" and the deterministic selectors), as :class:`UnitKey` tuples
+        ``(twojmax, sampler, repetition)``."""
         out = []
         for t in twojmax_values:
             for s in self.samplers:
-                reps = [0] if s == "all" else range(self.repetitions)
+                one = s == "all" or s in DETERMINISTIC_SELECTORS
+                reps = [0] if one else range(self.repetitions)
                 out.extend(UnitKey(int(t), s, int(r)) for r in reps)
         return out
 
@@ -913,13 +923,14 @@ def plan_units(twojmax, source: BlockSource, join: Join, sweep: _Sweep, log) -> 
             p = np.shape(block)[1]
 
     lev = blev = None
+    pool_atoms = [len(labels[grid.train_levels[0]].forces[i]) for i in pool]
     if any(u[1] in ("leverage", "block_leverage") for u in todo):
         log(f"2Jmax {twojmax}: leverage scores of {len(pool)} pool configurations")
-        pool_atoms = [len(labels[grid.train_levels[0]].forces[i]) for i in pool]
         lev, blev = leverage_scores_streamed(
             lambda: _without_virial_rows(source.iter_blocks(pool), pool_atoms),
             *grid.leverage_weights,
         )
+    selector_inputs = _selector_inputs(todo, source, pool, pool_atoms, grid, log, twojmax)
     orders = {}
     for unit, unit_sizes in todo.items():
         sampler = unit[1]
@@ -927,15 +938,25 @@ def plan_units(twojmax, source: BlockSource, join: Join, sweep: _Sweep, log) -> 
             orders[(sampler, None)] = np.arange(len(pool))[None, :]
             continue
         for size in [None] if grid.draws == "nested" else unit_sizes:
-            if (sampler, size) not in orders:
-                orders[(sampler, size)] = repeated_orders(
-                    sampler,
-                    grid.repetitions,
-                    len(pool),
-                    leverage=lev,
-                    block_leverage=blev,
-                    seed=grid.order_seed(size),
+            if (sampler, size) in orders:
+                continue
+            if sampler in DETERMINISTIC_SELECTORS:  # one order, whatever the seed and size
+                known = next((o for (s, _), o in orders.items() if s == sampler), None)
+                orders[(sampler, size)] = (
+                    known
+                    if known is not None
+                    else repeated_orders(sampler, 1, len(pool), **selector_inputs)
                 )
+                continue
+            orders[(sampler, size)] = repeated_orders(
+                sampler,
+                grid.repetitions,
+                len(pool),
+                leverage=lev,
+                block_leverage=blev,
+                seed=grid.order_seed(size),
+                **(selector_inputs if sampler in SELECTORS else {}),
+            )
 
     n_pool = len(pool)
     # the whole pool is the same training set in every unit: fit it once
@@ -1097,6 +1118,36 @@ def tabulate(unit, records, plan: Plan, sweep: _Sweep) -> list[dict]:
         row["training_ids"] = tuple(pool[k] for k in chosen)
         unit_rows.append(row)
     return unit_rows
+
+
+def _selector_inputs(todo, source, pool, pool_atoms, grid, log, twojmax) -> dict:
+    """The keywords of :func:`~pyiron_appmlip.core.repeated_orders` for the label-free
+    selectors of ``todo``: the pool's per-atom energy rows (one pass over its blocks) where a
+    selector needs them, a reader of its blocks for "d_optimal", the leverage weights, and
+    orders as long as the largest subset size."""
+    samplers = {u[1] for u in todo} & set(SELECTORS)
+    if not samplers:
+        return {}
+    inputs = {
+        "weights": tuple(grid.leverage_weights),
+        "n_select": min(max(grid.subset_sizes), len(pool)),
+    }
+    if samplers - {"d_optimal"}:
+        log(f"2Jmax {twojmax}: feature rows of {len(pool)} pool configurations")
+        inputs["features"] = feature_rows(
+            _without_virial_rows(source.iter_blocks(pool), pool_atoms)
+        )
+    if "d_optimal" in samplers:
+
+        def read(indices):
+            indices = list(indices)
+            ids = [pool[i] for i in indices]
+            atoms = [pool_atoms[i] for i in indices]
+            return _without_virial_rows(source.iter_blocks(ids), atoms)
+
+        inputs["blocks"] = read
+    log(f"2Jmax {twojmax}: selector orders ({', '.join(sorted(samplers))})")
+    return inputs
 
 
 def _share_pool_fits(pool_task_needed_anyway, users, todo, n_pool) -> bool:
