@@ -257,6 +257,23 @@ def checkparse_level_pairs(name: str):
     return check
 
 
+def check_test_ids(value):
+    """``test_ids``: None (a random split) or a non-empty list of distinct configuration ids."""
+    ids = _builtin(value)
+    if ids is None:
+        return None
+    if isinstance(ids, str) or not isinstance(ids, list | tuple):
+        raise ValueError(
+            f"test_ids must be None (a random split) or a list of configuration ids, got {ids!r}"
+        )
+    ids = [_builtin(i) for i in ids]
+    if not ids or not all(isinstance(i, str) and i for i in ids):
+        raise ValueError("test_ids must be a non-empty list of configuration ids (strings)")
+    if len(set(ids)) != len(ids):
+        raise ValueError("test_ids must not repeat a configuration id")
+    return list(ids)
+
+
 def check_energy_sizes(value) -> list[int]:
     """``energy_sizes``: positive integers (sizes of energy subsets), sorted."""
     sizes = _builtin(value)
@@ -306,6 +323,7 @@ def sweep_input_checks() -> dict:
         "level_pairs": checkparse_level_pairs("level_pairs"),
         "delta_pairs": checkparse_level_pairs("delta_pairs"),
         "energy_sizes": check_energy_sizes,
+        "test_ids": check_test_ids,
     }
 
 

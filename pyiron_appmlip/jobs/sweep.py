@@ -239,6 +239,10 @@ class AppmlipSweep(
             ``0`` holds out none: every configuration trains, the test-error columns of the
             table are NaN (``n_test`` 0), ``output.has_test_set`` is False and the run warns.
         split_seed: seed of the split by configuration id, an integer [0].
+        test_ids: the test configurations by id, instead of a random split (``test_fraction``
+            and ``split_seed`` are then not used), e.g. a pilot's reference-level test set
+            (:class:`~pyiron_appmlip.planning.pilot.PilotDesign`); every id must be one of the
+            descriptors jobs' configurations [None: split at random].
         ridge: ridge term, ``ridge * ||beta||^2`` (descriptor coefficients, not the reference
             energy) added to the weighted squared residuals; finite, >= 0 [0.0].
         stress_weight: weight w_S of the stress rows, on stress residuals in eV/Angstrom^3
@@ -301,6 +305,7 @@ class AppmlipSweep(
             self.input.leverage_weights = None
             self.input.test_fraction = 0.25
             self.input.split_seed = 0
+            self.input.test_ids = None
             self.input.ridge = 0.0
             self.input.atom_steps_per_second = {}
             self.input.measure_evaluation_cost = False
@@ -547,9 +552,23 @@ class AppmlipSweep(
             settings[str(int(t))] = desc_job.settings.to_json()
             content[int(t)] = store.content_digest()
         all_ids = sorted(set().union(*(set(s.ids) for s in sources.values())))
-        train_ids, test_ids = split_by_configuration(
-            all_ids, float(self.input.test_fraction), int(self.input.split_seed)
-        )
+        given = self.input.get("test_ids")
+        if given is not None:  # an explicit test set (e.g. a pilot's reference-level set)
+            given = [str(i) for i in given]
+            unknown = sorted(set(given) - set(all_ids))
+            if unknown:
+                raise ValueError(
+                    f"test_ids names {len(unknown)} configuration(s) the descriptors jobs do not "
+                    f"have, e.g. {unknown[:3]}; give ids of their configurations "
+                    "(desc_job.configuration_ids)"
+                )
+            chosen = set(given)
+            train_ids = [i for i in all_ids if i not in chosen]
+            test_ids = [i for i in all_ids if i in chosen]
+        else:
+            train_ids, test_ids = split_by_configuration(
+                all_ids, float(self.input.test_fraction), int(self.input.split_seed)
+            )
         if not test_ids:
             message = (
                 f"{self.job_name}: test_fraction = 0, no configuration is held out: all "

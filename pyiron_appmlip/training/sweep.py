@@ -986,7 +986,14 @@ def plan_units(twojmax, source: BlockSource, join: Join, sweep: _Sweep, log) -> 
         weights=tuple(grid.weights),
         train_levels=tuple(grid.train_levels),
         test_statistics=test_stats,
-        test_levels=tuple(sweep.all_levels),
+        # the levels the test configurations have labels at (a test set labelled at the
+        # truth level only, e.g. a pilot's, has NaN errors against the training levels)
+        test_levels=tuple(
+            lv
+            for lv in sweep.all_levels
+            if test_stats is not None and test_stats.n_configs("test", lv) > 0
+        )
+        or None,
         ridge=sweep.ridge,
         n_descriptors=p,
         stress_weight=grid.stress_weight,

@@ -1,0 +1,61 @@
+"""A pilot with real parts: designed from a descriptors job, labelled with GPAW, its sweep."""
+
+import pytest
+
+
+@pytest.mark.slow
+def test_pilot_designed_labelled_and_swept(tmp_path):
+    from pyiron_base import state
+
+    state.update()
+    from pyiron_appmlip import Project
+    from pyiron_appmlip.jobs.pilot import (
+        design_pilot_from_descriptors,
+        pilot_sweep,
+        run_pilot_labelling,
+    )
+    from pyiron_appmlip.structures.candidates import rattled_strained_cells
+
+    pr = Project(str(tmp_path / "pilot"))
+    structures = list(rattled_strained_cells(14, seed=7, max_atoms=2))[:10]
+    desc = pr.create.job.AppmlipDescriptors("cand_desc")
+    desc.structures = structures
+    desc.input.twojmax = 2
+    desc.input.hyperparameters = {"quadraticflag": 0}
+    desc.input.executor = "serial"
+    desc.run()
+    costs = {1: {"per_atom": 1.0}, 2: {"per_atom": 4.0}}
+    with pytest.raises(ValueError, match="more than max_budget_fraction"):
+        design_pilot_from_descriptors(
+            desc, [1], 2, costs, n_train=5, n_test=2, budget_core_hours=1e-4
+        )
+    design = design_pilot_from_descriptors(desc, [1], 2, costs, n_train=5, n_test=2, seed=1)
+    atoms = dict(zip(desc.configuration_ids, (len(s) for s in desc.structures), strict=True))
+    assert design.total_seconds == pytest.approx(
+        sum(atoms[i] for i in design.train_ids) + 4 * sum(atoms[i] for i in design.test_ids)
+    )
+    jobs = run_pilot_labelling(pr, design, desc, executor="serial")
+    assert sorted(jobs) == ["1", "2"]
+    assert sorted(jobs["1"].configuration_ids) == sorted(design.train_ids)
+    assert sorted(jobs["2"].configuration_ids) == sorted(design.test_ids)
+    # running it again loads the finished jobs instead of computing anything
+    again = run_pilot_labelling(pr, design, desc)
+    assert {k: j.job_id for k, j in again.items()} == {k: j.job_id for k, j in jobs.items()}
+    sweep = pilot_sweep(pr, design, jobs, desc, subset_sizes=[3, 5], repetitions=2)
+    sweep.input.executor = "serial"
+    sweep.run()
+    sweep = pr.load("pilot_sweep")
+    table = sweep.get_table()
+    assert sorted(str(i) for i in sweep.output.test_ids) == sorted(design.test_ids)
+    assert (table["n_test"] == 2).all() and set(table["truth_level"]) == {"2"}
+    # the test set is labelled at the reference level only: errors against the training level
+    # are NaN, errors against the reference level are measured
+    assert table["energy_rmse_test"].isna().all()
+    assert table["energy_rmse_test_truth"].notna().all()
+    full = table[table["subset_size"] == 5]
+    assert all(
+        set(ids) == set(design.train_ids)
+        for ids in full.index.map(lambda k: sweep.get_model(int(k)).training_ids)
+    )
+    with pytest.raises(ValueError, match="test_ids must not repeat"):
+        sweep.input.test_ids = ["a", "a"]
