@@ -1,4 +1,5 @@
-"""Weighted linear fits (paper eq. 1-3, with optional stress rows) from streamed statistics.
+"""Weighted linear fits (the paper's equations 1-3, with optional stress rows) from streamed
+statistics.
 
 The coefficient vector has length p + 1: ``coefficients[0]`` is the free per-atom reference
 energy (the constant column, N_m on energy rows), ``coefficients[1:]`` multiply the descriptor

@@ -1,4 +1,4 @@
-"""Label-free leverage scores (paper sec. 2.3, eq. 4), streamed.
+"""Label-free leverage scores (the paper's section 2.3 and equation 4), streamed.
 
 For the weighted training matrix as the fit uses it, ``X_w = W [c | X]`` (constant column
 included, energy rows scaled by w_E / N_m, force rows by w_F), the leverage of row i is the

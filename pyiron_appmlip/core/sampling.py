@@ -1,4 +1,4 @@
-"""Sampling orders of a training pool (paper sec. 2.3).
+"""Sampling orders of a training pool (the paper's section 2.3).
 
 A *sampling order* is a permutation of the pool whose first k entries are the subset of size k,
 so all subset sizes of one repetition are nested and can be fitted from one pass

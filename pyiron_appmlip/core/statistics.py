@@ -1,4 +1,5 @@
-"""Streamed sufficient statistics for the weighted linear fit of paper eq. 1-3, with stress rows.
+"""Streamed sufficient statistics for the weighted linear fit (the paper's equations 1-3), with
+stress rows.
 
 For a configuration m with descriptor block ``X_m`` (shape (1 + 3 N_m, p): total-energy row, then
 force rows x, y, z atom by atom; optionally six virial rows after them) the fit matrix gets a

@@ -1,4 +1,4 @@
-"""Figures of a sweep table (the paper's Figs. 4-8).
+"""Figures of a sweep table (the paper's figures 4-8).
 
 Every function takes the sweep table (one row per fit, see
 :meth:`pyiron_appmlip.jobs.sweep.AppmlipSweep.get_table`), returns a

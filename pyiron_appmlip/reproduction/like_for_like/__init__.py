@@ -1,4 +1,4 @@
-"""Figs. 6 and 7 like for like: one set of conventions for the paper authors' published tables,
+"""Figures 6 and 7 like for like: one set of conventions for the paper authors' published tables,
 the package's GPAW datasets and an imported dataset (e.g. the Be part of the W-Be SNAP set).
 
 The paper authors summarise their sweeps in a particular way (their README and notebooks,
