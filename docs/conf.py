@@ -26,9 +26,13 @@ extensions = [
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 
-# The notebooks are shown as they are stored (without outputs): executing them runs GPAW and
-# LAMMPS for several minutes, which the test suite does instead (tests/integration).
+# The notebooks are not executed here (GPAW and LAMMPS would run for several minutes): the pages
+# show docs/notebooks/*.ipynb, copies of notebooks/*.ipynb stored with their outputs by
+# ``python docs/execute_notebooks.py``; tests/unit/test_docs_notebooks.py keeps them in step.
 nb_execution_mode = "off"
+# Markdown that a cell displays (IPython.display.Markdown: the findings report) is read as MyST,
+# so that its tables render as tables.
+nb_render_markdown_format = "myst"
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
 
@@ -59,3 +63,5 @@ def setup(app):
 
 html_theme = "furo"
 html_title = "pyiron_appmlip"
+html_static_path = ["_static"]
+html_css_files = ["notebook_outputs.css"]

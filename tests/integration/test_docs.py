@@ -1,5 +1,6 @@
 """The documentation builds with the command the README gives, warnings as errors."""
 
+import json
 import os
 import re
 import shlex
@@ -55,3 +56,16 @@ def test_docs_build_without_warnings(tmp_path):
     assert "run_sweep" in sweep_page
     # the notebook's code cells are on its page
     assert "rattled_strained_cells" in (out / "notebooks/quickstart.html").read_text()
+    # and so are the outputs of the executed copies in docs/notebooks: text, and every PNG figure
+    # of a copy as an image file the page shows
+    for copy in sorted((ROOT / "docs" / "notebooks").glob("*.ipynb")):
+        page = (out / "notebooks" / f"{copy.stem}.html").read_text()
+        assert "cell_output" in page, copy.name
+        n_png = sum(
+            "image/png" in o.get("data", {})
+            for c in json.loads(copy.read_text())["cells"]
+            for o in c.get("outputs", [])
+        )
+        images = re.findall(r'<img[^>]+src="\.\./(_images/[^"]+\.png)"', page)
+        assert len(images) == n_png, (copy.name, images)
+        assert all((out / src).is_file() for src in images)
