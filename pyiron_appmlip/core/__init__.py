@@ -1,5 +1,6 @@
 """Numerical core (numpy/scipy only): streamed statistics, weighted fits, errors, leverage
-scores, sampling orders, label-free selectors and DFT-vs-DFT comparisons for linear (q)SNAP models.
+scores, sampling orders, label-free selectors, DFT-vs-DFT comparisons and learning-curve error
+models for linear (q)SNAP models.
 
 Data model: configuration m has a descriptor block (1 + 3 N_m, p): the total-energy row (sum over
 atoms), then force rows x, y, z atom by atom (predicted forces = rows @ beta), optionally six
@@ -12,6 +13,7 @@ factors: see :mod:`.statistics`.
 
 from ._linalg import DEFAULT_RCOND
 from .comparison import LevelComparison, compare_levels, comparison_table
+from .error_model import ErrorModel, LearningCurve, fit_error_model
 from .errors import (
     ErrorSummary,
     direct_errors,
@@ -100,6 +102,9 @@ __all__ = [
     "plan_statistics",
     "shared_subset_fits",
     "statistics_budget",
+    "ErrorModel",
+    "LearningCurve",
+    "fit_error_model",
     "ErrorSummary",
     "statistics_errors",
     "statistics_errors_batch",

@@ -1,0 +1,306 @@
+"""Error models (learning curves with a floor) fitted to pilot rows.
+
+Synthetic learning curves come from the model itself with known parameters and noise (the fit
+must recover them), and from real ordinary least-squares fits of random data computed here with
+numpy (the one-size rule must find the limit that large fits reach).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from pyiron_appmlip.core.error_model import (
+    DEFAULT_EXPONENT,
+    ErrorModel,
+    LearningCurve,
+    fit_error_model,
+)
+
+SIZES = (50, 100, 200, 400, 800, 1600)
+# (floor, amplitude) per setting and quantity; shared exponents per quantity
+TRUE = {
+    ("a", "energy"): (3.0, 400.0),
+    ("b", "energy"): (5.0, 900.0),
+    ("c", "energy"): (8.0, 200.0),
+    ("a", "force"): (100.0, 2.0e5),
+    ("b", "force"): (120.0, 4.0e5),
+    ("c", "force"): (90.0, 1.0e5),
+}
+EXPONENTS = {"energy": 0.7, "force": 0.9}
+
+
+def synthetic_rows(sizes, reps, rng, spread=0.15, truth=TRUE, exponents=EXPONENTS):
+    """Rows whose squared errors are the model's plus a lognormal factor on the excess and a
+    symmetric composition term (median of the squared error = the model's)."""
+    settings, n_col, test = [], [], {"energy": [], "force": []}
+    for s in sorted({k[0] for k in truth}):
+        for n in sizes:
+            for _ in range(reps):
+                settings.append(s)
+                n_col.append(n)
+                for q in test:
+                    floor, amp = truth[(s, q)]
+                    excess = amp * n ** (-exponents[q])
+                    # one draw per row: multiplicative noise on the excess, plus noise on the
+                    # floor's share that shrinks as 1/sqrt(n) (median 0)
+                    m2 = floor**2 + excess * math.exp(rng.normal(0.0, 0.1))
+                    m2 += spread * floor**2 * rng.normal() * math.sqrt(100.0 / n)
+                    test[q].append(math.sqrt(max(m2, 0.0)))
+    return settings, np.array(n_col), {q: np.array(v) for q, v in test.items()}
+
+
+def test_fit_recovers_exponents_floors_and_amplitudes():
+    rng = np.random.default_rng(1)
+    settings, n, test = synthetic_rows(SIZES, 41, rng, spread=0.05)
+    model = fit_error_model(settings, n, test)
+    assert isinstance(model, ErrorModel)
+    for q, b in EXPONENTS.items():
+        assert model.exponents[q] == pytest.approx(b, abs=0.1)
+    for (s, q), (floor, amp) in TRUE.items():
+        c = model.curve(s, q)
+        assert c.source == "sizes"
+        assert c.floor == pytest.approx(floor, rel=0.03)
+        # the excess at the pilot's sizes (what the amplitude means there) within 15 %
+        mid = 300.0
+        true_excess = amp * mid ** (-EXPONENTS[q])
+        assert c.amplitude * mid ** (-c.exponent) == pytest.approx(true_excess, rel=0.15)
+        # extrapolation to 20x the largest size: within 2 % of the true median
+        far = 32000.0
+        true_far = math.sqrt(floor**2 + amp * far ** (-EXPONENTS[q]))
+        assert float(c.median(far)) == pytest.approx(true_far, rel=0.02)
+
+
+def test_fit_with_wrong_exponent_is_detectably_worse():
+    # the recovery test above can fail: a fixed, wrong exponent misses the far medians
+    rng = np.random.default_rng(2)
+    settings, n, test = synthetic_rows(SIZES[:4], 101, rng, spread=0.05)
+    good = fit_error_model(settings, n, test)
+    bad = fit_error_model(settings, n, test, exponent={"energy": 2.5, "force": 2.5})
+    floor, amp = TRUE[("b", "energy")]
+    true_far = math.sqrt(floor**2 + amp * 3200.0 ** (-EXPONENTS["energy"]))
+    err_good = abs(float(good.curve("b", "energy").median(3200)) / true_far - 1)
+    err_bad = abs(float(bad.curve("b", "energy").median(3200)) / true_far - 1)
+    assert err_good < 0.03 < err_bad
+
+
+def test_prediction_at_pilot_sizes_equals_pilot_medians():
+    rng = np.random.default_rng(3)
+    settings, n, test = synthetic_rows(SIZES, 21, rng)
+    model = fit_error_model(settings, n, test)
+    settings = np.array(settings)
+    for s, q in TRUE:
+        for size in SIZES:
+            sel = (settings == s) & (n == size)
+            median = float(np.median(test[q][sel]))
+            assert float(model.curve(s, q).median(size)) == pytest.approx(median, rel=0.03)
+    # one size: exactly the pilot median
+    one = n == 100
+    train = {q: v[one] * 0.9 for q, v in test.items()}
+    m1 = fit_error_model(
+        list(settings[one]), n[one], {q: v[one] for q, v in test.items()}, train=train
+    )
+    for s, q in TRUE:
+        median = float(np.median(test[q][one & (settings == s)]))
+        assert float(m1.curve(s, q).median(100)) == pytest.approx(median, rel=1e-12)
+        assert m1.curve(s, q).source == "train-test"
+        assert m1.exponents[q] == DEFAULT_EXPONENT
+
+
+def _ols_errors(n_rows, p, sigma, rng, n_test=20000, misspec=0.0):
+    """Train and test RMSE of an ordinary least-squares fit of random Gaussian rows."""
+    beta = rng.normal(size=p)
+    x = rng.normal(size=(n_rows, p))
+    xt = rng.normal(size=(n_test, p))
+
+    def labels(a):
+        return a @ beta + misspec * (a[:, 0] ** 2 - 1.0) + sigma * rng.normal(size=len(a))
+
+    y, yt = labels(x), labels(xt)
+    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+    train = math.sqrt(np.mean((x @ coef - y) ** 2))
+    test = math.sqrt(np.mean((xt @ coef - yt) ** 2))
+    return train, test
+
+
+def test_one_size_rule_finds_the_limit_of_real_least_squares_fits():
+    # limit: sigma^2 + misspec^2 * Var(x0^2 - 1) = 1 + 0.25 * 2 = 1.5 (independent of n)
+    rng = np.random.default_rng(4)
+    p, sigma, misspec, n_pilot, reps = 12, 1.0, 0.5, 150, 60
+    pilot = [_ols_errors(n_pilot, p, sigma, rng, misspec=misspec) for _ in range(reps)]
+    train = np.array([t for t, _ in pilot])
+    test = np.array([e for _, e in pilot])
+    model = fit_error_model(
+        ["ols"] * reps, [n_pilot] * reps, {"energy": test}, train={"energy": train}
+    )
+    curve = model.curve("ols", "energy")
+    assert curve.floor == pytest.approx(math.sqrt(1.5), rel=0.03)
+    # the decline from the pilot's test error is the excess: the pilot is clearly above
+    assert float(np.median(test)) > 1.03 * math.sqrt(1.5)
+    # larger fits, computed independently, land on the prediction
+    for n_big in (600, 2400):
+        big = np.median([_ols_errors(n_big, p, sigma, rng, misspec=misspec)[1] for _ in range(15)])
+        assert float(curve.median(n_big)) == pytest.approx(big, rel=0.03)
+
+
+def test_excess_is_shared_with_errors_against_other_labels():
+    # training labels = truth + a fixed offset d: errors against the truth are
+    # sqrt(err_self^2 + d^2); the floor against the truth keeps d, the excess is the same
+    rng = np.random.default_rng(5)
+    pilot = [_ols_errors(150, 12, 1.0, rng) for _ in range(60)]
+    train = np.array([t for t, _ in pilot])
+    test_self = np.array([e for _, e in pilot])
+    d = 2.0
+    test_truth = np.sqrt(test_self**2 + d**2)
+    model = fit_error_model(
+        ["low"] * 60,
+        [150] * 60,
+        {"energy": test_truth},
+        train={"energy": train},
+        test_self={"energy": test_self},
+    )
+    assert model.curve("low", "energy").floor == pytest.approx(math.sqrt(1.0 + d**2), rel=0.02)
+
+
+def test_band_covers_about_68_percent_of_synthetic_repetitions():
+    rng = np.random.default_rng(6)
+    settings, n, test = synthetic_rows((100, 200, 400), 400, rng, spread=0.3)
+    model = fit_error_model(settings, n, test)
+    for size in (400, 1600):
+        _, n_new, fresh = synthetic_rows((size,), 800, rng, spread=0.3)
+        s_new = np.repeat(sorted({k[0] for k in TRUE}), 800)
+        for q in ("energy", "force"):
+            inside = []
+            for s in ("a", "b", "c"):
+                lo, hi = model.curve(s, q).band(size)
+                v = fresh[q][s_new == s]
+                inside.append(np.mean((v >= lo) & (v <= hi)))
+            assert np.mean(inside) == pytest.approx(0.68, abs=0.06), (size, q, inside)
+
+
+def test_distance_gives_the_floor_of_settings_without_truth_errors():
+    rng = np.random.default_rng(7)
+    settings, n, test = synthetic_rows(SIZES, 11, rng)
+    settings = list(settings) + ["a-low"] * 3
+    n = np.r_[n, [100, 200, 400]]
+    test = {q: np.r_[v, [np.nan] * 3] for q, v in test.items()}
+    model = fit_error_model(
+        settings,
+        n,
+        test,
+        distances={("a-low", "energy"): 4.0, ("a-low", "force"): 50.0},
+        truth_setting=lambda s: s.split("-")[0],
+    )
+    for q, d in (("energy", 4.0), ("force", 50.0)):
+        base = model.curve("a", q)
+        low = model.curve("a-low", q)
+        assert low.source == "distance"
+        assert low.floor == pytest.approx(math.hypot(base.floor, d), rel=1e-12)
+
+
+def test_learning_curve_formula():
+    c = LearningCurve(
+        floor=3.0,
+        amplitude=160.0,
+        exponent=1.0,
+        reference_size=10.0,
+        band_low=4.0,
+        band_high=9.0,
+        band_exponent=0.5,
+    )
+    assert float(c.median(40.0)) == pytest.approx(math.sqrt(9.0 + 4.0))
+    lo, hi = c.band(40.0)
+    assert float(lo) == pytest.approx(math.sqrt(13.0 - 2.0))
+    assert float(hi) == pytest.approx(math.sqrt(13.0 + 4.5))
+
+
+# ------------------------------------------------------------------------------- bad input
+
+
+def _small():
+    return ["a", "a", "b", "b"], [100, 100, 100, 100], {"energy": [1.0, 1.2, 2.0, 2.1]}
+
+
+def test_unknown_setting_is_named():
+    s, n, t = _small()
+    model = fit_error_model(s, n, t, train={"energy": [0.9, 1.0, 1.8, 1.9]})
+    with pytest.raises(ValueError, match="setting 'z' has no pilot rows"):
+        model.curve("z", "energy")
+    with pytest.raises(ValueError, match="quantity must be one of"):
+        model.curve("a", "stress")
+
+
+def test_no_rows_is_an_error():
+    with pytest.raises(ValueError, match="settings: the pilot has no rows"):
+        fit_error_model([], [], {"energy": []})
+
+
+@pytest.mark.parametrize("bad", [0, -5, np.nan])
+def test_sizes_must_be_positive(bad):
+    s, n, t = _small()
+    n[1] = bad
+    with pytest.raises(ValueError, match="subset_size must be training-set sizes > 0"):
+        fit_error_model(s, n, t, train={"energy": [1, 1, 1, 1]})
+
+
+def test_predicting_at_a_bad_size_is_an_error():
+    s, n, t = _small()
+    model = fit_error_model(s, n, t, train={"energy": [0.9, 1.0, 1.8, 1.9]})
+    with pytest.raises(ValueError, match="n must be training-set sizes > 0"):
+        model.predict("a", [100, 0])
+
+
+@pytest.mark.parametrize("bad", [np.nan, -1.0, np.inf])
+def test_nan_or_negative_errors_are_named(bad):
+    s, n, t = _small()
+    t["energy"][2] = bad
+    with pytest.raises(
+        ValueError, match=r"test\['energy'\] must be finite errors >= 0.*rows \[2\]"
+    ):
+        fit_error_model(s, n, t, train={"energy": [1, 1, 1, 1]})
+    s, n, t = _small()
+    with pytest.raises(ValueError, match=r"train\['energy'\] must be finite"):
+        fit_error_model(s, n, t, train={"energy": [1, bad, 1, 1]})
+
+
+def test_one_size_without_training_errors_says_what_to_give():
+    s, n, t = _small()
+    with pytest.raises(ValueError, match="train: setting 'a' has pilot rows at one training-set"):
+        fit_error_model(s, n, t)
+
+
+def test_band_needs_two_repetitions():
+    model = fit_error_model(["a", "a"], [100, 200], {"energy": [2.0, 1.5]}, exponent=1.0)
+    assert float(model.curve("a", "energy").median(200)) == pytest.approx(1.5, rel=1e-9)
+    with pytest.raises(ValueError, match="repetitions: a band needs at least 2 repetitions"):
+        model.predict("a", 400)
+    assert set(model.predict("a", 400, band=False)["energy"]) == {"median"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"exponent": -1.0}, "exponent must be a number > 0"),
+        ({"exponent": {"stress": 1.0}}, "exponent names unknown quantities"),
+        ({"sampling_bias": 0.0}, "sampling_bias must be a number > 0"),
+        ({"band": (50, 84)}, "band must be two percentiles"),
+        ({"band_exponent": -0.5}, "band_exponent must be a number >= 0"),
+        ({"test_self": {"force": [1, 1, 1, 1]}}, "test_self must be a mapping with the quantit"),
+        ({"distances": {("a", "energy"): 1.0}}, "distances need truth_setting"),
+    ],
+)
+def test_bad_options_are_named(kwargs, message):
+    s, n, t = _small()
+    with pytest.raises(ValueError, match=message):
+        fit_error_model(s, n, t, train={"energy": [1, 1, 1, 1]}, **kwargs)
+
+
+def test_mismatched_lengths_are_named():
+    with pytest.raises(ValueError, match=r"subset_size must have one value per row \(3,\)"):
+        fit_error_model(["a"] * 3, [100, 100], {"energy": [1, 1, 1]})
+    with pytest.raises(ValueError, match=r"test\['energy'\] must have one value per row"):
+        fit_error_model(["a"] * 3, [100] * 3, {"energy": [1, 1]})
+    with pytest.raises(ValueError, match="test must be a non-empty mapping"):
+        fit_error_model(["a"], [100], [1.0])
