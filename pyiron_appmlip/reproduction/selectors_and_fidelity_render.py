@@ -61,6 +61,23 @@ def _hours(value) -> str:
     return f"{v:.3g}"
 
 
+def _log_axes(ax, xticks=None) -> None:
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    plain = FuncFormatter(lambda v, _pos=None: f"{v:g}")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(plain)
+        axis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    if xticks is not None:
+        ax.set_xticks(list(xticks))
+    else:
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.grid(True, which="both", alpha=0.3)
+
+
 def _plot_curves(bands, title: str, path: str) -> None:
     from matplotlib import colormaps
     from matplotlib.figure import Figure
@@ -76,12 +93,11 @@ def _plot_curves(bands, title: str, path: str) -> None:
             c = colors(k % 10)
             ax.plot(x, g[f"{col}_center"], "-o", ms=3, color=c, label=sampler)
             ax.fill_between(x, g[f"{col}_lo"], g[f"{col}_hi"], color=c, alpha=0.12)
+    sizes = sorted({int(v) for v in bands["subset_size"]})
     for ax, what in zip(axes, ("energy RMSE (meV/atom)", "force RMSE (meV/Angstrom)"), strict=True):
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        _log_axes(ax, sizes)
         ax.set_xlabel("training configurations")
         ax.set_ylabel(f"test {what}")
-        ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.savefig(path, dpi=110)
@@ -110,36 +126,43 @@ def _plot_front(settings_table, front, title: str, path: str) -> None:
                 label=f"{label}, on the front",
             )
     for ax, what in zip(axes, ("energy RMSE (meV/atom)", "force RMSE (meV/Angstrom)"), strict=True):
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        _log_axes(ax)
         ax.set_xlabel("DFT core-hours (median over repetitions)")
         ax.set_ylabel(f"test {what}")
-        ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=7)
     fig.suptitle(title + " (grey: every setting)", fontsize=10)
     fig.savefig(path, dpi=110)
 
 
 def _curve_lines(src, bands, settings) -> list[str]:
+    from ..training.costs import cost_is_unknown
+
     info = src.info
+    known = bool(info["cost_source"]) and not cost_is_unknown(info["cost_source"])
+    cost_text = (
+        f"core-hours: median DFT cost of the training set ({info['cost_source']})."
+        if known
+        else "no DFT times are recorded for this source, so no costs are shown."
+    )
     lines = [
         f"Pool {info['pool']} configurations, test {info['test']}; trained on level "
         f"{info['curve_level']}, errors against level {info['truth_level']}; 2Jmax "
         f"{info['twojmax']} ({info['n_descriptors']} descriptors); w_E/w_F "
         f"{settings.curve_weight:g}; {info['repetitions']} repetitions per sampler and size "
         "(MaxVol, D-optimal and CUR are deterministic: one order). Median (16-84 %) of the test "
-        "RMSE; core-hours: median DFT cost of the training set "
-        f"({info['cost_source'] or 'no recorded cost'}).",
+        "RMSE; " + cost_text,
         "",
-        "| sampler | size | energy (meV/atom) | force (meV/Angstrom) | core-hours |",
-        "|---|---:|---:|---:|---:|",
+        "| sampler | size | energy (meV/atom) | force (meV/Angstrom) |"
+        + (" core-hours |" if known else ""),
+        "|---|---:|---:|---:|" + ("---:|" if known else ""),
     ]
     for _, r in bands.sort_values(["sampler", "subset_size"]).iterrows():
         e, f = ERRORS
         lines.append(
             f"| {r['sampler']} | {int(r['subset_size'])} | {r[e + '_center']:.1f} "
             f"({r[e + '_lo']:.1f}-{r[e + '_hi']:.1f}) | {r[f + '_center']:.0f} "
-            f"({r[f + '_lo']:.0f}-{r[f + '_hi']:.0f}) | {_hours(r['core_hours'])} |"
+            f"({r[f + '_lo']:.0f}-{r[f + '_hi']:.0f}) |"
+            + (f" {_hours(r['core_hours'])} |" if known else "")
         )
     whole = src.curves[src.curves["sampler"] == "all"]
     if not whole.empty:
@@ -166,7 +189,7 @@ def _curve_lines(src, bands, settings) -> list[str]:
         + f" (of {bands['subset_size'].nunique()}).",
         "",
     ]
-    budgets = default_budgets(bands)
+    budgets = default_budgets(bands) if known else []
     if budgets:
         won = budget_winners(
             bands, budgets, label=lambda r: f"{r['sampler']} on {int(r['subset_size'])}"

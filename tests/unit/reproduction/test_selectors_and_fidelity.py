@@ -86,7 +86,7 @@ def synthetic():
 
 SETTINGS = sfm.StudySettings(
     repetitions=4,
-    samplers=("leverage", "random", "block_leverage"),
+    samplers=("leverage", "random", "maxvol", "fps"),
     n_sizes=3,
     front_weights=(10.0, 1.0),
     curve_weight=10.0,
@@ -108,7 +108,7 @@ def test_rows_have_every_sampler_kind_and_the_cost_of_each_calculation_once(meas
     assert info["truth_level"] == "3" and info["train_levels"] == ["1", "2"]
     assert info["pool"] == 45 and info["test"] == 15
     curves, front = measured.curves, measured.front
-    assert set(curves["sampler"]) == {"leverage", "random", "block_leverage", "all"}
+    assert set(curves["sampler"]) == {"leverage", "random", "maxvol", "fps", "all"}
     assert set(front["model_kind"]) == {"single", "level_pair", "delta"}
     assert info["energy_sizes"] == [11, 45]
     # a whole-pool level pair: every configuration at the force level (1) and the energy level
@@ -138,8 +138,8 @@ def test_curve_bands_are_numpy_percentiles_of_the_rows(measured):
             assert b[f"{col}_lo"] == pytest.approx(np.percentile(v, 16))
             assert b[f"{col}_hi"] == pytest.approx(np.percentile(v, 84))
         assert b["core_hours"] == pytest.approx(np.median(g["dft_seconds"]) / 3600)
-        # deterministic orders are one unit, the others one per repetition
-        assert b["n_repetitions"] == len(g)
+        # a deterministic selector has one order (one unit), the others one per repetition
+        assert b["n_repetitions"] == len(g) == (1 if b["sampler"] == "maxvol" else 4)
 
 
 def _brute_settings(front):
