@@ -14,7 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["pareto_mask", "pareto_front", "objective_values", "DOMINANCE"]
+__all__ = [
+    "pareto_mask",
+    "pareto_front",
+    "objective_values",
+    "DOMINANCE",
+    "preference_scores",
+    "preference_reference",
+]
 
 #: The dominance rules of :func:`pareto_mask`.
 DOMINANCE = ("standard", "strict")
@@ -179,3 +186,37 @@ def pareto_front(table, objectives, maximize=None, dominance: str = "standard"):
     mask = pareto_mask(values, maximize=maximize, dominance=dominance)
     order = np.lexsort(values[mask].T[::-1])  # by the first objective, ties by the next ones
     return table[mask].iloc[order]
+
+
+def preference_reference(values) -> float:
+    """The error a preference score is relative to: the smallest of ``values`` (or, where that
+    is zero or nearly so, their span, so that scores stay finite)."""
+    v = np.asarray(values, dtype=float)
+    lo, hi = float(np.min(v)), float(np.max(v))
+    if lo > 1e-6 * hi:
+        return lo
+    span = hi - lo
+    return span if span > 0 else 1.0
+
+
+def preference_scores(
+    energy, force, preference: float, energy_reference=None, force_reference=None
+) -> np.ndarray:
+    """Preference-weighted relative excess over the best error of each kind (lower is better):
+    ``preference * (E / E_ref - 1) + (1 - preference) * (F / F_ref - 1)``.
+
+    One percent more force error then costs as much as ``(1 - preference) / preference``
+    percent more energy error; ``preference`` 0 ranks by forces only, 1 by energies only.
+
+    Args:
+        energy: energy errors of the candidates.
+        force: force errors of the candidates.
+        preference: in [0, 1].
+        energy_reference: ``E_ref`` (default: :func:`preference_reference` of ``energy``).
+        force_reference: ``F_ref`` (default: :func:`preference_reference` of ``force``).
+    """
+    e = np.asarray(energy, dtype=float)
+    f = np.asarray(force, dtype=float)
+    e_ref = preference_reference(e) if energy_reference is None else float(energy_reference)
+    f_ref = preference_reference(f) if force_reference is None else float(force_reference)
+    return preference * (e / e_ref - 1.0) + (1.0 - preference) * (f / f_ref - 1.0)

@@ -26,7 +26,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..core.pareto import objective_values, pareto_mask
+from ..core.pareto import (
+    objective_values,
+    pareto_mask,
+    preference_reference,
+    preference_scores,
+)
 from ..core.sampling import SAMPLERS, sampling_order
 from ..dft.levels import level_label
 from ..training.costs import cost_is_unknown
@@ -246,16 +251,12 @@ def _aggregate(table: pd.DataFrame, aggregate, numeric: Sequence[str]) -> pd.Dat
 
 
 def _scores(energy, force, preference, e_ref, f_ref) -> np.ndarray:
-    """Preference-weighted relative excess over the best error of each kind."""
-    return preference * (energy / e_ref - 1.0) + (1.0 - preference) * (force / f_ref - 1.0)
+    """Preference-weighted relative excess over the best error of each kind
+    (:func:`~pyiron_appmlip.core.pareto.preference_scores`)."""
+    return preference_scores(energy, force, preference, e_ref, f_ref)
 
 
-def _reference(values: np.ndarray) -> float:
-    lo, hi = float(np.min(values)), float(np.max(values))
-    if lo > 1e-6 * hi:
-        return lo
-    span = hi - lo
-    return span if span > 0 else 1.0
+_reference = preference_reference
 
 
 def recommend(

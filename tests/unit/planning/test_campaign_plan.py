@@ -1,0 +1,117 @@
+"""The campaign plan against a brute-force scan of every (setting, size) the budget allows."""
+
+import math
+
+import numpy as np
+import pytest
+
+from pyiron_appmlip.planning.plan import PlanSetting, plan_campaign
+
+
+class FakeErrorModel:
+    """A stand-in for a fitted ErrorModel with known curves err(N)^2 = floor^2 + A / N."""
+
+    def __init__(self, curves):
+        self.curves = curves  # {key: {quantity: (floor, amplitude)}}
+
+    def predict(self, key, n, band=True):
+        if key not in self.curves:
+            raise ValueError(f"setting {key!r} has no pilot rows")
+        n = np.asarray(n, dtype=float)
+        out = {}
+        for q, (floor, amp) in self.curves[key].items():
+            med = np.sqrt(floor**2 + amp / n)
+            out[q] = {"median": med, "low": 0.9 * med, "high": 1.1 * med}
+        return out
+
+
+CURVES = {  # cheap levels have high floors, expensive ones low floors
+    "L1": {"energy": (8.0, 2.0e4), "force": (120.0, 2.0e6)},
+    "L3": {"energy": (3.0, 2.0e4), "force": (60.0, 2.0e6)},
+    "L5": {"energy": (0.5, 2.0e4), "force": (40.0, 2.0e6)},
+}
+SECONDS = {"L1": 20.0, "L3": 120.0, "L5": 900.0}
+SETTINGS = [PlanSetting(k, SECONDS[k], description={"level": k}) for k in CURVES]
+MODEL = FakeErrorModel(CURVES)
+POOL = 5000
+
+
+def _all_affordable(budget_hours, spent=0.0):
+    out = []
+    for s in SETTINGS:
+        n_max = min(POOL, int((budget_hours - spent) * 3600 / s.per_configuration))
+        for n in range(1, n_max + 1):
+            p = MODEL.predict(s.key, [n], band=False)
+            cost = s.per_configuration * n / 3600
+            out.append((s.key, n, p["energy"]["median"][0], p["force"]["median"][0], cost))
+    return out
+
+
+@pytest.mark.parametrize("budget", [0.5, 3.0, 20.0, 200.0])
+@pytest.mark.parametrize("preference", [0.0, 1.0])
+def test_single_objective_plans_equal_brute_force(budget, preference):
+    plan = plan_campaign(MODEL, SETTINGS, budget, max_size=POOL, preference=preference)
+    rows = _all_affordable(budget)
+    col = 2 if preference == 1.0 else 3
+    best = min(rows, key=lambda r: (round(r[col], 12), r[4]))
+    assert (plan.best["key"], int(plan.best["subset_size"])) == (best[0], best[1])
+    assert plan.best["dft_core_hours"] <= budget + 1e-12
+
+
+def test_targets_give_the_cheapest_setting_that_meets_them():
+    targets = {"energy_target": 5.0, "force_target": 90.0}
+    plan = plan_campaign(MODEL, SETTINGS, 50.0, max_size=POOL, **targets)
+    rows = [r for r in _all_affordable(50.0) if r[2] <= 5.0 and r[3] <= 90.0]
+    cheapest = min(rows, key=lambda r: r[4])
+    assert plan.targets_met
+    assert (plan.best["key"], int(plan.best["subset_size"])) == (cheapest[0], cheapest[1])
+    # unreachable targets: the plan says so and falls back to the preference score
+    plan = plan_campaign(MODEL, SETTINGS, 50.0, max_size=POOL, energy_target=0.1)
+    assert not plan.targets_met and "no setting is predicted to meet" in plan.notes[0]
+
+
+def test_a_plan_never_exceeds_its_budget_and_names_the_alternatives():
+    rng = np.random.default_rng(0)
+    for budget in rng.uniform(0.05, 500.0, size=30):
+        spent = float(rng.uniform(0, 0.5 * budget))
+        plan = plan_campaign(
+            MODEL, SETTINGS, budget, max_size=POOL, preference=0.5, spent_core_hours=spent
+        )
+        assert (plan.candidates["dft_core_hours"] <= budget - spent + 1e-9).all()
+        assert set(plan.alternatives) <= {2.0, 0.5}
+    plan = plan_campaign(MODEL, SETTINGS, 20.0, max_size=POOL)
+    assert plan.alternatives[2.0].best["dft_core_hours"] <= 40.0 + 1e-9
+    assert "With 2x the budget" in plan.summary()
+
+
+def test_configurations_to_label_skip_the_pilot():
+    ids = [f"c{k:04d}" for k in range(POOL)]
+    pilot = {"L5": ids[:10]}
+    plan = plan_campaign(
+        MODEL,
+        SETTINGS,
+        1.0,
+        max_size=POOL,
+        preference=1.0,
+        candidate_ids=ids,
+        labelled=pilot,
+    )
+    n = int(plan.best["subset_size"])
+    if plan.best["key"] == "L5":
+        assert plan.to_label == [(i, "L5") for i in ids[10:n]]
+    else:
+        assert plan.to_label == [(i, plan.best["key"]) for i in ids[:n]]
+    assert math.isfinite(plan.best["energy_rmse"])
+
+
+def test_bad_input_says_what_to_change():
+    with pytest.raises(ValueError, match=r"preference must be a number in \[0, 1\]"):
+        plan_campaign(MODEL, SETTINGS, 10.0, max_size=POOL, preference=1.5)
+    with pytest.raises(ValueError, match="is not above what the pilot spent"):
+        plan_campaign(MODEL, SETTINGS, 1.0, max_size=POOL, spent_core_hours=1.0)
+    with pytest.raises(ValueError, match="less than the cheapest setting needs"):
+        plan_campaign(MODEL, SETTINGS, 1e-4, max_size=POOL, min_size=10)
+    with pytest.raises(ValueError, match="settings must name at least one"):
+        plan_campaign(MODEL, [], 10.0, max_size=POOL)
+    with pytest.raises(ValueError, match="has no pilot rows"):
+        plan_campaign(MODEL, [PlanSetting("L9", 1.0)], 10.0, max_size=POOL)
