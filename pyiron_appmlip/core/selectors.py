@@ -50,7 +50,7 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 import scipy.linalg
 
-from ._linalg import DEFAULT_RCOND, r_factor
+from ._linalg import DEFAULT_RCOND, r_factor, triangular_update
 from .validation import check_block, check_weights
 
 __all__ = [
@@ -82,7 +82,7 @@ MAXVOL_TOL = 1.001
 MAXVOL_MAX_ITERS = 300
 #: Start of the D-optimal information matrix, relative to the pool's.
 DEFAULT_REGULARIZATION = 1e-8
-_LAZY_BATCH = 16
+_LAZY_BATCH = 8
 
 
 def _matrix(features, name: str = "features") -> np.ndarray:
@@ -301,11 +301,11 @@ def _weighted_rows(block, p, w_e, w_f, name) -> np.ndarray:
     return out
 
 
-def _gain(chol: np.ndarray, rows: np.ndarray) -> float:
-    """``log det(I + rows M^-1 rows^T)`` with ``M = chol chol^T`` (chol lower triangular)."""
+def _gain(r: np.ndarray, rows: np.ndarray) -> float:
+    """``log det(I + rows M^-1 rows^T)`` with ``M = r^T r`` (r upper triangular)."""
     if rows.shape[0] > rows.shape[1]:
         rows = r_factor(rows)
-    y = scipy.linalg.solve_triangular(chol, rows.T, lower=True, check_finite=False)
+    y = scipy.linalg.solve_triangular(r, rows.T, trans="T", check_finite=False)
     inner = np.eye(y.shape[1]) + y.T @ y
     c = scipy.linalg.cholesky(inner, lower=True, check_finite=False)
     return float(2.0 * np.log(np.diag(c)).sum())
@@ -332,7 +332,8 @@ def d_optimal_order(
 
     Cost: two passes over the blocks (the pool's diagonal, the first gains), then each step
     re-reads only the blocks whose previous gain, an upper bound of the current one, is
-    largest; O((p + 1)^3) per chosen configuration. Memory: O((p + 1)^2 + M).
+    largest; O(k (p + 1)^2) per evaluated configuration of k rows and per chosen one (a QR
+    update of the factor of ``M``). Memory: O((p + 1)^2 + M).
 
     Args:
         blocks: a sequence of (1 + 3 N_m, p) blocks (without virial rows), or a callable
@@ -372,8 +373,7 @@ def d_optimal_order(
         diag = (rows**2).sum(axis=0) if diag is None else diag + (rows**2).sum(axis=0)
     scale = np.ones(p + 1)
     np.divide(1.0, np.sqrt(diag), out=scale, where=diag > 0)
-    info = np.eye(p + 1) * regularization
-    chol = np.eye(p + 1) * np.sqrt(regularization)
+    r = np.asfortranarray(np.eye(p + 1) * np.sqrt(regularization))  # M = r^T r
 
     def evaluate(indices):
         out = {}
@@ -381,7 +381,7 @@ def d_optimal_order(
             rows = _weighted_rows(b, p, w_e, w_f, f"blocks[{i}]") * scale
             if rows.shape[0] > rows.shape[1]:
                 rows = r_factor(rows)
-            out[i] = (_gain(chol, rows), rows)
+            out[i] = (_gain(r, rows), rows)
         return out
 
     step = 0
@@ -395,8 +395,7 @@ def d_optimal_order(
             heapq.heappop(heap)
             rows = cache[i] if i in cache else evaluate([i])[i][1]
             order.append(i)
-            info += rows.T @ rows
-            chol = scipy.linalg.cholesky(info, lower=True, check_finite=False)
+            triangular_update(r, np.array(rows, order="F"))  # M += rows^T rows
             step += 1
             cache = {}
             continue
