@@ -197,9 +197,7 @@ def test_d_optimal_each_step_is_the_brute_force_log_det_argmax(p, max_atoms, w_e
     order = d_optimal_order(blocks, 14, energy_weight=w_e, force_weight=w_f, regularization=delta)
     assert len(set(order.tolist())) == 14
     for t, c in enumerate(order):
-        values = {
-            j: _logdet(info + rows[j].T @ rows[j]) for j in range(20) if j not in order[:t]
-        }
+        values = {j: _logdet(info + rows[j].T @ rows[j]) for j in range(20) if j not in order[:t]}
         assert c == max(values, key=values.get)
         info = info + rows[c].T @ rows[c]
 
