@@ -28,6 +28,7 @@ JOB_CLASSES = {
     "AppmlipEvaluationCost": "pyiron_appmlip.jobs.evaluation_cost",
     "AppmlipCandidates": "pyiron_appmlip.jobs.candidates",
     "AppmlipDataset": "pyiron_appmlip.jobs.dataset",
+    "AppmlipPlan": "pyiron_appmlip.jobs.plan",
 }
 
 try:

@@ -1,5 +1,6 @@
 """A pilot with real parts: designed from a descriptors job, labelled with GPAW, its sweep."""
 
+import numpy as np
 import pytest
 
 
@@ -59,3 +60,27 @@ def test_pilot_designed_labelled_and_swept(tmp_path):
     )
     with pytest.raises(ValueError, match="test_ids must not repeat"):
         sweep.input.test_ids = ["a", "a"]
+
+    # the plan from the pilot: a job in the project, reloaded, within its budget
+    pilot_hours = (
+        sum(float(np.nansum(list(j.get_labels()["wall_times"]))) for j in jobs.values()) / 3600
+    )
+    plan = pr.create.job.AppmlipPlan("plan")
+    plan.set_pilot(sweep)
+    plan.input.budget_core_hours = 20 * pilot_hours
+    plan.input.preference = 1.0
+    plan.run()
+    plan = pr.load("plan")
+    assert plan.output.spent_core_hours == pytest.approx(pilot_hours, rel=1e-6)
+    best = plan.best
+    assert best["train_level"] == "1" and 1 <= best["subset_size"] <= 10
+    cand = plan.get_candidates()
+    assert (cand["dft_core_hours"] <= 19 * pilot_hours * (1 + 1e-9)).all()
+    # the configurations to label next are candidates not yet labelled at that level
+    todo = plan.to_label()
+    assert all(lv == "1" for _, lv in todo)
+    assert not {i for i, _ in todo} & set(design.train_ids)
+    assert len(todo) == best["subset_size"] - len(design.train_ids) or best["subset_size"] <= 5
+    assert "Plan for" in plan.summary()
+    plan.plot(tmp_path / "plan.png")
+    assert (tmp_path / "plan.png").stat().st_size > 0
