@@ -25,8 +25,11 @@ linear least-squares fit the excess is the estimation variance, which falls as `
   expected mean squared training error is ``s^2 (1 - p/n)`` and the expected test error
   ``s^2 (1 + p/n)``, with ``s^2`` the limit at infinite ``n``. Their difference is twice the
   excess, so ``excess = (test^2 - train^2 / B) / 2`` (zero if negative), where train and test
-  are measured against the training labels and ``B`` (``sampling_bias``, default 1) is how much
-  harder the sampled training configurations are than typical ones (1 for random sampling).
+  are measured against the training labels and ``B`` (``sampling_bias``) is how much harder the
+  sampled training configurations are than typical ones (1 for random sampling; leverage
+  sampling picks unusual configurations, so ``B > 1``). By default ``B`` is estimated from the
+  pilot: every setting's ratio ``train^2 / test^2`` is at most ``B``, and the setting that
+  overfits least comes closest, so ``B`` is the largest ratio (at least 1), per quantity.
   The excess is the same for errors measured against the truth labels, so the truth-level
   floor is ``median^2 - excess``; ``b`` is 1 unless given.
 
@@ -56,6 +59,7 @@ __all__ = [
     "ErrorModel",
     "fit_error_model",
     "DEFAULT_EXPONENT",
+    "AUTO",
     "DEFAULT_BAND_EXPONENT",
     "EXPONENT_GRID",
 ]
@@ -64,6 +68,8 @@ __all__ = [
 DEFAULT_EXPONENT = 1.0
 #: Exponent of the band's shrinking with ``N`` (the spread of a mean over N configurations).
 DEFAULT_BAND_EXPONENT = 0.5
+#: ``sampling_bias`` value that estimates the bias from the pilot (see :func:`fit_error_model`).
+AUTO = "auto"
 #: Exponents tried when ``b`` is fitted from several training-set sizes.
 EXPONENT_GRID = tuple(float(x) for x in np.round(np.arange(0.05, 3.0001, 0.05), 4))
 
@@ -134,6 +140,7 @@ class ErrorModel:
         quantities: the error quantities (e.g. ``("energy", "force")``).
         settings: the settings, in order of first appearance.
         notes: remarks on the fit (e.g. a floor set to zero).
+        sampling_biases: ``{quantity: B}`` used by the one-size regime.
     """
 
     curves: dict
@@ -141,6 +148,7 @@ class ErrorModel:
     quantities: tuple
     settings: list
     notes: list = field(default_factory=list)
+    sampling_biases: dict = field(default_factory=dict)
 
     def curve(self, setting, quantity: str) -> LearningCurve:
         """The learning curve of ``setting`` for ``quantity``."""
@@ -235,6 +243,20 @@ def _per_quantity(value, quantities, name: str, default: float, positive: bool =
     return out
 
 
+def _sampling_biases(value, quantities) -> dict:
+    if isinstance(value, str) and value == AUTO:
+        return dict.fromkeys(quantities, AUTO)
+    if isinstance(value, Mapping):
+        auto = {q for q, v in value.items() if isinstance(v, str) and v == AUTO}
+        rest = _per_quantity(
+            {q: v for q, v in value.items() if q not in auto}, quantities, "sampling_bias", 1.0
+        )
+        return {q: AUTO if q in auto else rest[q] for q in quantities}
+    if isinstance(value, str):
+        raise ValueError(f"sampling_bias must be a number > 0 or {AUTO!r}, got {value!r}")
+    return _per_quantity(value, quantities, "sampling_bias", 1.0)
+
+
 def _nnls2(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float, float]:
     """Non-negative weighted least squares of y ~ c0 + c1 x; returns (c0, c1, weighted SSE)."""
     best = None
@@ -263,7 +285,7 @@ def fit_error_model(
     train: Mapping[str, Sequence[float]] | None = None,
     test_self: Mapping[str, Sequence[float]] | None = None,
     exponent=None,
-    sampling_bias=1.0,
+    sampling_bias=AUTO,
     band_exponent: float = DEFAULT_BAND_EXPONENT,
     band: tuple[float, float] = (16.0, 84.0),
     distances: Mapping | None = None,
@@ -289,7 +311,11 @@ def fit_error_model(
             at 3 or more sizes, else uses :data:`DEFAULT_EXPONENT`.
         sampling_bias: ``B`` of the one-size regime, a number or ``{quantity: B}`` (> 0): the
             mean squared error of the converged model on the sampled training configurations
-            over that on typical ones (1 for random sampling).
+            over that on typical ones (1 for random sampling). ``"auto"`` (default) takes the
+            largest ratio of mean squared training to test error (against the training labels) over
+            the pilot's settings and sizes, at least 1: since the excess is never negative,
+            every ratio is a lower bound of ``B``, and the setting that overfits least gives
+            the tightest one (useful when all settings share one sampler).
         band_exponent: the band's offsets in squared error shrink as ``N^(-band_exponent)``.
         band: percentiles of the band (default 16 and 84).
         distances: optional ``{(setting, quantity): distance}`` of the setting's training labels
@@ -350,7 +376,7 @@ def fit_error_model(
     if selfs is None:
         selfs = tests
     exponents_given = _per_quantity(exponent, quantities, "exponent", math.nan) if exponent else {}
-    biases = _per_quantity(sampling_bias, quantities, "sampling_bias", 1.0)
+    biases = _sampling_biases(sampling_bias, quantities)
     try:
         band_exponent = float(band_exponent)
     except (TypeError, ValueError):
@@ -399,6 +425,14 @@ def fit_error_model(
         else:
             b = DEFAULT_EXPONENT
         exponents[q] = b
+        if biases[q] == AUTO:
+            ratios = [
+                e["train_ms"] / e["self_ms"]
+                for per_n in stats.values()
+                for e in per_n
+                if "train_ms" in e and e["self_ms"] > 0
+            ]
+            biases[q] = max([1.0, *ratios])
         for k, per_n in stats.items():
             ref = per_n[-1]
             if len(per_n) >= 2:
@@ -466,6 +500,7 @@ def fit_error_model(
     return ErrorModel(
         curves=curves,
         exponents=exponents,
+        sampling_biases=biases,
         quantities=quantities,
         settings=order,
         notes=notes,

@@ -164,6 +164,37 @@ def test_excess_is_shared_with_errors_against_other_labels():
     assert model.curve("low", "energy").floor == pytest.approx(math.sqrt(1.0 + d**2), rel=0.02)
 
 
+def test_auto_sampling_bias_is_the_largest_training_to_test_ratio():
+    # training configurations B times harder than typical ones: train^2 = B s^2 (1 - k),
+    # test^2 = s^2 (1 + k); the setting with k = 0 reveals B, the others then get their floor
+    rng = np.random.default_rng(8)
+    b_true, reps = 1.6, 30
+    kappas = {"none": 0.0, "some": 0.2, "much": 0.6}
+    floors = {"none": 10.0, "some": 8.0, "much": 6.0}
+    settings, train, test = [], [], []
+    for s, k in kappas.items():
+        for _ in range(reps):
+            noise = math.exp(rng.normal(0.0, 0.01))
+            settings.append(s)
+            train.append(math.sqrt(b_true * floors[s] ** 2 * (1 - k)) * noise)
+            test.append(math.sqrt(floors[s] ** 2 * (1 + k)) * noise)
+    model = fit_error_model(
+        settings, [100] * len(settings), {"energy": np.array(test)}, train={"energy": train}
+    )
+    assert model.sampling_biases["energy"] == pytest.approx(b_true, rel=0.01)
+    for s, floor in floors.items():
+        assert model.curve(s, "energy").floor == pytest.approx(floor, rel=0.01)
+    # without the bias the floors of the overfitted settings come out too high
+    plain = fit_error_model(
+        settings,
+        [100] * len(settings),
+        {"energy": np.array(test)},
+        train={"energy": train},
+        sampling_bias=1.0,
+    )
+    assert plain.curve("much", "energy").floor > 1.05 * floors["much"]
+
+
 def test_band_covers_about_68_percent_of_synthetic_repetitions():
     rng = np.random.default_rng(6)
     settings, n, test = synthetic_rows((100, 200, 400), 400, rng, spread=0.3)
@@ -285,6 +316,7 @@ def test_band_needs_two_repetitions():
         ({"exponent": -1.0}, "exponent must be a number > 0"),
         ({"exponent": {"stress": 1.0}}, "exponent names unknown quantities"),
         ({"sampling_bias": 0.0}, "sampling_bias must be a number > 0"),
+        ({"sampling_bias": "guess"}, "sampling_bias must be a number > 0 or 'auto'"),
         ({"band": (50, 84)}, "band must be two percentiles"),
         ({"band_exponent": -0.5}, "band_exponent must be a number >= 0"),
         ({"test_self": {"force": [1, 1, 1, 1]}}, "test_self must be a mapping with the quantit"),
