@@ -5,7 +5,8 @@ Everything here is about that paper, not about a user's own material: the paper'
 numbers (:mod:`.paper_values`), the like-for-like study of its Figs. 4, 6 and 7 with the paper
 authors' conventions (:mod:`.like_for_like`), the findings report that puts the paper's numbers
 beside the same quantities measured on the shipped Be datasets (:mod:`.findings`,
-:mod:`.findings_measure`, :mod:`.findings_render`), and the campaigns that made those datasets
+:mod:`.findings_measure`, :mod:`.findings_render`), the check of pilot error models against the
+authors' published tables (:mod:`.planner_validation`), and the campaigns that made the Be datasets
 (:mod:`.be_dataset`). It uses the whole package; nothing else in the package uses it.
 
 Command lines::
@@ -13,4 +14,5 @@ Command lines::
     python -m pyiron_appmlip.reproduction.findings --help
     python -m pyiron_appmlip.reproduction.like_for_like --help
     python -m pyiron_appmlip.reproduction.be_dataset --help
+    python -m pyiron_appmlip.reproduction.planner_validation --help
 """

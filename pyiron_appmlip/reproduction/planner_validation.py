@@ -227,7 +227,7 @@ def predicted_medians(model: ErrorModel, index: pd.DataFrame) -> pd.DataFrame:
 def prediction_errors(
     truth: pd.DataFrame, predicted: pd.DataFrame, min_size: int = LARGE_N
 ) -> dict:
-    """``{quantity: (median, 90th percentile)}`` of |predicted / true - 1| of the medians at
+    """``{quantity: (median, 90th percentile)}`` of ``abs(predicted / true - 1)`` of the medians at
     sizes >= ``min_size`` (fractions)."""
     big = truth["subset_size"].to_numpy() >= min_size
     out = {}
