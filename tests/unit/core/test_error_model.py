@@ -336,3 +336,26 @@ def test_mismatched_lengths_are_named():
         fit_error_model(["a"] * 3, [100] * 3, {"energy": [1, 1]})
     with pytest.raises(ValueError, match="test must be a non-empty mapping"):
         fit_error_model(["a"], [100], [1.0])
+
+
+def test_floor_and_amplitude_match_scipy_nnls():
+    # with the exponent given, each setting's (floor^2, A) is the non-negative least-squares fit
+    # of the squared medians, relative weights; computed here with scipy for comparison
+    from scipy.optimize import nnls
+
+    rng = np.random.default_rng(9)
+    sizes = np.array([60, 120, 250, 500, 1000])
+    for trial in range(20):
+        medians = np.sqrt(
+            rng.uniform(1, 30) ** 2
+            + rng.uniform(-50, 800) * sizes**-0.8
+            + rng.normal(0, 2.0, sizes.size)
+        )
+        medians = np.abs(medians)
+        model = fit_error_model(["s"] * sizes.size, sizes, {"energy": medians}, exponent=0.8)
+        c = model.curve("s", "energy")
+        m2 = medians**2
+        w = 1.0 / m2  # sqrt of the weights 1 / m2^2
+        coef, _ = nnls(np.c_[np.ones(sizes.size), sizes**-0.8] * w[:, None], m2 * w)
+        assert c.floor**2 == pytest.approx(coef[0], rel=1e-6, abs=1e-9), trial
+        assert c.amplitude == pytest.approx(coef[1], rel=1e-6, abs=1e-9), trial
