@@ -134,7 +134,10 @@ class AppmlipPlan(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
             table["subset_size"].to_numpy(float),
             test,
             train=train,
-            test_self=None if np.isnan(own["energy"]).all() else own,
+            # errors against the training levels need the test set labelled at them (a
+            # pilot's test set is labelled at the reference level only); the learning curves
+            # of several pilot sizes do not need them
+            test_self=own if all(np.isfinite(v).all() for v in own.values()) else None,
         )
         labels = {lv: sweep._load_labels(lv) for lv in sorted(set(table["train_level"]))}
         truth = str(table["truth_level"].iloc[0])
@@ -253,8 +256,9 @@ class AppmlipPlan(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
 
     def to_label(self) -> list[tuple[str, str]]:
         """``[(configuration id, level)]`` to label next, in order."""
-        ids = [str(i) for i in plain(self.output.to_label_ids)]
-        levels = [str(lv) for lv in plain(self.output.to_label_levels)]
+        # an empty list may not survive the HDF5 round trip
+        ids = [str(i) for i in plain(self.output.get("to_label_ids", None) or [])]
+        levels = [str(lv) for lv in plain(self.output.get("to_label_levels", None) or [])]
         return list(zip(ids, levels, strict=True))
 
     def summary(self) -> str:
