@@ -457,6 +457,9 @@ def fit_error_model(
                 excess = min(excess, m2)
                 f2, a = m2 - excess, excess * ref["n"] ** b
                 source = "train-test"
+            # the band from the largest size whose repetitions differ: at a pilot's whole
+            # training set every repetition fits the same configurations (no spread)
+            ref = next((e for e in reversed(per_n) if e["reps"] >= 2 and e["hi"] > e["lo"]), ref)
             med2 = ref["median"] ** 2
             has_band = ref["reps"] >= 2
             curves[(k, q)] = LearningCurve(

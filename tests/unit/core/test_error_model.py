@@ -359,3 +359,29 @@ def test_floor_and_amplitude_match_scipy_nnls():
         coef, _ = nnls(np.c_[np.ones(sizes.size), sizes**-0.8] * w[:, None], m2 * w)
         assert c.floor**2 == pytest.approx(coef[0], rel=1e-6, abs=1e-9), trial
         assert c.amplitude == pytest.approx(coef[1], rel=1e-6, abs=1e-9), trial
+
+
+def test_band_comes_from_the_largest_size_whose_repetitions_differ():
+    """At a pilot's whole training set every repetition fits the same configurations: the band
+    is taken from the next smaller size, where the repetitions differ."""
+    rng = np.random.default_rng(5)
+    settings, sizes, energy, force = [], [], [], []
+    for n in (4, 8, 16):
+        for _ in range(20):
+            spread = 0.0 if n == 16 else 0.2
+            settings.append("a")
+            sizes.append(n)
+            energy.append(np.sqrt(1.0 + 50.0 / n) * (1 + spread * rng.standard_normal()))
+            force.append(np.sqrt(4.0 + 80.0 / n) * (1 + spread * rng.standard_normal()))
+    energy, force = np.abs(energy), np.abs(force)
+    model = fit_error_model(settings, sizes, {"energy": energy, "force": force})
+    curve = model.curve("a", "energy")
+    assert curve.reference_size == 8
+    at8 = energy[np.array(sizes) == 8]
+    lo, hi = curve.band([8])
+    med = curve.median([8])
+    # the offsets in squared error are the pilot's at N = 8, moved onto the fitted median
+    p16, p84 = np.percentile(at8, [16, 84])
+    np.testing.assert_allclose(med**2 - lo**2, np.median(at8) ** 2 - p16**2, rtol=1e-9)
+    np.testing.assert_allclose(hi**2 - med**2, p84**2 - np.median(at8) ** 2, rtol=1e-9)
+    assert hi[0] > lo[0]
