@@ -152,8 +152,8 @@ def error_targets(settings_table, margin: float = TARGET_MARGIN) -> dict:
         margin: fraction added to the best model's errors (0.1: 10 %).
 
     Returns:
-        ``{"energy": meV/atom, "force": meV/Angstrom, "model": the setting (a Series),
-        "margin": margin}``.
+        A dict: ``energy`` (meV/atom) and ``force`` (meV/Angstrom) targets, ``model`` (the
+        best setting, a Series) and ``margin``.
 
     Raises:
         ValueError: for a negative margin or a table without single-level models.

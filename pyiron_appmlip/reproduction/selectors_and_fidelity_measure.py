@@ -113,7 +113,7 @@ class StudySettings:
     delta_pairs: tuple = (("1", "4"), ("2", "4"))
     energy_fractions: tuple = (0.1, 0.25, 0.5, 1.0)
     seed: int = 0
-    wbe_configurations: int = 1500
+    wbe_configurations: int = 3000
     wbe_twojmax: int = 4
     wbe_repetitions: int = 10
 

@@ -149,8 +149,8 @@ def _curve_lines(src, bands, settings) -> list[str]:
         f"{info['curve_level']}, errors against level {info['truth_level']}; 2Jmax "
         f"{info['twojmax']} ({info['n_descriptors']} descriptors); w_E/w_F "
         f"{settings.curve_weight:g}; {info['repetitions']} repetitions per sampler and size "
-        "(MaxVol, D-optimal and CUR are deterministic: one order). Median (16-84 %) of the test "
-        "RMSE; " + cost_text,
+        "(MaxVol, D-optimal and CUR are deterministic: one order, no band). Median (16-84 %) of "
+        "the test RMSE; " + cost_text,
         "",
         "| sampler | size | energy (meV/atom) | force (meV/Angstrom) |"
         + (" core-hours |" if known else ""),
@@ -158,11 +158,12 @@ def _curve_lines(src, bands, settings) -> list[str]:
     ]
     for _, r in bands.sort_values(["sampler", "subset_size"]).iterrows():
         e, f = ERRORS
+        several = int(r["n_repetitions"]) > 1  # one order: no band
+        e_band = f" ({r[e + '_lo']:.1f}-{r[e + '_hi']:.1f})" if several else ""
+        f_band = f" ({r[f + '_lo']:.0f}-{r[f + '_hi']:.0f})" if several else ""
         lines.append(
-            f"| {r['sampler']} | {int(r['subset_size'])} | {r[e + '_center']:.1f} "
-            f"({r[e + '_lo']:.1f}-{r[e + '_hi']:.1f}) | {r[f + '_center']:.0f} "
-            f"({r[f + '_lo']:.0f}-{r[f + '_hi']:.0f}) |"
-            + (f" {_hours(r['core_hours'])} |" if known else "")
+            f"| {r['sampler']} | {int(r['subset_size'])} | {r[e + '_center']:.1f}{e_band} | "
+            f"{r[f + '_center']:.0f}{f_band} |" + (f" {_hours(r['core_hours'])} |" if known else "")
         )
     whole = src.curves[src.curves["sampler"] == "all"]
     if not whole.empty:
