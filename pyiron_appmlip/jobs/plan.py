@@ -52,6 +52,9 @@ class AppmlipPlan(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
         max_size: the largest training set (the number of candidates) [None: the candidates
             of the sweep's first descriptors job].
         seed: seed of the order of the configurations to label next [0].
+        max_twojmax: the most expensive model the application can evaluate [None: any].
+        min_atom_steps_per_second: the slowest MD the application accepts, atom-steps per
+            second (the pilot sweep's ``atom_steps_per_second``, measured per 2Jmax) [None].
 
     Output: :meth:`get_candidates` (one row per setting at its planned size, best first),
     :attr:`best`, :meth:`get_curves` (the learning curves), :meth:`to_label` (the
@@ -70,6 +73,8 @@ class AppmlipPlan(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
         self.input.spent_core_hours = None
         self.input.max_size = None
         self.input.seed = 0
+        self.input.max_twojmax = None
+        self.input.min_atom_steps_per_second = None
 
     def set_pilot(self, sweep_job) -> None:
         """Plan from this pilot sweep (a finished ``AppmlipSweep`` job or its id)."""
@@ -111,6 +116,7 @@ class AppmlipPlan(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
         if "model_kind" in table.columns:
             table = table[table["model_kind"] == "single"]
         table = table[table["sampler"] != "all"].reset_index(drop=True)
+        table = self._application_constraints(table)
         if table.empty:
             raise ValueError(
                 "the pilot sweep has no subset rows of single levels; run it with subset_sizes "
@@ -201,6 +207,35 @@ class AppmlipPlan(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
             for factor, alt in plan.alternatives.items()
         }
         save_then_set_status(self)
+
+    def _application_constraints(self, table: pd.DataFrame) -> pd.DataFrame:
+        """The rows of the 2Jmax values the application can afford to evaluate."""
+        max_t = self.input.max_twojmax
+        if max_t is not None:
+            keep = table["twojmax"].astype(int) <= int(max_t)
+            if not keep.any():
+                raise ValueError(
+                    f"max_twojmax={max_t}: the pilot has no setting at 2Jmax <= {max_t}; its "
+                    f"2Jmax values: {sorted(set(table['twojmax'].astype(int)))}"
+                )
+            table = table[keep]
+        min_aps = self.input.min_atom_steps_per_second
+        if min_aps is not None:
+            aps = pd.to_numeric(table["atom_steps_per_second"], errors="coerce")
+            if aps.isna().all():
+                raise ValueError(
+                    "min_atom_steps_per_second cannot be applied: the pilot sweep has no "
+                    "measured atom_steps_per_second (measure_evaluation_cost = True); use "
+                    "max_twojmax"
+                )
+            keep = aps >= float(min_aps)
+            if not keep.any():
+                raise ValueError(
+                    f"min_atom_steps_per_second={min_aps}: the fastest 2Jmax of the pilot "
+                    f"reaches {aps.max():.4g} atom-steps/s"
+                )
+            table = table[keep]
+        return table.reset_index(drop=True)
 
     def _seconds_per_configuration(self, labels) -> dict:
         """Mean DFT seconds per configuration per level: given, or the pilot's recorded."""

@@ -83,4 +83,10 @@ def test_pilot_designed_labelled_and_swept(tmp_path):
     assert len(todo) == best["subset_size"] - len(design.train_ids) or best["subset_size"] <= 5
     assert "Plan for" in plan.summary()
     plan.plot(tmp_path / "plan.png")
+    other = pr.create.job.AppmlipPlan("plan_cheap_model")
+    other.set_pilot(sweep)
+    other.input.budget_core_hours = 20 * pilot_hours
+    other.input.max_twojmax = 0
+    with pytest.raises(ValueError, match="max_twojmax=0: the pilot has no setting"):
+        other.run()
     assert (tmp_path / "plan.png").stat().st_size > 0
