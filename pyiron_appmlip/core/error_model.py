@@ -33,6 +33,18 @@ linear least-squares fit the excess is the estimation variance, which falls as `
   The excess is the same for errors measured against the truth labels, so the truth-level
   floor is ``median^2 - excess``; ``b`` is 1 unless given.
 
+  With the distances of the training labels to the truth labels (``distances``, e.g. the energy
+  and force RMSE between a convergence level and the reference level, measured on the same
+  configurations), a second estimate comes from the levels: a fit to labels that differ from the
+  truth by noise of mean square ``d^2`` has the floors ``floor_truth^2 + floor_self^2 =
+  2 F + d^2`` (``F``: the truth-label setting's floor squared) and an excess larger by
+  ``c d^2``. At the pilot's size this gives ``c`` as the slope of
+  ``(test_truth^2 + test_self^2 - d^2) / 2 - test_truth(truth setting)^2`` over ``d^2``. The
+  truth setting's own residual counts as noise too, so its excess is ``c F`` and a setting's
+  ``c (F + d^2)``. Label differences that a fit partly learns, or that correlate with its
+  residual, only steepen the slope, so ``c`` is the smallest over the groups of settings
+  sharing a truth setting. Both estimates tend to be too small, so the larger is used.
+
 Predictions at the pilot's own sizes equal the pilot's medians (one size) or their fit (several
 sizes). The band: the pilot's 16th and 84th percentiles as offsets from the median in squared
 error, shrinking as ``N^(-band_exponent)`` (1/2 by default: the spread of a mean over ``N``
@@ -141,6 +153,8 @@ class ErrorModel:
         settings: the settings, in order of first appearance.
         notes: remarks on the fit (e.g. a floor set to zero).
         sampling_biases: ``{quantity: B}`` used by the one-size regime.
+        noise_slopes: ``{quantity: c}``, the excess per unit of squared label distance of the
+            one-size regime (0 without ``distances``).
     """
 
     curves: dict
@@ -149,6 +163,7 @@ class ErrorModel:
     settings: list
     notes: list = field(default_factory=list)
     sampling_biases: dict = field(default_factory=dict)
+    noise_slopes: dict = field(default_factory=dict)
 
     def curve(self, setting, quantity: str) -> LearningCurve:
         """The learning curve of ``setting`` for ``quantity``."""
@@ -318,9 +333,11 @@ def fit_error_model(
             the tightest one (useful when all settings share one sampler).
         band_exponent: the band's offsets in squared error shrink as ``N^(-band_exponent)``.
         band: percentiles of the band (default 16 and 84).
-        distances: optional ``{(setting, quantity): distance}`` of the setting's training labels
-            to the truth labels (same unit as the errors), used for settings listed there whose
-            ``test`` errors are all NaN, together with ``truth_setting``.
+        distances: optional ``{(setting, quantity): distance}``, the RMS distance of the
+            setting's training labels to the truth labels (same unit as the errors; 0 or absent
+            for settings trained on the truth labels). With ``test_self`` it gives the second
+            excess estimate of the one-size regime; a setting listed here whose ``test`` errors
+            are all NaN gets its floor from the distance (see the module docstring).
         truth_setting: optional function ``setting -> setting`` giving the setting with the same
             weights trained on the truth labels (whose floor the distance is added to).
 
@@ -348,10 +365,24 @@ def fit_error_model(
         )
     quantities = tuple(test)
     has_distance = set()
+    dist: dict = {}
     if distances is not None:
         if truth_setting is None:
             raise ValueError("distances need truth_setting (setting -> its truth-label setting)")
-        has_distance = {_key(s) for (s, _q) in distances}
+        for key, d in distances.items():
+            try:
+                s_, q_ = key
+                d = float(d)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"distances must map (setting, quantity) to a distance >= 0, got {key!r}: {d!r}"
+                ) from None
+            if not math.isfinite(d) or d < 0:
+                raise ValueError(
+                    f"distances must map (setting, quantity) to a distance >= 0, got {key!r}: {d!r}"
+                )
+            dist[(_key(s_), q_)] = d
+        has_distance = {k for (k, _q) in dist}
     nan_ok = np.array([k in has_distance for k in keys])
     tests = {}
     for q in quantities:
@@ -395,6 +426,7 @@ def fit_error_model(
     notes: list[str] = []
     curves: dict = {}
     exponents: dict = {}
+    slopes: dict = {}
     for q in quantities:
         stats = {}
         for k in order:
@@ -433,6 +465,10 @@ def fit_error_model(
                 if "train_ms" in e and e["self_ms"] > 0
             ]
             biases[q] = max([1.0, *ratios])
+        slope = 0.0
+        if dist and test_self is not None:
+            slope = _noise_slope(stats, dist, truth_setting, q)
+        slopes[q] = slope
         for k, per_n in stats.items():
             ref = per_n[-1]
             if len(per_n) >= 2:
@@ -448,6 +484,11 @@ def fit_error_model(
                         "errors (train=...) or rows at more sizes"
                     )
                 excess = max(0.0, (ref["self_ms"] - ref["train_ms"] / biases[q]) / 2.0)
+                base = stats.get(_key(truth_setting(k))) if slope > 0 else None
+                if base is not None and len(base) == 1 and base[0]["n"] == ref["n"]:
+                    d2 = dist.get((k, q), 0.0) ** 2
+                    base_m2 = base[0]["median"] ** 2
+                    excess = max(excess, slope * base_m2 / (1.0 + slope) + slope * d2)
                 m2 = ref["median"] ** 2
                 if excess > m2:
                     notes.append(
@@ -477,7 +518,7 @@ def fit_error_model(
         for k in order:
             if (k, q) in curves:
                 continue
-            d = distances.get((k, q)) if distances is not None else None
+            d = dist.get((k, q))
             if d is None:
                 raise ValueError(
                     f"test[{q!r}]: setting {k!r} has no test errors and no distance to the "
@@ -504,10 +545,32 @@ def fit_error_model(
         curves=curves,
         exponents=exponents,
         sampling_biases=biases,
+        noise_slopes=slopes,
         quantities=quantities,
         settings=order,
         notes=notes,
     )
+
+
+def _noise_slope(stats: dict, dist: dict, truth_setting, q: str) -> float:
+    """The excess per unit of squared label distance, ``c`` (see :func:`fit_error_model`)."""
+    groups: dict = {}
+    for k, per_n in stats.items():
+        d = dist.get((k, q), 0.0)
+        t = _key(truth_setting(k))
+        if d <= 0 or t == k or len(per_n) != 1 or len(stats.get(t, ())) != 1:
+            continue
+        e, base = per_n[0], stats[t][0]
+        if e["n"] != base["n"]:
+            continue
+        y = (e["median"] ** 2 + e["self_ms"] - d * d) / 2.0 - base["median"] ** 2
+        groups.setdefault(t, []).append((d * d, y))
+    slopes = []
+    for pairs in groups.values():
+        x = np.array([p[0] for p in pairs])
+        y = np.array([p[1] for p in pairs])
+        slopes.append(max(0.0, float(np.sum(x * y) / np.sum(x * x))))
+    return min(slopes) if slopes else 0.0
 
 
 def _fit_exponent(groups: list[list[dict]]) -> float:

@@ -195,6 +195,42 @@ def test_auto_sampling_bias_is_the_largest_training_to_test_ratio():
     assert plain.curve("much", "energy").floor > 1.05 * floors["much"]
 
 
+def test_label_distances_give_the_excess_of_noisy_labels():
+    # truth setting: residual F; lower levels: labels at RMS distance d from the truth, a share
+    # phi of it learned by the fit; excess c (F + d^2) at the pilot size; training errors show
+    # only a fifth of the excess, so the training-test estimate alone is too small
+    c, f, phi, n0 = 0.08, 100.0, 0.3, 100
+    d = {"t": 0.0, "l1": 4.0, "l2": 9.0, "l3": 20.0}
+    settings, truth_err, self_err, train_err = [], [], [], []
+    for s, dist in d.items():
+        excess = c * (f + dist**2)
+        floor_truth2 = f + phi * dist**2
+        floor_self2 = f + (1 - phi) * dist**2
+        for eps in (-0.002, 0.0, 0.002):
+            settings.append(s)
+            truth_err.append(math.sqrt(floor_truth2 + excess) * (1 + eps))
+            self_err.append(math.sqrt(floor_self2 + excess) * (1 + eps))
+            train_err.append(math.sqrt(floor_self2 + excess - 0.4 * excess) * (1 + eps))
+    kwargs = dict(
+        test={"energy": truth_err},
+        train={"energy": train_err},
+        test_self={"energy": self_err},
+    )
+    distances = {(s, "energy"): v for s, v in d.items() if v > 0}
+    model = fit_error_model(
+        settings, [n0] * len(settings), **kwargs, distances=distances, truth_setting=lambda s: "t"
+    )
+    assert model.noise_slopes["energy"] == pytest.approx(c, rel=0.01)
+    plain = fit_error_model(settings, [n0] * len(settings), **kwargs)
+    assert plain.noise_slopes["energy"] == 0.0
+    for s, dist in d.items():
+        floor = math.sqrt(f + phi * dist**2)
+        assert model.curve(s, "energy").floor == pytest.approx(floor, rel=0.01)
+        assert plain.curve(s, "energy").floor > 1.02 * floor  # the check can fail
+        far = math.sqrt(floor**2 + c * (f + dist**2) * n0 / 5000)
+        assert float(model.curve(s, "energy").median(5000)) == pytest.approx(far, rel=0.01)
+
+
 def test_band_covers_about_68_percent_of_synthetic_repetitions():
     rng = np.random.default_rng(6)
     settings, n, test = synthetic_rows((100, 200, 400), 400, rng, spread=0.3)
@@ -321,6 +357,10 @@ def test_band_needs_two_repetitions():
         ({"band_exponent": -0.5}, "band_exponent must be a number >= 0"),
         ({"test_self": {"force": [1, 1, 1, 1]}}, "test_self must be a mapping with the quantit"),
         ({"distances": {("a", "energy"): 1.0}}, "distances need truth_setting"),
+        (
+            {"distances": {("a", "energy"): -1.0}, "truth_setting": str},
+            "distances must map",
+        ),
     ],
 )
 def test_bad_options_are_named(kwargs, message):
