@@ -150,6 +150,7 @@ def pilot_sweep(
     samplers: Sequence[str] = ("leverage", "random"),
     repetitions: int = 5,
     level_pairs: Sequence = (),
+    energy_sizes: Sequence[int] = (),
 ):
     """An ``AppmlipSweep`` (not run) of the pilot's learning curves: subsets of its training
     configurations at every candidate level, tested on its reference-level test set.
@@ -165,6 +166,8 @@ def pilot_sweep(
         samplers: samplers of the subsets.
         repetitions: sampling orders per sampler.
         level_pairs: ``(energy_level, force_level)`` pairs to fit as well.
+        energy_sizes: energy subset sizes of the level pairs (the first n configurations of
+            each subset; default: the whole subset).
 
     Returns:
         The sweep job (call ``run()``).
@@ -186,4 +189,5 @@ def pilot_sweep(
     job.input.test_ids = list(design.test_ids)
     if level_pairs:
         job.input.level_pairs = [[str(a), str(b)] for a, b in level_pairs]
+        job.input.energy_sizes = [int(n) for n in energy_sizes]
     return job

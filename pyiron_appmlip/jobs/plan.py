@@ -29,8 +29,9 @@ from ._common import (
 
 __all__ = ["AppmlipPlan", "SETTING_KEYS"]
 
-#: The fit-table columns that make one setting of the plan.
-SETTING_KEYS = ("train_level", "weight_ratio", "twojmax", "sampler")
+#: The fit-table columns that make one setting of the plan (``n_energy`` only for level pairs:
+#: their energies are the first ``n_energy`` configurations whatever the training-set size).
+SETTING_KEYS = ("train_level", "weight_ratio", "twojmax", "sampler", "n_energy")
 
 
 class AppmlipPlan(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
@@ -113,8 +114,12 @@ class AppmlipPlan(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
         self._validate_input()
         sweep = self._pilot()
         table = sweep.get_table()
-        if "model_kind" in table.columns:
-            table = table[table["model_kind"] == "single"]
+        if "model_kind" in table.columns:  # single levels and level pairs (not Delta models)
+            table = table[table["model_kind"].isin(["single", "level_pair"])]
+        else:
+            table = table.assign(model_kind="single")
+        if "n_energy" not in table.columns:
+            table = table.assign(n_energy=table["subset_size"])
         table = table[table["sampler"] != "all"].reset_index(drop=True)
         table = self._application_constraints(table)
         if table.empty:
@@ -122,7 +127,7 @@ class AppmlipPlan(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
                 "the pilot sweep has no subset rows of single levels; run it with subset_sizes "
                 "and samplers other than 'all'"
             )
-        keys = [tuple(_plain_value(r[c]) for c in SETTING_KEYS) for _, r in table.iterrows()]
+        keys = [_setting_key(r) for _, r in table.iterrows()]
         test = {
             "energy": table["energy_rmse_test_truth"].to_numpy(float),
             "force": table["force_rmse_test_truth"].to_numpy(float),
@@ -145,19 +150,41 @@ class AppmlipPlan(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
             # of several pilot sizes do not need them
             test_self=own if all(np.isfinite(v).all() for v in own.values()) else None,
         )
-        labels = {lv: sweep._load_labels(lv) for lv in sorted(set(table["train_level"]))}
+        levels = set(table.loc[table["model_kind"] == "single", "train_level"].astype(str))
+        for kind, e, f in zip(
+            table["model_kind"],
+            table.get("energy_level", table["train_level"]),
+            table.get("force_level", table["train_level"]),
+            strict=True,
+        ):
+            if kind == "level_pair":
+                levels |= {str(e), str(f)}
+        labels = {lv: sweep._load_labels(lv) for lv in sorted(levels)}
         truth = str(table["truth_level"].iloc[0])
         per_config = self._seconds_per_configuration(labels)
         settings = []
-        for key in dict.fromkeys(keys):
-            level = str(key[0])
-            settings.append(
-                PlanSetting(
-                    key,
-                    per_config[level],
-                    description=dict(zip(SETTING_KEYS, key, strict=True)) | {"level": level},
+        first = {}
+        for key, (_, r) in zip(keys, table.iterrows(), strict=True):
+            first.setdefault(key, r)
+        for key, r in first.items():
+            description = dict(zip(SETTING_KEYS, key, strict=True))
+            if r["model_kind"] == "level_pair":
+                e_level, f_level = str(r["energy_level"]), str(r["force_level"])
+                n_energy = int(r["n_energy"])
+                settings.append(
+                    PlanSetting(
+                        key,
+                        per_config[f_level],
+                        fixed=n_energy * per_config[e_level],
+                        description=description | {"level": f_level, "energy_level": e_level},
+                        min_size=n_energy,
+                    )
                 )
-            )
+            else:
+                level = str(key[0])
+                settings.append(
+                    PlanSetting(key, per_config[level], description=description | {"level": level})
+                )
         desc = self.project.load(int(next(iter(sweep.input.descriptors_jobs.values()))))
         candidates = list(desc.configuration_ids)
         order = self._label_order(desc, candidates)
@@ -349,6 +376,16 @@ class AppmlipPlan(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
         if path is not None:
             fig.savefig(path, dpi=120)
         return fig
+
+
+def _setting_key(row) -> tuple:
+    """A row's setting: its :data:`SETTING_KEYS` values (``n_energy`` None for one level)."""
+    return tuple(
+        (None if row["model_kind"] != "level_pair" else int(row["n_energy"]))
+        if c == "n_energy"
+        else _plain_value(row[c])
+        for c in SETTING_KEYS
+    )
 
 
 def _plain_value(value):

@@ -47,12 +47,15 @@ class PlanSetting:
         description: what the setting is, for the plan's table (e.g. ``{"level": "3",
             "weight_ratio": 150.0, "twojmax": 6, "sampler": "leverage"}``); a ``"level"`` entry
             is the level the next configurations are labelled at.
+        min_size: the smallest training set of the setting (e.g. a level pair's energy subset
+            size: its energies are the first ``n_energy`` configurations).
     """
 
     key: Hashable
     per_configuration: float
     fixed: float = 0.0
     description: Mapping = field(default_factory=dict)
+    min_size: int = 1
 
     def seconds(self, n) -> np.ndarray:
         """DFT seconds of a training set of ``n`` configurations."""
@@ -95,7 +98,9 @@ class CampaignPlan:
         """A readable account of the plan."""
         b = self.best
         described = ", ".join(
-            f"{k} {b[k]}" for k in self.candidates.attrs.get("description_columns", [])
+            f"{k} {b[k]}"
+            for k in self.candidates.attrs.get("description_columns", [])
+            if k in b.index and b[k] is not None and b[k] == b[k]  # not None or NaN
         )
         lines = [
             f"Plan for {self.budget_core_hours:.4g} core-hours "
@@ -155,6 +160,26 @@ def _smallest_meeting(model, setting: PlanSetting, n_max: int, n_min: int, targe
         else:
             lo = mid + 1
     return lo
+
+
+def _to_label(setting: PlanSetting, n: int, candidate_ids, labelled: Mapping) -> list:
+    """``[(configuration id, level)]`` the planned training set still needs: its first ``n``
+    candidates (those labelled at the level already first, then the rest in order) at the
+    setting's ``"level"``, and, for a level pair, the first ``min_size`` of them at its
+    ``"energy_level"``."""
+    level = setting.description.get("level")
+    if level is None:
+        return []
+    done = {str(i) for i in labelled.get(level, ())}
+    ids = [str(i) for i in candidate_ids]
+    order = [i for i in ids if i in done] + [i for i in ids if i not in done]
+    training = order[:n]
+    out = [(i, level) for i in training if i not in done]
+    energy_level = setting.description.get("energy_level")
+    if energy_level is not None and energy_level != level:
+        done_e = {str(i) for i in labelled.get(energy_level, ())}
+        out += [(i, energy_level) for i in training[: setting.min_size] if i not in done_e]
+    return out
 
 
 def plan_campaign(
@@ -238,12 +263,13 @@ def plan_campaign(
                 f"setting {s.key!r}: per_configuration must be > 0 and fixed >= 0 seconds"
             )
         n_max = min(max_size, int(math.floor((seconds - s.fixed) / s.per_configuration + 1e-9)))
-        if n_max < min_size:
+        n_min = max(min_size, int(s.min_size))
+        if n_max < n_min:
             continue
         n = n_max
         meets = False
         if targets["energy"] is not None or targets["force"] is not None:
-            smallest = _smallest_meeting(model, s, n_max, min_size, targets)
+            smallest = _smallest_meeting(model, s, n_max, n_min, targets)
             if smallest is not None:
                 n, meets = smallest, True
         pred = model.predict(s.key, np.array([n]), band=True)
@@ -256,11 +282,15 @@ def plan_campaign(
         row["meets_targets"] = meets
         rows.append(row)
     if not rows:
-        cheapest = min(settings, key=lambda s: float(s.seconds(min_size)))
-        need = float(cheapest.seconds(min_size)) / _SECONDS_PER_HOUR * cores
+
+        def smallest(s):
+            return max(min_size, int(s.min_size))
+
+        cheapest = min(settings, key=lambda s: float(s.seconds(smallest(s))))
+        need = float(cheapest.seconds(smallest(cheapest))) / _SECONDS_PER_HOUR * cores
         raise ValueError(
             f"budget_core_hours={budget:g} leaves {available:.4g} core-hours after the pilot, "
-            f"less than the cheapest setting needs for {min_size} configuration(s) "
+            f"less than the cheapest setting needs for {smallest(cheapest)} configuration(s) "
             f"({need:.4g} core-hours, {cheapest.key!r}); give a larger budget"
         )
     table = pd.DataFrame(rows)
@@ -295,10 +325,7 @@ def plan_campaign(
     to_label = []
     if candidate_ids is not None:
         chosen = next(s for s in settings if s.key == best["key"])
-        level = chosen.description.get("level")
-        done = {str(i) for i in (labelled or {}).get(level, ())} if level is not None else set()
-        fresh = [str(i) for i in candidate_ids if str(i) not in done]
-        to_label = [(i, level) for i in fresh[: max(int(best["subset_size"]) - len(done), 0)]]
+        to_label = _to_label(chosen, int(best["subset_size"]), candidate_ids, labelled or {})
     plan = CampaignPlan(
         best=best,
         candidates=table,

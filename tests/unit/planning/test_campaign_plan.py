@@ -115,3 +115,31 @@ def test_bad_input_says_what_to_change():
         plan_campaign(MODEL, [], 10.0, max_size=POOL)
     with pytest.raises(ValueError, match="has no pilot rows"):
         plan_campaign(MODEL, [PlanSetting("L9", 1.0)], 10.0, max_size=POOL)
+
+
+def test_a_level_pair_costs_its_energy_subset_and_labels_it():
+    """Energies at L5 on the first 20 configurations, forces at L1 on all: the fixed cost of the
+    energies is paid whatever N, N starts at 20, and the calculations to label include both."""
+    curves = dict(CURVES)
+    curves["E5+F1"] = {"energy": (1.0, 2.0e4), "force": (120.0, 2.0e6)}
+    pair = PlanSetting(
+        "E5+F1",
+        SECONDS["L1"],
+        fixed=20 * SECONDS["L5"],
+        description={"level": "L1", "energy_level": "L5"},
+        min_size=20,
+    )
+    model = FakeErrorModel(curves)
+    ids = [f"c{k:04d}" for k in range(POOL)]
+    plan = plan_campaign(
+        model, [pair], 10.0, max_size=POOL, candidate_ids=ids, labelled={"L5": ids[:5]}
+    )
+    n = int(plan.best["subset_size"])
+    assert n == min(POOL, int((10.0 * 3600 - 20 * SECONDS["L5"]) / SECONDS["L1"]))
+    assert plan.best["dft_core_hours"] == pytest.approx((20 * 900.0 + n * 20.0) / 3600)
+    force_calcs = [i for i, lv in plan.to_label if lv == "L1"]
+    energy_calcs = [i for i, lv in plan.to_label if lv == "L5"]
+    assert len(force_calcs) == n
+    assert energy_calcs == ids[5:20]  # the first 20 of the training set, minus the pilot's 5
+    with pytest.raises(ValueError, match="less than the cheapest setting needs"):
+        plan_campaign(model, [pair], 20 * 900.0 / 3600 * 0.99, max_size=POOL)
