@@ -274,6 +274,14 @@ def check_test_ids(value):
     return list(ids)
 
 
+def check_delta_twojmax(value):
+    """``delta_twojmax``: None or an allowed 2Jmax (an even integer)."""
+    from ..descriptors.settings import check_twojmax
+
+    value = _builtin(value)
+    return None if value is None else check_twojmax(value)
+
+
 def check_energy_sizes(value) -> list[int]:
     """``energy_sizes``: positive integers (sizes of energy subsets), sorted."""
     sizes = _builtin(value)
@@ -323,6 +331,7 @@ def sweep_input_checks() -> dict:
         "level_pairs": checkparse_level_pairs("level_pairs"),
         "delta_pairs": checkparse_level_pairs("delta_pairs"),
         "energy_sizes": check_energy_sizes,
+        "delta_twojmax": check_delta_twojmax,
         "test_ids": check_test_ids,
     }
 

@@ -260,6 +260,8 @@ class AppmlipSweep(
         energy_sizes: sizes of the energy subsets of level pairs and of the correction sets of
             Delta models, the first n configurations of each training subset [``[]``: the whole
             subset].
+        delta_twojmax: the 2Jmax of the Delta models' corrections (at most the descriptors'),
+            the sum being one potential at the descriptors' 2Jmax [None: the same 2Jmax].
         group_weights: ``{group: (energy, force, stress) factors}`` multiplying w_E, w_F and w_S
             for the configurations of a group (groups come with dataset jobs), finite, >= 0
             [``{}``].
@@ -317,6 +319,7 @@ class AppmlipSweep(
             self.input.level_pairs = []
             self.input.delta_pairs = []
             self.input.energy_sizes = []
+            self.input.delta_twojmax = None
 
     # -- input helpers ------------------------------------------------------------------------
     def _source(self, job, method: str):
@@ -451,6 +454,7 @@ class AppmlipSweep(
             level_pairs=[tuple(p) for p in self.input.get("level_pairs") or []],
             delta_pairs=[tuple(p) for p in self.input.get("delta_pairs") or []],
             energy_sizes=list(self.input.get("energy_sizes") or []),
+            delta_twojmax=self.input.get("delta_twojmax"),
         )
 
     def _group_weights(self) -> dict:
@@ -548,6 +552,7 @@ class AppmlipSweep(
             store = desc_job.get_store()
             # only the job's own configurations, whatever else the store file may hold
             sources[int(t)] = JobBlocks(store, desc_job.configuration_ids)
+            sources[int(t)].settings = desc_job.settings
             desc_ids[int(t)] = int(job_id)
             settings[str(int(t))] = desc_job.settings.to_json()
             content[int(t)] = store.content_digest()

@@ -146,6 +146,11 @@ class SweepGrid:
             Delta models: the first n configurations of the training subset (so they lie inside
             it and cost one calculation more each). Each size up to the training subset's gives
             a row; empty (default): the whole training subset. Needs ``draws="nested"``.
+        delta_twojmax: the 2Jmax of the Delta models' corrections, at most each source's 2Jmax
+            (its bispectrum columns are some of the larger 2Jmax's; the sum is one potential at
+            the source's 2Jmax). Needs the descriptor settings of every source (a source's
+            ``settings``); None (default): the source's own 2Jmax. Rows' ``train_level`` is then
+            "<low>+delta(<high>, 2J<t>)".
     """
 
     train_levels: Sequence
@@ -161,6 +166,7 @@ class SweepGrid:
     level_pairs: Sequence = ()
     delta_pairs: Sequence = ()
     energy_sizes: Sequence[int] = ()
+    delta_twojmax: int | None = None
 
     def __post_init__(self):
         self.train_levels = list(dict.fromkeys(level_label(lv) for lv in self.train_levels))
@@ -217,6 +223,15 @@ class SweepGrid:
                 )
             energy_sizes.append(int(n))
         self.energy_sizes = sorted(set(energy_sizes))
+        if self.delta_twojmax is not None:
+            from ..descriptors.settings import check_twojmax
+
+            if not self.delta_pairs:
+                raise ValueError(
+                    "delta_twojmax is set but there are no delta_pairs; give delta_pairs or "
+                    "leave delta_twojmax None"
+                )
+            self.delta_twojmax = check_twojmax(self.delta_twojmax)
         mixed = bool(self.level_pairs or self.delta_pairs)
         if self.energy_sizes and not mixed:
             raise ValueError(
@@ -250,7 +265,8 @@ class SweepGrid:
         out = [(lv, int(size)) for lv in self.train_levels]
         sizes = [n for n in self.energy_sizes if n <= size] or [int(size)]
         out += [(level_pair_label(e, f), n) for e, f in self.level_pairs for n in sizes]
-        out += [(delta_label(lo, hi), n) for lo, hi in self.delta_pairs for n in sizes]
+        dt = self.delta_twojmax
+        out += [(delta_label(lo, hi, dt), n) for lo, hi in self.delta_pairs for n in sizes]
         return out
 
     def units(self, twojmax_values) -> list[UnitKey]:
@@ -281,6 +297,7 @@ class SweepGrid:
             **({"level_pairs": [list(p) for p in self.level_pairs]} if self.level_pairs else {}),
             **({"delta_pairs": [list(p) for p in self.delta_pairs]} if self.delta_pairs else {}),
             **({"energy_sizes": list(self.energy_sizes)} if self.energy_sizes else {}),
+            **({"delta_twojmax": self.delta_twojmax} if self.delta_twojmax is not None else {}),
         }
 
     def order_seed(self, size: int | None = None):
@@ -315,11 +332,18 @@ class BlockSource:
 
 
 class InMemoryBlocks(BlockSource):
-    """A :class:`BlockSource` over a dict ``{configuration id: block}`` (tests, small sets)."""
+    """A :class:`BlockSource` over a dict ``{configuration id: block}`` (tests, small sets).
 
-    def __init__(self, blocks: Mapping[str, np.ndarray]):
+    Args:
+        blocks: the blocks by configuration id.
+        settings: the descriptor settings the blocks were computed with (optional; Delta
+            models on a smaller 2Jmax need them for the column mapping).
+    """
+
+    def __init__(self, blocks: Mapping[str, np.ndarray], settings=None):
         self._blocks = {str(k): v for k, v in blocks.items()}
         self.ids = list(self._blocks)
+        self.settings = settings
 
     def iter_blocks(self, ids):
         for i in ids:
@@ -642,6 +666,8 @@ class FitSettings:
         level_pairs: ``(energy_level, force_level)`` pairs (:attr:`SweepGrid.level_pairs`).
         delta_pairs: ``(low_level, high_level)`` pairs (:attr:`SweepGrid.delta_pairs`).
         energy_sizes: energy subset sizes (:attr:`SweepGrid.energy_sizes`).
+        delta_columns: the descriptor columns of the Delta corrections (None: all).
+        delta_twojmax: their 2Jmax (None: the source's), named in the rows.
     """
 
     weights: tuple[WeightPair, ...]
@@ -655,6 +681,8 @@ class FitSettings:
     level_pairs: tuple = ()
     delta_pairs: tuple = ()
     energy_sizes: tuple = ()
+    delta_columns: tuple | None = None
+    delta_twojmax: int | None = None
 
     def keywords(self) -> dict:
         """The keywords a unit passes to :func:`~pyiron_appmlip.core.subset_fits` (nested
@@ -1001,6 +1029,8 @@ def plan_units(twojmax, source: BlockSource, join: Join, sweep: _Sweep, log) -> 
         level_pairs=tuple(grid.level_pairs),
         delta_pairs=tuple(grid.delta_pairs),
         energy_sizes=tuple(grid.energy_sizes),
+        delta_columns=_delta_columns(twojmax, source, grid.delta_twojmax),
+        delta_twojmax=grid.delta_twojmax,
     )
 
     def unit_order(unit, size):
@@ -1257,11 +1287,12 @@ def multi_fidelity_fits(items, sizes: Sequence[int], settings: FitSettings) -> l
                         w_e,
                         w_f,
                         delta_statistics=None if n == size else snapshots[n],
+                        columns=None if s.delta_columns is None else list(s.delta_columns),
                         ridge=ridge,
                         **options,
                     )
                     model = delta.as_linear_model()
-                    label = delta_label(low, high)
+                    label = delta_label(low, high, s.delta_twojmax)
                     fits.append(("delta", label, high, low, n, (w_e, w_f), model))
         if not fits:
             continue
@@ -1296,6 +1327,35 @@ def multi_fidelity_fits(items, sizes: Sequence[int], settings: FitSettings) -> l
                 )
             )
     return records
+
+
+def _delta_columns(twojmax, source, delta_twojmax) -> tuple | None:
+    """The columns of the Delta corrections in the blocks of ``source`` (2Jmax ``twojmax``):
+    those of ``delta_twojmax`` (:meth:`~pyiron_appmlip.descriptors.settings.QSnapSettings.
+    column_subset`); None for the source's own 2Jmax.
+
+    Raises:
+        ValueError: if the source carries no descriptor settings, or ``delta_twojmax`` is larger
+            than its 2Jmax.
+    """
+    if delta_twojmax is None or int(delta_twojmax) == int(twojmax):
+        return None
+    settings = getattr(source, "settings", None)
+    if settings is None:
+        raise ValueError(
+            f"delta_twojmax={delta_twojmax} needs the descriptor settings of the 2Jmax "
+            f"{twojmax} blocks to map their columns: give the source its settings (e.g. "
+            "InMemoryBlocks(blocks, settings=QSnapSettings(...)))"
+        )
+    if int(delta_twojmax) > int(twojmax):
+        raise ValueError(
+            f"delta_twojmax={delta_twojmax} is larger than the descriptors' 2Jmax {twojmax}; "
+            f"allowed: at most {twojmax}"
+        )
+    import dataclasses
+
+    smaller = dataclasses.replace(settings, twojmax=int(delta_twojmax))
+    return tuple(int(c) for c in settings.column_subset(smaller))
 
 
 def _mixed_summary(energy, force):

@@ -298,9 +298,12 @@ def level_pair_label(energy_level, force_level) -> str:
     return f"E{energy_level}+F{force_level}"
 
 
-def delta_label(low_level, high_level) -> str:
-    """``train_level`` of a Delta model: ``"<low>+delta(<high>)"``."""
-    return f"{low_level}+delta({high_level})"
+def delta_label(low_level, high_level, twojmax: int | None = None) -> str:
+    """``train_level`` of a Delta model: ``"<low>+delta(<high>)"``, or
+    ``"<low>+delta(<high>, 2J<t>)"`` for a correction on the columns of 2Jmax ``t``."""
+    if twojmax is None:
+        return f"{low_level}+delta({high_level})"
+    return f"{low_level}+delta({high_level}, 2J{int(twojmax)})"
 
 
 def complete_older_columns(columns: dict, n_rows: int) -> dict:

@@ -162,3 +162,67 @@ def test_bad_multi_fidelity_input_is_named():
     grid = SweepGrid(["1"], [10], [50.0], level_pairs=[("3", "1")])
     with pytest.raises(ValueError, match=r"level_pairs names level\(s\) \['3'\]"):
         run_sweep({4: InMemoryBlocks(blocks)}, labels, ids[:30], ids[30:], grid, "2")
+
+
+def test_delta_correction_on_the_columns_of_a_smaller_twojmax():
+    """Blocks of a fake 2Jmax 4 layout (one element, linear): the correction uses only the
+    columns of 2Jmax 2, and equals dense lstsq on those columns."""
+    from pyiron_appmlip.descriptors.settings import QSnapSettings
+
+    settings = QSnapSettings(4, elements=("Be",), quadraticflag=0)
+    small = QSnapSettings(2, elements=("Be",), quadraticflag=0)
+    cols = settings.column_subset(small)
+    p = settings.n_columns()
+    rng = np.random.default_rng(3)
+    ids = [f"c{k:03d}" for k in range(40)]
+    blocks, raw = {}, {"1": ({}, {}, {}), "2": ({}, {}, {})}
+    beta = rng.normal(size=p)
+    for i in ids:
+        n_atoms = int(rng.integers(1, 4))
+        b = rng.normal(size=(1 + 3 * n_atoms, p))
+        blocks[i] = b
+        for k, lv in enumerate(("1", "2")):
+            e, f, t = raw[lv]
+            e[i] = float(b[0] @ beta + k * 0.3 * b[0, cols[1]] + rng.normal(scale=0.05))
+            f[i] = (b[1:] @ beta + rng.normal(scale=0.05, size=3 * n_atoms)).reshape(-1, 3)
+            t[i] = 1.0
+    labels = {lv: Labels(*v) for lv, v in raw.items()}
+    grid = SweepGrid(
+        ["1"], [30], [10.0], samplers=["random"], delta_pairs=[("1", "2")], delta_twojmax=2
+    )
+    with pytest.raises(ValueError, match="needs the descriptor settings"):
+        run_sweep({4: InMemoryBlocks(blocks)}, labels, ids[:30], ids[30:], grid, "2")
+    rows = run_sweep(
+        {4: InMemoryBlocks(blocks, settings=settings)}, labels, ids[:30], ids[30:], grid, "2"
+    )
+    (row,) = [r for r in rows if r["model_kind"] == "delta"]
+    assert row["train_level"] == "1+delta(2, 2J2)"
+    train = list(row["training_ids"])
+    e1, f1 = labels["1"].energies.get, labels["1"].forces.get
+    e2, f2 = labels["2"].energies.get, labels["2"].forces.get
+    base = _lstsq(*_rows(train, e1, train, f1, blocks, labels), 10.0)
+    small_blocks = {i: b[:, cols] for i, b in blocks.items()}
+    corr = _lstsq(
+        *_rows(
+            train,
+            lambda i: e2(i) - e1(i),
+            train,
+            lambda i: f2(i) - f1(i),
+            small_blocks,
+            labels,
+        ),
+        10.0,
+    )
+    expected = base.copy()
+    expected[0] += corr[0]
+    expected[1 + cols] += corr[1:]
+    np.testing.assert_allclose(row["coefficients"], expected, rtol=1e-7, atol=1e-9)
+    with pytest.raises(ValueError, match="delta_twojmax is set but there are no delta_pairs"):
+        SweepGrid(["1"], [30], [10.0], delta_twojmax=2)
+    big = SweepGrid(["1"], [30], [10.0], delta_pairs=[("1", "2")], delta_twojmax=6)
+    with pytest.raises(
+        ValueError, match=r"larger than the descriptors' 2Jmax 4; allowed: at most 4"
+    ):
+        run_sweep(
+            {4: InMemoryBlocks(blocks, settings=settings)}, labels, ids[:30], ids[30:], big, "2"
+        )
