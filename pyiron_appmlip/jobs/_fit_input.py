@@ -282,6 +282,16 @@ def check_delta_twojmax(value):
     return None if value is None else check_twojmax(value)
 
 
+def check_energy_draw(value) -> str:
+    """``energy_draw``: one of :data:`~pyiron_appmlip.training.sweep.ENERGY_DRAWS`."""
+    from ..training.sweep import ENERGY_DRAWS
+
+    value = _builtin(value)
+    if value not in ENERGY_DRAWS:
+        raise ValueError(f"energy_draw must be one of {ENERGY_DRAWS}, got {value!r}")
+    return value
+
+
 def check_energy_sizes(value) -> list[int]:
     """``energy_sizes``: positive integers (sizes of energy subsets), sorted."""
     sizes = _builtin(value)
@@ -331,6 +341,7 @@ def sweep_input_checks() -> dict:
         "level_pairs": checkparse_level_pairs("level_pairs"),
         "delta_pairs": checkparse_level_pairs("delta_pairs"),
         "energy_sizes": check_energy_sizes,
+        "energy_draw": check_energy_draw,
         "delta_twojmax": check_delta_twojmax,
         "test_ids": check_test_ids,
     }

@@ -36,6 +36,7 @@ from ..training.table import (
     COLUMNS,
     KEY_COLUMNS,
     complete_older_columns,
+    energies_apart,
     row_key,
 )
 from ._common import (
@@ -139,7 +140,10 @@ def _read_unit(path: str) -> tuple[str, list[dict]]:
     for i in range(len(arrays["coefficients"])):
         row = {k: (v[i].item() if hasattr(v[i], "item") else v[i]) for k, v in cols.items()}
         row["coefficients"] = arrays["coefficients"][i]
-        row["training_ids"] = tuple(order[: int(row["subset_size"])])
+        size = int(row["subset_size"])
+        if energies_apart(row.get("train_level", "")):  # and the energies after the subset
+            size += int(row.get("n_energy", 0))
+        row["training_ids"] = tuple(order[:size])
         rows.append(row)
     return context, rows
 
@@ -260,6 +264,9 @@ class AppmlipSweep(
         energy_sizes: sizes of the energy subsets of level pairs and of the correction sets of
             Delta models, the first n configurations of each training subset [``[]``: the whole
             subset].
+        energy_draw: ``"nested"`` (a level pair's energies on the first ``energy_sizes``
+            configurations of each subset) or ``"apart"`` (on as many configurations after it
+            in its sampling order) ["nested"].
         delta_twojmax: the 2Jmax of the Delta models' corrections (at most the descriptors'),
             the sum being one potential at the descriptors' 2Jmax [None: the same 2Jmax].
         group_weights: ``{group: (energy, force, stress) factors}`` multiplying w_E, w_F and w_S
@@ -320,6 +327,7 @@ class AppmlipSweep(
             self.input.delta_pairs = []
             self.input.energy_sizes = []
             self.input.delta_twojmax = None
+            self.input.energy_draw = "nested"
 
     # -- input helpers ------------------------------------------------------------------------
     def _source(self, job, method: str):
@@ -455,6 +463,7 @@ class AppmlipSweep(
             delta_pairs=[tuple(p) for p in self.input.get("delta_pairs") or []],
             energy_sizes=list(self.input.get("energy_sizes") or []),
             delta_twojmax=self.input.get("delta_twojmax"),
+            energy_draw=self.input.get("energy_draw") or "nested",
         )
 
     def _group_weights(self) -> dict:

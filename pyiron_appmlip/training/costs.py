@@ -28,6 +28,7 @@ import numpy as np
 from ..core.multi_fidelity import training_cost
 from ..dft.cost import LevelCost, parse_level_costs
 from ..dft.levels import level_label
+from .table import energies_apart
 
 __all__ = [
     "DftCost",
@@ -141,7 +142,9 @@ def dft_costs(
     return out
 
 
-def row_dft_cost(kind: str, energy_level, force_level, ids, n_energy: int, costs) -> tuple:
+def row_dft_cost(
+    kind: str, energy_level, force_level, ids, n_energy: int, costs, energy_ids=None
+) -> tuple:
     """``(dft_seconds, dft_cost_source)`` of one fit: every (configuration, level) calculation
     its training set needs, once (:func:`~pyiron_appmlip.core.multi_fidelity.training_cost`).
 
@@ -157,8 +160,11 @@ def row_dft_cost(kind: str, energy_level, force_level, ids, n_energy: int, costs
         ids: the training subset, in sampling order.
         n_energy: the size of the energy (correction) subset.
         costs: ``{level label: DftCost}`` (:func:`dft_costs`).
+        energy_ids: the energy configurations when they are not the first ``n_energy`` of
+            ``ids`` (a level pair whose energies lie apart from its training subset).
     """
     ids = [str(i) for i in ids]
+    energy_set = ids[: int(n_energy)] if energy_ids is None else [str(i) for i in energy_ids]
     if kind == "single":
         cost = costs[str(force_level)]
         return cost.total(ids), cost.source
@@ -168,9 +174,7 @@ def row_dft_cost(kind: str, energy_level, force_level, ids, n_energy: int, costs
         value = costs[level].seconds.get(cid, np.nan)
         return 0.0 if value != value else float(value)
 
-    total = training_cost(
-        [(ids, str(force_level)), (ids[: int(n_energy)], str(energy_level))], seconds
-    )
+    total = training_cost([(ids, str(force_level)), (energy_set, str(energy_level))], seconds)
     if energy.source == force.source:
         return total, force.source
     return total, f"{force_level}: {force.source}; {energy_level}: {energy.source}"
@@ -183,11 +187,18 @@ def assign_dft_costs(rows: Iterable[dict], costs: Mapping[str, DftCost]) -> None
     for row in rows:
         kind = row.get("model_kind", "single")
         level = str(row["train_level"])
+        ids = list(row["training_ids"])
+        n_energy = int(row.get("n_energy", len(ids)))
+        energy_ids = None
+        if energies_apart(level):  # training_ids: the subset, then its energy configurations
+            size = int(row.get("subset_size", len(ids) - n_energy))
+            ids, energy_ids = ids[:size], ids[size : size + n_energy]
         row["dft_seconds"], row["dft_cost_source"] = row_dft_cost(
             kind,
             row.get("energy_level", level) if kind != "single" else level,
             row.get("force_level", level) if kind != "single" else level,
-            row["training_ids"],
-            int(row.get("n_energy", len(row["training_ids"]))),
+            ids,
+            n_energy,
             costs,
+            energy_ids=energy_ids,
         )

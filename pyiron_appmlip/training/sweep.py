@@ -63,7 +63,14 @@ from ..dft.levels import level_label, level_order
 from ..executors import describe_executor, run_tasks
 from .costs import dft_costs, row_dft_cost
 from .labels import parse_group_weights, parse_weights
-from .table import KEY_COLUMNS, delta_label, level_pair_label, make_row, row_key
+from .table import (
+    KEY_COLUMNS,
+    delta_label,
+    energies_apart,
+    level_pair_label,
+    make_row,
+    row_key,
+)
 
 __all__ = [
     "SweepGrid",
@@ -89,6 +96,7 @@ __all__ = [
     "SWEEP_SAMPLERS",
     "FIT_CONVENTIONS",
     "DRAWS",
+    "ENERGY_DRAWS",
 ]
 
 SWEEP_SAMPLERS = (*SAMPLERS, "all")
@@ -104,6 +112,9 @@ FIT_CONVENTIONS = {
 #: ``SweepGrid.draws``: "nested" subsets are prefixes of one sampling order per repetition (one
 #: pass gives every size); "independent" draws every size afresh, as the paper authors did.
 DRAWS = ("nested", "independent")
+#: ``SweepGrid.energy_draw``: a level pair's energies on the first ``n_energy`` configurations
+#: of its training subset ("nested") or on the ``n_energy`` after it ("apart").
+ENERGY_DRAWS = ("nested", "apart")
 
 
 @dataclass
@@ -146,6 +157,11 @@ class SweepGrid:
             Delta models: the first n configurations of the training subset (so they lie inside
             it and cost one calculation more each). Each size up to the training subset's gives
             a row; empty (default): the whole training subset. Needs ``draws="nested"``.
+        energy_draw: where a level pair's energies come from: ``"nested"`` (default; the
+            first ``n_energy`` configurations of its training subset) or ``"apart"`` (the
+            ``n_energy`` configurations after the training subset in the same sampling order:
+            other configurations, each costing one calculation at the energy level only).
+            Delta corrections are always nested.
         delta_twojmax: the 2Jmax of the Delta models' corrections, at most each source's 2Jmax
             (its bispectrum columns are some of the larger 2Jmax's; the sum is one potential at
             the source's 2Jmax). Needs the descriptor settings of every source (a source's
@@ -167,6 +183,7 @@ class SweepGrid:
     delta_pairs: Sequence = ()
     energy_sizes: Sequence[int] = ()
     delta_twojmax: int | None = None
+    energy_draw: str = "nested"
 
     def __post_init__(self):
         self.train_levels = list(dict.fromkeys(level_label(lv) for lv in self.train_levels))
@@ -232,6 +249,13 @@ class SweepGrid:
                     "leave delta_twojmax None"
                 )
             self.delta_twojmax = check_twojmax(self.delta_twojmax)
+        if self.energy_draw not in ENERGY_DRAWS:
+            raise ValueError(f"energy_draw must be one of {ENERGY_DRAWS}, got {self.energy_draw!r}")
+        if self.energy_draw == "apart" and not (self.level_pairs and self.energy_sizes):
+            raise ValueError(
+                "energy_draw='apart' needs level_pairs and energy_sizes (how many configurations "
+                "after each training subset carry the energies)"
+            )
         mixed = bool(self.level_pairs or self.delta_pairs)
         if self.energy_sizes and not mixed:
             raise ValueError(
@@ -259,12 +283,21 @@ class SweepGrid:
         pairs = [lv for pair in (*self.level_pairs, *self.delta_pairs) for lv in pair]
         return list(dict.fromkeys([*self.train_levels, *pairs]))
 
-    def row_specs(self, size: int) -> list[tuple[str, int]]:
+    def row_specs(self, size: int, n_pool: int | None = None) -> list[tuple[str, int]]:
         """``(train_level label, n_energy)`` of every row of one subset size and weight pair:
-        the training levels, then the level pairs and Delta models at each energy size."""
+        the training levels, then the level pairs and Delta models at each energy size. With
+        ``energy_draw="apart"`` a level pair's energy sizes are those that fit after the subset
+        in a pool of ``n_pool`` configurations (all of them when ``n_pool`` is None)."""
         out = [(lv, int(size)) for lv in self.train_levels]
         sizes = [n for n in self.energy_sizes if n <= size] or [int(size)]
-        out += [(level_pair_label(e, f), n) for e, f in self.level_pairs for n in sizes]
+        if self.energy_draw == "apart":
+            room = None if n_pool is None else int(n_pool) - int(size)
+            apart = [n for n in self.energy_sizes if room is None or n <= room]
+            out += [
+                (level_pair_label(e, f, apart=True), n) for e, f in self.level_pairs for n in apart
+            ]
+        else:
+            out += [(level_pair_label(e, f), n) for e, f in self.level_pairs for n in sizes]
         dt = self.delta_twojmax
         out += [(delta_label(lo, hi, dt), n) for lo, hi in self.delta_pairs for n in sizes]
         return out
@@ -298,6 +331,7 @@ class SweepGrid:
             **({"delta_pairs": [list(p) for p in self.delta_pairs]} if self.delta_pairs else {}),
             **({"energy_sizes": list(self.energy_sizes)} if self.energy_sizes else {}),
             **({"delta_twojmax": self.delta_twojmax} if self.delta_twojmax is not None else {}),
+            **({"energy_draw": self.energy_draw} if self.energy_draw != "nested" else {}),
         }
 
     def order_seed(self, size: int | None = None):
@@ -668,6 +702,7 @@ class FitSettings:
         energy_sizes: energy subset sizes (:attr:`SweepGrid.energy_sizes`).
         delta_columns: the descriptor columns of the Delta corrections (None: all).
         delta_twojmax: their 2Jmax (None: the source's), named in the rows.
+        energy_draw: :attr:`SweepGrid.energy_draw`.
     """
 
     weights: tuple[WeightPair, ...]
@@ -683,6 +718,7 @@ class FitSettings:
     energy_sizes: tuple = ()
     delta_columns: tuple | None = None
     delta_twojmax: int | None = None
+    energy_draw: str = "nested"
 
     def keywords(self) -> dict:
         """The keywords a unit passes to :func:`~pyiron_appmlip.core.subset_fits` (nested
@@ -736,7 +772,9 @@ class NestedUnit:
         with_stress = [0]
         items = _unit_items(self.source, self.ordered_ids, self.labels, self.options, with_stress)
         if s.level_pairs or s.delta_pairs:
-            records = multi_fidelity_fits(items, list(self.sizes), s)
+            records = multi_fidelity_fits(
+                items, list(self.sizes), s, n_stream=len(self.ordered_ids)
+            )
         else:
             records = subset_fits(
                 items, list(self.sizes), list(s.weights), list(s.train_levels), **s.keywords()
@@ -924,7 +962,7 @@ def plan_units(twojmax, source: BlockSource, join: Join, sweep: _Sweep, log) -> 
             (size, w)
             for size in sizes
             for w in grid.weights
-            for lv, n_energy in grid.row_specs(size)
+            for lv, n_energy in grid.row_specs(size, len(pool))
             if (twojmax, sampler, rep, size, round(w[0], 12), round(w[1], 12), lv, n_energy)
             not in sweep.done
         ]
@@ -1031,6 +1069,7 @@ def plan_units(twojmax, source: BlockSource, join: Join, sweep: _Sweep, log) -> 
         energy_sizes=tuple(grid.energy_sizes),
         delta_columns=_delta_columns(twojmax, source, grid.delta_twojmax),
         delta_twojmax=grid.delta_twojmax,
+        energy_draw=grid.energy_draw,
     )
 
     def unit_order(unit, size):
@@ -1047,7 +1086,10 @@ def plan_units(twojmax, source: BlockSource, join: Join, sweep: _Sweep, log) -> 
             }
             ordered_ids = list(dict.fromkeys(c for ids in size_orders.values() for c in ids))
         else:
-            ordered_ids = [pool[k] for k in unit_order(unit, max(sizes))[: max(sizes)]]
+            length = max(sizes)
+            if grid.energy_draw == "apart":  # the energies after the largest subset too
+                length = min(len(pool), length + max(grid.energy_sizes))
+            ordered_ids = [pool[k] for k in unit_order(unit, max(sizes))[:length]]
         unit_labels = {
             cid: {lv: _label(labels[lv], cid) for lv in grid.pool_levels} for cid in ordered_ids
         }
@@ -1104,11 +1146,17 @@ def tabulate(unit, records, plan: Plan, sweep: _Sweep) -> list[dict]:
         )
         if key in sweep.done:
             continue
-        chosen = plan.order_of(sampler, rep, rec.subset_size)[: rec.subset_size]
+        order = plan.order_of(sampler, rep, rec.subset_size)
+        chosen = order[: rec.subset_size]
         ids = [pool[k] for k in chosen]
+        energy_ids = None
+        if energies_apart(lv):  # the energies of the configurations after the subset
+            energy_ids = [pool[k] for k in order[rec.subset_size : rec.subset_size + n_energy]]
         e_level = lv if rec.energy_level is None else rec.energy_level
         f_level = lv if rec.force_level is None else rec.force_level
-        dft_seconds, cost_source = row_dft_cost(rec.kind, e_level, f_level, ids, n_energy, costs)
+        dft_seconds, cost_source = row_dft_cost(
+            rec.kind, e_level, f_level, ids, n_energy, costs, energy_ids=energy_ids
+        )
         own = rec.test.get(lv)
         tt = rec.test.get(truth)  # None without a test set
         row = make_row(
@@ -1152,7 +1200,8 @@ def tabulate(unit, records, plan: Plan, sweep: _Sweep) -> list[dict]:
             }
         )
         row["coefficients"] = np.asarray(rec.model.coefficients, dtype=float)
-        row["training_ids"] = tuple(pool[k] for k in chosen)
+        # the subset in sampling order (and, for energies apart, their configurations after it)
+        row["training_ids"] = tuple(ids) + tuple(energy_ids or ())
         unit_rows.append(row)
     return unit_rows
 
@@ -1217,14 +1266,19 @@ def _unit_items(source, ids, unit_labels, unit_options, with_stress):
         yield (block, labels, cid, options) if options else (block, labels, cid)
 
 
-def multi_fidelity_fits(items, sizes: Sequence[int], settings: FitSettings) -> list:
+def multi_fidelity_fits(
+    items, sizes: Sequence[int], settings: FitSettings, n_stream: int | None = None
+) -> list:
     """The records of one nested unit with level pairs or Delta models: the single-level fits
     of :func:`~pyiron_appmlip.core.subset_fits` plus, at every subset size, weight pair and
     energy size, one multi-fidelity fit per level pair and one Delta model per Delta pair.
 
     One pass over ``items`` (in sampling order): at each energy size the energy factors (and,
     for Delta models, the statistics) of the prefix are kept, so every further fit is a small
-    p x p solve from statistics already streamed.
+    p x p solve from statistics already streamed. With ``energy_draw="apart"`` the energies of
+    a level pair are those of the ``n`` configurations after the training subset in the same
+    order (the stream goes on to ``n_stream``): their per-atom energy rows are kept as they
+    pass and factored once.
 
     Training errors are on the training subset: energies against the energy level and forces
     against the force level for a level pair, both against the high level for a Delta model.
@@ -1238,64 +1292,22 @@ def multi_fidelity_fits(items, sizes: Sequence[int], settings: FitSettings) -> l
     pairs = [lv for pair in (*s.level_pairs, *s.delta_pairs) for lv in pair]
     levels = list(dict.fromkeys([*s.train_levels, *pairs]))
     sizes = sorted(set(sizes))
-    checkpoints = sorted(set(sizes) | {n for n in s.energy_sizes if n <= sizes[-1]})
+    apart = s.energy_draw == "apart" and bool(s.level_pairs)
+    checkpoints = set(sizes) | {n for n in s.energy_sizes if n <= sizes[-1]}
+    energy_rows: list = []
+    if apart:
+        n_stream = sizes[-1] if n_stream is None else int(n_stream)
+        checkpoints |= {z + n for z in sizes for n in s.energy_sizes if z + n <= n_stream}
+        items = _tap_energy_rows(items, levels, p, energy_rows)
+    last = max(checkpoints)
     energy_snapshots: dict = {}
     snapshots: dict = {}
+    force_snapshots: dict = {}
     records: list = []
-    for size, stats in iter_checkpoints(items, checkpoints, levels, n_descriptors=p):
-        if size in s.energy_sizes and size < sizes[-1]:  # needed by a larger subset
-            if s.level_pairs:
-                energy_snapshots[size] = EnergyFactors.of(stats)
-            if s.delta_pairs:
-                snapshots[size] = stats.copy()
-        if size not in sizes:
-            continue
-        records += statistics_fits(
-            stats,
-            list(s.weights),
-            list(s.train_levels),
-            test_statistics=test_stats,
-            test_levels=test_levels,
-            ridge=ridge,
-            stress_weight=w_s,
-            **options,
-        )
-        n_list = [n for n in s.energy_sizes if n <= size] or [size]
-        fits = []  # (kind, label, energy level, force level, n_energy, weights, model)
-        for w_e, w_f in s.weights:
-            for e_level, f_level in s.level_pairs:
-                for n in n_list:
-                    model = fit_level_pair(
-                        stats,
-                        e_level,
-                        f_level,
-                        w_e,
-                        w_f,
-                        energy_statistics=None if n == size else energy_snapshots[n],
-                        stress_weight=w_s,
-                        ridge=ridge,
-                        **options,
-                    )
-                    label = level_pair_label(e_level, f_level)
-                    fits.append(("level_pair", label, e_level, f_level, n, (w_e, w_f), model))
-            for low, high in s.delta_pairs:
-                for n in n_list:
-                    delta = fit_delta(
-                        stats,
-                        low,
-                        high,
-                        w_e,
-                        w_f,
-                        delta_statistics=None if n == size else snapshots[n],
-                        columns=None if s.delta_columns is None else list(s.delta_columns),
-                        ridge=ridge,
-                        **options,
-                    )
-                    model = delta.as_linear_model()
-                    label = delta_label(low, high, s.delta_twojmax)
-                    fits.append(("delta", label, high, low, n, (w_e, w_f), model))
+
+    def add_records(stats, size, fits):
         if not fits:
-            continue
+            return
         coefficients = np.column_stack([f[-1].coefficients for f in fits])
         train = statistics_errors_batch(stats, coefficients, levels, "train")
         test = (
@@ -1326,7 +1338,115 @@ def multi_fidelity_fits(items, sizes: Sequence[int], settings: FitSettings) -> l
                     kind=kind,
                 )
             )
+
+    for size, stats in iter_checkpoints(items, sorted(checkpoints), levels, n_descriptors=p):
+        if size in s.energy_sizes and size < sizes[-1]:  # needed by a larger subset
+            if s.level_pairs and not apart:
+                energy_snapshots[size] = EnergyFactors.of(stats)
+            if s.delta_pairs:
+                snapshots[size] = stats.copy()
+        if size not in sizes:
+            continue
+        if apart:
+            force_snapshots[size] = stats.copy() if size < last else stats
+        records += statistics_fits(
+            stats,
+            list(s.weights),
+            list(s.train_levels),
+            test_statistics=test_stats,
+            test_levels=test_levels,
+            ridge=ridge,
+            stress_weight=w_s,
+            **options,
+        )
+        n_list = [n for n in s.energy_sizes if n <= size] or [size]
+        fits = []  # (kind, label, energy level, force level, n_energy, weights, model)
+        for w_e, w_f in s.weights:
+            for e_level, f_level in s.level_pairs if not apart else ():
+                for n in n_list:
+                    model = fit_level_pair(
+                        stats,
+                        e_level,
+                        f_level,
+                        w_e,
+                        w_f,
+                        energy_statistics=None if n == size else energy_snapshots[n],
+                        stress_weight=w_s,
+                        ridge=ridge,
+                        **options,
+                    )
+                    label = level_pair_label(e_level, f_level)
+                    fits.append(("level_pair", label, e_level, f_level, n, (w_e, w_f), model))
+            for low, high in s.delta_pairs:
+                for n in n_list:
+                    delta = fit_delta(
+                        stats,
+                        low,
+                        high,
+                        w_e,
+                        w_f,
+                        delta_statistics=None if n == size else snapshots[n],
+                        columns=None if s.delta_columns is None else list(s.delta_columns),
+                        ridge=ridge,
+                        **options,
+                    )
+                    model = delta.as_linear_model()
+                    label = delta_label(low, high, s.delta_twojmax)
+                    fits.append(("delta", label, high, low, n, (w_e, w_f), model))
+        add_records(stats, size, fits)
+    if apart:  # the energies after each training subset, now that the stream has passed them
+        for size in sizes:
+            stats = force_snapshots[size]
+            fits = []
+            for n in s.energy_sizes:
+                if size + n > len(energy_rows):
+                    continue
+                energy = _energy_factors(energy_rows[size : size + n], levels, p)
+                for w_e, w_f in s.weights:
+                    for e_level, f_level in s.level_pairs:
+                        model = fit_level_pair(
+                            stats,
+                            e_level,
+                            f_level,
+                            w_e,
+                            w_f,
+                            energy_statistics=energy,
+                            stress_weight=w_s,
+                            ridge=ridge,
+                            **options,
+                        )
+                        label = level_pair_label(e_level, f_level, apart=True)
+                        fits.append(("level_pair", label, e_level, f_level, n, (w_e, w_f), model))
+            add_records(stats, size, fits)
     return records
+
+
+def _tap_energy_rows(items, levels, p: int, rows: list):
+    """``items`` unchanged, appending each configuration's weighted per-atom energy row
+    ``f_E [1, x_0 / N, E_level / N ...]`` (NaN where a level has no label) to ``rows``."""
+    for item in items:
+        block, labels = item[0], item[1]
+        options = item[3] if len(item) > 3 else {}
+        virial = bool(options.get("virial", False))
+        n_atoms = (np.shape(block)[0] - 1 - (6 if virial else 0)) // 3
+        f_e = float((options.get("factors") or (1.0, 1.0, 1.0))[0])
+        row = np.empty(p + 1 + len(levels))
+        row[0] = 1.0
+        row[1 : p + 1] = np.asarray(block)[0] / n_atoms
+        for j, lv in enumerate(levels):
+            row[p + 1 + j] = labels[lv][0] / n_atoms if lv in labels else np.nan
+        rows.append(f_e * row)
+        yield item
+
+
+def _energy_factors(rows: list, levels, p: int) -> EnergyFactors:
+    """:class:`~pyiron_appmlip.core.EnergyFactors` of energy rows (one group; every level
+    labelled, as in a sweep's pool)."""
+    from ..core._linalg import r_factor
+
+    matrix = np.vstack(rows)
+    columns = {lv: p + 1 + j for j, lv in enumerate(levels)}
+    return EnergyFactors(p, ((columns, 1.0, r_factor(matrix), len(rows)),), len(rows))
 
 
 def _delta_columns(twojmax, source, delta_twojmax) -> tuple | None:

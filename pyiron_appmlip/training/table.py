@@ -29,6 +29,8 @@ __all__ = [
     "describe_columns",
     "complete_older_columns",
     "level_pair_label",
+    "energies_apart",
+    "APART_SUFFIX",
     "delta_label",
     "MODEL_KINDS",
 ]
@@ -99,7 +101,8 @@ COLUMNS: tuple[Column, ...] = (
         "int",
         "",
         "configurations with energies at energy_level: the first n_energy of the training subset "
-        "(subset_size for a single level; a Delta model's correction set)",
+        "(subset_size for a single level; a Delta model's correction set), or, for a level pair "
+        "labelled '... apart', the n_energy configurations after it in its sampling order",
     ),
     Column("truth_level", "str", "", "label of the reference level of the *_truth errors"),
     Column("n_test", "int", "", "test configurations with labels at the truth level"),
@@ -293,9 +296,20 @@ def row_key(row: Mapping) -> tuple:
     )
 
 
-def level_pair_label(energy_level, force_level) -> str:
-    """``train_level`` of a multi-fidelity fit: ``"E<energy level>+F<force level>"``."""
-    return f"E{energy_level}+F{force_level}"
+#: How the label of a level pair whose energies lie outside its training subset ends.
+APART_SUFFIX = " apart"
+
+
+def level_pair_label(energy_level, force_level, apart: bool = False) -> str:
+    """``train_level`` of a multi-fidelity fit: ``"E<energy level>+F<force level>"``, with
+    :data:`APART_SUFFIX` when its energies are those of other configurations (the ``n_energy``
+    after the training subset in its sampling order)."""
+    return f"E{energy_level}+F{force_level}" + (APART_SUFFIX if apart else "")
+
+
+def energies_apart(train_level) -> bool:
+    """Whether a row's energies come from configurations outside its training subset."""
+    return str(train_level).endswith(APART_SUFFIX)
 
 
 def delta_label(low_level, high_level, twojmax: int | None = None) -> str:

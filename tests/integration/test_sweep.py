@@ -446,3 +446,34 @@ def test_sweep_job_with_level_pairs_and_delta_models_reloads_and_exports(tiny_st
     assert e_row["rmse"] == pytest.approx(table.loc[k, "energy_rmse_train"], rel=1e-6)
     f_row = train[train["quantity"] == "force"].iloc[0]
     assert f_row["rmse"] == pytest.approx(table.loc[k, "force_rmse_train"], rel=1e-6)
+
+
+@pytest.mark.slow
+def test_sweep_job_with_energies_apart_reloads_and_costs_both_sets(tiny_study):
+    """energy_draw='apart' in the job: after pr.load the rows' training ids are the subset and
+    then its energy configurations, and their DFT cost is the sum over both calculations."""
+    pr, labels, desc = tiny_study
+    job = _new_sweep(pr, "sweep_apart", labels, desc, [4])
+    job.input.samplers = ["random"]
+    job.input.weights = [[12.0, 1.0]]
+    job.input.train_levels = [1]
+    job.input.level_pairs = [[2, 1]]
+    job.input.energy_sizes = [2]
+    job.input.energy_draw = "apart"
+    with pytest.raises(ValueError, match="energy_draw must be one of"):
+        job.input.energy_draw = "elsewhere"
+    job.input.executor = "serial"
+    job.run()
+    job = pr.load("sweep_apart")
+    table = job.get_table()
+    (k,) = np.flatnonzero(table["model_kind"] == "level_pair")
+    r = table.iloc[k]
+    assert r["train_level"] == "E2+F1 apart" and int(r["n_energy"]) == 2
+    order = job.output.training_orders
+    (ids,) = [list(v) for v in order.values()]
+    force_ids, energy_ids = ids[:4], ids[4:6]
+    assert list(job.get_model(int(k)).training_ids) == force_ids
+    t1 = dict(zip(*(labels[1].get_labels()[c] for c in ("ids", "wall_times")), strict=True))
+    t2 = dict(zip(*(labels[2].get_labels()[c] for c in ("ids", "wall_times")), strict=True))
+    expected = sum(t1[i] for i in force_ids) + sum(t2[i] for i in energy_ids)
+    assert r["dft_seconds"] == pytest.approx(expected, rel=1e-9)

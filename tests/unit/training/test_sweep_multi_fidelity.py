@@ -226,3 +226,73 @@ def test_delta_correction_on_the_columns_of_a_smaller_twojmax():
         run_sweep(
             {4: InMemoryBlocks(blocks, settings=settings)}, labels, ids[:30], ids[30:], big, "2"
         )
+
+
+def test_energies_apart_from_the_training_subset_equal_dense_lstsq():
+    """energy_draw='apart': forces at level 1 on the subset, energies at level 2 on the n
+    configurations after it in the same sampling order; cost counts both sets."""
+    grid = SweepGrid(
+        ["1"],
+        [10, 20],
+        [50.0],
+        samplers=["leverage", "random"],
+        repetitions=2,
+        level_pairs=[("2", "1")],
+        energy_sizes=[4, 9],
+        energy_draw="apart",
+    )
+    rows, blocks, labels = _sweep(grid)
+    pairs = [r for r in rows if r["model_kind"] == "level_pair"]
+    assert len(pairs) == 4 * 2 * 2 and {r["train_level"] for r in pairs} == {"E2+F1 apart"}
+    e2, f1 = labels["2"].energies.get, labels["1"].forces.get
+    nested = {
+        (r["sampler"], r["repetition"], r["subset_size"]): r
+        for r in rows
+        if r["model_kind"] == "single"
+    }
+    for r in pairs:
+        size, n = r["subset_size"], r["n_energy"]
+        ids = list(r["training_ids"])
+        assert len(ids) == size + n
+        force_ids, energy_ids = ids[:size], ids[size:]
+        # the force subset is the single-level row's subset of the same unit and size
+        single = nested[(r["sampler"], r["repetition"], size)]
+        assert list(single["training_ids"]) == force_ids
+        assert not set(force_ids) & set(energy_ids)
+        ref = _lstsq(*_rows(energy_ids, e2, force_ids, f1, blocks, labels), 50.0)
+        np.testing.assert_allclose(r["coefficients"], ref, rtol=1e-8, atol=1e-10)
+        assert r["dft_seconds"] == pytest.approx(size * COST["1"] + n * COST["2"])
+    with pytest.raises(ValueError, match="energy_draw must be one of"):
+        SweepGrid(["1"], [10], [50.0], level_pairs=[("2", "1")], energy_draw="far")
+    with pytest.raises(ValueError, match="needs level_pairs and energy_sizes"):
+        SweepGrid(["1"], [10], [50.0], level_pairs=[("2", "1")], energy_draw="apart")
+
+
+def test_apart_rows_do_not_ask_for_energies_beyond_the_pool():
+    grid = SweepGrid(
+        ["1"],
+        [25, 30],
+        [50.0],
+        samplers=["random"],
+        level_pairs=[("2", "1")],
+        energy_sizes=[3, 8],
+        energy_draw="apart",
+    )
+    assert ("E2+F1 apart", 8) not in grid.row_specs(25, n_pool=30)
+    assert ("E2+F1 apart", 3) in grid.row_specs(25, n_pool=30)
+    assert grid.row_specs(30, n_pool=30) == [("1", 30)]
+    rows, _, _ = _sweep(grid)
+    got = {(r["subset_size"], r["n_energy"]) for r in rows if r["model_kind"] == "level_pair"}
+    assert got == {(25, 3)}
+    # a resumed sweep finds nothing missing
+    ids, blocks, labels = _data()
+    again = run_sweep(
+        {4: InMemoryBlocks(blocks)},
+        labels,
+        ids[:30],
+        ids[30:],
+        grid,
+        "2",
+        done=[row_key(r) for r in rows],
+    )
+    assert again == []
