@@ -1,0 +1,969 @@
+"""How well a small pilot predicts the whole campaign: error models fitted to a pilot's own
+subsets against the fits of the whole pool, on the large shipped GPAW dataset and, when given,
+the Be part of the W-Be SNAP training set.
+
+Run (a few minutes on one core; ``--cache`` makes it resumable)::
+
+    python -m pyiron_appmlip.reproduction.pilot_validation \\
+        --out pyiron_appmlip/datasets/data/pilot_validation.md [--wbe PATH] [--cache DIR]
+
+For each source the pilot is the first configurations of a leverage order of the training pool,
+labelled at every training level, plus a few test configurations at the reference level
+(:mod:`.pilot_validation_measure`; the labels and the recorded DFT times are the dataset's, as if
+the pilot had computed them). The error model
+(:func:`~pyiron_appmlip.core.error_model.fit_error_model`) is fitted to the pilot's subsets only
+and predicts the test errors of every setting (training level x weight ratio x 2Jmax) trained on
+the whole pool; these are compared with the fits of the whole pool tested on the whole test set.
+The planner (:func:`~pyiron_appmlip.planning.plan.plan_campaign`) then plans for a few budgets
+and preferences, and the true errors of the planned setting are compared with those of the
+setting that is truly best within the same budget (the same planner run on the measured errors).
+
+The report (Markdown, one PNG figure per source beside it) gives the predicted and true errors
+per setting, their median and largest relative error, the pilot's DFT cost as a share of each
+budget, and the seconds that fitting the error model and planning took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .pilot_validation_measure import (
+    RESULT_FORMAT,
+    SETTING_COLUMNS,
+    SourceMeasurement,
+    ValidationSettings,
+    code_digest,
+    measure_source,
+    settings_key,
+)
+
+__all__ = [
+    "ValidationSettings",
+    "SourceMeasurement",
+    "SourceResult",
+    "ValidationResults",
+    "QUANTITIES",
+    "TARGET_RELATIVE_ERROR",
+    "TARGET_PILOT_SHARE",
+    "TOLERANCE",
+    "setting_keys",
+    "fit_pilot_model",
+    "truth_medians",
+    "TruthModel",
+    "whole_pool_comparison",
+    "relative_error_summary",
+    "plan_settings",
+    "budget_comparison",
+    "evaluate",
+    "collect_results",
+    "render_report",
+    "write_report",
+    "figure_name",
+    "main",
+]
+
+#: Error quantities: (name, test-error column, training-error column, own-level test column).
+QUANTITIES = (
+    ("energy", "energy_rmse_test_truth", "energy_rmse_train", "energy_rmse_test"),
+    ("force", "force_rmse_test_truth", "force_rmse_train", "force_rmse_test"),
+)
+#: Predicted whole-pool errors should be within this relative error of the true ones.
+TARGET_RELATIVE_ERROR = 0.10
+#: The pilot's DFT cost should be at most this share of the budget it plans for.
+TARGET_PILOT_SHARE = 0.10
+#: A planned setting counts as good when its true errors exceed the truly best setting's by at
+#: most these (meV/atom, meV/Angstrom).
+TOLERANCE = {"energy": 0.5, "force": 5.0}
+_SECONDS_PER_HOUR = 3600.0
+
+
+@dataclass
+class SourceResult:
+    """The validation of one source.
+
+    Attributes:
+        measurement: the :class:`SourceMeasurement` (pilot, rows).
+        comparison: :func:`whole_pool_comparison` (one row per setting).
+        summary: :func:`relative_error_summary` of ``comparison``.
+        budgets: :func:`budget_comparison` (one row per budget and preference).
+        fit_seconds: seconds fitting the error model took.
+        plan_seconds: seconds all plans of ``budgets`` took together.
+        n_plans: the number of plans made.
+        model_notes: remarks of the error-model fit.
+    """
+
+    measurement: SourceMeasurement
+    comparison: object
+    summary: dict
+    budgets: object
+    fit_seconds: float
+    plan_seconds: float
+    n_plans: int
+    model_notes: list = field(default_factory=list)
+
+
+@dataclass
+class ValidationResults:
+    """Everything the report shows.
+
+    Attributes:
+        settings: the :class:`ValidationSettings`.
+        sources: one :class:`SourceResult` per source.
+        wbe_given: whether the W-Be data were given.
+        notes: sentences on how the sources were prepared.
+    """
+
+    settings: ValidationSettings
+    sources: list
+    wbe_given: bool = False
+    notes: list = field(default_factory=list)
+
+
+# -- error model and truth ---------------------------------------------------------------------
+def setting_keys(rows) -> list:
+    """One ``(train_level, weight_ratio, twojmax)`` key per row (plain Python values)."""
+    return [
+        (str(lv), float(w), int(t))
+        for lv, w, t in zip(*(rows[c] for c in SETTING_COLUMNS), strict=True)
+    ]
+
+
+def fit_pilot_model(rows):
+    """The error model of the pilot's rows, and the seconds its fit took.
+
+    Test errors are against the reference level on the pilot's test set; training errors are
+    on the subsets; errors against the training level on the test set are used where the rows
+    have them.
+
+    Returns:
+        ``(ErrorModel, seconds)``.
+    """
+    from ..core.error_model import fit_error_model
+
+    start = time.perf_counter()
+    test = {q: rows[col].to_numpy(float) for q, col, _, _ in QUANTITIES}
+    train = {q: rows[col].to_numpy(float) for q, _, col, _ in QUANTITIES}
+    own = {
+        q: rows[col].to_numpy(float) if col in rows else np.full(len(rows), np.nan)
+        for q, _, _, col in QUANTITIES
+    }
+    has_own = all(np.isfinite(v).all() for v in own.values())
+    model = fit_error_model(
+        setting_keys(rows),
+        rows["subset_size"].to_numpy(float),
+        test,
+        train=train,
+        test_self=own if has_own else None,
+    )
+    return model, time.perf_counter() - start
+
+
+def truth_medians(rows):
+    """Median, 16th and 84th percentile over repetitions of the test errors per setting and
+    training-set size.
+
+    Returns:
+        A DataFrame with the setting columns, ``subset_size``, ``n_repetitions``, and per
+        quantity ``<q>_median``, ``<q>_low``, ``<q>_high`` (meV/atom, meV/Angstrom).
+    """
+    import pandas as pd
+
+    out = []
+    keys = setting_keys(rows)
+    frame = rows.assign(_key=keys)
+    for (key, n), g in frame.groupby(["_key", "subset_size"], sort=True):
+        row = dict(zip(SETTING_COLUMNS, key, strict=True))
+        row.update(subset_size=int(n), n_repetitions=len(g))
+        for q, col, _, _ in QUANTITIES:
+            v = g[col].to_numpy(float)
+            row[f"{q}_median"] = float(np.median(v))
+            row[f"{q}_low"] = float(np.percentile(v, 16.0))
+            row[f"{q}_high"] = float(np.percentile(v, 84.0))
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+class TruthModel:
+    """The measured errors in the form of an error model (``predict(key, n)``), so that the
+    planner can choose from the truth as it chooses from predictions.
+
+    The errors at ``n`` are those measured at the largest measured size not above ``n``.
+
+    Args:
+        medians: :func:`truth_medians` output.
+    """
+
+    def __init__(self, medians):
+        self._by_key = {}
+        for key, g in medians.assign(_key=setting_keys(medians)).groupby("_key"):
+            self._by_key[key] = g.sort_values("subset_size")
+
+    def predict(self, setting, n, band: bool = True) -> dict:
+        """``{quantity: {"median", "low", "high"}}`` at size(s) ``n``."""
+        if setting not in self._by_key:
+            raise ValueError(f"setting {setting!r} has no measured rows")
+        g = self._by_key[setting]
+        sizes = g["subset_size"].to_numpy()
+        n = np.atleast_1d(np.asarray(n, dtype=float))
+        pos = np.searchsorted(sizes, n, side="right") - 1
+        if np.any(pos < 0):
+            raise ValueError(
+                f"setting {setting!r}: no measured size at or below {n[pos < 0].tolist()} "
+                f"(smallest {int(sizes[0])})"
+            )
+        out = {}
+        for q, *_ in QUANTITIES:
+            d = {"median": g[f"{q}_median"].to_numpy()[pos]}
+            if band:
+                d["low"] = g[f"{q}_low"].to_numpy()[pos]
+                d["high"] = g[f"{q}_high"].to_numpy()[pos]
+            out[q] = d
+        return out
+
+
+def whole_pool_comparison(model, medians, pool: int, on_pilot_test=None):
+    """Predicted and true whole-pool test errors per setting.
+
+    Args:
+        model: the pilot's error model.
+        medians: :func:`truth_medians` of the truth's rows.
+        pool: the pool size (the training-set size predicted at).
+        on_pilot_test: optional :func:`truth_medians` of the whole pool's fits tested on the
+            pilot's test set only.
+
+    Returns:
+        A DataFrame with the setting columns and per quantity ``<q>_predicted``, ``<q>_true``
+        (at ``subset_size == pool``), ``<q>_relative_error`` (predicted / true - 1) and, with
+        ``on_pilot_test``, ``<q>_true_pilot_test`` and ``<q>_relative_error_pilot_test`` (the
+        same against the errors on the pilot's test set), sorted by 2Jmax, level and weight
+        ratio.
+    """
+    import pandas as pd
+
+    whole = medians[medians["subset_size"] == int(pool)]
+    own = None
+    if on_pilot_test is not None:
+        sel = on_pilot_test[on_pilot_test["subset_size"] == int(pool)]
+        own = dict(zip(setting_keys(sel), (r for _, r in sel.iterrows()), strict=True))
+    rows = []
+    for key, (_, r) in zip(setting_keys(whole), whole.iterrows(), strict=True):
+        pred = model.predict(key, np.array([float(pool)]), band=False)
+        row = dict(zip(SETTING_COLUMNS, key, strict=True))
+        for q, *_ in QUANTITIES:
+            p, t = float(pred[q]["median"][0]), float(r[f"{q}_median"])
+            row[f"{q}_predicted"] = p
+            row[f"{q}_true"] = t
+            row[f"{q}_relative_error"] = p / t - 1.0
+            if own is not None:
+                t_own = float(own[key][f"{q}_median"])
+                row[f"{q}_true_pilot_test"] = t_own
+                row[f"{q}_relative_error_pilot_test"] = p / t_own - 1.0
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    return table.sort_values(
+        ["twojmax", "train_level", "weight_ratio"], ascending=[True, True, False]
+    ).reset_index(drop=True)
+
+
+def relative_error_summary(table) -> dict:
+    """Median and largest absolute relative error of the predictions.
+
+    Returns:
+        ``{"energy": {"median", "max", "within"}, "force": {...}, "both": {...}}``; ``within``
+        is the share of settings within :data:`TARGET_RELATIVE_ERROR`; ``both`` pools the
+        energy and force errors; ``both_pilot_test`` (where the table has them) pools the
+        relative errors against the whole pool's errors on the pilot's test set.
+    """
+    out = {}
+    parts = {q: np.abs(table[f"{q}_relative_error"].to_numpy(float)) for q, *_ in QUANTITIES}
+    parts["both"] = np.concatenate([parts[q] for q, *_ in QUANTITIES])
+    if all(f"{q}_relative_error_pilot_test" in table for q, *_ in QUANTITIES):
+        parts["both_pilot_test"] = np.concatenate(
+            [
+                np.abs(table[f"{q}_relative_error_pilot_test"].to_numpy(float))
+                for q, *_ in QUANTITIES
+            ]
+        )
+    for name, v in parts.items():
+        out[name] = {
+            "median": float(np.median(v)),
+            "max": float(np.max(v)),
+            "within": float(np.mean(v <= TARGET_RELATIVE_ERROR)),
+        }
+    return out
+
+
+def plan_settings(keys, per_configuration: dict):
+    """The :class:`~pyiron_appmlip.planning.plan.PlanSetting` of each key, costed at its
+    level's seconds per configuration."""
+    from ..planning.plan import PlanSetting
+
+    return [
+        PlanSetting(
+            key,
+            float(per_configuration[key[0]]),
+            description=dict(zip(SETTING_COLUMNS, key, strict=True)) | {"level": key[0]},
+        )
+        for key in keys
+    ]
+
+
+def describe(key, n=None) -> str:
+    """A short name of a setting: level, w_E/w_F, 2Jmax (and training-set size)."""
+    text = f"L{key[0]} w{float(key[1]):g} 2J{int(key[2])}"
+    return text if n is None else f"{text} N={int(n)}"
+
+
+def budget_comparison(model, medians, measurement: SourceMeasurement, preferences):
+    """Plans from the error model against plans from the measured errors, per budget and
+    preference.
+
+    The budget is the pilot's cost plus each of ``measurement.available_seconds``; both plans
+    spend at most what is left after the pilot. The planned settings are costed at the
+    pilot's mean recorded seconds per configuration of their level, the truly best ones at the
+    pool's.
+
+    Returns:
+        ``(table, seconds)``: one row per budget and preference with ``budget`` and ``spent``
+        (core-hours, or calculations for sources without recorded times), ``pilot_share``,
+        ``preference``, ``planned`` / ``best`` (:func:`describe`), ``planned_key``,
+        ``planned_size``, ``<q>_predicted``, ``<q>_planned_true``, ``<q>_best_true``,
+        ``<q>_excess`` (planned true - best true), ``within_tolerance`` (excesses at most
+        :data:`TOLERANCE`) and ``within_relative`` (planned true errors at most
+        :data:`TARGET_RELATIVE_ERROR` above the best's); and the seconds the
+        plans from the error model took.
+    """
+    import pandas as pd
+
+    from ..planning.plan import plan_campaign
+
+    pilot = measurement.pilot
+    keys = list(dict.fromkeys(setting_keys(medians)))
+    pilot_cost = {}
+    for lv in measurement.train_levels:
+        pilot_cost[lv] = float(np.mean([pilot.seconds[(i, lv)] for i in pilot.train_ids]))
+    planned_settings = plan_settings(keys, pilot_cost)
+    true_settings = plan_settings(keys, measurement.pool_cost)
+    truth = TruthModel(medians)
+    spent = pilot.total_seconds / _SECONDS_PER_HOUR
+    pool = int(measurement.info["pool"])
+    min_size = int(measurement.info["min_size"])
+    rows, seconds = [], 0.0
+    for available in measurement.available_seconds:
+        budget = spent + float(available) / _SECONDS_PER_HOUR
+        for preference in preferences:
+            common = dict(
+                max_size=pool, preference=float(preference), spent_core_hours=spent,
+                min_size=min_size, alternatives=(),
+            )  # fmt: skip
+            start = time.perf_counter()
+            plan = plan_campaign(model, planned_settings, budget, **common)
+            seconds += time.perf_counter() - start
+            best = plan_campaign(truth, true_settings, budget, **common).best
+            key, n = plan.best["key"], int(plan.best["subset_size"])
+            planned_true = truth.predict(key, np.array([n]), band=False)
+            row = {
+                "budget": budget,
+                "spent": spent,
+                "pilot_share": spent / budget,
+                "preference": float(preference),
+                "planned": describe(key, n),
+                "planned_key": key,
+                "planned_size": n,
+                "best": describe(best["key"], best["subset_size"]),
+            }
+            for q, *_ in QUANTITIES:
+                row[f"{q}_predicted"] = float(plan.best[f"{q}_rmse"])
+                row[f"{q}_planned_true"] = float(planned_true[q]["median"][0])
+                row[f"{q}_best_true"] = float(best[f"{q}_rmse"])
+                row[f"{q}_excess"] = row[f"{q}_planned_true"] - row[f"{q}_best_true"]
+            row["within_tolerance"] = all(row[f"{q}_excess"] <= TOLERANCE[q] for q in TOLERANCE)
+            row["within_relative"] = all(
+                row[f"{q}_planned_true"] <= (1.0 + TARGET_RELATIVE_ERROR) * row[f"{q}_best_true"]
+                for q in TOLERANCE
+            )
+            rows.append(row)
+    return pd.DataFrame(rows), seconds
+
+
+def evaluate(measurement: SourceMeasurement, settings: ValidationSettings) -> SourceResult:
+    """Fit the error model to the pilot, compare it with the truth and plan per budget."""
+    model, fit_seconds = fit_pilot_model(measurement.pilot_rows)
+    medians = truth_medians(measurement.truth_rows)
+    own = measurement.pool_on_pilot_test
+    comparison = whole_pool_comparison(
+        model,
+        medians,
+        measurement.info["pool"],
+        on_pilot_test=None if own is None else truth_medians(own),
+    )
+    budgets, plan_seconds = budget_comparison(model, medians, measurement, settings.preferences)
+    return SourceResult(
+        measurement=measurement,
+        comparison=comparison,
+        summary=relative_error_summary(comparison),
+        budgets=budgets,
+        fit_seconds=fit_seconds,
+        plan_seconds=plan_seconds,
+        n_plans=len(budgets),
+        model_notes=list(model.notes),
+    )
+
+
+# -- collecting --------------------------------------------------------------------------------
+def _file_digest(path: str):
+    from .selectors_and_fidelity import _file_digest as digest
+
+    return digest(path)
+
+
+def _load_wbe(path: str, settings: ValidationSettings):
+    """The W-Be Be set without the groups the selector report leaves out, optionally
+    subsampled, split in halves by configuration id."""
+    import fnmatch
+
+    from ..datasets.importers import read_dataset
+    from ..datasets.labels import split_by_configuration
+    from ..datasets.store import select_configurations
+    from .selectors_and_fidelity import WBE_EXCLUDED
+
+    ds = read_dataset(path, duplicates="drop", stress_unit="kbar")
+    keep = [
+        i
+        for i, g in zip(ds.ids, ds.group, strict=True)
+        if not any(fnmatch.fnmatchcase(g, pat) for pat in WBE_EXCLUDED)
+    ]
+    n_all = len(keep)
+    if settings.wbe_configurations and settings.wbe_configurations < n_all:
+        rng = np.random.default_rng(settings.seed)
+        chosen = set(rng.choice(n_all, size=settings.wbe_configurations, replace=False).tolist())
+        keep = [i for k, i in enumerate(keep) if k in chosen]
+    ds = select_configurations(ds, keep)
+    train, test = split_by_configuration(ds.ids, test_fraction=0.5, seed=settings.seed)
+    return ds, train, test, n_all
+
+
+def collect_results(
+    settings: ValidationSettings | None = None,
+    wbe: str | None = None,
+    cache: str | None = None,
+    progress=None,
+    datasets: dict | None = None,
+) -> ValidationResults:
+    """Measure (or take from ``cache``) every source and evaluate the pilots.
+
+    Args:
+        settings: the :class:`ValidationSettings` (default: the shipped report's).
+        wbe: the W-Be Be-only FitSNAP JSON folder (FitSNAP's ``examples/WBe_PRB2019/JSON``
+            Be groups); None leaves its section out.
+        cache: folder of cached measurements; one is reused only if the dataset files
+            (SHA-256), the settings, the package version, the result format and the package
+            sources that compute rows are the same. The error models and plans are always
+            computed afresh (they take seconds).
+        progress: optional callable receiving messages.
+        datasets: ``{name: dataset file}`` of the GPAW sources (default: the shipped large
+            dataset).
+
+    Returns:
+        The :class:`ValidationResults`.
+    """
+    from .. import __version__
+    from ..datasets.store import load_dataset
+    from .be_dataset import CAMPAIGNS, LARGE_DATASET_FILE
+    from .selectors_and_fidelity_measure import cached
+
+    settings = ValidationSettings() if settings is None else settings
+    say = progress or (lambda m: None)
+    if datasets is None:
+        datasets = {"GPAW large": LARGE_DATASET_FILE}
+    code = code_digest() if cache else None
+    base = {
+        "settings": settings_key(settings),
+        "version": __version__,
+        "code": code,
+        "format": RESULT_FORMAT,
+    }
+    sources, notes = [], []
+    for name, path in datasets.items():
+        description = (
+            f"the shipped GPAW dataset '{CAMPAIGNS['large']['file']}' "
+            f"({CAMPAIGNS['large']['description']})"
+            if path == LARGE_DATASET_FILE
+            else os.path.basename(path)
+        )
+
+        def compute(path=path, name=name, description=description):
+            return measure_source(
+                load_dataset(path),
+                settings,
+                name=name,
+                description=description,
+                n_train=settings.pilot_train,
+                n_test=settings.pilot_test,
+                progress=say,
+            )
+
+        say(f"{name}: {path}")
+        key = {"source": _file_digest(path), "kind": "gpaw", **base}
+        sources.append(evaluate(cached(cache, key, compute), settings))
+    if wbe:
+
+        def compute_wbe():
+            from ..potential.reference import ReferencePotential
+            from .selectors_and_fidelity import WBE_EXCLUDED, WBE_REFERENCE
+
+            say(f"W-Be: reading {wbe}")
+            ds, train, test, n_all = _load_wbe(wbe, settings)
+            pool = ds.common_ids(ds.level_names, train)
+            tests = ds.common_ids(ds.level_names, test)
+            result = measure_source(
+                ds,
+                settings,
+                name="W-Be (Be part)",
+                description=(
+                    "VASP (PBE) labels of the Be-only groups of the W-Be SNAP training set (Wood "
+                    "et al., Phys. Rev. B 99, 184305 (2019); FitSNAP examples/WBe_PRB2019), one "
+                    "DFT level, without the groups " + ", ".join(WBE_EXCLUDED) + ", halves split "
+                    "by configuration id, ZBL reference subtracted before fitting"
+                ),
+                n_train=max(1, int(round(settings.wbe_fraction * len(pool)))),
+                n_test=max(1, int(round(settings.wbe_test_fraction * len(tests)))),
+                train_ids=train,
+                test_ids=test,
+                reference=ReferencePotential.zbl(("Be",), *WBE_REFERENCE),
+                unit_cost=_SECONDS_PER_HOUR,
+                progress=say,
+            )
+            result.info["subsample"] = {"drawn": len(ds.ids), "of": n_all}
+            return result
+
+        key = {"source": _file_digest(wbe), "kind": "wbe", **base}
+        sources.append(evaluate(cached(cache, key, compute_wbe), settings))
+        sub = sources[-1].measurement.info.get("subsample")
+        if sub and sub["drawn"] < sub["of"]:
+            notes.append(
+                f"The W-Be pool is a seeded random subsample of {sub['drawn']} of its "
+                f"{sub['of']} configurations."
+            )
+    return ValidationResults(settings=settings, sources=sources, wbe_given=bool(wbe), notes=notes)
+
+
+# -- report ------------------------------------------------------------------------------------
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def figure_name(stem: str, source_name: str) -> str:
+    """The figure file name of one source."""
+    return f"{stem}_{_slug(source_name)}.png"
+
+
+def _pct(x) -> str:
+    return f"{100.0 * float(x):.0f} %" if abs(float(x)) >= 0.1 else f"{100.0 * float(x):.1f} %"
+
+
+def _signed_pct(x) -> str:
+    return f"{100.0 * float(x):+.0f} %"
+
+
+def _amount(value, unit: str) -> str:
+    v = float(value)
+    if unit == "calculations":
+        return f"{v:.0f}"
+    return f"{v:.3g}"
+
+
+def _front_mask(table, prefix: str, cost) -> np.ndarray:
+    from ..core.pareto import pareto_mask
+
+    objectives = np.c_[table[f"energy_{prefix}"], table[f"force_{prefix}"], cost]
+    return pareto_mask(objectives)
+
+
+def _plot(result: SourceResult, path: str) -> None:
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+
+    m = result.measurement
+    t = result.comparison
+    cost = np.array([m.pool_cost[str(lv)] for lv in t["train_level"]])
+    levels = list(m.train_levels)
+    colours = colormaps["viridis"](np.linspace(0.0, 0.85, max(len(levels), 1)))
+    markers = {tj: mk for tj, mk in zip(sorted(set(t["twojmax"])), "osD^v", strict=False)}
+    fig = Figure(figsize=(13.0, 4.2), layout="constrained")
+    axes = fig.subplots(1, 3)
+    lims = []
+    for ax, prefix, title in (
+        (axes[0], "predicted", "predicted from the pilot"),
+        (axes[1], "true", "true (whole pool)"),
+    ):
+        front = _front_mask(t, prefix, cost)
+        for k, lv in enumerate(levels):
+            for tj, mk in markers.items():
+                sel = (t["train_level"] == lv).to_numpy() & (t["twojmax"] == tj).to_numpy()
+                if not sel.any():
+                    continue
+                ax.scatter(
+                    t.loc[sel, f"force_{prefix}"],
+                    t.loc[sel, f"energy_{prefix}"],
+                    marker=mk,
+                    color=colours[k],
+                    s=28,
+                    label=f"level {lv}, 2Jmax {tj}",
+                )
+        ax.scatter(
+            t.loc[front, f"force_{prefix}"],
+            t.loc[front, f"energy_{prefix}"],
+            s=110,
+            facecolors="none",
+            edgecolors="r",
+            label="front (cost, energy, force)",
+        )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("force RMSE vs reference (meV/Å)")
+        ax.set_ylabel("energy RMSE vs reference (meV/atom)")
+        ax.set_title(f"{m.name}: {title}", fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        lims.append((ax.get_xlim(), ax.get_ylim()))
+    lo_x = min(a[0][0] for a in lims)
+    hi_x = max(a[0][1] for a in lims)
+    lo_y = min(a[1][0] for a in lims)
+    hi_y = max(a[1][1] for a in lims)
+    for ax in axes[:2]:
+        ax.set_xlim(lo_x, hi_x)
+        ax.set_ylim(lo_y, hi_y)
+    axes[0].legend(fontsize=7)
+    ax = axes[2]
+    for q, mk in (("energy", "o"), ("force", "s")):
+        ax.scatter(t[f"{q}_true"], t[f"{q}_predicted"], marker=mk, s=22, label=q)
+    both = np.r_[t["energy_true"], t["force_true"], t["energy_predicted"], t["force_predicted"]]
+    both = both[np.isfinite(both) & (both > 0)]
+    x = np.geomspace(both.min() / 1.5, both.max() * 1.5, 50)
+    ax.plot(x, x, "k-", lw=1, label="predicted = true")
+    ax.fill_between(
+        x, x * (1 - TARGET_RELATIVE_ERROR), x * (1 + TARGET_RELATIVE_ERROR), color="0.85",
+        label=f"±{TARGET_RELATIVE_ERROR:.0%}",
+    )  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("true whole-pool RMSE (meV/atom, meV/Å)")
+    ax.set_ylabel("predicted from the pilot")
+    ax.set_title("predicted vs true, every setting", fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.savefig(path, dpi=110)
+
+
+def _setting_table(result: SourceResult) -> list[str]:
+    t = result.comparison
+    own = "energy_true_pilot_test" in t
+    extra = " true on the pilot's tests E / F |" if own else ""
+    lines = [
+        "| level | w_E/w_F | 2Jmax | energy predicted | energy true | rel. error | "
+        "force predicted | force true | rel. error |" + extra,
+        "|---|---|---|---|---|---|---|---|---|" + ("---|" if own else ""),
+    ]
+    for _, r in t.iterrows():
+        cell = (
+            f" {r['energy_true_pilot_test']:.3g} / {r['force_true_pilot_test']:.3g} |"
+            if own
+            else ""
+        )
+        lines.append(
+            f"| {r['train_level']} | {float(r['weight_ratio']):g} | {int(r['twojmax'])} | "
+            f"{r['energy_predicted']:.3g} | {r['energy_true']:.3g} | "
+            f"{_signed_pct(r['energy_relative_error'])} | {r['force_predicted']:.3g} | "
+            f"{r['force_true']:.3g} | {_signed_pct(r['force_relative_error'])} |" + cell
+        )
+    return lines
+
+
+def _budget_table(result: SourceResult) -> list[str]:
+    m, b = result.measurement, result.budgets
+    unit = m.cost_unit
+    lines = [
+        f"| budget ({unit}) | pilot's share | preference | planned | predicted E / F | "
+        "planned's true E / F | truly best | best's true E / F | within 0.5 / 5 | within 10 % |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for _, r in b.iterrows():
+        lines.append(
+            f"| {_amount(r['budget'], unit)} | {_pct(r['pilot_share'])} | "
+            f"{r['preference']:g} | {r['planned']} | "
+            f"{r['energy_predicted']:.3g} / {r['force_predicted']:.3g} | "
+            f"{r['energy_planned_true']:.3g} / {r['force_planned_true']:.3g} | {r['best']} | "
+            f"{r['energy_best_true']:.3g} / {r['force_best_true']:.3g} | "
+            f"{'yes' if r['within_tolerance'] else 'no'} | "
+            f"{'yes' if r['within_relative'] else 'no'} |"
+        )
+    return lines
+
+
+def _pilot_lines(result: SourceResult) -> list[str]:
+    m = result.measurement
+    p = m.pilot
+    unit = m.cost_unit
+    info = m.info
+    cost = (
+        f"{p.total_seconds:.0f} s of recorded CPU time = "
+        f"{p.total_seconds / _SECONDS_PER_HOUR:.3g} core-hours"
+        if unit == "core-hours"
+        else f"{len(p.seconds)} calculations (the source records no DFT times: budgets are "
+        "counted in calculations)"
+    )
+    by_level = ", ".join(
+        f"level {lv}: {len(p.ids_at(lv))}" for lv in dict.fromkeys([*p.levels, p.reference_level])
+    )
+    sizes = "; ".join(f"2Jmax {t}: {s}" for t, s in sorted(info["pilot_sizes"].items()))
+    return [
+        f"Source: {m.description}. Training pool {info['pool']} configurations, test set "
+        f"{info['test']} at level {m.truth_level}; descriptors per 2Jmax: "
+        + ", ".join(f"{t}: {n}" for t, n in sorted(info["n_descriptors"].items()))
+        + ".",
+        "",
+        f"Pilot: the first {len(p.train_ids)} configurations of a leverage order of the pool "
+        f"at level(s) {', '.join(p.levels)}, and {len(p.test_ids)} test configurations drawn "
+        f"from the test set at level {p.reference_level}: {len(p.seconds)} distinct "
+        f"calculations ({by_level}), {cost}. The error model saw only the fits of the pilot's "
+        f"subsets (sizes {sizes}; {result.measurement.pilot_rows['repetition'].nunique()} "
+        "repetitions each) tested on the pilot's test set.",
+        "",
+        f"The truth: fits of leverage-sampled subsets of the whole pool (median of "
+        f"{result.measurement.truth_rows['repetition'].nunique()} repetitions per size) and of "
+        "the pool itself, tested on the whole test set.",
+    ]
+
+
+def _target_lines(result: SourceResult) -> list[str]:
+    s, b = result.summary, result.budgets
+    shares = b["pilot_share"].to_numpy(float)
+    within = float(np.mean(b["within_tolerance"].to_numpy(bool)))
+    within_rel = float(np.mean(b["within_relative"].to_numpy(bool)))
+    rel_ok = s["both"]["median"] <= TARGET_RELATIVE_ERROR
+    share_ok = shares.max() <= TARGET_PILOT_SHARE
+    unit = result.measurement.cost_unit
+    m = result.measurement
+    lines = [
+        f"- Predicted whole-pool errors within {TARGET_RELATIVE_ERROR:.0%}: median relative "
+        f"error {_pct(s['energy']['median'])} (energy), {_pct(s['force']['median'])} (force), "
+        f"largest {_pct(s['energy']['max'])} and {_pct(s['force']['max'])}; "
+        f"{_pct(s['both']['within'])} of the predictions are within "
+        f"{TARGET_RELATIVE_ERROR:.0%}. Target {'met' if rel_ok else 'missed'} in the median.",
+        f"- The pilot's whole DFT cost is {_pct(shares.min())} to {_pct(shares.max())} of the "
+        f"budgets planned for ({unit}); target of at most {TARGET_PILOT_SHARE:.0%} "
+        f"{'met' if share_ok else 'missed'}.",
+        f"- Fitting the error model took {result.fit_seconds:.2g} s; {result.n_plans} plans "
+        f"took {result.plan_seconds:.2g} s together.",
+        f"- The planned setting's true errors are within {TOLERANCE['energy']:g} meV/atom and "
+        f"{TOLERANCE['force']:g} meV/Å of the truly best setting's in {_pct(within)} of the "
+        f"(budget, preference) cases, and within {TARGET_RELATIVE_ERROR:.0%} of them in "
+        f"{_pct(within_rel)}.",
+    ]
+    if "both_pilot_test" in s:
+        lines.append(
+            "- Measured on the pilot's own test set instead of the whole one, the whole pool's "
+            f"errors differ from the predictions by {_pct(s['both_pilot_test']['median'])} "
+            f"(median, energy and force together; {_pct(s['both']['median'])} against the whole "
+            "test set): the part of the miss that comes from the pilot's few test "
+            "configurations rather than from the extrapolation in N."
+        )
+    if not share_ok:
+        whole = sum(m.pool_cost[lv] for lv in m.train_levels) * m.info["pool"]
+        lines.append(
+            f"- Why the cost target is missed: labelling the whole pool at every training level "
+            f"costs {_amount(whole / _SECONDS_PER_HOUR, unit)} {unit}, and the pilot already "
+            f"holds {len(m.pilot.train_ids)} of the pool's {m.info['pool']} configurations at "
+            f"every level plus {len(m.pilot.test_ids)} reference-level calculations. A pilot "
+            f"of {TARGET_PILOT_SHARE:.0%} would need a budget of "
+            f"{_amount(m.pilot.total_seconds / _SECONDS_PER_HOUR / TARGET_PILOT_SHARE, unit)} "
+            f"{unit}, more than this whole pool costs at its dearest level: the pool is too "
+            "small for a pilot of this size to be cheap against it."
+        )
+    if not rel_ok:
+        worst = result.comparison.assign(
+            _w=np.maximum(
+                np.abs(result.comparison["energy_relative_error"]),
+                np.abs(result.comparison["force_relative_error"]),
+            )
+        ).sort_values("_w", ascending=False)
+        top = worst.iloc[0]
+        lines.append(
+            "- Why the error target is missed: the pilot's subsets are at most "
+            f"{len(m.pilot.train_ids)} configurations, so the learning curves are extrapolated "
+            f"by a factor {m.info['pool'] / len(m.pilot.train_ids):.2g} in N, from subsets of "
+            "the pilot's (leverage-chosen) configurations to leverage samples of the whole "
+            "pool, and are measured on the pilot's small test set. The worst setting is "
+            f"{describe((top['train_level'], top['weight_ratio'], top['twojmax']))} "
+            f"({_signed_pct(top['energy_relative_error'])} energy, "
+            f"{_signed_pct(top['force_relative_error'])} force)."
+        )
+    return lines
+
+
+def render_report(results: ValidationResults, path: str | None = None, command: str = "") -> str:
+    """The report as Markdown; figures are written beside ``path`` (none without a path).
+
+    Args:
+        results: the :class:`ValidationResults`.
+        path: the Markdown file the report will be written to (figures go to its folder).
+        command: the command line that made the report (printed in it).
+    """
+    folder = os.path.dirname(os.path.abspath(path)) if path else None
+    stem = os.path.splitext(os.path.basename(path))[0] if path else "pilot_validation"
+    s = results.settings
+    lines = [
+        "# Pilot validation: errors predicted from a small pilot against the whole pool",
+        "",
+        "Can a pilot of a few configurations tell, before the campaign, which errors every "
+        "setting will reach on the whole pool and which setting to choose for a budget? Here "
+        "the pilot's labels and DFT times are taken from finished datasets, so the prediction "
+        "can be checked against fits of the whole pool.",
+        "",
+    ]
+    if command:
+        lines += ["Made by:", "", "```", command, "```", ""]
+    lines += [
+        f"Settings: training levels x w_E/w_F {', '.join(f'{w:g}' for w in s.weights)} x "
+        f"2Jmax {', '.join(str(t) for t in s.twojmax)}; leverage order at w_E/w_F "
+        f"{s.leverage_weight:g}; the pilot's subsets drawn by '{s.pilot_sampler}' sampling; "
+        f"plans for preferences {', '.join(f'{p:g}' for p in s.preferences)} (0: forces only, "
+        "1: energies only). Errors are test RMSE against the reference level: energies in "
+        "meV/atom, forces in meV/Å; relative error = predicted / true - 1.",
+        "",
+        "Each budget is the pilot's cost plus what is left for the campaign; the planned setting "
+        "is costed at the pilot's mean DFT time per configuration of its level, the truly best "
+        "one at the pool's, and both spend at most what is left (the pilot's own calculations "
+        "are not counted as reusable). The truly best setting is what the same planner picks "
+        "from the measured errors instead of the predicted ones.",
+        "",
+        "## Targets",
+        "",
+        "| source | median rel. error E / F | largest E / F | pilot's share of the budgets | "
+        "fit / plans (s) | plans within 0.5 meV/atom, 5 meV/Å of the best | "
+        "plans within 10 % of the best |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results.sources:
+        sh = r.budgets["pilot_share"].to_numpy(float)
+        lines.append(
+            f"| {r.measurement.name} | {_pct(r.summary['energy']['median'])} / "
+            f"{_pct(r.summary['force']['median'])} | {_pct(r.summary['energy']['max'])} / "
+            f"{_pct(r.summary['force']['max'])} | {_pct(sh.min())} - {_pct(sh.max())} | "
+            f"{r.fit_seconds:.2g} / {r.plan_seconds:.2g} | "
+            f"{_pct(np.mean(r.budgets['within_tolerance'].to_numpy(bool)))} | "
+            f"{_pct(np.mean(r.budgets['within_relative'].to_numpy(bool)))} |"
+        )
+    lines += [
+        "",
+        f"Targets: predicted whole-pool errors within {TARGET_RELATIVE_ERROR:.0%}; the pilot's "
+        f"DFT cost at most {TARGET_PILOT_SHARE:.0%} of the budget it plans for; fitting and "
+        "planning in seconds.",
+        "",
+    ]
+    if not results.wbe_given:
+        lines += [
+            "The W-Be Be data were not given (`--wbe PATH`, the Be groups of FitSNAP's "
+            "examples/WBe_PRB2019/JSON), so their section is left out.",
+            "",
+        ]
+    lines += [f"{n}" for n in results.notes] + ([""] if results.notes else [])
+    for r in results.sources:
+        m = r.measurement
+        lines += [f"## {m.name}", ""]
+        lines += _pilot_lines(r) + [""]
+        if folder:
+            name = figure_name(stem, m.name)
+            _plot(r, os.path.join(folder, name))
+            lines += [
+                f"![Predicted and true whole-pool errors, {m.name}]({name})",
+                "",
+                "Left: every setting's whole-pool errors as the pilot predicts them; middle: as "
+                "the whole pool's fits measure them (red rings: the Pareto front of DFT cost, "
+                "energy and force error); right: predicted against true, with the "
+                f"±{TARGET_RELATIVE_ERROR:.0%} band.",
+                "",
+            ]
+        lines += ["### Predicted and true whole-pool errors per setting", ""]
+        lines += _setting_table(r) + [""]
+        lines += ["### Plans per budget", ""]
+        lines += _budget_table(r) + [""]
+        lines += ["### Against the targets", ""]
+        lines += _target_lines(r) + [""]
+        if r.model_notes:
+            lines += [f"Error-model remarks: {'; '.join(r.model_notes)}.", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_report(results: ValidationResults, path: str | None, command: str = "") -> str:
+    """Render the report and write it (and its figures) to ``path``; return the Markdown."""
+    text = render_report(results, path, command=command)
+    if path:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        tmp = f"{path}.tmp{os.getpid()}"
+        with open(tmp, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    return text
+
+
+# -- command line ------------------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pyiron_appmlip.reproduction.pilot_validation",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument("--out", default=None, help="Markdown report (default: print)")
+    parser.add_argument(
+        "--wbe",
+        default=None,
+        help="the Be-only groups of the W-Be SNAP training set (FitSNAP JSON folder, from "
+        "FitSNAP's examples/WBe_PRB2019/JSON); without it its section is left out",
+    )
+    parser.add_argument("--cache", default=None, help="folder of cached results (resumable)")
+    parser.add_argument(
+        "--wbe-configurations",
+        type=int,
+        default=ValidationSettings.wbe_configurations,
+        help="configurations drawn from the W-Be set, both halves (0: all; default "
+        f"{ValidationSettings.wbe_configurations})",
+    )
+    return parser
+
+
+def main(argv=None, collect=collect_results) -> int:
+    """Measure every source, evaluate the pilots and write (or print) the report.
+
+    Args:
+        argv: command-line arguments (default: ``sys.argv[1:]``).
+        collect: the function measuring and evaluating the sources (:func:`collect_results`).
+
+    Returns:
+        The exit status (0).
+    """
+    args = _parser().parse_args(argv)
+    settings = replace(ValidationSettings(), wbe_configurations=args.wbe_configurations)
+    say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    results = collect(settings, wbe=args.wbe, cache=args.cache, progress=say)
+    command = "python -m pyiron_appmlip.reproduction.pilot_validation"
+    if args.out:
+        command += f" --out {args.out}"
+    if args.wbe:
+        command += " --wbe PATH"
+    if args.wbe_configurations != ValidationSettings.wbe_configurations:
+        command += f" --wbe-configurations {args.wbe_configurations}"
+    text = write_report(results, args.out, command=command)
+    if args.out is None:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
