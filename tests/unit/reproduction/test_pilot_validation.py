@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pandas as pd
 import pytest
 from ase import Atoms
 
@@ -177,18 +178,20 @@ def test_whole_pool_comparison_and_its_summary_against_numpy(evaluated, measured
     pool = measured.info["pool"]
     assert len(t) == 2 * 2 * 2  # levels x weights x 2Jmax
     rows = measured.truth_rows[measured.truth_rows["subset_size"] == pool]
-    # an independent error model fit of the same pilot rows
-    pr = measured.pilot_rows
-    keys = [
-        (str(a), float(b), int(c))
-        for a, b, c in pr[["train_level", "weight_ratio", "twojmax"]].to_numpy()
-    ]
-    model = fit_error_model(
-        keys,
-        pr["subset_size"].to_numpy(float),
-        {"energy": pr["energy_rmse_test_truth"], "force": pr["force_rmse_test_truth"]},
-        train={"energy": pr["energy_rmse_train"], "force": pr["force_rmse_train"]},
-    )
+    # independent error-model fits of the same pilot rows, one per 2Jmax
+    models = {}
+    for tj, pr in measured.pilot_rows.groupby("twojmax"):
+        keys = [
+            (str(a), float(b), int(c))
+            for a, b, c in pr[["train_level", "weight_ratio", "twojmax"]].to_numpy()
+        ]
+        models[tj] = fit_error_model(
+            keys,
+            pr["subset_size"].to_numpy(float),
+            {"energy": pr["energy_rmse_test_truth"], "force": pr["force_rmse_test_truth"]},
+            train={"energy": pr["energy_rmse_train"], "force": pr["force_rmse_train"]},
+        )
+    assert (measured.pilot_rows["rank"] == measured.pilot_rows["n_descriptors"] + 1).all()
     for _, r in t.iterrows():
         key = (r["train_level"], r["weight_ratio"], r["twojmax"])
         sel = rows[
@@ -198,7 +201,7 @@ def test_whole_pool_comparison_and_its_summary_against_numpy(evaluated, measured
         ]
         for q in ("energy", "force"):
             true = np.median(sel[f"{q}_rmse_test_truth"])
-            pred = model.predict(key, [pool], band=False)[q]["median"][0]
+            pred = models[key[2]].predict(key, [pool], band=False)[q]["median"][0]
             assert r[f"{q}_true"] == pytest.approx(true)
             assert r[f"{q}_predicted"] == pytest.approx(pred)
             assert r[f"{q}_relative_error"] == pytest.approx(pred / true - 1.0)
@@ -394,3 +397,45 @@ def test_restricted_labels_hold_only_the_pilot(synthetic):
     assert sub.ids == set(ids)
     assert all(sub.energies[i] == lab.energies[i] for i in ids)
     assert set(sub.wall_times) == set(ids)
+
+
+def test_full_rank_rows_drop_every_size_with_a_rank_deficient_fit():
+    rows = pd.DataFrame(
+        {
+            "twojmax": [4, 4, 4, 4, 6, 6, 6, 6],
+            "subset_size": [5, 5, 9, 9, 5, 5, 9, 9],
+            "n_descriptors": [3, 3, 3, 3, 7, 7, 7, 7],
+            "rank": [4, 3, 4, 4, 8, 8, 7, 8],
+        }
+    )
+    kept = pv.full_rank_rows(rows)
+    want = []  # brute force: a (2Jmax, size) pair stays if all its fits have rank p + 1
+    for k, r in rows.iterrows():
+        same = rows[(rows["twojmax"] == r["twojmax"]) & (rows["subset_size"] == r["subset_size"])]
+        if (same["rank"] == same["n_descriptors"] + 1).all():
+            want.append(k)
+    assert kept.equals(rows.loc[want].reset_index(drop=True))
+    assert list(zip(kept["twojmax"], kept["subset_size"], strict=True)) == [
+        (4, 9),
+        (4, 9),
+        (6, 5),
+        (6, 5),
+    ]
+
+
+def test_grouped_model_answers_like_the_model_of_its_2jmax(measured):
+    model, seconds = pv.fit_pilot_model(measured.pilot_rows)
+    assert seconds >= 0 and set(model.models) == {2, 4}
+    plain, _ = pv.fit_pilot_model(measured.pilot_rows, variant="as-planned")
+    key = ("2", 10.0, 4)
+    assert model.predict(key, [30])["energy"]["median"][0] == pytest.approx(
+        model.models[4].predict(key, [30])["energy"]["median"][0]
+    )
+    assert set(plain.settings) == set(pv.setting_keys(measured.pilot_rows))
+    with pytest.raises(ValueError, match="variant must be one of"):
+        pv.fit_pilot_model(measured.pilot_rows, variant="other")
+    bad = measured.pilot_rows.assign(rank=measured.pilot_rows["rank"] - 1)
+    with pytest.raises(ValueError, match="no subset size with full-rank fits at 2Jmax"):
+        pv.fit_pilot_model(bad)
+    with pytest.raises(ValueError, match="no pilot rows at 2Jmax 8"):
+        model.predict(("2", 10.0, 8), [30])
