@@ -243,10 +243,11 @@ def recorded_pilot(
     for ids, lv in parts:
         data = dataset.level(lv)
         cost = data.cost_seconds()
+        known = set(data.ids)
         for cid in ids:
             if (cid, lv) in seconds:
                 continue
-            if cid not in set(data.ids):
+            if cid not in known:
                 raise ValueError(f"configuration {cid} has no label at level {lv}")
             value = float(unit_cost) if unit_cost is not None else float(cost[data.index(cid)])
             if not math.isfinite(value):
