@@ -17,7 +17,7 @@ import pandas as pd
 from pyiron_base import PythonTemplateJob
 
 from ..dft.cost import LevelCost
-from ..planning.plan import PlanSetting, plan_campaign
+from ..planning.plan import ModelsByGroup, PlanSetting, plan_campaign
 from ._common import (
     LeftoverSafeSave,
     PlainOutput,
@@ -127,29 +127,45 @@ class AppmlipPlan(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
                 "the pilot sweep has no subset rows of single levels; run it with subset_sizes "
                 "and samplers other than 'all'"
             )
+        # only fits of full rank: an underdetermined fit's error says little about the
+        # learning curve (it interpolates)
+        full = table["rank"].astype(int) >= table["n_descriptors"].astype(int) + 1
+        notes = []
+        if not full.all():
+            notes.append(
+                f"{int((~full).sum())} of {len(table)} pilot fits are not of full rank "
+                "(fewer equations than coefficients) and are left out of the learning curves"
+            )
+        table = table[full].reset_index(drop=True)
+        if table.empty:
+            raise ValueError(
+                "every fit of the pilot sweep is underdetermined (rank below the number of "
+                "coefficients); give the pilot sweep larger subset sizes or use a smaller 2Jmax"
+            )
         keys = [_setting_key(r) for _, r in table.iterrows()]
-        test = {
-            "energy": table["energy_rmse_test_truth"].to_numpy(float),
-            "force": table["force_rmse_test_truth"].to_numpy(float),
-        }
-        train = {
-            "energy": table["energy_rmse_train"].to_numpy(float),
-            "force": table["force_rmse_train"].to_numpy(float),
-        }
-        own = {
-            "energy": table["energy_rmse_test"].to_numpy(float),
-            "force": table["force_rmse_test"].to_numpy(float),
-        }
-        model = fit_error_model(
-            keys,
-            table["subset_size"].to_numpy(float),
-            test,
-            train=train,
-            # errors against the training levels need the test set labelled at them (a
-            # pilot's test set is labelled at the reference level only); the learning curves
-            # of several pilot sizes do not need them
-            test_self=own if all(np.isfinite(v).all() for v in own.values()) else None,
-        )
+        models = {}
+        for twojmax in sorted(set(table["twojmax"].astype(int))):  # one model per 2Jmax
+            part = table["twojmax"].astype(int).to_numpy() == twojmax
+            sub = table[part]
+
+            def column(name, sub=sub):
+                return sub[name].to_numpy(float)
+
+            own = {"energy": column("energy_rmse_test"), "force": column("force_rmse_test")}
+            models[twojmax] = fit_error_model(
+                [k for k, use in zip(keys, part, strict=True) if use],
+                column("subset_size"),
+                {
+                    "energy": column("energy_rmse_test_truth"),
+                    "force": column("force_rmse_test_truth"),
+                },
+                train={"energy": column("energy_rmse_train"), "force": column("force_rmse_train")},
+                # errors against the training levels need the test set labelled at them (a
+                # pilot's test set is labelled at the reference level only); the learning
+                # curves of several pilot sizes do not need them
+                test_self=own if all(np.isfinite(v).all() for v in own.values()) else None,
+            )
+        model = ModelsByGroup(models, lambda key: int(key[2]))
         levels = set(table.loc[table["model_kind"] == "single", "train_level"].astype(str))
         for kind, e, f in zip(
             table["model_kind"],
@@ -166,6 +182,10 @@ class AppmlipPlan(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
         first = {}
         for key, (_, r) in zip(keys, table.iterrows(), strict=True):
             first.setdefault(key, r)
+        # the pilot's training configurations are the first of the campaign's order: at the
+        # levels they are labelled at they cost nothing more (its test set stays a test set)
+        test_ids = {str(i) for i in sweep.output.get("test_ids", [])}
+        n_labelled = {lv: len(set(lab.ids) - test_ids) for lv, lab in labels.items()}
         for key, r in first.items():
             description = dict(zip(SETTING_KEYS, key, strict=True))
             if r["model_kind"] == "level_pair":
@@ -175,20 +195,26 @@ class AppmlipPlan(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
                     PlanSetting(
                         key,
                         per_config[f_level],
-                        fixed=n_energy * per_config[e_level],
+                        fixed=max(n_energy - n_labelled[e_level], 0) * per_config[e_level],
                         description=description | {"level": f_level, "energy_level": e_level},
                         min_size=n_energy,
+                        labelled=n_labelled[f_level],
                     )
                 )
             else:
                 level = str(key[0])
                 settings.append(
-                    PlanSetting(key, per_config[level], description=description | {"level": level})
+                    PlanSetting(
+                        key,
+                        per_config[level],
+                        description=description | {"level": level},
+                        labelled=n_labelled[level],
+                    )
                 )
         desc = self.project.load(int(next(iter(sweep.input.descriptors_jobs.values()))))
         candidates = list(desc.configuration_ids)
-        order = self._label_order(desc, candidates)
-        labelled = {lv: sorted(lab.ids) for lv, lab in labels.items()}
+        order = [c for c in self._label_order(desc, candidates) if c not in test_ids]
+        labelled = {lv: sorted(set(lab.ids) - test_ids) for lv, lab in labels.items()}
         spent = self.input.spent_core_hours
         if spent is None:
             spent = self._pilot_core_hours(sweep, truth, labels)
@@ -196,7 +222,7 @@ class AppmlipPlan(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
             model,
             settings,
             float(self.input.budget_core_hours),
-            max_size=int(self.input.max_size or len(candidates)),
+            max_size=int(self.input.max_size or len(candidates) - len(test_ids)),
             preference=float(self.input.preference),
             energy_target=_none_or_float(self.input.energy_target),
             force_target=_none_or_float(self.input.force_target),
@@ -212,8 +238,8 @@ class AppmlipPlan(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
         self.output.to_label_ids = [i for i, _ in plan.to_label]
         self.output.to_label_levels = [str(lv) for _, lv in plan.to_label]
         self.output.spent_core_hours = float(spent)
-        self.output.summary = plan.summary()
-        self.output.notes = list(plan.notes)
+        self.output.summary = plan.summary() + "".join(f"\nNote: {n}" for n in notes)
+        self.output.notes = notes + list(plan.notes)
         self.output.curves = table_to_hdf_dict(
             pd.DataFrame(
                 [
@@ -225,7 +251,8 @@ class AppmlipPlan(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
                         "exponent": c.exponent,
                         "source": c.source,
                     }
-                    for k, c in model.curves.items()
+                    for m in models.values()
+                    for k, c in m.curves.items()
                 ]
             )
         )

@@ -30,7 +30,7 @@ import pandas as pd
 
 from ..core.pareto import pareto_mask, preference_scores
 
-__all__ = ["PlanSetting", "CampaignPlan", "plan_campaign"]
+__all__ = ["PlanSetting", "CampaignPlan", "plan_campaign", "ModelsByGroup"]
 
 _SECONDS_PER_HOUR = 3600.0
 
@@ -49,6 +49,8 @@ class PlanSetting:
             is the level the next configurations are labelled at.
         min_size: the smallest training set of the setting (e.g. a level pair's energy subset
             size: its energies are the first ``n_energy`` configurations).
+        labelled: configurations of the training set labelled already at the setting's level
+            (the pilot's, which are the first of the same order): they cost nothing more.
     """
 
     key: Hashable
@@ -56,10 +58,20 @@ class PlanSetting:
     fixed: float = 0.0
     description: Mapping = field(default_factory=dict)
     min_size: int = 1
+    labelled: int = 0
 
     def seconds(self, n) -> np.ndarray:
-        """DFT seconds of a training set of ``n`` configurations."""
-        return self.fixed + np.asarray(n, dtype=float) * self.per_configuration
+        """DFT seconds still to spend for a training set of ``n`` configurations (those
+        labelled already are free)."""
+        n = np.asarray(n, dtype=float)
+        return self.fixed + np.maximum(n - self.labelled, 0.0) * self.per_configuration
+
+    def affordable(self, seconds: float) -> int:
+        """The largest training set ``seconds`` pay for."""
+        room = (seconds - self.fixed) / self.per_configuration
+        if room < 0:
+            return -1
+        return int(math.floor(room + 1e-9)) + int(self.labelled)
 
 
 @dataclass
@@ -131,6 +143,26 @@ class CampaignPlan:
 
     def __str__(self) -> str:
         return self.summary()
+
+
+class ModelsByGroup:
+    """Error models fitted group by group (e.g. one per 2Jmax, whose learning curves need not
+    share exponents), used as one: ``predict(key, n)`` asks the model of ``group_of(key)``.
+
+    Args:
+        models: ``{group: model}``.
+        group_of: ``key -> group``.
+    """
+
+    def __init__(self, models: Mapping, group_of):
+        self.models = dict(models)
+        self.group_of = group_of
+
+    def predict(self, key, n, band: bool = True) -> dict:
+        group = self.group_of(key)
+        if group not in self.models:
+            raise ValueError(f"setting {key!r}: no error model for its group {group!r}")
+        return self.models[group].predict(key, n, band=band)
 
 
 def _optional_positive(value, name: str, unit: str):
@@ -262,7 +294,7 @@ def plan_campaign(
             raise ValueError(
                 f"setting {s.key!r}: per_configuration must be > 0 and fixed >= 0 seconds"
             )
-        n_max = min(max_size, int(math.floor((seconds - s.fixed) / s.per_configuration + 1e-9)))
+        n_max = min(max_size, s.affordable(seconds))
         n_min = max(min_size, int(s.min_size))
         if n_max < n_min:
             continue

@@ -143,3 +143,29 @@ def test_a_level_pair_costs_its_energy_subset_and_labels_it():
     assert energy_calcs == ids[5:20]  # the first 20 of the training set, minus the pilot's 5
     with pytest.raises(ValueError, match="less than the cheapest setting needs"):
         plan_campaign(model, [pair], 20 * 900.0 / 3600 * 0.99, max_size=POOL)
+
+
+def test_configurations_labelled_already_cost_nothing_more():
+    pilot = 30
+    plain = PlanSetting("L5", SECONDS["L5"], description={"level": "L5"})
+    reused = PlanSetting("L5", SECONDS["L5"], description={"level": "L5"}, labelled=pilot)
+    budget = 2.0  # 8 configurations at 900 s
+    a = plan_campaign(MODEL, [plain], budget, max_size=POOL, alternatives=())
+    b = plan_campaign(MODEL, [reused], budget, max_size=POOL, alternatives=())
+    assert int(a.best["subset_size"]) == 8
+    assert int(b.best["subset_size"]) == 8 + pilot
+    assert b.best["dft_core_hours"] == pytest.approx(8 * 900.0 / 3600)
+    assert reused.seconds(10) == 0.0 and reused.seconds(31) == 900.0
+
+
+def test_models_by_group_dispatch():
+    from pyiron_appmlip.planning.plan import ModelsByGroup
+
+    other = FakeErrorModel({"L1": {"energy": (1.0, 0.0), "force": (2.0, 0.0)}})
+    grouped = ModelsByGroup({"a": MODEL, "b": other}, lambda key: "b" if key == "L1" else "a")
+    assert grouped.predict("L1", [10])["energy"]["median"][0] == pytest.approx(1.0)
+    assert grouped.predict("L3", [10])["energy"]["median"][0] == pytest.approx(
+        MODEL.predict("L3", [10])["energy"]["median"][0]
+    )
+    with pytest.raises(ValueError, match="no error model for its group"):
+        ModelsByGroup({"a": MODEL}, lambda key: "z").predict("L1", [1])
