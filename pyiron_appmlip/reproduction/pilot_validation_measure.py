@@ -23,13 +23,13 @@ command under a key of the data, the settings and the package sources that compu
 
 from __future__ import annotations
 
-import glob
-import hashlib
 import math
-import os
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
+
+from .result_cache import cached  # noqa: F401  (part of this module's interface)
+from .result_cache import code_digest as _code_digest
 
 __all__ = [
     "ValidationSettings",
@@ -646,18 +646,7 @@ NOT_IN_DIGEST = ("reproduction/pilot_validation.py",)
 def code_digest(root: str | None = None) -> str:
     """SHA-256 of the package's Python sources except :data:`NOT_IN_DIGEST` (the modules that
     only fit error models to measured rows, plan and render)."""
-    if root is None:
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    skipped = {os.path.normpath(m) for m in NOT_IN_DIGEST}
-    h = hashlib.sha256()
-    for path in sorted(glob.glob(os.path.join(root, "**", "*.py"), recursive=True)):
-        rel = os.path.relpath(path, root)
-        if os.path.normpath(rel) in skipped:
-            continue
-        h.update(rel.encode())
-        with open(path, "rb") as fh:
-            h.update(hashlib.sha256(fh.read()).digest())
-    return h.hexdigest()
+    return _code_digest(NOT_IN_DIGEST, root)
 
 
 def settings_key(settings: ValidationSettings) -> dict:

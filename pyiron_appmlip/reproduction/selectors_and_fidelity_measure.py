@@ -18,15 +18,13 @@ Markdown or figures; that is :mod:`pyiron_appmlip.reproduction.selectors_and_fid
 
 from __future__ import annotations
 
-import glob
-import hashlib
 import json
-import os
-import pickle
-import sys
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+
+from .result_cache import cached  # noqa: F401  (part of this module's interface)
+from .result_cache import code_digest as _code_digest
 
 __all__ = [
     "CURVE_SAMPLERS",
@@ -503,49 +501,7 @@ def code_digest(root: str | None = None) -> str:
     Args:
         root: the package folder (default: this installed package).
     """
-    if root is None:
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    skipped = {os.path.normpath(m) for m in NOT_IN_DIGEST}
-    h = hashlib.sha256()
-    for path in sorted(glob.glob(os.path.join(root, "**", "*.py"), recursive=True)):
-        rel = os.path.relpath(path, root)
-        if os.path.normpath(rel) in skipped:
-            continue
-        h.update(rel.encode())
-        with open(path, "rb") as fh:
-            h.update(hashlib.sha256(fh.read()).digest())
-    return h.hexdigest()
-
-
-def cached(cache_dir: str | None, key: dict, compute):
-    """``compute()``, stored in ``cache_dir`` under a hash of ``key`` and reused only for an
-    equal key (None: always computed).
-
-    Args:
-        cache_dir: folder of the cached results (created when needed), or None.
-        key: JSON-serialisable description of everything the result depends on.
-        compute: callable returning the result (picklable).
-    """
-    if cache_dir is None:
-        return compute()
-    text = json.dumps(key, sort_keys=True, default=str)
-    digest = hashlib.sha256(text.encode()).hexdigest()[:24]
-    path = os.path.join(cache_dir, f"{digest}.pkl")
-    if os.path.exists(path):
-        try:
-            with open(path, "rb") as fh:
-                stored_key, result = pickle.load(fh)
-            if stored_key == text:
-                return result
-        except Exception as err:  # a damaged cache file is recomputed
-            print(f"cache file {path} unreadable ({err}); recomputing", file=sys.stderr)
-    result = compute()
-    os.makedirs(cache_dir, exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as fh:
-        pickle.dump((text, result), fh)
-    os.replace(tmp, path)
-    return result
+    return _code_digest(NOT_IN_DIGEST, root)
 
 
 def settings_key(settings: StudySettings) -> dict:
