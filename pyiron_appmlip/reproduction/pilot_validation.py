@@ -528,28 +528,11 @@ def _file_digest(path: str):
 
 def _load_wbe(path: str, settings: ValidationSettings):
     """The W-Be Be set without the groups the selector report leaves out, optionally
-    subsampled, split in halves by configuration id."""
-    import fnmatch
+    subsampled, split in halves by configuration id
+    (:func:`~.selectors_and_fidelity.load_wbe`)."""
+    from .selectors_and_fidelity import load_wbe
 
-    from ..datasets.importers import read_dataset
-    from ..datasets.labels import split_by_configuration
-    from ..datasets.store import select_configurations
-    from .selectors_and_fidelity import WBE_EXCLUDED
-
-    ds = read_dataset(path, duplicates="drop", stress_unit="kbar")
-    keep = [
-        i
-        for i, g in zip(ds.ids, ds.group, strict=True)
-        if not any(fnmatch.fnmatchcase(g, pat) for pat in WBE_EXCLUDED)
-    ]
-    n_all = len(keep)
-    if settings.wbe_configurations and settings.wbe_configurations < n_all:
-        rng = np.random.default_rng(settings.seed)
-        chosen = set(rng.choice(n_all, size=settings.wbe_configurations, replace=False).tolist())
-        keep = [i for k, i in enumerate(keep) if k in chosen]
-    ds = select_configurations(ds, keep)
-    train, test = split_by_configuration(ds.ids, test_fraction=0.5, seed=settings.seed)
-    return ds, train, test, n_all
+    return load_wbe(path, settings.wbe_configurations, settings.seed)
 
 
 def collect_results(

@@ -285,8 +285,17 @@ WBE_REFERENCE = (4.0, 4.8)
 
 
 def _load_wbe(path: str, settings: StudySettings):
-    """The W-Be Be set without :data:`WBE_EXCLUDED`, subsampled to
-    ``settings.wbe_configurations`` (seeded), split in halves by configuration id."""
+    """:func:`load_wbe` with the report's settings."""
+    return load_wbe(path, settings.wbe_configurations, settings.seed)
+
+
+def load_wbe(path: str, n_configurations: int | None = None, seed: int = 0):
+    """The W-Be Be set without :data:`WBE_EXCLUDED`, subsampled to ``n_configurations``
+    (seeded; None or more than there are: all), split in halves by configuration id.
+
+    Returns:
+        ``(dataset, train ids, test ids, number of Be configurations before subsampling)``.
+    """
     import fnmatch
 
     from ..datasets.importers import read_dataset
@@ -300,12 +309,12 @@ def _load_wbe(path: str, settings: StudySettings):
         if not any(fnmatch.fnmatchcase(g, pat) for pat in WBE_EXCLUDED)
     ]
     n_all = len(keep)
-    if settings.wbe_configurations and settings.wbe_configurations < n_all:
-        rng = np.random.default_rng(settings.seed)
-        chosen = set(rng.choice(n_all, size=settings.wbe_configurations, replace=False).tolist())
+    if n_configurations and n_configurations < n_all:
+        rng = np.random.default_rng(seed)
+        chosen = set(rng.choice(n_all, size=n_configurations, replace=False).tolist())
         keep = [i for k, i in enumerate(keep) if k in chosen]
     ds = select_configurations(ds, keep)
-    train, test = split_by_configuration(ds.ids, test_fraction=0.5, seed=settings.seed)
+    train, test = split_by_configuration(ds.ids, test_fraction=0.5, seed=seed)
     return ds, train, test, n_all
 
 
