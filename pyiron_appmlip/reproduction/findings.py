@@ -23,6 +23,8 @@ The work is split in three steps:
   descriptors computed with LAMMPS; :func:`observe` reads the facts the report states off them;
 * rendering (:mod:`pyiron_appmlip.reproduction.findings_render`): :func:`write_report` turns the findings
   and the paper's numbers (:mod:`pyiron_appmlip.reproduction.paper_values`) into Markdown;
+  :mod:`pyiron_appmlip.reproduction.findings_figures` draws the same results as PNG figures
+  beside the report (``--figures``), which the Markdown links to;
 * this module: the command line (:func:`main`) and :func:`read_report_table3`, which reads the
   measured Table 3 back from a written report (to check a shipped report against its dataset).
 """
@@ -33,6 +35,7 @@ import argparse
 import os
 import sys
 
+from .findings_figures import FigureWriter
 from .findings_measure import (
     Findings,
     FindingsSettings,
@@ -89,6 +92,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--dataset", default=None, help="dataset file (default: the shipped one)")
     parser.add_argument("--out", default=None, help="Markdown report (default: print)")
     parser.add_argument(
+        "--figures",
+        default=None,
+        metavar="DIR",
+        help="folder of the report's PNG figures, linked from the report by relative paths "
+        "(default: OUT's name without .md plus _figures, beside --out; none when printing)",
+    )
+    parser.add_argument(
+        "--no-figures", action="store_true", help="write the report without figures"
+    )
+    parser.add_argument(
         "--repetitions",
         type=int,
         default=FindingsSettings.repetitions,
@@ -141,8 +154,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def like_for_like_lines(args, say) -> list[str]:
-    """The like-for-like sections and the shipped datasets' cost tables of the report."""
+def figures_folder(out: str | None, figures: str | None = None) -> str | None:
+    """The folder of the report's figures: ``figures`` if given, else beside the report ``out``
+    (its name without ``.md`` plus ``_figures``), else None (no figures)."""
+    if figures:
+        return figures
+    if out is None:
+        return None
+    stem = out[:-3] if out.endswith(".md") else out
+    return f"{stem}_figures"
+
+
+def like_for_like_lines(args, say, figures: FigureWriter | None = None) -> list[str]:
+    """The like-for-like sections and the shipped datasets' cost tables of the report.
+
+    Args:
+        args: The parsed command line (:func:`main`).
+        say: Called with progress messages.
+        figures: Draws the sections' figures from the same results (None: no figures).
+    """
     from .be_dataset import CAMPAIGNS, LARGE_DATASET_FILE, load_be_dataset
     from .like_for_like import (
         MIN_TEST,
@@ -206,7 +236,8 @@ def like_for_like_lines(args, say) -> list[str]:
         ]
     if not args.wbe:
         lines += ["The W-Be data were not given (`--wbe`); their column is left out.", ""]
-    sections = render_sections(results, conv, application_sections(results, conv))
+    drawn = None if figures is None else figures.like_for_like(results, conv)
+    sections = render_sections(results, conv, application_sections(results, conv), figures=drawn)
     lines += [ln.replace("## ", "### ", 1) if ln.startswith("## ") else ln for ln in sections]
     lines += ["## 7. The shipped datasets' DFT cost", ""]
     if "large" in shipped and "large" not in datasets:
@@ -237,8 +268,10 @@ def main(argv=None) -> int:
     dataset = load_be_dataset(args.dataset)
     settings = FindingsSettings(repetitions=args.repetitions)
     say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    folder = None if args.no_figures else figures_folder(args.out, args.figures)
+    figures = None if folder is None else FigureWriter(folder, report=args.out)
     findings = measure_findings(dataset, settings, progress=say)
-    extra = like_for_like_lines(args, say)
+    extra = like_for_like_lines(args, say, figures=figures)
     command = "python -m pyiron_appmlip.reproduction.findings" + (
         f" --out {args.out}" if args.out else ""
     )
@@ -253,7 +286,11 @@ def main(argv=None) -> int:
         command += " --source-twojmax " + " ".join(args.source_twojmax)
     if args.like_repetitions_at:
         command += " --like-repetitions-at " + " ".join(args.like_repetitions_at)
-    text = write_report(findings, args.out, command=command, extra=extra)
+    if args.no_figures:
+        command += " --no-figures"
+    elif args.figures:
+        command += f" --figures {args.figures}"
+    text = write_report(findings, args.out, command=command, extra=extra, figures=figures)
     if args.out is None:
         print(text)
     return 0

@@ -666,6 +666,7 @@ def render_report(
     command: str = "",
     observations: Observations | None = None,
     extra: list[str] | None = None,
+    figures=None,
 ) -> str:
     """The Markdown report: measured findings beside the paper's numbers.
 
@@ -692,7 +693,11 @@ def render_report(
 
 
 def write_report(
-    findings: Findings, path: str | None = None, command: str = "", extra: list[str] | None = None
+    findings: Findings,
+    path: str | None = None,
+    command: str = "",
+    extra: list[str] | None = None,
+    figures=None,
 ) -> str:
     """Render the report and, if ``path`` is given, write it there atomically.
 
@@ -705,7 +710,7 @@ def write_report(
     Returns:
         The report's text.
     """
-    text = render_report(findings, command=command, extra=extra)
+    text = render_report(findings, command=command, extra=extra, figures=figures)
     if path is not None:
         tmp = f"{path}.tmp-{os.getpid()}"
         with open(tmp, "w") as fh:

@@ -36,6 +36,7 @@ results) and :mod:`.cli` (``python -m pyiron_appmlip.reproduction.like_for_like`
 # ruff: noqa: F401
 
 from .cache import (
+    RENDERING_MODULES,
     _cached,
     code_digest,
 )

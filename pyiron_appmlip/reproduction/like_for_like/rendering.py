@@ -485,7 +485,7 @@ def application_sections(results: list[SourceResult], conventions, atom_steps_pe
 
 
 def render_sections(
-    results: list[SourceResult], conventions: StudyConventions, applications=None
+    results: list[SourceResult], conventions: StudyConventions, applications=None, figures=None
 ) -> list[str]:
     """The report's sections (without a title): sources, Fig. 6, Fig. 7 (with
     ``applications``, lines of :func:`application_sections`, after it) and, with the authors'

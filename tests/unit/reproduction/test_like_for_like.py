@@ -248,6 +248,31 @@ def test_a_cached_result_is_reused_only_for_an_equal_key(tmp_path):
     assert len(lfl.code_digest()) == 64 and lfl.code_digest() == lfl.code_digest()
 
 
+def test_editing_a_rendering_module_keeps_the_digest_and_editing_the_code_changes_it(tmp_path):
+    import shutil
+
+    import pyiron_appmlip
+
+    root = tmp_path / "pkg"
+    shutil.copytree(
+        os.path.dirname(pyiron_appmlip.__file__),
+        root,
+        ignore=shutil.ignore_patterns("__pycache__", "*.h5", "*.png", "*.md", "*.json"),
+    )
+    first = lfl.code_digest(str(root))
+    assert first == lfl.code_digest()  # the copy digests like the package itself
+    for module in lfl.RENDERING_MODULES:
+        path = root / module
+        path.write_text((path.read_text() if path.exists() else "") + "\n# layout edited\n")
+        assert lfl.code_digest(str(root)) == first, module
+    fit = root / "core" / "fit.py"
+    fit.write_text(fit.read_text() + "\n# fit edited\n")
+    edited = lfl.code_digest(str(root))
+    assert edited != first
+    (root / "core" / "new_module.py").write_text("X = 1\n")
+    assert lfl.code_digest(str(root)) not in (first, edited)
+
+
 def test_an_empty_training_pool_is_named():
     from pyiron_appmlip.reproduction.be_dataset import load_be_dataset
 

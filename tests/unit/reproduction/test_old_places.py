@@ -82,13 +82,15 @@ def test_an_old_command_keeps_its_exit_status_on_bad_input():
     assert "--repetitions-at takes 2JMAX=N pairs" in result.stderr
 
 
-def test_the_cache_key_digest_covers_every_module_of_the_package():
-    from pyiron_appmlip.reproduction.like_for_like import code_digest
+def test_the_cache_key_digest_covers_every_module_of_the_package_but_the_rendering_ones():
+    from pyiron_appmlip.reproduction.like_for_like import RENDERING_MODULES, code_digest
 
     root = Path(pyiron_appmlip.__file__).parent
     h = hashlib.sha256()
     paths = sorted(str(p) for p in root.rglob("*.py"))
     for path in paths:
+        if os.path.relpath(path, root) in RENDERING_MODULES:
+            continue  # only render results: they cannot change a cached one
         h.update(os.path.relpath(path, root).encode())
         h.update(hashlib.sha256(Path(path).read_bytes()).digest())
     assert code_digest() == h.hexdigest()
