@@ -350,7 +350,7 @@ def _fig4_paper_line() -> str:
     )
 
 
-def _section_weights(findings: Findings, obs: Observations) -> list[str]:
+def _section_weights(findings: Findings, obs: Observations, figure: str | None = None) -> list[str]:
     s, d = findings.settings, findings.dataset_summary
     truth = d["truth_level"]
     lines = [
@@ -387,6 +387,8 @@ def _section_weights(findings: Findings, obs: Observations) -> list[str]:
         ["train level", "F: ours", "F: paper", "E shifted: ours", "E shifted: paper"], rows
     )
     lines += ["", "Fig. 4, the whole weight sweep (ours; E and F against the highest level):", ""]
+    if figure:
+        lines += [f"![Test errors vs w_E/w_F per training level]({figure})", ""]
     wt = findings.weight_table
     ratios = sorted(wt["weight_ratio"].unique(), reverse=True)
     rows = []
@@ -676,15 +678,18 @@ def render_report(
         observations: :func:`~.findings_measure.observe` of ``findings`` (computed if None).
         extra: further Markdown lines appended at the end (e.g. the like-for-like sections of
             :mod:`pyiron_appmlip.reproduction.like_for_like`).
+        figures: A :class:`~.findings_figures.FigureWriter`: the findings' figures are drawn
+            with it and linked from the report (None: no figures).
 
     Returns:
         The report's text.
     """
     obs = observe(findings) if observations is None else observations
+    links = {} if figures is None else figures.findings(findings)
     lines = _header(command)
     lines += _section_studies(findings)
     lines += _section_table3(findings, obs)
-    lines += _section_weights(findings, obs)
+    lines += _section_weights(findings, obs, links.get("weights"))
     lines += _section_sampling(findings, obs)
     lines += _section_pareto(findings, obs)
     lines += _section_differences(findings, obs)
@@ -706,6 +711,7 @@ def write_report(
         path: Output file (None: only return the text).
         command: The command line printed as the report's origin.
         extra: as in :func:`render_report`.
+        figures: as in :func:`render_report`.
 
     Returns:
         The report's text.

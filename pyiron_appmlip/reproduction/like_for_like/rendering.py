@@ -11,6 +11,7 @@ from .conventions import (
     COSTS,
     CURVE_SAMPLERS,
     DOMINANCE,
+    ERRORS,
     SWEEP_WEIGHTS,
     SourceResult,
     StudyConventions,
@@ -66,7 +67,43 @@ def _ratio(value) -> str:
     return "-" if value is None or not np.isfinite(value) else f"{value:.1f}x"
 
 
-def _section_curves(results: list[SourceResult], conv: StudyConventions) -> list[str]:
+def _figure_lines(links, what: str) -> list[str]:
+    """Markdown images of ``{2Jmax: link}`` (nothing without links)."""
+    lines = []
+    for t, link in sorted((links or {}).items()):
+        lines += [f"![{what}, 2Jmax {t}]({link})", ""]
+    return lines
+
+
+def _curve_numbers(results: list[SourceResult], conv: StudyConventions) -> list[str]:
+    """The learning curves' numbers as drawn in the figures, in a collapsed block."""
+    lo, hi = conv.band
+    lines = [
+        "<details>",
+        f"<summary>The learning curves as drawn: {conv.center} test error and its {lo:g}-{hi:g} "
+        "% band per subset size</summary>",
+        "",
+        "| source | sampler | configurations | energy RMSE (meV/atom) | force RMSE (meV/Å) |",
+        "|---|---|---|---|---|",
+    ]
+    e, f = ERRORS
+    for r in results:
+        if r.curves is None or len(r.curves) == 0:
+            continue
+        for sampler in CURVE_SAMPLERS:
+            g = r.curves[r.curves["sampler"] == sampler].sort_values("subset_size")
+            for _, row in g.iterrows():
+                lines.append(
+                    f"| {r.name} | {sampler} | {int(row['subset_size']):,} | "
+                    f"{row[f'{e}_center']:.2f} [{row[f'{e}_lo']:.2f}-{row[f'{e}_hi']:.2f}] | "
+                    f"{row[f'{f}_center']:.1f} [{row[f'{f}_lo']:.1f}-{row[f'{f}_hi']:.1f}] |"
+                )
+    return lines + ["", "</details>", ""]
+
+
+def _section_curves(
+    results: list[SourceResult], conv: StudyConventions, figures: dict | None = None
+) -> list[str]:
     lines = [
         "## Fig. 6: how many configurations each sampler needs",
         "",
@@ -83,6 +120,14 @@ def _section_curves(results: list[SourceResult], conv: StudyConventions) -> list
         "are symmetric (zero forces) or alike, and the smallest rank is listed.",
         "",
     ]
+    if figures:
+        lines += [
+            f"The figures draw each source's curves: the {conv.center} test error per sampler "
+            f"and size with its {conv.band[0]:g}-{conv.band[1]:g} % band, and the whole "
+            "pool's error (dashed); their numbers are listed below the table.",
+            "",
+        ]
+        lines += _figure_lines(figures, "Learning curves")
     header = "| | " + " | ".join(r.name for r in results) + " |"
     lines += [header, "|---" * (len(results) + 1) + "|"]
 
@@ -165,10 +210,12 @@ def _section_curves(results: list[SourceResult], conv: StudyConventions) -> list
                 )
                 lines.append(info_row(f"{kind} ({unit}), {sampler}, {what}", cell))
     lines.append("")
+    if figures:
+        lines += _curve_numbers(results, conv)
     return lines
 
 
-def _section_weights(results: list[SourceResult]) -> list[str]:
+def _section_weights(results: list[SourceResult], figures: dict | None = None) -> list[str]:
     lines = [
         "## Fig. 4: the weight sweep on the whole training pool",
         "",
@@ -178,6 +225,7 @@ def _section_weights(results: list[SourceResult]) -> list[str]:
         "and the energy and force errors at a high energy weight (300) and a high force weight "
         "(5).",
         "",
+        *_figure_lines(figures, "Test errors vs w_E/w_F per training level"),
         "| source | level | lowest energy RMSE (at w_E/w_F) | lowest force RMSE (at w_E/w_F) "
         "| energy at 300 / 5 | force at 300 / 5 |",
         "|---|---|---|---|---|---|",
@@ -205,7 +253,9 @@ def _section_weights(results: list[SourceResult]) -> list[str]:
     return lines + [""]
 
 
-def _section_fronts(results: list[SourceResult], conv: StudyConventions) -> list[str]:
+def _section_fronts(
+    results: list[SourceResult], conv: StudyConventions, figures: dict | None = None
+) -> list[str]:
     lines = [
         "## Fig. 7: training levels on the Pareto front",
         "",
@@ -222,6 +272,15 @@ def _section_fronts(results: list[SourceResult], conv: StudyConventions) -> list
         "range like this but gives it only graphically.",
         "",
     ]
+    if figures:
+        lines += [
+            "The figures draw the front with the DFT cost as mean time x N and the standard "
+            "rule (the row 'mean time x N, standard rule' below): median energy vs median force "
+            "error of each model on it, its DFT cost in colour, its training level as marker; "
+            "the dotted lines bound the drawn range.",
+            "",
+        ]
+        lines += _figure_lines(figures, "Pareto fronts")
     header = "| | " + " | ".join(r.name for r in results) + " |"
     lines += [header, "|---" * (len(results) + 1) + "|"]
     lines.append(
@@ -489,13 +548,18 @@ def render_sections(
 ) -> list[str]:
     """The report's sections (without a title): sources, Fig. 6, Fig. 7 (with
     ``applications``, lines of :func:`application_sections`, after it) and, with the authors'
-    tables among the sources, their statements checked."""
+    tables among the sources, their statements checked.
+
+    ``figures`` (e.g. from :meth:`pyiron_appmlip.reproduction.findings_figures.FigureWriter.like_for_like`)
+    maps ``"weights"``, ``"curves"`` and ``"fronts"`` to ``{2Jmax: link}``: the sections show
+    those images, and the learning-curve section lists the numbers drawn."""
     lines = ["Sources:", ""]
     lines += [f"- **{r.name}**: {r.description}" for r in results]
     lines += [""]
-    lines += _section_weights(results)
-    lines += _section_curves(results, conventions)
-    lines += _section_fronts(results, conventions)
+    figures = figures or {}
+    lines += _section_weights(results, figures.get("weights"))
+    lines += _section_curves(results, conventions, figures.get("curves"))
+    lines += _section_fronts(results, conventions, figures.get("fronts"))
     lines += list(applications or [])
     for r in results:
         if r.name == "authors' tables":

@@ -267,3 +267,36 @@ def test_report_takes_the_paper_numbers_from_paper_values(linear_findings, monke
     assert "(paper: it does)" in text
     monkeypatch.setitem(pv.TABLE_3[4], "energy_unshifted_mev_per_atom", 600.0)
     assert "(paper: it does not)" in render_report(linear_findings)
+
+
+def test_the_weight_sweep_figure_draws_the_reports_table(linear_findings, tmp_path):
+    import re
+
+    from pyiron_appmlip.reproduction.findings_figures import FigureWriter
+
+    f = linear_findings
+    report = tmp_path / "report.md"
+    writer = FigureWriter(str(tmp_path / "report_figures"), report=str(report))
+    text = write_report(f, str(report), figures=writer)
+    (link,) = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert link == "report_figures/weight_sweep.png"
+    assert (tmp_path / link).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the section's table: one row per level, "E / F" per weight ratio
+    section = text.split("Fig. 4, the whole weight sweep", 1)[1]
+    header = next(ln for ln in section.splitlines() if ln.startswith("| train level |"))
+    ratios = [float(c) for c in header.strip("|").split("|")[1:]]
+    fig = writer.figures["weight_sweep.png"]
+    panels = {ax.get_label().rsplit(": ", 1)[-1]: ax for ax in fig.axes}
+    wt = f.weight_table
+    for lv in ("1", "2"):
+        row = next(ln for ln in section.splitlines() if ln.startswith(f"| {lv} |"))
+        cells = [c.strip().split(" / ") for c in row.strip("|").split("|")[1:]]
+        for kind, k, tol in (("energy", 0, 0.05), ("force", 1, 0.5)):
+            (line,) = [ln for ln in panels[kind].get_lines() if ln.get_label() == f"level {lv}"]
+            drawn = dict(zip(line.get_xdata(), line.get_ydata(), strict=True))
+            assert sorted(drawn) == sorted(ratios)
+            for w, cell in zip(ratios, cells, strict=True):
+                assert drawn[w] == pytest.approx(float(cell[k]), abs=tol)
+                # and the sweep's own number, unrounded
+                g = wt[(wt["train_level"] == lv) & np.isclose(wt["weight_ratio"], w)]
+                assert drawn[w] == g[f"{kind}_rmse_test_truth"].iloc[0]
