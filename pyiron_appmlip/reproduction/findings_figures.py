@@ -27,6 +27,7 @@ import numpy as np
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ..study.plots import _level_styles, _log_axes
 from .like_for_like.conventions import CURVE_SAMPLERS, ERRORS
@@ -43,6 +44,8 @@ __all__ = [
 
 #: Resolution of the written PNG files (dots per inch).
 DPI = 100
+#: Colours of the written PNG files (a palette keeps the files small).
+COLORS = 128
 #: The front drawn in the Pareto figures: DFT cost as the level's mean time per configuration
 #: times N (the only cost every source has, the authors' tables included) and the standard
 #: dominance rule.
@@ -67,6 +70,38 @@ def source_title(name: str) -> str:
 def _level_key(level) -> tuple:
     text = str(level)
     return (0, int(text), text) if text.isdigit() else (1, 0, text)
+
+
+def _plain(value, _pos=None) -> str:
+    return f"{value:g}"
+
+
+def _log(ax) -> None:
+    """Log axes with plain-number ticks; an axis spanning few decades (the y axis up to 2.5,
+    the narrower x axis up to 1.8) also gets labelled ticks at 2 and 5 times each power of
+    ten."""
+    _log_axes(ax)
+    for axis, widest in ((ax.xaxis, 60.0), (ax.yaxis, 300.0)):
+        lo, hi = axis.get_view_interval()
+        if lo > 0 and 30.0 <= hi / lo < widest:
+            axis.set_minor_locator(LogLocator(base=10.0, subs=(2.0, 5.0)))
+            axis.set_minor_formatter(FuncFormatter(_plain))
+
+
+def _colorbar(fig, mappable, ax, label: str) -> None:
+    """A colour bar with plain-number ticks (labelled minor ticks within 2.5 decades)."""
+    bar = fig.colorbar(mappable, ax=ax, shrink=0.9)
+    bar.set_label(label, fontsize=8)
+    bar.ax.yaxis.set_major_formatter(FuncFormatter(_plain))
+    vmin, vmax = mappable.norm.vmin, mappable.norm.vmax
+    span = vmax / vmin if vmin and vmin > 0 else np.inf
+    if span < 300.0:
+        if span >= 10.0:
+            bar.ax.yaxis.set_minor_locator(LogLocator(base=10.0, subs=(2.0, 5.0)))
+        bar.ax.yaxis.set_minor_formatter(FuncFormatter(_plain))
+    else:
+        bar.ax.yaxis.set_minor_formatter(NullFormatter())
+    bar.ax.tick_params(labelsize=7, which="both")
 
 
 def _levels(values) -> list[str]:
@@ -97,8 +132,8 @@ def _sweep_panels(axes_column, name, table, truth, styles) -> None:
                 lw=1.2,
                 label=f"level {lv}",
             )
-        _log_axes(ax)
-        ax.set_xlabel("w_E/w_F")
+        _log(ax)
+        ax.set_xlabel("$w_E/w_F$")
         ax.set_ylabel(f"test {label}" + (f"\nvs level {truth}" if truth else ""), fontsize=8)
         ax.grid(True, which="major", alpha=0.3)
 
@@ -195,7 +230,7 @@ def learning_curves_figure(results, conventions, title: str) -> Figure:
                     label=name,
                 )
             ax.axhline(r.full[kind], color="0.25", ls="--", lw=1, label="whole pool")
-            _log_axes(ax)
+            _log(ax)
             ax.set_xlabel("training configurations")
             ax.set_ylabel(f"test {label}\nvs level {r.info['truth_level']}", fontsize=8)
             ax.grid(True, which="major", alpha=0.3)
@@ -275,14 +310,13 @@ def pareto_fronts_figure(results, title: str, front=FRONT) -> Figure:
         e_max, f_max = f["range"]
         ax.axhline(e_max, color="0.4", ls=":", lw=1)
         ax.axvline(f_max, color="0.4", ls=":", lw=1)
-        _log_axes(ax)
+        _log(ax)
         ax.set_xlabel(f"test force RMSE (meV/Å)\nvs level {r.info['truth_level']}", fontsize=8)
         ax.set_ylabel(f"test energy RMSE (meV/atom)\nvs level {r.info['truth_level']}", fontsize=8)
         ax.grid(True, which="major", alpha=0.3)
         ax.set_title(f"{source_title(r.name)}\n{len(rows)} models on the front", fontsize=9)
         if mappable is not None:
-            bar = fig.colorbar(mappable, ax=ax, shrink=0.9)
-            bar.set_label("DFT cost (core-hours)", fontsize=8)
+            _colorbar(fig, mappable, ax, "DFT cost (core-hours)")
     handles = [
         Line2D([], [], ls="", marker=styles[lv]["marker"], color="0.4", label=f"level {lv}")
         for lv in levels
@@ -324,9 +358,20 @@ class FigureWriter:
         return os.path.relpath(os.path.abspath(path), base).replace(os.sep, "/")
 
     def _save(self, fig: Figure, name: str) -> str:
+        """Write ``fig`` as a PNG of at most :data:`COLORS` colours (a few tens of KB)."""
+        import io
+
+        from PIL import Image
+
         os.makedirs(self.folder, exist_ok=True)
         path = os.path.join(self.folder, name)
-        fig.savefig(path, dpi=self.dpi)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=self.dpi)
+        buffer.seek(0)
+        with Image.open(buffer) as image:
+            image.convert("RGB").quantize(colors=COLORS, dither=Image.Dither.NONE).save(
+                path, optimize=True
+            )
         self.figures[name] = fig
         return self.link(path)
 
