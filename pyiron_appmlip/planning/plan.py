@@ -289,6 +289,7 @@ def plan_campaign(
     available = budget - spent
     seconds = available * _SECONDS_PER_HOUR / cores
     rows = []
+    without_band: list = []
     for s in settings:
         if not s.per_configuration > 0 or s.fixed < 0:
             raise ValueError(
@@ -304,13 +305,19 @@ def plan_campaign(
             smallest = _smallest_meeting(model, s, n_max, n_min, targets)
             if smallest is not None:
                 n, meets = smallest, True
-        pred = model.predict(s.key, np.array([n]), band=True)
+        try:
+            pred = model.predict(s.key, np.array([n]), band=True)
+        except ValueError as err:  # a pilot with single fits: medians without a band
+            if "repetitions" not in str(err):
+                raise
+            pred = model.predict(s.key, np.array([n]), band=False)
+            without_band.append(s.key)
         row = {"key": s.key, **dict(s.description), "subset_size": n}
         row["dft_core_hours"] = float(s.seconds(n)) / _SECONDS_PER_HOUR * cores
         for q in ("energy", "force"):
             row[f"{q}_rmse"] = float(pred[q]["median"][0])
-            row[f"{q}_rmse_low"] = float(pred[q]["low"][0])
-            row[f"{q}_rmse_high"] = float(pred[q]["high"][0])
+            row[f"{q}_rmse_low"] = float(pred[q].get("low", [np.nan])[0])
+            row[f"{q}_rmse_high"] = float(pred[q].get("high", [np.nan])[0])
         row["meets_targets"] = meets
         rows.append(row)
     if not rows:
@@ -330,6 +337,11 @@ def plan_campaign(
         dict.fromkeys(k for s in settings for k in s.description)
     )
     notes = []
+    if without_band:
+        notes.append(
+            f"{len(without_band)} setting(s) have no 16-84 % band: their pilot rows have a "
+            "single repetition per size (run the pilot sweep with repetitions >= 2)"
+        )
     met = table["meets_targets"].to_numpy(dtype=bool)
     targets_given = any(v is not None for v in targets.values())
     if targets_given and not met.any():

@@ -33,6 +33,7 @@ _ACTIONS = {
     "to_hdf",
     "from_hdf",
     "validate_ready_to_run",
+    "plot",  # draws a figure of data the walk compares as outputs
 }
 
 
@@ -139,6 +140,12 @@ def jobs(tmp_path_factory):
     cand.input.options = {"max_atoms": 4}
     cand.run()
     live[cand.job_name] = cand
+
+    plan = pr.create.job.AppmlipPlan("plan")
+    plan.set_pilot(sweep)
+    plan.input.budget_core_hours = 1.0
+    plan.run()
+    live[plan.job_name] = plan
 
     data = pr.create.job.AppmlipDataset("dataset")
     data.input.path = _fitsnap_folder(tmp / "cu_json")
@@ -282,6 +289,7 @@ JOB_NAMES = [
     "evaluation_cost",
     "candidates",
     "dataset",
+    "plan",
 ]
 
 

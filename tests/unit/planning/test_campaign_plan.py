@@ -169,3 +169,18 @@ def test_models_by_group_dispatch():
     )
     with pytest.raises(ValueError, match="no error model for its group"):
         ModelsByGroup({"a": MODEL}, lambda key: "z").predict("L1", [1])
+
+
+def test_a_pilot_without_repetitions_gives_medians_without_a_band():
+    class SingleFitModel(FakeErrorModel):
+        """A fake whose band is unknown (single fits), as ErrorModel says then."""
+
+        def predict(self, key, n, band=True):
+            if band:
+                raise ValueError("repetitions: a band needs at least 2 repetitions")
+            out = super().predict(key, n, band=False)
+            return {q: {"median": d["median"]} for q, d in out.items()}
+
+    plan = plan_campaign(SingleFitModel(CURVES), SETTINGS, 10.0, max_size=POOL, alternatives=())
+    assert np.isnan(plan.best["energy_rmse_low"]) and np.isfinite(plan.best["energy_rmse"])
+    assert "no 16-84 % band" in plan.notes[0]
