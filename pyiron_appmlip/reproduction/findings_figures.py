@@ -399,9 +399,10 @@ class FigureWriter:
             if curved:
                 fig = learning_curves_figure(curved, conventions, f"Learning curves, 2Jmax {t}")
                 out["curves"][t] = self._save(fig, f"learning_curves_2jmax{t}.png")
-            if any(r.fronts.get(FRONT) is not None for r in group):
+            fronted = [r for r in group if r.fronts.get(FRONT) is not None]
+            if fronted:  # a source without DFT times (one level) has no such front
                 fig = pareto_fronts_figure(
-                    group, f"Pareto fronts (DFT cost as mean time x N), 2Jmax {t}"
+                    fronted, f"Pareto fronts (DFT cost as mean time x N), 2Jmax {t}"
                 )
                 out["fronts"][t] = self._save(fig, f"pareto_fronts_2jmax{t}.png")
         return out

@@ -277,7 +277,7 @@ def _section_fronts(
             "The figures draw the front with the DFT cost as mean time x N and the standard "
             "rule (the row 'mean time x N, standard rule' below): median energy vs median force "
             "error of each model on it, its DFT cost in colour, its training level as marker; "
-            "the dotted lines bound the drawn range.",
+            "the dotted lines bound the drawn range. Sources without that cost are left out.",
             "",
         ]
         lines += _figure_lines(figures, "Pareto fronts")
