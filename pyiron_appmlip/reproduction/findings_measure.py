@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .dataset_inputs import dataset_blocks
+
 __all__ = [
     "FindingsSettings",
     "Findings",
@@ -199,13 +201,6 @@ def dataset_summary(dataset) -> dict:
         "engine_version": {lv: dataset.level(lv).engine_version for lv in names},
         "encut_range_ev": [min(encuts), max(encuts)] if encuts else None,
     }
-
-
-def _blocks(dataset, ids, twojmax):
-    from ..descriptors import compute_qsnap_blocks
-
-    blocks = compute_qsnap_blocks([dataset.structure(i) for i in ids], twojmax)
-    return dict(zip(ids, blocks, strict=True))
 
 
 def _first_staying_within(sizes, errors, limit):
@@ -406,7 +401,7 @@ def measure_findings(dataset, settings: FindingsSettings | None = None, progress
     rows, n_descriptors, by_generator = [], {}, None
     for t in settings.twojmax:
         say(f"descriptors 2Jmax={t} ({len(train_pool) + len(test_ids)} structures)")
-        blocks = _blocks(dataset, train_pool + test_ids, t)
+        blocks = dataset_blocks(dataset, train_pool + test_ids, t)
         n_descriptors[int(t)] = int(next(iter(blocks.values())).shape[1])
         study, curves_grid = grids(n_descriptors[int(t)])
         source = {int(t): InMemoryBlocks(blocks)}

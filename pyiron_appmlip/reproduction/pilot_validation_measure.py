@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from .dataset_inputs import dataset_blocks, dataset_labels
 from .result_cache import cached  # noqa: F401  (part of this module's interface)
 from .result_cache import code_digest as _code_digest
 
@@ -546,21 +547,14 @@ def measure_source(
     if isinstance(n_test, bool) or not 1 <= int(n_test) <= len(test):
         raise ValueError(f"n_test must be an integer in [1, {len(test)}], got {n_test!r}")
     n_train, n_test = int(n_train), int(n_test)
-    labels = {lv: dataset.labels(lv) for lv in dict.fromkeys([*train_levels, truth])}
     if reference is not None:
         say(f"{name}: reference potential subtracted: {reference}")
-        structures = {i: dataset.structure(i) for i in pool + test}
-        labels = {
-            lv: reference.subtract(dataset.labels(lv, pool + test), structures) for lv in labels
-        }
+    labels = dataset_labels(dataset, [*train_levels, truth], pool + test, reference)
     if blocks_by_twojmax is None:
-        from ..descriptors import compute_qsnap_blocks
-
         blocks_by_twojmax = {}
         for t in settings.twojmax:
             say(f"{name}: descriptors 2Jmax={t} ({len(pool) + len(test)} structures)")
-            blocks = compute_qsnap_blocks([dataset.structure(i) for i in pool + test], t)
-            blocks_by_twojmax[int(t)] = dict(zip(pool + test, blocks, strict=True))
+            blocks_by_twojmax[int(t)] = dataset_blocks(dataset, pool + test, t)
     first = min(blocks_by_twojmax)
     order = leverage_order(blocks_by_twojmax[first], pool, settings.leverage_weight, settings.seed)
     rng = np.random.default_rng(np.random.SeedSequence([settings.seed, 2]))

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .dataset_inputs import dataset_blocks, dataset_labels
 from .result_cache import cached  # noqa: F401  (part of this module's interface)
 from .result_cache import code_digest as _code_digest
 
@@ -418,24 +419,12 @@ def measure_source(
         )
     if not test:
         raise ValueError(f"{name}: no test configuration is labelled at the truth level {truth}")
-    labels = {lv: dataset.labels(lv) for lv in dict.fromkeys([*train_levels, truth])}
     if reference is not None:
         say(f"{name}: reference potential subtracted: {reference}")
-        structures = {i: dataset.structure(i) for i in pool + test}
-        labels = {
-            lv: reference.subtract(dataset.labels(lv, pool + test), structures) for lv in labels
-        }
+    labels = dataset_labels(dataset, [*train_levels, truth], pool + test, reference)
     if blocks is None:
-        from ..descriptors import compute_qsnap_blocks
-
         say(f"{name}: descriptors 2Jmax={twojmax} ({len(pool) + len(test)} structures)")
-        blocks = dict(
-            zip(
-                pool + test,
-                compute_qsnap_blocks([dataset.structure(i) for i in pool + test], twojmax),
-                strict=True,
-            )
-        )
+        blocks = dataset_blocks(dataset, pool + test, twojmax)
     p = int(next(iter(blocks.values())).shape[1])
     rows_per_config = [1 + 3 * len(dataset.structure(i)) for i in pool]
     sizes = subset_sizes(rows_per_config, p + 1, settings.n_sizes)

@@ -10,6 +10,7 @@ from dataclasses import asdict
 
 import numpy as np
 
+from ..dataset_inputs import dataset_blocks, dataset_labels
 from .conventions import (
     COSTS,
     CURVE_SAMPLERS,
@@ -295,24 +296,12 @@ def measure_dataset(
     curve_level = str(curve_level or train_levels[-1])
     pool = dataset.common_ids(train_levels, train_ids)
     test = dataset.common_ids([truth], test_ids)
-    labels = {lv: dataset.labels(lv) for lv in dict.fromkeys([*train_levels, truth])}
     if reference is not None:
         say(f"reference potential subtracted: {reference}")
-        structures = {i: dataset.structure(i) for i in pool + test}
-        labels = {
-            lv: reference.subtract(dataset.labels(lv, pool + test), structures) for lv in labels
-        }
+    labels = dataset_labels(dataset, [*train_levels, truth], pool + test, reference)
     if blocks is None:
-        from ...descriptors import compute_qsnap_blocks
-
         say(f"descriptors 2Jmax={twojmax} ({len(pool) + len(test)} structures)")
-        blocks = dict(
-            zip(
-                pool + test,
-                compute_qsnap_blocks([dataset.structure(i) for i in pool + test], twojmax),
-                strict=True,
-            )
-        )
+        blocks = dataset_blocks(dataset, pool + test, twojmax)
     p = int(next(iter(blocks.values())).shape[1])
     n_coefficients = p + 1 if conv.fit_convention == "package" else p
     pool_rows = [1 + 3 * len(dataset.structure(i)) for i in pool]
