@@ -8,8 +8,6 @@ Markdown. One function per section, each returning a list of lines.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from . import paper_values as pv
@@ -21,6 +19,7 @@ from .findings_measure import (
     observe,
     weight_rows,
 )
+from .result_cache import write_text
 
 __all__ = ["render_report", "write_report"]
 
@@ -718,8 +717,5 @@ def write_report(
     """
     text = render_report(findings, command=command, extra=extra, figures=figures)
     if path is not None:
-        tmp = f"{path}.tmp-{os.getpid()}"
-        with open(tmp, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        write_text(path, text)
     return text

@@ -43,6 +43,7 @@ from .pilot_validation_measure import (
     measure_source,
     settings_key,
 )
+from .result_cache import write_text
 
 __all__ = [
     "ValidationSettings",
@@ -1039,11 +1040,7 @@ def write_report(results: ValidationResults, path: str | None, command: str = ""
     """Render the report and write it (and its figures) to ``path``; return the Markdown."""
     text = render_report(results, path, command=command)
     if path:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        tmp = f"{path}.tmp{os.getpid()}"
-        with open(tmp, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        write_text(path, text)
     return text
 
 

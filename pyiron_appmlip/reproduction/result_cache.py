@@ -4,7 +4,8 @@ everything it depends on and reused only for an equal key.
 A key holds the data files' digests, the settings and :func:`code_digest` of the package's
 sources that can change a result: each report leaves out its own modules that only summarise,
 plan or render (they cannot change a stored result), so editing a figure does not recompute
-an hour of fits, while any change to the code that computes rows does.
+an hour of fits, while any change to the code that computes rows does. :func:`write_text`
+writes a report the same way a result is stored: whole or not at all.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pickle
 import sys
 from collections.abc import Iterable
 
-__all__ = ["code_digest", "cached"]
+__all__ = ["code_digest", "cached", "write_text"]
 
 
 def code_digest(skip: Iterable[str] = (), root: str | None = None) -> str:
@@ -72,3 +73,18 @@ def cached(cache_dir: str | None, key: dict, compute):
         pickle.dump((text, result), fh)
     os.replace(tmp, path)
     return result
+
+
+def write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (a temporary file in the same folder, then a
+    rename), creating the folder: an interrupted write never leaves a half-written report."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 
+from .result_cache import write_text
 from .selectors_and_fidelity import (
     ERRORS,
     budget_winners,
@@ -396,8 +397,5 @@ def write_report(results, path: str | None, command: str = "") -> str:
     """Render the report and, with ``path``, write it and its figures; returns the Markdown."""
     text = render_report(results, path, command)
     if path:
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        with open(path, "w") as fh:
-            fh.write(text)
+        write_text(path, text)
     return text

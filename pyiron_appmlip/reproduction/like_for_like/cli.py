@@ -5,9 +5,9 @@ writes the side-by-side Markdown report of the sources it is given (see ``--help
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
+from ..result_cache import write_text
 from . import __doc__ as _STUDY_DOC
 from .conventions import (
     StudyConventions,
@@ -114,10 +114,7 @@ def main(argv=None) -> int:
         results, conv, command=command, applications=application_sections(results, conv)
     )
     if args.out:
-        tmp = f"{args.out}.tmp{os.getpid()}"
-        with open(tmp, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, args.out)
+        write_text(args.out, text)
     else:
         print(text)
     return 0
