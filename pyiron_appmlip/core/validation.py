@@ -80,6 +80,23 @@ class WeightPair(tuple):
         return self[1]
 
 
+def check_optional_positive(value, name: str, unit: str) -> float | None:
+    """``value`` as a finite float > 0, or None.
+
+    Raises:
+        ValueError: naming ``name`` and ``unit`` for anything else (text, NaN, 0, negative).
+    """
+    if value is None:
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number > 0 ({unit}) or None, got {value!r}") from None
+    if not math.isfinite(x) or x <= 0:
+        raise ValueError(f"{name} must be a number > 0 ({unit}) or None, got {value!r}")
+    return x
+
+
 def check_weights(energy_weight, force_weight) -> WeightPair:
     """Return ``(energy_weight, force_weight)`` as a :class:`WeightPair` of floats; both must
     be finite and > 0."""

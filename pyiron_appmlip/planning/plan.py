@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.pareto import pareto_mask, preference_scores
+from ..core.validation import check_optional_positive
 
 __all__ = ["PlanSetting", "CampaignPlan", "plan_campaign", "ModelsByGroup"]
 
@@ -165,15 +166,6 @@ class ModelsByGroup:
         return self.models[group].predict(key, n, band=band)
 
 
-def _optional_positive(value, name: str, unit: str):
-    if value is None:
-        return None
-    x = float(value)
-    if not math.isfinite(x) or x <= 0:
-        raise ValueError(f"{name} must be a number > 0 ({unit}) or None, got {value!r}")
-    return x
-
-
 def _smallest_meeting(model, setting: PlanSetting, n_max: int, n_min: int, targets) -> int | None:
     """The smallest N in [n_min, n_max] whose predicted medians meet the targets (the medians
     fall with N), or None."""
@@ -264,7 +256,7 @@ def plan_campaign(
             f"got {preference!r}"
         )
     preference = float(preference)
-    budget = _optional_positive(budget_core_hours, "budget_core_hours", "core-hours")
+    budget = check_optional_positive(budget_core_hours, "budget_core_hours", "core-hours")
     if budget is None:
         raise ValueError("budget_core_hours must be a number > 0 (core-hours)")
     spent = float(spent_core_hours)
@@ -276,8 +268,8 @@ def plan_campaign(
             "core-hours); give a larger budget"
         )
     targets = {
-        "energy": _optional_positive(energy_target, "energy_target", "meV/atom"),
-        "force": _optional_positive(force_target, "force_target", "meV/Angstrom"),
+        "energy": check_optional_positive(energy_target, "energy_target", "meV/atom"),
+        "force": check_optional_positive(force_target, "force_target", "meV/Angstrom"),
     }
     settings = list(settings)
     if not settings:

@@ -33,6 +33,7 @@ from ..core.pareto import (
     preference_scores,
 )
 from ..core.sampling import SAMPLERS, sampling_order
+from ..core.validation import check_optional_positive
 from ..dft.levels import level_label
 from ..training.costs import cost_is_unknown
 from ..training.table import SETTING_COLUMNS, check_table
@@ -64,18 +65,6 @@ _COST = "dft_seconds"
 _COST_SOURCE = "dft_cost_source"
 _THROUGHPUT = "atom_steps_per_second"
 _SECONDS_PER_HOUR = 3600.0
-
-
-def _optional_positive(value, name: str, unit: str) -> float | None:
-    if value is None:
-        return None
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number > 0 ({unit}) or None, got {value!r}") from None
-    if not math.isfinite(x) or x <= 0:
-        raise ValueError(f"{name} must be a number > 0 ({unit}) or None, got {value!r}")
-    return x
 
 
 def _fmt_level(level) -> str:
@@ -362,15 +351,15 @@ def recommend(
             f"cores_per_calculation must be a positive integer, got {cores_per_calculation!r}"
         )
     cores = int(cores_per_calculation)
-    max_twojmax = _optional_positive(max_twojmax, "max_twojmax", "2Jmax")
-    min_aps = _optional_positive(
+    max_twojmax = check_optional_positive(max_twojmax, "max_twojmax", "2Jmax")
+    min_aps = check_optional_positive(
         min_atom_steps_per_second, "min_atom_steps_per_second", "atom-steps per second"
     )
-    budget = _optional_positive(dft_budget_core_hours, "dft_budget_core_hours", "core-hours")
-    energy_target = _optional_positive(energy_target, "energy_target", "meV/atom")
-    force_target = _optional_positive(force_target, "force_target", "meV/Angstrom")
-    max_energy = _optional_positive(max_energy_rmse, "max_energy_rmse", "meV/atom")
-    max_force = _optional_positive(max_force_rmse, "max_force_rmse", "meV/Angstrom")
+    budget = check_optional_positive(dft_budget_core_hours, "dft_budget_core_hours", "core-hours")
+    energy_target = check_optional_positive(energy_target, "energy_target", "meV/atom")
+    force_target = check_optional_positive(force_target, "force_target", "meV/Angstrom")
+    max_energy = check_optional_positive(max_energy_rmse, "max_energy_rmse", "meV/atom")
+    max_force = check_optional_positive(max_force_rmse, "max_force_rmse", "meV/Angstrom")
 
     required = [*SETTING_COLUMNS, energy_column, force_column, _COST]
     if min_aps is not None:

@@ -184,3 +184,11 @@ def test_a_pilot_without_repetitions_gives_medians_without_a_band():
     plan = plan_campaign(SingleFitModel(CURVES), SETTINGS, 10.0, max_size=POOL, alternatives=())
     assert np.isnan(plan.best["energy_rmse_low"]) and np.isfinite(plan.best["energy_rmse"])
     assert "no 16-84 % band" in plan.notes[0]
+
+
+@pytest.mark.parametrize("bad", ["lots", float("nan"), -1.0, 0])
+def test_a_budget_that_is_not_a_positive_number_is_named(bad):
+    with pytest.raises(ValueError, match=r"budget_core_hours must be a number > 0 \(core-hours\)"):
+        plan_campaign(MODEL, SETTINGS, bad, max_size=POOL)
+    with pytest.raises(ValueError, match=r"energy_target must be a number > 0 \(meV/atom\)"):
+        plan_campaign(MODEL, SETTINGS, 10.0, max_size=POOL, energy_target=bad)
