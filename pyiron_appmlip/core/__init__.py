@@ -21,6 +21,13 @@ from .errors import (
     statistics_errors,
     statistics_errors_batch,
 )
+from .extrapolation import (
+    ExtrapolationGrade,
+    GradeThresholds,
+    leverage_grade,
+    leverage_grade_from_statistics,
+    maxvol_grade,
+)
 from .fit import (
     LinearModel,
     SubsetFit,
@@ -136,4 +143,9 @@ __all__ = [
     "LevelComparison",
     "compare_levels",
     "comparison_table",
+    "ExtrapolationGrade",
+    "GradeThresholds",
+    "leverage_grade",
+    "leverage_grade_from_statistics",
+    "maxvol_grade",
 ]
