@@ -41,7 +41,6 @@ import base64
 import contextlib
 import io
 import json
-import math
 import os
 import shlex
 from collections.abc import Mapping, Sequence
@@ -104,36 +103,9 @@ def check_thresholds(value) -> tuple[float, float, float]:
     Accepts a ``GradeThresholds``, a mapping with the keys ``warn``, ``collect``, ``stop`` or a
     sequence of three numbers. Raises a ``ValueError`` naming ``thresholds`` otherwise.
     """
-    if isinstance(value, Mapping):
-        try:
-            values = [value[k] for k in ("warn", "collect", "stop")]
-        except KeyError:
-            raise ValueError(
-                f"thresholds must have the keys warn, collect, stop; got {sorted(value)}"
-            ) from None
-    elif all(hasattr(value, k) for k in ("warn", "collect", "stop")):
-        values = [value.warn, value.collect, value.stop]
-    else:
-        try:
-            values = list(value)
-        except TypeError:
-            values = [value]
-    try:
-        values = [float(v) for v in values]
-    except (TypeError, ValueError):
-        values = []
-    if len(values) != 3 or not all(math.isfinite(v) for v in values):
-        raise ValueError(
-            "thresholds must be three finite numbers (warn, collect, stop) with "
-            f"0 < warn <= collect <= stop, got {value!r}"
-        )
-    warn, collect, stop = values
-    if not 0 < warn <= collect <= stop:
-        raise ValueError(
-            "thresholds must be ordered 0 < warn <= collect <= stop, got "
-            f"warn={warn:g}, collect={collect:g}, stop={stop:g}"
-        )
-    return warn, collect, stop
+    from ..core.extrapolation import GradeThresholds
+
+    return GradeThresholds.make(value).as_tuple()
 
 
 def _level(g: float, thresholds) -> str:
@@ -311,7 +283,8 @@ class GradedRun:
 
     def to_dict(self) -> dict:
         """Plain arrays and scalars (for HDF5 and :meth:`save`); inverse of :meth:`from_dict`."""
-        n_atoms = self.atom_grades.shape[1] if self.atom_grades.ndim == 2 else 0
+        grades = np.asarray(self.atom_grades)
+        n_atoms = grades.shape[1] if grades.ndim == 2 else 0
         frames = self.collected
         m = len(frames)
         if m:
@@ -319,7 +292,9 @@ class GradedRun:
         return {
             "steps": np.asarray(self.steps, dtype=int),
             "max_grade": np.asarray(self.max_grade, dtype=float),
-            "atom_grades": np.asarray(self.atom_grades, dtype=float).reshape(-1, n_atoms),
+            "atom_grades": np.asarray(self.atom_grades, dtype=float).reshape(
+                len(self.steps), n_atoms
+            ),
             "thresholds": np.asarray(self.thresholds, dtype=float),
             "grade_every": int(self.grade_every),
             "stopped_at": -1 if self.stopped_at is None else int(self.stopped_at),
