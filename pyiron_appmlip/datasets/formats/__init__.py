@@ -15,6 +15,9 @@ level whose name says where they came from (default ``"imported:<folder or file 
 The formats, one module each (its docstring describes the files, the units and signs it
 assumes, and the options it uses), in the order :func:`guess_format` tries them:
 
+- ``"paper-hdf"`` (:mod:`.paper_hdf`): the paper authors' Be layout, a folder of pandas HDF
+  tables ``<prefix>_structures.h5`` and ``<prefix>_prec_<n>.h5`` (the registry reads its finest
+  level; :func:`.paper_hdf.read_paper_dataset` reads every level with the authors' split).
 - ``"fitsnap-json"`` (:mod:`.fitsnap_json`): FitSNAP's JSON files, a folder of group folders
   of ``*.json`` files, or one file.
 - ``"extxyz"`` (:mod:`.extxyz`): extended XYZ files, or a folder of them.
@@ -71,7 +74,7 @@ import numpy as np
 
 from ...structures.checks import DEFAULT_MIN_DISTANCE, check_min_distance
 from ..store import LabelledDataset
-from . import ase_files, common, extxyz, fitsnap_json, training_container
+from . import ase_files, common, extxyz, fitsnap_json, paper_hdf, training_container
 from .common import (
     UNITS,
     Problems,
@@ -144,7 +147,7 @@ def _registry(*modules: ModuleType) -> dict[str, DatasetFormat]:
 
 #: Registered formats by name, in the order :func:`guess_format` tries them.
 REGISTRY: Mapping[str, DatasetFormat] = _registry(
-    fitsnap_json, extxyz, ase_files, training_container
+    paper_hdf, fitsnap_json, extxyz, ase_files, training_container
 )
 #: Names of the formats :func:`read_dataset` reads.
 FORMATS = tuple(REGISTRY)

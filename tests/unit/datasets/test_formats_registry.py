@@ -22,7 +22,13 @@ from pyiron_appmlip.structures.conversion import configuration_id
 
 def test_every_registered_format_has_a_name_a_detector_and_a_reader():
     assert formats.FORMATS == tuple(formats.REGISTRY)
-    assert set(formats.FORMATS) == {"fitsnap-json", "extxyz", "ase", "training-container"}
+    assert set(formats.FORMATS) == {
+        "paper-hdf",
+        "fitsnap-json",
+        "extxyz",
+        "ase",
+        "training-container",
+    }
     for name, fmt in formats.REGISTRY.items():
         assert isinstance(fmt, formats.DatasetFormat)
         assert fmt.name == name and name.strip() == name and name
