@@ -1,0 +1,661 @@
+"""The paper's study on the authors' Be data (or a stand-in in their layout), in one command.
+
+::
+
+    python -m pyiron_appmlip.reproduction.paper --data DIR [--twojmax 4 6 8 10] \\
+        [--executor local|serial|slurm] [--out DIR] [--sizes ...] [--repetitions 50] \\
+        [--leverage-file df_leverage.csv]
+
+``DIR`` holds ``Be_structures.h5`` and ``Be_prec_1.h5`` .. ``Be_prec_6.h5`` (the folder
+``data/`` of github.com/IlgarBaghishov/DFTprecisionMLIP, or
+:mod:`~pyiron_appmlip.reproduction.paper_standin`), read by
+:func:`~pyiron_appmlip.datasets.formats.paper_hdf.read_paper_dataset`.
+
+The design, by default the authors' (:class:`PaperDesign`; every choice is an option):
+
+* the authors' 50/50 split (:func:`~pyiron_appmlip.datasets.formats.paper_hdf.paper_split`,
+  seed 58) of the configurations labelled at every level;
+* training subsets of :data:`SIZES` configurations (100 ... 9,990; sizes above the pool are
+  dropped, the whole pool is always fitted too), each drawn afresh per repetition with
+  probability proportional to its leverage (``draws="independent"``), 50 repetitions;
+* w_E/w_F 5, 10, 12.25, 50, 150, 300; training levels 1-6; test errors against level 6;
+* the sampler comparison (Fig. 6): regular and block leverage and random sampling at level 6,
+  w_E/w_F 150, sizes up to 3,000;
+* the whole training pool at every level and at the weights of the Fig. 4 sweep
+  (:data:`~pyiron_appmlip.reproduction.like_for_like.conventions.SWEEP_WEIGHTS`), which also
+  gives Tables 4/5;
+* the authors' fit (no constant column, ``lstsq`` cond 1e-13; ``--fit-convention package``
+  for the package's); leverage of the matrix weighted with w_E/w_F 150;
+* DFT cost of a training set: its size times the level's mean time per configuration of the
+  paper's Table 1 (the data carry no times).
+
+Stages, each resumable:
+
+1. descriptors: one :class:`~pyiron_appmlip.descriptors.store.BlockStore` per 2Jmax in
+   ``OUT/descriptors`` (:func:`~pyiron_appmlip.descriptors.compute.compute_to_store`: an
+   interrupted run continues with the configurations not yet stored; every block is
+   checksummed);
+2. fits: :func:`~pyiron_appmlip.training.sweep.run_sweep`; the rows of every finished unit
+   (one sampler and repetition) are written at once to ``OUT/rows/<2Jmax>-<key>/`` (the key
+   hashes the data files, the design and the package's code that computes rows), and a run
+   computes only the units whose rows are missing;
+3. leverage comparison (with ``--leverage-file``): our scores of the training pool in the
+   authors' order beside theirs (Spearman rank correlation, largest relative difference),
+   cached in ``OUT/cache``;
+4. report: ``OUT/paper_report.md`` with Tables 3-5 and the Fig. 6-8 statements beside the
+   published values (:mod:`~pyiron_appmlip.reproduction.paper_values`), and figures like
+   Figs. 4-8 in ``OUT/figures`` (:mod:`~pyiron_appmlip.reproduction.paper_render`), drawn from
+   the stored rows.
+
+Disk: a descriptor store holds float64 blocks; 20,000 configurations of 50 atoms take about
+7 GB at 2Jmax 6, 38 GB at 8 and 100 GB at 10. ``--drop-descriptors`` deletes a 2Jmax's store
+once all of its rows are stored (the rows are kept), so the disk holds one 2Jmax at a time;
+``benchmarks/bench_paper_scale.py`` measures the sizes and times (docs/paper_reproduction.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import glob
+import hashlib
+import json
+import os
+import pickle
+import uuid
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..datasets.formats.paper_hdf import paper_split, paper_split_ids, read_paper_dataset
+from ..training.table import KEY_COLUMNS, row_key
+from .like_for_like.conventions import SWEEP_WEIGHTS
+from .result_cache import cached, code_digest
+
+__all__ = [
+    "SIZES",
+    "PaperDesign",
+    "PaperRun",
+    "paper_split",
+    "executor_spec",
+    "run_paper",
+    "compare_leverage",
+    "main",
+]
+
+#: Training subset sizes of the authors' design (those above the pool are dropped).
+SIZES = (100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500, 9990)
+#: Modules that only render or describe results: left out of the rows' key, so editing a
+#: figure keeps the stored rows.
+RENDERING_MODULES = (
+    "reproduction/paper.py",
+    "reproduction/paper_render.py",
+    "reproduction/paper_standin.py",
+    "reproduction/paper_values.py",
+    "reproduction/findings_render.py",
+    "reproduction/findings_figures.py",
+    "reproduction/like_for_like/rendering.py",
+    "study/plots.py",
+)
+_EXECUTORS = ("local", "serial", "slurm")
+_ROW_DROP = ("training_ids",)
+
+
+@dataclass
+class PaperDesign:
+    """The design of the study (defaults: the authors').
+
+    Attributes:
+        twojmax: 2Jmax values of the models.
+        sizes: training subset sizes (those above the pool are dropped).
+        repetitions: draws per sampler, size and setting.
+        weights: w_E/w_F of the leverage-sampled models (Figs. 7/8).
+        levels: training levels.
+        truth_level: the level the test errors are measured against.
+        curve_level: training level of the sampler comparison (Fig. 6).
+        curve_weight: w_E/w_F of the sampler comparison and of the leverage scores.
+        curve_max_size: largest size of the sampler comparison.
+        samplers: samplers of the comparison.
+        sweep_weights: w_E/w_F of the whole-pool fits (Figs. 4/5, Tables 4/5).
+        fit_convention: "authors" (no constant column, lstsq cond 1e-13) or "package".
+        draws: "independent" (each size drawn afresh, the authors') or "nested".
+        seed: root seed of the sampling orders.
+    """
+
+    twojmax: tuple = (4, 6, 8, 10)
+    sizes: tuple = SIZES
+    repetitions: int = 50
+    weights: tuple = (5.0, 10.0, 12.25, 50.0, 150.0, 300.0)
+    levels: tuple = ("1", "2", "3", "4", "5", "6")
+    truth_level: str = "6"
+    curve_level: str = "6"
+    curve_weight: float = 150.0
+    curve_max_size: int = 3000
+    samplers: tuple = ("leverage", "block_leverage", "random")
+    sweep_weights: tuple = SWEEP_WEIGHTS
+    fit_convention: str = "authors"
+    draws: str = "independent"
+    seed: int = 0
+
+    def __post_init__(self):
+        from ..descriptors.settings import check_twojmax
+        from ..training.sweep import DRAWS, FIT_CONVENTIONS
+
+        self.twojmax = tuple(sorted({check_twojmax(t) for t in self.twojmax}))
+        if not self.twojmax:
+            raise ValueError("twojmax must name at least one 2Jmax value, e.g. [4, 6, 8, 10]")
+        sizes = []
+        for s in self.sizes:
+            if isinstance(s, bool) or not isinstance(s, int | np.integer) or s < 1:
+                raise ValueError(f"sizes must be positive integers, got {list(self.sizes)!r}")
+            sizes.append(int(s))
+        self.sizes = tuple(sorted(set(sizes)))
+        r = self.repetitions
+        if isinstance(r, bool) or not isinstance(r, int | np.integer) or r < 1:
+            raise ValueError(f"repetitions must be a positive integer, got {r!r}")
+        if self.fit_convention not in FIT_CONVENTIONS:
+            raise ValueError(
+                f"fit_convention must be one of {tuple(FIT_CONVENTIONS)}, got "
+                f"{self.fit_convention!r}"
+            )
+        if self.draws not in DRAWS:
+            raise ValueError(f"draws must be one of {DRAWS}, got {self.draws!r}")
+        self.levels = tuple(str(v) for v in self.levels)
+        self.truth_level, self.curve_level = str(self.truth_level), str(self.curve_level)
+        if self.curve_level not in self.levels:
+            raise ValueError(
+                f"curve_level must be one of the training levels {list(self.levels)}, got "
+                f"{self.curve_level!r}"
+            )
+        self.weights = tuple(float(w) for w in self.weights)
+        if self.curve_weight not in self.weights:
+            raise ValueError(
+                f"curve_weight must be one of weights {list(self.weights)}, got "
+                f"{self.curve_weight!r}"
+            )
+
+
+@dataclass
+class PaperRun:
+    """What :func:`run_paper` did and found.
+
+    Attributes:
+        out: the output folder.
+        report: path of the Markdown report.
+        figures: paths of the figures written.
+        rows: one DataFrame of every fit (all 2Jmax), without coefficients.
+        table3: the DFT differences of every level to the truth level.
+        pool: training pool size; test: test set size.
+        computed: per 2Jmax, the number of rows computed in this run (0: all reused).
+        leverage: the leverage comparison (None without ``leverage_file``).
+        design: the :class:`PaperDesign`.
+    """
+
+    out: str
+    report: str
+    figures: list
+    rows: object
+    table3: object
+    pool: int
+    test: int
+    computed: dict = field(default_factory=dict)
+    leverage: dict | None = None
+    design: PaperDesign | None = None
+
+
+def executor_spec(name: str, out: str, partition: str | None = None):
+    """The executor of ``--executor``: ``"local"`` (all local cores), ``"serial"`` or
+    ``"slurm"`` (every unit a SLURM job through executorlib, its cache in ``OUT/executor``).
+
+    Raises:
+        ValueError: for another name, listing the allowed ones.
+    """
+    if name not in _EXECUTORS:
+        raise ValueError(f"executor must be one of {_EXECUTORS}, got {name!r}")
+    if name != "slurm":
+        return name
+    resources = {"cores": 1}
+    if partition:
+        resources["partition"] = partition
+    return {
+        "kind": "slurm_cluster",
+        "cache_directory": os.path.join(os.path.abspath(out), "executor"),
+        "resource_dict": resources,
+    }
+
+
+class _PaperBlocks:
+    """A sweep block source over a block store keyed by structure, addressed by paper ids."""
+
+    def __init__(self, store, store_id_of: dict):
+        self.store = store
+        self.store_id_of = store_id_of
+        self.ids = list(store_id_of)
+        self.settings = None
+
+    def iter_blocks(self, ids):
+        yield from self.store.iter_blocks([self.store_id_of[i] for i in ids])
+
+
+def _sizes(design: PaperDesign, pool: int) -> list[int]:
+    sizes = [s for s in design.sizes if s < pool]
+    if not sizes:
+        raise ValueError(
+            f"sizes: every size {list(design.sizes)} is at least the training pool ({pool} "
+            "configurations); give smaller --sizes"
+        )
+    return sizes
+
+
+def _grids(design: PaperDesign, sizes: list[int]):
+    from ..training.sweep import SweepGrid
+
+    common = {
+        "draws": design.draws,
+        "fit_convention": design.fit_convention,
+        "seed": design.seed,
+        "leverage_weights": (design.curve_weight, 1.0),
+        "repetitions": design.repetitions,
+    }
+    curve_sizes = [s for s in sizes if s <= design.curve_max_size] or sizes[:1]
+    return {
+        "samplers": SweepGrid(
+            [design.curve_level],
+            curve_sizes,
+            [design.curve_weight],
+            samplers=design.samplers,
+            **common,
+        ),
+        "front": SweepGrid(
+            list(design.levels), sizes, list(design.weights), samplers=("leverage",), **common
+        ),
+        "whole_pool": SweepGrid(
+            list(design.levels), [], list(design.sweep_weights), samplers=["all"], **common
+        ),
+    }
+
+
+def _rows_folder(out, t, key) -> str:
+    text = json.dumps(key, sort_keys=True, default=str)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    folder = os.path.join(out, "rows", f"2j{t}-{digest}")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "key.json")
+    if not os.path.exists(path):
+        with open(path, "w") as fh:
+            fh.write(text)
+    return folder
+
+
+def _load_rows(folder) -> list[dict]:
+    rows = []
+    for path in sorted(glob.glob(os.path.join(folder, "unit-*.pkl"))):
+        try:
+            with open(path, "rb") as fh:
+                rows.extend(pickle.load(fh))
+        except Exception as err:  # a damaged file: its unit is computed again
+            print(f"rows file {path} unreadable ({err}); its unit is computed again")
+    return rows
+
+
+def _store_rows(folder, unit, rows) -> None:
+    keep = []
+    for r in rows:
+        r = {k: v for k, v in r.items() if k not in _ROW_DROP}
+        if r["sampler"] != "all":
+            r.pop("coefficients", None)  # only the whole-pool models are kept whole
+        keep.append(r)
+    name = f"unit-{unit[1]}-{unit[2]}-{uuid.uuid4().hex[:8]}.pkl"
+    tmp = os.path.join(folder, name + ".tmp")
+    with open(tmp, "wb") as fh:
+        pickle.dump(keep, fh)
+    os.replace(tmp, os.path.join(folder, name))
+
+
+def _table3(dataset, levels, truth, ids) -> object:
+    """Energy (meV/atom, unshifted and mean-shifted) and force (meV/Angstrom) RMSD of every
+    level to the truth level over ``ids``."""
+    import pandas as pd
+
+    ref = dataset.level(truth)
+    n = np.array([len(dataset.structure(i)) for i in ids], dtype=float)
+    e_ref = np.array([ref.energy[ref.index(i)] for i in ids]) / n
+    f_ref = np.concatenate([ref.forces[ref.index(i)].ravel() for i in ids])
+    out = []
+    for lv in levels:
+        if lv == truth:
+            continue
+        data = dataset.level(lv)
+        de = np.array([data.energy[data.index(i)] for i in ids]) / n - e_ref
+        df = np.concatenate([data.forces[data.index(i)].ravel() for i in ids]) - f_ref
+        out.append(
+            {
+                "level": lv,
+                "energy_unshifted": 1000.0 * float(np.sqrt(np.mean(de**2))),
+                "energy_mean_shifted": 1000.0 * float(np.std(de)),
+                "force": 1000.0 * float(np.sqrt(np.mean(df**2))),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def compare_leverage(ours: dict, leverage_file: str) -> dict:
+    """Our leverage scores beside the authors' ``df_leverage.csv``.
+
+    Args:
+        ours: ``{"lev": (M,), "block_lev": (M,)}`` in the authors' training order.
+        leverage_file: their CSV (columns ``lev`` and ``block_lev``; row i is the i-th
+            training configuration of their shuffled order).
+
+    Returns:
+        Per column: ``spearman`` (rank correlation), ``max_relative_difference`` (largest
+        ``|ours - theirs| / theirs``), the same after scaling both to sum 1
+        (``max_relative_difference_normalised``), both sums, and ``n``.
+
+    Raises:
+        ValueError: if the file lacks a column or its row count is not the pool's.
+    """
+    import pandas as pd
+    from scipy.stats import spearmanr
+
+    theirs = pd.read_csv(leverage_file)
+    missing = [c for c in ("lev", "block_lev") if c not in theirs.columns]
+    if missing:
+        raise ValueError(
+            f"leverage_file {leverage_file!r} lacks the columns {missing} (has "
+            f"{list(theirs.columns)})"
+        )
+    out = {}
+    for col in ("lev", "block_lev"):
+        a, b = np.asarray(ours[col], dtype=float), theirs[col].to_numpy(dtype=float)
+        if len(a) != len(b):
+            raise ValueError(
+                f"leverage_file {leverage_file!r} has {len(b)} rows, the training pool "
+                f"{len(a)} configurations: not the same training set"
+            )
+        rel = np.abs(a - b) / np.maximum(np.abs(b), np.finfo(float).tiny)
+        an, bn = a / a.sum(), b / b.sum()
+        reln = np.abs(an - bn) / np.maximum(np.abs(bn), np.finfo(float).tiny)
+        out[col] = {
+            "n": int(len(a)),
+            "spearman": float(spearmanr(a, b).statistic),
+            "max_relative_difference": float(rel.max()),
+            "max_relative_difference_normalised": float(reln.max()),
+            "sum_ours": float(a.sum()),
+            "sum_theirs": float(b.sum()),
+        }
+    return out
+
+
+def run_paper(
+    data,
+    out: str = "paper_reproduction",
+    design: PaperDesign | None = None,
+    *,
+    executor="local",
+    leverage_file: str | None = None,
+    leverage_twojmax: int | None = None,
+    drop_descriptors: bool = False,
+    figures: bool = True,
+    progress=None,
+) -> PaperRun:
+    """Run the study (see the module docstring) and write its report and figures.
+
+    Args:
+        data: the folder in the authors' layout.
+        out: output folder (descriptor stores, rows, report, figures).
+        design: the :class:`PaperDesign` (default: the authors').
+        executor: where descriptors and fits run (:mod:`pyiron_appmlip.executors`; see
+            :func:`executor_spec` for the command line's names).
+        leverage_file: the authors' ``df_leverage.csv``, compared with our leverage.
+        leverage_twojmax: 2Jmax of that comparison (default: the largest run).
+        drop_descriptors: delete each 2Jmax's descriptor store once its rows are all stored.
+        figures: draw the figures.
+        progress: callable receiving messages.
+
+    Returns:
+        A :class:`PaperRun`.
+    """
+    import pandas as pd
+
+    from ..descriptors.compute import compute_to_store
+    from ..descriptors.settings import QSnapSettings
+    from ..dft.levels import PAPER_LEVELS
+    from ..structures.conversion import configuration_id
+    from ..training.sweep import run_sweep
+    from . import paper_render
+    from .dataset_inputs import dataset_labels
+
+    design = PaperDesign() if design is None else design
+    say = progress or (lambda m: None)
+    if leverage_file is not None and not os.path.isfile(leverage_file):
+        raise FileNotFoundError(f"leverage_file: no file at {leverage_file!r}")
+    if leverage_twojmax is not None and leverage_twojmax not in design.twojmax:
+        raise ValueError(
+            f"leverage_twojmax must be one of the 2Jmax values run {list(design.twojmax)}, got "
+            f"{leverage_twojmax!r}"
+        )
+    out = os.path.abspath(out)
+    os.makedirs(out, exist_ok=True)
+    dataset = read_paper_dataset(data, [int(v) for v in design.levels + (design.truth_level,)])
+    train, test = paper_split_ids(dataset)
+    pool = dataset.common_ids(design.levels, train)
+    test = dataset.common_ids([design.truth_level], test)
+    sizes = _sizes(design, len(pool))
+    say(f"data: {len(pool)} training and {len(test)} test configurations; sizes {sizes}")
+    levels = list(dict.fromkeys([*design.levels, design.truth_level]))
+    labels = dataset_labels(dataset, levels, pool + test)
+    level_costs = {
+        lv: {"per_configuration": PAPER_LEVELS[int(lv)].paper_seconds}
+        for lv in levels
+        if int(lv) in PAPER_LEVELS
+    }
+    store_id = {i: configuration_id(dataset.structure(i)) for i in pool + test}
+    digest = code_digest(RENDERING_MODULES)
+    grids = _grids(design, sizes)
+    all_rows, computed, leverage = [], {}, None
+    lev_t = max(design.twojmax) if leverage_twojmax is None else int(leverage_twojmax)
+    for t in design.twojmax:
+        settings = QSnapSettings(twojmax=t, elements=("Be",))
+        key = {
+            "data": dataset.metadata["import"]["files_sha256"],
+            "twojmax": t,
+            "settings": settings.to_json(),
+            "grids": {name: g.to_dict() for name, g in grids.items()},
+            "truth": design.truth_level,
+            "level_costs": level_costs,
+            "pool": hashlib.sha256("\n".join(pool).encode()).hexdigest(),
+            "test": hashlib.sha256("\n".join(test).encode()).hexdigest(),
+            "code": digest,
+        }
+        folder = _rows_folder(out, t, key)
+        stored = _load_rows(folder)
+        done = {row_key(r) for r in stored}
+        expected = _expected(grids, t)
+        store_path = os.path.join(out, "descriptors", f"be_2j{t}.h5")
+        need_blocks = not expected <= _settings_of(done) or (
+            leverage_file is not None and t == lev_t
+        )
+        new_rows: list[dict] = []
+        if need_blocks:
+            say(f"2Jmax {t}: descriptors of {len(pool) + len(test)} configurations")
+            report = {}
+            store = compute_to_store(
+                [dataset.structure(i) for i in pool + test],
+                settings,
+                store_path,
+                executor=executor,
+                progress=False,
+                report=report,
+            )
+            say(f"2Jmax {t}: {report.get('n_reused', 0)} blocks reused, "
+                f"{report.get('n_computed', 0)} computed")  # fmt: skip
+            source = {t: _PaperBlocks(store, store_id)}
+            for name, grid in grids.items():
+                say(f"2Jmax {t}: {name} ({len(grid.units([t]))} units)")
+                new_rows += run_sweep(
+                    source,
+                    labels,
+                    pool,
+                    test,
+                    grid,
+                    design.truth_level,
+                    done=done,
+                    on_unit_done=functools.partial(_store_rows, folder),
+                    executor=executor,
+                    level_costs=level_costs,
+                    progress=say,
+                )
+                done |= {row_key(r) for r in new_rows}
+            if leverage_file is not None and t == lev_t:
+                leverage = _leverage(out, key, source[t], train, pool, design, say)
+                leverage = {"twojmax": t, **compare_leverage(leverage, leverage_file)}
+            if drop_descriptors and expected <= _settings_of(done):
+                os.remove(store_path)
+                say(f"2Jmax {t}: all rows stored, descriptor store deleted")
+        computed[t] = len(new_rows)
+        rows = _load_rows(folder)
+        all_rows += [{k: v for k, v in r.items() if k != "coefficients"} for r in rows]
+        say(f"2Jmax {t}: {len(rows)} rows ({len(new_rows)} computed in this run)")
+    table = pd.DataFrame(all_rows)
+    table3 = _table3(dataset, levels, design.truth_level, pool + test)
+    result = PaperRun(
+        out=out,
+        report=os.path.join(out, "paper_report.md"),
+        figures=[],
+        rows=table,
+        table3=table3,
+        pool=len(pool),
+        test=len(test),
+        computed=computed,
+        leverage=leverage,
+        design=design,
+    )
+    if figures:
+        result.figures = paper_render.draw_figures(result, os.path.join(out, "figures"))
+    paper_render.write_report(result)
+    say(f"report: {result.report}")
+    return result
+
+
+def _expected(grids, t) -> set:
+    """``(sampler, repetition, size or None, w_E, w_F, level)`` of every fit of the grids."""
+    out = set()
+    for grid in grids.values():
+        for _, sampler, rep in grid.units([t]):
+            sizes = [None] if sampler == "all" else grid.subset_sizes
+            for size in sizes:
+                for w_e, w_f in grid.weights:
+                    for lv in grid.train_levels:
+                        out.add((sampler, rep, size, round(w_e, 9), round(w_f, 9), lv))
+    return out
+
+
+def _settings_of(done) -> set:
+    """The row keys of ``done`` in the form of :func:`_expected`."""
+    out = set()
+    for key in done:
+        row = dict(zip(KEY_COLUMNS, key, strict=True))
+        size = None if row["sampler"] == "all" else int(row["subset_size"])
+        out.add(
+            (
+                row["sampler"],
+                int(row["repetition"]),
+                size,
+                round(float(row["energy_weight"]), 9),
+                round(float(row["force_weight"]), 9),
+                str(row["train_level"]),
+            )
+        )
+    return out
+
+
+def _leverage(out, key, source, train, pool, design, say) -> dict:
+    """Leverage of the authors' training set in their order (the pool's where labelled)."""
+    from ..core.leverage import leverage_scores_streamed
+
+    order = [i for i in train if i in set(pool)]
+    if len(order) != len(train):
+        raise ValueError(
+            f"the leverage comparison needs every training configuration in the pool; "
+            f"{len(train) - len(order)} lack a training level"
+        )
+
+    def compute():
+        say(f"leverage of {len(order)} training configurations (w_E/w_F {design.curve_weight})")
+        regular, block = leverage_scores_streamed(
+            lambda: source.iter_blocks(order), design.curve_weight, 1.0
+        )
+        return {"lev": regular, "block_lev": block}
+
+    return cached(
+        os.path.join(out, "cache"), {"leverage": key, "weights": design.curve_weight}, compute
+    )
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m pyiron_appmlip.reproduction.paper",
+        description=(
+            "The paper's study on the authors' Be data (or a stand-in in their layout): "
+            "descriptors, fits, report and figures, resumable."
+        ),
+    )
+    parser.add_argument("--data", required=True, help="folder with Be_structures.h5, Be_prec_*")
+    parser.add_argument("--out", default="paper_reproduction", help="output folder")
+    parser.add_argument("--twojmax", type=int, nargs="+", default=list(PaperDesign.twojmax))
+    parser.add_argument("--executor", default="local", help=f"one of {_EXECUTORS}")
+    parser.add_argument("--partition", default=None, help="SLURM partition (--executor slurm)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--repetitions", type=int, default=PaperDesign.repetitions)
+    parser.add_argument("--weights", type=float, nargs="+", default=list(PaperDesign.weights))
+    parser.add_argument(
+        "--fit-convention", default=PaperDesign.fit_convention, help="authors or package"
+    )
+    parser.add_argument("--draws", default=PaperDesign.draws, help="independent or nested")
+    parser.add_argument("--seed", type=int, default=PaperDesign.seed)
+    parser.add_argument("--leverage-file", default=None, help="the authors' df_leverage.csv")
+    parser.add_argument("--leverage-twojmax", type=int, default=None)
+    parser.add_argument(
+        "--drop-descriptors",
+        action="store_true",
+        help="delete each 2Jmax's descriptor store once its rows are stored",
+    )
+    parser.add_argument("--no-figures", action="store_true")
+    return parser
+
+
+def main(argv=None) -> PaperRun:
+    """The command line (see the module docstring and ``--help``)."""
+    args = _parser().parse_args(argv)
+    design = PaperDesign(
+        twojmax=tuple(args.twojmax),
+        sizes=tuple(args.sizes),
+        repetitions=args.repetitions,
+        weights=tuple(args.weights),
+        fit_convention=args.fit_convention,
+        draws=args.draws,
+        seed=args.seed,
+    )
+    run = run_paper(
+        args.data,
+        args.out,
+        design,
+        executor=executor_spec(args.executor, args.out, args.partition),
+        leverage_file=args.leverage_file,
+        leverage_twojmax=args.leverage_twojmax,
+        drop_descriptors=args.drop_descriptors,
+        figures=not args.no_figures,
+        progress=print,
+    )
+    print(json.dumps({"report": run.report, "computed_rows": run.computed}, default=str))
+    return run
+
+
+def design_dict(design: PaperDesign) -> dict:
+    """The design as a JSON-ready dict."""
+    return json.loads(json.dumps(asdict(design), default=str))
+
+
+if __name__ == "__main__":
+    main()
