@@ -461,7 +461,13 @@ def run_paper(
             "data": dataset.metadata["import"]["files_sha256"],
             "twojmax": t,
             "settings": settings.to_json(),
-            "grids": {name: g.to_dict() for name, g in grids.items()},
+            # what changes a row's values beyond its key (sizes, weights, levels and the
+            # number of repetitions do not: a larger design reuses every stored row)
+            "fits": {
+                k: v
+                for k, v in grids["front"].to_dict().items()
+                if k not in ("train_levels", "subset_sizes", "weights", "samplers", "repetitions")
+            },
             "truth": design.truth_level,
             "level_costs": level_costs,
             "pool": hashlib.sha256("\n".join(pool).encode()).hexdigest(),
