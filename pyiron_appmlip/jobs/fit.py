@@ -9,6 +9,9 @@ either table, and :meth:`get_model` hands out any row's model with its descripto
 
 from __future__ import annotations
 
+import numpy as np
+
+from ..structures.conversion import as_strings
 from ..training.labels import parse_weights
 from ._fit_input import fit_input_checks
 from .sweep import AppmlipSweep
@@ -83,6 +86,11 @@ class AppmlipFit(AppmlipSweep):
     :meth:`get_model`, :meth:`get_coefficients`, :meth:`get_group_errors`, ``train_ids``,
     ``test_ids``, ``has_test_set``, the descriptor settings and the provenance), with
     ``sampler == "all"`` in every row. Errors in meV/atom (energy), meV/Angstrom (forces), GPa (stress).
+    The models of :meth:`get_model` carry the leverage extrapolation grade of their fit
+    (``model.grade``, ``model.grade_structures(structures)``; see
+    :mod:`pyiron_appmlip.core.extrapolation`): the run stores the training configurations'
+    energy and force R factors and, per weight pair, the thresholds calibrated on the training
+    atoms in ``output.grade``.
     """
 
     def __init__(self, project, job_name):
@@ -111,6 +119,26 @@ class AppmlipFit(AppmlipSweep):
     @weights.setter
     def weights(self, value):
         self.input.weights = [list(w) for w in parse_weights(value)]
+
+    def _store_grade(self, labels, grid, desc_ids) -> None:
+        """Store the training statistics and calibrated thresholds of the models' leverage
+        grades (``output.grade``, see :mod:`pyiron_appmlip.jobs._grade`)."""
+        from ..training.sweep import _group_factors
+        from ._grade import training_grade_output
+
+        orders = self.output.get("training_orders") or {}
+        if not orders:
+            return
+        ids = max((as_strings(np.asarray(v)) for v in orders.values()), key=len)
+        (job_id,) = desc_ids.values()
+        factors_of = _group_factors(labels, grid.pool_levels, self._group_weights())
+        self.output.grade = training_grade_output(
+            self.project.load(int(job_id)),
+            ids,
+            [tuple(w) for w in grid.weights],
+            float(self.input.ridge),
+            factors_of,
+        )
 
     def _validate_input(self):
         if list(self.input.samplers) != ["all"]:

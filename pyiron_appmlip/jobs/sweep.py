@@ -656,7 +656,12 @@ class AppmlipSweep(
             "descriptors_jobs": {str(k): v for k, v in desc_ids.items()},
             "labelling_jobs": {k: _job_list(v) for k, v in self.input.labelling_jobs.items()},
         }
+        self._store_grade(labels, grid, desc_ids)
         save_then_set_status(self)
+
+    def _store_grade(self, labels, grid, desc_ids) -> None:
+        """Store what the models' extrapolation grades need (a sweep stores nothing: its
+        ``get_model(row, grade=True)`` computes a grade when asked)."""
 
     @property
     def reference_potential(self):
@@ -971,17 +976,28 @@ class AppmlipSweep(
         same = np.flatnonzero(table["twojmax"].to_numpy() == t)
         return np.asarray(self.output.coefficients[str(t)])[int(np.searchsorted(same, index))]
 
-    def get_model(self, row=0) -> SnapModel:
+    def get_model(self, row=0, grade: bool | None = None) -> SnapModel:
         """The fitted model of one table row, with the descriptor settings it was fitted on.
 
         Args:
             row: a row index of :meth:`get_table`, or a row itself (a pandas Series or a dict
                 with the key columns, e.g. ``table.loc[i]`` or a row of ``recommend``'s output).
+            grade: attach the leverage extrapolation grade of the row's fit
+                (:attr:`SnapModel.grade <pyiron_appmlip.potential.model.SnapModel.grade>`).
+                None (default): where the job stored what it needs (an
+                :class:`~pyiron_appmlip.jobs.fit.AppmlipFit` does); True: also compute it
+                otherwise, from the descriptor blocks of the row's training configurations and
+                their per-atom rows (a LAMMPS run over the training structures); False: never.
 
         Returns:
             A :class:`~pyiron_appmlip.potential.model.SnapModel`; ``model.write_lammps(folder)``
             and ``model.potential_dataframe(folder)`` export it for LAMMPS and pyiron.
+
+        Raises:
+            ValueError: naming ``row`` or ``grade`` for values they do not allow.
         """
+        if not (grade is None or isinstance(grade, bool | np.bool_)):
+            raise ValueError(f"grade must be None, True or False, got {grade!r}")
         table = self.get_table()
         index = self._row_index(table, row)
         r = table.iloc[index]
@@ -994,7 +1010,7 @@ class AppmlipSweep(
         orders = self.output.get("training_orders") or {}
         order = orders.get(_unit_key(r))
         ids = [] if order is None else as_strings(np.asarray(order))
-        return SnapModel(
+        model = SnapModel(
             coefficients=self._coefficients(table, index),
             settings=settings,
             energy_weight=float(r["energy_weight"]),
@@ -1007,6 +1023,43 @@ class AppmlipSweep(
             job_id=self.job_id,
             reference=self._fitted_reference(),
         )
+        if grade is False:
+            return model
+        stored = self.output.get("grade")
+        if stored is not None:
+            from ._grade import grade_from_output
+
+            found = grade_from_output(
+                stored, model.energy_weight, model.force_weight, model.ridge, model.training_ids
+            )
+            if found is not None:
+                return model.with_grade(found)
+        if grade:
+            return self._computed_grade(model, r)
+        return model
+
+    def _computed_grade(self, model: SnapModel, r) -> SnapModel:
+        """``model`` with the leverage grade of its fit, from its training configurations."""
+        from ..training.sweep import _group_factors
+
+        ids = list(model.training_ids)
+        if not ids:
+            raise ValueError(
+                "grade: the row's training configurations are not recorded in this job; "
+                "attach a grade with model.with_leverage_grade(training_structures)"
+            )
+        desc_job = self.project.load(int(r["descriptors_job"]))
+        by_id = dict(zip(desc_job.configuration_ids, desc_job.structures, strict=True))
+        structures = [by_id[i] for i in ids]
+        group_weights = self._group_weights()
+        factors = None
+        if group_weights:
+            level = str(r["train_level"])
+            labels = {level: self._load_labels(level)}
+            factors_of = _group_factors(labels, [level], group_weights)
+            factors = [tuple(factors_of.get(i, (1.0, 1.0, 1.0))) for i in ids]
+        blocks = desc_job.get_store().get_blocks(ids)
+        return model.with_leverage_grade(structures, blocks=blocks, factors=factors)
 
     def _fitted_reference(self):
         """The reference potential the stored fits were made on top of (None if none)."""

@@ -13,6 +13,11 @@ carries that reference in :attr:`SnapModel.reference` (``model.with_reference(re
 export then writes ``pair_style hybrid/overlay <reference> snap``, and
 :meth:`SnapModel.predict_structures` adds the reference back. :meth:`SnapModel.predict` (from
 descriptor blocks) is the fitted SNAP part only.
+
+A model can carry an extrapolation grade (:attr:`SnapModel.grade`, see
+:mod:`pyiron_appmlip.core.extrapolation`): fit jobs attach the leverage grade of their fit,
+:meth:`SnapModel.with_leverage_grade` and :meth:`SnapModel.with_maxvol_grade` build one from
+training structures, and :meth:`SnapModel.grade_structures` grades the atoms of new structures.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.extrapolation import ExtrapolationGrade
 from ..core.fit import LinearModel
 from ..descriptors.settings import QSnapSettings
 from .reference import ReferencePotential
@@ -49,6 +55,9 @@ class SnapModel:
         job_id: id of the job that fitted it (None outside pyiron).
         reference: the fixed potential the coefficients were fitted on top of (the labels minus
             it), with the same elements; None for a SNAP-only model.
+        grade: the extrapolation grade of the fit
+            (:class:`~pyiron_appmlip.core.extrapolation.ExtrapolationGrade`, its ``n_columns``
+            the number of coefficients); None when the model carries none.
     """
 
     coefficients: np.ndarray
@@ -62,6 +71,7 @@ class SnapModel:
     sampler: str = "all"
     job_id: int | None = None
     reference: ReferencePotential | None = None
+    grade: ExtrapolationGrade | None = None
 
     def __post_init__(self):
         c = np.array(self.coefficients, dtype=float).ravel()
@@ -102,6 +112,27 @@ class SnapModel:
                     "types"
                 )
         object.__setattr__(self, "reference", reference)
+        object.__setattr__(self, "grade", self._checked_grade(self.grade))
+
+    def _checked_grade(self, grade) -> ExtrapolationGrade | None:
+        if grade is None:
+            return None
+        if hasattr(grade, "to_builtin"):  # a pyiron container read back from HDF5
+            grade = grade.to_builtin()
+        if isinstance(grade, Mapping):
+            grade = ExtrapolationGrade.from_dict(grade) if grade else None
+            if grade is None:
+                return None
+        if not isinstance(grade, ExtrapolationGrade):
+            raise ValueError(
+                f"grade must be an ExtrapolationGrade or None, got {type(grade).__name__}"
+            )
+        if grade.n_columns != self.coefficients.size:
+            raise ValueError(
+                f"grade has {grade.n_columns} columns but the model has "
+                f"{self.coefficients.size} coefficients: the grade belongs to another model"
+            )
+        return grade
 
     @property
     def twojmax(self) -> int:
@@ -128,6 +159,143 @@ class SnapModel:
     def with_reference(self, reference: ReferencePotential | None) -> SnapModel:
         """This model with ``reference`` attached (None: detached); coefficients unchanged."""
         return dataclasses.replace(self, reference=reference)
+
+    def with_grade(self, grade: ExtrapolationGrade | None) -> SnapModel:
+        """This model with the extrapolation grade ``grade`` attached (None: detached)."""
+        return dataclasses.replace(self, grade=grade)
+
+    def with_leverage_grade(
+        self,
+        training_structures: Sequence,
+        *,
+        blocks: Sequence | None = None,
+        factors: Sequence | None = None,
+        thresholds=None,
+        min_distance: float | None = None,
+    ) -> SnapModel:
+        """This model with the leverage grade of its fit on ``training_structures``.
+
+        The weighted design is rebuilt from the descriptor blocks of the training structures
+        with the model's ``energy_weight``, ``force_weight`` and ``ridge`` (stress rows are left
+        out: they would only lower the grade), and the thresholds are calibrated on the
+        training atoms (:func:`~pyiron_appmlip.core.extrapolation.leverage_grade`).
+
+        Args:
+            training_structures: the structures the model was fitted to (ASE or pyiron).
+            blocks: their descriptor blocks, if at hand (e.g. from the descriptors job);
+                computed with :attr:`settings` otherwise. Virial rows after the force rows are
+                ignored.
+            factors: per-structure weight factors ``(f_E, f_F[, f_S])`` of the fit (group
+                weights), default all 1.
+            thresholds: explicit thresholds instead of the calibrated ones.
+            min_distance: reject training structures with atoms closer than this (Angstrom);
+                None: no check (they were fitted already).
+
+        Returns:
+            A new :class:`SnapModel` with :attr:`grade` set.
+        """
+        from ..core.extrapolation import leverage_grade_from_statistics
+        from ..core.statistics import SufficientStatistics
+        from ..descriptors.lammps_snap import compute_qsnap_blocks
+        from ..descriptors.per_atom import per_atom_rows
+        from ..structures.conversion import to_ase_list
+
+        atoms_list = to_ase_list(training_structures)
+        if not atoms_list:
+            raise ValueError("training_structures must hold at least one structure")
+        if blocks is None:
+            blocks = compute_qsnap_blocks(atoms_list, self.settings, min_distance=min_distance)
+        for name, seq in (("blocks", blocks), ("factors", factors)):
+            if seq is not None and len(seq) != len(atoms_list):
+                raise ValueError(
+                    f"{name} has {len(seq)} entries but training_structures has {len(atoms_list)}"
+                )
+        stats = SufficientStatistics(self.settings.n_columns())
+        for i, (atoms, block) in enumerate(zip(atoms_list, blocks, strict=True)):
+            f = None if factors is None else tuple(factors[i])
+            if f is not None and len(f) == 2:
+                f = (*f, 1.0)
+            stats.add(np.asarray(block)[: 1 + 3 * len(atoms)], factors=f)
+        rows = per_atom_rows(atoms_list, self.settings, min_distance=min_distance)
+        grade = leverage_grade_from_statistics(
+            stats,
+            self.energy_weight,
+            self.force_weight,
+            ridge=self.ridge,
+            training_rows=rows,
+            thresholds=thresholds,
+        )
+        return self.with_grade(grade)
+
+    def with_maxvol_grade(
+        self,
+        training_structures: Sequence,
+        *,
+        thresholds=None,
+        min_distance: float | None = None,
+    ) -> SnapModel:
+        """This model with pacemaker's MaxVol grade gamma of ``training_structures``' atoms.
+
+        Args:
+            training_structures: the structures the model was fitted to (ASE or pyiron); the
+                grade is sharpest with many more training atoms than coefficients.
+            thresholds: explicit thresholds instead of 1, 2, 10 (see
+                :func:`~pyiron_appmlip.core.extrapolation.maxvol_grade`).
+            min_distance: reject training structures with atoms closer than this (Angstrom);
+                None: no check.
+
+        Returns:
+            A new :class:`SnapModel` with :attr:`grade` set (``kind="maxvol"``).
+        """
+        from ..core.extrapolation import maxvol_grade
+        from ..descriptors.per_atom import per_atom_rows
+
+        rows = per_atom_rows(training_structures, self.settings, min_distance=min_distance)
+        return self.with_grade(maxvol_grade(rows, thresholds=thresholds))
+
+    def grade_structures(
+        self,
+        structures: Iterable,
+        kind: str | None = None,
+        *,
+        min_distance: float | None = None,
+    ) -> list[np.ndarray]:
+        """The extrapolation grade of every atom of ``structures``.
+
+        Args:
+            structures: ASE or pyiron structures (a list).
+            kind: ``"leverage"`` or ``"maxvol"``, checked against :attr:`grade`; None: the
+                grade the model carries.
+            min_distance: reject structures with atoms closer than this (Angstrom); None: no
+                check (a structure with nearly overlapping atoms simply grades high).
+
+        Returns:
+            One (n_atoms,) array of grades per structure; ``model.grade.level(g)`` names the
+            level (``"ok"``, ``"warn"``, ``"collect"``, ``"stop"``).
+
+        Raises:
+            ValueError: naming ``grade`` when the model carries none (and how to get one), or
+                ``kind`` when it differs from the grade's.
+        """
+        from ..core.extrapolation import GRADE_KINDS
+        from ..descriptors.per_atom import per_atom_rows
+
+        if kind is not None and kind not in GRADE_KINDS:
+            raise ValueError(f"kind must be None or one of {list(GRADE_KINDS)}, got {kind!r}")
+        if self.grade is None:
+            raise ValueError(
+                "grade: this model carries no extrapolation grade (no training statistics). Take "
+                "it from a fit job (AppmlipFit.get_model(row), or AppmlipSweep.get_model(row, "
+                "grade=True)), or attach one with model.with_leverage_grade(training_structures) "
+                "or model.with_maxvol_grade(training_structures)"
+            )
+        if kind is not None and kind != self.grade.kind:
+            raise ValueError(
+                f"kind={kind!r} but the model carries a {self.grade.kind} grade; use "
+                f"model.with_{kind}_grade(training_structures) for a {kind} grade"
+            )
+        rows = per_atom_rows(structures, self.settings, min_distance=min_distance)
+        return [self.grade.per_atom(r) for r in rows]
 
     def predict(self, blocks: Sequence) -> tuple[np.ndarray, list[np.ndarray]]:
         """Energies (eV) and forces (eV/Angstrom) from descriptor blocks of these settings.
@@ -213,7 +381,9 @@ class SnapModel:
         return job
 
     def to_dict(self) -> dict:
-        """Plain values for storage (HDF5/JSON); inverse of :meth:`from_dict`."""
+        """Plain values for storage (HDF5/JSON); inverse of :meth:`from_dict`. A :attr:`grade`
+        is stored under ``"grade"`` (its
+        :meth:`~pyiron_appmlip.core.extrapolation.ExtrapolationGrade.to_dict`)."""
         return {
             "coefficients": np.array(self.coefficients),
             "settings": self.settings.to_json(),
@@ -226,6 +396,7 @@ class SnapModel:
             "sampler": self.sampler,
             "job_id": -1 if self.job_id is None else int(self.job_id),
             "reference": "" if self.reference is None else self.reference.to_json(),
+            **({} if self.grade is None else {"grade": self.grade.to_dict()}),
         }
 
     @classmethod
@@ -253,4 +424,5 @@ class SnapModel:
             sampler=str(data.get("sampler", "all")),
             job_id=None if job_id < 0 else job_id,
             reference=data.get("reference") or None,
+            grade=data.get("grade") or None,
         )
