@@ -9,6 +9,8 @@ either table, and :meth:`get_model` hands out any row's model with its descripto
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..structures.conversion import as_strings
@@ -132,13 +134,21 @@ class AppmlipFit(AppmlipSweep):
         ids = max((as_strings(np.asarray(v)) for v in orders.values()), key=len)
         (job_id,) = desc_ids.values()
         factors_of = _group_factors(labels, grid.pool_levels, self._group_weights())
-        self.output.grade = training_grade_output(
-            self.project.load(int(job_id)),
-            ids,
-            [tuple(w) for w in grid.weights],
-            float(self.input.ridge),
-            factors_of,
-        )
+        try:
+            self.output.grade = training_grade_output(
+                self.project.load(int(job_id)),
+                ids,
+                [tuple(w) for w in grid.weights],
+                float(self.input.ridge),
+                factors_of,
+            )
+        except (ValueError, RuntimeError) as err:  # the fits stand without a grade
+            message = (
+                f"{self.job_name}: the models get no extrapolation grade ({err}); attach one "
+                "with model.with_leverage_grade(training_structures)"
+            )
+            self._logger.warning(message)
+            warnings.warn(message, UserWarning, stacklevel=2)
 
     def _validate_input(self):
         if list(self.input.samplers) != ["all"]:

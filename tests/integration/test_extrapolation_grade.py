@@ -203,3 +203,25 @@ def test_fit_job_models_carry_their_grade_also_after_reload(fitted):
         )
     with pytest.raises(ValueError, match="grade must be None, True or False"):
         fit.get_model(0, grade="yes")
+
+
+def test_a_fit_whose_grade_cannot_be_built_still_finishes(fitted, monkeypatch):
+    import pyiron_appmlip.jobs._grade as grade_module
+
+    pr, _, fit, _ = fitted
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("LAMMPS is not available (made up)")
+
+    monkeypatch.setattr(grade_module, "training_grade_output", fails)
+    again = pr.create.job.AppmlipFit("fit_without_grade")
+    again.set_descriptors(pr.load("desc_2"))
+    again.add_labels(pr.load("labels_1"))
+    again.weights = [150.0, 1.0]
+    again.input.executor = "serial"
+    with pytest.warns(UserWarning, match="no extrapolation grade .*made up"):
+        again.run()
+    assert again.status.finished
+    model = again.get_model(0)
+    assert model.grade is None
+    np.testing.assert_allclose(model.coefficients, fit.get_model(0).coefficients, rtol=1e-12)
