@@ -45,6 +45,22 @@ linear least-squares fit the excess is the estimation variance, which falls as `
   residual, only steepen the slope, so ``c`` is the smallest over the groups of settings
   sharing a truth setting. Both estimates tend to be too small, so the larger is used.
 
+Two options make the several-sizes regime hold up when a pilot's sizes span only a factor of
+two or three (a short lever arm to extrapolate from):
+
+* ``exponent_range``: the shared ``b`` is searched only within these bounds, a prior on how
+  fast an excess may fall. :data:`EXPONENT_PRIOR` (0.3 to 1.2) is the range the learning curves
+  of the paper's qSNAP fits of beryllium span (levels 1-6, six weight ratios, 100 to 9990
+  configurations); a fit of a few small sizes otherwise often runs to the end of the grid
+  (``b = 3``), which no least-squares fit of more data follows.
+* ``size_offset``: the excess is ``A (N - N0)^(-b)`` with a size offset ``N0`` below the
+  smallest size, shared like ``b`` by all settings of a quantity and fitted on a grid of
+  fractions of the smallest size (:data:`OFFSET_FRACTIONS`). A least-squares fit whose number
+  of equations approaches the number of coefficients has a test error that grows without bound
+  (for ordinary least squares with ``n`` equations and ``p`` coefficients the excess is
+  ``s^2 p / (n - p - 1)``); ``N0`` is the training-set size where that happens, so the steep
+  fall of the errors just above it is not mistaken for a large exponent.
+
 Predictions at the pilot's own sizes equal the pilot's medians (one size) or their fit (several
 sizes). The band: the pilot's 16th and 84th percentiles as offsets from the median in squared
 error, shrinking as ``N^(-band_exponent)`` (1/2 by default: the spread of a mean over ``N``
@@ -74,6 +90,9 @@ __all__ = [
     "AUTO",
     "DEFAULT_BAND_EXPONENT",
     "EXPONENT_GRID",
+    "EXPONENT_PRIOR",
+    "OFFSET_FRACTIONS",
+    "FIT",
 ]
 
 #: Exponent ``b`` of the excess when it cannot be fitted (least-squares variance falls as 1/N).
@@ -84,15 +103,22 @@ DEFAULT_BAND_EXPONENT = 0.5
 AUTO = "auto"
 #: Exponents tried when ``b`` is fitted from several training-set sizes.
 EXPONENT_GRID = tuple(float(x) for x in np.round(np.arange(0.05, 3.0001, 0.05), 4))
+#: Plausible exponents of a qSNAP learning curve (``exponent_range``): the span of the paper's
+#: beryllium fits (2Jmax 6, levels 1-6, 100 to 9990 configurations).
+EXPONENT_PRIOR = (0.3, 1.2)
+#: Size offsets tried by ``size_offset="fit"``, as fractions of the smallest size of the fit.
+OFFSET_FRACTIONS = tuple(float(x) for x in np.round(np.arange(0.0, 0.9501, 0.05), 4))
+#: ``size_offset`` value that fits the offset (see :func:`fit_error_model`).
+FIT = "fit"
 
 
 @dataclass(frozen=True)
 class LearningCurve:
     """The learning curve of one setting and one error quantity.
 
-    ``err(N)^2 = floor^2 + amplitude * N^(-exponent)`` for the median; the band's offsets in
-    squared error are ``band_low`` and ``band_high`` at ``reference_size`` and scale as
-    ``(reference_size / N)^band_exponent``.
+    ``err(N)^2 = floor^2 + amplitude * (N - offset)^(-exponent)`` for the median (``offset`` is
+    0 unless fitted); the band's offsets in squared error are ``band_low`` and ``band_high`` at
+    ``reference_size`` and scale as ``(reference_size / N)^band_exponent``.
 
     Attributes:
         floor: the error at infinite training-set size (same unit as the input errors).
@@ -106,6 +132,8 @@ class LearningCurve:
         source: ``"sizes"`` (fitted to several sizes), ``"train-test"`` (one size, from the
             training and test errors) or ``"distance"`` (floor from the truth level's floor and
             the distance of the labels to the truth).
+        offset: ``N0``, the training-set size (configurations) at which the excess would grow
+            without bound; sizes at or below it are predicted as infinite errors.
     """
 
     floor: float
@@ -117,11 +145,15 @@ class LearningCurve:
     band_exponent: float = DEFAULT_BAND_EXPONENT
     sizes: tuple = ()
     source: str = "sizes"
+    offset: float = 0.0
 
     def median(self, n) -> np.ndarray:
-        """Predicted median error at training-set size(s) ``n`` (> 0)."""
+        """Predicted median error at training-set size(s) ``n`` (> 0); infinite at sizes not
+        above ``offset``."""
         n = _check_sizes(n, "n")
-        return np.sqrt(self.floor**2 + self.amplitude * n ** (-self.exponent))
+        return np.sqrt(
+            self.floor**2 + self.amplitude * _excess_shape(n, self.offset, self.exponent)
+        )
 
     def band(self, n) -> tuple[np.ndarray, np.ndarray]:
         """Predicted 16th and 84th percentiles over repetitions at size(s) ``n`` (> 0).
@@ -155,6 +187,8 @@ class ErrorModel:
         sampling_biases: ``{quantity: B}`` used by the one-size regime.
         noise_slopes: ``{quantity: c}``, the excess per unit of squared label distance of the
             one-size regime (0 without ``distances``).
+        offsets: ``{quantity: N0}``, the size offset of the several-sizes regime (0 unless
+            ``size_offset`` was given).
     """
 
     curves: dict
@@ -164,6 +198,7 @@ class ErrorModel:
     notes: list = field(default_factory=list)
     sampling_biases: dict = field(default_factory=dict)
     noise_slopes: dict = field(default_factory=dict)
+    offsets: dict = field(default_factory=dict)
 
     def curve(self, setting, quantity: str) -> LearningCurve:
         """The learning curve of ``setting`` for ``quantity``."""
@@ -196,6 +231,13 @@ class ErrorModel:
     def floors(self) -> dict:
         """``{(setting, quantity): floor}``: the errors at infinite training-set size."""
         return {k: c.floor for k, c in self.curves.items()}
+
+
+def _excess_shape(n: np.ndarray, offset: float, exponent: float) -> np.ndarray:
+    """``(n - offset)^(-exponent)``, infinite where ``n <= offset``."""
+    d = np.asarray(n, dtype=float) - float(offset)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(d > 0, np.abs(d) ** (-float(exponent)), np.inf)
 
 
 def _key(setting) -> Hashable:
@@ -305,6 +347,8 @@ def fit_error_model(
     band: tuple[float, float] = (16.0, 84.0),
     distances: Mapping | None = None,
     truth_setting=None,
+    exponent_range=None,
+    size_offset=None,
 ) -> ErrorModel:
     """Fit learning curves to pilot rows (one row per fitted model).
 
@@ -340,6 +384,14 @@ def fit_error_model(
             are all NaN gets its floor from the distance (see the module docstring).
         truth_setting: optional function ``setting -> setting`` giving the setting with the same
             weights trained on the truth labels (whose floor the distance is added to).
+        exponent_range: ``(low, high)`` bounds of a fitted ``b`` (0 < low <= high), e.g.
+            :data:`EXPONENT_PRIOR`; None searches all of :data:`EXPONENT_GRID`. Exponents of
+            that grid within the bounds are tried (the bounds themselves if none is).
+        size_offset: ``N0`` of the excess ``A (N - N0)^(-b)`` in the several-sizes regime:
+            None or 0 (no offset), a number of configurations below every setting's smallest
+            size, or ``"fit"``: shared by all settings of a quantity and fitted together with
+            ``b`` over :data:`OFFSET_FRACTIONS` of the smallest size of the settings with
+            several sizes.
 
     Returns:
         An :class:`ErrorModel`.
@@ -347,8 +399,9 @@ def fit_error_model(
     Raises:
         ValueError: for empty or mismatched rows, sizes <= 0, NaN or negative errors, a setting
             at a single size without ``train`` errors, or bad ``exponent``, ``sampling_bias``,
-            ``band``.
+            ``band``, ``exponent_range`` or ``size_offset``.
     """
+    grid = _exponent_grid(exponent_range)
     keys = [_key(s) for s in settings]
     n_rows = len(keys)
     if n_rows == 0:
@@ -426,6 +479,7 @@ def fit_error_model(
     notes: list[str] = []
     curves: dict = {}
     exponents: dict = {}
+    offsets: dict = {}
     slopes: dict = {}
     for q in quantities:
         stats = {}
@@ -450,13 +504,21 @@ def fit_error_model(
                 per_n.append(entry)
             stats[k] = per_n
         multi = [k for k, v in stats.items() if len(v) >= 2]
+        smallest = min((v[0]["n"] for v in stats.values() if len(v) >= 2), default=math.inf)
+        offsets_tried = _offset_grid(size_offset, smallest)
         if q in exponents_given:
-            b = exponents_given[q]
+            b, n0 = _fit_exponent([stats[k] for k in multi], (exponents_given[q],), offsets_tried)
         elif any(len(v) >= 3 for v in stats.values()):
-            b = _fit_exponent([stats[k] for k in multi])
+            b, n0 = _fit_exponent([stats[k] for k in multi], grid, offsets_tried)
         else:
-            b = DEFAULT_EXPONENT
+            b = (
+                min(max(DEFAULT_EXPONENT, grid[0]), grid[-1])
+                if exponent_range
+                else DEFAULT_EXPONENT
+            )
+            n0 = offsets_tried[0] if len(multi) else 0.0
         exponents[q] = b
+        offsets[q] = n0
         if biases[q] == AUTO:
             ratios = [
                 e["train_ms"] / e["self_ms"]
@@ -474,8 +536,9 @@ def fit_error_model(
             if len(per_n) >= 2:
                 n = np.array([e["n"] for e in per_n])
                 m2 = np.array([e["median"] for e in per_n]) ** 2
-                f2, a, _ = _nnls2(n ** (-b), m2, 1.0 / np.maximum(m2, 1e-300) ** 2)
+                f2, a, _ = _nnls2(_excess_shape(n, n0, b), m2, 1.0 / np.maximum(m2, 1e-300) ** 2)
                 source = "sizes"
+                curve_offset = n0
             else:
                 if trains is None:
                     raise ValueError(
@@ -498,6 +561,7 @@ def fit_error_model(
                 excess = min(excess, m2)
                 f2, a = m2 - excess, excess * ref["n"] ** b
                 source = "train-test"
+                curve_offset = 0.0
             # the band from the largest size whose repetitions differ: at a pilot's whole
             # training set every repetition fits the same configurations (no spread)
             ref = next((e for e in reversed(per_n) if e["reps"] >= 2 and e["hi"] > e["lo"]), ref)
@@ -513,6 +577,7 @@ def fit_error_model(
                 band_exponent=band_exponent,
                 sizes=tuple(int(e["n"]) if float(e["n"]).is_integer() else e["n"] for e in per_n),
                 source=source,
+                offset=float(curve_offset),
             )
         # settings known only through their distance to the truth labels
         for k in order:
@@ -540,12 +605,14 @@ def fit_error_model(
                 band_exponent=base.band_exponent,
                 sizes=(),
                 source="distance",
+                offset=base.offset,
             )
     return ErrorModel(
         curves=curves,
         exponents=exponents,
         sampling_biases=biases,
         noise_slopes=slopes,
+        offsets=offsets,
         quantities=quantities,
         settings=order,
         notes=notes,
@@ -573,15 +640,69 @@ def _noise_slope(stats: dict, dist: dict, truth_setting, q: str) -> float:
     return min(slopes) if slopes else 0.0
 
 
-def _fit_exponent(groups: list[list[dict]]) -> float:
-    """The shared ``b`` minimising relative squared residuals of the medians of all settings."""
-    best_b, best_sse = DEFAULT_EXPONENT, math.inf
-    for b in EXPONENT_GRID:
-        sse = 0.0
-        for per_n in groups:
-            n = np.array([e["n"] for e in per_n])
-            m2 = np.array([e["median"] for e in per_n]) ** 2
-            sse += _nnls2(n ** (-b), m2, 1.0 / np.maximum(m2, 1e-300) ** 2)[2]
-        if sse < best_sse:
-            best_b, best_sse = b, sse
-    return best_b
+def _exponent_grid(exponent_range) -> tuple:
+    """The exponents a fit tries: :data:`EXPONENT_GRID` within ``exponent_range``."""
+    if exponent_range is None:
+        return EXPONENT_GRID
+    message = (
+        "exponent_range must be two numbers (low, high) with 0 < low <= high, e.g. "
+        f"EXPONENT_PRIOR {EXPONENT_PRIOR}, got {exponent_range!r}"
+    )
+    try:
+        low, high = (float(x) for x in exponent_range)
+    except (TypeError, ValueError):
+        raise ValueError(message) from None
+    if not (math.isfinite(low) and math.isfinite(high) and 0 < low <= high):
+        raise ValueError(message)
+    inside = tuple(b for b in EXPONENT_GRID if low - 1e-12 <= b <= high + 1e-12)
+    return inside or tuple(dict.fromkeys((low, high)))
+
+
+def _offset_grid(size_offset, smallest: float) -> tuple:
+    """The size offsets a fit tries (``smallest``: the smallest size of the settings with
+    several sizes)."""
+    if size_offset is None:
+        return (0.0,)
+    if isinstance(size_offset, str):
+        if size_offset != FIT:
+            raise ValueError(
+                f"size_offset must be None, a number of configurations >= 0 or {FIT!r}, got "
+                f"{size_offset!r}"
+            )
+        if not math.isfinite(smallest):
+            return (0.0,)
+        return tuple(f * smallest for f in OFFSET_FRACTIONS)
+    try:
+        value = float(size_offset)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"size_offset must be None, a number of configurations >= 0 or {FIT!r}, got "
+            f"{size_offset!r}"
+        ) from None
+    if not math.isfinite(value) or value < 0 or (math.isfinite(smallest) and value >= smallest):
+        raise ValueError(
+            f"size_offset must be a number of configurations >= 0 and below the smallest size "
+            f"of the settings with several sizes ({smallest:g}), got {size_offset!r}"
+        )
+    return (value,)
+
+
+def _fit_exponent(groups: list[list[dict]], grid=EXPONENT_GRID, offsets=(0.0,)):
+    """The shared ``(b, N0)`` minimising relative squared residuals of the medians of all
+    settings (``b`` from ``grid``, ``N0`` from ``offsets``; the first of equal fits)."""
+    best_b, best_n0, best_sse = DEFAULT_EXPONENT, 0.0, math.inf
+    if not groups:
+        return (grid[0] if len(grid) == 1 else DEFAULT_EXPONENT), float(offsets[0])
+    data = []
+    for per_n in groups:
+        n = np.array([e["n"] for e in per_n])
+        m2 = np.array([e["median"] for e in per_n]) ** 2
+        data.append((n, m2, 1.0 / np.maximum(m2, 1e-300) ** 2))
+    for n0 in offsets:
+        for b in grid:
+            sse = 0.0
+            for n, m2, w in data:
+                sse += _nnls2(_excess_shape(n, n0, b), m2, w)[2]
+            if sse < best_sse:
+                best_b, best_n0, best_sse = float(b), float(n0), sse
+    return best_b, best_n0

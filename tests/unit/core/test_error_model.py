@@ -14,6 +14,10 @@ import pytest
 
 from pyiron_appmlip.core.error_model import (
     DEFAULT_EXPONENT,
+    EXPONENT_GRID,
+    EXPONENT_PRIOR,
+    FIT,
+    OFFSET_FRACTIONS,
     ErrorModel,
     LearningCurve,
     fit_error_model,
@@ -425,3 +429,120 @@ def test_band_comes_from_the_largest_size_whose_repetitions_differ():
     np.testing.assert_allclose(med**2 - lo**2, np.median(at8) ** 2 - p16**2, rtol=1e-9)
     np.testing.assert_allclose(hi**2 - med**2, p84**2 - np.median(at8) ** 2, rtol=1e-9)
     assert hi[0] > lo[0]
+
+
+# -- a prior range of exponents and a size offset (pilots with a short span of sizes) ----------
+# sizes spanning a factor 7.5 from just above the offset: b and N0 are identifiable
+SHORT_SIZES = (8, 10, 14, 20, 30, 45, 60)
+OFFSET_TRUE = {
+    ("a", "energy"): (30.0, 4.0e4),
+    ("b", "energy"): (50.0, 9.0e4),
+    ("a", "force"): (300.0, 3.0e6),
+    ("b", "force"): (400.0, 5.0e6),
+}
+
+
+def offset_rows(n0, exponent, reps=31, seed=7):
+    """Rows of ``err^2 = floor^2 + A (N - n0)^-b`` with a lognormal factor on the excess."""
+    rng = np.random.default_rng(seed)
+    settings, sizes, test = [], [], {"energy": [], "force": []}
+    for s in ("a", "b"):
+        for n in SHORT_SIZES:
+            for _ in range(reps):
+                settings.append(s)
+                sizes.append(n)
+                for q in test:
+                    floor, amp = OFFSET_TRUE[(s, q)]
+                    excess = amp * (n - n0) ** (-exponent) * math.exp(rng.normal(0.0, 0.05))
+                    test[q].append(math.sqrt(floor**2 + excess))
+    return settings, np.array(sizes, float), {q: np.array(v) for q, v in test.items()}
+
+
+def test_prior_and_offset_recover_a_synthetic_curve_with_known_parameters():
+    settings, n, test = offset_rows(n0=6.0, exponent=0.8)
+    model = fit_error_model(settings, n, test, exponent_range=EXPONENT_PRIOR, size_offset=FIT)
+    for q in ("energy", "force"):
+        assert model.exponents[q] == pytest.approx(0.8, abs=0.1)
+        assert model.offsets[q] == pytest.approx(6.0, abs=0.8)  # grid step 0.4
+    for (s, q), (floor, amp) in OFFSET_TRUE.items():
+        c = model.curve(s, q)
+        assert c.offset == model.offsets[q]
+        far = 300.0  # a 5x extrapolation
+        true_far = math.sqrt(floor**2 + amp * (far - 6.0) ** (-0.8))
+        assert float(c.median(far)) == pytest.approx(true_far, rel=0.02)
+    # without the offset the same rows are fitted with a far too steep exponent
+    plain = fit_error_model(settings, n, test)
+    assert plain.exponents["force"] > 1.5
+
+
+def test_steep_pilot_curves_are_held_to_the_prior_range():
+    settings, n, test = offset_rows(n0=0.0, exponent=2.5)
+    free = fit_error_model(settings, n, test)
+    bounded = fit_error_model(settings, n, test, exponent_range=EXPONENT_PRIOR)
+    for q in ("energy", "force"):
+        assert free.exponents[q] == pytest.approx(2.5, abs=0.15)
+        assert bounded.exponents[q] == EXPONENT_PRIOR[1]
+        assert EXPONENT_PRIOR[0] <= bounded.exponents[q] <= EXPONENT_PRIOR[1]
+    # a range between two grid points still gives an exponent in it
+    narrow = fit_error_model(settings, n, test, exponent_range=(0.72, 0.74))
+    assert 0.72 <= narrow.exponents["energy"] <= 0.74
+
+
+def test_shared_exponent_and_offset_equal_a_brute_force_least_squares_over_the_grid():
+    from scipy.optimize import nnls
+
+    settings, n, test = offset_rows(n0=4.0, exponent=0.6, reps=5, seed=11)
+    model = fit_error_model(settings, n, test, exponent_range=(0.3, 1.2), size_offset=FIT)
+    settings = np.array(settings)
+    grid = [b for b in EXPONENT_GRID if 0.3 - 1e-9 <= b <= 1.2 + 1e-9]
+    offsets = [f * min(SHORT_SIZES) for f in OFFSET_FRACTIONS]
+    for q in ("energy", "force"):
+        medians = {
+            s: np.array([np.median(test[q][(settings == s) & (n == m)]) for m in SHORT_SIZES])
+            for s in ("a", "b")
+        }
+        best = None
+        for n0 in offsets:
+            for b in grid:
+                sse, coef = 0.0, {}
+                for s, med in medians.items():
+                    y = med**2
+                    w = 1.0 / y  # sqrt of the weights 1 / y^2
+                    a = np.c_[np.ones(len(y)), (np.array(SHORT_SIZES) - n0) ** (-b)]
+                    c, _ = nnls(a * w[:, None], y * w)
+                    sse += float(np.sum(((a @ c - y) * w) ** 2))
+                    coef[s] = c
+                if best is None or sse < best[0] - 1e-9 * best[0]:
+                    best = (sse, b, n0, coef)
+        _, b, n0, coef = best
+        assert model.exponents[q] == pytest.approx(b)
+        assert model.offsets[q] == pytest.approx(n0)
+        for s, (f2, amp) in coef.items():
+            c = model.curve(s, q)
+            assert c.floor**2 == pytest.approx(f2, rel=1e-6, abs=1e-6 * medians[s][-1] ** 2)
+            assert c.amplitude == pytest.approx(amp, rel=1e-6)
+
+
+def test_sizes_at_or_below_the_offset_are_infinite_errors():
+    c = LearningCurve(floor=2.0, amplitude=100.0, exponent=1.0, reference_size=20, offset=5.0)
+    assert np.isinf(c.median([4.0, 5.0])).all()
+    assert float(c.median(15.0)) == pytest.approx(math.sqrt(4.0 + 100.0 / 10.0))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"exponent_range": (1.2, 0.3)}, "exponent_range"),
+        ({"exponent_range": (0.0, 1.0)}, "exponent_range"),
+        ({"exponent_range": ("a", 1.0)}, "exponent_range"),
+        ({"exponent_range": 1.0}, "exponent_range"),
+        ({"size_offset": "yes"}, "size_offset"),
+        ({"size_offset": -1.0}, "size_offset"),
+        ({"size_offset": 8.0}, "size_offset"),
+        ({"size_offset": "many"}, "'fit'"),
+    ],
+)
+def test_bad_prior_or_offset_is_named(kwargs, message):
+    settings, n, test = offset_rows(n0=0.0, exponent=1.0, reps=3)
+    with pytest.raises(ValueError, match=message):
+        fit_error_model(settings, n, test, **kwargs)
