@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..core.error_model import ErrorModel, fit_error_model
+from ..core.error_model import EXPONENT_PRIOR, ErrorModel, fit_error_model
 from ..dft.levels import PAPER_LEVELS
 from ..study.recommend import recommend
 from .paper_values import FIG_8, TABLE_3
@@ -140,6 +140,7 @@ def fit_pilot(
     sampling_bias="auto",
     use_distances: bool = True,
     hidden_levels: Sequence[int] = (),
+    **options,
 ) -> ErrorModel:
     """Fit the error model to the rows at ``pilot_sizes``.
 
@@ -153,6 +154,9 @@ def fit_pilot(
         hidden_levels: levels whose errors against level 6 are hidden from the model; their
             floors then come from level 6's and the Table 3 distance in quadrature (implies
             ``use_distances``).
+        **options: further options of
+            :func:`~pyiron_appmlip.core.error_model.fit_error_model` (e.g. ``exponent_range``,
+            ``size_offset``).
 
     Returns:
         The fitted :class:`~pyiron_appmlip.core.error_model.ErrorModel`; settings are
@@ -190,6 +194,7 @@ def fit_pilot(
         test_self={q: pilot[f"{q}_test_self"].to_numpy() for q in _QUANTITIES},
         sampling_bias=sampling_bias,
         **kwargs,
+        **options,
     )
 
 
@@ -413,6 +418,13 @@ def validate(rows: pd.DataFrame, pilot_size: int = 100) -> ValidationResult:
             "rows at several sizes and the Table 3 distances; exponents fitted, shared per "
             "quantity",
             model=fit_pilot(rows, small),
+        )
+        add(
+            f"sizes {small[0]}-{small[-1]}, prior and offset",
+            "as above, the exponents within the prior range "
+            f"{EXPONENT_PRIOR[0]:g}-{EXPONENT_PRIOR[1]:g} and a size offset N0 fitted with them "
+            "(as the pilot validation fits a pilot)",
+            model=fit_pilot(rows, small, exponent_range=EXPONENT_PRIOR, size_offset="fit"),
         )
     return result
 
