@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..core.error_model import EXPONENT_PRIOR
 from .pilot_validation_measure import (
     RESULT_FORMAT,
     SETTING_COLUMNS,
@@ -63,6 +64,8 @@ __all__ = [
     "TruthModel",
     "whole_pool_comparison",
     "relative_error_summary",
+    "pilot_cost_floor",
+    "MODEL_OPTIONS",
     "plan_settings",
     "budget_comparison",
     "evaluate",
@@ -104,6 +107,7 @@ class SourceResult:
         plain_summary: :func:`relative_error_summary` of the ``"as-planned"`` variant of
             :func:`fit_pilot_model`.
         exponents: the fitted exponents ``{2Jmax: {quantity: b}}``.
+        offsets: the fitted size offsets ``{2Jmax: {quantity: N0}}`` (configurations).
     """
 
     measurement: SourceMeasurement
@@ -116,6 +120,7 @@ class SourceResult:
     model_notes: list = field(default_factory=list)
     plain_summary: dict = field(default_factory=dict)
     exponents: dict = field(default_factory=dict)
+    offsets: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -193,9 +198,20 @@ class GroupedErrorModel:
         return {t: dict(m.exponents) for t, m in self.models.items()}
 
     @property
+    def offsets(self) -> dict:
+        """``{2Jmax: {quantity: N0}}``, the size offsets (configurations)."""
+        return {t: dict(m.offsets) for t, m in self.models.items()}
+
+    @property
     def notes(self) -> list:
         """The remarks of every model."""
         return [f"2Jmax {t}: {n}" for t, m in self.models.items() for n in m.notes]
+
+
+#: Options of :func:`~pyiron_appmlip.core.error_model.fit_error_model` for a pilot's rows at
+#: several sizes: exponents within the prior range
+#: (:data:`~pyiron_appmlip.core.error_model.EXPONENT_PRIOR`), and a size offset fitted with them.
+MODEL_OPTIONS = {"exponent_range": EXPONENT_PRIOR, "size_offset": "fit"}
 
 
 def _fit(rows):
@@ -214,6 +230,7 @@ def _fit(rows):
         test,
         train=train,
         test_self=own if has_own else None,
+        **MODEL_OPTIONS,
     )
 
 
@@ -374,7 +391,10 @@ def relative_error_summary(table) -> dict:
         ``{"energy": {"median", "max", "within"}, "force": {...}, "both": {...}}``; ``within``
         is the share of settings within :data:`TARGET_RELATIVE_ERROR`; ``both`` pools the
         energy and force errors; ``both_pilot_test`` (where the table has them) pools the
-        relative errors against the whole pool's errors on the pilot's test set.
+        relative errors against the whole pool's errors on the pilot's test set, and
+        ``<q>_test_set`` holds the same statistics of the whole pool's errors on the pilot's
+        test set against those on the whole test set: how far even an exact prediction of the
+        pilot's test errors is from the truth, the limit a test set of that size sets.
     """
     out = {}
     parts = {q: np.abs(table[f"{q}_relative_error"].to_numpy(float)) for q, *_ in QUANTITIES}
@@ -386,6 +406,10 @@ def relative_error_summary(table) -> dict:
                 for q, *_ in QUANTITIES
             ]
         )
+    if all(f"{q}_true_pilot_test" in table for q, *_ in QUANTITIES):
+        for q, *_ in QUANTITIES:
+            own = table[f"{q}_true_pilot_test"].to_numpy(float)
+            parts[f"{q}_test_set"] = np.abs(own / table[f"{q}_true"].to_numpy(float) - 1.0)
     for name, v in parts.items():
         out[name] = {
             "median": float(np.median(v)),
@@ -517,6 +541,7 @@ def evaluate(measurement: SourceMeasurement, settings: ValidationSettings) -> So
         model_notes=list(model.notes),
         plain_summary=plain_summary,
         exponents=model.exponents,
+        offsets=model.offsets,
     )
 
 
@@ -815,9 +840,14 @@ def _pilot_lines(result: SourceResult) -> list[str]:
         for t, g in usable.groupby("twojmax")
     )
     exps = "; ".join(
-        f"2Jmax {t}: " + ", ".join(f"{q} {b:g}" for q, b in e.items())
+        f"2Jmax {t}: "
+        + ", ".join(
+            f"{q} b {b:g}, N0 {result.offsets.get(t, {}).get(q, 0.0):.3g}" for q, b in e.items()
+        )
         for t, e in sorted(result.exponents.items())
     )
+    prior = MODEL_OPTIONS.get("exponent_range")
+    prior_text = f" (b within {prior[0]:g}-{prior[1]:g})" if prior else ""
     return [
         f"Source: {m.description}. Training pool {info['pool']} configurations, test set "
         f"{info['test']} at level {m.truth_level}; descriptors per 2Jmax: "
@@ -830,7 +860,8 @@ def _pilot_lines(result: SourceResult) -> list[str]:
         f"calculations ({by_level}), {cost}. The error model saw only the fits of the pilot's "
         f"subsets (sizes {sizes}; {result.measurement.pilot_rows['repetition'].nunique()} "
         "repetitions each) tested on the pilot's test set, one model per 2Jmax from the sizes "
-        f"at which every fit has full rank ({used}); fitted exponents b: {exps}.",
+        f"at which every fit has full rank ({used}). Each model fits err(N)^2 = floor^2 + "
+        f"A (N - N0)^-b, b and N0 shared by the settings of a 2Jmax{prior_text}: {exps}.",
         "",
         f"The truth: fits of leverage-sampled subsets of the whole pool (median of "
         f"{result.measurement.truth_rows['repetition'].nunique()} repetitions per size) and of "
@@ -840,6 +871,81 @@ def _pilot_lines(result: SourceResult) -> list[str]:
 
 def _met(ok: bool) -> str:
     return "met" if ok else "missed"
+
+
+def pilot_cost_floor(result: SourceResult) -> dict:
+    """What a pilot of this source must cost at least (core-hours, or calculations).
+
+    Returns:
+        ``{"test": the pilot's reference-level test calculations, "test_each": one of them,
+        "training": its training calculations, "full_rank": the smallest pilot size whose fits
+        have full rank at the largest 2Jmax, "cheapest": the cheapest training level,
+        "minimum": that many configurations at the cheapest level plus one test calculation,
+        "minimum_budget": the smallest budget of which the minimum is at most
+        :data:`TARGET_PILOT_SHARE`}``.
+    """
+    m = result.measurement
+    p = m.pilot
+    ref = p.reference_level
+    test = sum(p.seconds[(i, ref)] for i in p.test_ids) / _SECONDS_PER_HOUR
+    training = p.total_seconds / _SECONDS_PER_HOUR - test
+    per_level = {
+        lv: float(np.mean([p.seconds[(i, lv)] for i in p.train_ids])) / _SECONDS_PER_HOUR
+        for lv in p.levels
+    }
+    cheapest = min(per_level, key=per_level.get)
+    usable = full_rank_rows(m.pilot_rows)
+    top = usable[usable["twojmax"] == usable["twojmax"].max()]
+    full_rank = int(top["subset_size"].min()) if len(top) else len(p.train_ids)
+    each = test / max(len(p.test_ids), 1)
+    minimum = full_rank * per_level[cheapest] + each
+    return {
+        "test": test,
+        "test_each": each,
+        "training": training,
+        "full_rank": full_rank,
+        "cheapest": cheapest,
+        "minimum": minimum,
+        "minimum_budget": minimum / TARGET_PILOT_SHARE,
+    }
+
+
+def _cost_floor_text(result: SourceResult, needed: float, whole: float) -> str:
+    m = result.measurement
+    unit = m.cost_unit
+    floor = pilot_cost_floor(result)
+    budgets = sorted(set(result.budgets["budget"].to_numpy(float)))
+    out_of_reach = [b for b in budgets if b < floor["minimum_budget"]]
+    text = (
+        f"the pilot's {len(m.pilot.test_ids)} reference-level test calculations cost "
+        f"{_amount(floor['test'], unit)} {unit} ({_amount(floor['test_each'], unit)} each), its "
+        f"training calculations {_amount(floor['training'], unit)}; a pilot worth "
+        f"{100 * TARGET_PILOT_SHARE:g} % of its budget needs a budget of "
+        f"{_amount(needed, unit)} {unit}"
+    )
+    if needed > whole:
+        text += (
+            f", more than labelling the whole pool of {m.info['pool']} configurations at every "
+            f"training level costs ({_amount(whole, unit)} {unit})"
+        )
+    text += (
+        f". Even the smallest pilot that fits every setting with full rank, "
+        f"{floor['full_rank']} configurations at the cheapest level ({floor['cheapest']}) and a "
+        f"single test calculation, costs {_amount(floor['minimum'], unit)} {unit}: the target "
+        f"cannot be met, whatever the pilot's design, for budgets below "
+        f"{_amount(floor['minimum_budget'], unit)} {unit}"
+    )
+    if out_of_reach:
+        text += (
+            f", which are {len(out_of_reach)} of the {len(budgets)} budgets here "
+            f"({', '.join(_amount(b, unit) for b in out_of_reach)} {unit})"
+        )
+    if floor["test_each"] > TARGET_PILOT_SHARE * budgets[-1]:
+        text += (
+            f"; one reference-level calculation alone is more than "
+            f"{100 * TARGET_PILOT_SHARE:g} % of every budget"
+        )
+    return text + "."
 
 
 def _target_lines(result: SourceResult) -> list[str]:
@@ -877,22 +983,7 @@ def _target_lines(result: SourceResult) -> list[str]:
         f"{_pct(shares.min())} to {_pct(shares.max())} of the budgets planned for: {cost}"
     )
     if shares.max() > TARGET_PILOT_SHARE:
-        if needed > whole:
-            why = (
-                f"a pilot worth {100 * TARGET_PILOT_SHARE:g} % of its budget needs a budget of "
-                f"{_amount(needed, unit)} {unit}, more than labelling the whole pool at every "
-                f"training level costs ({_amount(whole, unit)} {unit}): with "
-                f"{len(m.pilot.train_ids)} of the pool's {m.info['pool']} configurations at "
-                f"every level, plus {len(m.pilot.test_ids)} reference-level calculations, the "
-                "pilot is a large part of this small pool."
-            )
-        else:
-            why = (
-                f"the smaller budgets buy only a few times the pilot's "
-                f"{len(m.pilot.train_ids)} training configurations; a pilot is cheap only "
-                "against budgets large compared with it."
-            )
-        lines.append(f"- Why the cost target is missed: {why}")
+        lines.append(f"- Why the cost target is missed: {_cost_floor_text(result, needed, whole)}")
     lines += [
         f"- Fitting the error model took {result.fit_seconds:.2g} s; {result.n_plans} plans "
         f"took {result.plan_seconds:.2g} s together (target met: seconds, not a sweep).",
@@ -931,6 +1022,15 @@ def _target_lines(result: SourceResult) -> list[str]:
                 f"{_pct(s['both_pilot_test']['median'])}, against the whole test set "
                 f"{_pct(s['both']['median'])}: the difference is what the small test set adds, "
                 "the rest is the extrapolation."
+            )
+        if "energy_test_set" in s:
+            why += (
+                " Even an exact prediction of the pilot's test errors would miss: the whole "
+                f"pool's own fits, tested on the pilot's {len(m.pilot.test_ids)} test "
+                "configurations, differ from their errors on the whole test set by a median "
+                f"{_pct(s['energy_test_set']['median'])} (energy) and "
+                f"{_pct(s['force_test_set']['median'])} (force), the limit a test set of this "
+                "size sets."
             )
         why += (
             " The worst setting is "

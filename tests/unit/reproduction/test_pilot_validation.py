@@ -190,7 +190,12 @@ def test_whole_pool_comparison_and_its_summary_against_numpy(evaluated, measured
             pr["subset_size"].to_numpy(float),
             {"energy": pr["energy_rmse_test_truth"], "force": pr["force_rmse_test_truth"]},
             train={"energy": pr["energy_rmse_train"], "force": pr["force_rmse_train"]},
+            exponent_range=(0.25, 1.2),
+            size_offset="fit",
         )
+        assert 0.25 <= min(models[tj].exponents.values())
+        assert max(models[tj].exponents.values()) <= 1.2
+        assert evaluated.offsets[tj] == models[tj].offsets
     assert (measured.pilot_rows["rank"] == measured.pilot_rows["n_descriptors"] + 1).all()
     for _, r in t.iterrows():
         key = (r["train_level"], r["weight_ratio"], r["twojmax"])
@@ -224,6 +229,9 @@ def test_whole_pool_comparison_and_its_summary_against_numpy(evaluated, measured
     assert s["force"]["max"] == pytest.approx(np.max(f))
     assert s["both"]["median"] == pytest.approx(np.median(np.r_[e, f]))
     assert s["both"]["within"] == pytest.approx(np.mean(np.r_[e, f] <= 0.1))
+    # the limit of the pilot's test set: the pool's own fits on it against the whole test set
+    limit = np.abs(t["force_true_pilot_test"] / t["force_true"] - 1)
+    assert s["force_test_set"]["median"] == pytest.approx(np.median(limit))
 
 
 def test_truth_model_takes_the_largest_measured_size_not_above_n(measured):
@@ -439,3 +447,22 @@ def test_grouped_model_answers_like_the_model_of_its_2jmax(measured):
         pv.fit_pilot_model(bad)
     with pytest.raises(ValueError, match="no pilot rows at 2Jmax 8"):
         model.predict(("2", 10.0, 8), [30])
+
+
+def test_pilot_cost_floor_against_the_pilots_recorded_calculations(evaluated, measured):
+    floor = pv.pilot_cost_floor(evaluated)
+    p = measured.pilot
+    ref = p.reference_level
+    test = sum(p.seconds[(i, ref)] for i in p.test_ids) / 3600.0
+    assert floor["test"] == pytest.approx(test)
+    assert floor["test"] + floor["training"] == pytest.approx(p.total_seconds / 3600.0)
+    means = {lv: np.mean([p.seconds[(i, lv)] for i in p.train_ids]) / 3600.0 for lv in p.levels}
+    cheapest = min(means, key=means.get)
+    assert floor["cheapest"] == cheapest
+    rows = measured.pilot_rows
+    top = rows[rows["twojmax"] == rows["twojmax"].max()]
+    full = top.groupby("subset_size")["rank"].min() >= top["n_descriptors"].iloc[0] + 1
+    assert floor["full_rank"] == int(full[full].index.min())
+    minimum = floor["full_rank"] * means[cheapest] + test / len(p.test_ids)
+    assert floor["minimum"] == pytest.approx(minimum)
+    assert floor["minimum_budget"] == pytest.approx(minimum / pv.TARGET_PILOT_SHARE)
