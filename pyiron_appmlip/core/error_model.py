@@ -239,7 +239,7 @@ def _excess_shape(n: np.ndarray, offset: float, exponent: float) -> np.ndarray:
     """``(n - offset)^(-exponent)``, infinite where ``n <= offset``."""
     d = np.asarray(n, dtype=float) - float(offset)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(d > 0, np.abs(d) ** (-float(exponent)), np.inf)
+        return np.where(d > 0, np.abs(d) ** (-np.asarray(exponent, dtype=float)), np.inf)
 
 
 def _key(setting) -> Hashable:
@@ -689,22 +689,42 @@ def _offset_grid(size_offset, smallest: float) -> tuple:
     return (value,)
 
 
+def _nnls2_sse(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The weighted SSE of :func:`_nnls2` for every row of ``x`` (candidates x sizes) at once."""
+    sw, swx, swy = w.sum(), x @ w, float(w @ y)
+    swxx, swxy = (x * x) @ w, x @ (w * y)
+    det = sw * swxx - swx * swx
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        c0 = (swxx * swy - swx * swxy) / det
+        c1 = (sw * swxy - swx * swy) / det
+        slope = np.where(swxx > 0, np.maximum(swxy / swxx, 0.0), 0.0)
+
+    def sse(a, b):
+        with np.errstate(invalid="ignore", over="ignore"):
+            r = y[None, :] - np.asarray(a, float)[..., None] - np.asarray(b, float)[..., None] * x
+            return np.sum(w * r * r, axis=1)
+
+    ok = (c0 >= 0) & (c1 >= 0) & np.isfinite(c0) & np.isfinite(c1)
+    both = np.where(ok, sse(np.where(ok, c0, 0.0), np.where(ok, c1, 0.0)), np.inf)
+    floor_only = sse(np.full(len(x), max(swy / sw, 0.0)), np.zeros(len(x)))
+    return np.minimum(np.minimum(both, floor_only), sse(np.zeros(len(x)), slope))
+
+
 def _fit_exponent(groups: list[list[dict]], grid=EXPONENT_GRID, offsets=(0.0,)):
     """The shared ``(b, N0)`` minimising relative squared residuals of the medians of all
     settings (``b`` from ``grid``, ``N0`` from ``offsets``; the first of equal fits)."""
     best_b, best_n0, best_sse = DEFAULT_EXPONENT, 0.0, math.inf
     if not groups:
         return (grid[0] if len(grid) == 1 else DEFAULT_EXPONENT), float(offsets[0])
-    data = []
-    for per_n in groups:
-        n = np.array([e["n"] for e in per_n])
-        m2 = np.array([e["median"] for e in per_n]) ** 2
-        data.append((n, m2, 1.0 / np.maximum(m2, 1e-300) ** 2))
+    exponents = np.asarray(grid, dtype=float)
     for n0 in offsets:
-        for b in grid:
-            sse = 0.0
-            for n, m2, w in data:
-                sse += _nnls2(_excess_shape(n, n0, b), m2, w)[2]
-            if sse < best_sse:
-                best_b, best_n0, best_sse = float(b), float(n0), sse
+        sse = np.zeros(len(exponents))
+        for per_n in groups:
+            n = np.array([e["n"] for e in per_n])
+            m2 = np.array([e["median"] for e in per_n]) ** 2
+            x = _excess_shape(n[None, :], n0, exponents[:, None])
+            sse += _nnls2_sse(x, m2, 1.0 / np.maximum(m2, 1e-300) ** 2)
+        k = int(np.argmin(sse))  # the first of equal fits
+        if sse[k] < best_sse:
+            best_b, best_n0, best_sse = float(exponents[k]), float(n0), float(sse[k])
     return best_b, best_n0

@@ -235,8 +235,9 @@ def _fit(rows):
 
 
 #: How the pilot's rows become error models (:func:`fit_pilot_model`): ``"per-2Jmax"`` (the
-#: report's: full-rank sizes only, one model per 2Jmax) or ``"as-planned"`` (every row, one
-#: model, as the ``AppmlipPlan`` job fits a pilot sweep).
+#: report's, and the ``AppmlipPlan`` job's: full-rank sizes only, one model per 2Jmax) or
+#: ``"as-planned"`` (every row, rank-deficient fits included, one model over every 2Jmax; the
+#: name is kept for existing scripts).
 MODEL_VARIANTS = ("per-2Jmax", "as-planned")
 
 
@@ -995,8 +996,9 @@ def _target_lines(result: SourceResult) -> list[str]:
     if result.plain_summary:
         ps = result.plain_summary
         lines.append(
-            "- Fitted as the `AppmlipPlan` job fits a pilot sweep (every size, rank-deficient "
-            "fits included, one model over every 2Jmax), the median relative error is "
+            "- Fitted from every pilot row in one model over every 2Jmax (rank-deficient fits "
+            "included; the report and the `AppmlipPlan` job fit one model per 2Jmax from "
+            "full-rank sizes), the median relative error is "
             f"{_pct(ps['energy']['median'])} (energy) and {_pct(ps['force']['median'])} "
             f"(force), the largest {_pct(ps['energy']['max'])} and {_pct(ps['force']['max'])}."
         )
