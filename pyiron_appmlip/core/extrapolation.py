@@ -335,6 +335,37 @@ class ExtrapolationGrade:
         index = np.searchsorted(self.thresholds.as_tuple(), g, "left")
         return np.asarray(GRADE_LEVELS, dtype=object)[index]
 
+    def calibrated(self, training_max: float, multiples=None) -> ExtrapolationGrade:
+        """This grade with thresholds calibrated on the largest training-atom grade.
+
+        Use it when the training atoms are graded in pieces (``training_max`` the largest of
+        :meth:`per_atom` over all of them); the builders' ``training_rows`` do the same in one
+        go.
+
+        Args:
+            training_max: the largest grade of the training atoms.
+            multiples: ``(warn, collect, stop)`` multiples of ``training_max`` (MaxVol: of
+                ``max(training_max, 1)``); default :data:`LEVERAGE_MULTIPLES` or
+                :data:`MAXVOL_MULTIPLES`.
+
+        Raises:
+            ValueError: naming ``training_max`` when it is not a positive number, or
+                ``multiples``.
+        """
+        if multiples is None:
+            multiples = LEVERAGE_MULTIPLES if self.kind == "leverage" else MAXVOL_MULTIPLES
+        multiples = _check_multiples(multiples, "multiples")
+        tau = float(training_max)
+        base = max(tau, 1.0) if self.kind == "maxvol" else tau
+        if not base > 0 or not math.isfinite(base):
+            raise ValueError(
+                f"training_max must be a positive number (the training atoms' largest grade), "
+                f"got {training_max!r}: the thresholds cannot be calibrated; give thresholds"
+            )
+        return dataclasses.replace(
+            self, thresholds=GradeThresholds(*(m * base for m in multiples)), training_max=tau
+        )
+
     def with_thresholds(self, thresholds) -> ExtrapolationGrade:
         """This grade with other thresholds (a :class:`GradeThresholds`, mapping or triple)."""
         return dataclasses.replace(self, thresholds=GradeThresholds.make(thresholds))
@@ -436,7 +467,7 @@ def _check_multiples(multiples, name: str) -> tuple[float, float, float]:
     return tuple(float(m) for m in multiples)
 
 
-def _calibrated(grade: ExtrapolationGrade, thresholds, training_rows, multiples, floor: float):
+def _calibrated(grade: ExtrapolationGrade, thresholds, training_rows, multiples):
     """``grade`` with the given thresholds, or with thresholds calibrated on training rows."""
     if thresholds is not None:
         if training_rows is not None:
@@ -449,18 +480,7 @@ def _calibrated(grade: ExtrapolationGrade, thresholds, training_rows, multiples,
             "atoms) to calibrate them on"
         )
     x = _stack_rows(training_rows, grade.n_columns, "training_rows")
-    tau = float(grade.per_atom(x).max())
-    base = max(tau, floor)
-    if not base > 0 or not math.isfinite(base):
-        raise ValueError(
-            f"the training atoms grade {tau!r}: the thresholds cannot be calibrated on them; "
-            "give thresholds"
-        )
-    return dataclasses.replace(
-        grade,
-        thresholds=GradeThresholds(*(m * base for m in multiples)),
-        training_max=tau,
-    )
+    return grade.calibrated(float(grade.per_atom(x).max()), multiples)
 
 
 def leverage_grade(
@@ -545,7 +565,7 @@ def leverage_grade(
         cutoff=rcond * s[0],
         n_training=n_training,
     )
-    return _calibrated(grade, thresholds, training_rows, multiples, 0.0)
+    return _calibrated(grade, thresholds, training_rows, multiples)
 
 
 def leverage_grade_from_statistics(
@@ -669,4 +689,4 @@ def maxvol_grade(
         n_training=x.shape[0],
         active_set=active,
     )
-    return _calibrated(grade, thresholds, x, multiples, 1.0)
+    return _calibrated(grade, thresholds, x, multiples)

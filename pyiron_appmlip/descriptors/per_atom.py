@@ -17,7 +17,7 @@ element layout from :func:`model_columns_from_bispectrum`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -32,6 +32,7 @@ __all__ = [
     "model_columns_from_bispectrum",
     "per_atom_bispectrum",
     "per_atom_rows",
+    "iter_per_atom_rows",
 ]
 
 
@@ -229,6 +230,28 @@ def per_atom_bispectrum(
     return out
 
 
+def iter_per_atom_rows(
+    structures: Sequence,
+    settings: QSnapSettings,
+    *,
+    min_distance: float | None = DEFAULT_MIN_DISTANCE,
+) -> Iterator[np.ndarray]:
+    """Like :func:`per_atom_rows`, one structure at a time (for training sets too large to
+    hold all their rows)."""
+    from ase import Atoms
+
+    from ..structures.conversion import to_ase_list
+
+    settings = _checked_settings(settings)
+    if isinstance(structures, Atoms):
+        raise ValueError("structures must be a list of structures, got a single Atoms object")
+    index = {e: i + 1 for i, e in enumerate(settings.elements)}
+    for i, atoms in enumerate(to_ase_list(structures)):
+        prep = prepare_structure(atoms, settings, min_distance, label=i)
+        types = [index[s] for s in atoms.get_chemical_symbols()]
+        yield model_columns_from_bispectrum(_bispectrum_of(prep, settings), settings, types)
+
+
 def per_atom_rows(
     structures: Sequence,
     settings: QSnapSettings,
@@ -249,17 +272,4 @@ def per_atom_rows(
         One (n_atoms, 1 + p) array per structure, atoms in input order; the rows of a
         structure sum to ``[N, energy row of its descriptor block]``.
     """
-    from ..structures.conversion import to_ase_list
-
-    settings = _checked_settings(settings)
-    atoms_list = to_ase_list(structures)
-    index = {e: i + 1 for i, e in enumerate(settings.elements)}
-    out = []
-    for atoms, b in zip(
-        atoms_list,
-        per_atom_bispectrum(atoms_list, settings, min_distance=min_distance),
-        strict=True,
-    ):
-        types = [index[s] for s in atoms.get_chemical_symbols()]
-        out.append(model_columns_from_bispectrum(b, settings, types))
-    return out
+    return list(iter_per_atom_rows(structures, settings, min_distance=min_distance))

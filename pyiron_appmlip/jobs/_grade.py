@@ -20,35 +20,12 @@ from ..core.statistics import SufficientStatistics
 __all__ = ["training_grade_output", "grade_from_output"]
 
 
-def _training_data(desc_job, ids: Sequence[str], factors_of: Mapping):
-    """Structures, label-free statistics and per-atom rows of the training configurations."""
-    from ..descriptors.per_atom import per_atom_rows
-
-    by_id = dict(zip(desc_job.configuration_ids, desc_job.structures, strict=True))
-    missing = [i for i in ids if i not in by_id]
-    if missing:
-        raise ValueError(
-            f"the descriptors job {desc_job.job_name} lacks training configuration(s) {missing[:3]}"
-        )
-    structures = [by_id[i] for i in ids]
-    settings = desc_job.settings
-    stats = SufficientStatistics(settings.n_columns())
-    store = desc_job.get_store()
-    for cid, atoms, block in zip(ids, structures, store.iter_blocks(ids), strict=True):
-        factors = factors_of.get(cid)
-        stats.add(
-            np.asarray(block)[: 1 + 3 * len(atoms)],
-            config_id=cid,
-            factors=None if factors is None else tuple(factors),
-        )
-    rows = per_atom_rows(structures, settings, min_distance=None)
-    return stats, rows
-
-
 def training_grade_output(
     desc_job, ids: Sequence[str], weights: Sequence, ridge: float, factors_of: Mapping
 ) -> dict:
     """What a fit job stores for the grades of its models.
+
+    The blocks and the per-atom rows of the training configurations are read one at a time.
 
     Args:
         desc_job: the descriptors job of the fit.
@@ -61,19 +38,44 @@ def training_grade_output(
         ``{"statistics": SufficientStatistics.to_dict(), "weights": (k, 2), "thresholds":
         (k, 3), "training_max": (k,)}``, plain arrays.
     """
-    stats, rows = _training_data(desc_job, list(ids), factors_of)
-    thresholds, training_max = [], []
-    for w_e, w_f in weights:
-        grade = leverage_grade_from_statistics(
-            stats, float(w_e), float(w_f), ridge=float(ridge), training_rows=rows
+    from ..descriptors.per_atom import iter_per_atom_rows
+
+    ids = list(ids)
+    by_id = dict(zip(desc_job.configuration_ids, desc_job.structures, strict=True))
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise ValueError(
+            f"the descriptors job {desc_job.job_name} lacks training configuration(s) {missing[:3]}"
         )
-        thresholds.append(grade.thresholds.as_tuple())
-        training_max.append(grade.training_max)
+    structures = [by_id[i] for i in ids]
+    settings = desc_job.settings
+    stats = SufficientStatistics(settings.n_columns())
+    blocks = desc_job.get_store().iter_blocks(ids)
+    for cid, atoms, block in zip(ids, structures, blocks, strict=True):
+        factors = factors_of.get(cid)
+        stats.add(
+            np.asarray(block)[: 1 + 3 * len(atoms)],
+            config_id=cid,
+            factors=None if factors is None else tuple(factors),
+        )
+    grades = [
+        leverage_grade_from_statistics(
+            stats, float(w_e), float(w_f), ridge=float(ridge), thresholds=(1.0, 1.0, 1.0)
+        )
+        for w_e, w_f in weights
+    ]
+    training_max = np.zeros(len(grades))
+    for rows in iter_per_atom_rows(structures, settings, min_distance=None):
+        for k, grade in enumerate(grades):
+            training_max[k] = max(training_max[k], float(grade.per_atom(rows).max()))
+    thresholds = [
+        g.calibrated(t).thresholds.as_tuple() for g, t in zip(grades, training_max, strict=True)
+    ]
     return {
         "statistics": stats.to_dict(),
         "weights": np.array([[float(w_e), float(w_f)] for w_e, w_f in weights]),
         "thresholds": np.array(thresholds),
-        "training_max": np.array(training_max),
+        "training_max": training_max,
     }
 
 

@@ -1058,7 +1058,7 @@ class AppmlipSweep(
             labels = {level: self._load_labels(level)}
             factors_of = _group_factors(labels, [level], group_weights)
             factors = [tuple(factors_of.get(i, (1.0, 1.0, 1.0))) for i in ids]
-        blocks = desc_job.get_store().get_blocks(ids)
+        blocks = desc_job.get_store().iter_blocks(ids)
         return model.with_leverage_grade(structures, blocks=blocks, factors=factors)
 
     def _fitted_reference(self):

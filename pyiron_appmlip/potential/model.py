@@ -196,35 +196,42 @@ class SnapModel:
         """
         from ..core.extrapolation import leverage_grade_from_statistics
         from ..core.statistics import SufficientStatistics
-        from ..descriptors.lammps_snap import compute_qsnap_blocks
-        from ..descriptors.per_atom import per_atom_rows
+        from ..descriptors.lammps_snap import iter_qsnap_blocks
+        from ..descriptors.per_atom import iter_per_atom_rows
         from ..structures.conversion import to_ase_list
 
         atoms_list = to_ase_list(training_structures)
         if not atoms_list:
             raise ValueError("training_structures must hold at least one structure")
-        if blocks is None:
-            blocks = compute_qsnap_blocks(atoms_list, self.settings, min_distance=min_distance)
         for name, seq in (("blocks", blocks), ("factors", factors)):
-            if seq is not None and len(seq) != len(atoms_list):
+            if seq is not None and hasattr(seq, "__len__") and len(seq) != len(atoms_list):
                 raise ValueError(
                     f"{name} has {len(seq)} entries but training_structures has {len(atoms_list)}"
                 )
+        if blocks is None:
+            blocks = iter_qsnap_blocks(atoms_list, self.settings, min_distance=min_distance)
         stats = SufficientStatistics(self.settings.n_columns())
-        for i, (atoms, block) in enumerate(zip(atoms_list, blocks, strict=True)):
+        n_added = 0
+        for i, (atoms, block) in enumerate(zip(atoms_list, blocks, strict=False)):
             f = None if factors is None else tuple(factors[i])
             if f is not None and len(f) == 2:
                 f = (*f, 1.0)
             stats.add(np.asarray(block)[: 1 + 3 * len(atoms)], factors=f)
-        rows = per_atom_rows(atoms_list, self.settings, min_distance=min_distance)
+            n_added += 1
+        if n_added != len(atoms_list):
+            raise ValueError(
+                f"blocks has {n_added} entries but training_structures has {len(atoms_list)}"
+            )
         grade = leverage_grade_from_statistics(
             stats,
             self.energy_weight,
             self.force_weight,
             ridge=self.ridge,
-            training_rows=rows,
-            thresholds=thresholds,
+            thresholds=(1.0, 1.0, 1.0) if thresholds is None else thresholds,
         )
+        if thresholds is None:  # calibrated on the training atoms, one structure at a time
+            rows = iter_per_atom_rows(atoms_list, self.settings, min_distance=min_distance)
+            grade = grade.calibrated(max(float(grade.per_atom(r).max()) for r in rows))
         return self.with_grade(grade)
 
     def with_maxvol_grade(

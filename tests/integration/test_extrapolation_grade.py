@@ -121,6 +121,13 @@ def test_model_without_grade_says_how_to_get_one_and_round_trips():
     )
     old = model.to_dict()
     assert "grade" not in old and SnapModel.from_dict(old).grade is None  # older dicts load
+    _, blocks = _model(settings, train)
+    with pytest.raises(ValueError, match="blocks has 3 entries but training_structures has 4"):
+        model.with_leverage_grade(train, blocks=blocks[:3])
+    with pytest.raises(ValueError, match="blocks has 3 entries but training_structures has 4"):
+        model.with_leverage_grade(train, blocks=iter(blocks[:3]))
+    with pytest.raises(ValueError, match="factors has 1 entries"):
+        model.with_leverage_grade(train, factors=[(1.0, 1.0)])
     other = leverage_grade(np.eye(3), thresholds=(1, 2, 3))
     with pytest.raises(ValueError, match="grade has 3 columns but the model has"):
         model.with_grade(other)

@@ -219,3 +219,20 @@ def test_round_trip_per_structure_and_errors(tmp_path):
             grade.with_thresholds((3.0, 2.0, 1.0))
     with pytest.raises(ValueError, match=r"kind must be one of \['leverage', 'maxvol'\]"):
         ExtrapolationGrade("gamma", (1, 2, 3), 2, np.ones(2), np.eye(2), np.ones(2), 1.0)
+
+
+def test_calibrated_in_pieces_equals_calibrated_at_once():
+    a = _dense_weighted(_blocks(seed=6), 20.0, 1.0)
+    train = _atom_rows(30, seed=18)
+    at_once = leverage_grade(a, training_rows=train)
+    placeholder = leverage_grade(a, thresholds=(1.0, 1.0, 1.0))
+    tau = max(placeholder.per_atom(train[:10]).max(), placeholder.per_atom(train[10:]).max())
+    pieces = placeholder.calibrated(tau)
+    assert pieces.thresholds.as_tuple() == pytest.approx(at_once.thresholds.as_tuple(), rel=1e-12)
+    assert pieces.training_max == pytest.approx(at_once.training_max, rel=1e-12)
+    gamma = maxvol_grade(train).calibrated(0.5)  # MaxVol: never below 1, 2, 10
+    assert gamma.thresholds.as_tuple() == (1.0, 2.0, 10.0)
+    with pytest.raises(ValueError, match="training_max must be a positive number"):
+        placeholder.calibrated(0.0)
+    with pytest.raises(ValueError, match="multiples"):
+        placeholder.calibrated(1.0, multiples=(1.0, 2.0))
