@@ -29,6 +29,7 @@ JOB_CLASSES = {
     "AppmlipCandidates": "pyiron_appmlip.jobs.candidates",
     "AppmlipDataset": "pyiron_appmlip.jobs.dataset",
     "AppmlipPlan": "pyiron_appmlip.jobs.plan",
+    "AppmlipGradedLammps": "pyiron_appmlip.jobs.graded_md",
 }
 
 try:

