@@ -726,7 +726,7 @@ def run_graded_md(
 def _encode(value):
     if isinstance(value, np.ndarray):
         buffer = io.BytesIO()
-        np.save(buffer, value, allow_pickle=False)
+        np.save(buffer, np.ascontiguousarray(value), allow_pickle=False)
         return {"__npy__": base64.b64encode(buffer.getvalue()).decode("ascii")}
     if isinstance(value, Mapping):
         return {str(k): _encode(v) for k, v in value.items()}
