@@ -2,7 +2,8 @@
 
 File layout (h5py), format 2:
 
-* ``rows`` (R, p) float64, chunked and extendable: the blocks' rows, concatenated;
+* ``rows`` (R, p) float64 (or float32 when ``metadata["dtype"]`` is ``"float32"``), chunked
+  and extendable: the blocks' rows, concatenated;
 * ``offsets``, ``n_rows``, ``n_atoms`` (M,) int64 and ``ids`` (M,) fixed-width bytes: per
   configuration, its first row, row count, atom count and configuration id;
 * ``sha256`` (M,) 64-character hex: per configuration, the SHA-256 of its id, atom count, block
@@ -10,6 +11,11 @@ File layout (h5py), format 2:
 * ``committed`` (2,) int64: the number of complete configurations and of their rows;
 * attributes: ``format_version`` (2), ``n_columns``, ``metadata`` (JSON: the qSNAP settings
   as a dict and ``virial``) and ``qsnap_settings`` (``QSnapSettings.to_json()``).
+
+Precision: a store created with ``metadata={"dtype": "float32", ...}`` keeps every value
+rounded to float32 (half the disk; relative rounding error at most 2**-24, about 6e-8, per
+value) and hands blocks back as float64; its checksums are of the rounded values. Without that
+key a store is float64, as always.
 
 Settings: :meth:`BlockStore.check_settings` compares the stored descriptor settings, column count
 and virial flag with expected ones and raises :class:`StoreSettingsError` (naming both) on any
@@ -68,6 +74,15 @@ _INDEX = ("offsets", "n_rows", "n_atoms", "ids")
 
 logger = logging.getLogger(__name__)
 _warned_unverified: set[str] = set()
+
+
+_DTYPES = {"float64": "f8", "float32": "f4"}
+
+
+def _check_dtype(dtype) -> str:
+    if dtype not in _DTYPES:
+        raise ValueError(f"dtype must be one of {tuple(_DTYPES)}, got {dtype!r}")
+    return dtype
 
 
 def _as_id(value) -> str:
@@ -137,6 +152,8 @@ class BlockStore:
         metadata: the JSON metadata given at creation (e.g. qSNAP settings and ``virial``).
         settings_json: the stored ``QSnapSettings.to_json()``, or None if the store has none.
         format_version: 2 for stores with checksums, 1 for older ones (unverified).
+        dtype: ``"float64"`` or ``"float32"``, how the rows are stored (``metadata["dtype"]``,
+            default float64); blocks are always returned as float64.
 
     Raises:
         FileNotFoundError: if there is no file at ``path``.
@@ -175,6 +192,7 @@ class BlockStore:
                     self.path,
                 ) from err
             self.format_version = int(f.attrs.get("format_version", 1 + self.has_checksums))
+        self.dtype = _check_dtype(self.metadata.get("dtype", "float64"))
         if stored is None and isinstance(self.metadata.get("settings"), dict):
             stored = json.dumps(self.metadata["settings"], sort_keys=True)  # older stores
         self.settings_json = None if stored is None else str(stored)
@@ -203,7 +221,8 @@ class BlockStore:
         Args:
             path: the HDF5 file.
             n_columns: block width p (> 0).
-            metadata: JSON-serialisable description (compared by :meth:`open_or_create`).
+            metadata: JSON-serialisable description (compared by :meth:`open_or_create`);
+                ``{"dtype": "float32"}`` in it stores the rows as float32 (default float64).
             chunk_rows: rows per HDF5 chunk of ``rows`` (default: about 1 MiB chunks).
             settings: the :class:`~pyiron_appmlip.descriptors.settings.QSnapSettings` of the
                 blocks (or their JSON), stored for :meth:`check_settings`; its column count must
@@ -214,6 +233,7 @@ class BlockStore:
         n_columns = int(n_columns)
         if n_columns <= 0:
             raise ValueError(f"n_columns must be positive, got {n_columns}")
+        dtype = _check_dtype((metadata or {}).get("dtype", "float64"))
         settings_json = None if settings is None else _settings_json(settings)
         if settings_json is not None:
             from .settings import QSnapSettings
@@ -228,7 +248,7 @@ class BlockStore:
         tmp = path + ".creating"
         with h5py.File(tmp, "w") as f:
             f.create_dataset(
-                "rows", shape=(0, n_columns), maxshape=(None, n_columns), dtype="f8",
+                "rows", shape=(0, n_columns), maxshape=(None, n_columns), dtype=_DTYPES[dtype],
                 chunks=(int(chunk_rows), n_columns),
             )  # fmt: skip
             for name in ("offsets", "n_rows", "n_atoms"):
@@ -449,6 +469,8 @@ class BlockStore:
         if len(set(ids)) != len(ids):
             raise ValueError("ids must be unique")
         blocks = [np.asarray(b, dtype=float) for b in blocks]
+        if self.dtype == "float32":  # the checksum is of the values as stored
+            blocks = [b.astype(np.float32).astype(np.float64) for b in blocks]
         for cid, b in zip(ids, blocks, strict=True):
             if b.ndim != 2 or b.shape[1] != self.n_columns or b.shape[0] < 4:
                 raise ValueError(
@@ -597,6 +619,9 @@ class BlockStore:
                         blocks[k] = rows[bounds[k][0] : bounds[k][1]]
                     except OSError as err:
                         damaged[k] = f"its rows cannot be read ({err})"
+        for k, block in blocks.items():
+            if block.dtype != np.float64:  # a float32 store: handed back as float64
+                blocks[k] = block.astype(np.float64)
         digests = idx["sha256"]
         if digests is not None:
             for k, block in list(blocks.items()):

@@ -49,8 +49,10 @@ Stages, each resumable:
 
 Disk: a descriptor store holds float64 blocks; 20,000 configurations of 50 atoms take about
 7 GB at 2Jmax 6, 38 GB at 8 and 100 GB at 10. ``--drop-descriptors`` deletes a 2Jmax's store
-once all of its rows are stored (the rows are kept), so the disk holds one 2Jmax at a time;
-``benchmarks/bench_paper_scale.py`` measures the sizes and times (docs/paper_reproduction.md).
+once all of its rows are stored (the rows are kept), so the disk holds one 2Jmax at a time,
+and ``--descriptor-dtype float32`` halves each store (values rounded once to a relative error
+of at most 6e-8; the fits stay float64). ``benchmarks/bench_paper_scale.py`` measures the sizes,
+times and the float32 rounding's effect on the errors (docs/paper_reproduction.md).
 """
 
 from __future__ import annotations
@@ -396,6 +398,7 @@ def run_paper(
     leverage_file: str | None = None,
     leverage_twojmax: int | None = None,
     drop_descriptors: bool = False,
+    descriptor_dtype: str = "float64",
     figures: bool = True,
     progress=None,
 ) -> PaperRun:
@@ -410,6 +413,9 @@ def run_paper(
         leverage_file: the authors' ``df_leverage.csv``, compared with our leverage.
         leverage_twojmax: 2Jmax of that comparison (default: the largest run).
         drop_descriptors: delete each 2Jmax's descriptor store once its rows are all stored.
+        descriptor_dtype: ``"float64"`` (default) or ``"float32"``: how the descriptor stores
+            keep the blocks (float32: half the disk, each value rounded once to a relative
+            error of at most 6e-8; the fits are computed in float64 either way).
         figures: draw the figures.
         progress: callable receiving messages.
 
@@ -434,6 +440,10 @@ def run_paper(
         raise ValueError(
             f"leverage_twojmax must be one of the 2Jmax values run {list(design.twojmax)}, got "
             f"{leverage_twojmax!r}"
+        )
+    if descriptor_dtype not in ("float64", "float32"):
+        raise ValueError(
+            f"descriptor_dtype must be 'float64' or 'float32', got {descriptor_dtype!r}"
         )
     out = os.path.abspath(out)
     os.makedirs(out, exist_ok=True)
@@ -461,6 +471,7 @@ def run_paper(
             "data": dataset.metadata["import"]["files_sha256"],
             "twojmax": t,
             "settings": settings.to_json(),
+            "descriptor_dtype": descriptor_dtype,
             # what changes a row's values beyond its key (sizes, weights, levels and the
             # number of repetitions do not: a larger design reuses every stored row)
             "fits": {
@@ -478,7 +489,8 @@ def run_paper(
         stored = _load_rows(folder)
         done = {row_key(r) for r in stored}
         expected = _expected(grids, t)
-        store_path = os.path.join(out, "descriptors", f"be_2j{t}.h5")
+        suffix = "" if descriptor_dtype == "float64" else "_float32"
+        store_path = os.path.join(out, "descriptors", f"be_2j{t}{suffix}.h5")
         need_blocks = not expected <= _settings_of(done) or (
             leverage_file is not None and t == lev_t
         )
@@ -493,6 +505,7 @@ def run_paper(
                 executor=executor,
                 progress=False,
                 report=report,
+                dtype=descriptor_dtype,
             )
             say(f"2Jmax {t}: {report.get('n_reused', 0)} blocks reused, "
                 f"{report.get('n_computed', 0)} computed")  # fmt: skip
@@ -627,6 +640,11 @@ def _parser():
         action="store_true",
         help="delete each 2Jmax's descriptor store once its rows are stored",
     )
+    parser.add_argument(
+        "--descriptor-dtype",
+        default="float64",
+        help="float64 or float32 (half the disk) for the descriptor stores",
+    )
     parser.add_argument("--no-figures", action="store_true")
     return parser
 
@@ -651,6 +669,7 @@ def main(argv=None) -> PaperRun:
         leverage_file=args.leverage_file,
         leverage_twojmax=args.leverage_twojmax,
         drop_descriptors=args.drop_descriptors,
+        descriptor_dtype=args.descriptor_dtype,
         figures=not args.no_figures,
         progress=print,
     )

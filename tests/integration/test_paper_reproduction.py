@@ -173,3 +173,35 @@ def test_standin_files_are_in_the_layout_with_table3_differences(tmp_path):
     k = int(raw["index"].iloc[0])
     stress = ds.level("6").stress[ds.level("6").index(f"paper{k:011d}")]
     assert raw["stress"].iloc[0][0, 0] == pytest.approx(-stress[0] * 1.6021766208e6, rel=1e-9)
+
+
+def test_float32_descriptor_stores_change_errors_by_rounding_only(standin, tmp_path):
+    base = [
+        "--data", str(standin), "--twojmax", "4", "--sizes", "20", "--repetitions", "1",
+        "--weights", "150", "--executor", "serial", "--no-figures",
+    ]  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f64 = main([*base, "--out", str(tmp_path / "f64")])
+        f32 = main(
+            [*base, "--out", str(tmp_path / "f32"), "--descriptor-dtype", "float32"]
+            + ["--drop-descriptors"]
+        )
+    assert not os.path.exists(tmp_path / "f32" / "descriptors" / "be_2j4_float32.h5")
+    assert os.path.exists(tmp_path / "f64" / "descriptors" / "be_2j4.h5")
+    key = ["sampler", "repetition", "subset_size", "weight_ratio", "train_level"]
+    a = f64.rows.sort_values(key).reset_index(drop=True)
+    b = f32.rows.sort_values(key).reset_index(drop=True)
+    assert len(a) == len(b) > 100
+    for col in ("energy_rmse_test_truth", "force_rmse_test_truth"):
+        rel = np.abs(b[col] - a[col]) / a[col]
+        assert rel.max() < 1e-3  # rounding of 6e-8 per value; a wrong block would be far off
+    # the rows are complete: a second run needs no descriptors and computes nothing
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = main(
+            [*base, "--out", str(tmp_path / "f32"), "--descriptor-dtype", "float32"]
+            + ["--drop-descriptors"]
+        )
+    assert again.computed == {4: 0}
+    assert not os.path.exists(tmp_path / "f32" / "descriptors" / "be_2j4_float32.h5")

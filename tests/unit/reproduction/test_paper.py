@@ -101,6 +101,8 @@ def test_the_command_refuses_bad_input(tmp_path):
         main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")])
     with pytest.raises(ValueError, match="executor must be one of"):
         main(["--data", str(tmp_path), "--executor", "cloud", "--out", str(tmp_path / "o")])
+    with pytest.raises(ValueError, match="descriptor_dtype must be 'float64' or 'float32'"):
+        main(["--data", str(tmp_path), "--descriptor-dtype", "half", "--out", str(tmp_path)])
     with pytest.raises(FileNotFoundError, match="leverage_file"):
         main(["--data", str(tmp_path), "--leverage-file", str(tmp_path / "x.csv")])
 
