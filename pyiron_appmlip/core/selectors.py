@@ -319,6 +319,7 @@ def d_optimal_order(
     energy_weight: float = 1.0,
     force_weight: float = 1.0,
     regularization: float = DEFAULT_REGULARIZATION,
+    prior: Sequence | None = None,
 ) -> np.ndarray:
     """Greedy D-optimal order of configurations from their weighted descriptor rows.
 
@@ -344,6 +345,9 @@ def d_optimal_order(
         energy_weight: w_E of the energy rows.
         force_weight: w_F of the force rows.
         regularization: the start of ``M`` relative to the pool's diagonal (> 0).
+        prior: blocks of configurations already chosen (e.g. the current training set): their
+            weighted rows are in ``M`` from the start, so the order picks what adds most to
+            them. Their diagonal counts in the column scaling. None: start from nothing.
 
     Returns:
         (n_select,) configuration indices.
@@ -371,9 +375,16 @@ def d_optimal_order(
         rows = _weighted_rows(b, p, w_e, w_f, f"blocks[{i}]")
         p = rows.shape[1] - 1
         diag = (rows**2).sum(axis=0) if diag is None else diag + (rows**2).sum(axis=0)
+    prior_rows = [
+        _weighted_rows(b, p, w_e, w_f, f"prior[{i}]") for i, b in enumerate(prior or ())
+    ]
+    for rows in prior_rows:
+        diag = diag + (rows**2).sum(axis=0)
     scale = np.ones(p + 1)
     np.divide(1.0, np.sqrt(diag), out=scale, where=diag > 0)
     r = np.asfortranarray(np.eye(p + 1) * np.sqrt(regularization))  # M = r^T r
+    for rows in prior_rows:
+        triangular_update(r, np.array(rows * scale, order="F"))
 
     def evaluate(indices):
         out = {}

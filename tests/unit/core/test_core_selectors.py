@@ -202,6 +202,27 @@ def test_d_optimal_each_step_is_the_brute_force_log_det_argmax(p, max_atoms, w_e
         info = info + rows[c].T @ rows[c]
 
 
+def test_d_optimal_with_a_prior_training_set_is_the_brute_force_argmax_against_it():
+    blocks = _blocks(m=16, p=6, max_atoms=2, seed=3)
+    prior = _blocks(m=9, p=6, max_atoms=2, seed=11)
+    w_e, w_f, delta = 12.0, 1.0, 1e-8
+    rows = [_weighted_rows(b, w_e, w_f) for b in blocks]
+    known = [_weighted_rows(b, w_e, w_f) for b in prior]
+    diag = sum((r**2).sum(axis=0) for r in rows + known)
+    info = delta * np.diag(diag) + sum(r.T @ r for r in known)
+    order = d_optimal_order(
+        blocks, 6, energy_weight=w_e, force_weight=w_f, regularization=delta, prior=prior
+    )
+    for t, c in enumerate(order):
+        values = {j: _logdet(info + rows[j].T @ rows[j]) for j in range(16) if j not in order[:t]}
+        assert c == max(values, key=values.get)
+        info = info + rows[c].T @ rows[c]
+    # the prior changes the choice: a copy of a prior configuration in the pool adds little
+    pool = [prior[0], *blocks[:5]]
+    against = d_optimal_order(pool, 6, energy_weight=w_e, regularization=delta, prior=prior)
+    assert against[-1] == 0  # the duplicate of a training configuration comes last
+
+
 def test_d_optimal_streamed_reader_reads_lazily_and_gives_the_same_order():
     blocks = _blocks(m=30, p=6, max_atoms=2, seed=8)
     reads = []
