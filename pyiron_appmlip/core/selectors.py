@@ -375,9 +375,7 @@ def d_optimal_order(
         rows = _weighted_rows(b, p, w_e, w_f, f"blocks[{i}]")
         p = rows.shape[1] - 1
         diag = (rows**2).sum(axis=0) if diag is None else diag + (rows**2).sum(axis=0)
-    prior_rows = [
-        _weighted_rows(b, p, w_e, w_f, f"prior[{i}]") for i, b in enumerate(prior or ())
-    ]
+    prior_rows = [_weighted_rows(b, p, w_e, w_f, f"prior[{i}]") for i, b in enumerate(prior or ())]
     for rows in prior_rows:
         diag = diag + (rows**2).sum(axis=0)
     scale = np.ones(p + 1)
