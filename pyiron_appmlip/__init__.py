@@ -30,6 +30,7 @@ JOB_CLASSES = {
     "AppmlipDataset": "pyiron_appmlip.jobs.dataset",
     "AppmlipPlan": "pyiron_appmlip.jobs.plan",
     "AppmlipGradedLammps": "pyiron_appmlip.jobs.graded_md",
+    "AppmlipActiveLoop": "pyiron_appmlip.jobs.active_loop",
 }
 
 try:
