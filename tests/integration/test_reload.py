@@ -158,6 +158,15 @@ def jobs(tmp_path_factory):
     plan.run()
     live[plan.job_name] = plan
 
+    loop = pr.create.job.AppmlipActiveLoop("active_loop")
+    loop.set_plan(plan)
+    loop.set_application(structures[4], temperature=300, n_steps=20, grade_every=10)
+    loop.input.budget_core_hours = 0.01
+    loop.input.max_iterations = 1
+    loop.input.executor = "serial"
+    loop.run()
+    live[loop.job_name] = loop
+
     data = pr.create.job.AppmlipDataset("dataset")
     data.input.path = _fitsnap_folder(tmp / "cu_json")
     data.run()
