@@ -6,7 +6,8 @@ and 2Jmax predicted best, and the pilot it was made from), each iteration
 1. fits the model with the planned weights and 2Jmax on every training label so far (the
    pilot's labels at the planned level first);
 2. runs the application with it (a LAMMPS MD run of the application's structure) and grades its
-   frames against the training data;
+   frames: every atom's MaxVol extrapolation grade against the atoms of the training structures
+   (:mod:`pyiron_appmlip.core.extrapolation`), the largest per frame;
 3. collects the frames whose grade passes the ``"collect"`` threshold (the run is cut at the
    first frame above ``"stop"``: what follows it is not trusted);
 4. chooses among them by D-optimality against the current training set
@@ -54,14 +55,15 @@ import numpy as np
 import pandas as pd
 from pyiron_base import PythonTemplateJob
 
+from ..core.extrapolation import maxvol_grade
 from ..core.fit import LinearModel, fit_weighted
-from ..core.selectors import d_optimal_order, feature_rows
+from ..core.selectors import d_optimal_order
+from ..descriptors.per_atom import per_atom_rows
 from ..dft.cost import LevelCost, fit_cost_model
 from ..dft.levels import get_level, kmesh, level_label
 from ..planning.active_loop import (
     check_budget,
     check_thresholds,
-    configuration_grades,
     plan_labels,
     stop_reason,
 )
@@ -184,8 +186,11 @@ class AppmlipActiveLoop(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
         budget_core_hours: the loop's DFT budget in core-hours (> 0; the pilot is not in it).
             It must pay at least one calculation of the application's structure at the
             cheapest level.
-        thresholds: ``{"collect": c, "stop": s}``, grades with ``0 < c < s`` [``{"collect":
-            1.5, "stop": 100.0}``].
+        thresholds: ``{"collect": c, "stop": s}`` on the MaxVol extrapolation grade gamma
+            of the atoms (:func:`~pyiron_appmlip.core.extrapolation.maxvol_grade`, from the
+            per-atom rows of the training structures; gamma <= 1 inside the training data),
+            ``0 < c < s`` [``{"collect": 2.0, "stop": 10.0}``, the thresholds pacemaker and
+            MTP use for selecting and stopping].
         max_iterations: the most iterations (application runs) [3].
         n_select: training frames chosen per iteration [4].
         n_test: reference-level test frames added per iteration [1].
@@ -213,7 +218,7 @@ class AppmlipActiveLoop(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
         self.input.plan_job = None
         self.input.application = dict(_DEFAULT_APPLICATION)
         self.input.budget_core_hours = None
-        self.input.thresholds = {"collect": 1.5, "stop": 100.0}
+        self.input.thresholds = {"collect": 2.0, "stop": 10.0}
         self.input.max_iterations = 3
         self.input.n_select = 4
         self.input.n_test = 1
@@ -417,9 +422,10 @@ class AppmlipActiveLoop(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
             raise ValueError(
                 f"the plan's pilot has no training labels at the planned level {ctx['level']!r}"
             )
-        blocks = dict(zip(train, desc.get_blocks(list(train)), strict=True))
+        structures = dict(zip(desc.configuration_ids, desc.structures, strict=True))
+        blocks = dict(zip(train, desc.get_blocks(list(train), virial=False), strict=True))
         if test:
-            blocks.update(zip(test, desc.get_blocks(list(test)), strict=True))
+            blocks.update(zip(test, desc.get_blocks(list(test), virial=False), strict=True))
 
         loop_jobs: dict[str, list] = {}
         costs = self._cost_models(ctx, loop_jobs)
@@ -433,7 +439,7 @@ class AppmlipActiveLoop(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
             model = self._fit(train, blocks, w_e, w_f, settings, ctx["level"])
             coefficients[str(k)] = model.coefficients
             e_rmse, f_rmse = self._test_errors(model, test, blocks)
-            run = self._application_run(k, model, app, settings, train, blocks, thresholds)
+            run = self._application_run(k, model, app, settings, train, structures, thresholds)
             row = {
                 "iteration": k,
                 "n_train": len(train),
@@ -468,6 +474,7 @@ class AppmlipActiveLoop(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
                 added = self._label_iteration(
                     k, run, ctx, costs, budget - spent, train, test, blocks, w_e, w_f
                 )
+                structures.update({c: a for c, a, _ in run["collected"] + run["others"]})
                 row.update(added["row"])
                 for lv, job in added["jobs"]:
                     loop_jobs.setdefault(lv, []).append(job)
@@ -558,7 +565,7 @@ class AppmlipActiveLoop(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
         job.run()
         return pr.load(name)
 
-    def _application_run(self, k, model, app, settings, train, blocks, thresholds) -> dict:
+    def _application_run(self, k, model, app, settings, train, structures, thresholds) -> dict:
         """Run (or load) iteration ``k``'s MD and grade its frames."""
         from pyiron_atomistics import ase_to_pyiron
 
@@ -587,27 +594,32 @@ class AppmlipActiveLoop(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
             except RuntimeError:  # LAMMPS ended early (e.g. lost atoms): the frames so far
                 pass
             job = pr.load(name)
-        frames = _md_frames(job)[1:]  # frame 0 is the start structure
+        start = structures_from_arrays(app["structure"])[0]
+        frames = _md_frames(job, start.get_atomic_numbers())  # frame 0: the start
         desc = self._descriptors_job(f"it{k}_frames", frames)
         ids = [configuration_id(a) for a in frames]
-        stored = dict(zip(desc.configuration_ids, desc.get_blocks(), strict=True))
+        stored = dict(zip(desc.configuration_ids, desc.get_blocks(virial=False), strict=True))
         frame_blocks = [stored[i] for i in ids]
-        grades = configuration_grades(
-            feature_rows([blocks[i] for i in train]), feature_rows(frame_blocks)
+        grade = maxvol_grade(
+            per_atom_rows([structures[i] for i in train], settings, min_distance=None),
+            thresholds=(thresholds["collect"], thresholds["collect"], thresholds["stop"]),
         )
+        grades = grade.per_structure(per_atom_rows(frames, settings, min_distance=None))
         # a frame with overlapping atoms is beyond any threshold
         grades = np.where([_physical(a) for a in frames], grades, np.inf)
         stop_at = np.flatnonzero(grades > thresholds["stop"])
         stopped = stop_at.size > 0 or not job.status.finished
-        end = int(stop_at[0]) if stop_at.size else len(frames)
+        # the run is cut after the first frame above "stop"; that frame is a candidate too
+        # (the configuration the model failed on), if its atoms do not overlap
+        end = int(stop_at[0]) + 1 if stop_at.size else len(frames)
         collected = [
             i
             for i in range(end)
             if grades[i] > thresholds["collect"] and ids[i] not in train and _physical(frames[i])
         ]
         return {
-            "max_grade": float(grades[: end + 1].max()) if len(frames) else float("nan"),
-            "n_frames": len(frames),
+            "max_grade": float(grades[:end].max()) if end else float("nan"),
+            "n_frames": end,
             "stopped": bool(stopped),
             "grades": grades[:end],
             "collected": [(ids[i], frames[i], frame_blocks[i]) for i in collected],
@@ -616,7 +628,7 @@ class AppmlipActiveLoop(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
             "others": [
                 (ids[i], frames[i], frame_blocks[i])
                 for i in sorted(range(end), key=lambda i: -grades[i])
-                if i not in set(collected) and ids[i] not in train
+                if i not in set(collected) and ids[i] not in train and _physical(frames[i])
             ],
             "job": job,
         }
@@ -736,9 +748,9 @@ def _md_ended_early(job) -> bool:
     return job.status.aborted and os.path.isfile(os.path.join(job.working_directory, "dump.out"))
 
 
-def _md_frames(job) -> list:
+def _md_frames(job, numbers) -> list:
     """The frames of an MD job as ASE Atoms: from its output, or from the dump file of a run
-    that LAMMPS ended early."""
+    that LAMMPS ended early (its atoms in input order, ``numbers`` their atomic numbers)."""
     if job.status.finished:
         n = len(job.output.energy_pot)
         return [_plain_atoms(job.get_structure(i).to_ase()) for i in range(n)]
@@ -749,6 +761,7 @@ def _md_frames(job) -> list:
     out = []
     for atoms in frames:
         atoms = _plain_atoms(atoms)
+        atoms.set_atomic_numbers(numbers)
         atoms.wrap()
         out.append(atoms)
     return out

@@ -11,9 +11,7 @@ most informative of them, labels them with DFT and fits again. What is decided h
 - :func:`plan_labels`: the level of this iteration's training labels (the plan's ranking of
   levels, the first whose calculations the remaining budget pays) and how the remaining budget is
   split between them and the reference-level test labels;
-- :func:`stop_reason`: whether the loop stops, and why;
-- :func:`configuration_grades`: a grade of whole configurations against the training data, for
-  applications whose potential has no per-atom grade.
+- :func:`stop_reason`: whether the loop stops, and why.
 
 Costs are in core-hours (seconds x cores / 3600); errors in meV/atom (energy) and meV/Angstrom
 (forces).
@@ -36,7 +34,6 @@ __all__ = [
     "LabelPlan",
     "plan_labels",
     "stop_reason",
-    "configuration_grades",
 ]
 
 #: The two grade thresholds, lowest first: frames above ``"collect"`` are candidates to label;
@@ -246,47 +243,3 @@ def stop_reason(
     if int(n_collected) == 0:
         return "nothing_to_label"
     return None
-
-
-def configuration_grades(training_rows, frame_rows, *, regularization: float = 1e-8) -> np.ndarray:
-    """Extrapolation grades of whole configurations against the training configurations.
-
-    Each configuration is described by its per-atom energy row ``[1, X[0] / N]`` (the row the
-    fit uses for its per-atom energy; ``1`` is the reference-energy column). With ``M`` the sum
-    of the training rows' outer products plus ``regularization`` times its diagonal, the grade
-    of a row ``x`` is ``sqrt(x M^-1 x^T)``: the square root of its leverage against the training
-    set. A training configuration has a grade of at most 1; a configuration in a direction the
-    training set does not span gets a grade of about ``1 / sqrt(regularization)`` times its
-    share in that direction. Columns are scaled by the diagonal of ``M``, so the grade does not
-    depend on the scale of the descriptor components.
-
-    Args:
-        training_rows: (M, p) per-atom energy rows of the training configurations (without
-            the constant column).
-        frame_rows: (K, p) rows of the configurations to grade.
-        regularization: > 0, relative to the diagonal of the training information.
-
-    Returns:
-        (K,) grades (no unit).
-    """
-    a = np.asarray(training_rows, dtype=float)
-    x = np.asarray(frame_rows, dtype=float)
-    if a.ndim != 2 or a.shape[0] == 0:
-        raise ValueError(f"training_rows must be an (M, p) array with M >= 1, got {a.shape}")
-    if x.ndim != 2 or x.shape[1] != a.shape[1]:
-        raise ValueError(
-            f"frame_rows must be a (K, {a.shape[1]}) array like training_rows, got {x.shape}"
-        )
-    reg = _number(regularization, "regularization")
-    if reg <= 0:
-        raise ValueError(f"regularization must be > 0, got {regularization!r}")
-    a = np.hstack([np.ones((a.shape[0], 1)), a])
-    x = np.hstack([np.ones((x.shape[0], 1)), x])
-    info = a.T @ a
-    d = np.diag(info).copy()
-    d[d <= 0] = 1.0
-    s = 1.0 / np.sqrt(d)
-    scaled = (info * s[:, None] * s[None, :]) + reg * np.eye(len(s))
-    c = np.linalg.cholesky(scaled)
-    y = np.linalg.solve(c, (x * s).T)
-    return np.sqrt((y**2).sum(axis=0))

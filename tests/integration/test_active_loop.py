@@ -63,7 +63,7 @@ def _loop(pr, plan, name, **settings):
     loop.set_plan(plan)
     loop.set_application(_application_cell(), temperature=900, n_steps=60, grade_every=10)
     loop.input.budget_core_hours = settings.pop("budget", 0.05)
-    loop.input.thresholds = {"collect": 1.2, "stop": 1e4}
+    loop.input.thresholds = {"collect": 2.0, "stop": 1e3}
     loop.input.max_iterations = 3
     loop.input.n_select = 2
     loop.input.n_test = 1
@@ -118,11 +118,13 @@ def test_loop_against_independent_fits_errors_and_recorded_costs(planned):
         train.update(_labels(job))
     test_ids = set(loop.output.test_ids)
     train = {k: v for k, v in train.items() if k not in test_ids}
-    blocks = dict(zip(desc.configuration_ids, desc.get_blocks(), strict=True))
+    blocks = dict(zip(desc.configuration_ids, desc.get_blocks(virial=False), strict=True))
     for name in names:
         if "_frames" in name:
             frames = children.load(name)
-            blocks.update(zip(frames.configuration_ids, frames.get_blocks(), strict=True))
+            blocks.update(
+                zip(frames.configuration_ids, frames.get_blocks(virial=False), strict=True)
+            )
     for name in names:
         if "_train_L" in name and int(name[2 : name.index("_")]) < table["iteration"].iloc[-1]:
             train.update(_labels(children.load(name)))

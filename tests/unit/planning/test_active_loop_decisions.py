@@ -1,5 +1,5 @@
-"""The decisions of the active-learning loop: thresholds, budget, level choice, stop rule and the
-configuration grade, against hand-computed cases and brute-force numpy."""
+"""The decisions of the active-learning loop: thresholds, budget, level choice, stop rule, against
+hand-computed cases and brute-force loops."""
 
 import numpy as np
 import pytest
@@ -9,7 +9,6 @@ from pyiron_appmlip.planning.active_loop import (
     affordable,
     check_budget,
     check_thresholds,
-    configuration_grades,
     plan_labels,
     stop_reason,
 )
@@ -135,36 +134,3 @@ def test_stop_rule():
     assert _stop(max_grade=1.5, n_collected=2, iteration=4) == "max_iterations"
     # converged wins over budget and iterations
     assert _stop(remaining_core_hours=0.0, iteration=4) == "converged"
-
-
-# -- configuration grade -------------------------------------------------------------------------
-def test_configuration_grade_is_the_leverage_against_the_training_rows():
-    rng = np.random.default_rng(1)
-    scales = np.array([1e-2, 1.0, 1e3, 10.0])
-    train = rng.normal(size=(12, 4)) * scales
-    frames = np.vstack([train[:3], rng.normal(size=(5, 4)) * scales * 3.0])
-    delta = 1e-8
-    grades = configuration_grades(train, frames, regularization=delta)
-    a = np.c_[np.ones(12), train]
-    x = np.c_[np.ones(len(frames)), frames]
-    info = a.T @ a
-    info = info + delta * np.diag(np.diag(info))
-    expected = np.sqrt(np.einsum("ij,jk,ik->i", x, np.linalg.inv(info), x))
-    np.testing.assert_allclose(grades, expected, rtol=1e-6)
-    assert (grades[:3] <= 1.0).all()  # training configurations: leverage <= 1
-    assert grades[3:].max() > 1.0
-
-
-def test_configuration_grade_is_large_outside_the_span_of_the_training_set():
-    train = np.c_[np.linspace(0, 1, 6), np.zeros(6)]  # second component never varies
-    grades = configuration_grades(train, [[0.5, 0.0], [0.5, 0.3]])
-    assert grades[0] < 1.0 and grades[1] > 1e3
-
-
-def test_configuration_grade_bad_input():
-    with pytest.raises(ValueError, match="training_rows must be an \\(M, p\\) array"):
-        configuration_grades(np.zeros((0, 3)), np.zeros((1, 3)))
-    with pytest.raises(ValueError, match="frame_rows must be a \\(K, 3\\) array"):
-        configuration_grades(np.ones((2, 3)), np.ones((1, 2)))
-    with pytest.raises(ValueError, match="regularization must be > 0"):
-        configuration_grades(np.ones((2, 3)), np.ones((1, 3)), regularization=0.0)
