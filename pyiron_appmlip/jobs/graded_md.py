@@ -218,8 +218,8 @@ class AppmlipGradedLammps(Lammps):
         if getattr(model, "grade", None) is None:
             raise ValueError(
                 "model.grade is None: the model has no training statistics, so it cannot grade "
-                "atoms. Use a model from AppmlipFit/AppmlipSweep get_model (they attach the "
-                "grade) or model.with_grade(...)"
+                "atoms. Use AppmlipFit.get_model(row) or AppmlipSweep.get_model(row, grade=True), "
+                "or model.with_leverage_grade(training_structures)"
             )
         folder = os.path.join(self.project.path, f"{self.job_name}_potential")
         self.potential = model.potential_dataframe(folder)
@@ -251,8 +251,9 @@ class AppmlipGradedLammps(Lammps):
             raise ValueError("model: set job.model (a SnapModel with a grade) before running")
         if self.grade is None:
             raise ValueError(
-                "grade: the model has no training statistics (model.grade is None); use a "
-                "model from AppmlipFit/AppmlipSweep get_model or model.with_grade(...)"
+                "grade: the model has no training statistics (model.grade is None); use "
+                "AppmlipFit.get_model(row) or AppmlipSweep.get_model(row, grade=True), or "
+                "model.with_leverage_grade(training_structures)"
             )
         check_thresholds(self.thresholds)
         steps = count_steps(self._control_lines())

@@ -123,8 +123,8 @@ def _check_grade(grade):
     if grade is None:
         raise ValueError(
             "grade is None: the model has no training statistics, so it cannot grade atoms. "
-            "Use a model fitted by this package (AppmlipFit/AppmlipSweep get_model attach the "
-            "grade) or attach one with model.with_grade(...)"
+            "Use AppmlipFit.get_model(row) or AppmlipSweep.get_model(row, grade=True), or "
+            "model.with_leverage_grade(training_structures)"
         )
     if not callable(getattr(grade, "per_atom", None)):
         raise TypeError(
