@@ -878,12 +878,12 @@ def pilot_cost_floor(result: SourceResult) -> dict:
     """What a pilot of this source must cost at least (core-hours, or calculations).
 
     Returns:
-        ``{"test": the pilot's reference-level test calculations, "test_each": one of them,
-        "training": its training calculations, "full_rank": the smallest pilot size whose fits
-        have full rank at the largest 2Jmax, "cheapest": the cheapest training level,
-        "minimum": that many configurations at the cheapest level plus one test calculation,
-        "minimum_budget": the smallest budget of which the minimum is at most
-        :data:`TARGET_PILOT_SHARE`}``.
+        A dict with the keys ``test`` (the pilot's reference-level test calculations),
+        ``test_each`` (one of them), ``training`` (its training calculations), ``full_rank``
+        (the smallest pilot size whose fits have full rank at the largest 2Jmax), ``cheapest``
+        (the cheapest training level), ``minimum`` (that many configurations at the cheapest
+        level plus one test calculation) and ``minimum_budget`` (the smallest budget of which
+        the minimum is at most :data:`TARGET_PILOT_SHARE`).
     """
     m = result.measurement
     p = m.pilot
