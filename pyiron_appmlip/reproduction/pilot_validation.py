@@ -66,6 +66,7 @@ __all__ = [
     "relative_error_summary",
     "pilot_cost_floor",
     "MODEL_OPTIONS",
+    "CURVE_VARIANTS",
     "plan_settings",
     "budget_comparison",
     "evaluate",
@@ -108,6 +109,7 @@ class SourceResult:
             :func:`fit_pilot_model`.
         exponents: the fitted exponents ``{2Jmax: {quantity: b}}``.
         offsets: the fitted size offsets ``{2Jmax: {quantity: N0}}`` (configurations).
+        variants: the same measures for each fit of :data:`CURVE_VARIANTS`.
     """
 
     measurement: SourceMeasurement
@@ -121,6 +123,7 @@ class SourceResult:
     plain_summary: dict = field(default_factory=dict)
     exponents: dict = field(default_factory=dict)
     offsets: dict = field(default_factory=dict)
+    variants: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -214,7 +217,16 @@ class GroupedErrorModel:
 MODEL_OPTIONS = {"exponent_range": EXPONENT_PRIOR, "size_offset": "fit"}
 
 
-def _fit(rows):
+#: The fits the report compares (``{name: fit_error_model options}``), the report's last.
+CURVE_VARIANTS = {
+    "free exponent (0.05-3)": {},
+    "exponent prior": {"exponent_range": EXPONENT_PRIOR},
+    "size offset, free exponent": {"size_offset": "fit"},
+    "exponent prior and size offset": MODEL_OPTIONS,
+}
+
+
+def _fit(rows, options=None):
     from ..core.error_model import fit_error_model
 
     test = {q: rows[col].to_numpy(float) for q, col, _, _ in QUANTITIES}
@@ -230,7 +242,7 @@ def _fit(rows):
         test,
         train=train,
         test_self=own if has_own else None,
-        **MODEL_OPTIONS,
+        **(MODEL_OPTIONS if options is None else options),
     )
 
 
@@ -241,7 +253,7 @@ def _fit(rows):
 MODEL_VARIANTS = ("per-2Jmax", "as-planned")
 
 
-def fit_pilot_model(rows, variant: str = "per-2Jmax"):
+def fit_pilot_model(rows, variant: str = "per-2Jmax", options: dict | None = None):
     """The error model of the pilot's rows, and the seconds its fit took.
 
     Test errors are against the reference level on the pilot's test set; training errors are
@@ -252,6 +264,8 @@ def fit_pilot_model(rows, variant: str = "per-2Jmax"):
         rows: the pilot's sweep rows.
         variant: ``"per-2Jmax"``: the sizes of :func:`full_rank_rows` only and one model per
             2Jmax (a :class:`GroupedErrorModel`); ``"as-planned"``: every row in one model.
+        options: options of :func:`~pyiron_appmlip.core.error_model.fit_error_model`
+            (default :data:`MODEL_OPTIONS`).
 
     Returns:
         ``(model, seconds)``.
@@ -263,7 +277,7 @@ def fit_pilot_model(rows, variant: str = "per-2Jmax"):
         raise ValueError(f"variant must be one of {MODEL_VARIANTS}, got {variant!r}")
     start = time.perf_counter()
     if variant == "as-planned":
-        model = _fit(rows)
+        model = _fit(rows, options)
     else:
         usable = full_rank_rows(rows)
         lacking = sorted(set(rows["twojmax"]) - set(usable["twojmax"]))
@@ -273,7 +287,7 @@ def fit_pilot_model(rows, variant: str = "per-2Jmax"):
                 "larger pilot or a smaller twojmax"
             )
         model = GroupedErrorModel(
-            {int(t): _fit(g.reset_index(drop=True)) for t, g in usable.groupby("twojmax")}
+            {int(t): _fit(g.reset_index(drop=True), options) for t, g in usable.groupby("twojmax")}
         )
     return model, time.perf_counter() - start
 
@@ -543,7 +557,30 @@ def evaluate(measurement: SourceMeasurement, settings: ValidationSettings) -> So
         plain_summary=plain_summary,
         exponents=model.exponents,
         offsets=model.offsets,
+        variants=_variant_summaries(measurement, medians, settings),
     )
+
+
+def _variant_summaries(measurement, medians, settings) -> dict:
+    """``{name: {"summary": relative_error_summary, "within_tolerance": share,
+    "within_relative": share}}`` of each of :data:`CURVE_VARIANTS`."""
+    own = measurement.pool_on_pilot_test
+    out = {}
+    for name, options in CURVE_VARIANTS.items():
+        model, _ = fit_pilot_model(measurement.pilot_rows, options=options)
+        table = whole_pool_comparison(
+            model,
+            medians,
+            measurement.info["pool"],
+            on_pilot_test=None if own is None else truth_medians(own),
+        )
+        budgets, _ = budget_comparison(model, medians, measurement, settings.preferences)
+        out[name] = {
+            "summary": relative_error_summary(table),
+            "within_tolerance": float(np.mean(budgets["within_tolerance"].to_numpy(bool))),
+            "within_relative": float(np.mean(budgets["within_relative"].to_numpy(bool))),
+        }
+    return out
 
 
 # -- collecting --------------------------------------------------------------------------------
@@ -870,6 +907,38 @@ def _pilot_lines(result: SourceResult) -> list[str]:
     ]
 
 
+def _variant_lines(result: SourceResult) -> list[str]:
+    lines = [
+        "The same pilot rows fitted four ways (one model per 2Jmax from the full-rank sizes). "
+        "The last column compares with the whole pool's fits tested on the pilot's own test "
+        "configurations, which isolates the extrapolation in N from the test set's sampling.",
+        "",
+        "| learning-curve fit | median rel. error E / F | largest E / F | plans within "
+        "0.5 meV/atom, 5 meV/Å | plans within 10 % | median rel. error on the pilot's tests |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, v in result.variants.items():
+        s = v["summary"]
+        own = _pct(s["both_pilot_test"]["median"]) if "both_pilot_test" in s else "-"
+        lines.append(
+            f"| {name} | {_pct(s['energy']['median'])} / {_pct(s['force']['median'])} | "
+            f"{_pct(s['energy']['max'])} / {_pct(s['force']['max'])} | "
+            f"{_pct(v['within_tolerance'])} | {_pct(v['within_relative'])} | {own} |"
+        )
+    names = list(result.variants)
+    errors = {n: result.variants[n]["summary"]["both"]["median"] for n in names}
+    plans = {n: result.variants[n]["within_tolerance"] for n in names}
+    best_error = min(names, key=errors.get)
+    best_plans = [n for n in names if plans[n] == max(plans.values())]
+    lines += [
+        "",
+        f"Smallest median relative error (energy and force together): {best_error} "
+        f"({_pct(errors[best_error])}); most plans within tolerance: {', '.join(best_plans)} "
+        f"({_pct(max(plans.values()))}). The report and the `AppmlipPlan` job use the last fit.",
+    ]
+    return lines
+
+
 def _met(ok: bool) -> str:
     return "met" if ok else "missed"
 
@@ -930,11 +999,11 @@ def _cost_floor_text(result: SourceResult, needed: float, whole: float) -> str:
             f"training level costs ({_amount(whole, unit)} {unit})"
         )
     text += (
-        f". Even the smallest pilot that fits every setting with full rank, "
-        f"{floor['full_rank']} configurations at the cheapest level ({floor['cheapest']}) and a "
-        f"single test calculation, costs {_amount(floor['minimum'], unit)} {unit}: the target "
-        f"cannot be met, whatever the pilot's design, for budgets below "
-        f"{_amount(floor['minimum_budget'], unit)} {unit}"
+        f". Even a pilot of {floor['full_rank']} training configurations (its smallest subset "
+        "size whose fits all have full rank at the largest 2Jmax) at the cheapest level "
+        f"({floor['cheapest']}) and a single test calculation costs "
+        f"{_amount(floor['minimum'], unit)} {unit}: such a pilot cannot meet the target for "
+        f"budgets below {_amount(floor['minimum_budget'], unit)} {unit}"
     )
     if out_of_reach:
         text += (
@@ -1133,6 +1202,9 @@ def render_report(results: ValidationResults, path: str | None = None, command: 
         lines += _budget_table(r) + [""]
         lines += ["### Against the targets", ""]
         lines += _target_lines(r) + [""]
+        if r.variants:
+            lines += ["### Learning-curve fits compared", ""]
+            lines += _variant_lines(r) + [""]
         if r.model_notes:
             lines += [f"Error-model remarks: {'; '.join(r.model_notes)}.", ""]
     return "\n".join(lines).rstrip() + "\n"

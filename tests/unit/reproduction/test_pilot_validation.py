@@ -229,6 +229,10 @@ def test_whole_pool_comparison_and_its_summary_against_numpy(evaluated, measured
     assert s["force"]["max"] == pytest.approx(np.max(f))
     assert s["both"]["median"] == pytest.approx(np.median(np.r_[e, f]))
     assert s["both"]["within"] == pytest.approx(np.mean(np.r_[e, f] <= 0.1))
+    # the report's fit is the last of the compared ones; the first is the free exponent
+    names = list(pv.CURVE_VARIANTS)
+    assert evaluated.variants[names[-1]]["summary"] == s
+    assert pv.CURVE_VARIANTS[names[-1]] == pv.MODEL_OPTIONS and pv.CURVE_VARIANTS[names[0]] == {}
     # the limit of the pilot's test set: the pool's own fits on it against the whole test set
     limit = np.abs(t["force_true_pilot_test"] / t["force_true"] - 1)
     assert s["force_test_set"]["median"] == pytest.approx(np.median(limit))
