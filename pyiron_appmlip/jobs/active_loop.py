@@ -5,11 +5,12 @@ and 2Jmax predicted best, and the pilot it was made from), each iteration
 
 1. fits the model with the planned weights and 2Jmax on every training label so far (the
    pilot's labels at the planned level first);
-2. runs the application with it (a LAMMPS MD run of the application's structure) and grades its
-   frames: every atom's MaxVol extrapolation grade against the atoms of the training structures
-   (:mod:`pyiron_appmlip.core.extrapolation`), the largest per frame;
-3. collects the frames whose grade passes the ``"collect"`` threshold (the run is cut at the
-   first frame above ``"stop"``: what follows it is not trusted);
+2. runs the application with it, graded as it runs (a LAMMPS MD run of the application's
+   structure as an ``AppmlipGradedLammps`` job): every atom's MaxVol extrapolation grade against
+   the atoms of the training structures (:mod:`pyiron_appmlip.core.extrapolation`), the largest
+   per graded step;
+3. collects the frames whose grade passes the ``"collect"`` threshold (the run ends at the
+   first step above ``"stop"``: what would follow is not trusted);
 4. chooses among them by D-optimality against the current training set
    (:func:`~pyiron_appmlip.core.selectors.d_optimal_order` with the training set as prior);
 5. labels the chosen frames with DFT at the level the plan ranks best among those the remaining
@@ -48,17 +49,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from pyiron_base import PythonTemplateJob
 
-from ..core.extrapolation import maxvol_grade
 from ..core.fit import LinearModel, fit_weighted
 from ..core.selectors import d_optimal_order
-from ..descriptors.per_atom import per_atom_rows
 from ..dft.cost import LevelCost, fit_cost_model
 from ..dft.levels import get_level, kmesh, level_label
 from ..planning.active_loop import (
@@ -560,13 +558,13 @@ class AppmlipActiveLoop(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
         job.input.hyperparameters = plain(ctx_desc.input.hyperparameters or {})
         job.input.executor = self.input.executor if self.input.executor is not None else "serial"
         job.input.progress = False
-        job.input.min_distance = None  # frames of a run gone wrong are graded, not labelled
         job.master_id = self.job_id
         job.run()
         return pr.load(name)
 
     def _application_run(self, k, model, app, settings, train, structures, thresholds) -> dict:
-        """Run (or load) iteration ``k``'s MD and grade its frames."""
+        """Run (or load) iteration ``k``'s graded MD (``AppmlipGradedLammps``) and read its
+        grades and frames."""
         from pyiron_atomistics import ase_to_pyiron
 
         pr = self.child_project
@@ -574,13 +572,19 @@ class AppmlipActiveLoop(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
         job = None
         if pr.get_job_id(name) is not None:
             job = pr.load(name)
-            if not (job.status.finished or _md_ended_early(job)):
+            if not job.status.finished:
                 pr.remove_job(name)  # interrupted: run it again
                 job = None
         if job is None:
-            folder = os.path.join(self.working_directory, f"it{k}_potential")
-            job = model.lammps_job(pr, name, folder=folder)
+            job = pr.create.job.AppmlipGradedLammps(name)
             job.structure = ase_to_pyiron(structures_from_arrays(app["structure"])[0])
+            job.model = model.with_maxvol_grade([structures[i] for i in train])
+            job.input.grade_every = int(app["grade_every"])
+            job.input.thresholds = (
+                thresholds["collect"],
+                thresholds["collect"],
+                thresholds["stop"],
+            )
             job.calc_md(
                 temperature=float(app["temperature"]),
                 n_ionic_steps=int(app["n_steps"]),
@@ -589,47 +593,48 @@ class AppmlipActiveLoop(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
                 seed=int(app["seed"]),
             )
             job.master_id = self.job_id
-            try:
-                job.run()
-            except RuntimeError:  # LAMMPS ended early (e.g. lost atoms): the frames so far
-                pass
+            job.run()
             job = pr.load(name)
-        start = structures_from_arrays(app["structure"])[0]
-        frames = _md_frames(job, start.get_atomic_numbers())  # frame 0: the start
-        desc = self._descriptors_job(f"it{k}_frames", frames)
+        graded = job.graded_run
+        grade_of = dict(zip(np.asarray(graded.steps).tolist(), graded.max_grade, strict=True))
+        # the collected frames (above "collect", up to and with the frame above "stop"), then
+        # the other written frames, highest grade first: test frames when the collected ones
+        # are all chosen for training
+        frames, grades = [], []
+        for atoms in graded.collected:
+            frames.append(_plain_atoms(atoms))
+            grades.append(float(atoms.info["max_grade"]))
+        n_collected = len(frames)
+        others = []
+        every = int(app["grade_every"])
+        for i in range(len(job.output.energy_pot)):
+            g = grade_of.get(i * every)
+            if g is not None and g <= thresholds["collect"]:
+                others.append((float(g), _plain_atoms(job.get_structure(i).to_ase())))
+        for g, atoms in sorted(others, key=lambda t: -t[0]):
+            frames.append(atoms)
+            grades.append(g)
         ids = [configuration_id(a) for a in frames]
-        stored = dict(zip(desc.configuration_ids, desc.get_blocks(virial=False), strict=True))
-        frame_blocks = [stored[i] for i in ids]
-        grade = maxvol_grade(
-            per_atom_rows([structures[i] for i in train], settings, min_distance=None),
-            thresholds=(thresholds["collect"], thresholds["collect"], thresholds["stop"]),
-        )
-        grades = grade.per_structure(per_atom_rows(frames, settings, min_distance=None))
-        # a frame with overlapping atoms is beyond any threshold
-        grades = np.where([_physical(a) for a in frames], grades, np.inf)
-        stop_at = np.flatnonzero(grades > thresholds["stop"])
-        stopped = stop_at.size > 0 or not job.status.finished
-        # the run is cut after the first frame above "stop"; that frame is a candidate too
-        # (the configuration the model failed on), if its atoms do not overlap
-        end = int(stop_at[0]) + 1 if stop_at.size else len(frames)
-        collected = [
+        keep = [
             i
-            for i in range(end)
-            if grades[i] > thresholds["collect"] and ids[i] not in train and _physical(frames[i])
+            for i in range(len(frames))
+            if ids[i] not in train and ids[i] not in ids[:i] and _physical(frames[i])
         ]
+        frame_blocks = {}
+        if keep:
+            desc = self._descriptors_job(f"it{k}_frames", [frames[i] for i in keep])
+            frame_blocks = dict(
+                zip(desc.configuration_ids, desc.get_blocks(virial=False), strict=True)
+            )
+        max_grade = float(np.max(graded.max_grade)) if len(graded.max_grade) else float("nan")
         return {
-            "max_grade": float(grades[:end].max()) if end else float("nan"),
-            "n_frames": end,
-            "stopped": bool(stopped),
-            "grades": grades[:end],
-            "collected": [(ids[i], frames[i], frame_blocks[i]) for i in collected],
-            # the other frames before a stop, highest grade first: test frames when the
-            # collected ones are all chosen for training
-            "others": [
-                (ids[i], frames[i], frame_blocks[i])
-                for i in sorted(range(end), key=lambda i: -grades[i])
-                if i not in set(collected) and ids[i] not in train and _physical(frames[i])
+            "max_grade": max_grade,
+            "n_frames": int(len(graded.steps)),
+            "stopped": bool(graded.stopped),
+            "collected": [
+                (ids[i], frames[i], frame_blocks[ids[i]]) for i in keep if i < n_collected
             ],
+            "others": [(ids[i], frames[i], frame_blocks[ids[i]]) for i in keep if i >= n_collected],
             "job": job,
         }
 
@@ -740,31 +745,10 @@ class AppmlipActiveLoop(PlainOutput, LeftoverSafeSave, PythonTemplateJob):
         c = coefficients[keys[int(iteration)]]
         w_e, w_f = plain(self.output.weights)
         settings = QSnapSettings.from_json(str(plain(self.output.settings)))
-        return self._model_of(c, settings, w_e, w_f, str(plain(self.output.train_level)))
-
-
-def _md_ended_early(job) -> bool:
-    """Whether a LAMMPS job ended before its last step but wrote frames (e.g. lost atoms)."""
-    return job.status.aborted and os.path.isfile(os.path.join(job.working_directory, "dump.out"))
-
-
-def _md_frames(job, numbers) -> list:
-    """The frames of an MD job as ASE Atoms: from its output, or from the dump file of a run
-    that LAMMPS ended early (its atoms in input order, ``numbers`` their atomic numbers)."""
-    if job.status.finished:
-        n = len(job.output.energy_pot)
-        return [_plain_atoms(job.get_structure(i).to_ase()) for i in range(n)]
-    import ase.io
-
-    path = os.path.join(job.working_directory, "dump.out")
-    frames = ase.io.read(path, index=":", format="lammps-dump-text")
-    out = []
-    for atoms in frames:
-        atoms = _plain_atoms(atoms)
-        atoms.set_atomic_numbers(numbers)
-        atoms.wrap()
-        out.append(atoms)
-    return out
+        n_train = int(self.get_table()["n_train"].iloc[int(iteration)])
+        ids = tuple(str(i) for i in plain(self.output.train_ids)[:n_train])
+        model = self._model_of(c, settings, w_e, w_f, str(plain(self.output.train_level)))
+        return dataclasses.replace(model, training_ids=ids)
 
 
 def _physical(atoms) -> bool:
