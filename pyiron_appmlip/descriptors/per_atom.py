@@ -24,7 +24,7 @@ import numpy as np
 from ..structures.checks import DEFAULT_MIN_DISTANCE
 from .lammps_session import close_lammps
 from .lammps_session import lammps_instance as _lammps
-from .lammps_snap import PreparedStructure, _box_commands, prepare_structure
+from .lammps_snap import PreparedStructure, create_structure, prepare_structure
 from .settings import QSnapSettings
 
 __all__ = [
@@ -167,12 +167,7 @@ def _bispectrum_of(prep: PreparedStructure, settings: QSnapSettings) -> np.ndarr
     n = prep.n_atoms
     lmp = _lammps()
     try:
-        lmp.commands_list(_box_commands(prep, len(settings.elements)))
-        lmp.create_atoms(
-            n, list(range(1, n + 1)), prep.types.tolist(), prep.positions.ravel().tolist()
-        )
-        if int(lmp.get_natoms()) != n:
-            raise RuntimeError(f"LAMMPS created {lmp.get_natoms()} of {n} atoms")
+        create_structure(lmp, prep, len(settings.elements))
         lmp.commands_list(
             [
                 "mass * 1.0",

@@ -35,34 +35,15 @@ from ..potential.graded_md import (
     check_thresholds,
     config_text,
     count_steps,
+    flatten_paths,
     split_commands,
+    unflatten_paths,
 )
 from ._plain import plain
 
 __all__ = ["AppmlipGradedLammps", "GradedInput", "parse_graded_lammps_output"]
 
 _GROUP = "graded_md"
-
-
-def _flatten(data, prefix=""):
-    out = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}/"))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
-def _unflatten(data):
-    out: dict = {}
-    for key, value in data.items():
-        node = out
-        *parents, last = str(key).split("/")
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[last] = value
-    return out
 
 
 def _plain_tree(value):
@@ -115,7 +96,9 @@ class GradedInput(Input):
             np.zeros(0) if self._thresholds is None else np.array(self._thresholds, dtype=float)
         )
         if self.model_dict is not None:
-            data.update({f"{_GROUP}/model/{k}": v for k, v in _flatten(self.model_dict).items()})
+            data.update(
+                {f"{_GROUP}/model/{k}": v for k, v in flatten_paths(self.model_dict).items()}
+            )
         return data
 
     def from_dict(self, obj_dict):
@@ -128,7 +111,7 @@ class GradedInput(Input):
         t = np.asarray(group.get("thresholds", []), dtype=float).ravel()
         self._thresholds = tuple(float(v) for v in t) if t.size else None
         model = group.get("model")
-        self.model_dict = _unflatten(_flatten(model)) if model else None
+        self.model_dict = unflatten_paths(flatten_paths(model)) if model else None
 
 
 def parse_graded_lammps_output(working_directory: str, **kwargs) -> dict:

@@ -350,7 +350,7 @@ class GradedRun:
 
     def save(self, path: str) -> str:
         """Write :meth:`to_dict` to an ``.npz`` file (read with :meth:`load`)."""
-        flat = _flatten(self.to_dict())
+        flat = flatten_paths(self.to_dict())
         tmp = path + ".tmp.npz"
         np.savez(tmp, **{k.replace("/", "__"): np.asarray(v) for k, v in flat.items()})
         os.replace(tmp, path)
@@ -361,7 +361,7 @@ class GradedRun:
         """Read a file written by :meth:`save`."""
         with np.load(path, allow_pickle=False) as data:
             flat = {k.replace("__", "/"): data[k] for k in data.files}
-        out = _unflatten(flat)
+        out = unflatten_paths(flat)
         for key in ("grade_every", "stopped_at"):
             out[key] = int(out[key])
         out["stop_reason"] = str(out["stop_reason"])
@@ -369,22 +369,24 @@ class GradedRun:
         return cls.from_dict(out)
 
 
-def _flatten(data: Mapping, prefix: str = "") -> dict:
+def flatten_paths(data: Mapping, prefix: str = "") -> dict:
+    """Nested mappings as one flat dict keyed by ``/``-joined paths (as HDF5 groups name them)."""
     out = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
-            out.update(_flatten(value, name + "/"))
+            out.update(flatten_paths(value, name + "/"))
         else:
             out[name] = value
     return out
 
 
-def _unflatten(flat: Mapping) -> dict:
+def unflatten_paths(flat: Mapping) -> dict:
+    """The nested dict of :func:`flatten_paths`' flat ``/``-joined keys."""
     out: dict = {}
     for key, value in flat.items():
         node = out
-        *parents, last = key.split("/")
+        *parents, last = str(key).split("/")
         for p in parents:
             node = node.setdefault(p, {})
         node[last] = value
