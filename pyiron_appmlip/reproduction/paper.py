@@ -47,8 +47,8 @@ Stages, each resumable:
    Figs. 4-8 in ``OUT/figures`` (:mod:`~pyiron_appmlip.reproduction.paper_render`), drawn from
    the stored rows.
 
-Disk: a descriptor store holds float64 blocks; 20,000 configurations of 50 atoms take about
-7 GB at 2Jmax 6, 38 GB at 8 and 100 GB at 10. ``--drop-descriptors`` deletes a 2Jmax's store
+Disk: a descriptor store holds float64 blocks; 19,980 configurations of 50 atoms take about
+3 GB at 2Jmax 4, 12 GB at 6, 39 GB at 8 and 104 GB at 10 (measured per configuration). ``--drop-descriptors`` deletes a 2Jmax's store
 once all of its rows are stored (the rows are kept), so the disk holds one 2Jmax at a time,
 and ``--descriptor-dtype float32`` halves each store (values rounded once to a relative error
 of at most 6e-8; the fits stay float64). ``benchmarks/bench_paper_scale.py`` measures the sizes,
