@@ -41,7 +41,9 @@ Stages, each resumable:
    computes only the units whose rows are missing;
 3. leverage comparison (with ``--leverage-file``): our scores of the training pool in the
    authors' order beside theirs (Spearman rank correlation, largest relative difference),
-   cached in ``OUT/cache``;
+   both of the package's weighted matrix (with the constant column) and of the authors' (none;
+   :func:`leverage_without_constant`), at 2Jmax 6 (the authors' file) when it is run; cached
+   in ``OUT/cache``;
 4. report: ``OUT/paper_report.md`` with Tables 3-5 and the Fig. 6-8 statements beside the
    published values (:mod:`~pyiron_appmlip.reproduction.paper_values`), and figures like
    Figs. 4-8 in ``OUT/figures`` (:mod:`~pyiron_appmlip.reproduction.paper_render`), drawn from
@@ -82,6 +84,7 @@ __all__ = [
     "executor_spec",
     "run_paper",
     "compare_leverage",
+    "leverage_without_constant",
     "main",
 ]
 
@@ -411,7 +414,8 @@ def run_paper(
         executor: where descriptors and fits run (:mod:`pyiron_appmlip.executors`; see
             :func:`executor_spec` for the command line's names).
         leverage_file: the authors' ``df_leverage.csv``, compared with our leverage.
-        leverage_twojmax: 2Jmax of that comparison (default: the largest run).
+        leverage_twojmax: 2Jmax of that comparison (default: 6, the 2Jmax of the authors'
+            file, if it is run, else the largest run).
         drop_descriptors: delete each 2Jmax's descriptor store once its rows are all stored.
         descriptor_dtype: ``"float64"`` (default) or ``"float32"``: how the descriptor stores
             keep the blocks (float32: half the disk, each value rounded once to a relative
@@ -464,7 +468,9 @@ def run_paper(
     digest = code_digest(RENDERING_MODULES)
     grids = _grids(design, sizes)
     all_rows, computed, leverage = [], {}, None
-    lev_t = max(design.twojmax) if leverage_twojmax is None else int(leverage_twojmax)
+    lev_t = leverage_twojmax
+    if lev_t is None:  # the authors' file is at 2Jmax 6
+        lev_t = 6 if 6 in design.twojmax else max(design.twojmax)
     for t in design.twojmax:
         settings = QSnapSettings(twojmax=t, elements=("Be",))
         key = {
@@ -527,8 +533,12 @@ def run_paper(
                 )
                 done |= {row_key(r) for r in new_rows}
             if leverage_file is not None and t == lev_t:
-                leverage = _leverage(out, key, source[t], train, pool, design, say)
-                leverage = {"twojmax": t, **compare_leverage(leverage, leverage_file)}
+                n_atoms = {i: len(dataset.structure(i)) for i in train}
+                scores = _leverage(out, key, source[t], train, pool, design, n_atoms, say)
+                leverage = {
+                    "twojmax": t,
+                    **{k: compare_leverage(v, leverage_file) for k, v in scores.items()},
+                }
             if drop_descriptors and expected <= _settings_of(done):
                 os.remove(store_path)
                 say(f"2Jmax {t}: all rows stored, descriptor store deleted")
@@ -589,8 +599,59 @@ def _settings_of(done) -> set:
     return out
 
 
-def _leverage(out, key, source, train, pool, design, say) -> dict:
-    """Leverage of the authors' training set in their order (the pool's where labelled)."""
+def leverage_without_constant(
+    make_blocks, n_atoms, energy_weight: float, force_weight: float = 1.0, rcond: float = 1e-13
+) -> dict:
+    """Regular and block leverage of the weighted matrix without a constant column (the
+    authors' convention: energy rows times w_E / N, force rows times w_F).
+
+    Two passes over the blocks: the R factor of the column-scaled weighted rows (numpy QR of
+    growing stacks), then ``h_i = ||x_i D V S^-1||^2`` from the SVD ``R D = U S V^T``
+    truncated at ``s > rcond * s_max``.
+
+    Args:
+        make_blocks: callable returning a fresh iterable over the blocks (called twice).
+        n_atoms: atoms of each configuration, in the same order.
+        energy_weight, force_weight: w_E and w_F.
+        rcond: relative singular-value cutoff (the authors' lstsq: 1e-13).
+
+    Returns:
+        ``{"lev": (M,), "block_lev": (M,)}``.
+    """
+    from scipy.linalg import qr
+
+    n_atoms = [int(n) for n in n_atoms]
+
+    def weighted():
+        for b, n in zip(make_blocks(), n_atoms, strict=True):
+            w = np.r_[energy_weight / n, np.full(3 * n, force_weight)]
+            yield w[:, None] * np.asarray(b, dtype=float)[: 1 + 3 * n]
+
+    r, buffer = None, []
+    for x in weighted():
+        buffer.append(x)
+        if sum(len(b) for b in buffer) >= 4096:
+            stack = np.vstack(buffer if r is None else [r, *buffer])
+            r, buffer = qr(stack, mode="r", check_finite=False)[0][: stack.shape[1]], []
+    if buffer:
+        stack = np.vstack(buffer if r is None else [r, *buffer])
+        r = qr(stack, mode="r", check_finite=False)[0][: stack.shape[1]]
+    norms = np.linalg.norm(r, axis=0)
+    d = 1.0 / np.where(norms > 0, norms, 1.0)
+    _, sv, vt = np.linalg.svd(r * d, full_matrices=False)
+    keep = sv > rcond * sv[0]
+    projection = (vt[keep].T * d[:, None]) / sv[keep]
+    lev, block = [], []
+    for x in weighted():
+        h = np.sum((x @ projection) ** 2, axis=1)
+        lev.append(h[0])
+        block.append(h.sum())
+    return {"lev": np.array(lev), "block_lev": np.array(block)}
+
+
+def _leverage(out, key, source, train, pool, design, n_atoms, say) -> dict:
+    """Leverage of the authors' training set in their order, with and without the constant
+    column (``{"package": scores, "authors": scores}``)."""
     from ..core.leverage import leverage_scores_streamed
 
     order = [i for i in train if i in set(pool)]
@@ -605,10 +666,15 @@ def _leverage(out, key, source, train, pool, design, say) -> dict:
         regular, block = leverage_scores_streamed(
             lambda: source.iter_blocks(order), design.curve_weight, 1.0
         )
-        return {"lev": regular, "block_lev": block}
+        authors = leverage_without_constant(
+            lambda: source.iter_blocks(order), [n_atoms[i] for i in order], design.curve_weight
+        )
+        return {"package": {"lev": regular, "block_lev": block}, "authors": authors}
 
     return cached(
-        os.path.join(out, "cache"), {"leverage": key, "weights": design.curve_weight}, compute
+        os.path.join(out, "cache"),
+        {"leverage": key, "weights": design.curve_weight, "version": 2},
+        compute,
     )
 
 

@@ -29,9 +29,9 @@ def _weighted(block, n, constant):
     return w[:, None] * x, w
 
 
-def _hat_diagonals(blocks, sizes):
-    """Regular and block leverage from the Q of a numpy QR (constant column included)."""
-    rows = [_weighted(b, n, True)[0] for b, n in zip(blocks, sizes, strict=True)]
+def _hat_diagonals(blocks, sizes, constant=True):
+    """Regular and block leverage from the Q of a numpy QR."""
+    rows = [_weighted(b, n, constant)[0] for b, n in zip(blocks, sizes, strict=True)]
     q, _ = np.linalg.qr(np.vstack(rows))
     h = np.sum(q**2, axis=1)
     starts = np.cumsum([0] + [len(r) for r in rows])
@@ -57,9 +57,13 @@ def test_paper_study_end_to_end_and_resumed(standin, tmp_path):
     blocks = dict(
         zip(ids, compute_qsnap_blocks([dataset.structure(i) for i in ids], 4), strict=True)
     )
-    lev, block_lev = _hat_diagonals([blocks[i] for i in train], [n_atoms[i] for i in train])
+    # the authors' file: no constant column, an unnamed index column first
+    lev, block_lev = _hat_diagonals(
+        [blocks[i] for i in train], [n_atoms[i] for i in train], constant=False
+    )
     leverage_file = tmp_path / "df_leverage.csv"
-    pd.DataFrame({"lev": lev, "block_lev": block_lev}).to_csv(leverage_file, index=False)
+    pd.DataFrame({"lev": lev, "block_lev": block_lev}).to_csv(leverage_file)
+    with_constant = _hat_diagonals([blocks[i] for i in train], [n_atoms[i] for i in train])
     out = tmp_path / "out"
     argv = [
         "--data", str(standin), "--out", str(out), "--twojmax", "4", "--sizes", "20", "50",
@@ -113,10 +117,14 @@ def test_paper_study_end_to_end_and_resumed(standin, tmp_path):
     assert whole["force_rmse_test_truth"] == pytest.approx(
         1000 * np.sqrt(np.mean(f_err**2)), rel=1e-4
     )
-    # leverage of the same weighted matrix: equal up to rounding, same ranks
+    # the authors' matrix: equal up to rounding, same ranks
     for col in ("lev", "block_lev"):
-        assert run.leverage[col]["spearman"] > 0.9999
-        assert run.leverage[col]["max_relative_difference"] < 1e-6
+        assert run.leverage["authors"][col]["spearman"] > 0.9999
+        assert run.leverage["authors"][col]["max_relative_difference"] < 1e-6
+    # the package's matrix has the constant column: its sum is one more (full rank)
+    package = run.leverage["package"]
+    assert package["block_lev"]["sum_ours"] == pytest.approx(block_lev.sum() + 1, rel=1e-6)
+    assert package["lev"]["sum_ours"] == pytest.approx(with_constant[0].sum(), rel=1e-6)
 
     # a second run reuses every stored row, descriptor block and leverage score
     with warnings.catch_warnings():

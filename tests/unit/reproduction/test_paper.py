@@ -17,6 +17,7 @@ from pyiron_appmlip.reproduction.paper import (
     _settings_of,
     compare_leverage,
     executor_spec,
+    leverage_without_constant,
     main,
 )
 from pyiron_appmlip.reproduction.paper_standin import standin_structures, write_standin
@@ -118,3 +119,22 @@ def test_standin_is_deterministic_and_a_prefix_of_larger_ones():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(standin_structures(1, seed=0)) == 1
+
+
+@pytest.mark.parametrize("n_configs", [3, 400])  # 400: more rows than one QR stack
+def test_leverage_without_constant_equals_a_numpy_qr(n_configs):
+    rng = np.random.default_rng(n_configs)
+    sizes = rng.integers(2, 6, n_configs)
+    scales = 10.0 ** rng.integers(-2, 5, 9)  # badly scaled columns, as qSNAP's
+    blocks = [rng.normal(size=(1 + 3 * n, 9)) * scales for n in sizes]
+    out = leverage_without_constant(lambda: iter(blocks), sizes, 150.0)
+    weighted = [
+        np.r_[150.0 / n, np.ones(3 * n)][:, None] * b for b, n in zip(blocks, sizes, strict=True)
+    ]
+    q, _ = np.linalg.qr(np.vstack(weighted))
+    h = np.sum(q**2, axis=1)
+    starts = np.cumsum([0] + [len(w) for w in weighted])
+    np.testing.assert_allclose(out["lev"], h[starts[:-1]], rtol=1e-8)
+    block = [h[a:b].sum() for a, b in zip(starts[:-1], starts[1:], strict=True)]
+    np.testing.assert_allclose(out["block_lev"], block, rtol=1e-8)
+    assert out["block_lev"].sum() == pytest.approx(9.0)  # the rank
