@@ -512,6 +512,7 @@ def run_paper(
                 progress=False,
                 report=report,
                 dtype=descriptor_dtype,
+                min_distance=None,  # checked when the data were read
             )
             say(f"2Jmax {t}: {report.get('n_reused', 0)} blocks reused, "
                 f"{report.get('n_computed', 0)} computed")  # fmt: skip
