@@ -84,8 +84,12 @@ from .shared_subsets import (
     statistics_budget,
 )
 from .statistics import SufficientStatistics, iter_checkpoints
+from .subset_scatter import SubsetStatistics, scatter_subset_fits, scatter_subset_statistics
 
 __all__ = [
+    "SubsetStatistics",
+    "scatter_subset_fits",
+    "scatter_subset_statistics",
     "DeltaModel",
     "EnergyFactors",
     "fit_delta",

@@ -23,10 +23,19 @@ scaled Gram is not numerically positive definite) are accumulated again as strea
 (:meth:`~.statistics.SufficientStatistics.add`) in one more pass over the configurations, so
 their fits equal those of the per-subset route up to rounding.
 
+The Grams of up to 256 configurations are buffered and added into the accumulators by one
+matrix product with the (subsets x configurations) draw counts (BLAS ``dgemm``, in place).
+
+Measured accuracy (column-scaled fits, ``rcond`` 1e-10, against dense ``scipy.linalg.lstsq``
+on the stacked rows): relative coefficient errors of about 1e-17 times the condition estimate
+(1e-8 at 1e9, 6e-7 at 1e11, 7e-5 at 1e13), against 1e-11 .. 3e-9 for the streamed QR; the
+default ``condition_limit`` of 1e10 keeps the Gram route's coefficients to about 1e-7.
+
 Memory: the accumulators hold ``n_subsets x m (m + 1) / 2`` float64 numbers, ``m = p +
-n_levels``. Subsets are split into passes so that this stays below ``memory_limit`` (each pass
-reads every configuration once more); on top come the pool's energy rows (``n_pool x (p + 1 +
-n_levels)``), one configuration's block and the statistics of the subsets being fitted.
+n_levels``, and the buffer up to 256 such rows. Subsets are split into passes so that both stay
+below ``memory_limit`` (each pass reads every configuration once more); on top come the pool's
+energy rows (``n_pool x (p + 1 + n_levels)``), one configuration's block and the statistics of
+the subset being fitted (two (p + 1 + n_levels)^2 triangles).
 """
 
 from __future__ import annotations
@@ -35,8 +44,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
-from scipy.linalg import lapack
+import scipy.sparse
+from scipy.linalg import blas, lapack
 
 from ._linalg import DEFAULT_RCOND, r_factor
 from .fit import SubsetFit, statistics_fits
@@ -54,6 +63,8 @@ __all__ = [
 
 DEFAULT_MEMORY_LIMIT = 3 << 30
 """Default limit of the subset accumulators, in bytes (3 GiB)."""
+
+_BUFFER_CONFIGS = 256
 
 DEFAULT_CONDITION_LIMIT = 1e10
 """Default largest estimated condition number of a subset's column-scaled force Gram that is
@@ -124,12 +135,13 @@ def subset_memberships(subsets: Sequence, n_pool: int) -> list[tuple[np.ndarray,
     return out
 
 
-def _passes(n_subsets: int, per_subset_bytes: int, memory_limit: float) -> list[range]:
-    per_pass = int(memory_limit // per_subset_bytes)
+def _passes(n_subsets: int, per_subset_bytes: int, available: float, memory_limit) -> list:
+    per_pass = int(available // per_subset_bytes)
     if per_pass < 1:
         raise ValueError(
-            f"memory_limit={memory_limit!r} bytes is smaller than one subset's accumulator "
-            f"({per_subset_bytes} bytes); allowed: at least {per_subset_bytes}"
+            f"memory_limit={memory_limit!r} bytes is smaller than one subset's accumulator and "
+            f"one configuration's Gram ({per_subset_bytes} bytes each); allowed: at least "
+            f"{2 * per_subset_bytes}"
         )
     return [range(a, min(a + per_pass, n_subsets)) for a in range(0, n_subsets, per_pass)]
 
@@ -249,50 +261,63 @@ def scatter_subset_statistics(
     source = _configurations(configurations)
     members = subset_memberships(subsets, n_pool)
     m = p + len(levels)
-    for batch in _passes(len(members), 8 * (m * (m + 1) // 2), memory_limit):
-        yield from _one_pass(source, members, batch, levels, p, int(n_pool), condition_limit)
+    row_bytes = 8 * (m * (m + 1) // 2)
+    n_buffer = int(max(1, min(_BUFFER_CONFIGS, memory_limit // 4 // row_bytes)))
+    passes = _passes(len(members), row_bytes, memory_limit - n_buffer * row_bytes, memory_limit)
+    for batch in passes:
+        yield from _one_pass(
+            source, members, batch, levels, p, int(n_pool), condition_limit, n_buffer
+        )
 
 
-def _one_pass(source, members, batch, levels, p, n_pool, condition_limit):
+def _one_pass(source, members, batch, levels, p, n_pool, condition_limit, n_buffer):
     m = p + len(levels)
     iu = np.triu_indices(m)
-    # which subsets of this pass contain each pool configuration, and how often
-    holders: list[list] = [[] for _ in range(n_pool)]
-    for local, s in enumerate(batch):
-        for i, c in zip(*members[s], strict=True):
-            holders[i].append((local, c))
+    # counts (subsets of this pass x pool): how often each subset drew each configuration
+    owner = np.concatenate([np.full(members[s][0].size, k) for k, s in enumerate(batch)])
+    pool_index = np.concatenate([members[s][0] for s in batch])
+    counts = np.concatenate([members[s][1] for s in batch])
+    membership = scipy.sparse.csc_matrix((counts, (owner, pool_index)), shape=(len(batch), n_pool))
+    drawn = np.diff(membership.indptr) > 0
     acc = np.zeros((len(batch), len(iu[0])))
+    grams = np.empty((min(n_buffer, int(drawn.sum())), len(iu[0])))
+    held: list[int] = []
     energy = np.full((n_pool, p + 1 + len(levels)), np.nan)
     atoms = np.zeros(n_pool, dtype=np.int64)
     seen = np.zeros(n_pool, dtype=bool)
+
+    def scatter(acc, grams, held):
+        # acc += counts[:, held] @ grams, in place (acc.T is Fortran-ordered)
+        k = len(held)
+        weights = np.ascontiguousarray(membership[:, held].toarray())
+        blas.dgemm(1.0, grams[:k].T, weights.T, beta=1.0, c=acc.T, overwrite_c=1)
+        held.clear()
+
     for item in source():
         i, z, e_row, n = _read(item, p, levels, n_pool)
         if seen[i]:
             raise ValueError(f"configuration {i} occurs twice in configurations")
         seen[i] = True
         energy[i], atoms[i] = e_row, n
-        if not holders[i]:
+        if not drawn[i]:
             continue
-        gram = scipy.linalg.blas.dsyrk(1.0, z, trans=1, lower=0)[iu]
-        for local, c in holders[i]:
-            row = acc[local]
-            if c == 1.0:
-                row += gram
-            else:
-                row += c * gram
-    needed = np.unique(np.concatenate([members[s][0] for s in batch]))
-    if not seen[needed].all():
-        missing = needed[~seen[needed]][:5].tolist()
+        grams[len(held)] = blas.dsyrk(1.0, z, trans=1, lower=0)[iu]
+        held.append(i)
+        if len(held) == grams.shape[0]:
+            scatter(acc, grams, held)
+    if held:
+        scatter(acc, grams, held)
+    del grams
+    if not seen[drawn].all():
+        missing = np.flatnonzero(drawn & ~seen)[:5].tolist()
         raise ValueError(
             f"configurations in subsets were not provided, e.g. pool indices {missing}"
         )
-    del holders
     results = {}
     redo = []
     for local, s in enumerate(batch):
         idx, cnt = members[s]
         force_r, cond = _force_factor(acc[local], m, condition_limit)
-        acc[local] = 0.0  # done with it (keeps peak memory flat while fitting)
         if force_r is None:
             redo.append(s)
             results[s] = cond

@@ -154,8 +154,8 @@ def test_passes_under_a_memory_limit_give_the_results_of_one_pass(data):
     one = run(source, subsets, test_stats, n_pool=40)
     assert len(reads) == 1
     reads.clear()
-    split = run(source, subsets, test_stats, n_pool=40, memory_limit=2 * per_subset)
-    assert len(reads) == 3  # 5 subsets, 2 per pass
+    split = run(source, subsets, test_stats, n_pool=40, memory_limit=3 * per_subset)
+    assert len(reads) == 3  # 5 subsets, 2 per pass (and one configuration's Gram)
     for (_, a), (_, b) in zip(one, split, strict=True):
         for fa, fb in zip(a, b, strict=True):
             np.testing.assert_allclose(fa.model.coefficients, fb.model.coefficients, rtol=1e-12)
@@ -203,6 +203,7 @@ def test_memberships_count_repeats():
         (dict(levels=[]), "levels must name"),
         (dict(levels=[1, 7]), "no labels at level"),
         (dict(memory_limit=100), "memory_limit=100 bytes is smaller"),
+        (dict(memory_limit=1.5 * 8 * 91), "allowed: at least 1456"),
         (dict(memory_limit=-1), "memory_limit must be a positive"),
         (dict(condition_limit=0.5), "condition_limit must be"),
         (dict(n_descriptors=0), "n_descriptors must be"),
