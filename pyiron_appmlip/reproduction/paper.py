@@ -404,6 +404,7 @@ def run_paper(
     descriptor_dtype: str = "float64",
     figures: bool = True,
     progress=None,
+    engine: str = "scatter",
 ) -> PaperRun:
     """Run the study (see the module docstring) and write its report and figures.
 
@@ -422,6 +423,11 @@ def run_paper(
             error of at most 6e-8; the fits are computed in float64 either way).
         figures: draw the figures.
         progress: callable receiving messages.
+        engine: ``"scatter"`` (default): the independently drawn subsets of all repetitions
+            from passes over the training pool that read each configuration once, in this
+            process (:func:`~pyiron_appmlip.training.sweep.scatter_unit_fits`); ``"units"``:
+            one sweep unit per sampler and repetition, each reading its own subsets, run by
+            ``executor``. Both give the same rows up to rounding.
 
     Returns:
         A :class:`PaperRun`.
@@ -445,6 +451,8 @@ def run_paper(
             f"leverage_twojmax must be one of the 2Jmax values run {list(design.twojmax)}, got "
             f"{leverage_twojmax!r}"
         )
+    if engine not in ("scatter", "units"):
+        raise ValueError(f"engine must be 'scatter' or 'units', got {engine!r}")
     if descriptor_dtype not in ("float64", "float32"):
         raise ValueError(
             f"descriptor_dtype must be 'float64' or 'float32', got {descriptor_dtype!r}"
@@ -531,6 +539,7 @@ def run_paper(
                     executor=executor,
                     level_costs=level_costs,
                     progress=say,
+                    engine=engine,
                 )
                 done |= {row_key(r) for r in new_rows}
             if leverage_file is not None and t == lev_t:
@@ -712,6 +721,13 @@ def _parser():
         default="float64",
         help="float64 or float32 (half the disk) for the descriptor stores",
     )
+    parser.add_argument(
+        "--engine",
+        default="scatter",
+        choices=("scatter", "units"),
+        help="scatter: all independent draws from passes over the pool (default); units: "
+        "one unit per sampler and repetition",
+    )
     parser.add_argument("--no-figures", action="store_true")
     return parser
 
@@ -739,6 +755,7 @@ def main(argv=None) -> PaperRun:
         descriptor_dtype=args.descriptor_dtype,
         figures=not args.no_figures,
         progress=print,
+        engine=args.engine,
     )
     print(json.dumps({"report": run.report, "computed_rows": run.computed}, default=str))
     return run

@@ -401,6 +401,7 @@ def run_sweep(
     executor="serial",
     group_weights: Mapping | None = None,
     level_costs: Mapping | None = None,
+    engine: str = "units",
 ) -> list[dict]:
     """Run every unit of ``grid`` whose rows are not all in ``done``; return the new rows.
 
@@ -443,6 +444,11 @@ def run_sweep(
             times (imported data). It wins over recorded times. Each row's ``dft_seconds`` is
             the sum over its training configurations and ``dft_cost_source`` says where the
             cost comes from (:mod:`pyiron_appmlip.training.costs`).
+        engine: ``"units"`` (default: every unit on its own, with ``executor``) or
+            ``"scatter"``: the units of independent draws without ridge, stresses and weight
+            factors all together in this process, from passes over the pool that read each
+            configuration once (:func:`scatter_unit_fits`; the same rows up to rounding, in
+            far less time for many repetitions; accumulators up to 3 GiB).
 
     Returns:
         One dict per fit with the columns of :data:`~pyiron_appmlip.training.table.COLUMNS`
@@ -456,6 +462,8 @@ def run_sweep(
             no cell volume, ``grid.stress_weight > 0`` while no training configuration has a
             recorded stress, or ``level_costs`` is malformed or names a level without labels.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     labels = {level_label(k): v for k, v in labels.items()}
     truth = level_label(truth_level)
     _check_sweep_input(sources, labels, train_ids, grid, truth)
@@ -505,7 +513,7 @@ def run_sweep(
             f"({describe_executor(executor, len(plan.units))})" + shared
         )
         finished = {key: [] for key in plan.todo}
-        for key, records in execute_units(plan, executor):
+        for key, records in execute_units(plan, executor, engine):
             sizes = sorted({r.subset_size for r in records})
             for served in plan.served_by(key):
                 unit_rows = tabulate(served, records, plan, sweep)
@@ -1113,10 +1121,108 @@ def plan_units(twojmax, source: BlockSource, join: Join, sweep: _Sweep, log) -> 
 
 
 # -- stage 3: execute ----------------------------------------------------------------------------
-def execute_units(plan: Plan, executor) -> Iterator[tuple]:
+ENGINES = ("units", "scatter")
+"""How :func:`run_sweep` fits units of independent draws: ``"units"``, each unit on its own
+(:meth:`IndependentUnit.run`), or ``"scatter"``, all of them from passes over the pool that
+read each configuration once (:func:`~pyiron_appmlip.core.scatter_subset_statistics`)."""
+
+
+def execute_units(
+    plan: Plan, executor, engine: str = "units", memory_limit: float | None = None
+) -> Iterator[tuple]:
     """Run the units of ``plan`` with ``executor`` (:func:`unit_fits` each); yield ``(key,
-    records)`` as each finishes."""
-    return run_tasks(executor, unit_fits, {key: (unit,) for key, unit in plan.units.items()})
+    records)`` as each finishes.
+
+    With ``engine="scatter"`` the units of independent draws without ridge, stresses or weight
+    factors are fitted together in this process (:func:`scatter_unit_fits`; the executor runs
+    the others).
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    together = {}
+    if engine == "scatter":
+        together = {k: u for k, u in plan.units.items() if _scatter_eligible(u)}
+    rest = {key: (unit,) for key, unit in plan.units.items() if key not in together}
+    if together:
+        yield from scatter_unit_fits(together, memory_limit=memory_limit)
+    if rest:
+        yield from run_tasks(executor, unit_fits, rest)
+
+
+def _scatter_eligible(unit) -> bool:
+    """An :class:`IndependentUnit` without ridge, stress rows, recorded stresses or weight
+    factors (what :func:`scatter_unit_fits` computes exactly as the unit would)."""
+    if not isinstance(unit, IndependentUnit):
+        return False
+    s = unit.settings
+    if s.ridge != 0.0 or s.stress_weight != 0.0 or s.level_pairs or s.delta_pairs:
+        return False
+    for options in (unit.options or {}).values():
+        factors = (options or {}).get("factors")
+        if factors is not None and tuple(float(f) for f in factors) != (1.0, 1.0, 1.0):
+            return False
+    for values in unit.labels.values():
+        for v in values.values():
+            if len(v) == 3 and v[2] is not None and np.isfinite(np.asarray(v[2], float)).any():
+                return False
+    return True
+
+
+def scatter_unit_fits(units: Mapping, memory_limit: float | None = None) -> Iterator[tuple]:
+    """The records of :class:`IndependentUnit` s (all on one block source) from passes over the
+    union of their configurations, each read once per pass
+    (:func:`~pyiron_appmlip.core.scatter_subset_statistics`); yields ``(key, records)`` per unit
+    with the records :meth:`IndependentUnit.run` gives, up to rounding.
+
+    Args:
+        units: ``{key: IndependentUnit}`` without ridge, stress rows or weight factors.
+        memory_limit: bytes for the subset accumulators (default
+            :data:`~pyiron_appmlip.core.subset_scatter.DEFAULT_MEMORY_LIMIT`, 3 GiB).
+    """
+    from ..core.subset_scatter import DEFAULT_MEMORY_LIMIT, scatter_subset_statistics
+
+    units = dict(units)
+    first = next(iter(units.values()))
+    source = first.source
+    levels = list(dict.fromkeys(lv for u in units.values() for lv in u.settings.train_levels))
+    ids = list(dict.fromkeys(c for u in units.values() for c in u.ordered_ids))
+    local = {c: i for i, c in enumerate(ids)}
+    labels_of: dict = {}
+    for u in units.values():
+        for c in u.ordered_ids:
+            labels_of.setdefault(c, {}).update(u.labels[c])
+    subsets, owners = [], []
+    for key, u in units.items():
+        for size, ordered in u.orders.items():
+            subsets.append(np.array([local[c] for c in ordered], dtype=np.int64))
+            owners.append((key, size))
+
+    def configurations():
+        for i, (cid, block) in enumerate(zip(ids, source.iter_blocks(ids), strict=True)):
+            lab = {lv: labels_of[cid][lv][:2] for lv in levels}
+            n = np.shape(lab[levels[0]][1])[0]
+            yield i, np.asarray(block)[: 1 + 3 * n], lab  # virial rows are not fitted here
+
+    done: dict = {key: {} for key in units}
+    p = first.settings.n_descriptors
+    for info in scatter_subset_statistics(
+        configurations,
+        subsets,
+        levels,
+        n_descriptors=p,
+        n_pool=len(ids),
+        memory_limit=DEFAULT_MEMORY_LIMIT if memory_limit is None else memory_limit,
+    ):
+        key, size = owners[info.index]
+        s = units[key].settings
+        options = s.keywords()
+        options.pop("n_descriptors")
+        done[key][size] = statistics_fits(
+            info.statistics, list(s.weights), list(s.train_levels), **options
+        )
+        if len(done[key]) == len(units[key].orders):
+            records = done.pop(key)
+            yield key, [r for size in units[key].orders for r in records[size]]
 
 
 # -- stage 4: tabulate ---------------------------------------------------------------------------

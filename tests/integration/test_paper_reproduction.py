@@ -213,3 +213,54 @@ def test_float32_descriptor_stores_change_errors_by_rounding_only(standin, tmp_p
         )
     assert again.computed == {4: 0}
     assert not os.path.exists(tmp_path / "f32" / "descriptors" / "be_2j4_float32.h5")
+
+
+def test_scatter_engine_gives_the_rows_of_the_units(standin, tmp_path, monkeypatch):
+    """Both engines on the same descriptors (LAMMPS, 2Jmax 4): every row's errors agree."""
+    import shutil
+
+    from pyiron_appmlip.core import subset_scatter
+
+    routes = []
+    original = subset_scatter.scatter_subset_statistics
+
+    def recording(*args, **kwargs):
+        for info in original(*args, **kwargs):
+            routes.append((info.route, info.condition))
+            yield info
+
+    monkeypatch.setattr(subset_scatter, "scatter_subset_statistics", recording)
+
+    def run(engine, out):
+        argv = [
+            "--data", str(standin), "--out", str(out), "--twojmax", "4", "--sizes", "20", "50",
+            "80", "--repetitions", "3", "--executor", "serial", "--no-figures",
+            "--engine", engine,
+        ]  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return main(argv)
+
+    units = run("units", tmp_path / "units")
+    shutil.copytree(tmp_path / "units" / "descriptors", tmp_path / "scatter" / "descriptors")
+    assert not routes
+    scatter = run("scatter", tmp_path / "scatter")
+    assert scatter.computed[4] == units.computed[4] == len(units.rows)
+    key = ["sampler", "repetition", "subset_size", "weight_ratio", "train_level"]
+    a = units.rows.sort_values(key).reset_index(drop=True)
+    b = scatter.rows.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a[key], b[key])
+    # every subset from the scatter engine: the curve (3 samplers x 3 repetitions x sizes 20,
+    # 50, 80), the front (3 repetitions x 3 sizes) and the whole pool
+    assert len(routes) == 3 * 3 * 3 + 3 * 3 + 1
+    assert {route for route, _ in routes} == {"gram"}  # conditions ~1e6 at 2Jmax 4
+    assert set(a["repetition"]) == {0, 1, 2} and len(set(a["subset_size"])) >= 3
+    for col in (
+        "energy_rmse_test_truth",
+        "force_rmse_test_truth",
+        "energy_rmse_test",
+        "force_rmse_test",
+        "energy_rmse_train",
+        "force_rmse_train",
+    ):
+        np.testing.assert_allclose(b[col], a[col], rtol=1e-7, err_msg=col)

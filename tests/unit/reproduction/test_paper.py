@@ -19,6 +19,7 @@ from pyiron_appmlip.reproduction.paper import (
     executor_spec,
     leverage_without_constant,
     main,
+    run_paper,
 )
 from pyiron_appmlip.reproduction.paper_standin import standin_structures, write_standin
 
@@ -106,6 +107,8 @@ def test_the_command_refuses_bad_input(tmp_path):
         main(["--data", str(tmp_path), "--descriptor-dtype", "half", "--out", str(tmp_path)])
     with pytest.raises(FileNotFoundError, match="leverage_file"):
         main(["--data", str(tmp_path), "--leverage-file", str(tmp_path / "x.csv")])
+    with pytest.raises(ValueError, match="engine must be 'scatter' or 'units', got 'fast'"):
+        run_paper(str(tmp_path), str(tmp_path / "o"), engine="fast")
 
 
 def test_standin_is_deterministic_and_a_prefix_of_larger_ones():
