@@ -246,7 +246,10 @@ def scatter_subset_statistics(
             definite) the subset is accumulated as streamed R factors instead.
 
     Yields:
-        One :class:`SubsetStatistics` per subset, in the order of ``subsets``.
+        One :class:`SubsetStatistics` per subset (``index`` says which), in the order of
+        ``subsets`` within each pass, except that the subsets accumulated again as streamed R
+        factors come at the end of their pass. Only the statistics of the subset being yielded
+        are held besides the accumulators.
     """
     p = int(n_descriptors)
     if p < 1:
@@ -266,11 +269,11 @@ def scatter_subset_statistics(
     passes = _passes(len(members), row_bytes, memory_limit - n_buffer * row_bytes, memory_limit)
     for batch in passes:
         yield from _one_pass(
-            source, members, batch, levels, p, int(n_pool), condition_limit, n_buffer
+            source, members, batch, levels, p, int(n_pool), condition_limit, n_buffer, memory_limit
         )
 
 
-def _one_pass(source, members, batch, levels, p, n_pool, condition_limit, n_buffer):
+def _one_pass(source, members, batch, levels, p, n_pool, condition_limit, n_buffer, memory_limit):
     m = p + len(levels)
     iu = np.triu_indices(m)
     # counts (subsets of this pass x pool): how often each subset drew each configuration
@@ -313,35 +316,37 @@ def _one_pass(source, members, batch, levels, p, n_pool, condition_limit, n_buff
         raise ValueError(
             f"configurations in subsets were not provided, e.g. pool indices {missing}"
         )
-    results = {}
-    redo = []
+    redo = {}
     for local, s in enumerate(batch):
         idx, cnt = members[s]
         force_r, cond = _force_factor(acc[local], m, condition_limit)
         if force_r is None:
-            redo.append(s)
-            results[s] = cond
+            redo[s] = cond
             continue
         rows = np.repeat(idx, cnt.astype(np.int64))
         n_atoms = int(atoms[rows].sum())
         stats = _statistics(p, levels, rows.size, n_atoms, energy[rows], force_r, 3 * n_atoms)
-        results[s] = SubsetStatistics(s, stats, "gram", cond)
+        yield SubsetStatistics(s, stats, "gram", cond)
     del acc
-    if redo:
-        redo_stats = {s: SufficientStatistics(p, levels) for s in redo}
+    n = m + 1
+    per_stats = 8 * n * (2 * n + max(1024, 4 * n))  # two triangles and the row buffer
+    group = max(1, int(memory_limit // per_stats))
+    pending = list(redo)
+    for start in range(0, len(pending), group):
+        chosen = pending[start : start + group]
+        redo_stats = {s: SufficientStatistics(p, levels) for s in chosen}
         counts = {}
-        for s in redo:
+        for s in chosen:
             for i, c in zip(*members[s], strict=True):
                 counts.setdefault(int(i), []).append((s, int(c)))
         for index, block, labels in source():
             for s, c in counts.get(int(index), ()):
                 for _ in range(c):
                     redo_stats[s].add(block, {lv: labels[lv] for lv in levels})
-        for s in redo:
-            redo_stats[s].release_buffers()
-            results[s] = SubsetStatistics(s, redo_stats[s], "qr", results[s])
-    for s in batch:
-        yield results.pop(s)
+        for s in chosen:
+            stats = redo_stats.pop(s)
+            stats.release_buffers()
+            yield SubsetStatistics(s, stats, "qr", redo[s])
 
 
 def scatter_subset_fits(
@@ -382,8 +387,8 @@ def scatter_subset_fits(
         condition_limit: as in :func:`scatter_subset_statistics`.
 
     Yields:
-        ``(SubsetStatistics, [SubsetFit, ...])`` per subset in the order of ``subsets``; the
-        fits in the order of :func:`~.fit.statistics_fits` (weight pairs, then levels).
+        ``(SubsetStatistics, [SubsetFit, ...])`` per subset, in the order of
+        :func:`scatter_subset_statistics`; the fits in the order of :func:`~.fit.statistics_fits` (weight pairs, then levels).
     """
     levels = list(levels)
     for item in scatter_subset_statistics(

@@ -229,3 +229,24 @@ def test_configurations_must_be_readable_again_and_complete(data):
         list(scatter_subset_statistics(items[:5], [[0, 9]], **args))
     with pytest.raises(ValueError, match="occurs twice"):
         list(scatter_subset_statistics(items + items[:1], [[0]], **args))
+
+
+def test_streamed_qr_subsets_are_grouped_under_the_memory_limit(data):
+    items, _, test_stats, subsets = data
+    reads = []
+
+    def source():
+        reads.append(1)
+        return iter(items)
+
+    # one statistics object (two 14 x 14 triangles and a 1024-row buffer) fits in 120 kB
+    qr = run(source, subsets[:3], test_stats, n_pool=40, condition_limit=1.0, memory_limit=120e3)
+    assert len(reads) == 1 + 3
+    assert sorted(info.index for info, _ in qr) == [0, 1, 2]
+    for info, fits in qr:
+        assert info.route == "qr"
+        for fit in fits[:3]:
+            ref = dense_fit(
+                items, subsets[info.index], fit.energy_weight, fit.force_weight, fit.level
+            )
+            np.testing.assert_allclose(fit.model.coefficients, ref, rtol=1e-7, atol=1e-9)
