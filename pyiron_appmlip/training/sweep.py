@@ -1169,8 +1169,8 @@ def _scatter_eligible(unit) -> bool:
 
 
 def scatter_unit_fits(units: Mapping, memory_limit: float | None = None) -> Iterator[tuple]:
-    """The records of :class:`IndependentUnit` objects (all on one block source) from passes over the
-    union of their configurations, each read once per pass
+    """The records of :class:`IndependentUnit` objects (all on one block source) from passes
+    over the union of their configurations, each read once per pass
     (:func:`~pyiron_appmlip.core.scatter_subset_statistics`); yields ``(key, records)`` per unit
     with the records :meth:`IndependentUnit.run` gives, up to rounding.
 
