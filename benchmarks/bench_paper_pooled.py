@@ -42,11 +42,12 @@ import numpy as np
 
 POOL = 9990
 TEST = 9990
+args_test = [TEST]
 ATOMS = 50
 LEVELS = (1, 2, 3, 4, 5, 6)
 SIZES = (100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500, 9990)
 WEIGHTS = [(w, 1.0) for w in (5.0, 10.0, 12.25, 50.0, 150.0, 300.0)]
-P_OF = {4: 55, 6: 495, 8: 1595}
+P_OF = {4: 119, 6: 495, 8: 1595}
 
 
 def item(index: int, p: int, offset: int = 0):
@@ -88,7 +89,7 @@ def test_statistics(p: int):
     from pyiron_appmlip.core import SufficientStatistics
 
     stats = SufficientStatistics(p, LEVELS)
-    for i in range(TEST):
+    for i in range(args_test[0]):
         block, labels = item(i, p, offset=10**7)
         stats.add(block, labels, partition="test")
     stats.release_buffers()
@@ -154,17 +155,36 @@ def units_route(p, main, test):
     return n_fits
 
 
-def generation_seconds(p: int, n: int = 200) -> float:
+def generation_seconds(p: int, n: int = 100) -> tuple[float, float]:
+    """Seconds per configuration to generate a block, and to generate it and form its Gram
+    (what every pass of the scatter route costs per pool configuration)."""
+    from scipy.linalg import blas
+
     start = time.perf_counter()
     for i in range(n):
         item(i, p)
-    return (time.perf_counter() - start) / n
+    generate = (time.perf_counter() - start) / n
+    start = time.perf_counter()
+    for i in range(n):
+        block, labels = item(i, p)
+        z = np.column_stack([block[1:]] + [labels[lv][1].reshape(-1) for lv in LEVELS])
+        blas.dsyrk(1.0, z, trans=1, lower=0)
+    return generate, (time.perf_counter() - start) / n
+
+
+def passes(p: int, n_subsets: int, memory_limit: float) -> int:
+    m = p + len(LEVELS)
+    row = 8 * (m * (m + 1) // 2)
+    buffer = max(1, min(256, int(memory_limit // 4 // row)))
+    per_pass = int((memory_limit - buffer * row) // row)
+    return -(-n_subsets // per_pass)
 
 
 def part(args):
     """One measurement in this process; prints one JSON line."""
     p = P_OF[args.twojmax]
-    out = {"p": p}
+    args_test[0] = args.test
+    out = {"p": p, "test": args.test}
     main, samplers = design(args.repetitions)
     if args.fraction < 1.0:  # every k-th subset of each list
         step = int(round(1.0 / args.fraction))
@@ -188,7 +208,7 @@ def part(args):
         out["scatter_seconds"] = time.perf_counter() - start
         out["subsets"] = len(main)
         out["accumulated"] = int(sum(s[2].size for s in main))
-    out["generation_seconds_per_config"] = generation_seconds(p)
+    out["generation_seconds_per_config"], out["pass_seconds_per_config"] = generation_seconds(p)
     out["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print("RESULT " + json.dumps(out), flush=True)
 
@@ -198,7 +218,7 @@ def run_part(args, name, extra=()):
     cmd += ["--repetitions", str(args.repetitions), "--fraction", str(args.fraction)]
     cmd += ["--memory-limit", str(args.memory_limit)]
     cmd += ["--unit-max-size", str(args.unit_max_size)]
-    cmd += ["--unit-repetitions", str(args.unit_repetitions), *extra]
+    cmd += ["--unit-repetitions", str(args.unit_repetitions), "--test", str(args.test), *extra]
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
     line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")][-1]
     return json.loads(line[len("RESULT ") :])
@@ -211,6 +231,7 @@ def main(argv=None):
     parser.add_argument("--fraction", type=float, default=1.0, help="of the design's subsets")
     parser.add_argument("--memory-limit", type=float, default=3 * 2**30, help="bytes")
     parser.add_argument("--unit-max-size", type=int, default=1000)
+    parser.add_argument("--test", type=int, default=TEST, help="test configurations")
     parser.add_argument("--unit-repetitions", type=int, default=1)
     parser.add_argument("--part", choices=("scatter", "units", "all"), default="all")
     parser.add_argument("--skip-units", action="store_true")
@@ -230,7 +251,17 @@ def main(argv=None):
         f"{1e3 * s['generation_seconds_per_config']:.2f} ms/configuration (included)"
     )
     if args.fraction < 1.0:
-        print(f"  whole design, extrapolated linearly: {s['seconds'] * scale / 60:.0f} min")
+        # per pass every pool configuration is generated and its Gram formed once more
+        n_full = round(s["subsets"] * scale)
+        k_run, k_full = (passes(s["p"], n, args.memory_limit) for n in (s["subsets"], n_full))
+        fixed = POOL * s["pass_seconds_per_config"]
+        full = k_full * fixed + (s["seconds"] - k_run * fixed) * scale
+        print(
+            f"  whole design ({n_full} subsets, {k_full} passes at this memory limit; "
+            f"{fixed:.0f} s per pass to generate the blocks and form their Grams, measured): "
+            f"{full / 60:.0f} min, extrapolated ({k_run} pass(es) measured, the rest "
+            "scaled by the fraction of subsets)"
+        )
     if args.skip_units:
         return
     u = run_part(args, "units")
