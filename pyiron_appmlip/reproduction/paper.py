@@ -4,7 +4,7 @@
 
     python -m pyiron_appmlip.reproduction.paper --data DIR [--twojmax 4 6 8 10] \\
         [--executor local|serial|slurm] [--out DIR] [--sizes ...] [--repetitions 50] \\
-        [--leverage-file df_leverage.csv]
+        [--leverage-file df_leverage.csv] [--engine scatter|units]
 
 ``DIR`` holds ``Be_structures.h5`` and ``Be_prec_1.h5`` .. ``Be_prec_6.h5`` (the folder
 ``data/`` of github.com/IlgarBaghishov/DFTprecisionMLIP, or
@@ -35,10 +35,13 @@ Stages, each resumable:
    ``OUT/descriptors`` (:func:`~pyiron_appmlip.descriptors.compute.compute_to_store`: an
    interrupted run continues with the configurations not yet stored; every block is
    checksummed);
-2. fits: :func:`~pyiron_appmlip.training.sweep.run_sweep`; the rows of every finished unit
-   (one sampler and repetition) are written at once to ``OUT/rows/<2Jmax>-<key>/`` (the key
-   hashes the data files, the design and the package's code that computes rows), and a run
-   computes only the units whose rows are missing;
+2. fits: :func:`~pyiron_appmlip.training.sweep.run_sweep`; with ``--engine scatter`` (the
+   default) all independently drawn subsets come from passes over the training pool that
+   read each configuration once (:mod:`~pyiron_appmlip.core.subset_scatter`), with
+   ``--engine units`` one unit per sampler and repetition reads its own; the rows of every
+   finished unit (one sampler and repetition) are written at once to
+   ``OUT/rows/<2Jmax>-<key>/`` (the key hashes the data files, the design and the package's
+   code that computes rows), and a run computes only the units whose rows are missing;
 3. leverage comparison (with ``--leverage-file``): our scores of the training pool in the
    authors' order beside theirs (Spearman rank correlation, largest relative difference),
    both of the package's weighted matrix (with the constant column) and of the authors' (none;
