@@ -68,7 +68,7 @@ def main(argv=None):
     from pyiron_appmlip.descriptors import QSnapSettings
     from pyiron_appmlip.descriptors.per_atom import per_atom_rows
     from pyiron_appmlip.potential.evaluation_cost import hcp_be
-    from pyiron_appmlip.potential.graded_md import run_graded_md
+    from pyiron_appmlip.potential.graded_md import SETUP_COMMANDS, run_graded_md
     from pyiron_appmlip.potential.model import SnapModel
 
     atoms = hcp_be(args.repeat, rattle=0.02, seed=1)
@@ -98,14 +98,7 @@ def main(argv=None):
             thresholds=(1e30, 1e30, 1e30),
             working_directory=folder,
         )
-        setup = [
-            "units metal",
-            "atom_style atomic",
-            "atom_modify map array",
-            "boundary p p p",
-            "read_data structure.data",
-            "include appmlip.mod",
-        ]
+        setup = list(SETUP_COMMANDS)  # the lines run_graded_md put before its commands
         plain, graded, n_graded = [], [], 0
         for _ in range(args.repetitions):
             plain.append(_plain(setup + md, folder))

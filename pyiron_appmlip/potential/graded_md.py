@@ -61,7 +61,19 @@ __all__ = [
     "COLLECTED_FILE",
     "RESULT_FILE",
     "CONFIG_FILE",
+    "SETUP_COMMANDS",
 ]
+
+#: The LAMMPS lines :func:`run_graded_md` puts before the user's commands: the structure it
+#: writes to ``structure.data`` and the model's potential file ``appmlip.mod``.
+SETUP_COMMANDS = (
+    "units metal",
+    "atom_style atomic",
+    "atom_modify map array",
+    "boundary p p p",
+    "read_data structure.data",
+    "include appmlip.mod",
+)
 
 #: One line per graded step (``step max_grade level``), written as the run goes.
 GRADES_LOG = "grades.txt"
@@ -705,14 +717,7 @@ def run_graded_md(
     with open(os.path.join(folder, "structure.data"), "w") as f:
         f.write("\n".join(data) + "\n")
     model.write_lammps(folder, name="appmlip")
-    setup = [
-        "units metal",
-        "atom_style atomic",
-        "atom_modify map array",
-        "boundary p p p",
-        "read_data structure.data",
-        "include appmlip.mod",
-    ]
+    setup = list(SETUP_COMMANDS)
     return run_graded_lammps(
         setup + split_commands(commands),
         grade,
