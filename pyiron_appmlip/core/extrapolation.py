@@ -167,6 +167,17 @@ class GradeThresholds:
         """``(warn, collect, stop)``."""
         return (self.warn, self.collect, self.stop)
 
+    def level(self, grade: float) -> str:
+        """The level of one grade: ``"ok"`` (at most ``warn``), ``"warn"`` (above ``warn``),
+        ``"collect"`` (above ``collect``) or ``"stop"`` (above ``stop``)."""
+        if grade > self.stop:
+            return "stop"
+        if grade > self.collect:
+            return "collect"
+        if grade > self.warn:
+            return "warn"
+        return "ok"
+
     def to_dict(self) -> dict:
         return {"warn": self.warn, "collect": self.collect, "stop": self.stop}
 
@@ -327,7 +338,7 @@ class ExtrapolationGrade:
             return "ok"
         if np.isnan(g).any():
             raise ValueError("grades must not contain NaN")
-        return GRADE_LEVELS[int(np.searchsorted(self.thresholds.as_tuple(), g.max(), "left"))]
+        return self.thresholds.level(float(g.max()))
 
     def levels(self, grades) -> np.ndarray:
         """The level of each grade (an array of the names of :meth:`level`)."""

@@ -48,6 +48,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core.extrapolation import GradeThresholds
+
 __all__ = [
     "GradedRun",
     "GradedMDError",
@@ -115,20 +117,7 @@ def check_thresholds(value) -> tuple[float, float, float]:
     Accepts a ``GradeThresholds``, a mapping with the keys ``warn``, ``collect``, ``stop`` or a
     sequence of three numbers. Raises a ``ValueError`` naming ``thresholds`` otherwise.
     """
-    from ..core.extrapolation import GradeThresholds
-
     return GradeThresholds.make(value).as_tuple()
-
-
-def _level(g: float, thresholds) -> str:
-    warn, collect, stop = thresholds
-    if g > stop:
-        return "stop"
-    if g > collect:
-        return "collect"
-    if g > warn:
-        return "warn"
-    return "ok"
 
 
 def _check_grade(grade):
@@ -286,7 +275,7 @@ class GradedRun:
     @property
     def levels(self) -> list[str]:
         """``"ok"``, ``"warn"``, ``"collect"`` or ``"stop"`` for each graded step."""
-        return [_level(float(g), self.thresholds) for g in self.max_grade]
+        return [GradeThresholds(*self.thresholds).level(float(g)) for g in self.max_grade]
 
     @property
     def collected_max_grade(self) -> np.ndarray:
@@ -500,7 +489,7 @@ class _Grader:
         self.steps.append(step)
         self.max_grade.append(gmax)
         self.atom_grades.append(g)
-        level = _level(gmax, self.thresholds)
+        level = GradeThresholds(*self.thresholds).level(gmax)
         with open(self.log_path, "a") as f:
             f.write(f"{step} {gmax:.10g} {level}\n")
         if level in ("collect", "stop"):
