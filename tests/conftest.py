@@ -1,12 +1,16 @@
 """Test configuration: every test session gets its own pyiron database and resource folder, so
 that the tests never read or write a user's ~/.pyiron, ~/pyiron.db or project folders."""
 
+import atexit
 import os
+import shutil
 import tempfile
 
 import pytest
 
 _SESSION_DIR = tempfile.mkdtemp(prefix="appmlip-tests-")
+# removed when the test process ends (it holds only this session's database and projects)
+atexit.register(shutil.rmtree, _SESSION_DIR, ignore_errors=True)
 # Any PYIRON* variable makes pyiron ignore ~/.pyiron entirely; set them before pyiron is imported.
 os.environ["PYIRONSQLFILE"] = os.path.join(_SESSION_DIR, "pyiron.db")
 os.environ["PYIRONRESOURCEPATHS"] = os.path.join(_SESSION_DIR, "resources")
