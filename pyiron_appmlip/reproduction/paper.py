@@ -92,7 +92,7 @@ __all__ = [
 ]
 
 #: Training subset sizes of the authors' design (those above the pool are dropped).
-SIZES = (100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500, 9990)
+SIZES = (100, 200, 350, 500, 750, 1000, 1500, 2250, 3000, 5000, 7500, 9990)
 #: Modules that only render or describe results: left out of the rows' key, so editing a
 #: figure keeps the stored rows.
 RENDERING_MODULES = (
