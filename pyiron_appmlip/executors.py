@@ -14,7 +14,10 @@ submitted to a :class:`concurrent.futures.Executor`. An *executor spec* says whi
   ``"flux_job"`` (``FluxJobExecutor``). The other keys are passed to the executorlib class
   (``max_workers``, ``cache_directory``, ``resource_dict`` with e.g. ``cores``,
   ``run_time_max``, ``partition``; see executorlib's documentation). For the local pool:
-  ``max_workers``.
+  ``max_workers``. ``slurm_cluster`` submits every task as its own SLURM job and executorlib
+  takes no ``max_workers`` there: the key is kept here instead and bounds the tasks
+  :func:`run_tasks` has submitted and not yet handed back, so that at most that many SLURM
+  jobs of one call are queued or running at once.
 - an :class:`~concurrent.futures.Executor` instance: used as it is, and left open (its owner
   shuts it down). Jobs cannot store an instance in HDF5: assign it to ``job.executor`` before
   ``job.run()``.
@@ -406,7 +409,9 @@ def open_executor(spec, n_tasks: int | None = None, preload=()) -> Iterator[Exec
     """The executor of ``spec``, shut down on exit unless it was passed in as an instance.
 
     Args:
-        spec: an executor spec (see the module docstring).
+        spec: an executor spec (see the module docstring). A ``slurm_cluster`` spec's
+            ``max_workers`` is not passed to executorlib (which refuses it); only
+            :func:`run_tasks` keeps to it.
         n_tasks: number of tasks about to be submitted; a local pool starts no more workers.
         preload: module names every worker of a local pool imports once when it starts, before
             its first task (e.g. ``["pyiron_appmlip.descriptors.lammps_snap"]``). Other
@@ -433,6 +438,8 @@ def open_executor(spec, n_tasks: int | None = None, preload=()) -> Iterator[Exec
         import executorlib
 
         options = {k: v for k, v in spec.items() if k != "kind"}
+        if _submission_bound(spec) is not None:
+            del options["max_workers"]  # run_tasks bounds the submissions instead
         executor = getattr(executorlib, _EXECUTORLIB[kind])(**options)
     try:
         yield executor
@@ -440,6 +447,15 @@ def open_executor(spec, n_tasks: int | None = None, preload=()) -> Iterator[Exec
         # a lost cluster task never completes: do not wait for it
         lost = getattr(executor, "_appmlip_lost", False)
         executor.shutdown(wait=not lost, cancel_futures=True)
+
+
+def _submission_bound(spec) -> int | None:
+    """``max_workers`` of a file-based ``slurm_cluster`` spec (executorlib refuses the key
+    there; :func:`run_tasks` keeps at most that many tasks submitted), else None."""
+    if isinstance(spec, Mapping) and spec.get("kind") == "slurm_cluster":
+        if not spec.get("block_allocation"):
+            return spec.get("max_workers")
+    return None
 
 
 class LostTaskError(RuntimeError):
@@ -490,7 +506,8 @@ def run_tasks(
             kept until those before it are handed back.
         max_in_flight: at most this many tasks submitted and not yet handed back (running,
             queued, or completed and waiting for their turn); the next task is submitted when
-            one is handed back. None: no bound (every task is submitted at once).
+            one is handed back. None: no bound (every task is submitted at once). A
+            ``slurm_cluster`` spec's ``max_workers`` bounds it too (the smaller one counts).
         preload: module names every worker of a local pool imports once at start (see
             :func:`open_executor`).
 
@@ -510,6 +527,9 @@ def run_tasks(
             f"or None (no bound), got {max_in_flight!r}"
         )
     preload = _check_preload(preload)
+    bound = _submission_bound(normalised)
+    if bound is not None:
+        max_in_flight = bound if max_in_flight is None else min(max_in_flight, bound)
     watch = isinstance(normalised, dict) and normalised["kind"] == "slurm_cluster"
     pairs = tasks.items() if isinstance(tasks, Mapping) else tasks
     if n_tasks is None and isinstance(tasks, Mapping):

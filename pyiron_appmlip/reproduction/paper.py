@@ -3,8 +3,8 @@
 ::
 
     python -m pyiron_appmlip.reproduction.paper --data DIR [--twojmax 4 6 8 10] \\
-        [--executor local|serial|slurm] [--out DIR] [--sizes ...] [--repetitions 50] \\
-        [--leverage-file df_leverage.csv] [--engine scatter|units]
+        [--executor local|serial|slurm] [--workers N] [--out DIR] [--sizes ...] \\
+        [--repetitions 50] [--leverage-file df_leverage.csv] [--engine scatter|units]
 
 ``DIR`` holds ``Be_structures.h5`` and ``Be_prec_1.h5`` .. ``Be_prec_6.h5`` (the folder
 ``data/`` of github.com/IlgarBaghishov/DFTprecisionMLIP, or
@@ -211,25 +211,51 @@ class PaperRun:
     design: PaperDesign | None = None
 
 
-def executor_spec(name: str, out: str, partition: str | None = None):
+def executor_spec(name: str, out: str, partition: str | None = None, workers: int | None = None):
     """The executor of ``--executor``: ``"local"`` (all local cores), ``"serial"`` or
     ``"slurm"`` (every unit a SLURM job through executorlib, its cache in ``OUT/executor``).
 
+    Args:
+        name: ``"local"``, ``"serial"`` or ``"slurm"``.
+        out: the output folder (the SLURM executor's cache goes to ``out/executor``).
+        partition: SLURM partition of the jobs (``"slurm"`` only; default: the cluster's).
+        workers: at most this many tasks (descriptor chunks, sweep units) run at once: the
+            local pool's size, or for ``"slurm"`` the number of SLURM jobs submitted at once
+            (the next one is submitted when one has finished). None: all local cores, or
+            every task submitted at once to SLURM. ``"serial"`` runs one at a time.
+
     Raises:
-        ValueError: for another name, listing the allowed ones.
+        ValueError: for another name, listing the allowed ones, or for a ``workers`` that is
+            not a positive integer (or not 1 with ``"serial"``).
     """
     if name not in _EXECUTORS:
         raise ValueError(f"executor must be one of {_EXECUTORS}, got {name!r}")
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1
+    ):
+        raise ValueError(
+            f"workers must be a positive integer (tasks run at once) or None, got {workers!r}"
+        )
+    if name == "serial" and workers not in (None, 1):
+        raise ValueError(
+            f"workers must be 1 or None with executor 'serial' (one task at a time), got "
+            f"{workers!r}; use executor 'local' or 'slurm' for more"
+        )
+    if name == "local" and workers is not None:
+        return {"kind": "local", "max_workers": int(workers)}
     if name != "slurm":
         return name
     resources = {"cores": 1}
     if partition:
         resources["partition"] = partition
-    return {
+    spec = {
         "kind": "slurm_cluster",
         "cache_directory": os.path.join(os.path.abspath(out), "executor"),
         "resource_dict": resources,
     }
+    if workers is not None:
+        spec["max_workers"] = int(workers)
+    return spec
 
 
 class _PaperBlocks:
@@ -704,6 +730,13 @@ def _parser():
     parser.add_argument("--twojmax", type=int, nargs="+", default=list(PaperDesign.twojmax))
     parser.add_argument("--executor", default="local", help=f"one of {_EXECUTORS}")
     parser.add_argument("--partition", default=None, help="SLURM partition (--executor slurm)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="at most N tasks at once: local pool size, or SLURM jobs submitted at once "
+        "(default: all local cores; every task at once on SLURM)",
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--repetitions", type=int, default=PaperDesign.repetitions)
     parser.add_argument("--weights", type=float, nargs="+", default=list(PaperDesign.weights))
@@ -751,7 +784,7 @@ def main(argv=None) -> PaperRun:
         args.data,
         args.out,
         design,
-        executor=executor_spec(args.executor, args.out, args.partition),
+        executor=executor_spec(args.executor, args.out, args.partition, args.workers),
         leverage_file=args.leverage_file,
         leverage_twojmax=args.leverage_twojmax,
         drop_descriptors=args.drop_descriptors,

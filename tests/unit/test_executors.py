@@ -163,6 +163,46 @@ def test_tasks_in_flight_never_exceed_max_in_flight(ordered):
     assert len(in_flight) == n  # ... and never exceeded, with every task submitted
 
 
+class FakeSlurmClusterExecutor(ThreadPoolExecutor):
+    """A fake of executorlib's SlurmClusterExecutor: 8 threads instead of SLURM jobs; records
+    the options it was given."""
+
+    options: list = []
+
+    def __init__(self, **options):
+        FakeSlurmClusterExecutor.options.append(options)
+        super().__init__(8)
+
+
+def test_max_workers_of_a_slurm_cluster_spec_bounds_the_tasks_submitted(monkeypatch, tmp_path):
+    import executorlib
+
+    monkeypatch.setattr(executorlib, "SlurmClusterExecutor", FakeSlurmClusterExecutor)
+    FakeSlurmClusterExecutor.options = []
+    n = 10
+    for workers, max_in_flight, want in ((2, None, 2), (3, 2, 2), (None, None, n)):
+        spec = {"kind": "slurm_cluster", "cache_directory": str(tmp_path / "cache")}
+        if workers is not None:
+            spec["max_workers"] = workers
+        received, in_flight = [], []
+
+        def tasks(received=received, in_flight=in_flight):
+            for k in range(n):
+                in_flight.append(k + 1 - len(received))
+                yield k, (k, 0.02)
+
+        for k, result in run_tasks(spec, _fake_slow_task, tasks(), max_in_flight=max_in_flight):
+            assert k == result
+            received.append(k)
+        assert sorted(received) == list(range(n))
+        assert max(in_flight) == want, (workers, max_in_flight)
+        # executorlib's file-based SLURM executor refuses max_workers: it is never passed on
+        assert "max_workers" not in FakeSlurmClusterExecutor.options[-1]
+        assert FakeSlurmClusterExecutor.options[-1]["cache_directory"] == spec["cache_directory"]
+    assert worker_count({"kind": "slurm_cluster", "max_workers": 2}) == 2
+    assert describe_executor({"kind": "slurm_cluster", "max_workers": 2}).endswith("(2 workers)")
+
+
 def _fake_failing_task(k, gate, finished):
     """A fake task: task 2 fails at once, task 0 waits until the test releases it."""
     if k == 2:

@@ -76,6 +76,37 @@ def test_executor_names_and_bad_names():
         executor_spec("cloud", "out")
 
 
+def test_workers_bound_the_local_pool_and_the_slurm_jobs_submitted_at_once(tmp_path):
+    from pyiron_appmlip.executors import check_executor, worker_count
+
+    assert "max_workers" not in executor_spec("slurm", "out")
+    slurm = executor_spec("slurm", str(tmp_path), "debug", workers=2)
+    assert slurm["max_workers"] == 2 and slurm["resource_dict"] == {
+        "cores": 1,
+        "partition": "debug",
+    }
+    assert slurm["cache_directory"] == str(tmp_path / "executor")
+    local = executor_spec("local", "out", workers=3)
+    assert worker_count(local, n_tasks=10) == 3 and worker_count(slurm) == 2
+    assert executor_spec("serial", "out", workers=1) == "serial"
+    for spec in (slurm, local):
+        check_executor(spec)
+    for bad in (0, -2, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="workers must be a positive integer"):
+            executor_spec("slurm", "out", workers=bad)
+    with pytest.raises(ValueError, match="workers must be 1 or None with executor 'serial'"):
+        executor_spec("serial", "out", workers=2)
+    # the command line passes --workers on, and a bad value stops it before any work
+    from pyiron_appmlip.reproduction.paper import _parser, main
+
+    args = _parser().parse_args(["--data", "d", "--executor", "slurm", "--workers", "4"])
+    assert args.workers == 4
+    out = tmp_path / "never"
+    with pytest.raises(ValueError, match="workers must be a positive integer"):
+        main(["--data", str(tmp_path), "--out", str(out), "--executor", "slurm", "--workers", "0"])
+    assert not out.exists()
+
+
 def test_leverage_comparison_against_scipy(tmp_path):
     rng = np.random.default_rng(0)
     theirs = pd.DataFrame({"lev": rng.uniform(0.01, 1, 50), "block_lev": rng.uniform(1, 5, 50)})
