@@ -10,6 +10,7 @@ The cluster comes from the session fixture ``slurm_cluster``, the queue configur
 """
 
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -541,3 +542,49 @@ def test_descriptor_chunks_run_as_slurm_jobs_and_equal_the_serial_blocks(
         tasks, cache, name, slurm_cluster.hostname, slurm_cluster.partition
     )
     assert set(queue_ids) <= watch.active(), (queue_ids, watch.seen)
+
+
+# ---- 7. the paper command's --workers on SLURM ------------------------------------------------
+
+
+def _unit_intervals(cache) -> list[tuple[float, float]]:
+    """(start, end) of every finished task's function in its SLURM job: executorlib records the
+    run time in the result file, which the job renames to ``_o.h5`` when the function is done."""
+    from executorlib.standalone.hdf import get_runtime
+
+    out = []
+    for path in Path(cache).rglob("*_o.h5"):
+        end = path.stat().st_mtime
+        out.append((end - get_runtime(str(path)), end))
+    return sorted(out)
+
+
+def test_paper_command_on_slurm_with_one_worker_runs_one_task_at_a_time(slurm_cluster, tmp_path):
+    from pyiron_appmlip.reproduction.paper import main
+    from pyiron_appmlip.reproduction.paper_standin import write_standin
+
+    data, out = tmp_path / "data", tmp_path / "out"
+    write_standin(str(data), n=40, seed=2)
+    argv = ["--data", str(data), "--out", str(out), "--twojmax", "4", "--sizes", "5", "10"]
+    argv += ["--repetitions", "1", "--weights", "150", "--engine", "units", "--no-figures"]
+    argv += ["--executor", "slurm", "--partition", slurm_cluster.partition, "--workers", "1"]
+    cache = out / "executor"
+    try:
+        run = main(argv)
+    except BaseException:
+        ids = [str(t.queue_id) for t in services.executorlib_tasks(cache, unfinished=True)]
+        if ids:
+            subprocess.run(["scancel", *ids], capture_output=True, timeout=20)
+        raise
+    tasks = services.executorlib_tasks(cache)
+    functions = sorted(t.function for t in tasks)
+    # the descriptor chunk and the 5 units (3 samplers, the front, the whole pool), each a job
+    assert functions.count("unit_fits") == 5 and "_compute_chunk" in functions, functions
+    assert all(t.finished for t in tasks) and len({t.queue_id for t in tasks}) == len(tasks)
+    assert run.computed[4] == len(run.rows) > 0
+    # --workers 1: the next task is submitted only once the previous result is back, so no two
+    # tasks' functions ran at the same time (two CPUs would let SLURM run two jobs at once)
+    spans = _unit_intervals(cache)
+    assert len(spans) == len(tasks)
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert start >= end, spans
