@@ -5,7 +5,11 @@ removes the mean per-atom error over the configurations (a constant offset) firs
 are per Cartesian component, in meV/Angstrom. Stress errors are per recorded Voigt component
 (xx, yy, zz, yz, xz, xy; each off-diagonal component counted once), in GPa; the model's stress
 is ``-virial rows @ beta / volume`` (ASE's sign, see :mod:`.statistics`). Errors are plain
-RMSEs: the weights and weight factors of a fit do not enter them.
+RMSEs: the weights and weight factors of a fit do not enter them. Configurations added to the
+statistics with a weight (``SufficientStatistics.add(..., weight=w)``, e.g. 1 / pi for a test
+configuration drawn with probability pi) count w times: the RMSEs are then weighted means of
+the squared errors (energies per configuration, forces and stresses per component), which
+estimate the errors of the pool the configurations were drawn from.
 """
 
 from __future__ import annotations
@@ -69,19 +73,24 @@ class ErrorSummary:
         return asdict(self)
 
 
-def _summary(sse_e, sum_e, m, sse_f, nf, shifted_mse=None, sse_s=0.0, ns=0) -> ErrorSummary:
-    mse = sse_e / m
-    mean = sum_e / m
+def _summary(
+    sse_e, sum_e, m, sse_f, nf, shifted_mse=None, sse_s=0.0, ns=0, weighted=None
+) -> ErrorSummary:
+    """``weighted``: the weighted counts ``(configurations, force components, stress
+    components)`` that divide the sums (default: the counts themselves)."""
+    wm, wf, ws = (m, nf, ns) if weighted is None else weighted
+    mse = sse_e / wm
+    mean = sum_e / wm
     if shifted_mse is None:
         shifted_mse = max(mse - mean * mean, 0.0)
     return ErrorSummary(
         energy_rmse=MEV_PER_EV * float(np.sqrt(mse)),
         energy_rmse_shifted=MEV_PER_EV * float(np.sqrt(shifted_mse)),
-        force_rmse=MEV_PER_EV * float(np.sqrt(sse_f / nf)),
+        force_rmse=MEV_PER_EV * float(np.sqrt(sse_f / wf)),
         energy_mean_error=MEV_PER_EV * float(mean),
         n_configs=int(m),
         n_force_components=int(nf),
-        stress_rmse=EV_PER_A3_TO_GPA * float(np.sqrt(sse_s / ns)) if ns else float("nan"),
+        stress_rmse=EV_PER_A3_TO_GPA * float(np.sqrt(sse_s / ws)) if ns else float("nan"),
         n_stress_components=int(ns),
     )
 
@@ -121,6 +130,7 @@ def statistics_errors(
     level = stats._resolve_level(level)
     sse_e = sum_e = sse_f = sse_s = 0.0
     m = nf = ns = 0
+    wm = wf = ws = 0.0
     for g in stats._groups_for(partition, level, require_level=True):
         j = g.label_columns[level]
         re = g.energy.used()
@@ -132,12 +142,15 @@ def statistics_errors(
         sse_f += float(res @ res)
         m += int(g.counts[0])
         nf += int(g.counts[2])
+        wm += g.energy.weight_seen
+        wf += g.force.weight_seen
         for part in g.stress_parts(level):
             rs = part.used()
             res = rs[:, : p + 1] @ c - rs[:, j]
             sse_s += float(res @ res)
             ns += part.rows_seen
-    return _summary(sse_e, sum_e, m, sse_f, nf, sse_s=sse_s, ns=ns)
+            ws += part.weight_seen
+    return _summary(sse_e, sum_e, m, sse_f, nf, sse_s=sse_s, ns=ns, weighted=(wm, wf, ws))
 
 
 def rmse_from_statistics(
@@ -261,6 +274,7 @@ def statistics_errors_batch(
     k = c.shape[1]
     acc = {lv: np.zeros((4, k)) for lv in levels}  # sse_e, sum_e, sse_f, sse_s
     counts = {lv: np.zeros(3, dtype=np.int64) for lv in levels}  # configs, force, stress rows
+    weighted = {lv: np.zeros(3) for lv in levels}  # the same, each counted with its weight
     for lv in levels:
         stats._groups_for(partition, lv, require_level=True)  # the same errors as one by one
     for g in stats._groups_for(partition):
@@ -282,6 +296,7 @@ def statistics_errors_batch(
             res = pf - rf[:, j][:, None]
             a[2] += np.einsum("ij,ij->j", res, res)
             counts[lv] += (int(g.counts[0]), int(g.counts[2]), 0)
+            weighted[lv] += (g.energy.weight_seen, g.force.weight_seen, 0.0)
             for part in g.stress_parts(lv):
                 rs = part.used()
                 ps = stress_products.get(id(part))
@@ -290,10 +305,14 @@ def statistics_errors_batch(
                 res = ps - rs[:, j][:, None]
                 a[3] += np.einsum("ij,ij->j", res, res)
                 counts[lv][2] += part.rows_seen
+                weighted[lv][2] += part.weight_seen
     out = [{} for _ in range(k)]
     for lv in levels:
         a = acc[lv]
         m, nf, ns = (int(x) for x in counts[lv])
+        wm, wf, ws = (float(x) for x in weighted[lv])
         for i in range(k):
-            out[i][lv] = _summary(a[0, i], a[1, i], m, a[2, i], nf, sse_s=a[3, i], ns=ns)
+            out[i][lv] = _summary(
+                a[0, i], a[1, i], m, a[2, i], nf, sse_s=a[3, i], ns=ns, weighted=(wm, wf, ws)
+            )
     return out

@@ -65,6 +65,15 @@ configuration is added: configurations with the same factors share one group (it
 hold the unscaled rows; the factors are applied when the fit stacks them), so every
 ``(w_E, w_F, w_S)`` still comes from the same statistics, and errors stay plain (unweighted)
 RMSEs. All factors 1 (the default) is the single group of before, with bitwise the same fits.
+
+Configuration weights: a configuration added with ``weight=w`` counts as w configurations
+(e.g. a test configuration drawn with probability pi carries w = 1 / pi, so that errors of a
+small test set estimate those of the pool it was drawn from). Its rows are scaled by sqrt(w)
+before they enter the R factors, its row counts by w (:attr:`_StreamedR.weight_seen`) and its
+per-atom energy row by w in the column sums, so every RMSE is the weighted mean of the squared
+errors (energies per configuration, forces and stresses per component). A fit of a weighted
+partition weights its rows the same way. Weight 1 (the default) leaves rows and sums bitwise
+unchanged.
 """
 
 from __future__ import annotations
@@ -105,17 +114,25 @@ def _small_chunk_rows(chunk_rows: int, n_columns: int) -> int:
 class _StreamedR:
     """R factor (n, n) of all rows seen, plus a buffer of at most ``chunk_rows`` pending rows."""
 
-    __slots__ = ("r", "rows_seen", "chunk_rows", "_buf", "_filled")
+    __slots__ = ("r", "rows_seen", "extra_weight", "chunk_rows", "_buf", "_filled")
 
     def __init__(self, n_columns: int, chunk_rows: int):
         self.r = np.zeros((n_columns, n_columns), order="F")
         self.rows_seen = 0
+        self.extra_weight = 0.0  # sum of (row weight - 1) over the rows seen
         self.chunk_rows = int(chunk_rows)
         self._buf = None
         self._filled = 0
 
-    def take(self, k: int) -> np.ndarray:
-        """Return a writable (k, n) view for k new rows (k <= chunk_rows); caller fills it."""
+    @property
+    def weight_seen(self) -> float:
+        """The rows seen, each counted with its configuration's weight (``rows_seen`` when
+        every weight is 1)."""
+        return self.rows_seen + self.extra_weight
+
+    def take(self, k: int, weight: float = 1.0) -> np.ndarray:
+        """Return a writable (k, n) view for k new rows (k <= chunk_rows); caller fills it
+        (rows of a configuration of weight ``weight`` already scaled by its square root)."""
         if self._filled + k > self.chunk_rows:
             self.flush()
         if self._buf is None:
@@ -123,6 +140,8 @@ class _StreamedR:
         view = self._buf[self._filled : self._filled + k]
         self._filled += k
         self.rows_seen += k
+        if weight != 1.0:
+            self.extra_weight += (weight - 1.0) * k
         return view
 
     def flush(self) -> None:
@@ -154,12 +173,14 @@ class _StreamedR:
         self.flush()
         triangular_update(self.r, np.array(other.used(), order="F"))
         self.rows_seen += other.rows_seen
+        self.extra_weight += other.extra_weight
 
     def copy(self) -> _StreamedR:
         self.flush()
         new = _StreamedR(self.r.shape[1], self.chunk_rows)
         new.r[...] = self.r
         new.rows_seen = self.rows_seen
+        new.extra_weight = self.extra_weight
         return new
 
 
@@ -254,6 +275,15 @@ class _Group:
         return new
 
 
+def _check_weight(weight) -> float:
+    if isinstance(weight, bool) or not isinstance(weight, int | float | np.integer | np.floating):
+        raise ValueError(f"weight must be a finite number > 0, got {weight!r}")
+    w = float(weight)
+    if not np.isfinite(w) or w <= 0.0:
+        raise ValueError(f"weight must be a finite number > 0, got {weight!r}")
+    return w
+
+
 def _check_level_name(level) -> None:
     if isinstance(level, bool) or not isinstance(level, int | str):
         raise ValueError(f"levels must be ints or strings, got {level!r}")
@@ -306,6 +336,7 @@ class SufficientStatistics:
         virial: bool = False,
         volume: float | None = None,
         factors: Sequence[float] | None = None,
+        weight: float = 1.0,
     ) -> None:
         """Add one configuration.
 
@@ -325,16 +356,22 @@ class SufficientStatistics:
             volume: the cell volume in Angstrom^3; needed when a stress label is recorded.
             factors: ``(f_E, f_F, f_S)`` multiplying the fit's energy, force and stress weights
                 for this configuration's rows (default: all 1). They do not change errors.
+            weight: how many configurations this one counts as (a finite number > 0, default
+                1), e.g. 1 / pi for a test configuration drawn with probability pi: its
+                squared errors enter every RMSE of its partition (and its rows every fit of
+                it) w times.
 
         Raises:
-            ValueError: on malformed input, a recorded stress for a block without virial rows,
-                or a recorded stress without ``volume``.
+            ValueError: on malformed input, a weight that is not a finite number > 0, a
+                recorded stress for a block without virial rows, or a recorded stress without
+                ``volume``.
         """
         if not isinstance(partition, str) or not partition:
             raise ValueError(f"partition must be a non-empty string, got {partition!r}")
         virial = bool(virial)
         x, n = check_block(block, self.n_descriptors, n_atoms, virial=virial)
         factors = check_factors(factors)
+        weight = _check_weight(weight)
         labels = {} if labels is None else labels
         unknown = [lv for lv in labels if lv not in self.levels]
         if unknown:
@@ -388,32 +425,40 @@ class SufficientStatistics:
             )
         p = self.n_descriptors
 
-        row = group.energy.take(1)[0]
+        row = group.energy.take(1, weight)[0]
         row[0] = 1.0
         row[1 : p + 1] = x[0] / n
         for j, (e, _) in enumerate(values):
             row[p + 1 + j] = e / n
-        group.energy_sum += row
+        if weight == 1.0:
+            group.energy_sum += row
+        else:
+            group.energy_sum += weight * row
+            row *= np.sqrt(weight)
 
         n_rows = 3 * n
         start = 0
         while start < n_rows:
             k = min(n_rows - start, group.force.chunk_rows)
-            rows = group.force.take(k)
+            rows = group.force.take(k, weight)
             rows[:, 0] = 0.0
             rows[:, 1 : p + 1] = x[1 + start : 1 + start + k]
             for j, (_, f) in enumerate(values):
                 rows[:, p + 1 + j] = f.reshape(-1)[start : start + k]
+            if weight != 1.0:
+                rows *= np.sqrt(weight)
             start += k
         group.counts += (1, n, n_rows)
 
         if with_stress:
-            self._add_stress_rows(group, x[1 + n_rows :], stresses, volume)
+            self._add_stress_rows(group, x[1 + n_rows :], stresses, volume, weight)
         if config_id is not None:
             self._ids.setdefault(partition, []).append(config_id)
             self._id_sets.setdefault(partition, set()).add(config_id)
 
-    def _add_stress_rows(self, group: _Group, virial_rows, stresses, volume: float) -> None:
+    def _add_stress_rows(
+        self, group: _Group, virial_rows, stresses, volume: float, weight: float = 1.0
+    ) -> None:
         """The stress rows ``[0, -virial / volume]`` of one configuration, row by row into the
         factor of the levels at which that row's label is recorded."""
         p = self.n_descriptors
@@ -424,11 +469,13 @@ class SufficientStatistics:
             smask = tuple(bool(b) for b in recorded[:, k])
             if not any(smask):
                 continue
-            row = group.stress_factor(smask).take(1)[0]
+            row = group.stress_factor(smask).take(1, weight)[0]
             row[0] = 0.0
             row[1 : p + 1] = -virial_rows[k] / volume
             for j, st in enumerate(stresses):
                 row[p + 1 + j] = st[k] if smask[j] else 0.0
+            if weight != 1.0:
+                row *= np.sqrt(weight)
         group.stress_counts[:, 0] += recorded.any(axis=1)
         group.stress_counts[:, 1] += recorded.sum(axis=1)
         group.stress_configs += int(recorded.any())
@@ -654,8 +701,14 @@ class SufficientStatistics:
                     "counts": [int(c) for c in g.counts],
                     "energy_rows": g.energy.rows_seen,
                     "force_rows": g.force.rows_seen,
+                    "energy_extra_weight": float(g.energy.extra_weight),
+                    "force_extra_weight": float(g.force.extra_weight),
                     "stress": [
-                        {"mask": [bool(m) for m in smask], "rows": sp.rows_seen}
+                        {
+                            "mask": [bool(m) for m in smask],
+                            "rows": sp.rows_seen,
+                            "extra_weight": float(sp.extra_weight),
+                        }
                         for smask, sp in g.stress.items()
                     ],
                     "stress_counts": g.stress_counts.tolist(),
@@ -705,15 +758,17 @@ class SufficientStatistics:
             factors = check_factors(gm.get("factors"), name=f"group {i} factors")
             g = _Group(new.n_descriptors, new.levels, mask, new.chunk_rows, factors)
             for part, key, rows in (
-                (g.energy, "energy_r", gm["energy_rows"]),
-                (g.force, "force_r", gm["force_rows"]),
+                (g.energy, "energy", gm["energy_rows"]),
+                (g.force, "force", gm["force_rows"]),
             ):
-                part.r[...] = np.asarray(data[f"group_{i}_{key}"], dtype=float)
+                part.r[...] = np.asarray(data[f"group_{i}_{key}_r"], dtype=float)
                 part.rows_seen = int(rows)
+                part.extra_weight = float(gm.get(f"{key}_extra_weight", 0.0))
             for k, sm in enumerate(gm.get("stress", [])):
                 sp = g.stress_factor(tuple(bool(m) for m in sm["mask"]))
                 sp.r[...] = np.asarray(data[f"group_{i}_stress_{k}_r"], dtype=float)
                 sp.rows_seen = int(sm["rows"])
+                sp.extra_weight = float(sm.get("extra_weight", 0.0))
             if "stress_counts" in gm:
                 g.stress_counts[...] = np.asarray(gm["stress_counts"], dtype=np.int64).reshape(
                     g.stress_counts.shape
