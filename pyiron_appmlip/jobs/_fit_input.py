@@ -8,6 +8,8 @@ level has a labelling job is not known when a level is named; the run checks it.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..core.validation import check_ridge, check_stress_weight, check_weights
@@ -274,6 +276,29 @@ def check_test_ids(value):
     return list(ids)
 
 
+def check_test_weights(value):
+    """``test_weights``: None (every test configuration counts once) or one finite weight > 0
+    per id of ``test_ids``, in its order."""
+    weights = _builtin(value)
+    if weights is None:
+        return None
+    if isinstance(weights, str) or not isinstance(weights, list | tuple):
+        raise ValueError(
+            f"test_weights must be None or a list of numbers > 0 (one per test id), got {weights!r}"
+        )
+    out = []
+    for w in weights:
+        w = _builtin(w)
+        if isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or w <= 0:
+            raise ValueError(
+                f"test_weights must be finite numbers > 0 (one per test id), got {weights!r}"
+            )
+        out.append(float(w))
+    if not out:
+        raise ValueError("test_weights must be None or a non-empty list of numbers > 0")
+    return out
+
+
 def check_delta_twojmax(value):
     """``delta_twojmax``: None or an allowed 2Jmax (an even integer)."""
     from ..descriptors.settings import check_twojmax
@@ -344,6 +369,7 @@ def sweep_input_checks() -> dict:
         "energy_draw": check_energy_draw,
         "delta_twojmax": check_delta_twojmax,
         "test_ids": check_test_ids,
+        "test_weights": check_test_weights,
     }
 
 

@@ -247,6 +247,11 @@ class AppmlipSweep(
             and ``split_seed`` are then not used), e.g. a pilot's reference-level test set
             (:class:`~pyiron_appmlip.planning.pilot.PilotDesign`); every id must be one of the
             descriptors jobs' configurations [None: split at random].
+        test_weights: one weight per id of ``test_ids`` (finite, > 0): how many configurations
+            each test configuration stands for, e.g. a pilot's
+            :attr:`~pyiron_appmlip.planning.pilot.PilotDesign.test_weights` of a test set drawn
+            by leverage; the table's test RMSEs are then weighted means of the squared errors
+            (energies per configuration, forces per component) [None: each counts once].
         ridge: ridge term, ``ridge * ||beta||^2`` (descriptor coefficients, not the reference
             energy) added to the weighted squared residuals; finite, >= 0 [0.0].
         stress_weight: weight w_S of the stress rows, on stress residuals in eV/Angstrom^3
@@ -315,6 +320,7 @@ class AppmlipSweep(
             self.input.test_fraction = 0.25
             self.input.split_seed = 0
             self.input.test_ids = None
+            self.input.test_weights = None
             self.input.ridge = 0.0
             self.input.atom_steps_per_second = {}
             self.input.measure_evaluation_cost = False
@@ -567,6 +573,7 @@ class AppmlipSweep(
             content[int(t)] = store.content_digest()
         all_ids = sorted(set().union(*(set(s.ids) for s in sources.values())))
         given = self.input.get("test_ids")
+        test_weights = None
         if given is not None:  # an explicit test set (e.g. a pilot's reference-level set)
             given = [str(i) for i in given]
             unknown = sorted(set(given) - set(all_ids))
@@ -579,6 +586,20 @@ class AppmlipSweep(
             chosen = set(given)
             train_ids = [i for i in all_ids if i not in chosen]
             test_ids = [i for i in all_ids if i in chosen]
+            weights = self.input.get("test_weights")
+            if weights is not None:
+                weights = [float(w) for w in weights]
+                if len(weights) != len(given):
+                    raise ValueError(
+                        f"test_weights must hold one weight per id of test_ids ({len(given)}), "
+                        f"got {len(weights)}"
+                    )
+                test_weights = dict(zip(given, weights, strict=True))
+        elif self.input.get("test_weights") is not None:
+            raise ValueError(
+                "test_weights needs test_ids (the weights are one per given test id); set "
+                "test_ids or leave test_weights None"
+            )
         else:
             train_ids, test_ids = split_by_configuration(
                 all_ids, float(self.input.test_fraction), int(self.input.split_seed)
@@ -602,7 +623,7 @@ class AppmlipSweep(
             self.input.atom_steps_per_second = {str(k): v for k, v in aps.items()}
 
         contexts = self._contexts(
-            grid, truth, labels, desc_ids, settings, aps, train_ids, test_ids, content
+            grid, truth, labels, desc_ids, settings, aps, train_ids, test_ids, content, test_weights
         )
         folder = self.unit_folder
         log = self._logger.info
@@ -629,6 +650,7 @@ class AppmlipSweep(
             executor=self.executor,
             group_weights=self._group_weights(),
             level_costs=level_costs,
+            test_weights=test_weights,
         )
         # the rows read back get the costs of the current labels and level_costs
         assign_dft_costs(previous, dft_costs(labels, train_ids, grid.pool_levels, level_costs))
@@ -647,6 +669,8 @@ class AppmlipSweep(
         self.output.train_ids = [str(i) for i in train_ids]
         self.output.test_ids = [str(i) for i in test_ids]
         self.output.has_test_set = bool(test_ids)
+        if test_weights is not None:
+            self.output.test_weights = [test_weights[str(i)] for i in test_ids]
         self.output.grid = grid.to_dict()
         self.output.descriptor_settings = settings
         self.output.ridge = float(self.input.ridge)
@@ -757,7 +781,17 @@ class AppmlipSweep(
         )
 
     def _contexts(
-        self, grid, truth, labels, desc_ids, settings, aps, train_ids, test_ids, content=None
+        self,
+        grid,
+        truth,
+        labels,
+        desc_ids,
+        settings,
+        aps,
+        train_ids,
+        test_ids,
+        content=None,
+        test_weights=None,
     ):
         """Per 2Jmax, the hash of everything a unit's rows depend on.
 
@@ -784,6 +818,8 @@ class AppmlipSweep(
         # only when not the default, so that earlier runs' contexts stay valid
         if grid.stress_weight:
             common["stress_weight"] = float(grid.stress_weight)
+        if test_weights is not None:
+            common["test_weights"] = [test_weights[str(i)] for i in test_ids]
         if grid.pool_levels != grid.train_levels:  # the pool needs labels at more levels
             common["pool_levels"] = list(grid.pool_levels)
         group_weights = self._group_weights()

@@ -402,6 +402,7 @@ def run_sweep(
     group_weights: Mapping | None = None,
     level_costs: Mapping | None = None,
     engine: str = "units",
+    test_weights=None,
 ) -> list[dict]:
     """Run every unit of ``grid`` whose rows are not all in ``done``; return the new rows.
 
@@ -449,6 +450,13 @@ def run_sweep(
             factors all together in this process, from passes over the pool that read each
             configuration once (:func:`scatter_unit_fits`; the same rows up to rounding, in
             far less time for many repetitions; accumulators up to 3 GiB).
+        test_weights: how many configurations each test configuration counts as in the test
+            errors: ``{configuration id: weight}`` for every test id, or one weight per test id
+            in the order of ``test_ids`` (finite numbers > 0; e.g. the weights of a pilot's
+            test set drawn by leverage, :class:`~pyiron_appmlip.planning.pilot.PilotDesign`
+            ``test_weights``). The test RMSEs are then weighted means of the squared errors
+            (energies per configuration, forces per component). None (default): every test
+            configuration counts once.
 
     Returns:
         One dict per fit with the columns of :data:`~pyiron_appmlip.training.table.COLUMNS`
@@ -468,6 +476,7 @@ def run_sweep(
     truth = level_label(truth_level)
     _check_sweep_input(sources, labels, train_ids, grid, truth)
     all_levels = list(dict.fromkeys([*grid.pool_levels, truth]))
+    weights_of = check_test_weights(test_weights, test_ids)
     sweep = _Sweep(
         grid=grid,
         labels=labels,
@@ -479,6 +488,7 @@ def run_sweep(
         aps=dict(atom_steps_per_second or {}),
         ridge=ridge,
         done=set(done),
+        test_weights=weights_of,
     )
     log = progress or (lambda msg: None)
     rows_out: list[dict] = []
@@ -573,6 +583,48 @@ class _Sweep:
     aps: dict
     ridge: float
     done: set
+    test_weights: dict = field(default_factory=dict)
+
+
+def check_test_weights(test_weights, test_ids) -> dict:
+    """``{test id: weight}`` from ``test_weights`` (a mapping by id, or one weight per id of
+    ``test_ids`` in order); ``{}`` for None (every weight 1).
+
+    Raises:
+        ValueError: naming ``test_weights``, for a sequence of the wrong length, a mapping
+            without a weight for some test id, or a weight that is not a finite number > 0.
+    """
+    if test_weights is None:
+        return {}
+    ids = [str(i) for i in test_ids]
+    if isinstance(test_weights, Mapping):
+        given = {str(k): v for k, v in test_weights.items()}
+        lacking = [i for i in ids if i not in given]
+        if lacking:
+            raise ValueError(
+                f"test_weights has no weight for {len(lacking)} test configuration(s), e.g. "
+                f"{lacking[:3]}: give one weight per test id"
+            )
+        values = [given[i] for i in ids]
+    else:
+        values = list(test_weights)
+        if len(values) != len(ids):
+            raise ValueError(
+                f"test_weights must hold one weight per test id ({len(ids)}), got {len(values)}"
+            )
+    try:
+        w = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"test_weights must be finite numbers > 0, got {values[:5]!r}..."
+        ) from None
+    bad = ~np.isfinite(w) | (w <= 0)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"test_weights must be finite numbers > 0; test id {ids[k]!r} has {values[k]!r}"
+        )
+    return dict(zip(ids, (float(x) for x in w), strict=True))
 
 
 # -- stage 1: join -------------------------------------------------------------------------------
@@ -989,7 +1041,9 @@ def plan_units(twojmax, source: BlockSource, join: Join, sweep: _Sweep, log) -> 
         n = len(labels[truth].forces[cid])
         volume = sweep.volumes.get(cid)
         lab, options = _add_options(block, lab, cid, {"n_atoms": n, "volume": volume})
-        test_stats.add(block, lab, "test", cid, **options)
+        test_stats.add(
+            block, lab, "test", cid, weight=sweep.test_weights.get(str(cid), 1.0), **options
+        )
     if test_stats is not None:
         test_stats.flush()
     else:  # no test set: the width from a training block
