@@ -153,7 +153,8 @@ def pilot_sweep(
     energy_sizes: Sequence[int] = (),
 ):
     """An ``AppmlipSweep`` (not run) of the pilot's learning curves: subsets of its training
-    configurations at every candidate level, tested on its reference-level test set.
+    configurations at every candidate level, tested on its reference-level test set (weighted
+    by the design's ``test_weights`` when it was drawn by leverage).
 
     Args:
         project: the pyiron project.
@@ -187,6 +188,8 @@ def pilot_sweep(
     job.input.samplers = list(samplers)
     job.input.repetitions = int(repetitions)
     job.input.test_ids = list(design.test_ids)
+    if design.test_weights is not None:  # a test set drawn by leverage: weighted test errors
+        job.input.test_weights = [float(w) for w in design.test_weights]
     if level_pairs:
         job.input.level_pairs = [[str(a), str(b)] for a, b in level_pairs]
         job.input.energy_sizes = [int(n) for n in energy_sizes]

@@ -5,9 +5,20 @@ The pilot's training configurations are the first ``n_train`` of a leverage-samp
 the candidates (:func:`pyiron_appmlip.core.sampling_order`): the configurations a leverage
 sampler would label first anyway, so the pilot's calculations stay useful in the campaign. Every
 candidate level labels the *same* configurations, so the differences between levels (the
-paper's Table 3) are measured on them. The test configurations are drawn uniformly from the
-other candidates (a test set should look like the pool, not like the leverage sample) and are
-labelled at the reference level only.
+paper's Table 3) are measured on them. The test configurations are labelled at the reference
+level only and drawn from the other candidates in one of two ways (``test_selection``):
+
+- ``"random"``: uniformly, without replacement; every test configuration counts once.
+- ``"leverage"``: ``n_test`` independent draws *with replacement*, candidate i with probability
+  ``pi_i = alpha / M' + (1 - alpha) g_i / sum(g)`` (M' candidates left after the training
+  configurations, ``g_i`` their leverage scores from the descriptors alone, ``alpha`` =
+  ``test_mixture``, the share of the uniform draw that bounds every weight by
+  ``1 / (n_test alpha / M')``). A candidate drawn k times is labelled once and carries the
+  Hansen-Hurwitz weight ``w_i = k / (n_test pi_i)`` (:attr:`PilotDesign.test_weights`; the
+  weights sum to about M'). Test RMSEs weighted by them (the self-normalised mean of the
+  squared errors) estimate the errors of the whole pool without bias in the sum and with less
+  spread than a uniform draw when a few atypical configurations, those of high leverage, carry
+  most of the squared error.
 
 Cost: every distinct calculation ``(configuration, level)`` is counted once (a training
 configuration labelled at the reference level is not paid for twice), with each level's cost
@@ -28,7 +39,10 @@ from ..core.sampling import SAMPLERS, sampling_order
 from ..dft.cost import LevelCost
 from ..dft.levels import level_label, level_order
 
-__all__ = ["PilotDesign", "design_pilot"]
+__all__ = ["PilotDesign", "design_pilot", "draw_test_set", "TEST_SELECTIONS"]
+
+#: How a pilot's test configurations are drawn (see the module docstring).
+TEST_SELECTIONS = ("random", "leverage")
 
 _SECONDS_PER_HOUR = 3600.0
 
@@ -47,6 +61,12 @@ class PilotDesign:
             calculation.
         sampler: the sampler of the training order.
         seed: its seed.
+        test_selection: how the test configurations were drawn, ``"random"`` or
+            ``"leverage"``.
+        test_weights: one weight per test configuration (how many candidates it stands
+            for), aligned with ``test_ids``; None: every test configuration counts once (a
+            uniform draw). Give them to the sweep (``AppmlipSweep.input.test_weights``) so
+            that its test RMSEs estimate the pool's.
     """
 
     train_ids: tuple
@@ -56,6 +76,8 @@ class PilotDesign:
     seconds: Mapping
     sampler: str = "leverage"
     seed: int = 0
+    test_selection: str = "random"
+    test_weights: tuple | None = None
 
     @property
     def calculations(self) -> list[tuple[str, str]]:
@@ -89,7 +111,13 @@ class PilotDesign:
         lines = [
             f"Pilot: {len(self.train_ids)} training configurations ({self.sampler} order, seed "
             f"{self.seed}) at levels {', '.join(self.levels)}; {len(self.test_ids)} test "
-            f"configurations at the reference level {self.reference_level}",
+            f"configurations at the reference level {self.reference_level}"
+            + (
+                f" (drawn by leverage, weights {min(self.test_weights):.3g}-"
+                f"{max(self.test_weights):.3g})"
+                if self.test_weights
+                else ""
+            ),
             f"  {len(self.seconds)} distinct calculations, estimated {self.total_seconds:.4g} s "
             f"= {self.core_hours(cores_per_calculation):.4g} core-hours at "
             f"{int(cores_per_calculation)} core(s) per calculation",
@@ -110,6 +138,57 @@ def _count(value, name: str, low: int, high: int) -> int:
     return int(value)
 
 
+def draw_test_set(
+    candidates: Sequence[int],
+    n_test: int,
+    rng: np.random.Generator,
+    scores=None,
+    mixture: float = 0.5,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Draw a test set from ``candidates``, uniformly or by leverage (see the module docstring).
+
+    Args:
+        candidates: indices the test set is drawn from (M' of them).
+        n_test: draws, 1..M' (uniform: distinct configurations).
+        rng: the random generator.
+        scores: (M',) leverage scores of the candidates (finite, >= 0), aligned with
+            ``candidates``; None draws uniformly without replacement.
+        mixture: alpha, the share of the uniform draw in the draw probabilities, in (0, 1].
+
+    Returns:
+        ``(indices, weights)``: the distinct drawn indices, sorted, and their Hansen-Hurwitz
+        weights ``k_i / (n_test pi_i)`` (None for the uniform draw).
+
+    Raises:
+        ValueError: naming the parameter, for scores of the wrong shape, negative or not finite,
+            or a mixture outside (0, 1].
+    """
+    cand = np.asarray(candidates, dtype=int)
+    m = cand.size
+    n_test = _count(n_test, "n_test", 1, m)
+    if scores is None:
+        return np.sort(rng.choice(cand, size=n_test, replace=False)), None
+    g = np.asarray(scores, dtype=float)
+    if g.shape != (m,):
+        raise ValueError(
+            f"test scores (leverage) must have one value per candidate of the test draw ({m},), "
+            f"got shape {g.shape}"
+        )
+    if not np.all(np.isfinite(g)) or np.any(g < 0):
+        raise ValueError("test scores (leverage) must be finite numbers >= 0")
+    alpha = float(mixture)
+    if not np.isfinite(alpha) or not 0.0 < alpha <= 1.0:
+        raise ValueError(f"test_mixture must lie in (0, 1], got {mixture!r}")
+    total = g.sum()
+    pi = np.full(m, 1.0 / m) if total <= 0 else alpha / m + (1.0 - alpha) * g / total
+    pi = pi / pi.sum()
+    draws = rng.choice(m, size=n_test, replace=True, p=pi)
+    picked, counts = np.unique(draws, return_counts=True)
+    weights = counts / (n_test * pi[picked])
+    order = np.argsort(cand[picked], kind="stable")
+    return cand[picked][order], weights[order]
+
+
 def design_pilot(
     configuration_ids: Sequence,
     levels: Sequence,
@@ -123,6 +202,8 @@ def design_pilot(
     block_leverage=None,
     sampler: str = "leverage",
     seed: int = 0,
+    test_selection: str = "random",
+    test_mixture: float = 0.5,
     budget_core_hours: float | None = None,
     max_budget_fraction: float = 0.1,
     cores_per_calculation: int = 1,
@@ -140,11 +221,17 @@ def design_pilot(
             :func:`~pyiron_appmlip.dft.cost.fit_cost_models` on earlier calculations).
         n_atoms: (M,) atoms per candidate (the cost of a per-atom cost or a cost model).
         n_train: training configurations of the pilot, 1..M - n_test.
-        n_test: test configurations at the reference level, 1..M - n_train.
+        n_test: test configurations at the reference level, 1..M - n_train (with
+            ``test_selection="leverage"``: draws, a configuration drawn twice is labelled once).
         leverage: (M,) regular leverage scores (``sampler="leverage"``).
         block_leverage: (M,) block leverage scores (``sampler="block_leverage"``).
         sampler: ``"leverage"``, ``"block_leverage"`` or ``"random"``.
         seed: seed of the training order and of the test draw.
+        test_selection: ``"random"`` (default: uniform, every test configuration counts
+            once) or ``"leverage"`` (drawn with probability mixing the uniform draw and the
+            candidates' ``leverage`` scores, each carrying the weight of its draw, see the
+            module docstring; needs ``leverage``).
+        test_mixture: alpha, the uniform share of the leverage draw, in (0, 1].
         budget_core_hours: the campaign's DFT budget; with it, a pilot costing more than
             ``max_budget_fraction`` of it is refused.
         max_budget_fraction: the largest share of ``budget_core_hours`` the pilot may take,
@@ -156,8 +243,9 @@ def design_pilot(
 
     Raises:
         ValueError: naming the parameter, for sizes out of range, a level without a cost,
-            scores of the wrong length, an unknown sampler, or a pilot over its share of the
-            budget (the message gives the sizes that would fit).
+            scores of the wrong length, an unknown sampler or test selection, a leverage test
+            selection without leverage scores, or a pilot over its share of the budget (the
+            message gives the sizes that would fit).
     """
     ids = [str(i) for i in configuration_ids]
     m = len(ids)
@@ -172,6 +260,14 @@ def design_pilot(
     n_test = _count(n_test, "n_test", 1, m - n_train)
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {list(SAMPLERS)}, got {sampler!r}")
+    if test_selection not in TEST_SELECTIONS:
+        raise ValueError(
+            f"test_selection must be one of {list(TEST_SELECTIONS)}, got {test_selection!r}"
+        )
+    if test_selection == "leverage" and leverage is None:
+        raise ValueError(
+            "test_selection='leverage' needs the candidates' leverage scores (leverage=)"
+        )
     labels = sorted(dict.fromkeys(level_label(lv) for lv in levels), key=level_order)
     if not labels:
         raise ValueError("levels must name at least one candidate level")
@@ -196,7 +292,8 @@ def design_pilot(
     )
     train = order[:n_train]
     rest = np.setdiff1d(np.arange(m), train)
-    test = np.sort(rng.choice(rest, size=n_test, replace=False))
+    scores = None if test_selection == "random" else np.asarray(leverage, dtype=float)[rest]
+    test, test_weights = draw_test_set(rest, n_test, rng, scores, test_mixture)
     index = {cid: k for k, cid in enumerate(ids)}
     parts = [([ids[k] for k in train], lv) for lv in labels]
     parts.append(([ids[k] for k in test], reference))
@@ -213,6 +310,8 @@ def design_pilot(
         seconds=seconds,
         sampler=sampler,
         seed=int(seed),
+        test_selection=test_selection,
+        test_weights=None if test_weights is None else tuple(float(w) for w in test_weights),
     )
     if budget_core_hours is not None:
         budget = float(budget_core_hours)
