@@ -110,6 +110,9 @@ class SourceResult:
         exponents: the fitted exponents ``{2Jmax: {quantity: b}}``.
         offsets: the fitted size offsets ``{2Jmax: {quantity: N0}}`` (configurations).
         variants: the same measures for each fit of :data:`CURVE_VARIANTS`.
+        test_sets: per way of drawing the pilot's test set (``"random"``, ``"leverage"``):
+            ``summary`` (:func:`relative_error_summary` of its pilot's predictions), ``draws``,
+            ``distinct`` (test calculations) and ``weights`` (None or the weights' range).
     """
 
     measurement: SourceMeasurement
@@ -124,6 +127,7 @@ class SourceResult:
     exponents: dict = field(default_factory=dict)
     offsets: dict = field(default_factory=dict)
     variants: dict = field(default_factory=dict)
+    test_sets: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -558,7 +562,35 @@ def evaluate(measurement: SourceMeasurement, settings: ValidationSettings) -> So
         exponents=model.exponents,
         offsets=model.offsets,
         variants=_variant_summaries(measurement, medians, settings),
+        test_sets=_test_set_summaries(measurement, medians, settings),
     )
+
+
+def _test_set_summaries(measurement, medians, settings) -> dict:
+    """The predictions of the pilot with each measured test set (same training rows, same
+    error model), against the truth and against the whole pool's fits on that test set."""
+    out = {}
+    n_test = None
+    for how, part in (measurement.test_sets or {}).items():
+        model, _ = fit_pilot_model(part["pilot_rows"])
+        table = whole_pool_comparison(
+            model,
+            medians,
+            measurement.info["pool"],
+            on_pilot_test=truth_medians(part["pool_on_pilot_test"]),
+        )
+        design = part["pilot"]
+        weights = getattr(design, "test_weights", None)
+        if weights is None:
+            n_test = len(design.test_ids)
+        out[how] = {
+            "summary": relative_error_summary(table),
+            "distinct": len(design.test_ids),
+            "weights": None if weights is None else (float(min(weights)), float(max(weights))),
+        }
+    for part in out.values():
+        part["draws"] = n_test
+    return out
 
 
 def _variant_summaries(measurement, medians, settings) -> dict:
@@ -894,7 +926,8 @@ def _pilot_lines(result: SourceResult) -> list[str]:
         "",
         f"Pilot: the first {len(p.train_ids)} configurations of a leverage order of the pool "
         f"at level(s) {', '.join(p.levels)}, and {len(p.test_ids)} test configurations drawn "
-        f"from the test set at level {p.reference_level}: {len(p.seconds)} distinct "
+        f"from the test set at level {p.reference_level}{_test_draw_text(result)}: "
+        f"{len(p.seconds)} distinct "
         f"calculations ({by_level}), {cost}. The error model saw only the fits of the pilot's "
         f"subsets (sizes {sizes}; {result.measurement.pilot_rows['repetition'].nunique()} "
         "repetitions each) tested on the pilot's test set, one model per 2Jmax from the sizes "
@@ -905,6 +938,18 @@ def _pilot_lines(result: SourceResult) -> list[str]:
         f"{result.measurement.truth_rows['repetition'].nunique()} repetitions per size) and of "
         "the pool itself, tested on the whole test set.",
     ]
+
+
+def _test_draw_text(result: SourceResult) -> str:
+    p = result.measurement.pilot
+    weights = getattr(p, "test_weights", None)
+    if weights is None:
+        return " (uniformly, each counting once)"
+    draws = (result.test_sets.get("leverage") or {}).get("draws")
+    return (
+        f" (by leverage{'' if draws is None else f', {draws} draws with replacement'}, "
+        f"weights {min(weights):.3g}-{max(weights):.3g} in the test RMSEs)"
+    )
 
 
 def _variant_lines(result: SourceResult) -> list[str]:
@@ -936,6 +981,39 @@ def _variant_lines(result: SourceResult) -> list[str]:
         f"({_pct(errors[best_error])}); most plans within tolerance: {', '.join(best_plans)} "
         f"({_pct(max(plans.values()))}). The report and the `AppmlipPlan` job use the last fit.",
     ]
+    return lines
+
+
+_TEST_SET_NAMES = {"random": "random (uniform)", "leverage": "leverage-weighted"}
+
+
+def _test_set_lines(result: SourceResult, settings: ValidationSettings) -> list[str]:
+    lines = [
+        "The same pilot (training configurations, subsets, error model) with its test set drawn "
+        "two ways from the test set: uniformly, every test configuration counting once, or by "
+        "leverage (probability alpha / M + (1 - alpha) g_i / sum g, g_i a configuration's "
+        "leverage with respect to the weighted design of all candidates, from descriptors "
+        f"only; alpha = {settings.test_mixture:g}; draws with replacement), each "
+        "test configuration weighted by k_i / (n pi_i) in the test RMSEs. The last two columns "
+        "are the limit the test set sets: the whole pool's fits on the pilot's test set against "
+        "the whole test set.",
+        "",
+        "| pilot's test set | draws / distinct calculations | weights | median rel. error E / F "
+        "| largest E / F | whole pool's fits on the pilot's tests: median rel. error E / F | "
+        "largest E / F |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for how, v in result.test_sets.items():
+        s = v["summary"]
+        w = v["weights"]
+        lines.append(
+            f"| {_TEST_SET_NAMES.get(how, how)} | {v['draws']} / {v['distinct']} | "
+            f"{'1' if w is None else f'{w[0]:.3g}-{w[1]:.3g}'} | "
+            f"{_pct(s['energy']['median'])} / {_pct(s['force']['median'])} | "
+            f"{_pct(s['energy']['max'])} / {_pct(s['force']['max'])} | "
+            f"{_pct(s['energy_test_set']['median'])} / {_pct(s['force_test_set']['median'])} | "
+            f"{_pct(s['energy_test_set']['max'])} / {_pct(s['force_test_set']['max'])} |"
+        )
     return lines
 
 
@@ -1139,6 +1217,7 @@ def render_report(results: ValidationResults, path: str | None = None, command: 
         f"Settings: training levels x w_E/w_F {', '.join(f'{w:g}' for w in s.weights)} x "
         f"2Jmax {', '.join(str(t) for t in s.twojmax)}; leverage order at w_E/w_F "
         f"{s.leverage_weight:g}; the pilot's subsets drawn by '{s.pilot_sampler}' sampling; "
+        f"the pilot's test set drawn by '{s.pilot_test_selection}' (see 'Test sets compared'); "
         f"plans for preferences {', '.join(f'{p:g}' for p in s.preferences)} (0: forces only, "
         "1: energies only). Errors are test RMSE against the reference level: energies in "
         "meV/atom, forces in meV/Å; relative error = predicted / true - 1.",
@@ -1205,6 +1284,9 @@ def render_report(results: ValidationResults, path: str | None = None, command: 
         if r.variants:
             lines += ["### Learning-curve fits compared", ""]
             lines += _variant_lines(r) + [""]
+        if r.test_sets:
+            lines += ["### Test sets compared", ""]
+            lines += _test_set_lines(r, s) + [""]
         if r.model_notes:
             lines += [f"Error-model remarks: {'; '.join(r.model_notes)}.", ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -5,8 +5,12 @@ For one labelled source (a dataset with a training pool, a test set and one or m
 
 1. the pool's configurations are put in a leverage order (qSNAP descriptors from LAMMPS, the
    leverage of the weighted energy and force rows); the pilot's training configurations are the
-   first ``n_train`` of it, labelled at every training level, and its test configurations a
-   seeded draw of ``n_test`` from the test set, labelled at the reference level only. The labels
+   first ``n_train`` of it, labelled at every training level, and its test configurations
+   ``n_test`` seeded draws from the test set, labelled at the reference level only: uniform
+   (``"random"``) or by leverage with weights (``"leverage"``, the draw of
+   :func:`~pyiron_appmlip.planning.pilot.draw_test_set`, each test configuration's leverage
+   with respect to the descriptors of all candidates, pool and test set). Both test sets are
+   measured; the settings say which one the report's pilot uses. The labels
    are the dataset's recorded ones, as if the pilot had computed them, and the pilot's DFT cost
    is the recorded time of exactly its distinct calculations (:func:`recorded_pilot`);
 2. the pilot's subsets (several sizes up to ``n_train``, repetitions) are fitted at every
@@ -46,6 +50,7 @@ __all__ = [
     "restrict_labels",
     "pilot_rows",
     "truth_rows",
+    "test_draws",
     "measure_source",
     "code_digest",
     "RESULT_FORMAT",
@@ -54,7 +59,9 @@ __all__ = [
 #: The fit-table columns that make one setting of the validation.
 SETTING_COLUMNS = ("train_level", "weight_ratio", "twojmax")
 #: Version of what a cached measurement holds (part of the cache key).
-RESULT_FORMAT = 1
+RESULT_FORMAT = 2
+#: The ways of drawing the pilot's test set the measurement compares.
+TEST_SELECTIONS = ("random", "leverage")
 _SECONDS_PER_HOUR = 3600.0
 
 
@@ -88,6 +95,9 @@ class ValidationSettings:
             (0, 1] (1 is the whole pilot); sizes whose fits are not overdetermined at the
             largest 2Jmax are dropped.
         pilot_sampler: how the pilot's subsets are drawn ("random" or "leverage").
+        pilot_test_selection: how the pilot's test set is drawn from the test set: "leverage"
+            (by leverage, weighted test errors) or "random" (uniform).
+        test_mixture: the uniform share alpha of the leverage draw, in (0, 1].
         pilot_repetitions: independent subsets per size of the pilot.
         truth_repetitions: leverage-sampled subsets of the whole pool per size (the truth at
             a size is their median).
@@ -109,6 +119,8 @@ class ValidationSettings:
     pilot_test: int = 5
     size_fractions: tuple = (0.4, 0.5, 0.6, 0.7, 0.85, 1.0)
     pilot_sampler: str = "random"
+    pilot_test_selection: str = "leverage"
+    test_mixture: float = 0.5
     pilot_repetitions: int = 10
     truth_repetitions: int = 5
     n_budgets: int = 4
@@ -151,6 +163,12 @@ class ValidationSettings:
             raise ValueError(
                 f"pilot_sampler must be 'random' or 'leverage', got {self.pilot_sampler!r}"
             )
+        if self.pilot_test_selection not in TEST_SELECTIONS:
+            raise ValueError(
+                f"pilot_test_selection must be one of {list(TEST_SELECTIONS)}, got "
+                f"{self.pilot_test_selection!r}"
+            )
+        _fraction("test_mixture", self.test_mixture)
         prefs = tuple(float(p) for p in self.preferences)
         if not prefs or not all(0.0 <= p <= 1.0 for p in prefs):
             raise ValueError(
@@ -191,6 +209,9 @@ class SourceMeasurement:
             the pilot's.
         info: ``pool``, ``test``, ``n_descriptors``, ``pilot_sizes``, ``truth_sizes``,
             ``min_size`` and, for a subsampled source, ``subsample``.
+        test_sets: ``{selection: {"pilot", "pilot_rows", "pool_on_pilot_test"}}`` for each
+            way of drawing the test set (:data:`TEST_SELECTIONS`); ``pilot``, ``pilot_rows``
+            and ``pool_on_pilot_test`` above are those of the settings' selection.
     """
 
     name: str
@@ -207,6 +228,7 @@ class SourceMeasurement:
     cost_unit: str = "core-hours"
     pool_on_pilot_test: object = None
     info: dict = field(default_factory=dict)
+    test_sets: dict = field(default_factory=dict)
 
 
 # -- pieces ------------------------------------------------------------------------------------
@@ -282,6 +304,42 @@ def leverage_order(blocks, pool, weight_ratio: float, seed: int) -> list:
     lev, _ = leverage_scores_streamed(lambda: (blocks[i] for i in pool), float(weight_ratio), 1.0)
     order = sampling_order("leverage", len(pool), leverage=lev, seed=int(seed))
     return [pool[k] for k in order]
+
+
+def test_draws(blocks, pool, test, n_test: int, settings: ValidationSettings) -> dict:
+    """The pilot's test set drawn from ``test`` both ways.
+
+    ``"random"``: ``n_test`` distinct configurations, uniformly (the seeded draw of earlier
+    reports). ``"leverage"``: ``n_test`` draws with replacement by
+    :func:`~pyiron_appmlip.planning.pilot.draw_test_set`, the scores being each test
+    configuration's leverage with respect to the ``(leverage_weight, 1)``-weighted design of
+    all candidates (pool and test set, descriptors only).
+
+    Args:
+        blocks: ``{configuration id: block}`` of the pool and the test set.
+        pool: the training pool's ids.
+        test: the test set's ids.
+        n_test: configurations (uniform) or draws (leverage).
+        settings: the :class:`ValidationSettings` (seed, weight, mixture).
+
+    Returns:
+        ``{"random": (ids, None), "leverage": (ids, weights)}``.
+    """
+    from ..core.leverage import leverage_scores_streamed
+    from ..planning.pilot import draw_test_set
+
+    test = list(test)
+    rng = np.random.default_rng(np.random.SeedSequence([settings.seed, 2]))
+    uniform = [test[k] for k in np.sort(rng.choice(len(test), size=n_test, replace=False))]
+    ids = list(pool) + test
+    lev, _ = leverage_scores_streamed(
+        lambda: (blocks[i] for i in ids), float(settings.leverage_weight), 1.0
+    )
+    rng = np.random.default_rng(np.random.SeedSequence([settings.seed, 3]))
+    picked, weights = draw_test_set(
+        np.arange(len(test)), n_test, rng, lev[len(pool) :], settings.test_mixture
+    )
+    return {"random": (uniform, None), "leverage": ([test[k] for k in picked], weights)}
 
 
 def pilot_sizes(n_train: int, fractions, rows_per_configuration, n_coefficients: int) -> list:
@@ -425,6 +483,7 @@ def pilot_rows(
             grid,
             pilot.reference_level,
             progress=progress,
+            test_weights=getattr(pilot, "test_weights", None),
         )
     return _frame(rows)
 
@@ -439,6 +498,7 @@ def truth_rows(
     settings: ValidationSettings,
     sizes,
     progress=None,
+    test_weights=None,
 ):
     """Fits of leverage-sampled subsets of the whole pool (and the pool itself) at every setting,
     tested on the whole test set.
@@ -453,6 +513,7 @@ def truth_rows(
         settings: the :class:`ValidationSettings`.
         sizes: ``{2Jmax: subset sizes}`` (the pool size included).
         progress: optional callable receiving messages.
+        test_weights: one weight per test id (weighted test RMSEs), or None.
 
     Returns:
         The sweep rows (DataFrame, coefficients dropped).
@@ -478,6 +539,7 @@ def truth_rows(
             grid,
             truth,
             progress=progress,
+            test_weights=test_weights,
         )
     return _frame(rows)
 
@@ -557,11 +619,16 @@ def measure_source(
             blocks_by_twojmax[int(t)] = dataset_blocks(dataset, pool + test, t)
     first = min(blocks_by_twojmax)
     order = leverage_order(blocks_by_twojmax[first], pool, settings.leverage_weight, settings.seed)
-    rng = np.random.default_rng(np.random.SeedSequence([settings.seed, 2]))
-    pilot_test = [test[k] for k in np.sort(rng.choice(len(test), size=n_test, replace=False))]
-    pilot = recorded_pilot(
-        dataset, order[:n_train], pilot_test, train_levels, truth, unit_cost=unit_cost
-    )
+    pilots = {}
+    for how, (ids, weights) in test_draws(
+        blocks_by_twojmax[first], pool, test, n_test, settings
+    ).items():
+        pilots[how] = replace(
+            recorded_pilot(dataset, order[:n_train], ids, train_levels, truth, unit_cost=unit_cost),
+            test_selection=how,
+            test_weights=None if weights is None else tuple(float(w) for w in weights),
+        )
+    pilot = pilots[settings.pilot_test_selection]
     say(f"{name}: pilot {n_train} + {n_test} configurations, {pilot.total_seconds:.4g} s")
     rows_of = {i: 1 + 3 * len(dataset.structure(i)) for i in pool}
     p = {t: int(next(iter(b.values())).shape[1]) for t, b in blocks_by_twojmax.items()}
@@ -582,7 +649,15 @@ def measure_source(
     available = default_available(pool_cost, len(pool), settings.n_budgets)
     sizes_truth = truth_sizes(available, [pool_cost, pilot_cost], len(pool), min_size)
     say(f"{name}: pilot subsets {sizes_pilot}, {settings.pilot_repetitions} repetitions")
-    prow = pilot_rows(blocks_by_twojmax, labels, pilot, settings, sizes_pilot, progress=progress)
+    test_sets = {}
+    for how, design in pilots.items():
+        say(f"{name}: pilot with the {how} test set ({len(design.test_ids)} configurations)")
+        test_sets[how] = {
+            "pilot": design,
+            "pilot_rows": pilot_rows(
+                blocks_by_twojmax, labels, design, settings, sizes_pilot, progress=progress
+            ),
+        }
     say(f"{name}: whole pool ({len(pool)}) at sizes {sizes_truth}")
     trow = truth_rows(
         blocks_by_twojmax,
@@ -595,23 +670,26 @@ def measure_source(
         dict.fromkeys(blocks_by_twojmax, sizes_truth),
         progress=progress,
     )
-    say(f"{name}: whole pool tested on the pilot's test set")
-    on_pilot_test = truth_rows(
-        blocks_by_twojmax,
-        labels,
-        order,
-        list(pilot.test_ids),
-        train_levels,
-        truth,
-        replace(settings, truth_repetitions=1),
-        dict.fromkeys(blocks_by_twojmax, [len(pool)]),
-        progress=progress,
-    )
+    for how, part in test_sets.items():
+        say(f"{name}: whole pool tested on the pilot's {how} test set")
+        part["pool_on_pilot_test"] = truth_rows(
+            blocks_by_twojmax,
+            labels,
+            order,
+            list(part["pilot"].test_ids),
+            train_levels,
+            truth,
+            replace(settings, truth_repetitions=1),
+            dict.fromkeys(blocks_by_twojmax, [len(pool)]),
+            progress=progress,
+            test_weights=part["pilot"].test_weights,
+        )
+    chosen = test_sets[settings.pilot_test_selection]
     return SourceMeasurement(
         name=name,
         description=description,
         pilot=pilot,
-        pilot_rows=prow,
+        pilot_rows=chosen["pilot_rows"],
         truth_rows=trow,
         pool_ids=list(order),
         test_ids=list(test),
@@ -620,7 +698,8 @@ def measure_source(
         pool_cost=pool_cost,
         available_seconds=available,
         cost_unit="calculations" if unit_cost is not None else "core-hours",
-        pool_on_pilot_test=on_pilot_test,
+        pool_on_pilot_test=chosen["pool_on_pilot_test"],
+        test_sets=test_sets,
         info={
             "pool": len(pool),
             "test": len(test),

@@ -90,3 +90,63 @@ def test_pilot_designed_labelled_and_swept(tmp_path):
     with pytest.raises(ValueError, match="max_twojmax=0: the pilot has no setting"):
         other.run()
     assert (tmp_path / "plan.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_pilot_with_a_leverage_test_set_has_weighted_test_errors(tmp_path):
+    """A pilot whose test set is drawn by leverage: its weights reach the sweep job, and the
+    table's test RMSEs equal the weighted RMSEs of the stored coefficients computed here
+    configuration by configuration from the descriptors job's blocks and GPAW's labels."""
+    from pyiron_base import state
+
+    state.update()
+    from pyiron_appmlip import Project
+    from pyiron_appmlip.jobs.pilot import (
+        design_pilot_from_descriptors,
+        pilot_sweep,
+        run_pilot_labelling,
+    )
+    from pyiron_appmlip.structures.candidates import rattled_strained_cells
+
+    pr = Project(str(tmp_path / "pilot_lev"))
+    structures = list(rattled_strained_cells(14, seed=7, max_atoms=2))[:12]
+    desc = pr.create.job.AppmlipDescriptors("cand_desc")
+    desc.structures = structures
+    desc.input.twojmax = 2
+    desc.input.hyperparameters = {"quadraticflag": 0}
+    desc.input.executor = "serial"
+    desc.run()
+    costs = {1: {"per_atom": 1.0}, 2: {"per_atom": 4.0}}
+    design = design_pilot_from_descriptors(
+        desc, [1], 2, costs, n_train=5, n_test=4, seed=2, test_selection="leverage"
+    )
+    assert design.test_selection == "leverage" and len(design.test_weights) == len(design.test_ids)
+    jobs = run_pilot_labelling(pr, design, desc, executor="serial")
+    sweep = pilot_sweep(pr, design, jobs, desc, subset_sizes=[5], repetitions=1)
+    assert sweep.input.test_weights == list(design.test_weights)
+    sweep.input.executor = "serial"
+    sweep.run()
+    sweep = pr.load("pilot_sweep")
+    table = sweep.get_table()
+    ids = [str(i) for i in sweep.output.test_ids]
+    weight = dict(zip(design.test_ids, design.test_weights, strict=True))
+    w = np.array([weight[i] for i in ids])
+    truth = jobs["2"].get_labels()
+    pos = {cid: k for k, cid in enumerate(truth["ids"])}
+    blocks = desc.get_blocks(ids, virial=False)
+    for row in table.index:
+        c = sweep.get_coefficients(row)
+        se, sf, nf = [], [], []
+        for cid, b in zip(ids, blocks, strict=True):
+            f = np.asarray(truth["forces"][pos[cid]])
+            n = len(f)
+            se.append(((n * c[0] + b[0] @ c[1:] - truth["energies"][pos[cid]]) / n) ** 2)
+            r = b[1 : 1 + 3 * n] @ c[1:] - f.ravel()
+            sf.append(r @ r)
+            nf.append(r.size)
+        energy = 1000 * np.sqrt(np.sum(w * se) / w.sum())
+        force = 1000 * np.sqrt(np.sum(w * sf) / np.sum(w * np.array(nf)))
+        assert table.loc[row, "energy_rmse_test_truth"] == pytest.approx(energy, rel=1e-8)
+        assert table.loc[row, "force_rmse_test_truth"] == pytest.approx(force, rel=1e-8)
+    with pytest.raises(ValueError, match="test_weights must be finite numbers > 0"):
+        sweep.input.test_weights = [1.0, -1.0]

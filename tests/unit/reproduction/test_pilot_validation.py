@@ -98,6 +98,7 @@ SETTINGS = pvm.ValidationSettings(
     pilot_repetitions=4,
     truth_repetitions=3,
     n_budgets=3,
+    pilot_test_selection="random",  # the tests below check the uniform pilot; both are measured
 )
 
 
@@ -366,6 +367,8 @@ def test_sizes_and_budgets_against_hand_computation():
         ({"preferences": (1.5,)}, r"preferences must be numbers in \[0, 1\]"),
         ({"wbe_fraction": 2.0}, r"wbe_fraction must be a number in \(0, 1\]"),
         ({"wbe_configurations": -1}, "wbe_configurations must be 0"),
+        ({"pilot_test_selection": "fps"}, "pilot_test_selection must be one of"),
+        ({"test_mixture": 0.0}, r"test_mixture must be a number in \(0, 1\]"),
     ],
 )
 def test_settings_reject_bad_values(kwargs, message):
@@ -470,3 +473,47 @@ def test_pilot_cost_floor_against_the_pilots_recorded_calculations(evaluated, me
     minimum = floor["full_rank"] * means[cheapest] + test / len(p.test_ids)
     assert floor["minimum"] == pytest.approx(minimum)
     assert floor["minimum_budget"] == pytest.approx(minimum / pv.TARGET_PILOT_SHARE)
+
+
+def test_leverage_test_set_is_the_draw_by_the_candidates_leverage(measured, synthetic):
+    """The leverage test set redone by hand: each test configuration's leverage with respect to
+    the weighted design of pool and test set, the seeded draw with replacement, weights
+    k_i / (n pi_i); the pilot's rows and the pool's fits on it use those weights."""
+    from pyiron_appmlip.core.leverage import leverage_scores
+
+    ds, blocks = synthetic
+    part = measured.test_sets["leverage"]
+    design = part["pilot"]
+    pool = ds.common_ids(["1", "2"], ds.train_ids)
+    test = ds.common_ids(["3"], ds.test_ids)
+    b = blocks[min(blocks)]
+    lev, _ = leverage_scores([b[i] for i in pool + test], SETTINGS.leverage_weight, 1.0)
+    g = lev[len(pool) :]
+    alpha = SETTINGS.test_mixture
+    pi = alpha / len(test) + (1 - alpha) * g / g.sum()
+    rng = np.random.default_rng(np.random.SeedSequence([SETTINGS.seed, 3]))
+    draws = rng.choice(len(test), size=4, replace=True, p=pi / pi.sum())
+    k, counts = np.unique(draws, return_counts=True)
+    want = dict(zip((test[j] for j in k), counts / (4 * pi[k]), strict=True))
+    assert sorted(design.test_ids) == sorted(want)
+    for cid, w in zip(design.test_ids, design.test_weights, strict=True):
+        assert w == pytest.approx(want[cid], rel=1e-9)
+    assert design.test_selection == "leverage"
+    assert set(part["pilot_rows"]["n_test"]) == {len(want)}
+    assert set(part["pool_on_pilot_test"]["n_test"]) == {len(want)}
+    # the uniform test set is the report's pilot here, its rows the measurement's own
+    assert measured.test_sets["random"]["pilot"] == measured.pilot
+    assert measured.test_sets["random"]["pilot_rows"] is measured.pilot_rows
+
+
+def test_report_compares_the_two_test_sets(evaluated, tmp_path):
+    assert set(evaluated.test_sets) == {"random", "leverage"}
+    for v in evaluated.test_sets.values():
+        assert v["draws"] == 4 and 1 <= v["distinct"] <= 4
+        assert "energy_test_set" in v["summary"]
+    assert evaluated.test_sets["random"]["weights"] is None
+    text = pv.render_report(_results(evaluated), str(tmp_path / "r.md"))
+    assert "### Test sets compared" in text
+    row = next(line for line in text.splitlines() if line.startswith("| leverage-weighted |"))
+    s = evaluated.test_sets["leverage"]["summary"]
+    assert f"{100 * s['force']['median']:.1f} %" in row
