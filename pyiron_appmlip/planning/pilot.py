@@ -11,7 +11,8 @@ level only and drawn from the other candidates in one of two ways (``test_select
 - ``"random"``: uniformly, without replacement; every test configuration counts once.
 - ``"leverage"``: ``n_test`` independent draws *with replacement*, candidate i with probability
   ``pi_i = alpha / M' + (1 - alpha) g_i / sum(g)`` (M' candidates left after the training
-  configurations, ``g_i`` their leverage scores from the descriptors alone, ``alpha`` =
+  configurations, ``g_i`` their block leverage, the hat-matrix diagonal summed over all of a
+  configuration's rows, from the descriptors alone, ``alpha`` =
   ``test_mixture``, the share of the uniform draw that bounds every weight by
   ``1 / (n_test alpha / M')``). A candidate drawn k times is labelled once and carries the
   Hansen-Hurwitz weight ``w_i = k / (n_test pi_i)`` (:attr:`PilotDesign.test_weights`; the
@@ -229,8 +230,8 @@ def design_pilot(
         seed: seed of the training order and of the test draw.
         test_selection: ``"random"`` (default: uniform, every test configuration counts
             once) or ``"leverage"`` (drawn with probability mixing the uniform draw and the
-            candidates' ``leverage`` scores, each carrying the weight of its draw, see the
-            module docstring; needs ``leverage``).
+            candidates' ``block_leverage`` scores, each carrying the weight of its draw, see
+            the module docstring; needs ``block_leverage``).
         test_mixture: alpha, the uniform share of the leverage draw, in (0, 1].
         budget_core_hours: the campaign's DFT budget; with it, a pilot costing more than
             ``max_budget_fraction`` of it is refused.
@@ -264,9 +265,10 @@ def design_pilot(
         raise ValueError(
             f"test_selection must be one of {list(TEST_SELECTIONS)}, got {test_selection!r}"
         )
-    if test_selection == "leverage" and leverage is None:
+    if test_selection == "leverage" and block_leverage is None:
         raise ValueError(
-            "test_selection='leverage' needs the candidates' leverage scores (leverage=)"
+            "test_selection='leverage' needs the candidates' block leverage scores "
+            "(block_leverage=)"
         )
     labels = sorted(dict.fromkeys(level_label(lv) for lv in levels), key=level_order)
     if not labels:
@@ -292,7 +294,7 @@ def design_pilot(
     )
     train = order[:n_train]
     rest = np.setdiff1d(np.arange(m), train)
-    scores = None if test_selection == "random" else np.asarray(leverage, dtype=float)[rest]
+    scores = None if test_selection == "random" else np.asarray(block_leverage, float)[rest]
     test, test_weights = draw_test_set(rest, n_test, rng, scores, test_mixture)
     index = {cid: k for k, cid in enumerate(ids)}
     parts = [([ids[k] for k in train], lv) for lv in labels]

@@ -992,7 +992,7 @@ def _test_set_lines(result: SourceResult, settings: ValidationSettings) -> list[
         "The same pilot (training configurations, subsets, error model) with its test set drawn "
         "two ways from the test set: uniformly, every test configuration counting once, or by "
         "leverage (probability alpha / M + (1 - alpha) g_i / sum g, g_i a configuration's "
-        "leverage with respect to the weighted design of all candidates, from descriptors "
+        "block leverage with respect to the weighted design of all candidates, from descriptors "
         f"only; alpha = {settings.test_mixture:g}; draws with replacement), each "
         "test configuration weighted by k_i / (n pi_i) in the test RMSEs. The last two columns "
         "are the limit the test set sets: the whole pool's fits on the pilot's test set against "
@@ -1014,6 +1014,26 @@ def _test_set_lines(result: SourceResult, settings: ValidationSettings) -> list[
             f"{_pct(s['energy_test_set']['median'])} / {_pct(s['force_test_set']['median'])} | "
             f"{_pct(s['energy_test_set']['max'])} / {_pct(s['force_test_set']['max'])} |"
         )
+    if {"random", "leverage"} <= set(result.test_sets):
+        u, v = (result.test_sets[k]["summary"] for k in ("random", "leverage"))
+
+        def pair(x, key):
+            return f"{_pct(x[f'energy{key}']['median'])} / {_pct(x[f'force{key}']['median'])}"
+
+        target = 100 * TARGET_RELATIVE_ERROR
+        reached = [q for q in ("energy", "force") if v[q]["median"] <= TARGET_RELATIVE_ERROR]
+        lines += [
+            "",
+            f"With the leverage-weighted test set the predictions' median relative error is "
+            f"{pair(v, '')} (energy / force; uniform test set: {pair(u, '')}), and the whole "
+            f"pool's own fits on the pilot's tests differ from the whole test set by a median "
+            f"{pair(v, '_test_set')} (uniform: {pair(u, '_test_set')}). The {target:g} % target "
+            + (
+                f"is met for {' and '.join(reached)} with the leverage-weighted test set."
+                if reached
+                else "is missed for both with the leverage-weighted test set."
+            ),
+        ]
     return lines
 
 

@@ -8,8 +8,9 @@ For one labelled source (a dataset with a training pool, a test set and one or m
    first ``n_train`` of it, labelled at every training level, and its test configurations
    ``n_test`` seeded draws from the test set, labelled at the reference level only: uniform
    (``"random"``) or by leverage with weights (``"leverage"``, the draw of
-   :func:`~pyiron_appmlip.planning.pilot.draw_test_set`, each test configuration's leverage
-   with respect to the descriptors of all candidates, pool and test set). Both test sets are
+   :func:`~pyiron_appmlip.planning.pilot.draw_test_set`, each test configuration's block
+   leverage with respect to the descriptors of all candidates, pool and test set). Both test
+   sets are
    measured; the settings say which one the report's pilot uses. The labels
    are the dataset's recorded ones, as if the pilot had computed them, and the pilot's DFT cost
    is the recorded time of exactly its distinct calculations (:func:`recorded_pilot`);
@@ -95,8 +96,8 @@ class ValidationSettings:
             (0, 1] (1 is the whole pilot); sizes whose fits are not overdetermined at the
             largest 2Jmax are dropped.
         pilot_sampler: how the pilot's subsets are drawn ("random" or "leverage").
-        pilot_test_selection: how the pilot's test set is drawn from the test set: "leverage"
-            (by leverage, weighted test errors) or "random" (uniform).
+        pilot_test_selection: which of the two measured test sets the report's pilot uses:
+            "random" (uniform) or "leverage" (by block leverage, weighted test errors).
         test_mixture: the uniform share alpha of the leverage draw, in (0, 1].
         pilot_repetitions: independent subsets per size of the pilot.
         truth_repetitions: leverage-sampled subsets of the whole pool per size (the truth at
@@ -119,7 +120,7 @@ class ValidationSettings:
     pilot_test: int = 5
     size_fractions: tuple = (0.4, 0.5, 0.6, 0.7, 0.85, 1.0)
     pilot_sampler: str = "random"
-    pilot_test_selection: str = "leverage"
+    pilot_test_selection: str = "random"
     test_mixture: float = 0.5
     pilot_repetitions: int = 10
     truth_repetitions: int = 5
@@ -312,8 +313,9 @@ def test_draws(blocks, pool, test, n_test: int, settings: ValidationSettings) ->
     ``"random"``: ``n_test`` distinct configurations, uniformly (the seeded draw of earlier
     reports). ``"leverage"``: ``n_test`` draws with replacement by
     :func:`~pyiron_appmlip.planning.pilot.draw_test_set`, the scores being each test
-    configuration's leverage with respect to the ``(leverage_weight, 1)``-weighted design of
-    all candidates (pool and test set, descriptors only).
+    configuration's block leverage (summed over its rows) with respect to the
+    ``(leverage_weight, 1)``-weighted design of all candidates (pool and test set, descriptors
+    only).
 
     Args:
         blocks: ``{configuration id: block}`` of the pool and the test set.
@@ -332,12 +334,12 @@ def test_draws(blocks, pool, test, n_test: int, settings: ValidationSettings) ->
     rng = np.random.default_rng(np.random.SeedSequence([settings.seed, 2]))
     uniform = [test[k] for k in np.sort(rng.choice(len(test), size=n_test, replace=False))]
     ids = list(pool) + test
-    lev, _ = leverage_scores_streamed(
+    _, blev = leverage_scores_streamed(
         lambda: (blocks[i] for i in ids), float(settings.leverage_weight), 1.0
     )
     rng = np.random.default_rng(np.random.SeedSequence([settings.seed, 3]))
     picked, weights = draw_test_set(
-        np.arange(len(test)), n_test, rng, lev[len(pool) :], settings.test_mixture
+        np.arange(len(test)), n_test, rng, blev[len(pool) :], settings.test_mixture
     )
     return {"random": (uniform, None), "leverage": ([test[k] for k in picked], weights)}
 

@@ -123,7 +123,7 @@ def test_random_test_selection_is_the_uniform_draw_of_before():
 
 def test_leverage_test_selection_weights_are_those_of_the_draw():
     ids, n_atoms, lev = _candidates(5)
-    lev = lev**4  # a few configurations of much higher leverage
+    blev = np.random.default_rng(9).uniform(0.0, 1.0, size=M) ** 4  # a few far higher
     design = design_pilot(
         ids,
         [1, 2],
@@ -133,6 +133,7 @@ def test_leverage_test_selection_weights_are_those_of_the_draw():
         n_train=8,
         n_test=12,
         leverage=lev,
+        block_leverage=blev,
         seed=6,
         test_selection="leverage",
         test_mixture=0.3,
@@ -140,7 +141,7 @@ def test_leverage_test_selection_weights_are_those_of_the_draw():
     train = {ids.index(c) for c in design.train_ids}
     rest = [k for k in range(M) if k not in train]
     # the draw redone by hand: 12 draws with replacement from pi
-    g = lev[rest]
+    g = blev[rest]
     pi = 0.3 / len(rest) + 0.7 * g / g.sum()
     order = sampling_order("leverage", M, leverage=lev, seed=6)
     assert [ids.index(c) for c in design.train_ids] == list(order[:8])
@@ -184,7 +185,7 @@ def test_leverage_weighted_estimate_spreads_less_on_a_heavy_tailed_pool():
                 n_atoms,
                 n_train=1,
                 n_test=20,
-                leverage=lev,
+                block_leverage=lev,
                 sampler="random",
                 seed=seed,
                 test_selection=how,
@@ -200,33 +201,16 @@ def test_leverage_weighted_estimate_spreads_less_on_a_heavy_tailed_pool():
 
 def test_bad_test_selection_input_names_the_parameter():
     ids, n_atoms, lev = _candidates(6)
-    kw = {"n_train": 5, "n_test": 3}
+    kw = {"n_train": 5, "n_test": 3, "leverage": lev}
     with pytest.raises(ValueError, match=r"test_selection must be one of \['random', 'leverage'\]"):
-        design_pilot(ids, [1], 5, COSTS, n_atoms, leverage=lev, test_selection="lev", **kw)
-    with pytest.raises(ValueError, match="test_selection='leverage' needs the candidates'"):
-        design_pilot(ids, [1], 5, COSTS, n_atoms, test_selection="leverage", sampler="random", **kw)
+        design_pilot(ids, [1], 5, COSTS, n_atoms, test_selection="lev", **kw)
+    with pytest.raises(ValueError, match="test_selection='leverage' needs the candidates' block"):
+        design_pilot(ids, [1], 5, COSTS, n_atoms, test_selection="leverage", **kw)
+    lev_kw = {**kw, "block_leverage": lev, "test_selection": "leverage"}
     with pytest.raises(ValueError, match=r"test_mixture must lie in \(0, 1\]"):
-        design_pilot(
-            ids,
-            [1],
-            5,
-            COSTS,
-            n_atoms,
-            leverage=lev,
-            test_selection="leverage",
-            test_mixture=0,
-            **kw,
-        )
+        design_pilot(ids, [1], 5, COSTS, n_atoms, test_mixture=0, **lev_kw)
     bad = np.where(np.arange(M) % 2 == 0, np.nan, lev)
-    with pytest.raises(ValueError, match="test scores \\(leverage\\) must be finite numbers >= 0"):
-        design_pilot(
-            ids,
-            [1],
-            5,
-            COSTS,
-            n_atoms,
-            leverage=bad,
-            sampler="random",
-            test_selection="leverage",
-            **kw,
-        )
+    with pytest.raises(ValueError, match=r"test scores \(leverage\) must be finite numbers >= 0"):
+        design_pilot(ids, [1], 5, COSTS, n_atoms, **{**lev_kw, "block_leverage": bad})
+    with pytest.raises(ValueError, match="block_leverage must have one score per candidate"):
+        design_pilot(ids, [1], 5, COSTS, n_atoms, **{**lev_kw, "block_leverage": lev[:-1]})

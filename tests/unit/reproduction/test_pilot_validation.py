@@ -98,7 +98,6 @@ SETTINGS = pvm.ValidationSettings(
     pilot_repetitions=4,
     truth_repetitions=3,
     n_budgets=3,
-    pilot_test_selection="random",  # the tests below check the uniform pilot; both are measured
 )
 
 
@@ -476,8 +475,8 @@ def test_pilot_cost_floor_against_the_pilots_recorded_calculations(evaluated, me
 
 
 def test_leverage_test_set_is_the_draw_by_the_candidates_leverage(measured, synthetic):
-    """The leverage test set redone by hand: each test configuration's leverage with respect to
-    the weighted design of pool and test set, the seeded draw with replacement, weights
+    """The leverage test set redone by hand: each test configuration's block leverage with
+    respect to the weighted design of pool and test set, the seeded draw with replacement, weights
     k_i / (n pi_i); the pilot's rows and the pool's fits on it use those weights."""
     from pyiron_appmlip.core.leverage import leverage_scores
 
@@ -487,8 +486,8 @@ def test_leverage_test_set_is_the_draw_by_the_candidates_leverage(measured, synt
     pool = ds.common_ids(["1", "2"], ds.train_ids)
     test = ds.common_ids(["3"], ds.test_ids)
     b = blocks[min(blocks)]
-    lev, _ = leverage_scores([b[i] for i in pool + test], SETTINGS.leverage_weight, 1.0)
-    g = lev[len(pool) :]
+    _, blev = leverage_scores([b[i] for i in pool + test], SETTINGS.leverage_weight, 1.0)
+    g = blev[len(pool) :]
     alpha = SETTINGS.test_mixture
     pi = alpha / len(test) + (1 - alpha) * g / g.sum()
     rng = np.random.default_rng(np.random.SeedSequence([SETTINGS.seed, 3]))

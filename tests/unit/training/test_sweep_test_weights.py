@@ -54,7 +54,7 @@ def test_weighted_test_rmse_equals_a_loop_over_configurations(engine):
         test,
         grid,
         "1",
-        test_weights=dict(zip(test, weights)),
+        test_weights=dict(zip(test, weights, strict=True)),
         engine=engine,
     )
     plain = run_sweep(src, {"1": labels}, train, test, grid, "1", engine=engine)
