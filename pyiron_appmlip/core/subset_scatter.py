@@ -34,15 +34,17 @@ Measured accuracy (column-scaled fits, ``rcond`` 1e-10, against the streamed rou
 - random blocks: relative coefficient errors of about 1e-17 times the estimate (1e-8 at 1e9,
   6e-7 at 1e11, 7e-5 at 1e13), against 1e-11 .. 3e-9 for the streamed QR;
 - qSNAP descriptors from LAMMPS at 2Jmax 8 (p = 1,595) of Be stand-in cells of 44-54 atoms,
-  leverage-drawn subsets of 12-300 cells, levels 1 and 6, w_E/w_F 5 and 300: estimates of
-  1e11-1e12 for 20-300 cells and up to ESTIMATE_MAX for 11-12 cells; the training and test
-  energy and force RMSEs differ from the streamed route's by at most TABLE_RMSE (relative),
-  the coefficients by at most TABLE_COEF.
+  leverage-drawn subsets, levels 1 and 6, w_E/w_F 5 and 300, 100 test cells: estimates of
+  1e11-5e11 for 20-50 cells and 4e12-8e12 for 12 cells. The training and test energy and force
+  RMSEs of the Gram route differ from the streamed route's (and from dense ``lstsq``) by at
+  most 1.2e-8 (relative), growing about in proportion to the estimate; the coefficients by at
+  most 3e-7.
 
-The default ``condition_limit`` of 1e14 therefore keeps the reported RMSEs to about 1e-7
-(relative) and takes the Gram route for the paper's subsets at 2Jmax 8; the coefficients of a
-subset near the limit may be off by 1e-4 or so (relative), in directions the data hardly
-determine. Pass ``condition_limit=1e10`` where coefficients to about 1e-7 matter.
+The default ``condition_limit`` of 1e14 therefore keeps the reported RMSEs to about 2e-7
+(relative, extrapolated from 8e12) and takes the Gram route for subsets of real 2Jmax 8
+descriptors; the coefficients of a subset near the limit may be off by 1e-4 or so (relative),
+in directions the data hardly determine. Pass ``condition_limit=1e10`` where coefficients to
+about 1e-7 matter.
 
 Memory: the accumulators hold ``n_subsets x m (m + 1) / 2`` float64 numbers, ``m = p +
 n_levels``, and the buffer up to 256 such rows. Subsets are split into passes so that both stay
@@ -82,8 +84,8 @@ _BUFFER_CONFIGS = 256
 DEFAULT_CONDITION_LIMIT = 1e14
 """Default largest estimated condition number of a subset's column-scaled force Gram that is
 used as it is; above it the subset is accumulated again as streamed R factors. Up to this
-estimate the training and test RMSEs from the Gram route were measured within about 1e-7
-(relative) of the streamed route's on qSNAP descriptors at 2Jmax 8; coefficients carry a
+estimate the training and test RMSEs from the Gram route stay within about 2e-7 (relative) of
+the streamed route's on qSNAP descriptors at 2Jmax 8 (measured 1.2e-8 up to 8e12); coefficients carry a
 larger relative error, about 1e-17 times the estimate (see the module docstring). It was 1e10
 before, which sent every subset of real 2Jmax 8 descriptors (estimates 1e11-1e12) to the slow
 streamed route."""
@@ -260,7 +262,7 @@ def scatter_subset_statistics(
             split into that many passes.
         condition_limit: largest estimated condition number of a subset's column-scaled force
             Gram used as it is (default :data:`DEFAULT_CONDITION_LIMIT`, 1e14: training and
-            test RMSEs to about 1e-7, coefficients to about 1e-17 times the estimate,
+            test RMSEs to about 2e-7, coefficients to about 1e-17 times the estimate,
             relative); above it (or where the Gram is not numerically positive definite) the
             subset is accumulated as streamed R factors instead.
 
