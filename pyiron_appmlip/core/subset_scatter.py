@@ -35,7 +35,7 @@ Measured accuracy (column-scaled fits, ``rcond`` 1e-10, against the streamed rou
   6e-7 at 1e11, 7e-5 at 1e13), against 1e-11 .. 3e-9 for the streamed QR;
 - qSNAP descriptors from LAMMPS at 2Jmax 8 (p = 1,595) of Be stand-in cells of 44-54 atoms,
   leverage-drawn subsets, levels 1 and 6, w_E/w_F 5 and 300, 100 test cells: estimates of
-  1e11-5e11 for 20-50 cells and 4e12-8e12 for 12 cells. The training and test energy and force
+  8e10-5e11 for 20-300 cells and 4e12-8e12 for 12 cells. The training and test energy and force
   RMSEs of the Gram route differ from the streamed route's (and from dense ``lstsq``) by at
   most 1.2e-8 (relative), growing about in proportion to the estimate; the coefficients by at
   most 3e-7.
@@ -85,10 +85,10 @@ DEFAULT_CONDITION_LIMIT = 1e14
 """Default largest estimated condition number of a subset's column-scaled force Gram that is
 used as it is; above it the subset is accumulated again as streamed R factors. Up to this
 estimate the training and test RMSEs from the Gram route stay within about 2e-7 (relative) of
-the streamed route's on qSNAP descriptors at 2Jmax 8 (measured 1.2e-8 up to 8e12); coefficients carry a
-larger relative error, about 1e-17 times the estimate (see the module docstring). It was 1e10
-before, which sent every subset of real 2Jmax 8 descriptors (estimates 1e11-1e12) to the slow
-streamed route."""
+the streamed route's on qSNAP descriptors at 2Jmax 8 (measured: at most 1.2e-8 up to 8e12);
+the coefficients carry a larger relative error, up to about 1e-17 times the estimate (see the
+module docstring). It was 1e10 before, which sent every subset of real 2Jmax 8 descriptors
+(estimates 8e10-8e12) to the slower streamed route."""
 
 
 @dataclass
