@@ -35,16 +35,16 @@ Measured accuracy (column-scaled fits, ``rcond`` 1e-10, against the streamed rou
   6e-7 at 1e11, 7e-5 at 1e13), against 1e-11 .. 3e-9 for the streamed QR;
 - qSNAP descriptors from LAMMPS at 2Jmax 8 (p = 1,595) of Be stand-in cells of 44-54 atoms,
   leverage-drawn subsets, levels 1 and 6, w_E/w_F 5 and 300, 100 test cells: estimates of
-  8e10-5e11 for 20-300 cells and 4e12-8e12 for 12 cells. The training and test energy and force
-  RMSEs of the Gram route differ from the streamed route's (and from dense ``lstsq``) by at
-  most 1.2e-8 (relative), growing about in proportion to the estimate; the coefficients by at
-  most 3e-7.
+  8e10-5e11 for 20-300 cells, 4e12-2e13 for 12 cells and 5e13-6e14 for 11 cells. The
+  largest relative difference of the training and test energy and force RMSEs between the
+  Gram route and the streamed route (or dense ``lstsq``) was 4e-11 up to 1.4e11, 6e-10 at
+  5e11, 1.2e-8 at 8e12, 6.5e-8 at 1.8e13, 5e-7 at 5e13 and 3e-6 at 6e14; that of the
+  coefficients 5e-9, 3e-8, 3e-7, 1.7e-6, 2e-6 and 4e-6.
 
-The default ``condition_limit`` of 1e14 therefore keeps the reported RMSEs to about 2e-7
-(relative, extrapolated from 8e12) and takes the Gram route for subsets of real 2Jmax 8
-descriptors; the coefficients of a subset near the limit may be off by 1e-4 or so (relative),
-in directions the data hardly determine. Pass ``condition_limit=1e10`` where coefficients to
-about 1e-7 matter.
+The default ``condition_limit`` of 1e13 therefore keeps the reported RMSEs to about 1e-7
+(relative) and takes the Gram route for every subset of the paper's design at 2Jmax 8; the
+coefficients of a subset near the limit may be off by a few 1e-6 (relative), in directions the
+data hardly determine. Pass ``condition_limit=1e10`` where coefficients to about 1e-7 matter.
 
 Memory: the accumulators hold ``n_subsets x m (m + 1) / 2`` float64 numbers, ``m = p +
 n_levels``, and the buffer up to 256 such rows. Subsets are split into passes so that both stay
@@ -81,12 +81,12 @@ DEFAULT_MEMORY_LIMIT = 3 << 30
 
 _BUFFER_CONFIGS = 256
 
-DEFAULT_CONDITION_LIMIT = 1e14
+DEFAULT_CONDITION_LIMIT = 1e13
 """Default largest estimated condition number of a subset's column-scaled force Gram that is
 used as it is; above it the subset is accumulated again as streamed R factors. Up to this
-estimate the training and test RMSEs from the Gram route stay within about 2e-7 (relative) of
-the streamed route's on qSNAP descriptors at 2Jmax 8 (measured: at most 1.2e-8 up to 8e12);
-the coefficients carry a larger relative error, up to about 1e-17 times the estimate (see the
+estimate the training and test RMSEs from the Gram route stayed within 1e-7 (relative) of the
+streamed route's on qSNAP descriptors at 2Jmax 8 (6.5e-8 at 1.8e13, but 5e-7 at 5e13); the
+coefficients carry a larger relative error, up to about 1e-17 times the estimate (see the
 module docstring). It was 1e10 before, which sent every subset of real 2Jmax 8 descriptors
 (estimates 8e10-8e12) to the slower streamed route."""
 
@@ -261,8 +261,8 @@ def scatter_subset_statistics(
         memory_limit: bytes allowed for the subset accumulators (default 3 GiB); subsets are
             split into that many passes.
         condition_limit: largest estimated condition number of a subset's column-scaled force
-            Gram used as it is (default :data:`DEFAULT_CONDITION_LIMIT`, 1e14: training and
-            test RMSEs to about 2e-7, coefficients to about 1e-17 times the estimate,
+            Gram used as it is (default :data:`DEFAULT_CONDITION_LIMIT`, 1e13: training and
+            test RMSEs to about 1e-7, coefficients to about 1e-17 times the estimate,
             relative); above it (or where the Gram is not numerically positive definite) the
             subset is accumulated as streamed R factors instead.
 

@@ -187,7 +187,7 @@ def test_default_limit_sends_estimates_above_it_to_the_streamed_qr_route():
         assert info.route == "qr"
         assert DEFAULT_CONDITION_LIMIT < info.condition < np.inf
     below = scatter_subset_statistics(
-        make_pool(30, seed=7, column_scales=scales, collinear=1e-6), subsets, LEVELS,
+        make_pool(30, seed=7, column_scales=scales, collinear=3e-6), subsets, LEVELS,
         n_descriptors=P, n_pool=30,
     )  # fmt: skip
     assert [(info.route, 1e10 < info.condition) for info in below] == [("gram", True)] * 2
