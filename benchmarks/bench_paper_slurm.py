@@ -8,8 +8,9 @@ store and only the sweep units are timed. Then it runs the paper command
     python -m pyiron_appmlip.reproduction.paper --engine units --executor slurm --workers W
 
 with W = 1 and then 2 (``--workers W``: at most W SLURM jobs submitted at once, one core each,
-so at most W units run at once; slurmctld's start and end times of the jobs are checked for
-that). Every job gets one BLAS/OpenMP thread (``OPENBLAS_NUM_THREADS=1`` and friends, exported
+so at most W units run at once; the units' run intervals inside their jobs are checked for
+that). The default design has 33 units (8 repetitions: 24 of the sampler comparison, 8 of the
+front, 1 of the whole pool) of about 10 s each at 2Jmax 6. Every job gets one BLAS/OpenMP thread (``OPENBLAS_NUM_THREADS=1`` and friends, exported
 to the jobs by sbatch; a probe job reports what it saw).
 
 It starts the local SLURM the way the integration tests do (``tests/services.py``: joins a
@@ -23,7 +24,7 @@ whole command, the units' own run times inside their jobs (executorlib records t
 most jobs slurmctld shows running at once; then the ratio 1 worker / 2 workers beside the
 target (at least 1.8x) and the SLURM overhead per unit.
 
-    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_paper_slurm.py          # ~10 min
+    .venv/bin/python benchmarks/bench_paper_slurm.py                                # ~12 min
     .venv/bin/python benchmarks/bench_paper_slurm.py --n 120 --twojmax 4 --sizes 20 40 \\
         --repetitions 2                                                             # ~2 min
 """
@@ -225,10 +226,10 @@ def _foreign_jobs(mine: str) -> list[str]:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=400, help="stand-in configurations")
+    parser.add_argument("--n", type=int, default=600, help="stand-in configurations")
     parser.add_argument("--twojmax", type=int, default=6)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[50, 100, 150])
-    parser.add_argument("--repetitions", type=int, default=4)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 200, 280])
+    parser.add_argument("--repetitions", type=int, default=8)
     parser.add_argument("--weights", type=float, nargs="+", default=[50.0, 150.0])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--partition", default="debug")
