@@ -522,13 +522,14 @@ def merge_datasets(first: LabelledDataset, second: LabelledDataset, metadata=Non
         second: the dataset added to it (e.g. the labels computed since).
         metadata: metadata of the result (default: ``second``'s, else ``first``'s).
     """
-    ids = list(first.ids) + [i for i in second.ids if i not in set(first.ids)]
+    in_first = set(first.ids)
+    ids = list(first.ids) + [i for i in second.ids if i not in in_first]
     info = {}
     for ds in (second, first):  # first wins
         for k, cid in enumerate(ds.ids):
             info[cid] = (ds.structures[k], ds.subset[k], ds.generator[k], ds.group[k])
     for k, cid in enumerate(second.ids):
-        if cid in set(first.ids) and second.subset[k] != info[cid][1]:
+        if cid in in_first and second.subset[k] != info[cid][1]:
             raise ValueError(
                 f"configuration {cid} is {info[cid][1]!r} in the first dataset and "
                 f"{second.subset[k]!r} in the second; the datasets use different splits"

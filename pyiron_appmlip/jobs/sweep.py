@@ -966,11 +966,9 @@ class AppmlipSweep(
                 groups.setdefault(cid, name)
         desc_job = self.project.load(int(r["descriptors_job"]))
         source = JobBlocks(desc_job.get_store(), desc_job.configuration_ids)
-        known = set(source.ids)
+        known = set(source.ids) & labels[truth].ids & labels[test].ids
         test_ids = [
-            i
-            for i in as_strings(np.asarray(self.output.get("test_ids", [])))
-            if i in known and i in labels[truth].ids and i in labels[test].ids
+            i for i in as_strings(np.asarray(self.output.get("test_ids", []))) if i in known
         ]
         stored = self.output.get("group_weights")
         options = {

@@ -705,13 +705,12 @@ def join_configurations(
     """
     all_levels = list(dict.fromkeys([*grid.pool_levels, truth]))
     source_ids = set(source.ids)
+    ids_of = {lv: labels[lv].ids for lv in all_levels}  # built once: a set per call otherwise
     pool = [
-        i
-        for i in train_ids
-        if i in source_ids and all(i in labels[lv].ids for lv in grid.pool_levels)
+        i for i in train_ids if i in source_ids and all(i in ids_of[lv] for lv in grid.pool_levels)
     ]
-    test = [i for i in test_ids if i in source_ids and i in labels[truth].ids]
-    labelled = set().union(*(labels[lv].ids for lv in all_levels))
+    test = [i for i in test_ids if i in source_ids and i in ids_of[truth]]
+    labelled = set().union(*ids_of.values())
     if not source_ids & labelled:
         raise ValueError(
             f"2Jmax {twojmax}: the descriptors ({len(source_ids)} configurations) and the "
@@ -1033,11 +1032,12 @@ def plan_units(twojmax, source: BlockSource, join: Join, sweep: _Sweep, log) -> 
 
     p = None
     test_stats = None
+    ids_of = {lv: labels[lv].ids for lv in sweep.all_levels}  # one set per level, not per call
     for cid, block in zip(test, source.iter_blocks(test), strict=True):
         if test_stats is None:
             p = block.shape[1]
             test_stats = SufficientStatistics(p, levels=sweep.all_levels)
-        lab = {lv: _label(labels[lv], cid) for lv in sweep.all_levels if cid in labels[lv].ids}
+        lab = {lv: _label(labels[lv], cid) for lv in sweep.all_levels if cid in ids_of[lv]}
         n = len(labels[truth].forces[cid])
         volume = sweep.volumes.get(cid)
         lab, options = _add_options(block, lab, cid, {"n_atoms": n, "volume": volume})
