@@ -554,6 +554,7 @@ def run_paper(
             say(f"2Jmax {t}: {report.get('n_reused', 0)} blocks reused, "
                 f"{report.get('n_computed', 0)} computed")  # fmt: skip
             source = {t: _PaperBlocks(store, store_id)}
+            reuse: dict = {}  # test statistics and leverage scores shared by the grids
             for name, grid in grids.items():
                 say(f"2Jmax {t}: {name} ({len(grid.units([t]))} units)")
                 new_rows += run_sweep(
@@ -569,6 +570,7 @@ def run_paper(
                     level_costs=level_costs,
                     progress=say,
                     engine=engine,
+                    reuse=reuse,
                 )
                 done |= {row_key(r) for r in new_rows}
             if leverage_file is not None and t == lev_t:

@@ -403,6 +403,7 @@ def run_sweep(
     level_costs: Mapping | None = None,
     engine: str = "units",
     test_weights=None,
+    reuse: dict | None = None,
 ) -> list[dict]:
     """Run every unit of ``grid`` whose rows are not all in ``done``; return the new rows.
 
@@ -457,6 +458,12 @@ def run_sweep(
             ``test_weights``). The test RMSEs are then weighted means of the squared errors
             (energies per configuration, forces per component). None (default): every test
             configuration counts once.
+        reuse: a dict the caller keeps between calls on the same sources and labels (e.g. one
+            grid after another): the test set's statistics and the pool's leverage scores are
+            computed once and taken from it by later calls. Entries are keyed by everything
+            they depend on (the source and label objects, the configuration ids in order, the
+            levels, the test weights, the leverage weights), so a call that differs in any of
+            them computes its own. None (default): nothing is kept.
 
     Returns:
         One dict per fit with the columns of :data:`~pyiron_appmlip.training.table.COLUMNS`
@@ -489,6 +496,7 @@ def run_sweep(
         ridge=ridge,
         done=set(done),
         test_weights=weights_of,
+        reuse={} if reuse is None else reuse,
     )
     log = progress or (lambda msg: None)
     rows_out: list[dict] = []
@@ -584,6 +592,21 @@ class _Sweep:
     ridge: float
     done: set
     test_weights: dict = field(default_factory=dict)
+    reuse: dict = field(default_factory=dict)
+
+    def reused(self, what: str, depends_on: tuple, compute: Callable):
+        """``compute()``, or its stored value when ``depends_on`` (objects compared by identity,
+        the rest by value) is the same as in an earlier call."""
+        objects = tuple(o for o in depends_on if not isinstance(o, str | int | float | tuple))
+        key = (what, tuple(id(o) for o in objects)) + tuple(
+            o for o in depends_on if isinstance(o, str | int | float | tuple)
+        )
+        hit = self.reuse.get(key)
+        if hit is not None and all(a is b for a, b in zip(hit[0], objects, strict=True)):
+            return hit[1]
+        value = compute()
+        self.reuse[key] = (objects, value)  # holding the objects keeps their ids unique
+        return value
 
 
 def check_test_weights(test_weights, test_ids) -> dict:
@@ -1006,6 +1029,27 @@ class Plan:
         return served
 
 
+def _test_statistics(source, test: list, sweep: _Sweep):
+    """The :class:`SufficientStatistics` of the test set at every level of ``sweep`` (None for
+    no test set)."""
+    labels, truth = sweep.labels, sweep.truth
+    test_stats = None
+    ids_of = {lv: labels[lv].ids for lv in sweep.all_levels}  # one set per level, not per call
+    for cid, block in zip(test, source.iter_blocks(test), strict=True):
+        if test_stats is None:
+            test_stats = SufficientStatistics(block.shape[1], levels=sweep.all_levels)
+        lab = {lv: _label(labels[lv], cid) for lv in sweep.all_levels if cid in ids_of[lv]}
+        n = len(labels[truth].forces[cid])
+        volume = sweep.volumes.get(cid)
+        lab, options = _add_options(block, lab, cid, {"n_atoms": n, "volume": volume})
+        test_stats.add(
+            block, lab, "test", cid, weight=sweep.test_weights.get(str(cid), 1.0), **options
+        )
+    if test_stats is not None:
+        test_stats.flush()
+    return test_stats
+
+
 def plan_units(twojmax, source: BlockSource, join: Join, sweep: _Sweep, log) -> Plan | None:
     """Plan the work of one 2Jmax: the units with missing rows, the test statistics, the
     sampling orders, whether the whole pool is fitted once, and one :class:`NestedUnit` or
@@ -1030,22 +1074,14 @@ def plan_units(twojmax, source: BlockSource, join: Join, sweep: _Sweep, log) -> 
     if not todo:
         return None
 
-    p = None
-    test_stats = None
-    ids_of = {lv: labels[lv].ids for lv in sweep.all_levels}  # one set per level, not per call
-    for cid, block in zip(test, source.iter_blocks(test), strict=True):
-        if test_stats is None:
-            p = block.shape[1]
-            test_stats = SufficientStatistics(p, levels=sweep.all_levels)
-        lab = {lv: _label(labels[lv], cid) for lv in sweep.all_levels if cid in ids_of[lv]}
-        n = len(labels[truth].forces[cid])
-        volume = sweep.volumes.get(cid)
-        lab, options = _add_options(block, lab, cid, {"n_atoms": n, "volume": volume})
-        test_stats.add(
-            block, lab, "test", cid, weight=sweep.test_weights.get(str(cid), 1.0), **options
-        )
+    test_stats = sweep.reused(
+        "test statistics",
+        (source, *(labels[lv] for lv in sweep.all_levels), tuple(test), tuple(sweep.all_levels),
+         truth, tuple(sorted(sweep.test_weights.items()))),
+        lambda: _test_statistics(source, test, sweep),
+    )  # fmt: skip
     if test_stats is not None:
-        test_stats.flush()
+        p = test_stats.n_descriptors
     else:  # no test set: the width from a training block
         for block in source.iter_blocks(pool[:1]):
             p = np.shape(block)[1]
@@ -1053,11 +1089,20 @@ def plan_units(twojmax, source: BlockSource, join: Join, sweep: _Sweep, log) -> 
     lev = blev = None
     pool_atoms = [len(labels[grid.train_levels[0]].forces[i]) for i in pool]
     if any(u[1] in ("leverage", "block_leverage") for u in todo):
-        log(f"2Jmax {twojmax}: leverage scores of {len(pool)} pool configurations")
-        lev, blev = leverage_scores_streamed(
-            lambda: _without_virial_rows(source.iter_blocks(pool), pool_atoms),
-            *grid.leverage_weights,
-        )
+
+        def scores():
+            log(f"2Jmax {twojmax}: leverage scores of {len(pool)} pool configurations")
+            return leverage_scores_streamed(
+                lambda: _without_virial_rows(source.iter_blocks(pool), pool_atoms),
+                *grid.leverage_weights,
+            )
+
+        lev, blev = sweep.reused(
+            "leverage",
+            (source, tuple(pool), tuple(pool_atoms),
+             tuple(float(w) for w in grid.leverage_weights)),
+            scores,
+        )  # fmt: skip
     selector_inputs = _selector_inputs(todo, source, pool, pool_atoms, grid, log, twojmax)
     orders = {}
     for unit, unit_sizes in todo.items():
