@@ -1032,7 +1032,9 @@ def _test_set_lines(result: SourceResult, settings: ValidationSettings) -> list[
                 f"is met for {' and '.join(reached)} with the leverage-weighted test set."
                 if reached
                 else "is missed for both with the leverage-weighted test set."
-            ),
+            )
+            + " Each row is one seeded draw of the test set, so part of the difference between "
+            "the rows is the luck of the draw.",
         ]
     return lines
 
