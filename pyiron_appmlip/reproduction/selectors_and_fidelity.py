@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .like_for_like.conventions import WBE_EXCLUDED_GROUPS, wbe_excluded
 from .selectors_and_fidelity_measure import (
     CURVE_SAMPLERS,
     ERRORS,
@@ -279,7 +280,7 @@ def _file_digest(path: str):
 
 #: Groups of the W-Be Be set left out (energies per atom spread by eV within a group; see the
 #: like-for-like report).
-WBE_EXCLUDED = ("Defect_*", "Liquids")
+WBE_EXCLUDED = WBE_EXCLUDED_GROUPS
 #: Reference potential subtracted from the W-Be labels before fitting (as FitSNAP's fit).
 WBE_REFERENCE = (4.0, 4.8)
 
@@ -296,18 +297,12 @@ def load_wbe(path: str, n_configurations: int | None = None, seed: int = 0):
     Returns:
         ``(dataset, train ids, test ids, number of Be configurations before subsampling)``.
     """
-    import fnmatch
-
     from ..datasets.importers import read_dataset
     from ..datasets.labels import split_by_configuration
     from ..datasets.store import select_configurations
 
     ds = read_dataset(path, duplicates="drop", stress_unit="kbar")
-    keep = [
-        i
-        for i, g in zip(ds.ids, ds.group, strict=True)
-        if not any(fnmatch.fnmatchcase(g, pat) for pat in WBE_EXCLUDED)
-    ]
+    keep = [i for i, g in zip(ds.ids, ds.group, strict=True) if not wbe_excluded(g)]
     n_all = len(keep)
     if n_configurations and n_configurations < n_all:
         rng = np.random.default_rng(seed)

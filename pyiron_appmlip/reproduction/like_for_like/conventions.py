@@ -19,6 +19,21 @@ DOMINANCE = ("standard", "strict")
 #: formation energy, and FitSNAP's published fit of that set weights the energies of the defect
 #: and liquid groups 40 to 12,000 times less than those of the MD snapshots.
 WBE_EXCLUDED_GROUPS = ("Defect_*", "Liquids")
+
+
+def wbe_excluded(group: str) -> bool:
+    """Whether a W-Be configuration of ``group`` is left out (:data:`WBE_EXCLUDED_GROUPS`).
+
+    The group is matched by its last path component, so that the same configurations are left
+    out whether the data were read from FitSNAP's ``JSON`` folder (group ``Defect_BSplit``) or
+    from a folder above it (group ``JSON/Defect_BSplit``).
+    """
+    import fnmatch
+
+    name = str(group).replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(name, pat) for pat in WBE_EXCLUDED_GROUPS)
+
+
 #: Fewest test configurations of a default reference level (:func:`measure_dataset`).
 MIN_TEST = 10
 #: Version of what a cached :class:`SourceResult` holds (part of the cache key).

@@ -23,6 +23,7 @@ from .conventions import (
     SourceResult,
     StudyConventions,
     _check_repetitions_at,
+    wbe_excluded,
 )
 from .measuring import (
     curve_summary,
@@ -291,17 +292,11 @@ def collect_results(
     if wbe:
 
         def load_wbe():
-            import fnmatch
-
             from ...datasets.importers import read_dataset
             from ...datasets.store import select_configurations
 
             ds = read_dataset(wbe, duplicates="drop", stress_unit="kbar")
-            keep = [
-                i
-                for i, g in zip(ds.ids, ds.group, strict=True)
-                if not any(fnmatch.fnmatchcase(g, pat) for pat in WBE_EXCLUDED_GROUPS)
-            ]
+            keep = [i for i, g in zip(ds.ids, ds.group, strict=True) if not wbe_excluded(g)]
             return select_configurations(ds, keep)
 
         sources.append(
