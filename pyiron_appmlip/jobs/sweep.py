@@ -30,7 +30,13 @@ from ..structures.conversion import as_strings
 from ..training.costs import assign_dft_costs, dft_costs
 from ..training.group_errors import group_error_table, prediction_frame
 from ..training.labels import Labels, parse_group_weights, split_by_configuration
-from ..training.sweep import SWEEP_SAMPLERS, BlockSource, SweepGrid, run_sweep
+from ..training.sweep import (
+    SWEEP_SAMPLERS,
+    BlockSource,
+    SweepGrid,
+    check_test_weights,
+    run_sweep,
+)
 from ..training.table import (
     COLUMN_NAMES,
     COLUMNS,
@@ -587,14 +593,8 @@ class AppmlipSweep(
             train_ids = [i for i in all_ids if i not in chosen]
             test_ids = [i for i in all_ids if i in chosen]
             weights = self.input.get("test_weights")
-            if weights is not None:
-                weights = [float(w) for w in weights]
-                if len(weights) != len(given):
-                    raise ValueError(
-                        f"test_weights must hold one weight per id of test_ids ({len(given)}), "
-                        f"got {len(weights)}"
-                    )
-                test_weights = dict(zip(given, weights, strict=True))
+            if weights is not None:  # one per given id, in its order
+                test_weights = check_test_weights(list(weights), given)
         elif self.input.get("test_weights") is not None:
             raise ValueError(
                 "test_weights needs test_ids (the weights are one per given test id); set "

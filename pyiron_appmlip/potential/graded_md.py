@@ -275,7 +275,8 @@ class GradedRun:
     @property
     def levels(self) -> list[str]:
         """``"ok"``, ``"warn"``, ``"collect"`` or ``"stop"`` for each graded step."""
-        return [GradeThresholds(*self.thresholds).level(float(g)) for g in self.max_grade]
+        thresholds = GradeThresholds(*self.thresholds)
+        return [thresholds.level(float(g)) for g in self.max_grade]
 
     @property
     def collected_max_grade(self) -> np.ndarray:
@@ -403,6 +404,7 @@ class _Grader:
         self.grade = grade
         self.settings = settings
         self.thresholds = thresholds
+        self.levels_of = GradeThresholds(*thresholds)  # one grade -> "ok" .. "stop"
         self.grade_every = grade_every
         self.rotation = rotation
         self.elements = tuple(settings.elements)
@@ -470,9 +472,9 @@ class _Grader:
             [[hi[0] - lo[0], 0.0, 0.0], [xy, hi[1] - lo[1], 0.0], [xz, yz, hi[2] - lo[2]]]
         )
         self._finish_pending()
-        self.pending = (step, g, positions - lo, cell, types)
         gmax = float(g.max()) if g.size else 0.0
-        if gmax > self.thresholds[2]:
+        self.pending = (step, g, gmax, positions - lo, cell, types)
+        if self.levels_of.level(gmax) == "stop":
             self.stopped_at = step
             self.stop_reason = (
                 f"largest grade {gmax:.6g} above the stop threshold {self.thresholds[2]:g} "
@@ -483,13 +485,12 @@ class _Grader:
     def _finish_pending(self):
         if self.pending is None:
             return
-        step, g, positions, cell, types = self.pending
+        step, g, gmax, positions, cell, types = self.pending
         self.pending = None
-        gmax = float(g.max()) if g.size else 0.0
         self.steps.append(step)
         self.max_grade.append(gmax)
         self.atom_grades.append(g)
-        level = GradeThresholds(*self.thresholds).level(gmax)
+        level = self.levels_of.level(gmax)
         with open(self.log_path, "a") as f:
             f.write(f"{step} {gmax:.10g} {level}\n")
         if level in ("collect", "stop"):

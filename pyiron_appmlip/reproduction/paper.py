@@ -480,8 +480,10 @@ def run_paper(
             f"leverage_twojmax must be one of the 2Jmax values run {list(design.twojmax)}, got "
             f"{leverage_twojmax!r}"
         )
-    if engine not in ("scatter", "units"):
-        raise ValueError(f"engine must be 'scatter' or 'units', got {engine!r}")
+    if engine not in _engines():
+        raise ValueError(
+            f"engine must be {' or '.join(repr(e) for e in _engines())}, got {engine!r}"
+        )
     if descriptor_dtype not in ("float64", "float32"):
         raise ValueError(
             f"descriptor_dtype must be 'float64' or 'float32', got {descriptor_dtype!r}"
@@ -719,6 +721,14 @@ def _leverage(out, key, source, train, pool, design, n_atoms, say) -> dict:
     )
 
 
+def _engines() -> tuple:
+    """The sweep's engines (:data:`~pyiron_appmlip.training.sweep.ENGINES`), the command's
+    default ``"scatter"`` first."""
+    from ..training.sweep import ENGINES
+
+    return tuple(sorted(ENGINES))
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m pyiron_appmlip.reproduction.paper",
@@ -762,7 +772,7 @@ def _parser():
     parser.add_argument(
         "--engine",
         default="scatter",
-        choices=("scatter", "units"),
+        choices=_engines(),
         help="scatter: all independent draws from passes over the pool (default); units: "
         "one unit per sampler and repetition",
     )

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from ..planning.pilot import TEST_SELECTIONS
 from .dataset_inputs import dataset_blocks, dataset_labels
 from .result_cache import cached  # noqa: F401  (part of this module's interface)
 from .result_cache import code_digest as _code_digest
@@ -61,8 +62,6 @@ __all__ = [
 SETTING_COLUMNS = ("train_level", "weight_ratio", "twojmax")
 #: Version of what a cached measurement holds (part of the cache key).
 RESULT_FORMAT = 2
-#: The ways of drawing the pilot's test set the measurement compares.
-TEST_SELECTIONS = ("random", "leverage")
 _SECONDS_PER_HOUR = 3600.0
 
 
