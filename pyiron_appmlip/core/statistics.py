@@ -85,6 +85,7 @@ import numpy as np
 
 from ._linalg import triangular_update
 from .validation import (
+    _positive_finite,
     check_block,
     check_factors,
     check_labels,
@@ -276,12 +277,10 @@ class _Group:
 
 
 def _check_weight(weight) -> float:
+    """A configuration weight: a real number (not a bool or a string), finite and > 0."""
     if isinstance(weight, bool) or not isinstance(weight, int | float | np.integer | np.floating):
         raise ValueError(f"weight must be a finite number > 0, got {weight!r}")
-    w = float(weight)
-    if not np.isfinite(w) or w <= 0.0:
-        raise ValueError(f"weight must be a finite number > 0, got {weight!r}")
-    return w
+    return _positive_finite(weight, "weight")
 
 
 def _check_level_name(level) -> None:
