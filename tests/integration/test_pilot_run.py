@@ -4,27 +4,33 @@ import numpy as np
 import pytest
 
 
-@pytest.mark.slow
-def test_pilot_designed_labelled_and_swept(tmp_path):
+def _candidates(tmp_path, name: str, n: int):
+    """A project and a run descriptors job (2Jmax 2, linear) of ``n`` small candidate cells."""
     from pyiron_base import state
 
     state.update()
     from pyiron_appmlip import Project
+    from pyiron_appmlip.structures.candidates import rattled_strained_cells
+
+    pr = Project(str(tmp_path / name))
+    desc = pr.create.job.AppmlipDescriptors("cand_desc")
+    desc.structures = list(rattled_strained_cells(14, seed=7, max_atoms=2))[:n]
+    desc.input.twojmax = 2
+    desc.input.hyperparameters = {"quadraticflag": 0}
+    desc.input.executor = "serial"
+    desc.run()
+    return pr, desc
+
+
+@pytest.mark.slow
+def test_pilot_designed_labelled_and_swept(tmp_path):
+    pr, desc = _candidates(tmp_path, "pilot", 10)
     from pyiron_appmlip.jobs.pilot import (
         design_pilot_from_descriptors,
         pilot_sweep,
         run_pilot_labelling,
     )
-    from pyiron_appmlip.structures.candidates import rattled_strained_cells
 
-    pr = Project(str(tmp_path / "pilot"))
-    structures = list(rattled_strained_cells(14, seed=7, max_atoms=2))[:10]
-    desc = pr.create.job.AppmlipDescriptors("cand_desc")
-    desc.structures = structures
-    desc.input.twojmax = 2
-    desc.input.hyperparameters = {"quadraticflag": 0}
-    desc.input.executor = "serial"
-    desc.run()
     costs = {1: {"per_atom": 1.0}, 2: {"per_atom": 4.0}}
     with pytest.raises(ValueError, match="more than max_budget_fraction"):
         design_pilot_from_descriptors(
@@ -97,25 +103,13 @@ def test_pilot_with_a_leverage_test_set_has_weighted_test_errors(tmp_path):
     """A pilot whose test set is drawn by leverage: its weights reach the sweep job, and the
     table's test RMSEs equal the weighted RMSEs of the stored coefficients computed here
     configuration by configuration from the descriptors job's blocks and GPAW's labels."""
-    from pyiron_base import state
-
-    state.update()
-    from pyiron_appmlip import Project
+    pr, desc = _candidates(tmp_path, "pilot_lev", 12)
     from pyiron_appmlip.jobs.pilot import (
         design_pilot_from_descriptors,
         pilot_sweep,
         run_pilot_labelling,
     )
-    from pyiron_appmlip.structures.candidates import rattled_strained_cells
 
-    pr = Project(str(tmp_path / "pilot_lev"))
-    structures = list(rattled_strained_cells(14, seed=7, max_atoms=2))[:12]
-    desc = pr.create.job.AppmlipDescriptors("cand_desc")
-    desc.structures = structures
-    desc.input.twojmax = 2
-    desc.input.hyperparameters = {"quadraticflag": 0}
-    desc.input.executor = "serial"
-    desc.run()
     costs = {1: {"per_atom": 1.0}, 2: {"per_atom": 4.0}}
     design = design_pilot_from_descriptors(
         desc, [1], 2, costs, n_train=5, n_test=4, seed=2, test_selection="leverage"
