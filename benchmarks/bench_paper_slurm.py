@@ -17,9 +17,10 @@ It starts the local SLURM the way the integration tests do (``tests/services.py`
 running one, starts munged/slurmctld/slurmd otherwise, and on exit stops, by pid, only what it
 started) and cancels its own SLURM jobs on an error or Ctrl-C.
 
-Prints, per run: each grid's time and its units' span (from their submission to the last one
-done; summed over the grids this is the headline number), the sweep stage (from the first grid
-to the rows being stored, with the serial work between the grids; descriptors reused) and the
+Prints, per run: the units' span (the command hands the three grids' units to the executor as
+one batch, largest first; from their submission to the last one done: the headline number),
+the sweep stage (from the grids' start to the rows being stored, with the serial work before
+the units, test statistics and leverage scores; descriptors reused) and the
 whole command, the units' own run times inside their jobs (executorlib records them) and the
 most jobs slurmctld shows running at once; then the ratio 1 worker / 2 workers beside the
 target (at least 1.8x) and the SLURM overhead per unit.
@@ -47,9 +48,11 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = 1.8
-#: the command's progress lines: a grid starts; all rows of a 2Jmax are stored
-GRID_LINE = re.compile(r"^2Jmax (\d+): (\w+) \((\d+) units\)")
-#: the units of a grid are handed to the executor; one unit is done
+#: the command's progress lines: a 2Jmax's grids start (one batch of units); all rows of a
+#: 2Jmax are stored
+GRID_LINE = re.compile(r"^2Jmax (\d+): grids (.*) as one batch$")
+GRID_UNITS = re.compile(r"(\w+) \((\d+) units\)")
+#: the units of the batch are handed to the executor; one unit is done
 SUBMIT_LINE = re.compile(r"^2Jmax (\d+): (\d+) units \(")
 DONE_LINE = re.compile(r"^2Jmax (\d+): \w+ repetition \d+ done")
 ROWS_LINE = re.compile(r"^2Jmax (\d+): (\d+) rows \((\d+) computed")
@@ -122,11 +125,13 @@ def _run(cmd, log_path, running: dict) -> dict:
     total = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"the paper command failed ({proc.returncode}); see {log_path}")
-    # per grid: [name, units, grid start, units submitted, last unit done]
+    # per batch (2Jmax): [grids, units, start, units submitted, last unit done]
     grids, ends, computed = [], [], []
     for t, line in marks:
         if m := GRID_LINE.match(line):
-            grids.append([m.group(2), int(m.group(3)), t, None, None])
+            parts = GRID_UNITS.findall(m.group(2))
+            name = "+".join(n for n, _ in parts)
+            grids.append([name, sum(int(u) for _, u in parts), t, None, None])
         elif grids and SUBMIT_LINE.match(line):
             grids[-1][3] = t
         elif grids and DONE_LINE.match(line):
@@ -141,7 +146,7 @@ def _run(cmd, log_path, running: dict) -> dict:
         "total": total,
         "sweep": ends[-1] - grids[0][2],
         "units_span": sum(g[4] - g[3] for g in grids),
-        # name, units, the grid's time, the time from its submission to its last unit
+        # grids, units, the batch's time, the time from its submission to its last unit
         "grids": [
             (g[0], g[1], bounds[k + 1] - bounds[k], g[4] - g[3]) for k, g in enumerate(grids)
         ],
@@ -319,7 +324,7 @@ def _measure(args, services, root, running, caches):
         for name, units, seconds, span in res["grids"]:
             print(f"    {name:>10}: {units:3d} units {seconds:8.1f} s ({span:.1f} s from their "
                   "submission to the last one done)")  # fmt: skip
-        print(f"    units' span (summed over the grids): {res['units_span']:.1f} s")
+        print(f"    units' span (summed over the 2Jmax values): {res['units_span']:.1f} s")
         if res["restarts"]:
             print(
                 f"    WARNING: SLURM requeued jobs {res['restarts']} times (a node that did not "
@@ -338,9 +343,9 @@ def _measure(args, services, root, running, caches):
         ratio = one["units_span"] / two["units_span"]
         units = len(one["runtimes"])
         overhead = (one["units_span"] - sum(one["runtimes"])) / max(units, 1)
-        print(f"\n{'grid':>12} | units | 1 worker s | 2 workers s | ratio (units' span)")
+        print(f"\n{'grids':>28} | units | 1 worker s | 2 workers s | ratio (units' span)")
         for g1, g2 in zip(one["grids"], two["grids"], strict=True):
-            print(f"{g1[0]:>12} | {g1[1]:5d} | {g1[3]:10.1f} | {g2[3]:11.1f} | {g1[3] / g2[3]:.2f}")
+            print(f"{g1[0]:>28} | {g1[1]:5d} | {g1[3]:10.1f} | {g2[3]:11.1f} | {g1[3] / g2[3]:.2f}")
         print(
             f"\nper unit with 1 worker: {one['units_span'] / max(units, 1):.2f} s of wall time, "
             f"of which {sum(one['runtimes']) / max(units, 1):.2f} s inside the unit's function "
@@ -348,7 +353,7 @@ def _measure(args, services, root, running, caches):
             "and hand-back of the result"
         )
         print(
-            f"sweep stage (units and the serial work between the grids: leverage scores, rows "
+            f"sweep stage (units and the serial work before them: test statistics, leverage, rows "
             f"stored): 1 worker {one['sweep']:.1f} s, 2 workers {two['sweep']:.1f} s, ratio "
             f"{one['sweep'] / two['sweep']:.2f}x; whole command {one['total']:.1f} s vs "
             f"{two['total']:.1f} s ({one['total'] / two['total']:.2f}x)"

@@ -35,7 +35,8 @@ Stages, each resumable:
    ``OUT/descriptors`` (:func:`~pyiron_appmlip.descriptors.compute.compute_to_store`: an
    interrupted run continues with the configurations not yet stored; every block is
    checksummed);
-2. fits: :func:`~pyiron_appmlip.training.sweep.run_sweep`; with ``--engine scatter`` (the
+2. fits: :func:`~pyiron_appmlip.training.sweep.run_sweep`, the three grids (sampler
+   comparison, front, whole pool) as one batch of units per 2Jmax; with ``--engine scatter`` (the
    default) all independently drawn subsets come from passes over the training pool that
    read each configuration once (:mod:`~pyiron_appmlip.core.subset_scatter`), with
    ``--engine units`` one unit per sampler and repetition reads its own; the rows of every
@@ -556,25 +557,23 @@ def run_paper(
             say(f"2Jmax {t}: {report.get('n_reused', 0)} blocks reused, "
                 f"{report.get('n_computed', 0)} computed")  # fmt: skip
             source = {t: _PaperBlocks(store, store_id)}
-            reuse: dict = {}  # test statistics and leverage scores shared by the grids
-            for name, grid in grids.items():
-                say(f"2Jmax {t}: {name} ({len(grid.units([t]))} units)")
-                new_rows += run_sweep(
-                    source,
-                    labels,
-                    pool,
-                    test,
-                    grid,
-                    design.truth_level,
-                    done=done,
-                    on_unit_done=functools.partial(_store_rows, folder),
-                    executor=executor,
-                    level_costs=level_costs,
-                    progress=say,
-                    engine=engine,
-                    reuse=reuse,
-                )
-                done |= {row_key(r) for r in new_rows}
+            listed = ", ".join(f"{name} ({len(g.units([t]))} units)" for name, g in grids.items())
+            say(f"2Jmax {t}: grids {listed} as one batch")
+            new_rows += run_sweep(
+                source,
+                labels,
+                pool,
+                test,
+                list(grids.values()),  # one batch: no worker waits between grids
+                design.truth_level,
+                done=done,
+                on_unit_done=functools.partial(_store_rows, folder),
+                executor=executor,
+                level_costs=level_costs,
+                progress=say,
+                engine=engine,
+            )
+            done |= {row_key(r) for r in new_rows}
             if leverage_file is not None and t == lev_t:
                 n_atoms = {i: len(dataset.structure(i)) for i in train}
                 scores = _leverage(out, key, source[t], train, pool, design, n_atoms, say)

@@ -89,6 +89,7 @@ __all__ = [
     "Plan",
     "join_configurations",
     "plan_units",
+    "unit_row_keys",
     "execute_units",
     "tabulate",
     "row_key",
@@ -389,7 +390,7 @@ def run_sweep(
     labels: Mapping,
     train_ids: Sequence[str],
     test_ids: Sequence[str],
-    grid: SweepGrid,
+    grid: SweepGrid | Sequence[SweepGrid],
     truth_level,
     *,
     done: Iterable[tuple] = (),
@@ -421,7 +422,11 @@ def run_sweep(
             descriptors and finished labels at every training level.
         test_ids: test partition; empty for no test set (every configuration trains): then
             every test-error column is NaN and ``n_test`` is 0.
-        grid: the :class:`SweepGrid`.
+        grid: the :class:`SweepGrid`, or several: their units are handed to the executor as
+            one batch per 2Jmax (largest first), so no worker waits for the last unit of one
+            grid before the next grid starts; the rows come grid by grid, in the order given.
+            A row an earlier grid produces is not repeated by a later one (as with one call
+            per grid, each given the rows before it as ``done``).
         truth_level: the level test errors are also measured against (the reference level).
         done: row keys (:func:`~pyiron_appmlip.training.table.row_key`) already computed.
         on_unit_done: called with ``(unit, rows)`` after each unit, e.g. to store rows
@@ -429,7 +434,8 @@ def run_sweep(
         atom_steps_per_second: 2Jmax -> measured MLIP MD throughput, copied into the rows.
         ridge: ridge term of every fit.
         progress: called with a message per unit.
-        join_report: if given, filled per 2Jmax with how descriptors and labels were joined:
+        join_report: if given, filled per 2Jmax with how descriptors and labels were joined
+            (for several grids, the first grid's join):
             ``descriptors``, ``pool``, ``test`` (counts), ``without_labels`` (descriptor
             configurations left out because a needed level has no finished label, or a test
             configuration none at the truth level) and ``without_descriptors`` (labelled
@@ -479,59 +485,79 @@ def run_sweep(
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    grids = [grid] if isinstance(grid, SweepGrid) else list(grid) if _is_sequence(grid) else None
+    if not grids or not all(isinstance(g, SweepGrid) for g in grids):
+        raise ValueError(
+            f"grid must be a SweepGrid or a non-empty sequence of SweepGrids, got {grid!r}"
+        )
     labels = {level_label(k): v for k, v in labels.items()}
     truth = level_label(truth_level)
-    _check_sweep_input(sources, labels, train_ids, grid, truth)
-    all_levels = list(dict.fromkeys([*grid.pool_levels, truth]))
+    for g in grids:
+        _check_sweep_input(sources, labels, train_ids, g, truth)
     weights_of = check_test_weights(test_weights, test_ids)
-    sweep = _Sweep(
-        grid=grid,
-        labels=labels,
-        truth=truth,
-        all_levels=all_levels,
-        factors_of=_group_factors(labels, all_levels, parse_group_weights(group_weights)),
-        costs=dft_costs(labels, train_ids, grid.pool_levels, level_costs),
-        volumes=_volumes(labels, all_levels),
-        aps=dict(atom_steps_per_second or {}),
-        ridge=ridge,
-        done=set(done),
-        test_weights=weights_of,
-        reuse={} if reuse is None else reuse,
-    )
+    done_rows = set(done)  # shared: a row of an earlier grid is not repeated by a later one
+    shared = {} if reuse is None else reuse
+    sweeps = []
+    for g in grids:
+        all_levels = list(dict.fromkeys([*g.pool_levels, truth]))
+        sweeps.append(
+            _Sweep(
+                grid=g,
+                labels=labels,
+                truth=truth,
+                all_levels=all_levels,
+                factors_of=_group_factors(labels, all_levels, parse_group_weights(group_weights)),
+                costs=dft_costs(labels, train_ids, g.pool_levels, level_costs),
+                volumes=_volumes(labels, all_levels),
+                aps=dict(atom_steps_per_second or {}),
+                ridge=ridge,
+                done=done_rows,
+                test_weights=weights_of,
+                reuse=shared,
+            )
+        )
     log = progress or (lambda msg: None)
     rows_out: list[dict] = []
     for twojmax in sorted(sources):
         source = sources[twojmax]
-        join = join_configurations(twojmax, source, labels, train_ids, test_ids, grid, truth)
-        if join_report is not None:
-            join_report[int(twojmax)] = join.report()
-        if join.without_labels or join.without_descriptors:
-            log(
-                f"2Jmax {twojmax}: {len(join.without_labels)} configurations with descriptors "
-                f"left out (no finished label at a needed level), "
-                f"{len(join.without_descriptors)} labelled configurations have no descriptors"
-            )
-        join.check(grid, truth)
-        if not join.test:
-            log(
-                f"2Jmax {twojmax}: no test set (no configuration held out): the test-error "
-                "columns are NaN, the *_train columns are errors on the training subset"
-            )
-        plan = plan_units(twojmax, source, join, sweep, log)
-        if plan is None:
-            log(f"2Jmax {twojmax}: all {len(grid.units([twojmax]))} units done earlier")
+        plans, ahead = {}, set()
+        for k, sweep in enumerate(sweeps):
+            g = sweep.grid
+            join = join_configurations(twojmax, source, labels, train_ids, test_ids, g, truth)
+            if join_report is not None and k == 0:
+                join_report[int(twojmax)] = join.report()
+            if (join.without_labels or join.without_descriptors) and k == 0:
+                log(
+                    f"2Jmax {twojmax}: {len(join.without_labels)} configurations with "
+                    f"descriptors left out (no finished label at a needed level), "
+                    f"{len(join.without_descriptors)} labelled configurations have no descriptors"
+                )
+            join.check(g, truth)
+            if not join.test and k == 0:
+                log(
+                    f"2Jmax {twojmax}: no test set (no configuration held out): the test-error "
+                    "columns are NaN, the *_train columns are errors on the training subset"
+                )
+            plan = plan_units(twojmax, source, join, sweep, log, ahead)
+            if plan is None:
+                log(f"2Jmax {twojmax}: all {len(g.units([twojmax]))} units done earlier")
+                continue
+            plans[k] = plan
+            if len(grids) > 1:  # a later grid does not plan what this one computes
+                ahead.update(
+                    key for unit in plan.todo for key in unit_row_keys(unit, g, len(join.pool))
+                )
+        if not plans:
             continue
-        shared = (
-            f"; the whole pool fitted once for {len(plan.pool_users)} units"
-            if plan.pool_users
-            else ""
-        )
-        log(
-            f"2Jmax {twojmax}: {len(plan.units)} units "
-            f"({describe_executor(executor, len(plan.units))})" + shared
-        )
-        finished = {key: [] for key in plan.todo}
-        for key, records in execute_units(plan, executor, engine):
+        n_units = sum(len(p.units) for p in plans.values())
+        shares = [len(p.pool_users) for p in plans.values() if p.pool_users]
+        pooled = f"; the whole pool fitted once for {sum(shares)} units" if shares else ""
+        log(f"2Jmax {twojmax}: {n_units} units ({describe_executor(executor, n_units)})" + pooled)
+        finished = {(k, key): [] for k, p in plans.items() for key in p.todo}
+        batch = plans if len(grids) > 1 else plans[0]
+        for tagged, records in execute_units(batch, executor, engine):
+            k, key = tagged if len(grids) > 1 else (0, tagged)
+            plan, sweep = plans[k], sweeps[k]
             sizes = sorted({r.subset_size for r in records})
             for served in plan.served_by(key):
                 unit_rows = tabulate(served, records, plan, sweep)
@@ -539,10 +565,15 @@ def run_sweep(
                 log(f"2Jmax {twojmax}: {served[1]} repetition {served[2]} done, sizes {sizes}")
                 if on_unit_done is not None:
                     on_unit_done(served, unit_rows)
-                finished[served] += unit_rows
-        for key in plan.todo:
-            rows_out.extend(sorted(finished[key], key=lambda r: r["subset_size"]))
+                finished[(k, served)] += unit_rows
+        for k, plan in plans.items():
+            for key in plan.todo:
+                rows_out.extend(sorted(finished[(k, key)], key=lambda r: r["subset_size"]))
     return rows_out
+
+
+def _is_sequence(value) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
 
 
 def _check_sweep_input(sources, labels: dict, train_ids, grid: SweepGrid, truth: str) -> None:
@@ -1050,27 +1081,36 @@ def _test_statistics(source, test: list, sweep: _Sweep):
     return test_stats
 
 
-def plan_units(twojmax, source: BlockSource, join: Join, sweep: _Sweep, log) -> Plan | None:
+def unit_row_keys(unit, grid: SweepGrid, n_pool: int) -> Iterator[tuple]:
+    """The row keys (:func:`~pyiron_appmlip.training.table.row_key`) of every fit of ``unit``
+    (a ``(twojmax, sampler, repetition)`` triple of ``grid``) on a pool of ``n_pool``."""
+    twojmax, sampler, rep = unit
+    for size in [n_pool] if sampler == "all" else grid.subset_sizes:
+        for w in grid.weights:
+            for lv, n_energy in grid.row_specs(size, n_pool):
+                yield (twojmax, sampler, rep, size, round(w[0], 12), round(w[1], 12), lv, n_energy)
+
+
+def plan_units(
+    twojmax, source: BlockSource, join: Join, sweep: _Sweep, log, ahead: Iterable = ()
+) -> Plan | None:
     """Plan the work of one 2Jmax: the units with missing rows, the test statistics, the
     sampling orders, whether the whole pool is fitted once, and one :class:`NestedUnit` or
-    :class:`IndependentUnit` per task. None if every row is done."""
+    :class:`IndependentUnit` per task. None if every row is done.
+
+    ``ahead``: row keys other work of the same batch computes (they count as done here)."""
     grid, labels, truth = sweep.grid, sweep.labels, sweep.truth
     pool, test = list(join.pool), list(join.test)
-    units = grid.units([twojmax])
+    ahead = set(ahead)
     todo = {}
-    for unit in units:
-        _, sampler, rep = unit
-        sizes = [len(pool)] if sampler == "all" else grid.subset_sizes
-        missing = [
-            (size, w)
-            for size in sizes
-            for w in grid.weights
-            for lv, n_energy in grid.row_specs(size, len(pool))
-            if (twojmax, sampler, rep, size, round(w[0], 12), round(w[1], 12), lv, n_energy)
-            not in sweep.done
-        ]
+    for unit in grid.units([twojmax]):
+        missing = {
+            key[3]
+            for key in unit_row_keys(unit, grid, len(pool))
+            if key not in sweep.done and key not in ahead
+        }
         if missing:
-            todo[unit] = sorted({m[0] for m in missing})
+            todo[unit] = sorted(missing)
     if not todo:
         return None
 
@@ -1227,25 +1267,47 @@ read each configuration once (:func:`~pyiron_appmlip.core.scatter_subset_statist
 
 
 def execute_units(
-    plan: Plan, executor, engine: str = "units", memory_limit: float | None = None
+    plan, executor, engine: str = "units", memory_limit: float | None = None
 ) -> Iterator[tuple]:
     """Run the units of ``plan`` with ``executor`` (:func:`unit_fits` each); yield ``(key,
     records)`` as each finishes.
 
+    ``plan`` is one :class:`Plan`, or ``{name: Plan}`` of several grids at one 2Jmax whose
+    units run as one batch: then the keys are ``(name, key)``. The executor gets the units
+    largest first (configurations read times training levels), so a large unit does not start
+    last while the other workers idle.
+
     With ``engine="scatter"`` the units of independent draws without ridge, stresses or weight
-    factors are fitted together in this process (:func:`scatter_unit_fits`; the executor runs
-    the others).
+    factors are fitted together in this process, per plan (:func:`scatter_unit_fits`; the
+    executor runs the others).
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    together = {}
-    if engine == "scatter":
-        together = {k: u for k, u in plan.units.items() if _scatter_eligible(u)}
-    rest = {key: (unit,) for key, unit in plan.units.items() if key not in together}
-    if together:
-        yield from scatter_unit_fits(together, memory_limit=memory_limit)
+    several = isinstance(plan, Mapping)
+    plans = plan if several else {None: plan}
+    rest = {}
+    for name, one in plans.items():
+        together = {}
+        if engine == "scatter":
+            together = {k: u for k, u in one.units.items() if _scatter_eligible(u)}
+        if together:
+            for key, records in scatter_unit_fits(together, memory_limit=memory_limit):
+                yield ((name, key) if several else key), records
+        for key, unit in one.units.items():
+            if key not in together:
+                rest[(name, key) if several else key] = (unit,)
     if rest:
-        yield from run_tasks(executor, unit_fits, rest)
+        largest_first = sorted(rest, key=lambda k: -_unit_work(rest[k][0]))
+        yield from run_tasks(executor, unit_fits, {k: rest[k] for k in largest_first})
+
+
+def _unit_work(unit) -> int:
+    """A unit's work for ordering: the configurations it reads times its training levels."""
+    if isinstance(unit, IndependentUnit):
+        reads = sum(len(ordered) for ordered in unit.orders.values())
+    else:
+        reads = len(unit.ordered_ids)
+    return reads * max(1, len(unit.settings.train_levels))
 
 
 def _scatter_eligible(unit) -> bool:
