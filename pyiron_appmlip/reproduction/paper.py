@@ -70,6 +70,8 @@ import hashlib
 import json
 import os
 import pickle
+import resource
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 
@@ -198,6 +200,14 @@ class PaperRun:
         computed: per 2Jmax, the number of rows computed in this run (0: all reused).
         leverage: the leverage comparison (None without ``leverage_file``).
         design: the :class:`PaperDesign`.
+        timings: wall-clock seconds of the stages of this run: ``read`` (the data files),
+            ``descriptors`` and ``fits`` (``{2Jmax: s}``; descriptors reused from an earlier run
+            take seconds), ``leverage`` (the comparison, when run), ``report`` (report and
+            figures), ``after_descriptors`` (everything but reading and descriptors) and
+            ``total``.
+        peak_memory_gib: the largest resident memory (GiB) of this process and of its largest
+            finished child process (local workers) over the run (``getrusage``), as
+            ``{"process": ..., "children": ...}``.
     """
 
     out: str
@@ -210,6 +220,42 @@ class PaperRun:
     computed: dict = field(default_factory=dict)
     leverage: dict | None = None
     design: PaperDesign | None = None
+    timings: dict = field(default_factory=dict)
+    peak_memory_gib: dict = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line per stage with its time, and the peak memory."""
+        t = self.timings
+        lines = [f"read the data files: {t.get('read', 0.0):.1f} s"]
+        for k in sorted(t.get("descriptors", {})):
+            lines.append(
+                f"2Jmax {k}: descriptors {t['descriptors'][k]:.1f} s, fits "
+                f"{t.get('fits', {}).get(k, 0.0):.1f} s ({self.computed.get(k, 0)} rows computed)"
+            )
+        if "leverage" in t:
+            lines.append(f"leverage comparison: {t['leverage']:.1f} s")
+        lines.append(f"report and figures: {t.get('report', 0.0):.1f} s")
+        lines.append(
+            f"after the descriptors: {t.get('after_descriptors', 0.0):.1f} s "
+            f"({t.get('after_descriptors', 0.0) / 60:.1f} min); whole command "
+            f"{t.get('total', 0.0):.1f} s"
+        )
+        m = self.peak_memory_gib
+        if m:
+            lines.append(
+                f"peak resident memory: {m['process']:.2f} GiB (this process), "
+                f"{m['children']:.2f} GiB (largest finished worker process)"
+            )
+        return "\n".join(lines)
+
+
+def _peak_memory_gib() -> dict:
+    """``ru_maxrss`` of this process and its largest finished child (KiB on Linux)."""
+    kib = 1024.0**2
+    return {
+        "process": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / kib,
+        "children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / kib,
+    }
 
 
 def executor_spec(name: str, out: str, partition: str | None = None, workers: int | None = None):
@@ -491,12 +537,15 @@ def run_paper(
         )
     out = os.path.abspath(out)
     os.makedirs(out, exist_ok=True)
+    started = time.perf_counter()
+    timings: dict = {"descriptors": {}, "fits": {}}
     dataset = read_paper_dataset(data, [int(v) for v in design.levels + (design.truth_level,)])
     train, test = paper_split_ids(dataset)
     pool = dataset.common_ids(design.levels, train)
     test = dataset.common_ids([design.truth_level], test)
     sizes = _sizes(design, len(pool))
     say(f"data: {len(pool)} training and {len(test)} test configurations; sizes {sizes}")
+    timings["read"] = time.perf_counter() - started
     levels = list(dict.fromkeys([*design.levels, design.truth_level]))
     labels = dataset_labels(dataset, levels, pool + test)
     level_costs = {
@@ -543,6 +592,7 @@ def run_paper(
         new_rows: list[dict] = []
         if need_blocks:
             say(f"2Jmax {t}: descriptors of {len(pool) + len(test)} configurations")
+            clock = time.perf_counter()
             report = {}
             store = compute_to_store(
                 [dataset.structure(i) for i in pool + test],
@@ -556,6 +606,8 @@ def run_paper(
             )
             say(f"2Jmax {t}: {report.get('n_reused', 0)} blocks reused, "
                 f"{report.get('n_computed', 0)} computed")  # fmt: skip
+            timings["descriptors"][t] = time.perf_counter() - clock
+            clock = time.perf_counter()
             source = {t: _PaperBlocks(store, store_id)}
             listed = ", ".join(f"{name} ({len(g.units([t]))} units)" for name, g in grids.items())
             say(f"2Jmax {t}: grids {listed} as one batch")
@@ -574,13 +626,16 @@ def run_paper(
                 engine=engine,
             )
             done |= {row_key(r) for r in new_rows}
+            timings["fits"][t] = time.perf_counter() - clock
             if leverage_file is not None and t == lev_t:
+                clock = time.perf_counter()
                 n_atoms = {i: len(dataset.structure(i)) for i in train}
                 scores = _leverage(out, key, source[t], train, pool, design, n_atoms, say)
                 leverage = {
                     "twojmax": t,
                     **{k: compare_leverage(v, leverage_file) for k, v in scores.items()},
                 }
+                timings["leverage"] = time.perf_counter() - clock
             if drop_descriptors and expected <= _settings_of(done):
                 os.remove(store_path)
                 say(f"2Jmax {t}: all rows stored, descriptor store deleted")
@@ -588,6 +643,7 @@ def run_paper(
         rows = _load_rows(folder)
         all_rows += [{k: v for k, v in r.items() if k != "coefficients"} for r in rows]
         say(f"2Jmax {t}: {len(rows)} rows ({len(new_rows)} computed in this run)")
+    clock = time.perf_counter()
     table = pd.DataFrame(all_rows)
     table3 = _table3(dataset, levels, design.truth_level, pool + test)
     result = PaperRun(
@@ -605,6 +661,13 @@ def run_paper(
     if figures:
         result.figures = paper_render.draw_figures(result, os.path.join(out, "figures"))
     paper_render.write_report(result)
+    timings["report"] = time.perf_counter() - clock
+    timings["total"] = time.perf_counter() - started
+    timings["after_descriptors"] = (
+        timings["total"] - timings["read"] - sum(timings["descriptors"].values())
+    )
+    result.timings = timings
+    result.peak_memory_gib = _peak_memory_gib()
     say(f"report: {result.report}")
     return result
 
@@ -804,6 +867,7 @@ def main(argv=None) -> PaperRun:
         progress=print,
         engine=args.engine,
     )
+    print(run.summary())
     print(json.dumps({"report": run.report, "computed_rows": run.computed}, default=str))
     return run
 

@@ -73,6 +73,14 @@ def test_paper_study_end_to_end_and_resumed(standin, tmp_path):
         warnings.simplefilter("ignore")
         run = main(argv)
     assert run.pool == len(train) and run.test == len(test)
+    # the stages' times add up (the rest: labels, rows read back) and the peak memory is known
+    t = run.timings
+    stages = t["read"] + t["descriptors"][4] + t["fits"][4] + t["leverage"] + t["report"]
+    assert all(v > 0 for v in (t["read"], t["descriptors"][4], t["fits"][4], t["report"]))
+    assert stages <= t["total"] < stages + 0.2 * t["total"] + 5.0
+    assert t["after_descriptors"] == pytest.approx(t["total"] - t["read"] - t["descriptors"][4])
+    assert 0.05 < run.peak_memory_gib["process"] < 8
+    assert "after the descriptors" in run.summary() and "2Jmax 4: descriptors" in run.summary()
     assert run.computed[4] == len(run.rows) > 0
     names = {os.path.basename(p) for p in run.figures}
     assert names == {
