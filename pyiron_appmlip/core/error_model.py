@@ -109,6 +109,9 @@ EXPONENT_GRID = tuple(float(x) for x in np.round(np.arange(0.05, 3.0001, 0.05), 
 #: fitted to the authors' tables of the paper's beryllium fits (see the module docstring).
 EXPONENT_PRIOR = (0.25, 1.2)
 #: Size offsets tried by ``size_offset="fit"``, as fractions of the smallest size of the fit.
+#: Below this ratio of the largest to the smallest pilot size of a setting, a fitted model says
+#: that its learning curves are extrapolated from a narrow range of sizes (a note).
+NARROW_SIZE_SPAN = 1.5
 OFFSET_FRACTIONS = tuple(float(x) for x in np.round(np.arange(0.0, 0.9501, 0.05), 4))
 #: ``size_offset`` value that fits the offset (see :func:`fit_error_model`).
 FIT = "fit"
@@ -521,6 +524,21 @@ def fit_error_model(
             n0 = offsets_tried[0] if len(multi) else 0.0
         exponents[q] = b
         offsets[q] = n0
+        if multi and q not in exponents_given and not any(len(v) >= 3 for v in stats.values()):
+            notes.append(
+                f"{q}: no setting has pilot rows at 3 or more sizes, so the exponent is not "
+                f"fitted (b = {b:g} assumed); rows at more sizes fit it"
+            )
+        spans = [v[-1]["n"] / v[0]["n"] for k, v in stats.items() if len(v) >= 2]
+        if spans and max(spans) < NARROW_SIZE_SPAN:
+            low = min(v[0]["n"] for v in stats.values() if len(v) >= 2)
+            high = max(v[-1]["n"] for v in stats.values() if len(v) >= 2)
+            notes.append(
+                f"{q}: the pilot's sizes span a factor {max(spans):.2f} only (N = {low:g} to "
+                f"{high:g}), so a prediction far beyond N = {high:g} rests on a narrow slope "
+                f"and may be far off; a pilot with more training configurations, or a smaller "
+                "2Jmax whose fits reach full rank at smaller N, widens the span"
+            )
         if biases[q] == AUTO:
             ratios = [
                 e["train_ms"] / e["self_ms"]

@@ -546,3 +546,16 @@ def test_bad_prior_or_offset_is_named(kwargs, message):
     settings, n, test = offset_rows(n0=0.0, exponent=1.0, reps=3)
     with pytest.raises(ValueError, match=message):
         fit_error_model(settings, n, test, **kwargs)
+
+
+def test_a_narrow_span_of_sizes_and_an_assumed_exponent_are_noted():
+    rng = np.random.default_rng(5)
+    settings, n, test = synthetic_rows((128, 150), 4, rng)
+    notes = fit_error_model(settings, n, test).notes
+    assert sum("span a factor 1.17 only (N = 128 to 150)" in m for m in notes) == 2
+    assert sum("exponent is not fitted (b = 1 assumed)" in m for m in notes) == 2
+    # given exponent: no exponent note; a wide span of 3 sizes: no note at all
+    notes = fit_error_model(settings, n, test, exponent=0.8).notes
+    assert not any("exponent is not fitted" in m for m in notes)
+    settings, n, test = synthetic_rows((50, 100, 200), 4, rng)
+    assert fit_error_model(settings, n, test).notes == []
