@@ -6,7 +6,10 @@ pyiron jobs in a Project. ``from pyiron_appmlip import Project`` gives a pyiron_
 Project in which this package's job classes are registered (``pr.create.job.Appmlip...``).
 """
 
+import importlib.util
+import sys
 from importlib import import_module
+from importlib.abc import MetaPathFinder
 
 try:
     from ._version import __version__  # written by hatch-vcs on build
@@ -33,12 +36,40 @@ JOB_CLASSES = {
     "AppmlipActiveLoop": "pyiron_appmlip.jobs.active_loop",
 }
 
-try:
-    from pyiron_base import JOB_CLASS_DICT
 
-    JOB_CLASS_DICT.update(JOB_CLASSES)
-except ImportError:  # pragma: no cover - the numerical core works without pyiron
-    pass
+def _register_job_classes(pyiron_base) -> None:
+    pyiron_base.JOB_CLASS_DICT.update(JOB_CLASSES)
+
+
+class _RegisterWhenPyironLoads(MetaPathFinder):
+    """Registers :data:`JOB_CLASSES` right after ``pyiron_base`` is imported, whoever imports it.
+
+    Importing this package (the numerical core, a sweep unit in a SLURM job or a local worker)
+    therefore does not import pyiron_base, which takes longer than numpy and scipy together;
+    ``pr.create.job.Appmlip...`` still finds every job class, whether ``pyiron_base`` was
+    imported before or after this package."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "pyiron_base":
+            return None
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)  # once; the other finders locate pyiron_base
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            exec_module = spec.loader.exec_module
+
+            def exec_and_register(module):
+                exec_module(module)
+                _register_job_classes(module)
+
+            spec.loader.exec_module = exec_and_register
+        return spec
+
+
+if "pyiron_base" in sys.modules:
+    _register_job_classes(sys.modules["pyiron_base"])
+else:
+    sys.meta_path.insert(0, _RegisterWhenPyironLoads())
 
 # Public API: name -> module (imported on first use, so that the numerical core stays light).
 _LAZY = {

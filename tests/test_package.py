@@ -57,6 +57,27 @@ def test_job_classes_registered(project):
         assert type(job).__name__ == name
 
 
+_REGISTRATION_PROBE = """
+import sys
+{first}
+assert ("pyiron_base" in sys.modules) == {pyiron_first}, "pyiron_base imported too early"
+{second}
+import pyiron_appmlip
+from pyiron_base import JOB_CLASS_DICT
+missing = [k for k, v in pyiron_appmlip.JOB_CLASSES.items() if JOB_CLASS_DICT.get(k) != v]
+assert not missing, missing
+"""
+
+
+@pytest.mark.parametrize("pyiron_first", [False, True])
+def test_the_core_imports_without_pyiron_and_job_classes_register_either_way(pyiron_first):
+    core = "import pyiron_appmlip.core, pyiron_appmlip.training.sweep, pyiron_appmlip.executors"
+    first, second = ("import pyiron_base", core) if pyiron_first else (core, "import pyiron_base")
+    code = _REGISTRATION_PROBE.format(first=first, second=second, pyiron_first=pyiron_first)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def test_pyproject_and_conda_environments_agree():
     """Every pinned pyproject dependency appears in both conda environment files."""
     try:
