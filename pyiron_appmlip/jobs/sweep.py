@@ -34,8 +34,8 @@ from ..training.sweep import (
     SWEEP_SAMPLERS,
     BlockSource,
     SweepGrid,
-    check_test_weights,
     run_sweep,
+    weights_by_test_id,
 )
 from ..training.table import (
     COLUMN_NAMES,
@@ -594,7 +594,7 @@ class AppmlipSweep(
             test_ids = [i for i in all_ids if i in chosen]
             weights = self.input.get("test_weights")
             if weights is not None:  # one per given id, in its order
-                test_weights = check_test_weights(list(weights), given)
+                test_weights = weights_by_test_id(list(weights), given)
         elif self.input.get("test_weights") is not None:
             raise ValueError(
                 "test_weights needs test_ids (the weights are one per given test id); set "

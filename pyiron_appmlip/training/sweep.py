@@ -494,7 +494,7 @@ def run_sweep(
     truth = level_label(truth_level)
     for g in grids:
         _check_sweep_input(sources, labels, train_ids, g, truth)
-    weights_of = check_test_weights(test_weights, test_ids)
+    weights_of = weights_by_test_id(test_weights, test_ids)
     done_rows = set(done)  # shared: a row of an earlier grid is not repeated by a later one
     shared = {} if reuse is None else reuse
     sweeps = []
@@ -640,7 +640,7 @@ class _Sweep:
         return value
 
 
-def check_test_weights(test_weights, test_ids) -> dict:
+def weights_by_test_id(test_weights, test_ids) -> dict:
     """``{test id: weight}`` from ``test_weights`` (a mapping by id, or one weight per id of
     ``test_ids`` in order); ``{}`` for None (every weight 1).
 

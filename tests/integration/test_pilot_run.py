@@ -144,3 +144,9 @@ def test_pilot_with_a_leverage_test_set_has_weighted_test_errors(tmp_path):
         assert table.loc[row, "force_rmse_test_truth"] == pytest.approx(force, rel=1e-8)
     with pytest.raises(ValueError, match="test_weights must be finite numbers > 0"):
         sweep.input.test_weights = [1.0, -1.0]
+    # weights without the test set they belong to: refused, naming both inputs
+    orphan = pilot_sweep(pr, design, jobs, desc, subset_sizes=[5], repetitions=1, name="orphan")
+    orphan.input.executor = "serial"
+    orphan.input.test_ids = None
+    with pytest.raises(ValueError, match="test_weights needs test_ids"):
+        orphan.run()
