@@ -601,6 +601,8 @@ def _submit_and_collect(
             continue
         for future in ready:
             key = outstanding.pop(future)
+            if watcher is not None:
+                watcher.forget(key)
             if future in lost:
                 result = lost.pop(future)
                 if not return_exceptions:
@@ -618,19 +620,37 @@ def _submit_and_collect(
 class _SlurmWatch:
     """Finds tasks of executorlib's file-based SLURM executor whose SLURM job is gone without
     a result: the task key is executorlib's (function name + hash of function and arguments),
-    the SLURM job id is in the task's input file, the result would be its ``_o.h5`` file."""
+    the SLURM job id is in the task's input file, the result would be its ``_o.h5`` file.
+
+    The task key hashes the pickled arguments, which costs about as much as the submission
+    itself; it is computed only for a task still pending when the queue is checked (after
+    :data:`LOST_TASK_POLL_SECONDS` without any result), never for the many that finish sooner.
+    """
 
     def __init__(self, spec: dict, fn):
         self.cache = os.path.abspath(spec.get("cache_directory") or "executorlib_cache")
         self.fn = fn
+        self.args: dict = {}  # pending task -> its arguments (until its key is computed)
         self.task_keys: dict = {}
         self.gone_since: dict = {}
 
     def add(self, key, args) -> None:
         """Watch the task ``key`` submitted with ``args``."""
+        self.args[key] = args
+
+    def forget(self, key) -> None:
+        """The task ``key`` is handed back: stop watching it."""
+        for held in (self.args, self.task_keys, self.gone_since):
+            held.pop(key, None)
+
+    def task_key(self, key) -> str:
+        """executorlib's key of the task ``key`` (computed once)."""
         from executorlib.standalone.serialize import serialize_funct
 
-        self.task_keys[key] = serialize_funct(fn=self.fn, fn_args=list(args), fn_kwargs={})[0]
+        if key not in self.task_keys:
+            args = self.args.pop(key)
+            self.task_keys[key] = serialize_funct(fn=self.fn, fn_args=list(args), fn_kwargs={})[0]
+        return self.task_keys[key]
 
     def _files(self) -> dict:
         found = {}
@@ -650,7 +670,7 @@ class _SlurmWatch:
         files = self._files()
         queue_ids = {}
         for key in keys:
-            task_key = self.task_keys[key]
+            task_key = self.task_key(key)
             if task_key + "_o.h5" in files or task_key + "_i.h5" not in files:
                 continue  # a result is there (or the task is not submitted yet)
             qid = get_queue_id(files[task_key + "_i.h5"])

@@ -387,3 +387,30 @@ def test_preparation_data_loses_the_main_script_only_while_launching_in_this_thr
 def test_script_free_context_names_the_allowed_methods(method):
     with pytest.raises(ValueError, match=r"method must be one of \['forkserver', 'spawn'\]"):
         script_free_context(method)
+
+
+def test_slurm_watch_hashes_a_task_only_when_the_queue_is_checked(monkeypatch):
+    """Plumbing: the task key (a hash of the pickled arguments) is computed lazily, once, and
+    equals executorlib's own; a handed-back task is forgotten."""
+    import executorlib.standalone.serialize as serialize
+
+    from pyiron_appmlip.executors import _SlurmWatch
+
+    calls = []
+    real = serialize.serialize_funct
+
+    def counting(**kwargs):
+        calls.append(kwargs["fn_args"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(serialize, "serialize_funct", counting)
+    watch = _SlurmWatch({"cache_directory": "unused"}, sum)
+    watch.add("a", ([1, 2],))
+    watch.add("b", ([3],))
+    assert calls == []  # submitting hashes nothing
+    key = watch.task_key("a")
+    assert key == real(fn=sum, fn_args=[[1, 2]], fn_kwargs={})[0]
+    assert watch.task_key("a") == key and len(calls) == 1
+    watch.forget("a")
+    watch.forget("b")
+    assert not watch.args and not watch.task_keys
