@@ -10,7 +10,8 @@ store and only the sweep units are timed. Then it runs the paper command
 with W = 1 and then 2 (``--workers W``: at most W SLURM jobs submitted at once, one core each,
 so at most W units run at once; the units' run intervals inside their jobs are checked for
 that). The default design has 33 units (8 repetitions: 24 of the sampler comparison, 8 of the
-front, 1 of the whole pool) of about 10 s each at 2Jmax 6. Every job gets one BLAS/OpenMP thread (``OPENBLAS_NUM_THREADS=1`` and friends, exported
+front, 1 of the whole pool) of 4-6 s of wall time each at 2Jmax 6, handed to SLURM as one
+batch. Every job gets one BLAS/OpenMP thread (``OPENBLAS_NUM_THREADS=1`` and friends, exported
 to the jobs by sbatch; a probe job reports what it saw).
 
 It starts the local SLURM the way the integration tests do (``tests/services.py``: joins a
@@ -25,7 +26,7 @@ whole command, the units' own run times inside their jobs (executorlib records t
 most jobs slurmctld shows running at once; then the ratio 1 worker / 2 workers beside the
 target (at least 1.8x) and the SLURM overhead per unit.
 
-    .venv/bin/python benchmarks/bench_paper_slurm.py                                # ~12 min
+    .venv/bin/python benchmarks/bench_paper_slurm.py                                # ~6 min
     .venv/bin/python benchmarks/bench_paper_slurm.py --n 120 --twojmax 4 --sizes 20 40 \\
         --repetitions 2                                                             # ~2 min
 """
