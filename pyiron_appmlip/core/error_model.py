@@ -108,10 +108,10 @@ EXPONENT_GRID = tuple(float(x) for x in np.round(np.arange(0.05, 3.0001, 0.05), 
 #: Plausible exponents of a qSNAP learning curve (``exponent_range``): the span of the exponents
 #: fitted to the authors' tables of the paper's beryllium fits (see the module docstring).
 EXPONENT_PRIOR = (0.25, 1.2)
-#: Size offsets tried by ``size_offset="fit"``, as fractions of the smallest size of the fit.
 #: Below this ratio of the largest to the smallest pilot size of a setting, a fitted model says
 #: that its learning curves are extrapolated from a narrow range of sizes (a note).
 NARROW_SIZE_SPAN = 1.5
+#: Size offsets tried by ``size_offset="fit"``, as fractions of the smallest size of the fit.
 OFFSET_FRACTIONS = tuple(float(x) for x in np.round(np.arange(0.0, 0.9501, 0.05), 4))
 #: ``size_offset`` value that fits the offset (see :func:`fit_error_model`).
 FIT = "fit"
@@ -522,17 +522,17 @@ def fit_error_model(
                 else DEFAULT_EXPONENT
             )
             n0 = offsets_tried[0] if len(multi) else 0.0
+            if multi:
+                notes.append(
+                    f"{q}: no setting has pilot rows at 3 or more sizes, so the exponent is not "
+                    f"fitted (b = {b:g} assumed); rows at more sizes fit it"
+                )
         exponents[q] = b
         offsets[q] = n0
-        if multi and q not in exponents_given and not any(len(v) >= 3 for v in stats.values()):
-            notes.append(
-                f"{q}: no setting has pilot rows at 3 or more sizes, so the exponent is not "
-                f"fitted (b = {b:g} assumed); rows at more sizes fit it"
-            )
-        spans = [v[-1]["n"] / v[0]["n"] for k, v in stats.items() if len(v) >= 2]
+        spans = [stats[k][-1]["n"] / stats[k][0]["n"] for k in multi]
         if spans and max(spans) < NARROW_SIZE_SPAN:
-            low = min(v[0]["n"] for v in stats.values() if len(v) >= 2)
-            high = max(v[-1]["n"] for v in stats.values() if len(v) >= 2)
+            low = min(stats[k][0]["n"] for k in multi)
+            high = max(stats[k][-1]["n"] for k in multi)
             notes.append(
                 f"{q}: the pilot's sizes span a factor {max(spans):.2f} only (N = {low:g} to "
                 f"{high:g}), so a prediction far beyond N = {high:g} rests on a narrow slope "
