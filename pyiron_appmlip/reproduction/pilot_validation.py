@@ -698,7 +698,8 @@ def collect_results(
 
         def compute_wbe():
             from ..potential.reference import ReferencePotential
-            from .selectors_and_fidelity import WBE_EXCLUDED, WBE_REFERENCE
+            from .like_for_like.conventions import WBE_EXCLUDED_GROUPS
+            from .selectors_and_fidelity import WBE_REFERENCE
 
             say(f"W-Be: reading {wbe}")
             ds, train, test, n_all = _load_wbe(wbe, settings)
@@ -711,7 +712,9 @@ def collect_results(
                 description=(
                     "VASP (PBE) labels of the Be-only groups of the W-Be SNAP training set (Wood "
                     "et al., Phys. Rev. B 99, 184305 (2019); FitSNAP examples/WBe_PRB2019), one "
-                    "DFT level, without the groups " + ", ".join(WBE_EXCLUDED) + ", halves split "
+                    "DFT level, without the groups "
+                    + ", ".join(WBE_EXCLUDED_GROUPS)
+                    + ", halves split "
                     "by configuration id, ZBL reference subtracted before fitting"
                 ),
                 n_train=max(1, int(round(settings.wbe_fraction * len(pool)))),

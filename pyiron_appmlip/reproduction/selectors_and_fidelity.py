@@ -278,9 +278,6 @@ def _file_digest(path: str):
     return file_sha256(path)
 
 
-#: Groups of the W-Be Be set left out (energies per atom spread by eV within a group; see the
-#: like-for-like report).
-WBE_EXCLUDED = WBE_EXCLUDED_GROUPS
 #: Reference potential subtracted from the W-Be labels before fitting (as FitSNAP's fit).
 WBE_REFERENCE = (4.0, 4.8)
 
@@ -291,8 +288,10 @@ def _load_wbe(path: str, settings: StudySettings):
 
 
 def load_wbe(path: str, n_configurations: int | None = None, seed: int = 0):
-    """The W-Be Be set without :data:`WBE_EXCLUDED`, subsampled to ``n_configurations``
-    (seeded; None or more than there are: all), split in halves by configuration id.
+    """The W-Be Be set without the groups of
+    :data:`~pyiron_appmlip.reproduction.like_for_like.conventions.WBE_EXCLUDED_GROUPS`,
+    subsampled to ``n_configurations`` (seeded; None or more than there are: all), split in
+    halves by configuration id.
 
     Returns:
         ``(dataset, train ids, test ids, number of Be configurations before subsampling)``.
@@ -329,7 +328,7 @@ def _wbe_key(settings: StudySettings) -> dict:
         "wbe_configurations": settings.wbe_configurations,
         "wbe_twojmax": settings.wbe_twojmax,
         "wbe_repetitions": settings.wbe_repetitions,
-        "excluded": list(WBE_EXCLUDED),
+        "excluded": list(WBE_EXCLUDED_GROUPS),
         "reference": list(WBE_REFERENCE),
     }
 
@@ -423,7 +422,9 @@ def collect_results(
                 description=(
                     "VASP (PBE) labels of the Be-only groups of the W-Be SNAP training set (Wood "
                     "et al., Phys. Rev. B 99, 184305 (2019); FitSNAP examples/WBe_PRB2019), one "
-                    "DFT level, without the groups " + ", ".join(WBE_EXCLUDED) + ", halves split "
+                    "DFT level, without the groups "
+                    + ", ".join(WBE_EXCLUDED_GROUPS)
+                    + ", halves split "
                     "by configuration id, ZBL reference subtracted before fitting"
                 ),
                 twojmax=settings.wbe_twojmax,
@@ -443,7 +444,7 @@ def collect_results(
         if sub and sub["drawn"] < sub["of"]:
             notes.append(
                 f"The W-Be pool is a seeded random subsample of {sub['drawn']} of its "
-                f"{sub['of']} configurations (without {', '.join(WBE_EXCLUDED)}), to keep its "
+                f"{sub['of']} configurations (without {', '.join(WBE_EXCLUDED_GROUPS)}), to keep its "
                 "part within minutes on one core."
             )
     return StudyResults(settings=settings, sources=sources, wbe_given=bool(wbe), notes=notes)
