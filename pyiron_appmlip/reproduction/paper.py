@@ -788,7 +788,7 @@ def _engines() -> tuple:
     default ``"scatter"`` first."""
     from ..training.sweep import ENGINES
 
-    return tuple(sorted(ENGINES))
+    return ("scatter", *(e for e in ENGINES if e != "scatter"))
 
 
 def _parser():

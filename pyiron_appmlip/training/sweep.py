@@ -497,6 +497,7 @@ def run_sweep(
     weights_of = weights_by_test_id(test_weights, test_ids)
     done_rows = set(done)  # shared: a row of an earlier grid is not repeated by a later one
     shared = {} if reuse is None else reuse
+    factors = parse_group_weights(group_weights)
     sweeps = []
     for g in grids:
         all_levels = list(dict.fromkeys([*g.pool_levels, truth]))
@@ -506,7 +507,7 @@ def run_sweep(
                 labels=labels,
                 truth=truth,
                 all_levels=all_levels,
-                factors_of=_group_factors(labels, all_levels, parse_group_weights(group_weights)),
+                factors_of=_group_factors(labels, all_levels, factors),
                 costs=dft_costs(labels, train_ids, g.pool_levels, level_costs),
                 volumes=_volumes(labels, all_levels),
                 aps=dict(atom_steps_per_second or {}),
