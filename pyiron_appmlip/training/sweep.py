@@ -67,6 +67,7 @@ from .table import (
     KEY_COLUMNS,
     delta_label,
     energies_apart,
+    fit_key,
     level_pair_label,
     make_row,
     row_key,
@@ -434,12 +435,13 @@ def run_sweep(
         atom_steps_per_second: 2Jmax -> measured MLIP MD throughput, copied into the rows.
         ridge: ridge term of every fit.
         progress: called with a message per unit.
-        join_report: if given, filled per 2Jmax with how descriptors and labels were joined
-            (for several grids, the first grid's join):
+        join_report: if given, filled per 2Jmax with how descriptors and labels were joined:
             ``descriptors``, ``pool``, ``test`` (counts), ``without_labels`` (descriptor
             configurations left out because a needed level has no finished label, or a test
             configuration none at the truth level) and ``without_descriptors`` (labelled
-            configurations the descriptors lack).
+            configurations the descriptors lack). With several grids these are the first
+            grid's, and ``per_grid`` holds the same entry for every grid in order (grids
+            needing other levels may leave out other configurations).
         executor: where the units run, an executor spec (:mod:`pyiron_appmlip.executors`);
             ``"serial"`` (default) runs them here one after the other, ``"local"`` on all
             local cores. Rows do not depend on it.
@@ -525,11 +527,18 @@ def run_sweep(
         for k, sweep in enumerate(sweeps):
             g = sweep.grid
             join = join_configurations(twojmax, source, labels, train_ids, test_ids, g, truth)
-            if join_report is not None and k == 0:
-                join_report[int(twojmax)] = join.report()
-            if (join.without_labels or join.without_descriptors) and k == 0:
+            if join_report is not None:
+                if k == 0:
+                    join_report[int(twojmax)] = join.report()
+                if len(sweeps) > 1:
+                    join_report[int(twojmax)].setdefault("per_grid", []).append(join.report())
+            if k == 0:
+                first_join = join
+            differs = k > 0 and (join.pool, join.test) != (first_join.pool, first_join.test)
+            if (join.without_labels or join.without_descriptors) and (k == 0 or differs):
                 log(
-                    f"2Jmax {twojmax}: {len(join.without_labels)} configurations with "
+                    f"2Jmax {twojmax}{f' (grid {k})' if differs else ''}: "
+                    f"{len(join.without_labels)} configurations with "
                     f"descriptors left out (no finished label at a needed level), "
                     f"{len(join.without_descriptors)} labelled configurations have no descriptors"
                 )
@@ -1083,13 +1092,13 @@ def _test_statistics(source, test: list, sweep: _Sweep):
 
 
 def unit_row_keys(unit, grid: SweepGrid, n_pool: int) -> Iterator[tuple]:
-    """The row keys (:func:`~pyiron_appmlip.training.table.row_key`) of every fit of ``unit``
+    """The keys (:func:`~pyiron_appmlip.training.table.fit_key`) of every fit of ``unit``
     (a ``(twojmax, sampler, repetition)`` triple of ``grid``) on a pool of ``n_pool``."""
     twojmax, sampler, rep = unit
     for size in [n_pool] if sampler == "all" else grid.subset_sizes:
         for w in grid.weights:
             for lv, n_energy in grid.row_specs(size, n_pool):
-                yield (twojmax, sampler, rep, size, round(w[0], 12), round(w[1], 12), lv, n_energy)
+                yield fit_key(twojmax, sampler, rep, size, w[0], w[1], lv, n_energy)
 
 
 def plan_units(
@@ -1402,16 +1411,10 @@ def tabulate(unit, records, plan: Plan, sweep: _Sweep) -> list[dict]:
     for rec in records:
         lv = rec.level
         n_energy = rec.subset_size if rec.energy_size is None else int(rec.energy_size)
-        key = (
-            twojmax,
-            sampler,
-            rep,
-            rec.subset_size,
-            round(rec.energy_weight, 12),
-            round(rec.force_weight, 12),
-            lv,
+        key = fit_key(
+            twojmax, sampler, rep, rec.subset_size, rec.energy_weight, rec.force_weight, lv,
             n_energy,
-        )
+        )  # fmt: skip
         if key in sweep.done:
             continue
         order = plan.order_of(sampler, rep, rec.subset_size)

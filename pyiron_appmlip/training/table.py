@@ -23,6 +23,7 @@ __all__ = [
     "KEY_COLUMNS",
     "SETTING_COLUMNS",
     "make_row",
+    "fit_key",
     "row_key",
     "check_table",
     "check_test_errors",
@@ -279,20 +280,38 @@ def describe_columns():
     return pd.DataFrame([c.__dict__ for c in COLUMNS])
 
 
+def fit_key(
+    twojmax, sampler, repetition, subset_size, energy_weight, force_weight, train_level, n_energy
+) -> tuple:
+    """The identity of one fit within a sweep: the values of :data:`KEY_COLUMNS`, normalised
+    (integers, strings, weights rounded to 12 digits) so that a key built before a fit equals
+    the key of its stored row (:func:`row_key`)."""
+    return (
+        int(twojmax),
+        str(sampler),
+        int(repetition),
+        int(subset_size),
+        round(float(energy_weight), 12),
+        round(float(force_weight), 12),
+        str(train_level),
+        int(n_energy),
+    )
+
+
 def row_key(row: Mapping) -> tuple:
-    """The identity of one fit within a sweep (the values of :data:`KEY_COLUMNS`; a row without
-    ``n_energy``, stored before multi-fidelity fits, has ``n_energy = subset_size``)."""
+    """The :func:`fit_key` of a table row (a row without ``n_energy``, stored before
+    multi-fidelity fits, has ``n_energy = subset_size``)."""
     size = int(row["subset_size"])
     n_energy = row.get("n_energy", size) if hasattr(row, "get") else row["n_energy"]
-    return (
-        int(row["twojmax"]),
-        str(row["sampler"]),
-        int(row["repetition"]),
+    return fit_key(
+        row["twojmax"],
+        row["sampler"],
+        row["repetition"],
         size,
-        round(float(row["energy_weight"]), 12),
-        round(float(row["force_weight"]), 12),
-        str(row["train_level"]),
-        int(size if n_energy is None or n_energy != n_energy else n_energy),
+        row["energy_weight"],
+        row["force_weight"],
+        row["train_level"],
+        size if n_energy is None or n_energy != n_energy else n_energy,
     )
 
 

@@ -7,6 +7,7 @@ import pytest
 from test_sweep_reuse import _data
 
 from pyiron_appmlip.training import sweep as sweep_module
+from pyiron_appmlip.training.labels import Labels
 from pyiron_appmlip.training.sweep import InMemoryBlocks, SweepGrid, run_sweep
 from pyiron_appmlip.training.table import row_key
 
@@ -74,3 +75,53 @@ def test_grid_must_be_a_grid_or_grids(bad):
     ids = sorted(blocks)
     with pytest.raises(ValueError, match="grid must be a SweepGrid or a non-empty sequence"):
         run_sweep({4: InMemoryBlocks(blocks)}, labels, ids[:24], ids[24:], bad, "2")
+
+
+def test_the_keys_planned_for_a_unit_are_the_keys_of_its_rows():
+    """The keys a plan counts as done (unit_row_keys) and the keys of the rows the unit
+    produces (row_key) come from one function: with weights that do not round evenly and
+    numpy scalars in the rows they still agree, so a second call computes nothing."""
+    blocks, labels = _data()
+    ids = sorted(blocks)
+    train, test = ids[:24], ids[24:]
+    grid = SweepGrid(["1", "2"], [10, 16], [(1.0 / 3.0, 1.0), (np.float64(7.1), 0.7)],
+                     samplers=["leverage", "random"], repetitions=2)  # fmt: skip
+    rows = run_sweep({4: InMemoryBlocks(blocks)}, labels, train, test, grid, "2")
+    planned = [
+        key
+        for unit in grid.units([4])
+        for key in sweep_module.unit_row_keys(unit, grid, len(train))
+    ]
+    assert sorted(planned) == sorted(row_key(r) for r in rows)
+    again = run_sweep({4: InMemoryBlocks(blocks)}, labels, train, test, grid, "2",
+                      done=[row_key(r) for r in rows])  # fmt: skip
+    assert again == []
+
+
+def test_join_report_of_several_grids_has_every_grids_join():
+    """Level 1 lacks labels of two pool configurations: the grid training on level 1 leaves
+    them out, the grid training on level 2 only does not; the report says so per grid."""
+    blocks, labels = _data()
+    ids = sorted(blocks)
+    train, test = ids[:24], ids[24:]
+    lv1 = labels["1"]
+    missing = train[:2]
+    labels["1"] = Labels(
+        {i: e for i, e in lv1.energies.items() if i not in missing},
+        {i: f for i, f in lv1.forces.items() if i not in missing},
+        {i: 1.0 for i in lv1.energies if i not in missing},
+    )
+    grids = [
+        SweepGrid(["2"], [10], [(30.0, 1.0)], samplers=["leverage"]),
+        SweepGrid(["1"], [10], [(30.0, 1.0)], samplers=["leverage"]),
+    ]
+    report, messages = {}, []
+    run_sweep({4: InMemoryBlocks(blocks)}, labels, train, test, grids, "2",
+              join_report=report, progress=messages.append)  # fmt: skip
+    first, second = report[4]["per_grid"]
+    assert report[4]["pool"] == first["pool"] == 24 and first["without_labels"] == []
+    assert second["pool"] == 22 and sorted(second["without_labels"]) == sorted(missing)
+    assert any(m.startswith("2Jmax 4 (grid 1): 2 configurations") for m in messages)
+    single = {}
+    run_sweep({4: InMemoryBlocks(blocks)}, labels, train, test, grids[1], "2", join_report=single)
+    assert "per_grid" not in single[4] and single[4]["pool"] == 22
