@@ -113,6 +113,9 @@ class SourceResult:
         test_sets: per way of drawing the pilot's test set (``"random"``, ``"leverage"``):
             ``summary`` (:func:`relative_error_summary` of its pilot's predictions), ``draws``,
             ``distinct`` (test calculations) and ``weights`` (None or the weights' range).
+        ideal: :func:`relative_error_summary` of the same error model fitted to the
+            measurement's ``truth_at_pilot_sizes`` (an ideal pilot at the pilot's sizes), or
+            ``{"error": message}`` where no 2Jmax has full-rank fits there; None without them.
     """
 
     measurement: SourceMeasurement
@@ -128,6 +131,7 @@ class SourceResult:
     offsets: dict = field(default_factory=dict)
     variants: dict = field(default_factory=dict)
     test_sets: dict = field(default_factory=dict)
+    ideal: dict | None = None
 
 
 @dataclass
@@ -563,7 +567,21 @@ def evaluate(measurement: SourceMeasurement, settings: ValidationSettings) -> So
         offsets=model.offsets,
         variants=_variant_summaries(measurement, medians, settings),
         test_sets=_test_set_summaries(measurement, medians, settings),
+        ideal=_ideal_summary(measurement, medians),
     )
+
+
+def _ideal_summary(measurement, medians) -> dict | None:
+    """The error model fitted to leverage samples of the whole pool at the pilot's sizes,
+    tested on the whole test set, against the truth (see :attr:`SourceResult.ideal`)."""
+    rows = getattr(measurement, "truth_at_pilot_sizes", None)
+    if rows is None or len(rows) == 0:
+        return None
+    try:
+        model, _ = fit_pilot_model(rows)
+    except ValueError as err:
+        return {"error": str(err)}
+    return relative_error_summary(whole_pool_comparison(model, medians, measurement.info["pool"]))
 
 
 def _test_set_summaries(measurement, medians, settings) -> dict:
@@ -1206,6 +1224,20 @@ def _target_lines(result: SourceResult) -> list[str]:
                 f"{_pct(s['force_test_set']['median'])} (force), the limit a test set of this "
                 "size sets."
             )
+        ideal = result.ideal
+        if ideal and "error" not in ideal:
+            why += (
+                " An ideal pilot at the same sizes, its subsets drawn afresh from the whole "
+                "pool for every fit and tested on the whole test set, fitted with the same "
+                f"error model, predicts with a median relative error of "
+                f"{_pct(ideal['energy']['median'])} (energy) and "
+                f"{_pct(ideal['force']['median'])} (force), largest "
+                f"{_pct(ideal['energy']['max'])} and {_pct(ideal['force']['max'])}: what the "
+                "extrapolation from these sizes costs without the pilot's fixed configurations "
+                "and small test set."
+            )
+        elif ideal:
+            why += f" An ideal pilot at the same sizes could not be fitted: {ideal['error']}."
         why += (
             " The worst setting is "
             f"{describe((top['train_level'], top['weight_ratio'], top['twojmax']))} "

@@ -212,6 +212,11 @@ class SourceMeasurement:
         test_sets: ``{selection: {"pilot", "pilot_rows", "pool_on_pilot_test"}}`` for each
             way of drawing the test set (:data:`TEST_SELECTIONS`); ``pilot``, ``pilot_rows``
             and ``pool_on_pilot_test`` above are those of the settings' selection.
+        truth_at_pilot_sizes: fits of leverage samples of the whole pool at the pilot's
+            subset sizes (as many repetitions as the pilot's), tested on the whole test set
+            (DataFrame): the rows of an ideal pilot, drawn afresh from the pool for every fit
+            and tested on every test configuration, so the same error model fitted to them
+            shows what the extrapolation from those sizes alone costs.
     """
 
     name: str
@@ -229,6 +234,7 @@ class SourceMeasurement:
     pool_on_pilot_test: object = None
     info: dict = field(default_factory=dict)
     test_sets: dict = field(default_factory=dict)
+    truth_at_pilot_sizes: object = None
 
 
 # -- pieces ------------------------------------------------------------------------------------
@@ -671,6 +677,18 @@ def measure_source(
         dict.fromkeys(blocks_by_twojmax, sizes_truth),
         progress=progress,
     )
+    say(f"{name}: leverage samples of the whole pool at the pilot's sizes {sizes_pilot}")
+    at_pilot_sizes = truth_rows(
+        blocks_by_twojmax,
+        labels,
+        order,
+        test,
+        train_levels,
+        truth,
+        replace(settings, truth_repetitions=settings.pilot_repetitions),
+        sizes_pilot,
+        progress=progress,
+    )
     for how, part in test_sets.items():
         say(f"{name}: whole pool tested on the pilot's {how} test set")
         part["pool_on_pilot_test"] = truth_rows(
@@ -701,6 +719,7 @@ def measure_source(
         cost_unit="calculations" if unit_cost is not None else "core-hours",
         pool_on_pilot_test=chosen["pool_on_pilot_test"],
         test_sets=test_sets,
+        truth_at_pilot_sizes=at_pilot_sizes,
         info={
             "pool": len(pool),
             "test": len(test),

@@ -516,3 +516,31 @@ def test_report_compares_the_two_test_sets(evaluated, tmp_path):
     row = next(line for line in text.splitlines() if line.startswith("| leverage-weighted |"))
     s = evaluated.test_sets["leverage"]["summary"]
     assert f"{100 * s['force']['median']:.1f} %" in row
+
+
+def test_ideal_pilot_rows_are_pool_samples_at_the_pilots_sizes_and_their_fit_is_reported(
+    evaluated, measured, synthetic, tmp_path
+):
+    """The ideal pilot: leverage samples of the whole pool at the pilot's own sizes (not
+    subsets of the pilot's configurations), tested on the whole test set; its summary is the
+    same error model's fit to those rows against the truth, redone here by hand."""
+    ds = synthetic[0]
+    ideal = measured.truth_at_pilot_sizes
+    assert set(ideal["n_test"]) == {len(ds.test_ids)}
+    for t, sizes in measured.info["pilot_sizes"].items():
+        assert sorted(set(ideal[ideal["twojmax"] == t]["subset_size"])) == sorted(sizes)
+    per = ideal.groupby(["twojmax", "subset_size", "train_level", "energy_weight"]).size()
+    assert set(per) == {SETTINGS.pilot_repetitions}
+    model, _ = pv.fit_pilot_model(ideal)
+    table = pv.whole_pool_comparison(
+        model, pv.truth_medians(measured.truth_rows), measured.info["pool"]
+    )
+    e = np.abs(table["energy_predicted"] / table["energy_true"] - 1)
+    f = np.abs(table["force_predicted"] / table["force_true"] - 1)
+    assert evaluated.ideal["energy"]["median"] == pytest.approx(np.median(e))
+    assert evaluated.ideal["force"]["max"] == pytest.approx(np.max(f))
+    text = pv.render_report(_results(evaluated), str(tmp_path / "r.md"))
+    s = evaluated.summary
+    if not (s["energy"]["median"] <= 0.1 and s["force"]["median"] <= 0.1):
+        assert "An ideal pilot at the same sizes" in text
+        assert f"{pv._pct(evaluated.ideal['energy']['median'])} (energy)" in text
