@@ -109,7 +109,8 @@ class SourceResult:
             :func:`fit_pilot_model`.
         exponents: the fitted exponents ``{2Jmax: {quantity: b}}``.
         offsets: the fitted size offsets ``{2Jmax: {quantity: N0}}`` (configurations).
-        variants: the same measures for each fit of :data:`CURVE_VARIANTS`.
+        variants: the same measures for each fit of :data:`CURVE_VARIANTS` (with ``ideal``,
+            as the attribute ``ideal`` below, for that fit).
         test_sets: per way of drawing the pilot's test set (``"random"``, ``"leverage"``):
             ``summary`` (:func:`relative_error_summary` of its pilot's predictions), ``draws``,
             ``distinct`` (test calculations) and ``weights`` (None or the weights' range).
@@ -571,14 +572,15 @@ def evaluate(measurement: SourceMeasurement, settings: ValidationSettings) -> So
     )
 
 
-def _ideal_summary(measurement, medians) -> dict | None:
-    """The error model fitted to leverage samples of the whole pool at the pilot's sizes,
-    tested on the whole test set, against the truth (see :attr:`SourceResult.ideal`)."""
+def _ideal_summary(measurement, medians, options: dict | None = None) -> dict | None:
+    """The error model (``options`` of :func:`fit_pilot_model`) fitted to leverage samples of
+    the whole pool at the pilot's sizes, tested on the whole test set, against the truth (see
+    :attr:`SourceResult.ideal`)."""
     rows = getattr(measurement, "truth_at_pilot_sizes", None)
     if rows is None or len(rows) == 0:
         return None
     try:
-        model, _ = fit_pilot_model(rows)
+        model, _ = fit_pilot_model(rows, options=options)
     except ValueError as err:
         return {"error": str(err)}
     return relative_error_summary(whole_pool_comparison(model, medians, measurement.info["pool"]))
@@ -629,6 +631,7 @@ def _variant_summaries(measurement, medians, settings) -> dict:
             "summary": relative_error_summary(table),
             "within_tolerance": float(np.mean(budgets["within_tolerance"].to_numpy(bool))),
             "within_relative": float(np.mean(budgets["within_relative"].to_numpy(bool))),
+            "ideal": _ideal_summary(measurement, medians, options),
         }
     return out
 
@@ -977,19 +980,28 @@ def _variant_lines(result: SourceResult) -> list[str]:
     lines = [
         "The same pilot rows fitted four ways (one model per 2Jmax from the full-rank sizes). "
         "The last column compares with the whole pool's fits tested on the pilot's own test "
-        "configurations, which isolates the extrapolation in N from the test set's sampling.",
+        "configurations, which isolates the extrapolation in N from the test set's sampling. "
+        "The ideal pilot's column is the same fit of leverage samples of the whole pool at the "
+        "pilot's sizes, tested on the whole test set.",
         "",
         "| learning-curve fit | median rel. error E / F | largest E / F | plans within "
-        "0.5 meV/atom, 5 meV/Å | plans within 10 % | median rel. error on the pilot's tests |",
-        "|---|---|---|---|---|---|",
+        "0.5 meV/atom, 5 meV/Å | plans within 10 % | median rel. error on the pilot's tests "
+        "| ideal pilot: median rel. error E / F |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, v in result.variants.items():
         s = v["summary"]
         own = _pct(s["both_pilot_test"]["median"]) if "both_pilot_test" in s else "-"
+        ideal = v.get("ideal")
+        ideal = (
+            f"{_pct(ideal['energy']['median'])} / {_pct(ideal['force']['median'])}"
+            if ideal and "error" not in ideal
+            else "-"
+        )
         lines.append(
             f"| {name} | {_pct(s['energy']['median'])} / {_pct(s['force']['median'])} | "
             f"{_pct(s['energy']['max'])} / {_pct(s['force']['max'])} | "
-            f"{_pct(v['within_tolerance'])} | {_pct(v['within_relative'])} | {own} |"
+            f"{_pct(v['within_tolerance'])} | {_pct(v['within_relative'])} | {own} | {ideal} |"
         )
     names = list(result.variants)
     errors = {n: result.variants[n]["summary"]["both"]["median"] for n in names}

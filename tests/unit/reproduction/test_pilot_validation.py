@@ -539,7 +539,20 @@ def test_ideal_pilot_rows_are_pool_samples_at_the_pilots_sizes_and_their_fit_is_
     f = np.abs(table["force_predicted"] / table["force_true"] - 1)
     assert evaluated.ideal["energy"]["median"] == pytest.approx(np.median(e))
     assert evaluated.ideal["force"]["max"] == pytest.approx(np.max(f))
+    # every compared fit has its ideal pilot too; the report's fit is the last
+    names = list(pv.CURVE_VARIANTS)
+    assert evaluated.variants[names[-1]]["ideal"] == evaluated.ideal
+    free, _ = pv.fit_pilot_model(ideal, options=pv.CURVE_VARIANTS[names[0]])
+    t0 = pv.whole_pool_comparison(
+        free, pv.truth_medians(measured.truth_rows), measured.info["pool"]
+    )
+    f0 = np.abs(t0["force_predicted"] / t0["force_true"] - 1)
+    assert evaluated.variants[names[0]]["ideal"]["force"]["median"] == pytest.approx(np.median(f0))
     text = pv.render_report(_results(evaluated), str(tmp_path / "r.md"))
+    ideal0 = evaluated.variants[names[0]]["ideal"]
+    assert (
+        f"| {pv._pct(ideal0['energy']['median'])} / {pv._pct(ideal0['force']['median'])} |" in text
+    )
     s = evaluated.summary
     if not (s["energy"]["median"] <= 0.1 and s["force"]["median"] <= 0.1):
         assert "An ideal pilot at the same sizes" in text
