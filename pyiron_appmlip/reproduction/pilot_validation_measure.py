@@ -665,42 +665,33 @@ def measure_source(
                 blocks_by_twojmax, labels, design, settings, sizes_pilot, progress=progress
             ),
         }
-    say(f"{name}: whole pool ({len(pool)}) at sizes {sizes_truth}")
-    trow = truth_rows(
-        blocks_by_twojmax,
-        labels,
-        order,
-        test,
-        train_levels,
-        truth,
-        settings,
-        dict.fromkeys(blocks_by_twojmax, sizes_truth),
-        progress=progress,
-    )
-    say(f"{name}: leverage samples of the whole pool at the pilot's sizes {sizes_pilot}")
-    at_pilot_sizes = truth_rows(
-        blocks_by_twojmax,
-        labels,
-        order,
-        test,
-        train_levels,
-        truth,
-        replace(settings, truth_repetitions=settings.pilot_repetitions),
-        sizes_pilot,
-        progress=progress,
-    )
-    for how, part in test_sets.items():
-        say(f"{name}: whole pool tested on the pilot's {how} test set")
-        part["pool_on_pilot_test"] = truth_rows(
+
+    def pool_rows(sizes, test_ids, repetitions, test_weights=None):
+        return truth_rows(
             blocks_by_twojmax,
             labels,
             order,
-            list(part["pilot"].test_ids),
+            test_ids,
             train_levels,
             truth,
-            replace(settings, truth_repetitions=1),
-            dict.fromkeys(blocks_by_twojmax, [len(pool)]),
+            replace(settings, truth_repetitions=repetitions),
+            sizes,
             progress=progress,
+            test_weights=test_weights,
+        )
+
+    say(f"{name}: whole pool ({len(pool)}) at sizes {sizes_truth}")
+    trow = pool_rows(
+        dict.fromkeys(blocks_by_twojmax, sizes_truth), test, settings.truth_repetitions
+    )
+    say(f"{name}: leverage samples of the whole pool at the pilot's sizes {sizes_pilot}")
+    at_pilot_sizes = pool_rows(sizes_pilot, test, settings.pilot_repetitions)
+    for how, part in test_sets.items():
+        say(f"{name}: whole pool tested on the pilot's {how} test set")
+        part["pool_on_pilot_test"] = pool_rows(
+            dict.fromkeys(blocks_by_twojmax, [len(pool)]),
+            list(part["pilot"].test_ids),
+            1,
             test_weights=part["pilot"].test_weights,
         )
     chosen = test_sets[settings.pilot_test_selection]
