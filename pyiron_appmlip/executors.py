@@ -309,6 +309,17 @@ class _LocalPool(concurrent.futures.ProcessPoolExecutor):
         kwargs.pop("resource_dict", None)
         return super().submit(fn, *args, **kwargs)
 
+    def terminate(self) -> None:
+        """Stop at once: cancel the pending tasks and end the workers, running tasks included
+        (their results would not be collected)."""
+        workers = list((getattr(self, "_processes", None) or {}).values())
+        self.shutdown(wait=False, cancel_futures=True)
+        for process in workers:
+            if process.is_alive():
+                process.terminate()
+        for process in workers:
+            process.join(timeout=10)
+
 
 def _normalise(spec) -> dict | Executor:
     if isinstance(spec, Executor):
@@ -443,6 +454,13 @@ def open_executor(spec, n_tasks: int | None = None, preload=()) -> Iterator[Exec
         executor = getattr(executorlib, _EXECUTORLIB[kind])(**options)
     try:
         yield executor
+    except BaseException:
+        # an error or Ctrl-C in the caller: nothing collects the running tasks' results, so a
+        # local pool's workers are ended instead of finishing them (cluster jobs keep running:
+        # their results are cached for a rerun)
+        if isinstance(executor, _LocalPool):
+            executor.terminate()
+        raise
     finally:
         # a lost cluster task never completes: do not wait for it
         lost = getattr(executor, "_appmlip_lost", False)

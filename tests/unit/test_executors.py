@@ -414,3 +414,42 @@ def test_slurm_watch_hashes_a_task_only_when_the_queue_is_checked(monkeypatch):
     watch.forget("a")
     watch.forget("b")
     assert not watch.args and not watch.task_keys
+
+
+def _started_then_sleeps(path, seconds):
+    """Writes its pid to ``path``, then sleeps (a task that runs long)."""
+    import time
+
+    with open(path, "w") as fh:
+        fh.write(str(os.getpid()))
+    time.sleep(seconds)
+    return "finished"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as fh:  # a zombie counts as ended
+        return fh.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_an_error_in_the_caller_ends_a_local_pools_running_tasks_at_once(tmp_path):
+    """Ctrl-C (KeyboardInterrupt) while a local pool runs a 120 s task: leaving the block takes
+    seconds, not the task's 120 s, and the worker that ran it is gone."""
+    import time
+
+    marker = tmp_path / "pid"
+    with pytest.raises(KeyboardInterrupt):
+        with open_executor({"kind": "local", "max_workers": 2}) as executor:
+            future = executor.submit(_started_then_sleeps, str(marker), 120)
+            deadline = time.monotonic() + 60
+            while not marker.exists() or not marker.read_text():
+                assert time.monotonic() < deadline, "the task never started"
+                time.sleep(0.05)
+            start = time.monotonic()
+            raise KeyboardInterrupt
+    assert time.monotonic() - start < 30
+    assert not _alive(int(marker.read_text()))
+    assert future.done()  # broken off, not finished
