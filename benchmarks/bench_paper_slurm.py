@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -106,6 +107,7 @@ def _command(args, data, out, executor, workers=None, design=None) -> list[str]:
 def _run(cmd, log_path, running: dict) -> dict:
     """Run the command; time stamp its progress lines; return the times."""
     start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     marks = []
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
@@ -124,6 +126,8 @@ def _run(cmd, log_path, running: dict) -> dict:
         proc.wait()
         running.pop("proc", None)
     total = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise RuntimeError(f"the paper command failed ({proc.returncode}); see {log_path}")
     # per batch (2Jmax): [grids, units, start, units submitted, last unit done]
@@ -152,6 +156,8 @@ def _run(cmd, log_path, running: dict) -> dict:
             (g[0], g[1], bounds[k + 1] - bounds[k], g[4] - g[3]) for k, g in enumerate(grids)
         ],
         "rows": sum(computed),
+        # CPU seconds of the command's own process (its SLURM jobs run under slurmd)
+        "command_cpu": cpu,
     }
 
 
@@ -326,6 +332,11 @@ def _measure(args, services, root, running, caches):
             print(f"    {name:>10}: {units:3d} units {seconds:8.1f} s ({span:.1f} s from their "
                   "submission to the last one done)")  # fmt: skip
         print(f"    units' span (summed over the 2Jmax values): {res['units_span']:.1f} s")
+        print(
+            f"    the command's own process used {res['command_cpu']:.1f} s of CPU (user + "
+            f"system), {res['command_cpu'] / res['total']:.2f} cores on average over its run, "
+            "beside its SLURM jobs on the same cores"
+        )
         if res["restarts"]:
             print(
                 f"    WARNING: SLURM requeued jobs {res['restarts']} times (a node that did not "

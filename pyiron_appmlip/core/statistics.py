@@ -125,6 +125,32 @@ class _StreamedR:
         self._buf = None
         self._filled = 0
 
+    def __getstate__(self) -> dict:
+        # the row buffer is scratch space of chunk_rows rows (e.g. 8 MB at 2Jmax 6): a pickle
+        # (what an executor sends to every task) holds only the rows still pending in it
+        pending = None
+        if self._buf is not None and self._filled:
+            pending = np.array(self._buf[: self._filled], order="F")
+        return {
+            "r": self.r,
+            "rows_seen": self.rows_seen,
+            "extra_weight": self.extra_weight,
+            "chunk_rows": self.chunk_rows,
+            "pending": pending,
+        }
+
+    def __setstate__(self, state: dict) -> None:
+        self.r = state["r"]
+        self.rows_seen = state["rows_seen"]  # pending rows are counted when taken
+        self.extra_weight = state["extra_weight"]
+        self.chunk_rows = state["chunk_rows"]
+        self._buf, self._filled = None, 0
+        pending = state["pending"]
+        if pending is not None:
+            self._buf = np.empty((self.chunk_rows, self.r.shape[1]), order="F")
+            self._buf[: len(pending)] = pending
+            self._filled = len(pending)
+
     @property
     def weight_seen(self) -> float:
         """The rows seen, each counted with its configuration's weight (``rows_seen`` when

@@ -161,3 +161,29 @@ def test_counts_and_bad_input():
         SufficientStatistics(0)
     with pytest.raises(ValueError, match="meta_json"):
         SufficientStatistics.from_dict({})
+
+
+def test_a_pickle_holds_the_factors_and_pending_rows_not_the_row_buffers():
+    """What an executor sends to each task: the R factors and only the rows still pending, not
+    the chunk_rows-row scratch buffers; unpickled statistics give the same fits and errors
+    and keep accumulating like the original, with rows pending or not."""
+    import pickle
+
+    p = 40
+    blocks, labels = random_dataset(26, n_configs=30, p=p, levels=(1, 2))
+    stats = SufficientStatistics(p, levels=(1, 2), chunk_rows=4000)
+    _fill(stats, blocks[:20], labels[:20], partition_of=_split)
+    pending = pickle.loads(pickle.dumps(stats))  # rows still in the buffers
+    _assert_same(pending, stats)
+    stats.flush()
+    flushed = pickle.dumps(stats)
+    n = p + 1 + 2
+    factors = sum(g.energy.r.nbytes + g.force.r.nbytes for g in stats._groups.values())
+    assert factors >= 2 * n * n * 8
+    assert len(flushed) < 1.3 * factors  # a 4000-row buffer alone is 4000 n * 8 bytes
+    loaded = pickle.loads(flushed)
+    _assert_same(loaded, stats)
+    for s in (stats, loaded, pending):
+        _fill(s, blocks[20:], labels[20:])
+    _assert_same(loaded, stats)
+    _assert_same(pending, stats)
