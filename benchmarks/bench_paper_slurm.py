@@ -22,8 +22,9 @@ Prints, per run: the units' span (the command hands the three grids' units to th
 one batch, largest first; from their submission to the last one done: the headline number),
 the sweep stage (from the grids' start to the rows being stored, with the serial work before
 the units, test statistics and leverage scores; descriptors reused) and the
-whole command, the units' own run times inside their jobs (executorlib records them) and the
-most jobs slurmctld shows running at once; then the ratio 1 worker / 2 workers beside the
+whole command, the units' own run times inside their jobs (executorlib records them), the CPU
+time of the command's own process (it shares the cores with its jobs) and the most jobs
+slurmctld shows running at once; then the ratio 1 worker / 2 workers beside the
 target (at least 1.8x) and the SLURM overhead per unit.
 
     .venv/bin/python benchmarks/bench_paper_slurm.py                                # ~6 min
