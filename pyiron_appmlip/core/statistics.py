@@ -131,8 +131,11 @@ class _StreamedR:
         pending = None
         if self._buf is not None and self._filled:
             pending = np.array(self._buf[: self._filled], order="F")
+        r = self.r
+        if not np.tril(r, -1).any():  # an R factor: its upper triangle is all of it
+            r = ("upper", r.shape[0], r[np.triu_indices(r.shape[0])])
         return {
-            "r": self.r,
+            "r": r,
             "rows_seen": self.rows_seen,
             "extra_weight": self.extra_weight,
             "chunk_rows": self.chunk_rows,
@@ -140,7 +143,12 @@ class _StreamedR:
         }
 
     def __setstate__(self, state: dict) -> None:
-        self.r = state["r"]
+        r = state["r"]
+        if isinstance(r, tuple):  # the packed upper triangle
+            _, n, values = r
+            r = np.zeros((n, n), order="F")
+            r[np.triu_indices(n)] = values
+        self.r = r
         self.rows_seen = state["rows_seen"]  # pending rows are counted when taken
         self.extra_weight = state["extra_weight"]
         self.chunk_rows = state["chunk_rows"]
